@@ -1,0 +1,186 @@
+//! Who may do what: roles, the permissions each grants, and API-token scopes. A request's
+//! rights are the user's role permissions, narrowed by the token's scopes when it came in
+//! through a token. Every route names the one permission it needs.
+
+use crate::{CoreError, CoreResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Agent,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Manager, Role::Agent, Role::Viewer];
+
+    pub fn parse(s: &str) -> CoreResult<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "viewer" => Ok(Self::Viewer),
+            "agent" => Ok(Self::Agent),
+            "manager" => Ok(Self::Manager),
+            "admin" => Ok(Self::Admin),
+            _ => Err(CoreError::new("role", format!("unknown role {s:?}; use admin, manager, agent or viewer"))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Agent => "agent",
+            Self::Manager => "manager",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            Self::Viewer => &[CustomersRead],
+            Self::Agent => &[CustomersRead, CustomersWrite, ViewPii],
+            Self::Manager => &[CustomersRead, CustomersWrite, ViewPii, CustomersMerge, DataImport, DataExport, TeamsRead],
+            Self::Admin => &Permission::ALL,
+        }
+    }
+
+    pub fn has(self, p: Permission) -> bool {
+        self.permissions().contains(&p)
+    }
+}
+
+/// One right that a route may require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    CustomersRead,
+    CustomersWrite,
+    /// Unmasked names, e-mail addresses and phone numbers.
+    ViewPii,
+    CustomersMerge,
+    CustomersErase,
+    DataImport,
+    DataExport,
+    TeamsRead,
+    UsersManage,
+    AuditRead,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 10] = [
+        Permission::CustomersRead,
+        Permission::CustomersWrite,
+        Permission::ViewPii,
+        Permission::CustomersMerge,
+        Permission::CustomersErase,
+        Permission::DataImport,
+        Permission::DataExport,
+        Permission::TeamsRead,
+        Permission::UsersManage,
+        Permission::AuditRead,
+    ];
+}
+
+/// A right an API token carries, narrower than a role: `customers:read`, `customers:write`,
+/// `data:import`, `data:export`, `admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    CustomersRead,
+    CustomersWrite,
+    DataImport,
+    DataExport,
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 5] = [Scope::CustomersRead, Scope::CustomersWrite, Scope::DataImport, Scope::DataExport, Scope::Admin];
+
+    pub fn parse(s: &str) -> CoreResult<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == s.trim())
+            .ok_or_else(|| CoreError::new("scope", format!("unknown scope {s:?}")))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomersRead => "customers:read",
+            Self::CustomersWrite => "customers:write",
+            Self::DataImport => "data:import",
+            Self::DataExport => "data:export",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses a space- or comma-separated list, as it is stored and typed.
+    pub fn parse_list(s: &str) -> CoreResult<Vec<Scope>> {
+        let mut out: Vec<Scope> = s.split([',', ' ']).filter(|p| !p.is_empty()).map(Scope::parse).collect::<CoreResult<_>>()?;
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    pub fn join(scopes: &[Scope]) -> String {
+        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+    }
+
+    fn allows(self, p: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Self::CustomersRead => matches!(p, CustomersRead | ViewPii | TeamsRead),
+            Self::CustomersWrite => matches!(p, CustomersWrite | CustomersMerge | CustomersErase),
+            Self::DataImport => p == DataImport,
+            Self::DataExport => p == DataExport,
+            Self::Admin => true,
+        }
+    }
+}
+
+/// The rights of one authenticated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub role: Role,
+    /// `None` for a browser session (the full role), `Some` for an API token.
+    pub scopes: Option<Vec<Scope>>,
+}
+
+impl Grant {
+    pub fn allows(&self, p: Permission) -> bool {
+        self.role.has(p) && self.scopes.as_ref().is_none_or(|scopes| scopes.iter().any(|s| s.allows(p)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_grow_monotonically() {
+        for p in Permission::ALL {
+            let holders: Vec<bool> = [Role::Viewer, Role::Agent, Role::Manager, Role::Admin].iter().map(|r| r.has(p)).collect();
+            assert!(holders.windows(2).all(|w| !w[0] || w[1]), "{p:?}: a higher role lost a right");
+        }
+        assert!(!Role::Viewer.has(Permission::ViewPii));
+        assert!(Role::Admin.has(Permission::AuditRead));
+        assert!(!Role::Manager.has(Permission::UsersManage));
+    }
+
+    #[test]
+    fn token_scopes_narrow_the_role() {
+        let read_only = Grant { role: Role::Admin, scopes: Some(vec![Scope::CustomersRead]) };
+        assert!(read_only.allows(Permission::CustomersRead));
+        assert!(!read_only.allows(Permission::CustomersWrite));
+        let viewer_with_write = Grant { role: Role::Viewer, scopes: Some(vec![Scope::CustomersWrite]) };
+        assert!(!viewer_with_write.allows(Permission::CustomersWrite));
+        let session = Grant { role: Role::Agent, scopes: None };
+        assert!(session.allows(Permission::CustomersWrite));
+    }
+
+    #[test]
+    fn scope_lists() {
+        assert_eq!(Scope::parse_list("customers:write, customers:read customers:read").unwrap(), vec![Scope::CustomersRead, Scope::CustomersWrite]);
+        assert!(Scope::parse_list("customers:delete").is_err());
+        assert_eq!(Scope::join(&[Scope::DataExport, Scope::Admin]), "data:export admin");
+    }
+}

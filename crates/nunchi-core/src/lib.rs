@@ -1,0 +1,19 @@
+//! Domain types and pure rules of nunchi: identities, money, consent, access control,
+//! life events, PII masking, search tokens and import rows. Nothing here does IO, knows
+//! SQL or HTTP, or reads the clock: callers pass the time in.
+
+pub mod access;
+pub mod consent;
+pub mod customer;
+pub mod email;
+pub mod error;
+pub mod identity;
+pub mod import;
+pub mod life_event;
+pub mod mask;
+pub mod money;
+pub mod phone;
+pub mod search;
+pub mod time;
+
+pub use error::{CoreError, CoreResult};

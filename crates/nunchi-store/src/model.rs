@@ -1,0 +1,268 @@
+//! The records the store hands out. They are plain data, shaped for reading; what may be
+//! written goes in through the parsed types of `nunchi-core`.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: String,
+    pub locale: String,
+    pub team_id: Option<i64>,
+    #[serde(skip)]
+    pub failed_logins: i64,
+    pub locked_until: i64,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    /// The first characters of the token, to tell tokens apart; the rest is never stored.
+    pub prefix: String,
+    pub scopes: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor_user_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub ip: String,
+}
+
+/// What a caller records; the store adds the id.
+#[derive(Debug, Clone, Default)]
+pub struct NewAuditEntry {
+    pub at: i64,
+    pub actor_user_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub ip: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct IdentityRow {
+    pub id: i64,
+    pub kind: String,
+    pub value: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ConsentRow {
+    pub channel: String,
+    pub purpose: String,
+    pub granted: bool,
+    pub at: i64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct AttributeRow {
+    pub key: String,
+    #[sqlx(rename = "type")]
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct LifeEventRow {
+    pub id: i64,
+    pub kind: String,
+    pub label: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub recurring: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct CustomerRow {
+    pub id: i64,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+    pub preferred_channel: Option<String>,
+    pub merged_into: Option<i64>,
+    pub erased_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A whole profile: the row and everything attached to it except paged history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Customer {
+    #[serde(flatten)]
+    pub row: CustomerRow,
+    pub identities: Vec<IdentityRow>,
+    pub tags: Vec<String>,
+    pub attributes: Vec<AttributeRow>,
+    /// The latest answer per channel and purpose.
+    pub consents: Vec<ConsentRow>,
+    pub life_events: Vec<LifeEventRow>,
+}
+
+impl Customer {
+    pub fn identity(&self, kind: &str) -> Option<&str> {
+        self.identities.iter().find(|i| i.kind == kind).map(|i| i.value.as_str())
+    }
+}
+
+/// One line of a customer list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct CustomerSummary {
+    pub id: i64,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub external_id: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Note {
+    pub id: i64,
+    pub customer_id: i64,
+    pub author_user_id: Option<i64>,
+    pub author_name: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct OrderItem {
+    pub product: String,
+    pub category: String,
+    pub unit_price_minor: i64,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: i64,
+    pub external_id: String,
+    pub customer_id: i64,
+    pub status: String,
+    pub currency: String,
+    pub channel: String,
+    pub total_minor: i64,
+    pub refunded_minor: i64,
+    pub placed_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Order {
+    #[serde(flatten)]
+    pub row: OrderRow,
+    pub items: Vec<OrderItem>,
+}
+
+/// One entry of the unified customer timeline. `kind` says which table it came from
+/// (`note`, `order`, `identity`, `consent`); later capabilities add their own kinds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct TimelineEntry {
+    pub kind: String,
+    pub ref_id: i64,
+    pub at: i64,
+    pub title: String,
+    pub detail: String,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+}
+
+/// Where a timeline page ends, to ask for the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineCursor {
+    pub at: i64,
+    pub kind: String,
+    pub ref_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub run_at: i64,
+    pub locked_until: i64,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+    pub result: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Everything held on one customer, for a subject-access export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CustomerExport {
+    pub customer: Customer,
+    pub orders: Vec<Order>,
+    pub notes: Vec<Note>,
+    pub consent_history: Vec<ConsentRow>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// Filters of the customer list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// A search prefix (already normalised by `nunchi_core::search::normalise_query`).
+    pub query: Option<String>,
+    pub tag: Option<String>,
+    pub language: Option<String>,
+    /// Only customers with marketing consent on this channel.
+    pub marketing_channel: Option<String>,
+}
+
+/// What one import row did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created(i64),
+    Updated(i64),
+}
+
+/// Counts for the dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Stats {
+    pub customers: i64,
+    pub orders: i64,
+    pub notes: i64,
+    pub queued_jobs: i64,
+}

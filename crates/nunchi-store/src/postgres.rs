@@ -1,0 +1,54 @@
+//! The PostgreSQL backend, for production: one pool for reads and writes, since PostgreSQL
+//! handles concurrent writers itself.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    PgPool, Postgres,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use crate::{
+    StoreError, StoreResult,
+    sql::{customers::impl_customer_store, jobs::impl_job_store, orders::impl_order_store, users::impl_user_store},
+};
+
+pub struct PgStore {
+    pub(crate) read: PgPool,
+    pub(crate) write: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database named by a `postgres://` URL and migrates it.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+        let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(StoreError::Migrate)?;
+        Ok(Self { read: pool.clone(), write: pool })
+    }
+}
+
+impl_customer_store!(PgStore, Postgres);
+impl_order_store!(PgStore, Postgres);
+impl_user_store!(PgStore, Postgres);
+impl_job_store!(PgStore, Postgres, crate::sql::jobs::claim_sql(true));
+
+#[async_trait::async_trait]
+impl crate::traits::AdminStore for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn backup_to(&self, _path: &std::path::Path) -> StoreResult<()> {
+        Err(StoreError::Unsupported("backups of PostgreSQL are taken with pg_dump or pg_basebackup"))
+    }
+
+    async fn close(&self) {
+        self.write.close().await;
+    }
+}

@@ -1,0 +1,460 @@
+//! `CustomerStore` in SQL that both backends accept unchanged. The macro stamps the one
+//! implementation onto each backend type, so a query is written once and the
+//! conformance suite proves it on both.
+
+/// Tables whose rows belong to one customer and follow them on a merge. A capability that
+/// adds such a table adds it here, and merges keep its rows.
+pub(crate) const MERGE_MOVES: &[&str] = &["customer_identities", "identity_log", "consents", "notes", "orders"];
+
+macro_rules! impl_customer_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            async fn load_customers(conn: &mut <$db as sqlx::Database>::Connection, lo: i64, hi: i64) -> $crate::StoreResult<Vec<$crate::model::Customer>> {
+                use $crate::model::*;
+                let rows: Vec<CustomerRow> = sqlx::query_as("SELECT * FROM customers WHERE id >= $1 AND id <= $2 ORDER BY id").bind(lo).bind(hi).fetch_all(&mut *conn).await?;
+                let idents: Vec<(i64, i64, String, String, i64)> = sqlx::query_as("SELECT customer_id, id, kind, value, created_at FROM customer_identities WHERE customer_id >= $1 AND customer_id <= $2 ORDER BY id").bind(lo).bind(hi).fetch_all(&mut *conn).await?;
+                let tags: Vec<(i64, String)> = sqlx::query_as("SELECT customer_id, tag FROM customer_tags WHERE customer_id >= $1 AND customer_id <= $2 ORDER BY tag").bind(lo).bind(hi).fetch_all(&mut *conn).await?;
+                let attrs: Vec<(i64, String, String, String)> = sqlx::query_as("SELECT a.customer_id, a.key, d.type, a.value FROM customer_attributes a JOIN attribute_defs d ON d.key = a.key WHERE a.customer_id >= $1 AND a.customer_id <= $2 ORDER BY a.key").bind(lo).bind(hi).fetch_all(&mut *conn).await?;
+                let consents: Vec<(i64, String, String, bool, i64, String)> = sqlx::query_as("SELECT customer_id, channel, purpose, granted, at, source FROM consents WHERE customer_id >= $1 AND customer_id <= $2 ORDER BY channel, purpose, at DESC, id DESC").bind(lo).bind(hi).fetch_all(&mut *conn).await?;
+                let events: Vec<(i64, i64, String, String, String, bool)> = sqlx::query_as("SELECT customer_id, id, kind, label, date, recurring FROM life_events WHERE customer_id >= $1 AND customer_id <= $2 ORDER BY date").bind(lo).bind(hi).fetch_all(&mut *conn).await?;
+                let mut out: Vec<Customer> = rows.into_iter().map(|row| Customer { row, identities: vec![], tags: vec![], attributes: vec![], consents: vec![], life_events: vec![] }).collect();
+                let index = |out: &Vec<Customer>, id: i64| out.binary_search_by_key(&id, |c| c.row.id).ok();
+                for (cid, id, kind, value, created_at) in idents {
+                    if let Some(i) = index(&out, cid) { out[i].identities.push(IdentityRow { id, kind, value, created_at }); }
+                }
+                for (cid, tag) in tags {
+                    if let Some(i) = index(&out, cid) { out[i].tags.push(tag); }
+                }
+                for (cid, key, ty, value) in attrs {
+                    if let Some(i) = index(&out, cid) { out[i].attributes.push(AttributeRow { key, ty, value }); }
+                }
+                for (cid, channel, purpose, granted, at, source) in consents {
+                    if let Some(i) = index(&out, cid) {
+                        let c = &mut out[i].consents;
+                        if !c.iter().any(|x| x.channel == channel && x.purpose == purpose) {
+                            c.push(ConsentRow { channel, purpose, granted, at, source });
+                        }
+                    }
+                }
+                for (cid, id, kind, label, date, recurring) in events {
+                    if let Some(i) = index(&out, cid) { out[i].life_events.push(LifeEventRow { id, kind, label, date, recurring }); }
+                }
+                Ok(out)
+            }
+
+            async fn refresh_search_keys(conn: &mut <$db as sqlx::Database>::Connection, id: i64) -> $crate::StoreResult<()> {
+                use nunchi_core::{email::Email, phone::Phone};
+                let name: Option<String> = sqlx::query_scalar("SELECT name FROM customers WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
+                let idents: Vec<(String, String)> = sqlx::query_as("SELECT kind, value FROM customer_identities WHERE customer_id = $1").bind(id).fetch_all(&mut *conn).await?;
+                let emails: Vec<Email> = idents.iter().filter(|(k, _)| k == "email").filter_map(|(_, v)| Email::parse(v).ok()).collect();
+                let phones: Vec<Phone> = idents.iter().filter(|(k, _)| k == "phone").filter_map(|(_, v)| Phone::parse(v).ok()).collect();
+                let externals: Vec<&str> = idents.iter().filter(|(k, _)| k == "external_id").map(|(_, v)| v.as_str()).collect();
+                let keys = nunchi_core::search::keys_for(name.as_deref(), &emails, &phones, &externals);
+                sqlx::query("DELETE FROM search_keys WHERE customer_id = $1").bind(id).execute(&mut *conn).await?;
+                for key in keys {
+                    sqlx::query("INSERT INTO search_keys (key, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(key).bind(id).execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
+            async fn log_identity(conn: &mut <$db as sqlx::Database>::Connection, id: i64, action: &str, kind: &str, value: &str, actor: &str) -> $crate::StoreResult<()> {
+                sqlx::query("INSERT INTO identity_log (customer_id, action, kind, value, actor, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id).bind(action).bind(kind).bind(value).bind(actor).bind($crate::now_ms()).execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            /// Attaches an identity, or fails with `Conflict` if another customer holds it.
+            async fn attach_identity(conn: &mut <$db as sqlx::Database>::Connection, id: i64, identity: &nunchi_core::identity::Identity, actor: &str) -> $crate::StoreResult<bool> {
+                let owner: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
+                    .bind(identity.kind.as_str()).bind(&identity.value).fetch_optional(&mut *conn).await?;
+                match owner {
+                    Some(o) if o == id => Ok(false),
+                    Some(o) => Err($crate::StoreError::Conflict(format!("{} {} already belongs to customer {o}", identity.kind.as_str(), identity.value))),
+                    None => {
+                        sqlx::query("INSERT INTO customer_identities (customer_id, kind, value, created_at) VALUES ($1, $2, $3, $4)")
+                            .bind(id).bind(identity.kind.as_str()).bind(&identity.value).bind($crate::now_ms()).execute(&mut *conn).await?;
+                        Self::log_identity(conn, id, "added", identity.kind.as_str(), &identity.value, actor).await?;
+                        Ok(true)
+                    }
+                }
+            }
+
+            async fn write_profile(conn: &mut <$db as sqlx::Database>::Connection, id: i64, f: &nunchi_core::customer::ProfileFields) -> $crate::StoreResult<()> {
+                sqlx::query("UPDATE customers SET name = COALESCE($2, name), language = COALESCE($3, language), time_zone = COALESCE($4, time_zone), preferred_channel = COALESCE($5, preferred_channel), updated_at = $6 WHERE id = $1")
+                    .bind(id)
+                    .bind(f.name.as_ref().map(|v| v.as_str()))
+                    .bind(f.language.as_ref().map(|v| v.as_str()))
+                    .bind(f.time_zone.as_ref().map(|v| v.as_str()))
+                    .bind(f.preferred_channel.map(|v| v.as_str()))
+                    .bind($crate::now_ms())
+                    .execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            async fn write_attribute(conn: &mut <$db as sqlx::Database>::Connection, id: i64, key: &str, ty: nunchi_core::customer::AttributeType, value: &str) -> $crate::StoreResult<()> {
+                let declared: Option<String> = sqlx::query_scalar("SELECT type FROM attribute_defs WHERE key = $1").bind(key).fetch_optional(&mut *conn).await?;
+                let value = match declared {
+                    None => {
+                        sqlx::query("INSERT INTO attribute_defs (key, type, created_at) VALUES ($1, $2, $3)").bind(key).bind(ty.as_str()).bind($crate::now_ms()).execute(&mut *conn).await?;
+                        value.to_string()
+                    }
+                    Some(t) => {
+                        let declared = nunchi_core::customer::AttributeType::parse(&t).map_err(|e| $crate::StoreError::Conflict(e.to_string()))?;
+                        // A value inferred as a number may still be valid text, so check against the declared type.
+                        declared.canonical(key, value).map_err(|e| $crate::StoreError::Conflict(format!("{} (declared {})", e.message, declared.as_str())))?
+                    }
+                };
+                sqlx::query("INSERT INTO customer_attributes (customer_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (customer_id, key) DO UPDATE SET value = excluded.value")
+                    .bind(id).bind(key).bind(value).execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            async fn write_consent(conn: &mut <$db as sqlx::Database>::Connection, id: i64, c: &nunchi_core::consent::Consent) -> $crate::StoreResult<()> {
+                let latest: Option<bool> = sqlx::query_scalar("SELECT granted FROM consents WHERE customer_id = $1 AND channel = $2 AND purpose = $3 ORDER BY at DESC, id DESC LIMIT 1")
+                    .bind(id).bind(c.channel.as_str()).bind(c.purpose.as_str()).fetch_optional(&mut *conn).await?;
+                if latest != Some(c.granted) {
+                    sqlx::query("INSERT INTO consents (customer_id, channel, purpose, granted, at, source) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(id).bind(c.channel.as_str()).bind(c.purpose.as_str()).bind(c.granted).bind(c.at.0).bind(&c.source).execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
+            async fn write_life_event(conn: &mut <$db as sqlx::Database>::Connection, id: i64, kind: &str, label: &str, date: &str, recurring: bool) -> $crate::StoreResult<()> {
+                sqlx::query("INSERT INTO life_events (customer_id, kind, label, date, recurring) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (customer_id, kind, label) DO UPDATE SET date = excluded.date, recurring = excluded.recurring")
+                    .bind(id).bind(kind).bind(label).bind(date).bind(recurring).execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            /// Writes everything a record carries onto customer `id`.
+            async fn write_record(conn: &mut <$db as sqlx::Database>::Connection, id: i64, r: &nunchi_core::import::CustomerRecord, extra: &[nunchi_core::identity::Identity], source: &str) -> $crate::StoreResult<()> {
+                use nunchi_core::identity::{Identity, IdentityKind};
+                Self::write_profile(conn, id, &r.profile).await?;
+                let mut identities: Vec<Identity> = extra.to_vec();
+                if let Some(x) = &r.external_id { identities.push(Identity { kind: IdentityKind::ExternalId, value: x.clone() }); }
+                if let Some(e) = &r.email { identities.push(Identity::email(e)); }
+                if let Some(p) = &r.phone { identities.push(Identity::phone(p)); }
+                for identity in &identities {
+                    Self::attach_identity(conn, id, identity, source).await?;
+                }
+                for tag in &r.tags {
+                    sqlx::query("INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(id).bind(tag.as_str()).execute(&mut *conn).await?;
+                }
+                let now = nunchi_core::time::Millis($crate::now_ms());
+                for (channel, purpose) in &r.consents {
+                    let c = nunchi_core::consent::Consent { channel: *channel, purpose: *purpose, granted: true, at: now, source: source.to_string() };
+                    Self::write_consent(conn, id, &c).await?;
+                }
+                for (kind, date) in &r.life_events {
+                    Self::write_life_event(conn, id, kind.as_str(), "", &date.to_string(), true).await?;
+                }
+                for (key, ty, value) in &r.attributes {
+                    Self::write_attribute(conn, id, key, *ty, value).await?;
+                }
+                Self::refresh_search_keys(conn, id).await
+            }
+
+            async fn insert_customer_row(conn: &mut <$db as sqlx::Database>::Connection) -> $crate::StoreResult<i64> {
+                let now = $crate::now_ms();
+                Ok(sqlx::query_scalar("INSERT INTO customers (created_at, updated_at) VALUES ($1, $1) RETURNING id").bind(now).fetch_one(&mut *conn).await?)
+            }
+
+            /// The existing customer a record refers to: by external id, then e-mail, then phone.
+            async fn upsert_target(conn: &mut <$db as sqlx::Database>::Connection, r: &nunchi_core::import::CustomerRecord) -> $crate::StoreResult<Option<i64>> {
+                let mut keys: Vec<(&str, String)> = Vec::new();
+                if let Some(x) = &r.external_id { keys.push(("external_id", x.clone())); }
+                if let Some(e) = &r.email { keys.push(("email", e.as_str().to_string())); }
+                if let Some(p) = &r.phone { keys.push(("phone", p.as_str().to_string())); }
+                for (kind, value) in keys {
+                    let found: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2").bind(kind).bind(value).fetch_optional(&mut *conn).await?;
+                    if found.is_some() { return Ok(found); }
+                }
+                Ok(None)
+            }
+
+            async fn live_customer(conn: &mut <$db as sqlx::Database>::Connection, id: i64) -> $crate::StoreResult<$crate::model::CustomerRow> {
+                let row: Option<$crate::model::CustomerRow> = sqlx::query_as("SELECT * FROM customers WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+                match row {
+                    None => Err($crate::StoreError::NotFound(format!("customer {id}"))),
+                    Some(r) if r.merged_into.is_some() => Err($crate::StoreError::Conflict(format!("customer {id} was merged into {}", r.merged_into.unwrap_or_default()))),
+                    Some(r) if r.erased_at.is_some() => Err($crate::StoreError::Conflict(format!("customer {id} was erased"))),
+                    Some(r) => Ok(r),
+                }
+            }
+
+            async fn summaries(conn: &mut <$db as sqlx::Database>::Connection, ids: &[i64]) -> $crate::StoreResult<Vec<$crate::model::CustomerSummary>> {
+                if ids.is_empty() { return Ok(vec![]); }
+                let mut qb = sqlx::QueryBuilder::<$db>::new($crate::sql::customers::SUMMARY_SELECT);
+                qb.push(" WHERE c.id IN (");
+                let mut sep = qb.separated(", ");
+                for id in ids { sep.push_bind(*id); }
+                qb.push(")");
+                let mut rows: Vec<$crate::model::CustomerSummary> = qb.build_query_as().fetch_all(&mut *conn).await?;
+                rows.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
+                Ok(rows)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::traits::CustomerStore for $store {
+            async fn create_customer(&self, record: &nunchi_core::import::CustomerRecord, extra: &[nunchi_core::identity::Identity], source: &str) -> $crate::StoreResult<i64> {
+                let mut tx = self.write.begin().await?;
+                let id = Self::insert_customer_row(&mut tx).await?;
+                Self::write_record(&mut tx, id, record, extra, source).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn upsert_customers(&self, records: &[nunchi_core::import::CustomerRecord], source: &str) -> $crate::StoreResult<Vec<$crate::StoreResult<$crate::model::Upserted>>> {
+                use $crate::model::Upserted;
+                let mut tx = self.write.begin().await?;
+                let mut out = Vec::with_capacity(records.len());
+                for r in records {
+                    // A savepoint per row: a conflict rolls back that row only.
+                    let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                    let result = async {
+                        match Self::upsert_target(&mut sp, r).await? {
+                            Some(id) => { Self::live_customer(&mut sp, id).await?; Self::write_record(&mut sp, id, r, &[], source).await?; Ok(Upserted::Updated(id)) }
+                            None => { let id = Self::insert_customer_row(&mut sp).await?; Self::write_record(&mut sp, id, r, &[], source).await?; Ok(Upserted::Created(id)) }
+                        }
+                    }.await;
+                    if result.is_ok() { sp.commit().await?; } else { sp.rollback().await?; }
+                    out.push(result);
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn customer(&self, id: i64) -> $crate::StoreResult<$crate::model::Customer> {
+                let mut conn = self.read.acquire().await?;
+                Self::load_customers(&mut conn, id, id).await?.pop().ok_or_else(|| $crate::StoreError::NotFound(format!("customer {id}")))
+            }
+
+            async fn update_profile(&self, id: i64, fields: &nunchi_core::customer::ProfileFields) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                Self::live_customer(&mut tx, id).await?;
+                Self::write_profile(&mut tx, id, fields).await?;
+                Self::refresh_search_keys(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn find_by_identity(&self, identity: &nunchi_core::identity::Identity) -> $crate::StoreResult<Option<i64>> {
+                Ok(sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2").bind(identity.kind.as_str()).bind(&identity.value).fetch_optional(&self.read).await?)
+            }
+
+            async fn add_identity(&self, id: i64, identity: &nunchi_core::identity::Identity, actor: &str) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                Self::live_customer(&mut tx, id).await?;
+                Self::attach_identity(&mut tx, id, identity, actor).await?;
+                Self::refresh_search_keys(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn remove_identity(&self, id: i64, identity: &nunchi_core::identity::Identity, actor: &str) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                let done = sqlx::query("DELETE FROM customer_identities WHERE customer_id = $1 AND kind = $2 AND value = $3").bind(id).bind(identity.kind.as_str()).bind(&identity.value).execute(&mut *tx).await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("{} {} on customer {id}", identity.kind.as_str(), identity.value)));
+                }
+                Self::log_identity(&mut tx, id, "removed", identity.kind.as_str(), &identity.value, actor).await?;
+                Self::refresh_search_keys(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_customers(&self, filter: &$crate::model::CustomerFilter, before: Option<i64>, limit: i64) -> $crate::StoreResult<Vec<$crate::model::CustomerSummary>> {
+                let mut conn = self.read.acquire().await?;
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT c.id FROM customers c WHERE c.merged_into IS NULL AND c.erased_at IS NULL");
+                if let Some(q) = filter.query.as_deref().filter(|q| !q.is_empty()) {
+                    qb.push(" AND c.id IN (SELECT customer_id FROM search_keys WHERE key >= ").push_bind(q.to_string())
+                        .push(" AND key < ").push_bind(nunchi_core::search::prefix_upper_bound(q)).push(")");
+                }
+                if let Some(tag) = &filter.tag {
+                    qb.push(" AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag = ").push_bind(tag.clone()).push(")");
+                }
+                if let Some(lang) = &filter.language {
+                    qb.push(" AND c.language = ").push_bind(lang.clone());
+                }
+                if let Some(ch) = &filter.marketing_channel {
+                    qb.push(" AND (SELECT granted FROM consents k WHERE k.customer_id = c.id AND k.channel = ").push_bind(ch.clone())
+                        .push(" AND k.purpose = 'marketing' ORDER BY k.at DESC, k.id DESC LIMIT 1) = TRUE");
+                }
+                if let Some(b) = before {
+                    qb.push(" AND c.id < ").push_bind(b);
+                }
+                qb.push(" ORDER BY c.id DESC LIMIT ").push_bind(limit);
+                let ids: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+                Self::summaries(&mut conn, &ids).await
+            }
+
+            async fn search_customers(&self, query: &str, limit: i64) -> $crate::StoreResult<Vec<$crate::model::CustomerSummary>> {
+                if query.is_empty() { return Ok(vec![]); }
+                let mut conn = self.read.acquire().await?;
+                // Keys come back in key order, so exact and shorter matches rank first; a
+                // customer matching several keys is counted once.
+                let hits: Vec<i64> = sqlx::query_scalar("SELECT customer_id FROM search_keys WHERE key >= $1 AND key < $2 ORDER BY key LIMIT $3")
+                    .bind(query).bind(nunchi_core::search::prefix_upper_bound(query)).bind(limit * 4).fetch_all(&mut *conn).await?;
+                let mut ids = Vec::with_capacity(limit as usize);
+                for id in hits {
+                    if !ids.contains(&id) { ids.push(id); }
+                    if ids.len() as i64 == limit { break; }
+                }
+                Self::summaries(&mut conn, &ids).await
+            }
+
+            async fn set_tags(&self, id: i64, tags: &[nunchi_core::customer::Tag]) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                Self::live_customer(&mut tx, id).await?;
+                sqlx::query("DELETE FROM customer_tags WHERE customer_id = $1").bind(id).execute(&mut *tx).await?;
+                for tag in tags {
+                    sqlx::query("INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(id).bind(tag.as_str()).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_attribute(&self, id: i64, key: &str, ty: nunchi_core::customer::AttributeType, value: &str) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                Self::live_customer(&mut tx, id).await?;
+                Self::write_attribute(&mut tx, id, key, ty, value).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn attribute_type(&self, key: &str) -> $crate::StoreResult<Option<nunchi_core::customer::AttributeType>> {
+                let t: Option<String> = sqlx::query_scalar("SELECT type FROM attribute_defs WHERE key = $1").bind(key).fetch_optional(&self.read).await?;
+                Ok(t.and_then(|t| nunchi_core::customer::AttributeType::parse(&t).ok()))
+            }
+
+            async fn record_consent(&self, id: i64, consent: &nunchi_core::consent::Consent) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                Self::live_customer(&mut tx, id).await?;
+                Self::write_consent(&mut tx, id, consent).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn consent_history(&self, id: i64) -> $crate::StoreResult<Vec<$crate::model::ConsentRow>> {
+                Ok(sqlx::query_as("SELECT channel, purpose, granted, at, source FROM consents WHERE customer_id = $1 ORDER BY at DESC, id DESC").bind(id).fetch_all(&self.read).await?)
+            }
+
+            async fn set_life_event(&self, id: i64, kind: nunchi_core::life_event::LifeEventKind, label: &str, date: &str, recurring: bool) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                Self::live_customer(&mut tx, id).await?;
+                Self::write_life_event(&mut tx, id, kind.as_str(), label, date, recurring).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn add_note(&self, id: i64, author_user_id: Option<i64>, author_name: &str, body: &str) -> $crate::StoreResult<$crate::model::Note> {
+                let mut tx = self.write.begin().await?;
+                Self::live_customer(&mut tx, id).await?;
+                let note: $crate::model::Note = sqlx::query_as("INSERT INTO notes (customer_id, author_user_id, author_name, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *")
+                    .bind(id).bind(author_user_id).bind(author_name).bind(body).bind($crate::now_ms()).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(note)
+            }
+
+            async fn notes(&self, id: i64) -> $crate::StoreResult<Vec<$crate::model::Note>> {
+                Ok(sqlx::query_as("SELECT * FROM notes WHERE customer_id = $1 ORDER BY created_at DESC, id DESC").bind(id).fetch_all(&self.read).await?)
+            }
+
+            async fn timeline(&self, id: i64, after: Option<&$crate::model::TimelineCursor>, limit: i64) -> $crate::StoreResult<Vec<$crate::model::TimelineEntry>> {
+                let (at, kind, ref_id) = match after {
+                    Some(c) => (c.at, c.kind.clone(), c.ref_id),
+                    None => (i64::MAX, String::new(), i64::MAX),
+                };
+                Ok(sqlx::query_as($crate::sql::customers::TIMELINE_SQL).bind(id).bind(at).bind(kind).bind(ref_id).bind(limit).fetch_all(&self.read).await?)
+            }
+
+            async fn merge_customers(&self, source: i64, target: i64, actor: &str) -> $crate::StoreResult<()> {
+                if source == target {
+                    return Err($crate::StoreError::Conflict("cannot merge a customer into itself".into()));
+                }
+                let mut tx = self.write.begin().await?;
+                Self::live_customer(&mut tx, source).await?;
+                Self::live_customer(&mut tx, target).await?;
+                for table in $crate::sql::customers::MERGE_MOVES {
+                    sqlx::query(&format!("UPDATE {table} SET customer_id = $1 WHERE customer_id = $2")).bind(target).bind(source).execute(&mut *tx).await?;
+                }
+                // Where both have the same life event, tag or attribute, the target's wins.
+                sqlx::query("DELETE FROM life_events WHERE customer_id = $2 AND EXISTS (SELECT 1 FROM life_events t WHERE t.customer_id = $1 AND t.kind = life_events.kind AND t.label = life_events.label)").bind(target).bind(source).execute(&mut *tx).await?;
+                sqlx::query("UPDATE life_events SET customer_id = $1 WHERE customer_id = $2").bind(target).bind(source).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO customer_tags (customer_id, tag) SELECT $1, tag FROM customer_tags WHERE customer_id = $2 ON CONFLICT DO NOTHING").bind(target).bind(source).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO customer_attributes (customer_id, key, value) SELECT $1, key, value FROM customer_attributes WHERE customer_id = $2 ON CONFLICT DO NOTHING").bind(target).bind(source).execute(&mut *tx).await?;
+                for table in ["customer_tags", "customer_attributes", "search_keys"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1")).bind(source).execute(&mut *tx).await?;
+                }
+                sqlx::query("UPDATE customers SET name = COALESCE(name, (SELECT s.name FROM customers s WHERE s.id = $2)), language = COALESCE(language, (SELECT s.language FROM customers s WHERE s.id = $2)), time_zone = COALESCE(time_zone, (SELECT s.time_zone FROM customers s WHERE s.id = $2)), preferred_channel = COALESCE(preferred_channel, (SELECT s.preferred_channel FROM customers s WHERE s.id = $2)), created_at = (SELECT MIN(x.created_at) FROM customers x WHERE x.id IN ($1, $2)), updated_at = $3 WHERE id = $1")
+                    .bind(target).bind(source).bind($crate::now_ms()).execute(&mut *tx).await?;
+                sqlx::query("UPDATE customers SET merged_into = $1, name = NULL, updated_at = $3 WHERE id = $2 OR merged_into = $2").bind(target).bind(source).bind($crate::now_ms()).execute(&mut *tx).await?;
+                Self::log_identity(&mut tx, target, "merged_from", "customer", &source.to_string(), actor).await?;
+                sqlx::query("INSERT INTO merges (source_id, target_id, actor, at) VALUES ($1, $2, $3, $4)").bind(source).bind(target).bind(actor).bind($crate::now_ms()).execute(&mut *tx).await?;
+                Self::refresh_search_keys(&mut tx, target).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn erase_customer(&self, id: i64, actor: &str) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                Self::live_customer(&mut tx, id).await?;
+                for table in ["customer_identities", "identity_log", "search_keys", "customer_tags", "customer_attributes", "consents", "life_events", "notes"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1")).bind(id).execute(&mut *tx).await?;
+                }
+                sqlx::query("UPDATE customers SET name = NULL, time_zone = NULL, preferred_channel = NULL, erased_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind($crate::now_ms()).execute(&mut *tx).await?;
+                Self::log_identity(&mut tx, id, "erased", "customer", "", actor).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn export_customer(&self, id: i64) -> $crate::StoreResult<$crate::model::CustomerExport> {
+                use $crate::traits::OrderStore;
+                let customer = self.customer(id).await?;
+                let mut timeline = Vec::new();
+                let mut cursor: Option<$crate::model::TimelineCursor> = None;
+                loop {
+                    let page = self.timeline(id, cursor.as_ref(), 500).await?;
+                    let Some(last) = page.last() else { break };
+                    cursor = Some($crate::model::TimelineCursor { at: last.at, kind: last.kind.clone(), ref_id: last.ref_id });
+                    let full = page.len() == 500;
+                    timeline.extend(page);
+                    if !full { break; }
+                }
+                Ok($crate::model::CustomerExport { orders: self.orders_of(id).await?, notes: self.notes(id).await?, consent_history: self.consent_history(id).await?, customer, timeline })
+            }
+
+            async fn customers_page(&self, after_id: i64, limit: i64) -> $crate::StoreResult<Vec<$crate::model::Customer>> {
+                let mut conn = self.read.acquire().await?;
+                let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE id > $1 AND merged_into IS NULL AND erased_at IS NULL ORDER BY id LIMIT $2").bind(after_id).bind(limit).fetch_all(&mut *conn).await?;
+                let (Some(lo), Some(hi)) = (ids.first(), ids.last()) else { return Ok(vec![]) };
+                let mut all = Self::load_customers(&mut conn, *lo, *hi).await?;
+                all.retain(|c| c.row.merged_into.is_none() && c.row.erased_at.is_none());
+                Ok(all)
+            }
+
+            async fn stats(&self) -> $crate::StoreResult<$crate::model::Stats> {
+                let (customers, orders, notes, queued_jobs): (i64, i64, i64, i64) = sqlx::query_as("SELECT (SELECT COUNT(*) FROM customers WHERE merged_into IS NULL AND erased_at IS NULL), (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM notes), (SELECT COUNT(*) FROM jobs WHERE status = 'queued')").fetch_one(&self.read).await?;
+                Ok($crate::model::Stats { customers, orders, notes, queued_jobs })
+            }
+        }
+    };
+}
+pub(crate) use impl_customer_store;
+
+/// One customer-list line: the row and its first e-mail, phone and external id.
+pub(crate) const SUMMARY_SELECT: &str = "SELECT c.id, c.name, \
+    (SELECT i.value FROM customer_identities i WHERE i.customer_id = c.id AND i.kind = 'email' ORDER BY i.id LIMIT 1) AS email, \
+    (SELECT i.value FROM customer_identities i WHERE i.customer_id = c.id AND i.kind = 'phone' ORDER BY i.id LIMIT 1) AS phone, \
+    (SELECT i.value FROM customer_identities i WHERE i.customer_id = c.id AND i.kind = 'external_id' ORDER BY i.id LIMIT 1) AS external_id, \
+    c.created_at FROM customers c";
+
+/// The unified timeline: one branch per source table, newest first, keyset-paged on
+/// (at, kind, ref_id). Later capabilities add a branch for their own table.
+pub(crate) const TIMELINE_SQL: &str = "SELECT kind, ref_id, at, title, detail, amount_minor, currency FROM ( \
+    SELECT 'note' AS kind, id AS ref_id, created_at AS at, author_name AS title, body AS detail, CAST(NULL AS BIGINT) AS amount_minor, CAST(NULL AS TEXT) AS currency FROM notes WHERE customer_id = $1 \
+    UNION ALL SELECT 'order', id, placed_at, external_id, status || ' · ' || channel, total_minor, currency FROM orders WHERE customer_id = $1 \
+    UNION ALL SELECT 'identity', id, at, action, kind || ' ' || value, NULL, NULL FROM identity_log WHERE customer_id = $1 \
+    UNION ALL SELECT 'consent', id, at, channel || ' ' || purpose, CASE WHEN granted THEN 'granted' ELSE 'withdrawn' END || ' · ' || source, NULL, NULL FROM consents WHERE customer_id = $1 \
+    ) t WHERE at < $2 OR (at = $2 AND (kind > $3 OR (kind = $3 AND ref_id < $4))) \
+    ORDER BY at DESC, kind ASC, ref_id DESC LIMIT $5";

@@ -1,0 +1,7 @@
+//! SQL written once for both backends (`$N` placeholders, portable syntax), stamped onto
+//! each backend type by the macros in these modules.
+
+pub(crate) mod customers;
+pub(crate) mod jobs;
+pub(crate) mod orders;
+pub(crate) mod users;

@@ -1,0 +1,88 @@
+//! `OrderStore` in SQL shared by both backends: orders with line items, totals derived
+//! from the items, refunds.
+
+macro_rules! impl_order_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            async fn attach_items(conn: &mut <$db as sqlx::Database>::Connection, rows: Vec<$crate::model::OrderRow>) -> $crate::StoreResult<Vec<$crate::model::Order>> {
+                let (Some(lo), Some(hi)) = (rows.iter().map(|r| r.id).min(), rows.iter().map(|r| r.id).max()) else { return Ok(vec![]) };
+                let items: Vec<(i64, String, String, i64, i64)> = sqlx::query_as("SELECT order_id, product, category, unit_price_minor, quantity FROM order_items WHERE order_id >= $1 AND order_id <= $2 ORDER BY id")
+                    .bind(lo).bind(hi).fetch_all(&mut *conn).await?;
+                let mut out: Vec<$crate::model::Order> = rows.into_iter().map(|row| $crate::model::Order { row, items: vec![] }).collect();
+                for (order_id, product, category, unit_price_minor, quantity) in items {
+                    if let Some(o) = out.iter_mut().find(|o| o.row.id == order_id) {
+                        o.items.push($crate::model::OrderItem { product, category, unit_price_minor, quantity });
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn write_order_line(conn: &mut <$db as sqlx::Database>::Connection, line: &nunchi_core::import::OrderLine) -> $crate::StoreResult<i64> {
+                let customer: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = 'external_id' AND value = $1")
+                    .bind(&line.customer_external_id).fetch_optional(&mut *conn).await?;
+                let customer = customer.ok_or_else(|| $crate::StoreError::NotFound(format!("no customer with external_id {}", line.customer_external_id)))?;
+                let currency: Option<String> = sqlx::query_scalar("SELECT currency FROM orders WHERE external_id = $1").bind(&line.order_id).fetch_optional(&mut *conn).await?;
+                if currency.as_deref().is_some_and(|c| c != line.unit_price.currency.code()) {
+                    return Err($crate::StoreError::Conflict(format!("order {} is in {}, not {}", line.order_id, currency.unwrap_or_default(), line.unit_price.currency.code())));
+                }
+                let order_id: i64 = sqlx::query_scalar("INSERT INTO orders (external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8) \
+                    ON CONFLICT (external_id) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, channel = excluded.channel, placed_at = excluded.placed_at, refunded_minor = CASE WHEN $9 THEN excluded.refunded_minor ELSE orders.refunded_minor END RETURNING id")
+                    .bind(&line.order_id).bind(customer).bind(line.status.as_str()).bind(line.unit_price.currency.code()).bind(line.channel.as_str())
+                    .bind(line.refunded.map(|m| m.minor).unwrap_or(0)).bind(line.placed_at.0).bind($crate::now_ms()).bind(line.refunded.is_some())
+                    .fetch_one(&mut *conn).await?;
+                sqlx::query("INSERT INTO order_items (order_id, product, category, unit_price_minor, quantity) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, product) DO UPDATE SET category = excluded.category, unit_price_minor = excluded.unit_price_minor, quantity = excluded.quantity")
+                    .bind(order_id).bind(&line.product).bind(&line.category).bind(line.unit_price.minor).bind(line.quantity).execute(&mut *conn).await?;
+                sqlx::query("UPDATE orders SET total_minor = (SELECT CAST(COALESCE(SUM(unit_price_minor * quantity), 0) AS BIGINT) FROM order_items WHERE order_id = $1) WHERE id = $1")
+                    .bind(order_id).execute(&mut *conn).await?;
+                Ok(order_id)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::traits::OrderStore for $store {
+            async fn upsert_order_lines(&self, lines: &[nunchi_core::import::OrderLine]) -> $crate::StoreResult<Vec<$crate::StoreResult<i64>>> {
+                let mut tx = self.write.begin().await?;
+                let mut out = Vec::with_capacity(lines.len());
+                for line in lines {
+                    let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                    let result = Self::write_order_line(&mut sp, line).await;
+                    if result.is_ok() { sp.commit().await?; } else { sp.rollback().await?; }
+                    out.push(result);
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn orders_of(&self, customer_id: i64) -> $crate::StoreResult<Vec<$crate::model::Order>> {
+                let mut conn = self.read.acquire().await?;
+                let rows: Vec<$crate::model::OrderRow> = sqlx::query_as("SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at FROM orders WHERE customer_id = $1 ORDER BY placed_at DESC, id DESC")
+                    .bind(customer_id).fetch_all(&mut *conn).await?;
+                Self::attach_items(&mut conn, rows).await
+            }
+
+            async fn orders_page(&self, after_id: i64, limit: i64) -> $crate::StoreResult<Vec<$crate::model::Order>> {
+                let mut conn = self.read.acquire().await?;
+                let rows: Vec<$crate::model::OrderRow> = sqlx::query_as("SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at FROM orders WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after_id).bind(limit).fetch_all(&mut *conn).await?;
+                Self::attach_items(&mut conn, rows).await
+            }
+
+            async fn refund_order(&self, order_id: i64, amount_minor: i64) -> $crate::StoreResult<$crate::model::OrderRow> {
+                let mut tx = self.write.begin().await?;
+                let row: Option<$crate::model::OrderRow> = sqlx::query_as("SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at FROM orders WHERE id = $1")
+                    .bind(order_id).fetch_optional(&mut *tx).await?;
+                let row = row.ok_or_else(|| $crate::StoreError::NotFound(format!("order {order_id}")))?;
+                let refunded = row.refunded_minor + amount_minor;
+                if amount_minor <= 0 || refunded > row.total_minor {
+                    return Err($crate::StoreError::Conflict(format!("refund must be positive and at most the {} left", row.total_minor - row.refunded_minor)));
+                }
+                let status = if refunded == row.total_minor { "refunded" } else { "partially_refunded" };
+                let row: $crate::model::OrderRow = sqlx::query_as("UPDATE orders SET refunded_minor = $2, status = $3 WHERE id = $1 RETURNING id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at")
+                    .bind(order_id).bind(refunded).bind(status).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(row)
+            }
+        }
+    };
+}
+pub(crate) use impl_order_store;

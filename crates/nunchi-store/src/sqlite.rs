@@ -1,0 +1,91 @@
+//! The embedded SQLite backend: WAL, foreign keys on, a busy timeout, and one writer
+//! connection so that writes queue in the pool instead of failing with `SQLITE_BUSY`.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    Sqlite, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use crate::{
+    StoreError, StoreResult,
+    sql::{customers::impl_customer_store, jobs::impl_job_store, orders::impl_order_store, users::impl_user_store},
+};
+
+pub struct SqliteStore {
+    pub(crate) read: SqlitePool,
+    pub(crate) write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database named by a `sqlite:` URL and migrates it.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::BadUrl(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged write survives power loss, not just a process crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-65536");
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await.map_err(StoreError::Migrate)?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        Ok(Self { read, write })
+    }
+}
+
+impl_customer_store!(SqliteStore, Sqlite);
+impl_order_store!(SqliteStore, Sqlite);
+impl_user_store!(SqliteStore, Sqlite);
+impl_job_store!(SqliteStore, Sqlite, crate::sql::jobs::claim_sql(false));
+
+#[async_trait::async_trait]
+impl crate::traits::AdminStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn backup_to(&self, path: &Path) -> StoreResult<()> {
+        let mut conn = self.read.acquire().await?;
+        let mut handle = conn.lock_handle().await?;
+        crate::sqlite_backup::copy_to(handle.as_raw_handle().as_ptr(), path)
+    }
+
+    async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Replaces the database at `target` with a backup, after checking the backup is an
+/// intact nunchi database. The server must not be running.
+pub async fn restore(backup: &Path, target: &Path) -> StoreResult<()> {
+    let url = format!("sqlite:{}", backup.display());
+    let check = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::from_str(&url).map_err(|e| StoreError::BadUrl(e.to_string()))?.read_only(true))
+        .await?;
+    let verdict: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&check).await?;
+    let has_schema: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'").fetch_one(&check).await?;
+    check.close().await;
+    if verdict != "ok" || has_schema == 0 {
+        return Err(StoreError::Conflict(format!("{} is not an intact nunchi backup ({verdict})", backup.display())));
+    }
+    let staging = target.with_extension("restoring");
+    std::fs::copy(backup, &staging).map_err(|e| StoreError::Conflict(format!("cannot copy the backup: {e}")))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = format!("{}{suffix}", target.display());
+        let _ = std::fs::remove_file(side);
+    }
+    std::fs::rename(&staging, target).map_err(|e| StoreError::Conflict(format!("cannot replace the database: {e}")))?;
+    Ok(())
+}

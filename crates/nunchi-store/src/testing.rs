@@ -1,0 +1,67 @@
+//! Fresh, isolated stores for tests, on either backend. Tests of every crate use these so
+//! that the same test runs on SQLite and on PostgreSQL.
+//!
+//! `NUNCHI_TEST_POSTGRES_URL` points at a PostgreSQL server where the tests may create
+//! databases; `NUNCHI_TEST_REQUIRE_POSTGRES=1` turns its absence into a failure, so that
+//! the full test command cannot pass by quietly skipping PostgreSQL.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use crate::{Store, StoreResult};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+/// The backends this test run covers: SQLite always, PostgreSQL when a server is given.
+pub fn backends() -> Vec<&'static str> {
+    let mut out = vec!["sqlite"];
+    if std::env::var("NUNCHI_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+        out.push("postgres");
+    } else if std::env::var("NUNCHI_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("NUNCHI_TEST_REQUIRE_POSTGRES=1 but NUNCHI_TEST_POSTGRES_URL is not set");
+    }
+    out
+}
+
+/// The backend that single-backend tests (server, CLI) use: `NUNCHI_TEST_BACKEND`.
+pub fn default_backend() -> &'static str {
+    match std::env::var("NUNCHI_TEST_BACKEND").as_deref() {
+        Ok("postgres") => "postgres",
+        _ => "sqlite",
+    }
+}
+
+/// A database URL for a new, empty database on `backend`.
+pub async fn fresh_url(backend: &str) -> StoreResult<String> {
+    match backend {
+        "postgres" => {
+            let admin = std::env::var("NUNCHI_TEST_POSTGRES_URL").map_err(|_| crate::StoreError::BadUrl("NUNCHI_TEST_POSTGRES_URL is not set".into()))?;
+            let name = unique("nunchi_test");
+            let pool = sqlx::PgPool::connect(&admin).await?;
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await?;
+            pool.close().await;
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            let query = admin.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+            Ok(format!("{base}/{name}{query}"))
+        }
+        _ => {
+            let dir = std::env::temp_dir().join(unique("nunchi_test"));
+            std::fs::create_dir_all(&dir).map_err(|e| crate::StoreError::BadUrl(e.to_string()))?;
+            Ok(format!("sqlite:{}", dir.join("nunchi.db").display()))
+        }
+    }
+}
+
+/// A migrated, empty store on `backend`.
+pub async fn fresh_store(backend: &str) -> Arc<dyn Store> {
+    let url = fresh_url(backend).await.expect("create a test database");
+    crate::connect(&url).await.expect("open the test database")
+}

@@ -1,0 +1,123 @@
+//! The storage traits. Each capability has its own trait so later ones (events, feedback,
+//! conversations, points) add a trait and a module without touching the others; `Store`
+//! bundles them for the server, which holds one `Arc<dyn Store>`.
+
+use async_trait::async_trait;
+use nunchi_core::{
+    consent::Consent,
+    customer::{AttributeType, ProfileFields, Tag},
+    identity::Identity,
+    import::{CustomerRecord, OrderLine},
+    life_event::LifeEventKind,
+};
+
+use crate::{StoreResult, model::*};
+
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// Creates a customer with the record's identities plus `extra`. Fails with `Conflict`
+    /// when an identity already belongs to someone else.
+    async fn create_customer(&self, record: &CustomerRecord, extra: &[Identity], source: &str) -> StoreResult<i64>;
+    /// Inserts or updates customers by external id (then e-mail, then phone), in one
+    /// transaction. One result per record: a conflict on one row leaves the others intact.
+    async fn upsert_customers(&self, records: &[CustomerRecord], source: &str) -> StoreResult<Vec<StoreResult<Upserted>>>;
+    async fn customer(&self, id: i64) -> StoreResult<Customer>;
+    async fn update_profile(&self, id: i64, fields: &ProfileFields) -> StoreResult<()>;
+    async fn find_by_identity(&self, identity: &Identity) -> StoreResult<Option<i64>>;
+    async fn add_identity(&self, id: i64, identity: &Identity, actor: &str) -> StoreResult<()>;
+    async fn remove_identity(&self, id: i64, identity: &Identity, actor: &str) -> StoreResult<()>;
+    /// Newest first; `before` is the last id of the previous page.
+    async fn list_customers(&self, filter: &CustomerFilter, before: Option<i64>, limit: i64) -> StoreResult<Vec<CustomerSummary>>;
+    /// Customers whose search keys start with the normalised query, best match first.
+    async fn search_customers(&self, query: &str, limit: i64) -> StoreResult<Vec<CustomerSummary>>;
+    async fn set_tags(&self, id: i64, tags: &[Tag]) -> StoreResult<()>;
+    /// Declares the attribute on first use; later values must match the declared type.
+    async fn set_attribute(&self, id: i64, key: &str, ty: AttributeType, value: &str) -> StoreResult<()>;
+    async fn attribute_type(&self, key: &str) -> StoreResult<Option<AttributeType>>;
+    async fn record_consent(&self, id: i64, consent: &Consent) -> StoreResult<()>;
+    async fn consent_history(&self, id: i64) -> StoreResult<Vec<ConsentRow>>;
+    async fn set_life_event(&self, id: i64, kind: LifeEventKind, label: &str, date: &str, recurring: bool) -> StoreResult<()>;
+    async fn add_note(&self, id: i64, author_user_id: Option<i64>, author_name: &str, body: &str) -> StoreResult<Note>;
+    async fn notes(&self, id: i64) -> StoreResult<Vec<Note>>;
+    async fn timeline(&self, id: i64, after: Option<&TimelineCursor>, limit: i64) -> StoreResult<Vec<TimelineEntry>>;
+    /// Moves everything that points at `source` to `target` and leaves `source` as a
+    /// tombstone that redirects to `target`.
+    async fn merge_customers(&self, source: i64, target: i64, actor: &str) -> StoreResult<()>;
+    /// Removes PII, identities, notes, consents and life events; keeps the anonymised
+    /// row and its orders so aggregates stay right.
+    async fn erase_customer(&self, id: i64, actor: &str) -> StoreResult<()>;
+    async fn export_customer(&self, id: i64) -> StoreResult<CustomerExport>;
+    /// Full profiles in id order after `after_id`, for streaming exports.
+    async fn customers_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<Customer>>;
+    async fn stats(&self) -> StoreResult<Stats>;
+}
+
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Upserts order lines by order id and product, creating the order on its first line
+    /// and recomputing its total. One result per line.
+    async fn upsert_order_lines(&self, lines: &[OrderLine]) -> StoreResult<Vec<StoreResult<i64>>>;
+    async fn orders_of(&self, customer_id: i64) -> StoreResult<Vec<Order>>;
+    /// Orders in id order after `after_id`, for streaming exports.
+    async fn orders_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<Order>>;
+    /// Records a refund of `amount_minor`; the status follows (refunded when it is whole).
+    async fn refund_order(&self, order_id: i64, amount_minor: i64) -> StoreResult<OrderRow>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn create_user(&self, email: &str, name: &str, password_hash: &str, role: &str, locale: &str) -> StoreResult<User>;
+    async fn user(&self, id: i64) -> StoreResult<User>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    async fn count_users(&self) -> StoreResult<i64>;
+    async fn set_role(&self, id: i64, role: &str) -> StoreResult<()>;
+    async fn set_password(&self, id: i64, password_hash: &str) -> StoreResult<()>;
+    async fn set_locale(&self, id: i64, locale: &str) -> StoreResult<()>;
+    async fn set_team(&self, id: i64, team_id: Option<i64>) -> StoreResult<()>;
+    async fn set_disabled(&self, id: i64, disabled: bool) -> StoreResult<()>;
+    /// Counts a failed sign-in and locks the account until `lock_until` once `max` is reached.
+    async fn record_login_failure(&self, id: i64, max: i64, lock_until: i64) -> StoreResult<()>;
+    async fn record_login_success(&self, id: i64) -> StoreResult<()>;
+    async fn create_team(&self, name: &str) -> StoreResult<Team>;
+    async fn teams(&self) -> StoreResult<Vec<Team>>;
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<(Session, User)>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, prefix: &str, scopes: &str) -> StoreResult<ApiToken>;
+    async fn api_token(&self, token_hash: &str) -> StoreResult<Option<(ApiToken, User)>>;
+    async fn api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>>;
+    async fn revoke_api_token(&self, user_id: i64, token_id: i64) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn audit(&self, entry: &NewAuditEntry) -> StoreResult<()>;
+    /// Newest first; `before` is the last id of the previous page.
+    async fn audit_log(&self, before: Option<i64>, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    async fn enqueue_job(&self, kind: &str, payload: &str, run_at: i64, max_attempts: i64) -> StoreResult<i64>;
+    /// Takes the oldest due job: queued, or running with an expired lease (its worker died).
+    async fn claim_job(&self, worker: &str, now: i64, lease_ms: i64) -> StoreResult<Option<Job>>;
+    async fn complete_job(&self, id: i64, result: &str) -> StoreResult<()>;
+    /// Records the error; with `retry_at` the job is queued again, without it it has failed.
+    async fn fail_job(&self, id: i64, error: &str, retry_at: Option<i64>) -> StoreResult<()>;
+    async fn job(&self, id: i64) -> StoreResult<Job>;
+    async fn jobs(&self, limit: i64) -> StoreResult<Vec<Job>>;
+}
+
+/// Operations on the database as a whole.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+    /// Copies the live database to `path` (SQLite's online backup API).
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()>;
+    async fn close(&self);
+}
+
+pub trait Store: CustomerStore + OrderStore + UserStore + AuditStore + JobStore + AdminStore {}
+impl<T: CustomerStore + OrderStore + UserStore + AuditStore + JobStore + AdminStore> Store for T {}

@@ -4,7 +4,9 @@
 
 use crate::{CoreError, CoreResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
@@ -22,7 +24,10 @@ impl Role {
             "agent" => Ok(Self::Agent),
             "manager" => Ok(Self::Manager),
             "admin" => Ok(Self::Admin),
-            _ => Err(CoreError::new("role", format!("unknown role {s:?}; use admin, manager, agent or viewer"))),
+            _ => Err(CoreError::new(
+                "role",
+                format!("unknown role {s:?}; use admin, manager, agent or viewer"),
+            )),
         }
     }
 
@@ -40,7 +45,15 @@ impl Role {
         match self {
             Self::Viewer => &[CustomersRead],
             Self::Agent => &[CustomersRead, CustomersWrite, ViewPii],
-            Self::Manager => &[CustomersRead, CustomersWrite, ViewPii, CustomersMerge, DataImport, DataExport, TeamsRead],
+            Self::Manager => &[
+                CustomersRead,
+                CustomersWrite,
+                ViewPii,
+                CustomersMerge,
+                DataImport,
+                DataExport,
+                TeamsRead,
+            ],
             Self::Admin => &Permission::ALL,
         }
     }
@@ -94,7 +107,13 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [Scope::CustomersRead, Scope::CustomersWrite, Scope::DataImport, Scope::DataExport, Scope::Admin];
+    pub const ALL: [Scope; 5] = [
+        Scope::CustomersRead,
+        Scope::CustomersWrite,
+        Scope::DataImport,
+        Scope::DataExport,
+        Scope::Admin,
+    ];
 
     pub fn parse(s: &str) -> CoreResult<Self> {
         Self::ALL
@@ -115,14 +134,22 @@ impl Scope {
 
     /// Parses a space- or comma-separated list, as it is stored and typed.
     pub fn parse_list(s: &str) -> CoreResult<Vec<Scope>> {
-        let mut out: Vec<Scope> = s.split([',', ' ']).filter(|p| !p.is_empty()).map(Scope::parse).collect::<CoreResult<_>>()?;
+        let mut out: Vec<Scope> = s
+            .split([',', ' '])
+            .filter(|p| !p.is_empty())
+            .map(Scope::parse)
+            .collect::<CoreResult<_>>()?;
         out.sort();
         out.dedup();
         Ok(out)
     }
 
     pub fn join(scopes: &[Scope]) -> String {
-        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+        scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn allows(self, p: Permission) -> bool {
@@ -147,7 +174,11 @@ pub struct Grant {
 
 impl Grant {
     pub fn allows(&self, p: Permission) -> bool {
-        self.role.has(p) && self.scopes.as_ref().is_none_or(|scopes| scopes.iter().any(|s| s.allows(p)))
+        self.role.has(p)
+            && self
+                .scopes
+                .as_ref()
+                .is_none_or(|scopes| scopes.iter().any(|s| s.allows(p)))
     }
 }
 
@@ -158,8 +189,14 @@ mod tests {
     #[test]
     fn roles_grow_monotonically() {
         for p in Permission::ALL {
-            let holders: Vec<bool> = [Role::Viewer, Role::Agent, Role::Manager, Role::Admin].iter().map(|r| r.has(p)).collect();
-            assert!(holders.windows(2).all(|w| !w[0] || w[1]), "{p:?}: a higher role lost a right");
+            let holders: Vec<bool> = [Role::Viewer, Role::Agent, Role::Manager, Role::Admin]
+                .iter()
+                .map(|r| r.has(p))
+                .collect();
+            assert!(
+                holders.windows(2).all(|w| !w[0] || w[1]),
+                "{p:?}: a higher role lost a right"
+            );
         }
         assert!(!Role::Viewer.has(Permission::ViewPii));
         assert!(Role::Admin.has(Permission::AuditRead));
@@ -168,19 +205,34 @@ mod tests {
 
     #[test]
     fn token_scopes_narrow_the_role() {
-        let read_only = Grant { role: Role::Admin, scopes: Some(vec![Scope::CustomersRead]) };
+        let read_only = Grant {
+            role: Role::Admin,
+            scopes: Some(vec![Scope::CustomersRead]),
+        };
         assert!(read_only.allows(Permission::CustomersRead));
         assert!(!read_only.allows(Permission::CustomersWrite));
-        let viewer_with_write = Grant { role: Role::Viewer, scopes: Some(vec![Scope::CustomersWrite]) };
+        let viewer_with_write = Grant {
+            role: Role::Viewer,
+            scopes: Some(vec![Scope::CustomersWrite]),
+        };
         assert!(!viewer_with_write.allows(Permission::CustomersWrite));
-        let session = Grant { role: Role::Agent, scopes: None };
+        let session = Grant {
+            role: Role::Agent,
+            scopes: None,
+        };
         assert!(session.allows(Permission::CustomersWrite));
     }
 
     #[test]
     fn scope_lists() {
-        assert_eq!(Scope::parse_list("customers:write, customers:read customers:read").unwrap(), vec![Scope::CustomersRead, Scope::CustomersWrite]);
+        assert_eq!(
+            Scope::parse_list("customers:write, customers:read customers:read").unwrap(),
+            vec![Scope::CustomersRead, Scope::CustomersWrite]
+        );
         assert!(Scope::parse_list("customers:delete").is_err());
-        assert_eq!(Scope::join(&[Scope::DataExport, Scope::Admin]), "data:export admin");
+        assert_eq!(
+            Scope::join(&[Scope::DataExport, Scope::Admin]),
+            "data:export admin"
+        );
     }
 }

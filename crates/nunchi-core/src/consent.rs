@@ -18,13 +18,27 @@ pub enum ContactChannel {
 }
 
 impl ContactChannel {
-    pub const ALL: [ContactChannel; 6] = [Self::Email, Self::Sms, Self::Push, Self::Kakao, Self::Line, Self::Phone];
+    pub const ALL: [ContactChannel; 6] = [
+        Self::Email,
+        Self::Sms,
+        Self::Push,
+        Self::Kakao,
+        Self::Line,
+        Self::Phone,
+    ];
 
     pub fn parse(s: &str) -> CoreResult<Self> {
         Self::ALL
             .into_iter()
             .find(|c| c.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| CoreError::new("channel", format!("unknown contact channel {s:?}; use email, sms, push, kakao, line or phone")))
+            .ok_or_else(|| {
+                CoreError::new(
+                    "channel",
+                    format!(
+                        "unknown contact channel {s:?}; use email, sms, push, kakao, line or phone"
+                    ),
+                )
+            })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -54,7 +68,10 @@ impl Purpose {
         match s.trim().to_ascii_lowercase().as_str() {
             "marketing" => Ok(Self::Marketing),
             "night_ads" | "night" => Ok(Self::NightAds),
-            _ => Err(CoreError::new("purpose", format!("unknown consent purpose {s:?}; use marketing or night_ads"))),
+            _ => Err(CoreError::new(
+                "purpose",
+                format!("unknown consent purpose {s:?}; use marketing or night_ads"),
+            )),
         }
     }
 
@@ -95,14 +112,28 @@ pub fn is_night(now: Millis, tz: &jiff::tz::TimeZone) -> bool {
 }
 
 /// Whether an advertising message may go to this customer on this channel now.
-pub fn ad_allowed(consents: &[Consent], channel: ContactChannel, now: Millis, tz: &jiff::tz::TimeZone) -> Result<(), AdBlock> {
-    let find = |purpose| consents.iter().filter(|c| c.channel == channel && c.purpose == purpose).max_by_key(|c| c.at);
-    let marketing = find(Purpose::Marketing).filter(|c| c.granted).ok_or(AdBlock::NoConsent)?;
+pub fn ad_allowed(
+    consents: &[Consent],
+    channel: ContactChannel,
+    now: Millis,
+    tz: &jiff::tz::TimeZone,
+) -> Result<(), AdBlock> {
+    let find = |purpose| {
+        consents
+            .iter()
+            .filter(|c| c.channel == channel && c.purpose == purpose)
+            .max_by_key(|c| c.at)
+    };
+    let marketing = find(Purpose::Marketing)
+        .filter(|c| c.granted)
+        .ok_or(AdBlock::NoConsent)?;
     if now.0 - marketing.at.0 > RECONFIRM_AFTER_MS {
         return Err(AdBlock::ConsentExpired);
     }
     if is_night(now, tz) {
-        let night = find(Purpose::NightAds).filter(|c| c.granted).ok_or(AdBlock::NightTimeWithoutConsent)?;
+        let night = find(Purpose::NightAds)
+            .filter(|c| c.granted)
+            .ok_or(AdBlock::NightTimeWithoutConsent)?;
         if now.0 - night.at.0 > RECONFIRM_AFTER_MS {
             return Err(AdBlock::ConsentExpired);
         }
@@ -115,7 +146,13 @@ mod tests {
     use super::*;
 
     fn consent(purpose: Purpose, granted: bool, at: &str) -> Consent {
-        Consent { channel: ContactChannel::Sms, purpose, granted, at: Millis::parse(at).unwrap(), source: "test".into() }
+        Consent {
+            channel: ContactChannel::Sms,
+            purpose,
+            granted,
+            at: Millis::parse(at).unwrap(),
+            source: "test".into(),
+        }
     }
 
     #[test]
@@ -125,23 +162,50 @@ mod tests {
         let night = Millis::parse("2026-06-01T22:30:00+09:00").unwrap();
         let early = Millis::parse("2026-06-02T07:59:00+09:00").unwrap();
         let only_marketing = vec![consent(Purpose::Marketing, true, "2026-01-01")];
-        assert_eq!(ad_allowed(&only_marketing, ContactChannel::Sms, noon, &seoul), Ok(()));
-        assert_eq!(ad_allowed(&only_marketing, ContactChannel::Sms, night, &seoul), Err(AdBlock::NightTimeWithoutConsent));
-        assert_eq!(ad_allowed(&only_marketing, ContactChannel::Sms, early, &seoul), Err(AdBlock::NightTimeWithoutConsent));
-        assert_eq!(ad_allowed(&only_marketing, ContactChannel::Email, noon, &seoul), Err(AdBlock::NoConsent));
+        assert_eq!(
+            ad_allowed(&only_marketing, ContactChannel::Sms, noon, &seoul),
+            Ok(())
+        );
+        assert_eq!(
+            ad_allowed(&only_marketing, ContactChannel::Sms, night, &seoul),
+            Err(AdBlock::NightTimeWithoutConsent)
+        );
+        assert_eq!(
+            ad_allowed(&only_marketing, ContactChannel::Sms, early, &seoul),
+            Err(AdBlock::NightTimeWithoutConsent)
+        );
+        assert_eq!(
+            ad_allowed(&only_marketing, ContactChannel::Email, noon, &seoul),
+            Err(AdBlock::NoConsent)
+        );
         let mut both = only_marketing.clone();
         both.push(consent(Purpose::NightAds, true, "2026-01-01"));
-        assert_eq!(ad_allowed(&both, ContactChannel::Sms, night, &seoul), Ok(()));
-        let withdrawn = vec![consent(Purpose::Marketing, true, "2026-01-01"), consent(Purpose::Marketing, false, "2026-03-01")];
-        assert_eq!(ad_allowed(&withdrawn, ContactChannel::Sms, noon, &seoul), Err(AdBlock::NoConsent));
+        assert_eq!(
+            ad_allowed(&both, ContactChannel::Sms, night, &seoul),
+            Ok(())
+        );
+        let withdrawn = vec![
+            consent(Purpose::Marketing, true, "2026-01-01"),
+            consent(Purpose::Marketing, false, "2026-03-01"),
+        ];
+        assert_eq!(
+            ad_allowed(&withdrawn, ContactChannel::Sms, noon, &seoul),
+            Err(AdBlock::NoConsent)
+        );
         let old = vec![consent(Purpose::Marketing, true, "2024-01-01")];
-        assert_eq!(ad_allowed(&old, ContactChannel::Sms, noon, &seoul), Err(AdBlock::ConsentExpired));
+        assert_eq!(
+            ad_allowed(&old, ContactChannel::Sms, noon, &seoul),
+            Err(AdBlock::ConsentExpired)
+        );
     }
 
     #[test]
     fn night_is_local() {
         let utc_noon = Millis::parse("2026-06-01T12:00:00Z").unwrap();
-        assert!(is_night(utc_noon, &jiff::tz::TimeZone::get("Asia/Seoul").unwrap()), "21:00 in Seoul");
+        assert!(
+            is_night(utc_noon, &jiff::tz::TimeZone::get("Asia/Seoul").unwrap()),
+            "21:00 in Seoul"
+        );
         assert!(!is_night(utc_noon, &jiff::tz::TimeZone::UTC));
     }
 }

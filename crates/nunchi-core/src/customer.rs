@@ -27,9 +27,17 @@ pub struct Language(String);
 
 impl Language {
     pub fn parse(raw: &str) -> CoreResult<Self> {
-        let primary = raw.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+        let primary = raw
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         if !(2..=3).contains(&primary.len()) || !primary.bytes().all(|b| b.is_ascii_lowercase()) {
-            return Err(CoreError::new("language", format!("not a language code: {raw:?}")));
+            return Err(CoreError::new(
+                "language",
+                format!("not a language code: {raw:?}"),
+            ));
         }
         Ok(Self(primary))
     }
@@ -46,7 +54,8 @@ pub struct TimeZoneName(String);
 impl TimeZoneName {
     pub fn parse(raw: &str) -> CoreResult<Self> {
         let name = raw.trim();
-        jiff::tz::TimeZone::get(name).map_err(|_| CoreError::new("time_zone", format!("unknown IANA time zone {raw:?}")))?;
+        jiff::tz::TimeZone::get(name)
+            .map_err(|_| CoreError::new("time_zone", format!("unknown IANA time zone {raw:?}")))?;
         Ok(Self(name.to_string()))
     }
 
@@ -66,14 +75,25 @@ pub struct Tag(String);
 impl Tag {
     pub fn parse(raw: &str) -> CoreResult<Self> {
         let s = raw.trim();
-        if s.is_empty() || s.chars().count() > 50 || s.contains([',', ';']) || s.chars().any(char::is_control) {
-            return Err(CoreError::new("tags", format!("a tag has 1–50 characters and no , or ;: {raw:?}")));
+        if s.is_empty()
+            || s.chars().count() > 50
+            || s.contains([',', ';'])
+            || s.chars().any(char::is_control)
+        {
+            return Err(CoreError::new(
+                "tags",
+                format!("a tag has 1–50 characters and no , or ;: {raw:?}"),
+            ));
         }
         Ok(Self(s.to_string()))
     }
 
     pub fn parse_list(raw: &str) -> CoreResult<Vec<Tag>> {
-        let mut tags: Vec<Tag> = raw.split([';', ',']).filter(|t| !t.trim().is_empty()).map(Tag::parse).collect::<CoreResult<_>>()?;
+        let mut tags: Vec<Tag> = raw
+            .split([';', ','])
+            .filter(|t| !t.trim().is_empty())
+            .map(Tag::parse)
+            .collect::<CoreResult<_>>()?;
         tags.sort();
         tags.dedup();
         Ok(tags)
@@ -101,7 +121,10 @@ impl AttributeType {
             "number" => Ok(Self::Number),
             "bool" | "boolean" => Ok(Self::Bool),
             "date" => Ok(Self::Date),
-            _ => Err(CoreError::new("type", format!("unknown attribute type {s:?}; use text, number, bool or date"))),
+            _ => Err(CoreError::new(
+                "type",
+                format!("unknown attribute type {s:?}; use text, number, bool or date"),
+            )),
         }
     }
 
@@ -135,13 +158,21 @@ impl AttributeType {
         match self {
             Self::Text if v.chars().count() <= 1000 => Ok(v.to_string()),
             Self::Text => Err(bad("text of at most 1000 characters")),
-            Self::Number => v.parse::<f64>().ok().filter(|n| n.is_finite()).map(|n| n.to_string()).ok_or_else(|| bad("a number")),
+            Self::Number => v
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .map(|n| n.to_string())
+                .ok_or_else(|| bad("a number")),
             Self::Bool => match v.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "y" | "1" => Ok("true".into()),
                 "false" | "no" | "n" | "0" => Ok("false".into()),
                 _ => Err(bad("true or false")),
             },
-            Self::Date => v.parse::<jiff::civil::Date>().map(|d| d.to_string()).map_err(|_| bad("a date (YYYY-MM-DD)")),
+            Self::Date => v
+                .parse::<jiff::civil::Date>()
+                .map(|d| d.to_string())
+                .map_err(|_| bad("a date (YYYY-MM-DD)")),
         }
     }
 }
@@ -151,8 +182,16 @@ pub fn parse_attribute_key(raw: &str) -> CoreResult<String> {
     let k = raw.trim();
     let ok = (1..=64).contains(&k.len())
         && k.starts_with(|c: char| c.is_ascii_lowercase())
-        && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if ok { Ok(k.to_string()) } else { Err(CoreError::new("attributes", format!("attribute keys are snake_case: {raw:?}"))) }
+        && k.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(k.to_string())
+    } else {
+        Err(CoreError::new(
+            "attributes",
+            format!("attribute keys are snake_case: {raw:?}"),
+        ))
+    }
 }
 
 /// The profile fields a create or an import sets.
@@ -170,13 +209,23 @@ mod tests {
 
     #[test]
     fn fields() {
-        assert_eq!(CustomerName::parse("  김   민준 ").unwrap().as_str(), "김 민준");
+        assert_eq!(
+            CustomerName::parse("  김   민준 ").unwrap().as_str(),
+            "김 민준"
+        );
         assert!(CustomerName::parse(" ").is_err());
         assert_eq!(Language::parse("ko-KR").unwrap().as_str(), "ko");
         assert!(Language::parse("korean!").is_err());
         assert!(TimeZoneName::parse("Asia/Seoul").is_ok());
         assert!(TimeZoneName::parse("Mars/Olympus").is_err());
-        assert_eq!(Tag::parse_list("vip; 신규 ,vip").unwrap().iter().map(Tag::as_str).collect::<Vec<_>>(), vec!["vip", "신규"]);
+        assert_eq!(
+            Tag::parse_list("vip; 신규 ,vip")
+                .unwrap()
+                .iter()
+                .map(Tag::as_str)
+                .collect::<Vec<_>>(),
+            vec!["vip", "신규"]
+        );
     }
 
     #[test]

@@ -18,14 +18,21 @@ impl Email {
         if local.is_empty() || local.len() > 64 {
             return Err(err("empty or over-long local part"));
         }
-        if domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.')
+        if domain.len() < 3
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
         {
             return Err(err("domain must look like example.com"));
         }
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) || local.contains('@') {
             return Err(err("contains spaces or a second @"));
         }
-        if domain.contains("..") || !domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-') {
+        if domain.contains("..")
+            || !domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        {
             return Err(err("invalid domain"));
         }
         Ok(Self(s))
@@ -56,7 +63,16 @@ mod tests {
         ok(" Minjun.Kim@Example.COM ", "minjun.kim@example.com");
         ok("a+tag@mail.co.kr", "a+tag@mail.co.kr");
         ok("지민@한국.kr", "지민@한국.kr");
-        for bad in ["", "plain", "@x.com", "a@b", "a@.com", "a b@x.com", "a@x..com", "a@x.com."] {
+        for bad in [
+            "",
+            "plain",
+            "@x.com",
+            "a@b",
+            "a@.com",
+            "a b@x.com",
+            "a@x..com",
+            "a@x.com.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should fail");
         }
     }

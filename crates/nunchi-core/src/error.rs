@@ -13,7 +13,10 @@ pub struct CoreError {
 
 impl CoreError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }
 

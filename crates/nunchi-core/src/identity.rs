@@ -17,8 +17,16 @@ pub enum IdentityKind {
 }
 
 impl IdentityKind {
-    pub const ALL: [IdentityKind; 8] =
-        [Self::Email, Self::Phone, Self::ExternalId, Self::AnonymousId, Self::DeviceId, Self::Kakao, Self::Line, Self::Messenger];
+    pub const ALL: [IdentityKind; 8] = [
+        Self::Email,
+        Self::Phone,
+        Self::ExternalId,
+        Self::AnonymousId,
+        Self::DeviceId,
+        Self::Kakao,
+        Self::Line,
+        Self::Messenger,
+    ];
 
     pub fn parse(s: &str) -> CoreResult<Self> {
         Self::ALL
@@ -65,7 +73,10 @@ impl Identity {
             _ => {
                 let v = value.trim();
                 if v.is_empty() || v.chars().count() > 200 || v.chars().any(char::is_control) {
-                    return Err(CoreError::new("value", format!("{} must be 1–200 printable characters", kind.as_str())));
+                    return Err(CoreError::new(
+                        "value",
+                        format!("{} must be 1–200 printable characters", kind.as_str()),
+                    ));
                 }
                 v.to_string()
             }
@@ -74,11 +85,17 @@ impl Identity {
     }
 
     pub fn email(e: &Email) -> Self {
-        Self { kind: IdentityKind::Email, value: e.as_str().to_string() }
+        Self {
+            kind: IdentityKind::Email,
+            value: e.as_str().to_string(),
+        }
     }
 
     pub fn phone(p: &Phone) -> Self {
-        Self { kind: IdentityKind::Phone, value: p.as_str().to_string() }
+        Self {
+            kind: IdentityKind::Phone,
+            value: p.as_str().to_string(),
+        }
     }
 }
 
@@ -89,8 +106,14 @@ mod tests {
     #[test]
     fn normalises_by_kind() {
         assert_eq!(Identity::parse("email", "A@B.co").unwrap().value, "a@b.co");
-        assert_eq!(Identity::parse("phone", "010-1111-2222").unwrap().value, "+821011112222");
-        assert_eq!(Identity::parse("external_id", "  C-001 ").unwrap().value, "C-001");
+        assert_eq!(
+            Identity::parse("phone", "010-1111-2222").unwrap().value,
+            "+821011112222"
+        );
+        assert_eq!(
+            Identity::parse("external_id", "  C-001 ").unwrap().value,
+            "C-001"
+        );
         assert!(Identity::parse("external_id", "  ").is_err());
         assert!(Identity::parse("fax", "1").is_err());
     }

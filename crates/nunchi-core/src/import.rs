@@ -5,7 +5,10 @@
 use crate::{
     CoreError, CoreResult,
     consent::{ContactChannel, Purpose},
-    customer::{AttributeType, CustomerName, Language, ProfileFields, Tag, TimeZoneName, parse_attribute_key},
+    customer::{
+        AttributeType, CustomerName, Language, ProfileFields, Tag, TimeZoneName,
+        parse_attribute_key,
+    },
     email::Email,
     life_event::{LifeEventKind, parse_date},
     money::{Currency, Money},
@@ -14,11 +17,33 @@ use crate::{
 };
 
 pub const CUSTOMER_COLUMNS: &[&str] = &[
-    "external_id", "name", "email", "phone", "language", "time_zone", "preferred_channel", "tags",
-    "marketing_consent", "night_ads_consent", "birthday", "wedding_anniversary",
+    "external_id",
+    "name",
+    "email",
+    "phone",
+    "language",
+    "time_zone",
+    "preferred_channel",
+    "tags",
+    "marketing_consent",
+    "night_ads_consent",
+    "birthday",
+    "wedding_anniversary",
+    "created_at",
 ];
-pub const ORDER_COLUMNS: &[&str] =
-    &["order_id", "customer_external_id", "placed_at", "status", "currency", "channel", "product", "category", "unit_price", "quantity", "refunded"];
+pub const ORDER_COLUMNS: &[&str] = &[
+    "order_id",
+    "customer_external_id",
+    "placed_at",
+    "status",
+    "currency",
+    "channel",
+    "product",
+    "category",
+    "unit_price",
+    "quantity",
+    "refunded",
+];
 
 /// One customer row, ready to upsert.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +58,8 @@ pub struct CustomerRecord {
     pub life_events: Vec<(LifeEventKind, jiff::civil::Date)>,
     /// `attr_<key>` columns: key, inferred type, canonical value.
     pub attributes: Vec<(String, AttributeType, String)>,
+    /// When they became a customer, if it was before this import (kept on creation only).
+    pub created_at: Option<Millis>,
 }
 
 /// Which column holds what, resolved once from the header.
@@ -44,12 +71,28 @@ pub struct Header {
 impl Header {
     /// Checks the header of a customer or order file: every column must be known, or an
     /// `attr_` custom attribute when `allow_attributes` is set.
-    pub fn parse(fields: &[&str], known: &[&str], required: &[&str], allow_attributes: bool) -> CoreResult<Self> {
-        let columns: Vec<String> = fields.iter().map(|f| f.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect();
+    pub fn parse(
+        fields: &[&str],
+        known: &[&str],
+        required: &[&str],
+        allow_attributes: bool,
+    ) -> CoreResult<Self> {
+        let columns: Vec<String> = fields
+            .iter()
+            .map(|f| f.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .collect();
         for c in &columns {
-            let is_attr = allow_attributes && c.strip_prefix("attr_").is_some_and(|k| parse_attribute_key(k).is_ok());
+            let is_attr = allow_attributes
+                && c.strip_prefix("attr_")
+                    .is_some_and(|k| parse_attribute_key(k).is_ok());
             if !known.contains(&c.as_str()) && !is_attr {
-                return Err(CoreError::new("header", format!("unknown column {c:?}; expected some of {}", known.join(", "))));
+                return Err(CoreError::new(
+                    "header",
+                    format!(
+                        "unknown column {c:?}; expected some of {}",
+                        known.join(", ")
+                    ),
+                ));
             }
         }
         for r in required {
@@ -66,12 +109,24 @@ impl Header {
     }
 
     fn get<'a>(&self, row: &'a [&'a str], name: &str) -> Option<&'a str> {
-        self.columns.iter().position(|c| c == name).and_then(|i| row.get(i)).map(|v| v.trim()).filter(|v| !v.is_empty())
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .and_then(|i| row.get(i))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
     }
 
     fn check_width(&self, row: &[&str]) -> CoreResult<()> {
         if row.len() != self.columns.len() {
-            return Err(CoreError::new("row", format!("has {} fields, the header has {}", row.len(), self.columns.len())));
+            return Err(CoreError::new(
+                "row",
+                format!(
+                    "has {} fields, the header has {}",
+                    row.len(),
+                    self.columns.len()
+                ),
+            ));
         }
         Ok(())
     }
@@ -80,42 +135,81 @@ impl Header {
         self.check_width(row)?;
         let opt = |name: &str| self.get(row, name);
         let channels = |name: &str| -> CoreResult<Vec<ContactChannel>> {
-            opt(name).map(|v| v.split([';', ',']).filter(|c| !c.trim().is_empty()).map(ContactChannel::parse).collect()).unwrap_or(Ok(vec![]))
+            opt(name)
+                .map(|v| {
+                    v.split([';', ','])
+                        .filter(|c| !c.trim().is_empty())
+                        .map(ContactChannel::parse)
+                        .collect()
+                })
+                .unwrap_or(Ok(vec![]))
         };
-        let mut consents: Vec<(ContactChannel, Purpose)> = channels("marketing_consent")?.into_iter().map(|c| (c, Purpose::Marketing)).collect();
-        consents.extend(channels("night_ads_consent")?.into_iter().map(|c| (c, Purpose::NightAds)));
+        let mut consents: Vec<(ContactChannel, Purpose)> = channels("marketing_consent")?
+            .into_iter()
+            .map(|c| (c, Purpose::Marketing))
+            .collect();
+        consents.extend(
+            channels("night_ads_consent")?
+                .into_iter()
+                .map(|c| (c, Purpose::NightAds)),
+        );
         let mut life_events = Vec::new();
-        for (col, kind) in [("birthday", LifeEventKind::Birthday), ("wedding_anniversary", LifeEventKind::WeddingAnniversary)] {
+        for (col, kind) in [
+            ("birthday", LifeEventKind::Birthday),
+            ("wedding_anniversary", LifeEventKind::WeddingAnniversary),
+        ] {
             if let Some(v) = opt(col) {
-                life_events.push((kind, parse_date(v).map_err(|e| CoreError::new("date", format!("{col}: {}", e.message)))?));
+                life_events.push((
+                    kind,
+                    parse_date(v)
+                        .map_err(|e| CoreError::new("date", format!("{col}: {}", e.message)))?,
+                ));
             }
         }
         let mut attributes = Vec::new();
         for (i, c) in self.columns.iter().enumerate() {
-            if let (Some(key), Some(v)) = (c.strip_prefix("attr_"), row.get(i).map(|v| v.trim()).filter(|v| !v.is_empty())) {
+            if let (Some(key), Some(v)) = (
+                c.strip_prefix("attr_"),
+                row.get(i).map(|v| v.trim()).filter(|v| !v.is_empty()),
+            ) {
                 let ty = AttributeType::infer(v);
                 attributes.push((key.to_string(), ty, ty.canonical(key, v)?));
             }
         }
         let record = CustomerRecord {
-            external_id: opt("external_id").map(|x| {
-                if x.chars().count() > 200 { Err(CoreError::new("external_id", "longer than 200 characters")) } else { Ok(x.to_string()) }
-            }).transpose()?,
+            external_id: opt("external_id")
+                .map(|x| {
+                    if x.chars().count() > 200 {
+                        Err(CoreError::new("external_id", "longer than 200 characters"))
+                    } else {
+                        Ok(x.to_string())
+                    }
+                })
+                .transpose()?,
             profile: ProfileFields {
                 name: opt("name").map(CustomerName::parse).transpose()?,
                 language: opt("language").map(Language::parse).transpose()?,
                 time_zone: opt("time_zone").map(TimeZoneName::parse).transpose()?,
-                preferred_channel: opt("preferred_channel").map(ContactChannel::parse).transpose()?,
+                preferred_channel: opt("preferred_channel")
+                    .map(ContactChannel::parse)
+                    .transpose()?,
             },
             email: opt("email").map(Email::parse).transpose()?,
             phone: opt("phone").map(Phone::parse).transpose()?,
-            tags: opt("tags").map(Tag::parse_list).transpose()?.unwrap_or_default(),
+            tags: opt("tags")
+                .map(Tag::parse_list)
+                .transpose()?
+                .unwrap_or_default(),
             consents,
             life_events,
             attributes,
+            created_at: opt("created_at").map(Millis::parse).transpose()?,
         };
         if record.external_id.is_none() && record.email.is_none() && record.phone.is_none() {
-            return Err(CoreError::new("row", "needs at least one of external_id, email or phone"));
+            return Err(CoreError::new(
+                "row",
+                "needs at least one of external_id, email or phone",
+            ));
         }
         Ok(record)
     }
@@ -125,18 +219,27 @@ impl Header {
         let opt = |name: &str| self.get(row, name);
         let req = |name: &'static str| opt(name).ok_or_else(|| CoreError::new(name, "is required"));
         let currency = Currency::parse(opt("currency").unwrap_or("KRW"))?;
-        let quantity: i64 = req("quantity")?.parse().ok().filter(|q| (1..=100_000).contains(q)).ok_or_else(|| CoreError::new("quantity", "must be a whole number from 1 to 100000"))?;
+        let quantity: i64 = req("quantity")?
+            .parse()
+            .ok()
+            .filter(|q| (1..=100_000).contains(q))
+            .ok_or_else(|| CoreError::new("quantity", "must be a whole number from 1 to 100000"))?;
         Ok(OrderLine {
             order_id: req("order_id")?.to_string(),
             customer_external_id: req("customer_external_id")?.to_string(),
             placed_at: Millis::parse(req("placed_at")?)?,
             status: OrderStatus::parse(opt("status").unwrap_or("paid"))?,
-            channel: opt("channel").map(SalesChannel::parse).transpose()?.unwrap_or(SalesChannel::Web),
+            channel: opt("channel")
+                .map(SalesChannel::parse)
+                .transpose()?
+                .unwrap_or(SalesChannel::Web),
             product: req("product")?.to_string(),
             category: opt("category").unwrap_or("").to_string(),
             unit_price: Money::parse(req("unit_price")?, currency)?,
             quantity,
-            refunded: opt("refunded").map(|v| Money::parse(v, currency)).transpose()?,
+            refunded: opt("refunded")
+                .map(|v| Money::parse(v, currency))
+                .transpose()?,
         })
     }
 }
@@ -169,10 +272,21 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 7] = [Self::Pending, Self::Paid, Self::Shipped, Self::Delivered, Self::Cancelled, Self::Refunded, Self::PartiallyRefunded];
+    pub const ALL: [OrderStatus; 7] = [
+        Self::Pending,
+        Self::Paid,
+        Self::Shipped,
+        Self::Delivered,
+        Self::Cancelled,
+        Self::Refunded,
+        Self::PartiallyRefunded,
+    ];
 
     pub fn parse(s: &str) -> CoreResult<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s.trim().to_ascii_lowercase()).ok_or_else(|| CoreError::new("status", format!("unknown order status {s:?}")))
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| CoreError::new("status", format!("unknown order status {s:?}")))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -203,10 +317,22 @@ pub enum SalesChannel {
 }
 
 impl SalesChannel {
-    pub const ALL: [SalesChannel; 8] = [Self::Web, Self::App, Self::Store, Self::Phone, Self::Email, Self::Messenger, Self::Social, Self::Custom];
+    pub const ALL: [SalesChannel; 8] = [
+        Self::Web,
+        Self::App,
+        Self::Store,
+        Self::Phone,
+        Self::Email,
+        Self::Messenger,
+        Self::Social,
+        Self::Custom,
+    ];
 
     pub fn parse(s: &str) -> CoreResult<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s.trim().to_ascii_lowercase()).ok_or_else(|| CoreError::new("channel", format!("unknown channel {s:?}")))
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| CoreError::new("channel", format!("unknown channel {s:?}")))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -228,16 +354,51 @@ mod tests {
     use super::*;
 
     fn customer_header() -> Header {
-        Header::parse(&["external_id", "name", "email", "phone", "tags", "marketing_consent", "birthday", "attr_skin_type"], CUSTOMER_COLUMNS, &[], true).unwrap()
+        Header::parse(
+            &[
+                "external_id",
+                "name",
+                "email",
+                "phone",
+                "tags",
+                "marketing_consent",
+                "birthday",
+                "attr_skin_type",
+            ],
+            CUSTOMER_COLUMNS,
+            &[],
+            true,
+        )
+        .unwrap()
     }
 
     #[test]
     fn good_customer_row() {
-        let r = customer_header().customer(&["C1", "김민준", "MJ@x.com", "010-1234-5678", "vip;new", "email;sms", "1990-05-08", "dry"]).unwrap();
+        let r = customer_header()
+            .customer(&[
+                "C1",
+                "김민준",
+                "MJ@x.com",
+                "010-1234-5678",
+                "vip;new",
+                "email;sms",
+                "1990-05-08",
+                "dry",
+            ])
+            .unwrap();
         assert_eq!(r.external_id.as_deref(), Some("C1"));
         assert_eq!(r.phone.unwrap().as_str(), "+821012345678");
-        assert_eq!(r.consents, vec![(ContactChannel::Email, Purpose::Marketing), (ContactChannel::Sms, Purpose::Marketing)]);
-        assert_eq!(r.attributes, vec![("skin_type".into(), AttributeType::Text, "dry".into())]);
+        assert_eq!(
+            r.consents,
+            vec![
+                (ContactChannel::Email, Purpose::Marketing),
+                (ContactChannel::Sms, Purpose::Marketing)
+            ]
+        );
+        assert_eq!(
+            r.attributes,
+            vec![("skin_type".into(), AttributeType::Text, "dry".into())]
+        );
         assert_eq!(r.tags.len(), 2);
     }
 
@@ -245,7 +406,10 @@ mod tests {
     fn bad_customer_rows_say_why() {
         let h = customer_header();
         let why = |row: &[&str]| h.customer(row).unwrap_err().field;
-        assert_eq!(why(&["C1", "x", "not-an-email", "", "", "", "", ""]), "email");
+        assert_eq!(
+            why(&["C1", "x", "not-an-email", "", "", "", "", ""]),
+            "email"
+        );
         assert_eq!(why(&["C1", "x", "", "123", "", "", "", ""]), "phone");
         assert_eq!(why(&["C1", "x", "", "", "", "fax", "", ""]), "channel");
         assert_eq!(why(&["C1", "x", "", "", "", "", "1990-13-01", ""]), "date");
@@ -255,20 +419,103 @@ mod tests {
 
     #[test]
     fn headers() {
-        assert!(Header::parse(&["external_id", "favourite_colour"], CUSTOMER_COLUMNS, &[], true).is_err());
-        assert!(Header::parse(&["\u{feff}external_id", "attr_colour"], CUSTOMER_COLUMNS, &[], true).is_ok());
-        assert!(Header::parse(&["order_id"], ORDER_COLUMNS, &["order_id", "product"], false).is_err());
+        assert!(
+            Header::parse(
+                &["external_id", "favourite_colour"],
+                CUSTOMER_COLUMNS,
+                &[],
+                true
+            )
+            .is_err()
+        );
+        assert!(
+            Header::parse(
+                &["\u{feff}external_id", "attr_colour"],
+                CUSTOMER_COLUMNS,
+                &[],
+                true
+            )
+            .is_ok()
+        );
+        assert!(
+            Header::parse(
+                &["order_id"],
+                ORDER_COLUMNS,
+                &["order_id", "product"],
+                false
+            )
+            .is_err()
+        );
         assert!(Header::parse(&["name", "name"], CUSTOMER_COLUMNS, &[], true).is_err());
     }
 
     #[test]
     fn order_lines() {
         let h = Header::parse(ORDER_COLUMNS, ORDER_COLUMNS, &[], false).unwrap();
-        let line = h.order_line(&["O1", "C1", "2026-05-01T10:00:00+09:00", "paid", "KRW", "app", "수분크림", "skincare", "32,000", "2", ""]).unwrap();
+        let line = h
+            .order_line(&[
+                "O1",
+                "C1",
+                "2026-05-01T10:00:00+09:00",
+                "paid",
+                "KRW",
+                "app",
+                "수분크림",
+                "skincare",
+                "32,000",
+                "2",
+                "",
+            ])
+            .unwrap();
         assert_eq!(line.unit_price.minor, 32_000);
         assert_eq!(line.channel, SalesChannel::App);
-        assert!(h.order_line(&["O1", "C1", "2026-05-01", "paid", "KRW", "app", "x", "", "1.5", "1", ""]).is_err());
-        assert!(h.order_line(&["O1", "C1", "2026-05-01", "paid", "USD", "app", "x", "", "1.5", "0", ""]).is_err());
-        assert!(h.order_line(&["O1", "C1", "2026-05-01", "lost", "USD", "app", "x", "", "1.5", "1", ""]).is_err());
+        assert!(
+            h.order_line(&[
+                "O1",
+                "C1",
+                "2026-05-01",
+                "paid",
+                "KRW",
+                "app",
+                "x",
+                "",
+                "1.5",
+                "1",
+                ""
+            ])
+            .is_err()
+        );
+        assert!(
+            h.order_line(&[
+                "O1",
+                "C1",
+                "2026-05-01",
+                "paid",
+                "USD",
+                "app",
+                "x",
+                "",
+                "1.5",
+                "0",
+                ""
+            ])
+            .is_err()
+        );
+        assert!(
+            h.order_line(&[
+                "O1",
+                "C1",
+                "2026-05-01",
+                "lost",
+                "USD",
+                "app",
+                "x",
+                "",
+                "1.5",
+                "1",
+                ""
+            ])
+            .is_err()
+        );
     }
 }

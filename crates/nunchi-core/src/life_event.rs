@@ -20,7 +20,12 @@ impl LifeEventKind {
             "wedding_anniversary" | "anniversary" => Ok(Self::WeddingAnniversary),
             "membership" => Ok(Self::Membership),
             "custom" => Ok(Self::Custom),
-            _ => Err(CoreError::new("kind", format!("unknown life event {s:?}; use birthday, wedding_anniversary, membership or custom"))),
+            _ => Err(CoreError::new(
+                "kind",
+                format!(
+                    "unknown life event {s:?}; use birthday, wedding_anniversary, membership or custom"
+                ),
+            )),
         }
     }
 
@@ -35,17 +40,24 @@ impl LifeEventKind {
 }
 
 pub fn parse_date(s: &str) -> CoreResult<Date> {
-    s.trim().parse::<Date>().map_err(|_| CoreError::new("date", format!("not a date (YYYY-MM-DD): {s:?}")))
+    s.trim()
+        .parse::<Date>()
+        .map_err(|_| CoreError::new("date", format!("not a date (YYYY-MM-DD): {s:?}")))
 }
 
 /// The first day on or after `from` on which a yearly event falls. A 29 February event is
 /// kept on 28 February in common years, as Korean and most Western calendars do.
 pub fn next_occurrence(date: Date, from: Date) -> Date {
     let in_year = |year: i16| {
-        Date::new(year, date.month(), date.day()).unwrap_or_else(|_| Date::new(year, date.month(), 28).unwrap_or(date))
+        Date::new(year, date.month(), date.day())
+            .unwrap_or_else(|_| Date::new(year, date.month(), 28).unwrap_or(date))
     };
     let this_year = in_year(from.year());
-    if this_year >= from { this_year } else { in_year(from.year() + 1) }
+    if this_year >= from {
+        this_year
+    } else {
+        in_year(from.year() + 1)
+    }
 }
 
 #[cfg(test)]
@@ -58,12 +70,30 @@ mod tests {
 
     #[test]
     fn yearly_recurrence() {
-        assert_eq!(next_occurrence(d("1990-05-08"), d("2026-01-01")), d("2026-05-08"));
-        assert_eq!(next_occurrence(d("1990-05-08"), d("2026-05-08")), d("2026-05-08"));
-        assert_eq!(next_occurrence(d("1990-05-08"), d("2026-05-09")), d("2027-05-08"));
-        assert_eq!(next_occurrence(d("2000-02-29"), d("2026-01-01")), d("2026-02-28"));
-        assert_eq!(next_occurrence(d("2000-02-29"), d("2027-03-01")), d("2028-02-29"));
+        assert_eq!(
+            next_occurrence(d("1990-05-08"), d("2026-01-01")),
+            d("2026-05-08")
+        );
+        assert_eq!(
+            next_occurrence(d("1990-05-08"), d("2026-05-08")),
+            d("2026-05-08")
+        );
+        assert_eq!(
+            next_occurrence(d("1990-05-08"), d("2026-05-09")),
+            d("2027-05-08")
+        );
+        assert_eq!(
+            next_occurrence(d("2000-02-29"), d("2026-01-01")),
+            d("2026-02-28")
+        );
+        assert_eq!(
+            next_occurrence(d("2000-02-29"), d("2027-03-01")),
+            d("2028-02-29")
+        );
         assert!(parse_date("2026-13-01").is_err());
-        assert_eq!(LifeEventKind::parse("anniversary").unwrap(), LifeEventKind::WeddingAnniversary);
+        assert_eq!(
+            LifeEventKind::parse("anniversary").unwrap(),
+            LifeEventKind::WeddingAnniversary
+        );
     }
 }

@@ -24,7 +24,10 @@ pub fn mask_email(email: &str) -> String {
     match email.split_once('@') {
         Some((local, domain)) => {
             let keep: String = local.chars().take(2).collect();
-            format!("{keep}{}@{domain}", "*".repeat(local.chars().count().saturating_sub(2).max(1)))
+            format!(
+                "{keep}{}@{domain}",
+                "*".repeat(local.chars().count().saturating_sub(2).max(1))
+            )
         }
         None => "*".repeat(email.chars().count()),
     }
@@ -36,7 +39,11 @@ pub fn mask_phone(phone: &str) -> String {
     if n <= 7 {
         return "*".repeat(n);
     }
-    phone.chars().enumerate().map(|(i, c)| if i < 3 || i >= n - 4 { c } else { '*' }).collect()
+    phone
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < 3 || i >= n - 4 { c } else { '*' })
+        .collect()
 }
 
 #[cfg(test)]
@@ -49,7 +56,10 @@ mod tests {
         assert_eq!(mask_name("남궁민수"), "남**수");
         assert_eq!(mask_name("이나"), "이*");
         assert_eq!(mask_name("John Smith"), "J*** S****");
-        assert_eq!(mask_email("minjun.kim@example.com"), "mi********@example.com");
+        assert_eq!(
+            mask_email("minjun.kim@example.com"),
+            "mi********@example.com"
+        );
         assert_eq!(mask_email("a@x.io"), "a*@x.io");
         assert_eq!(mask_phone("+821012345678"), "+82******5678");
         for s in ["김민준", "minjun.kim@example.com", "+821012345678"] {

@@ -37,8 +37,14 @@ const CURRENCIES: &[(&str, u8, &str)] = &[
 ];
 
 impl Currency {
-    pub const KRW: Currency = Currency { code: *b"KRW", minor_units: 0 };
-    pub const USD: Currency = Currency { code: *b"USD", minor_units: 2 };
+    pub const KRW: Currency = Currency {
+        code: *b"KRW",
+        minor_units: 0,
+    };
+    pub const USD: Currency = Currency {
+        code: *b"USD",
+        minor_units: 2,
+    };
 
     pub fn parse(code: &str) -> CoreResult<Self> {
         let upper = code.trim().to_ascii_uppercase();
@@ -47,9 +53,14 @@ impl Currency {
             .find(|(c, _, _)| *c == upper)
             .map(|(c, units, _)| {
                 let b = c.as_bytes();
-                Currency { code: [b[0], b[1], b[2]], minor_units: *units }
+                Currency {
+                    code: [b[0], b[1], b[2]],
+                    minor_units: *units,
+                }
             })
-            .ok_or_else(|| CoreError::new("currency", format!("unknown ISO 4217 currency {code:?}")))
+            .ok_or_else(|| {
+                CoreError::new("currency", format!("unknown ISO 4217 currency {code:?}"))
+            })
     }
 
     pub fn code(&self) -> &str {
@@ -61,7 +72,11 @@ impl Currency {
     }
 
     fn symbol(&self) -> &'static str {
-        CURRENCIES.iter().find(|(c, _, _)| *c == self.code()).map(|(_, _, s)| *s).unwrap_or("")
+        CURRENCIES
+            .iter()
+            .find(|(c, _, _)| *c == self.code())
+            .map(|(_, _, s)| *s)
+            .unwrap_or("")
     }
 }
 
@@ -79,25 +94,46 @@ impl Money {
     /// Parses a decimal amount such as `12,000` (KRW) or `19.99` (USD). More fraction digits
     /// than the currency has is an error, not a rounding.
     pub fn parse(amount: &str, currency: Currency) -> CoreResult<Self> {
-        let err = |why: &str| CoreError::new("amount", format!("{why}: {amount:?} {}", currency.code()));
-        let cleaned: String = amount.trim().chars().filter(|c| *c != ',' && *c != '_').collect();
+        let err =
+            |why: &str| CoreError::new("amount", format!("{why}: {amount:?} {}", currency.code()));
+        let cleaned: String = amount
+            .trim()
+            .chars()
+            .filter(|c| *c != ',' && *c != '_')
+            .collect();
         let (negative, body) = match cleaned.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, cleaned.as_str()),
         };
         let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
-        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        if whole.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(err("not a decimal number"));
         }
         let units = usize::from(currency.minor_units);
         let frac = frac.trim_end_matches('0');
         if frac.len() > units {
-            return Err(err(&format!("{} allows {} decimal places", currency.code(), units)));
+            return Err(err(&format!(
+                "{} allows {} decimal places",
+                currency.code(),
+                units
+            )));
         }
         let scale = 10i64.pow(u32::from(currency.minor_units));
         let whole: i64 = whole.parse().map_err(|_| err("too large"))?;
-        let frac_value: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<units$}").parse().map_err(|_| err("bad fraction"))? };
-        let minor = whole.checked_mul(scale).and_then(|w| w.checked_add(frac_value)).ok_or_else(|| err("too large"))?;
+        let frac_value: i64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<units$}")
+                .parse()
+                .map_err(|_| err("bad fraction"))?
+        };
+        let minor = whole
+            .checked_mul(scale)
+            .and_then(|w| w.checked_add(frac_value))
+            .ok_or_else(|| err("too large"))?;
         Ok(Self::new(if negative { -minor } else { minor }, currency))
     }
 
@@ -110,7 +146,12 @@ impl Money {
         let scale = 10i64.pow(units);
         let sign = if self.minor < 0 { "-" } else { "" };
         let abs = self.minor.unsigned_abs();
-        format!("{sign}{}.{:0width$}", abs / scale as u64, abs % scale as u64, width = units as usize)
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / scale as u64,
+            abs % scale as u64,
+            width = units as usize
+        )
     }
 
     /// The display form with symbol and thousands separators: `₩12,000`, `$1,234.50`.
@@ -120,7 +161,10 @@ impl Money {
             Some(p) => ("-", p.to_string()),
             None => ("", plain),
         };
-        let (whole, frac) = plain.split_once('.').map(|(w, f)| (w.to_string(), Some(f.to_string()))).unwrap_or((plain, None));
+        let (whole, frac) = plain
+            .split_once('.')
+            .map(|(w, f)| (w.to_string(), Some(f.to_string())))
+            .unwrap_or((plain, None));
         let mut grouped = String::new();
         for (i, c) in whole.chars().enumerate() {
             if i > 0 && (whole.len() - i) % 3 == 0 {

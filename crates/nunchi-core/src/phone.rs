@@ -77,7 +77,9 @@ impl Phone {
         } else if digits.starts_with(region.country_code()) && digits.len() > 9 {
             digits
         } else {
-            return Err(err("national numbers start with 0; add a country code with +"));
+            return Err(err(
+                "national numbers start with 0; add a country code with +",
+            ));
         };
         // `+82 010…` (country code followed by the trunk 0) is a common way to write it.
         if international && full.starts_with("820") {
@@ -139,7 +141,11 @@ mod tests {
     use super::*;
 
     fn check(raw: &str, want: &str) {
-        assert_eq!(Phone::parse(raw).map(|p| p.0), Ok(want.to_string()), "{raw}");
+        assert_eq!(
+            Phone::parse(raw).map(|p| p.0),
+            Ok(want.to_string()),
+            "{raw}"
+        );
     }
 
     #[test]
@@ -159,22 +165,49 @@ mod tests {
     fn other_regions() {
         check("+1 (415) 555-0100", "+14155550100");
         check("+44 20 7946 0958", "+442079460958");
-        assert_eq!(Phone::parse_in("415-555-0100", Region::Us).unwrap().as_str(), "+14155550100");
-        assert_eq!(Phone::parse_in("090-1234-5678", Region::Jp).unwrap().as_str(), "+819012345678");
+        assert_eq!(
+            Phone::parse_in("415-555-0100", Region::Us)
+                .unwrap()
+                .as_str(),
+            "+14155550100"
+        );
+        assert_eq!(
+            Phone::parse_in("090-1234-5678", Region::Jp)
+                .unwrap()
+                .as_str(),
+            "+819012345678"
+        );
     }
 
     #[test]
     fn rejects() {
-        for bad in ["", "abc", "010-1234", "010-1234-56789", "+0 123456789", "12345", "010-12a4-5678"] {
+        for bad in [
+            "",
+            "abc",
+            "010-1234",
+            "010-1234-56789",
+            "+0 123456789",
+            "12345",
+            "010-12a4-5678",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad} should fail");
         }
     }
 
     #[test]
     fn national_digits_for_search() {
-        assert_eq!(Phone::parse("010-1234-5678").unwrap().national_digits(), "01012345678");
-        assert_eq!(Phone::parse("1588-1234").unwrap().national_digits(), "15881234");
-        assert_eq!(Phone::parse("+14155550100").unwrap().national_digits(), "14155550100");
+        assert_eq!(
+            Phone::parse("010-1234-5678").unwrap().national_digits(),
+            "01012345678"
+        );
+        assert_eq!(
+            Phone::parse("1588-1234").unwrap().national_digits(),
+            "15881234"
+        );
+        assert_eq!(
+            Phone::parse("+14155550100").unwrap().national_digits(),
+            "14155550100"
+        );
         assert_eq!(Phone::parse("010-1234-5678").unwrap().last_four(), "5678");
     }
 

@@ -6,7 +6,12 @@ use crate::{email::Email, phone::Phone};
 /// Every key under which one customer should be found: the whole name and each word of
 /// it, the given name of a Korean name (`민준` for `김민준`), e-mail and its local part,
 /// phone in E.164, national and last-four forms, and external ids.
-pub fn keys_for(name: Option<&str>, emails: &[Email], phones: &[Phone], external_ids: &[&str]) -> Vec<String> {
+pub fn keys_for(
+    name: Option<&str>,
+    emails: &[Email],
+    phones: &[Phone],
+    external_ids: &[&str],
+) -> Vec<String> {
     let mut keys = Vec::new();
     if let Some(name) = name {
         let lower = name.to_lowercase();
@@ -16,7 +21,10 @@ pub fn keys_for(name: Option<&str>, emails: &[Email], phones: &[Phone], external
             keys.extend(words.iter().skip(1).map(|w| w.to_string()));
         }
         let chars: Vec<char> = lower.chars().collect();
-        if words.len() == 1 && chars.len() >= 3 && chars.iter().all(|c| ('\u{AC00}'..='\u{D7A3}').contains(c)) {
+        if words.len() == 1
+            && chars.len() >= 3
+            && chars.iter().all(|c| ('\u{AC00}'..='\u{D7A3}').contains(c))
+        {
             keys.push(chars[1..].iter().collect());
         }
     }
@@ -40,8 +48,18 @@ pub fn keys_for(name: Option<&str>, emails: &[Email], phones: &[Phone], external
 /// that looks like a phone number, digits only (`010-1234` → `0101234`, `+82 10` → `8210`).
 pub fn normalise_query(q: &str) -> String {
     let q = q.trim();
-    let phone_like = !q.is_empty() && q.chars().all(|c| c.is_ascii_digit() || " -+().".contains(c)) && q.chars().any(|c| c.is_ascii_digit());
-    if phone_like { q.chars().filter(char::is_ascii_digit).collect() } else { q.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ") }
+    let phone_like = !q.is_empty()
+        && q.chars()
+            .all(|c| c.is_ascii_digit() || " -+().".contains(c))
+        && q.chars().any(|c| c.is_ascii_digit());
+    if phone_like {
+        q.chars().filter(char::is_ascii_digit).collect()
+    } else {
+        q.to_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// The exclusive upper bound of a prefix range: in code-point (and UTF-8 byte) order every
@@ -56,9 +74,26 @@ mod tests {
 
     #[test]
     fn keys() {
-        let keys = keys_for(Some("김민준"), &[Email::parse("MJ@x.com").unwrap()], &[Phone::parse("010-1234-5678").unwrap()], &["C-9"]);
-        for want in ["김민준", "민준", "mj@x.com", "mj", "821012345678", "01012345678", "5678", "c-9"] {
-            assert!(keys.contains(&want.to_string()), "{want} missing from {keys:?}");
+        let keys = keys_for(
+            Some("김민준"),
+            &[Email::parse("MJ@x.com").unwrap()],
+            &[Phone::parse("010-1234-5678").unwrap()],
+            &["C-9"],
+        );
+        for want in [
+            "김민준",
+            "민준",
+            "mj@x.com",
+            "mj",
+            "821012345678",
+            "01012345678",
+            "5678",
+            "c-9",
+        ] {
+            assert!(
+                keys.contains(&want.to_string()),
+                "{want} missing from {keys:?}"
+            );
         }
         let en = keys_for(Some("Grace Park"), &[], &[], &[]);
         assert_eq!(en, vec!["grace park".to_string(), "park".to_string()]);

@@ -4,7 +4,9 @@
 use jiff::Timestamp;
 
 /// Milliseconds since the Unix epoch, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Millis(pub i64);
 
@@ -33,12 +35,17 @@ impl Millis {
                 return Ok(Self::from_timestamp(ts));
             }
         }
-        Err(crate::CoreError::new("timestamp", format!("not an RFC 3339 time, date or Unix seconds: {s:?}")))
+        Err(crate::CoreError::new(
+            "timestamp",
+            format!("not an RFC 3339 time, date or Unix seconds: {s:?}"),
+        ))
     }
 
     /// RFC 3339 in UTC with second precision.
     pub fn to_rfc3339(self) -> String {
-        self.to_timestamp().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+        self.to_timestamp()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
     }
 }
 
@@ -51,7 +58,12 @@ mod tests {
         assert_eq!(Millis::parse("1970-01-01T00:00:01Z").unwrap(), Millis(1000));
         assert_eq!(Millis::parse("1970-01-02").unwrap(), Millis(86_400_000));
         assert_eq!(Millis::parse("60").unwrap(), Millis(60_000));
-        assert_eq!(Millis::parse("2026-01-01T09:00:00+09:00").unwrap().to_rfc3339(), "2026-01-01T00:00:00Z");
+        assert_eq!(
+            Millis::parse("2026-01-01T09:00:00+09:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-01-01T00:00:00Z"
+        );
         assert!(Millis::parse("yesterday").is_err());
     }
 }

@@ -24,11 +24,16 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else {
-        Err(StoreError::BadUrl(format!("{url:?}: use sqlite:PATH or postgres://…")))
+        Err(StoreError::BadUrl(format!(
+            "{url:?}: use sqlite:PATH or postgres://…"
+        )))
     }
 }
 
 /// The current time in Unix milliseconds; the store stamps rows with it.
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

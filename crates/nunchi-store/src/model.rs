@@ -138,7 +138,10 @@ pub struct Customer {
 
 impl Customer {
     pub fn identity(&self, kind: &str) -> Option<&str> {
-        self.identities.iter().find(|i| i.kind == kind).map(|i| i.value.as_str())
+        self.identities
+            .iter()
+            .find(|i| i.kind == kind)
+            .map(|i| i.value.as_str())
     }
 }
 

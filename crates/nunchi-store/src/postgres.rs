@@ -10,7 +10,10 @@ use sqlx::{
 
 use crate::{
     StoreError, StoreResult,
-    sql::{customers::impl_customer_store, jobs::impl_job_store, orders::impl_order_store, users::impl_user_store},
+    sql::{
+        customers::impl_customer_store, jobs::impl_job_store, orders::impl_order_store,
+        users::impl_user_store,
+    },
 };
 
 pub struct PgStore {
@@ -21,10 +24,21 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to the database named by a `postgres://` URL and migrates it.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
-        let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(StoreError::Migrate)?;
-        Ok(Self { read: pool.clone(), write: pool })
+        let options =
+            PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(StoreError::Migrate)?;
+        Ok(Self {
+            read: pool.clone(),
+            write: pool,
+        })
     }
 }
 
@@ -45,7 +59,9 @@ impl crate::traits::AdminStore for PgStore {
     }
 
     async fn backup_to(&self, _path: &std::path::Path) -> StoreResult<()> {
-        Err(StoreError::Unsupported("backups of PostgreSQL are taken with pg_dump or pg_basebackup"))
+        Err(StoreError::Unsupported(
+            "backups of PostgreSQL are taken with pg_dump or pg_basebackup",
+        ))
     }
 
     async fn close(&self) {

@@ -10,7 +10,10 @@ use sqlx::{
 
 use crate::{
     StoreError, StoreResult,
-    sql::{customers::impl_customer_store, jobs::impl_job_store, orders::impl_order_store, users::impl_user_store},
+    sql::{
+        customers::impl_customer_store, jobs::impl_job_store, orders::impl_order_store,
+        users::impl_user_store,
+    },
 };
 
 pub struct SqliteStore {
@@ -31,9 +34,18 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-65536");
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&write).await.map_err(StoreError::Migrate)?;
-        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&write)
+            .await
+            .map_err(StoreError::Migrate)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
         Ok(Self { read, write })
     }
 }
@@ -72,20 +84,34 @@ pub async fn restore(backup: &Path, target: &Path) -> StoreResult<()> {
     let url = format!("sqlite:{}", backup.display());
     let check = SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(SqliteConnectOptions::from_str(&url).map_err(|e| StoreError::BadUrl(e.to_string()))?.read_only(true))
+        .connect_with(
+            SqliteConnectOptions::from_str(&url)
+                .map_err(|e| StoreError::BadUrl(e.to_string()))?
+                .read_only(true),
+        )
         .await?;
-    let verdict: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&check).await?;
-    let has_schema: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'").fetch_one(&check).await?;
+    let verdict: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&check)
+        .await?;
+    let has_schema: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'")
+            .fetch_one(&check)
+            .await?;
     check.close().await;
     if verdict != "ok" || has_schema == 0 {
-        return Err(StoreError::Conflict(format!("{} is not an intact nunchi backup ({verdict})", backup.display())));
+        return Err(StoreError::Conflict(format!(
+            "{} is not an intact nunchi backup ({verdict})",
+            backup.display()
+        )));
     }
     let staging = target.with_extension("restoring");
-    std::fs::copy(backup, &staging).map_err(|e| StoreError::Conflict(format!("cannot copy the backup: {e}")))?;
+    std::fs::copy(backup, &staging)
+        .map_err(|e| StoreError::Conflict(format!("cannot copy the backup: {e}")))?;
     for suffix in ["-wal", "-shm"] {
         let side = format!("{}{suffix}", target.display());
         let _ = std::fs::remove_file(side);
     }
-    std::fs::rename(&staging, target).map_err(|e| StoreError::Conflict(format!("cannot replace the database: {e}")))?;
+    std::fs::rename(&staging, target)
+        .map_err(|e| StoreError::Conflict(format!("cannot replace the database: {e}")))?;
     Ok(())
 }

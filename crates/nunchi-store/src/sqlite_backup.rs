@@ -11,8 +11,10 @@ use crate::{StoreError, StoreResult};
 
 /// Copies the open database `src` to a new file at `path`.
 pub(crate) fn copy_to(src: *mut ffi::sqlite3, path: &Path) -> StoreResult<()> {
-    let fail = |what: &str| StoreError::Conflict(format!("backup to {} failed: {what}", path.display()));
-    let c_path = CString::new(path.to_string_lossy().as_bytes()).map_err(|_| fail("path contains NUL"))?;
+    let fail =
+        |what: &str| StoreError::Conflict(format!("backup to {} failed: {what}", path.display()));
+    let c_path =
+        CString::new(path.to_string_lossy().as_bytes()).map_err(|_| fail("path contains NUL"))?;
     let main = c"main";
     let mut dest: *mut ffi::sqlite3 = ptr::null_mut();
     // SAFETY: `src` is a live connection held locked by the caller for the whole call; `dest`

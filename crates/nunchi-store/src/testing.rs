@@ -16,7 +16,10 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!("{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
@@ -43,13 +46,20 @@ pub fn default_backend() -> &'static str {
 pub async fn fresh_url(backend: &str) -> StoreResult<String> {
     match backend {
         "postgres" => {
-            let admin = std::env::var("NUNCHI_TEST_POSTGRES_URL").map_err(|_| crate::StoreError::BadUrl("NUNCHI_TEST_POSTGRES_URL is not set".into()))?;
+            let admin = std::env::var("NUNCHI_TEST_POSTGRES_URL").map_err(|_| {
+                crate::StoreError::BadUrl("NUNCHI_TEST_POSTGRES_URL is not set".into())
+            })?;
             let name = unique("nunchi_test");
             let pool = sqlx::PgPool::connect(&admin).await?;
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await?;
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&pool)
+                .await?;
             pool.close().await;
             let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-            let query = admin.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+            let query = admin
+                .split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default();
             Ok(format!("{base}/{name}{query}"))
         }
         _ => {

@@ -17,29 +17,69 @@ use crate::{StoreResult, model::*};
 pub trait CustomerStore: Send + Sync {
     /// Creates a customer with the record's identities plus `extra`. Fails with `Conflict`
     /// when an identity already belongs to someone else.
-    async fn create_customer(&self, record: &CustomerRecord, extra: &[Identity], source: &str) -> StoreResult<i64>;
+    async fn create_customer(
+        &self,
+        record: &CustomerRecord,
+        extra: &[Identity],
+        source: &str,
+    ) -> StoreResult<i64>;
     /// Inserts or updates customers by external id (then e-mail, then phone), in one
     /// transaction. One result per record: a conflict on one row leaves the others intact.
-    async fn upsert_customers(&self, records: &[CustomerRecord], source: &str) -> StoreResult<Vec<StoreResult<Upserted>>>;
+    async fn upsert_customers(
+        &self,
+        records: &[CustomerRecord],
+        source: &str,
+    ) -> StoreResult<Vec<StoreResult<Upserted>>>;
     async fn customer(&self, id: i64) -> StoreResult<Customer>;
     async fn update_profile(&self, id: i64, fields: &ProfileFields) -> StoreResult<()>;
     async fn find_by_identity(&self, identity: &Identity) -> StoreResult<Option<i64>>;
     async fn add_identity(&self, id: i64, identity: &Identity, actor: &str) -> StoreResult<()>;
     async fn remove_identity(&self, id: i64, identity: &Identity, actor: &str) -> StoreResult<()>;
     /// Newest first; `before` is the last id of the previous page.
-    async fn list_customers(&self, filter: &CustomerFilter, before: Option<i64>, limit: i64) -> StoreResult<Vec<CustomerSummary>>;
+    async fn list_customers(
+        &self,
+        filter: &CustomerFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<CustomerSummary>>;
     /// Customers whose search keys start with the normalised query, best match first.
     async fn search_customers(&self, query: &str, limit: i64) -> StoreResult<Vec<CustomerSummary>>;
     async fn set_tags(&self, id: i64, tags: &[Tag]) -> StoreResult<()>;
     /// Declares the attribute on first use; later values must match the declared type.
-    async fn set_attribute(&self, id: i64, key: &str, ty: AttributeType, value: &str) -> StoreResult<()>;
+    async fn set_attribute(
+        &self,
+        id: i64,
+        key: &str,
+        ty: AttributeType,
+        value: &str,
+    ) -> StoreResult<()>;
     async fn attribute_type(&self, key: &str) -> StoreResult<Option<AttributeType>>;
+    /// Every declared custom attribute key, sorted.
+    async fn attribute_keys(&self) -> StoreResult<Vec<String>>;
     async fn record_consent(&self, id: i64, consent: &Consent) -> StoreResult<()>;
     async fn consent_history(&self, id: i64) -> StoreResult<Vec<ConsentRow>>;
-    async fn set_life_event(&self, id: i64, kind: LifeEventKind, label: &str, date: &str, recurring: bool) -> StoreResult<()>;
-    async fn add_note(&self, id: i64, author_user_id: Option<i64>, author_name: &str, body: &str) -> StoreResult<Note>;
+    async fn set_life_event(
+        &self,
+        id: i64,
+        kind: LifeEventKind,
+        label: &str,
+        date: &str,
+        recurring: bool,
+    ) -> StoreResult<()>;
+    async fn add_note(
+        &self,
+        id: i64,
+        author_user_id: Option<i64>,
+        author_name: &str,
+        body: &str,
+    ) -> StoreResult<Note>;
     async fn notes(&self, id: i64) -> StoreResult<Vec<Note>>;
-    async fn timeline(&self, id: i64, after: Option<&TimelineCursor>, limit: i64) -> StoreResult<Vec<TimelineEntry>>;
+    async fn timeline(
+        &self,
+        id: i64,
+        after: Option<&TimelineCursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<TimelineEntry>>;
     /// Moves everything that points at `source` to `target` and leaves `source` as a
     /// tombstone that redirects to `target`.
     async fn merge_customers(&self, source: i64, target: i64, actor: &str) -> StoreResult<()>;
@@ -50,6 +90,8 @@ pub trait CustomerStore: Send + Sync {
     /// Full profiles in id order after `after_id`, for streaming exports.
     async fn customers_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<Customer>>;
     async fn stats(&self) -> StoreResult<Stats>;
+    /// New customers per UTC day (days since the Unix epoch), oldest first.
+    async fn daily_signups(&self) -> StoreResult<Vec<(i64, i64)>>;
 }
 
 #[async_trait]
@@ -62,11 +104,20 @@ pub trait OrderStore: Send + Sync {
     async fn orders_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<Order>>;
     /// Records a refund of `amount_minor`; the status follows (refunded when it is whole).
     async fn refund_order(&self, order_id: i64, amount_minor: i64) -> StoreResult<OrderRow>;
+    /// Net revenue (after refunds) per sales channel and currency, in minor units.
+    async fn revenue_by_channel(&self) -> StoreResult<Vec<(String, String, i64)>>;
 }
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    async fn create_user(&self, email: &str, name: &str, password_hash: &str, role: &str, locale: &str) -> StoreResult<User>;
+    async fn create_user(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        role: &str,
+        locale: &str,
+    ) -> StoreResult<User>;
     async fn user(&self, id: i64) -> StoreResult<User>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn users(&self) -> StoreResult<Vec<User>>;
@@ -84,7 +135,14 @@ pub trait UserStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
     async fn session(&self, token_hash: &str, now: i64) -> StoreResult<Option<(Session, User)>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, prefix: &str, scopes: &str) -> StoreResult<ApiToken>;
+    async fn create_api_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+        prefix: &str,
+        scopes: &str,
+    ) -> StoreResult<ApiToken>;
     async fn api_token(&self, token_hash: &str) -> StoreResult<Option<(ApiToken, User)>>;
     async fn api_tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>>;
     async fn revoke_api_token(&self, user_id: i64, token_id: i64) -> StoreResult<()>;
@@ -99,7 +157,13 @@ pub trait AuditStore: Send + Sync {
 
 #[async_trait]
 pub trait JobStore: Send + Sync {
-    async fn enqueue_job(&self, kind: &str, payload: &str, run_at: i64, max_attempts: i64) -> StoreResult<i64>;
+    async fn enqueue_job(
+        &self,
+        kind: &str,
+        payload: &str,
+        run_at: i64,
+        max_attempts: i64,
+    ) -> StoreResult<i64>;
     /// Takes the oldest due job: queued, or running with an expired lease (its worker died).
     async fn claim_job(&self, worker: &str, now: i64, lease_ms: i64) -> StoreResult<Option<Job>>;
     async fn complete_job(&self, id: i64, result: &str) -> StoreResult<()>;
@@ -119,5 +183,8 @@ pub trait AdminStore: Send + Sync {
     async fn close(&self);
 }
 
-pub trait Store: CustomerStore + OrderStore + UserStore + AuditStore + JobStore + AdminStore {}
+pub trait Store:
+    CustomerStore + OrderStore + UserStore + AuditStore + JobStore + AdminStore
+{
+}
 impl<T: CustomerStore + OrderStore + UserStore + AuditStore + JobStore + AdminStore> Store for T {}

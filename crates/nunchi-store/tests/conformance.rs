@@ -13,13 +13,40 @@ use nunchi_core::{
 use nunchi_store::{StoreError, model::*, testing};
 
 fn customer(external_id: &str, name: &str, email: &str, phone: &str) -> CustomerRecord {
-    let h = Header::parse(&["external_id", "name", "email", "phone", "tags"], CUSTOMER_COLUMNS, &[], true).unwrap();
-    h.customer(&[external_id, name, email, phone, "vip"]).unwrap()
+    let h = Header::parse(
+        &["external_id", "name", "email", "phone", "tags"],
+        CUSTOMER_COLUMNS,
+        &[],
+        true,
+    )
+    .unwrap();
+    h.customer(&[external_id, name, email, phone, "vip"])
+        .unwrap()
 }
 
-fn line(order: &str, customer: &str, product: &str, price: &str, qty: &str, currency: &str) -> OrderLine {
+fn line(
+    order: &str,
+    customer: &str,
+    product: &str,
+    price: &str,
+    qty: &str,
+    currency: &str,
+) -> OrderLine {
     let h = Header::parse(ORDER_COLUMNS, ORDER_COLUMNS, &[], false).unwrap();
-    h.order_line(&[order, customer, "2026-05-01T10:00:00+09:00", "paid", currency, "app", product, "skincare", price, qty, ""]).unwrap()
+    h.order_line(&[
+        order,
+        customer,
+        "2026-05-01T10:00:00+09:00",
+        "paid",
+        currency,
+        "app",
+        product,
+        "skincare",
+        price,
+        qty,
+        "",
+    ])
+    .unwrap()
 }
 
 macro_rules! each_backend {
@@ -36,20 +63,71 @@ macro_rules! each_backend {
 }
 
 each_backend!(customers_are_found_by_every_identity_and_by_search, |s| {
-    let id = s.create_customer(&customer("C-1", "김민준", "minjun@example.com", "010-1234-5678"), &[Identity::parse("anonymous_id", "anon-1").unwrap()], "test").await.unwrap();
-    let other = s.create_customer(&customer("C-2", "Grace Park", "grace@example.com", "010-9999-0000"), &[], "test").await.unwrap();
-    for (kind, value) in [("email", "MINJUN@example.com"), ("phone", "+82 10 1234 5678"), ("external_id", "C-1"), ("anonymous_id", "anon-1")] {
-        assert_eq!(s.find_by_identity(&Identity::parse(kind, value).unwrap()).await.unwrap(), Some(id), "{kind}");
+    let id = s
+        .create_customer(
+            &customer("C-1", "김민준", "minjun@example.com", "010-1234-5678"),
+            &[Identity::parse("anonymous_id", "anon-1").unwrap()],
+            "test",
+        )
+        .await
+        .unwrap();
+    let other = s
+        .create_customer(
+            &customer("C-2", "Grace Park", "grace@example.com", "010-9999-0000"),
+            &[],
+            "test",
+        )
+        .await
+        .unwrap();
+    for (kind, value) in [
+        ("email", "MINJUN@example.com"),
+        ("phone", "+82 10 1234 5678"),
+        ("external_id", "C-1"),
+        ("anonymous_id", "anon-1"),
+    ] {
+        assert_eq!(
+            s.find_by_identity(&Identity::parse(kind, value).unwrap())
+                .await
+                .unwrap(),
+            Some(id),
+            "{kind}"
+        );
     }
-    assert_eq!(s.find_by_identity(&Identity::parse("email", "nobody@example.com").unwrap()).await.unwrap(), None);
+    assert_eq!(
+        s.find_by_identity(&Identity::parse("email", "nobody@example.com").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
     // The same e-mail on a second customer is a conflict, not a silent move.
-    let dup = s.create_customer(&customer("C-3", "x", "minjun@example.com", ""), &[], "test").await;
+    let dup = s
+        .create_customer(&customer("C-3", "x", "minjun@example.com", ""), &[], "test")
+        .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
-    assert_eq!(s.find_by_identity(&Identity::parse("external_id", "C-3").unwrap()).await.unwrap(), None, "the failed create left nothing behind");
+    assert_eq!(
+        s.find_by_identity(&Identity::parse("external_id", "C-3").unwrap())
+            .await
+            .unwrap(),
+        None,
+        "the failed create left nothing behind"
+    );
 
-    for (q, want) in [("김민", id), ("민준", id), ("010-1234", id), ("5678", id), ("grace", other), ("park", other), ("c-2", other), ("GRACE@EX", other)] {
+    for (q, want) in [
+        ("김민", id),
+        ("민준", id),
+        ("010-1234", id),
+        ("5678", id),
+        ("grace", other),
+        ("park", other),
+        ("c-2", other),
+        ("GRACE@EX", other),
+    ] {
         let hits = s.search_customers(&normalise_query(q), 10).await.unwrap();
-        assert_eq!(hits.first().map(|h| h.id), Some(want), "search {q:?} gave {hits:?}");
+        assert_eq!(
+            hits.first().map(|h| h.id),
+            Some(want),
+            "search {q:?} gave {hits:?}"
+        );
         assert_eq!(hits.len(), 1, "search {q:?} gave {hits:?}");
     }
     let c = s.customer(id).await.unwrap();
@@ -57,39 +135,133 @@ each_backend!(customers_are_found_by_every_identity_and_by_search, |s| {
     assert_eq!(c.identity("phone"), Some("+821012345678"));
     assert_eq!(c.tags, vec!["vip".to_string()]);
 
-    s.update_profile(id, &ProfileFields { name: Some(CustomerName::parse("김민재").unwrap()), ..Default::default() }).await.unwrap();
-    assert!(s.search_customers("김민준", 10).await.unwrap().is_empty(), "old name no longer found");
+    s.update_profile(
+        id,
+        &ProfileFields {
+            name: Some(CustomerName::parse("김민재").unwrap()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.search_customers("김민준", 10).await.unwrap().is_empty(),
+        "old name no longer found"
+    );
     assert_eq!(s.search_customers("김민재", 10).await.unwrap()[0].id, id);
 });
 
 each_backend!(lists_filter_and_page, |s| {
     let mut ids = vec![];
     for i in 0..25 {
-        let mut r = customer(&format!("L-{i}"), &format!("Customer {i}"), &format!("c{i}@example.com"), "");
-        if i % 5 == 0 { r.tags = vec![Tag::parse("gold").unwrap()]; }
+        let mut r = customer(
+            &format!("L-{i}"),
+            &format!("Customer {i}"),
+            &format!("c{i}@example.com"),
+            "",
+        );
+        if i % 5 == 0 {
+            r.tags = vec![Tag::parse("gold").unwrap()];
+        }
         ids.push(s.create_customer(&r, &[], "test").await.unwrap());
     }
-    let first = s.list_customers(&CustomerFilter::default(), None, 10).await.unwrap();
-    assert_eq!(first.iter().map(|c| c.id).collect::<Vec<_>>(), ids.iter().rev().take(10).copied().collect::<Vec<_>>());
-    let second = s.list_customers(&CustomerFilter::default(), Some(first.last().unwrap().id), 10).await.unwrap();
+    let first = s
+        .list_customers(&CustomerFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.iter().map(|c| c.id).collect::<Vec<_>>(),
+        ids.iter().rev().take(10).copied().collect::<Vec<_>>()
+    );
+    let second = s
+        .list_customers(
+            &CustomerFilter::default(),
+            Some(first.last().unwrap().id),
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(second[0].id, ids[14]);
-    let gold = s.list_customers(&CustomerFilter { tag: Some("gold".into()), ..Default::default() }, None, 50).await.unwrap();
+    let gold = s
+        .list_customers(
+            &CustomerFilter {
+                tag: Some("gold".into()),
+                ..Default::default()
+            },
+            None,
+            50,
+        )
+        .await
+        .unwrap();
     assert_eq!(gold.len(), 5);
-    let q = s.list_customers(&CustomerFilter { query: Some("c1".into()), ..Default::default() }, None, 50).await.unwrap();
-    assert_eq!(q.len(), 11, "c1, c10..c19"); 
-    s.record_consent(ids[3], &Consent { channel: ContactChannel::Sms, purpose: Purpose::Marketing, granted: true, at: Millis(1), source: "test".into() }).await.unwrap();
-    let sms = s.list_customers(&CustomerFilter { marketing_channel: Some("sms".into()), ..Default::default() }, None, 50).await.unwrap();
+    let q = s
+        .list_customers(
+            &CustomerFilter {
+                query: Some("c1".into()),
+                ..Default::default()
+            },
+            None,
+            50,
+        )
+        .await
+        .unwrap();
+    assert_eq!(q.len(), 11, "c1, c10..c19");
+    s.record_consent(
+        ids[3],
+        &Consent {
+            channel: ContactChannel::Sms,
+            purpose: Purpose::Marketing,
+            granted: true,
+            at: Millis(1),
+            source: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let sms = s
+        .list_customers(
+            &CustomerFilter {
+                marketing_channel: Some("sms".into()),
+                ..Default::default()
+            },
+            None,
+            50,
+        )
+        .await
+        .unwrap();
     assert_eq!(sms.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[3]]);
 });
 
 each_backend!(reimport_upserts_and_bad_rows_do_not_block_good_ones, |s| {
-    let first = s.upsert_customers(&[customer("U-1", "이서연", "seoyeon@example.com", ""), customer("U-2", "박지훈", "jihoon@example.com", "")], "csv").await.unwrap();
+    let first = s
+        .upsert_customers(
+            &[
+                customer("U-1", "이서연", "seoyeon@example.com", ""),
+                customer("U-2", "박지훈", "jihoon@example.com", ""),
+            ],
+            "csv",
+        )
+        .await
+        .unwrap();
     assert!(matches!(first[0], Ok(Upserted::Created(_))));
-    let id1 = match first[0] { Ok(Upserted::Created(id)) => id, _ => unreachable!() };
+    let id1 = match first[0] {
+        Ok(Upserted::Created(id)) => id,
+        _ => unreachable!(),
+    };
     let mut renamed = customer("U-1", "이서연B", "", "010-2222-3333");
     renamed.email = None;
     let clash = customer("U-3", "x", "jihoon@example.com", "");
-    let again = s.upsert_customers(&[renamed, clash, customer("U-4", "최유진", "yujin@example.com", "")], "csv").await.unwrap();
+    let again = s
+        .upsert_customers(
+            &[
+                renamed,
+                clash,
+                customer("U-4", "최유진", "yujin@example.com", ""),
+            ],
+            "csv",
+        )
+        .await
+        .unwrap();
     assert_eq!(again[0].as_ref().unwrap(), &Upserted::Updated(id1));
     // U-3 is matched by nothing but its e-mail belongs to U-2: an upsert by e-mail updates U-2.
     assert!(matches!(again[1], Ok(Upserted::Updated(_))));
@@ -101,53 +273,162 @@ each_backend!(reimport_upserts_and_bad_rows_do_not_block_good_ones, |s| {
 
     // A row whose external id and e-mail point at two different customers is rejected alone.
     let conflicting = customer("U-4", "y", "seoyeon@example.com", "");
-    let res = s.upsert_customers(&[conflicting, customer("U-5", "정하늘", "haneul@example.com", "")], "csv").await.unwrap();
-    assert!(matches!(res[0], Err(StoreError::Conflict(_))), "{:?}", res[0]);
+    let res = s
+        .upsert_customers(
+            &[
+                conflicting,
+                customer("U-5", "정하늘", "haneul@example.com", ""),
+            ],
+            "csv",
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(res[0], Err(StoreError::Conflict(_))),
+        "{:?}",
+        res[0]
+    );
     assert!(matches!(res[1], Ok(Upserted::Created(_))));
 
     // Attributes keep the type they were declared with.
-    s.set_attribute(id1, "skin_type", AttributeType::Text, "dry").await.unwrap();
-    s.set_attribute(id1, "visits", AttributeType::Number, "3").await.unwrap();
-    assert!(matches!(s.set_attribute(id1, "visits", AttributeType::Text, "many").await, Err(StoreError::Conflict(_))));
-    assert_eq!(s.attribute_type("visits").await.unwrap(), Some(AttributeType::Number));
+    s.set_attribute(id1, "skin_type", AttributeType::Text, "dry")
+        .await
+        .unwrap();
+    s.set_attribute(id1, "visits", AttributeType::Number, "3")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.set_attribute(id1, "visits", AttributeType::Text, "many")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.attribute_type("visits").await.unwrap(),
+        Some(AttributeType::Number)
+    );
     let attrs = s.customer(id1).await.unwrap().attributes;
-    assert_eq!(attrs.iter().map(|a| (a.key.as_str(), a.value.as_str())).collect::<Vec<_>>(), vec![("skin_type", "dry"), ("visits", "3")]);
+    assert_eq!(
+        attrs
+            .iter()
+            .map(|a| (a.key.as_str(), a.value.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("skin_type", "dry"), ("visits", "3")]
+    );
 });
 
 each_backend!(merging_moves_everything_and_leaves_a_tombstone, |s| {
-    let a = s.create_customer(&customer("M-1", "김하나", "hana@example.com", ""), &[], "test").await.unwrap();
-    let b = s.create_customer(&customer("M-2", "", "hana.kim@work.com", "010-5555-6666"), &[Identity::parse("device_id", "dev-9").unwrap()], "test").await.ok();
-    let b = match b { Some(b) => b, None => s.create_customer(&customer("M-2", "Hana", "hana.kim@work.com", "010-5555-6666"), &[], "test").await.unwrap() };
-    s.add_note(b, None, "agent", "called about a refund").await.unwrap();
-    s.upsert_order_lines(&[line("O-M", "M-2", "크림", "32000", "1", "KRW")]).await.unwrap().into_iter().for_each(|r| { r.unwrap(); });
-    s.set_tags(b, &[Tag::parse("app-user").unwrap()]).await.unwrap();
-    s.set_life_event(b, LifeEventKind::Birthday, "", "1990-05-08", true).await.unwrap();
+    let a = s
+        .create_customer(
+            &customer("M-1", "김하나", "hana@example.com", ""),
+            &[],
+            "test",
+        )
+        .await
+        .unwrap();
+    let b = s
+        .create_customer(
+            &customer("M-2", "", "hana.kim@work.com", "010-5555-6666"),
+            &[Identity::parse("device_id", "dev-9").unwrap()],
+            "test",
+        )
+        .await
+        .ok();
+    let b = match b {
+        Some(b) => b,
+        None => s
+            .create_customer(
+                &customer("M-2", "Hana", "hana.kim@work.com", "010-5555-6666"),
+                &[],
+                "test",
+            )
+            .await
+            .unwrap(),
+    };
+    s.add_note(b, None, "agent", "called about a refund")
+        .await
+        .unwrap();
+    s.upsert_order_lines(&[line("O-M", "M-2", "크림", "32000", "1", "KRW")])
+        .await
+        .unwrap()
+        .into_iter()
+        .for_each(|r| {
+            r.unwrap();
+        });
+    s.set_tags(b, &[Tag::parse("app-user").unwrap()])
+        .await
+        .unwrap();
+    s.set_life_event(b, LifeEventKind::Birthday, "", "1990-05-08", true)
+        .await
+        .unwrap();
     s.merge_customers(b, a, "tester").await.unwrap();
 
     let merged = s.customer(a).await.unwrap();
     for kind in ["email", "phone", "external_id"] {
         assert!(merged.identity(kind).is_some(), "{kind} moved");
     }
-    assert_eq!(merged.identities.iter().filter(|i| i.kind == "email").count(), 2);
+    assert_eq!(
+        merged
+            .identities
+            .iter()
+            .filter(|i| i.kind == "email")
+            .count(),
+        2
+    );
     assert_eq!(merged.tags, vec!["app-user".to_string(), "vip".to_string()]);
     assert_eq!(merged.life_events.len(), 1);
     assert_eq!(s.notes(a).await.unwrap().len(), 1);
     assert_eq!(s.orders_of(a).await.unwrap().len(), 1);
-    assert_eq!(s.find_by_identity(&Identity::parse("phone", "01055556666").unwrap()).await.unwrap(), Some(a));
+    assert_eq!(
+        s.find_by_identity(&Identity::parse("phone", "01055556666").unwrap())
+            .await
+            .unwrap(),
+        Some(a)
+    );
     let tomb = s.customer(b).await.unwrap();
     assert_eq!(tomb.row.merged_into, Some(a));
     assert!(tomb.identities.is_empty());
-    assert!(s.search_customers("010555", 10).await.unwrap().iter().all(|h| h.id == a));
-    assert!(matches!(s.merge_customers(b, a, "tester").await, Err(StoreError::Conflict(_))), "a tombstone cannot be merged again");
-    assert!(matches!(s.merge_customers(a, a, "tester").await, Err(StoreError::Conflict(_))));
+    assert!(
+        s.search_customers("010555", 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|h| h.id == a)
+    );
+    assert!(
+        matches!(
+            s.merge_customers(b, a, "tester").await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a tombstone cannot be merged again"
+    );
+    assert!(matches!(
+        s.merge_customers(a, a, "tester").await,
+        Err(StoreError::Conflict(_))
+    ));
     let timeline = s.timeline(a, None, 100).await.unwrap();
-    assert!(timeline.iter().any(|e| e.kind == "identity" && e.title == "merged_from"), "{timeline:?}");
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.kind == "identity" && e.title == "merged_from"),
+        "{timeline:?}"
+    );
 });
 
 each_backend!(erasure_removes_pii_and_keeps_aggregates, |s| {
-    let id = s.create_customer(&customer("E-1", "오지은", "jieun@example.com", "010-7777-8888"), &[], "test").await.unwrap();
-    s.add_note(id, None, "agent", "lives at 12 Example-ro").await.unwrap();
-    s.upsert_order_lines(&[line("O-E", "E-1", "세럼", "45000", "2", "KRW")]).await.unwrap();
+    let id = s
+        .create_customer(
+            &customer("E-1", "오지은", "jieun@example.com", "010-7777-8888"),
+            &[],
+            "test",
+        )
+        .await
+        .unwrap();
+    s.add_note(id, None, "agent", "lives at 12 Example-ro")
+        .await
+        .unwrap();
+    s.upsert_order_lines(&[line("O-E", "E-1", "세럼", "45000", "2", "KRW")])
+        .await
+        .unwrap();
     s.erase_customer(id, "dpo").await.unwrap();
     let c = s.customer(id).await.unwrap();
     assert_eq!(c.row.name, None);
@@ -156,73 +437,170 @@ each_backend!(erasure_removes_pii_and_keeps_aggregates, |s| {
     assert!(s.notes(id).await.unwrap().is_empty());
     assert!(s.search_customers("오지은", 10).await.unwrap().is_empty());
     assert!(s.search_customers("jieun", 10).await.unwrap().is_empty());
-    assert_eq!(s.find_by_identity(&Identity::parse("email", "jieun@example.com").unwrap()).await.unwrap(), None);
+    assert_eq!(
+        s.find_by_identity(&Identity::parse("email", "jieun@example.com").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
     let orders = s.orders_of(id).await.unwrap();
-    assert_eq!(orders[0].row.total_minor, 90_000, "revenue aggregates survive");
-    assert!(matches!(s.add_note(id, None, "agent", "x").await, Err(StoreError::Conflict(_))));
+    assert_eq!(
+        orders[0].row.total_minor, 90_000,
+        "revenue aggregates survive"
+    );
+    assert!(matches!(
+        s.add_note(id, None, "agent", "x").await,
+        Err(StoreError::Conflict(_))
+    ));
     let export = s.export_customer(id).await.unwrap();
     assert!(export.timeline.iter().all(|e| !e.detail.contains("jieun")));
 });
 
 each_backend!(timeline_pages_cover_everything_once, |s| {
-    let id = s.create_customer(&customer("T-1", "한결", "gyeol@example.com", ""), &[], "test").await.unwrap();
+    let id = s
+        .create_customer(
+            &customer("T-1", "한결", "gyeol@example.com", ""),
+            &[],
+            "test",
+        )
+        .await
+        .unwrap();
     for i in 0..7 {
-        s.add_note(id, None, "agent", &format!("note {i}")).await.unwrap();
+        s.add_note(id, None, "agent", &format!("note {i}"))
+            .await
+            .unwrap();
     }
-    s.upsert_order_lines(&[line("O-T1", "T-1", "토너", "18000", "1", "KRW"), line("O-T2", "T-1", "Toner", "12.50", "2", "USD")]).await.unwrap();
-    s.record_consent(id, &Consent { channel: ContactChannel::Email, purpose: Purpose::Marketing, granted: true, at: Millis(5), source: "form".into() }).await.unwrap();
+    s.upsert_order_lines(&[
+        line("O-T1", "T-1", "토너", "18000", "1", "KRW"),
+        line("O-T2", "T-1", "Toner", "12.50", "2", "USD"),
+    ])
+    .await
+    .unwrap();
+    s.record_consent(
+        id,
+        &Consent {
+            channel: ContactChannel::Email,
+            purpose: Purpose::Marketing,
+            granted: true,
+            at: Millis(5),
+            source: "form".into(),
+        },
+    )
+    .await
+    .unwrap();
     let mut seen = vec![];
     let mut cursor = None;
     loop {
         let page = s.timeline(id, cursor.as_ref(), 3).await.unwrap();
-        if page.is_empty() { break; }
+        if page.is_empty() {
+            break;
+        }
         let last = page.last().unwrap();
-        cursor = Some(TimelineCursor { at: last.at, kind: last.kind.clone(), ref_id: last.ref_id });
+        cursor = Some(TimelineCursor {
+            at: last.at,
+            kind: last.kind.clone(),
+            ref_id: last.ref_id,
+        });
         seen.extend(page);
     }
-    assert_eq!(seen.len(), 12, "7 notes, 2 orders, 2 identities, 1 consent: {seen:#?}");
+    assert_eq!(
+        seen.len(),
+        12,
+        "7 notes, 2 orders, 2 identities, 1 consent: {seen:#?}"
+    );
     let mut keys: Vec<_> = seen.iter().map(|e| (e.kind.clone(), e.ref_id)).collect();
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), 12, "no entry twice");
     assert!(seen.windows(2).all(|w| w[0].at >= w[1].at), "newest first");
-    let usd = seen.iter().find(|e| e.currency.as_deref() == Some("USD")).unwrap();
+    let usd = seen
+        .iter()
+        .find(|e| e.currency.as_deref() == Some("USD"))
+        .unwrap();
     assert_eq!(usd.amount_minor, Some(2500));
 });
 
 each_backend!(orders_total_refund_and_reject_bad_lines, |s| {
-    s.create_customer(&customer("O-C", "주문고객", "buyer@example.com", ""), &[], "test").await.unwrap();
-    let res = s.upsert_order_lines(&[
-        line("O-1", "O-C", "크림", "32000", "2", "KRW"),
-        line("O-1", "O-C", "세럼", "45000", "1", "KRW"),
-        line("O-2", "NOBODY", "크림", "32000", "1", "KRW"),
-        line("O-1", "O-C", "립밤", "5.00", "1", "USD"),
-    ]).await.unwrap();
+    s.create_customer(
+        &customer("O-C", "주문고객", "buyer@example.com", ""),
+        &[],
+        "test",
+    )
+    .await
+    .unwrap();
+    let res = s
+        .upsert_order_lines(&[
+            line("O-1", "O-C", "크림", "32000", "2", "KRW"),
+            line("O-1", "O-C", "세럼", "45000", "1", "KRW"),
+            line("O-2", "NOBODY", "크림", "32000", "1", "KRW"),
+            line("O-1", "O-C", "립밤", "5.00", "1", "USD"),
+        ])
+        .await
+        .unwrap();
     assert!(res[0].is_ok() && res[1].is_ok());
     assert!(matches!(res[2], Err(StoreError::NotFound(_))));
-    assert!(matches!(res[3], Err(StoreError::Conflict(_))), "currency change: {:?}", res[3]);
+    assert!(
+        matches!(res[3], Err(StoreError::Conflict(_))),
+        "currency change: {:?}",
+        res[3]
+    );
     // Re-importing a line updates it instead of adding it again.
-    s.upsert_order_lines(&[line("O-1", "O-C", "크림", "30000", "2", "KRW")]).await.unwrap();
+    s.upsert_order_lines(&[line("O-1", "O-C", "크림", "30000", "2", "KRW")])
+        .await
+        .unwrap();
     let page = s.orders_page(0, 10).await.unwrap();
     assert_eq!(page.len(), 1);
     let order = &page[0];
     assert_eq!(order.items.len(), 2);
     assert_eq!(order.row.total_minor, 105_000);
     let partly = s.refund_order(order.row.id, 45_000).await.unwrap();
-    assert_eq!((partly.status.as_str(), partly.refunded_minor), ("partially_refunded", 45_000));
-    assert!(s.refund_order(order.row.id, 70_000).await.is_err(), "more than is left");
-    assert_eq!(s.refund_order(order.row.id, 60_000).await.unwrap().status, "refunded");
+    assert_eq!(
+        (partly.status.as_str(), partly.refunded_minor),
+        ("partially_refunded", 45_000)
+    );
+    assert!(
+        s.refund_order(order.row.id, 70_000).await.is_err(),
+        "more than is left"
+    );
+    assert_eq!(
+        s.refund_order(order.row.id, 60_000).await.unwrap().status,
+        "refunded"
+    );
     assert_eq!(s.stats().await.unwrap().orders, 1);
 });
 
 each_backend!(users_sessions_tokens_and_audit, |s| {
-    let u = s.create_user("admin@nunchi.local", "Admin", "hash", "admin", "ko").await.unwrap();
-    assert!(matches!(s.create_user("admin@nunchi.local", "Again", "h", "viewer", "en").await, Err(StoreError::Conflict(_))));
+    let u = s
+        .create_user("admin@nunchi.local", "Admin", "hash", "admin", "ko")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_user("admin@nunchi.local", "Again", "h", "viewer", "en")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(s.count_users().await.unwrap(), 1);
-    s.create_session(&Session { token_hash: "th".into(), user_id: u.id, csrf_token: "csrf".into(), created_at: 0, expires_at: 100 }).await.unwrap();
-    assert_eq!(s.session("th", 50).await.unwrap().map(|(s, u)| (s.csrf_token, u.email)), Some(("csrf".into(), "admin@nunchi.local".into())));
+    s.create_session(&Session {
+        token_hash: "th".into(),
+        user_id: u.id,
+        csrf_token: "csrf".into(),
+        created_at: 0,
+        expires_at: 100,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.session("th", 50)
+            .await
+            .unwrap()
+            .map(|(s, u)| (s.csrf_token, u.email)),
+        Some(("csrf".into(), "admin@nunchi.local".into()))
+    );
     assert!(s.session("th", 150).await.unwrap().is_none(), "expired");
-    let t = s.create_api_token(u.id, "ci", "tokhash", "nch_ab", "customers:read").await.unwrap();
+    let t = s
+        .create_api_token(u.id, "ci", "tokhash", "nch_ab", "customers:read")
+        .await
+        .unwrap();
     assert_eq!(s.api_token("tokhash").await.unwrap().unwrap().0.id, t.id);
     s.revoke_api_token(u.id, t.id).await.unwrap();
     assert!(s.api_token("tokhash").await.unwrap().is_none());
@@ -237,9 +615,19 @@ each_backend!(users_sessions_tokens_and_audit, |s| {
     s.set_role(u.id, "manager").await.unwrap();
     assert_eq!(s.user(u.id).await.unwrap().role, "manager");
     s.set_password(u.id, "new").await.unwrap();
-    assert!(s.session("th", 50).await.unwrap().is_none(), "a new password ends sessions");
+    assert!(
+        s.session("th", 50).await.unwrap().is_none(),
+        "a new password ends sessions"
+    );
     for i in 0..3 {
-        s.audit(&NewAuditEntry { at: i, actor: "admin".into(), action: "sign_in".into(), ..Default::default() }).await.unwrap();
+        s.audit(&NewAuditEntry {
+            at: i,
+            actor: "admin".into(),
+            action: "sign_in".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     }
     let log = s.audit_log(None, 2).await.unwrap();
     assert_eq!(log.iter().map(|e| e.at).collect::<Vec<_>>(), vec![2, 1]);
@@ -251,17 +639,26 @@ each_backend!(jobs_are_claimed_retried_and_survive_a_dead_worker, |s| {
     let later = s.enqueue_job("demo", "{}", 10_000, 3).await.unwrap();
     let j = s.claim_job("w1", 100, 1_000).await.unwrap().unwrap();
     assert_eq!((j.id, j.status.as_str(), j.attempts), (a, "running", 1));
-    assert!(s.claim_job("w2", 200, 1_000).await.unwrap().is_none(), "running and not yet due");
+    assert!(
+        s.claim_job("w2", 200, 1_000).await.unwrap().is_none(),
+        "running and not yet due"
+    );
     // The worker dies; once its lease has passed another takes the job.
     let again = s.claim_job("w2", 1_200, 1_000).await.unwrap().unwrap();
-    assert_eq!((again.id, again.attempts, again.locked_by.as_deref()), (a, 2, Some("w2")));
+    assert_eq!(
+        (again.id, again.attempts, again.locked_by.as_deref()),
+        (a, 2, Some("w2"))
+    );
     s.fail_job(a, "boom", Some(5_000)).await.unwrap();
     assert_eq!(s.job(a).await.unwrap().status, "queued");
     assert!(s.claim_job("w2", 4_000, 1_000).await.unwrap().is_none());
     s.claim_job("w2", 5_000, 1_000).await.unwrap().unwrap();
     s.complete_job(a, "{\"ok\":true}").await.unwrap();
     let done = s.job(a).await.unwrap();
-    assert_eq!((done.status.as_str(), done.last_error.as_deref()), ("done", Some("boom")));
+    assert_eq!(
+        (done.status.as_str(), done.last_error.as_deref()),
+        ("done", Some("boom"))
+    );
     let l = s.claim_job("w3", 10_000, 1_000).await.unwrap().unwrap();
     assert_eq!(l.id, later);
     s.fail_job(later, "gave up", None).await.unwrap();
@@ -273,18 +670,42 @@ each_backend!(jobs_are_claimed_retried_and_survive_a_dead_worker, |s| {
 async fn sqlite_backup_and_restore_round_trip() {
     let url = testing::fresh_url("sqlite").await.unwrap();
     let s = nunchi_store::connect(&url).await.unwrap();
-    let id = s.create_customer(&customer("B-1", "백업", "backup@example.com", ""), &[], "test").await.unwrap();
+    let id = s
+        .create_customer(
+            &customer("B-1", "백업", "backup@example.com", ""),
+            &[],
+            "test",
+        )
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let backup = dir.path().join("backup.db");
     s.backup_to(&backup).await.unwrap();
-    s.add_note(id, None, "agent", "after the backup").await.unwrap();
+    s.add_note(id, None, "agent", "after the backup")
+        .await
+        .unwrap();
     s.close().await;
     let target = std::path::PathBuf::from(url.trim_start_matches("sqlite:"));
-    nunchi_store::sqlite::restore(&backup, &target).await.unwrap();
+    nunchi_store::sqlite::restore(&backup, &target)
+        .await
+        .unwrap();
     let restored = nunchi_store::connect(&url).await.unwrap();
-    assert_eq!(restored.customer(id).await.unwrap().row.name.as_deref(), Some("백업"));
-    assert!(restored.notes(id).await.unwrap().is_empty(), "the note came after the backup");
+    assert_eq!(
+        restored.customer(id).await.unwrap().row.name.as_deref(),
+        Some("백업")
+    );
+    assert!(
+        restored.notes(id).await.unwrap().is_empty(),
+        "the note came after the backup"
+    );
     std::fs::write(dir.path().join("junk.db"), b"not a database").unwrap();
-    assert!(nunchi_store::sqlite::restore(&dir.path().join("junk.db"), &target).await.is_err());
-    assert!(matches!(IdentityKind::parse("email"), Ok(IdentityKind::Email)));
+    assert!(
+        nunchi_store::sqlite::restore(&dir.path().join("junk.db"), &target)
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        IdentityKind::parse("email"),
+        Ok(IdentityKind::Email)
+    ));
 }

@@ -1,1 +1,129 @@
-fn main() {}
+//! The `nunchi` command: one binary that serves the API and UI, loads the demo brand,
+//! imports and exports CSV, migrates, backs up and restores, and manages users. Commands
+//! parse their arguments and call the library crates; business rules live there.
+
+mod commands;
+mod config;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nunchi",
+    version,
+    about = "nunchi (눈치): open-source customer experience management in one binary",
+    propagate_version = true
+)]
+struct Cli {
+    /// A nunchi.toml to read settings from (./nunchi.toml is read when present).
+    #[arg(long, env = "NUNCHI_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    raw: config::RawConfig,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server: API, web UI and background jobs.
+    Serve {
+        /// Load the demo brand first if the database has no customers.
+        #[arg(long)]
+        demo_if_empty: bool,
+        /// How many demo customers to load with --demo-if-empty.
+        #[arg(long, default_value_t = 10_000)]
+        demo_customers: u64,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo brand (하늘결, a Korean D2C skincare brand) into the database.
+    Demo {
+        /// Number of customers (up to 1,000,000).
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        customers: u64,
+        #[arg(long, default_value_t = nunchi_demo::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Import customers or orders from a UTF-8 CSV file.
+    Import {
+        #[arg(value_enum)]
+        kind: commands::data::Kind,
+        file: PathBuf,
+        /// Check every row and report, without saving anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write every rejected row (line, reason) to this CSV file.
+        #[arg(long)]
+        errors: Option<PathBuf>,
+    },
+    /// Export customers or orders as CSV (the import format).
+    Export {
+        #[arg(value_enum)]
+        kind: commands::data::Kind,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Copy the live SQLite database to FILE (online; the server may keep running).
+    Backup { file: PathBuf },
+    /// Replace the SQLite database with a backup. Stop the server first.
+    Restore { file: PathBuf },
+    /// Manage staff users.
+    #[command(subcommand)]
+    User(commands::admin::UserCommand),
+    /// Create an API token for a user and print it once.
+    Token {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Space- or comma-separated: customers:read customers:write data:import data:export admin
+        #[arg(long)]
+        scopes: String,
+    },
+    /// Print a commented nunchi.toml with every setting and its default.
+    Config {
+        #[arg(long)]
+        print_default: bool,
+    },
+    /// Measure customer search latency on the current database (load a demo first).
+    Bench {
+        #[arg(long, default_value_t = 2000)]
+        queries: usize,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let file = cli
+        .config
+        .clone()
+        .or_else(|| Some(PathBuf::from("nunchi.toml")).filter(|p| p.exists()));
+    let config = match config::Config::resolve(cli.raw, file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command, config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -4,7 +4,13 @@
 
 /// Tables whose rows belong to one customer and follow them on a merge. A capability that
 /// adds such a table adds it here, and merges keep its rows.
-pub(crate) const MERGE_MOVES: &[&str] = &["customer_identities", "identity_log", "consents", "notes", "orders"];
+pub(crate) const MERGE_MOVES: &[&str] = &[
+    "customer_identities",
+    "identity_log",
+    "consents",
+    "notes",
+    "orders",
+];
 
 macro_rules! impl_customer_store {
     ($store:ty, $db:ty) => {
@@ -153,9 +159,9 @@ macro_rules! impl_customer_store {
                 Self::refresh_search_keys(conn, id).await
             }
 
-            async fn insert_customer_row(conn: &mut <$db as sqlx::Database>::Connection) -> $crate::StoreResult<i64> {
+            async fn insert_customer_row(conn: &mut <$db as sqlx::Database>::Connection, since: Option<nunchi_core::time::Millis>) -> $crate::StoreResult<i64> {
                 let now = $crate::now_ms();
-                Ok(sqlx::query_scalar("INSERT INTO customers (created_at, updated_at) VALUES ($1, $1) RETURNING id").bind(now).fetch_one(&mut *conn).await?)
+                Ok(sqlx::query_scalar("INSERT INTO customers (created_at, updated_at) VALUES ($1, $2) RETURNING id").bind(since.map(|m| m.0).unwrap_or(now)).bind(now).fetch_one(&mut *conn).await?)
             }
 
             /// The existing customer a record refers to: by external id, then e-mail, then phone.
@@ -198,7 +204,7 @@ macro_rules! impl_customer_store {
         impl $crate::traits::CustomerStore for $store {
             async fn create_customer(&self, record: &nunchi_core::import::CustomerRecord, extra: &[nunchi_core::identity::Identity], source: &str) -> $crate::StoreResult<i64> {
                 let mut tx = self.write.begin().await?;
-                let id = Self::insert_customer_row(&mut tx).await?;
+                let id = Self::insert_customer_row(&mut tx, record.created_at).await?;
                 Self::write_record(&mut tx, id, record, extra, source).await?;
                 tx.commit().await?;
                 Ok(id)
@@ -214,7 +220,7 @@ macro_rules! impl_customer_store {
                     let result = async {
                         match Self::upsert_target(&mut sp, r).await? {
                             Some(id) => { Self::live_customer(&mut sp, id).await?; Self::write_record(&mut sp, id, r, &[], source).await?; Ok(Upserted::Updated(id)) }
-                            None => { let id = Self::insert_customer_row(&mut sp).await?; Self::write_record(&mut sp, id, r, &[], source).await?; Ok(Upserted::Created(id)) }
+                            None => { let id = Self::insert_customer_row(&mut sp, r.created_at).await?; Self::write_record(&mut sp, id, r, &[], source).await?; Ok(Upserted::Created(id)) }
                         }
                     }.await;
                     if result.is_ok() { sp.commit().await?; } else { sp.rollback().await?; }
@@ -327,6 +333,10 @@ macro_rules! impl_customer_store {
                 Ok(t.and_then(|t| nunchi_core::customer::AttributeType::parse(&t).ok()))
             }
 
+            async fn attribute_keys(&self) -> $crate::StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar("SELECT key FROM attribute_defs ORDER BY key").fetch_all(&self.read).await?)
+            }
+
             async fn record_consent(&self, id: i64, consent: &nunchi_core::consent::Consent) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
                 Self::live_customer(&mut tx, id).await?;
@@ -436,6 +446,10 @@ macro_rules! impl_customer_store {
             async fn stats(&self) -> $crate::StoreResult<$crate::model::Stats> {
                 let (customers, orders, notes, queued_jobs): (i64, i64, i64, i64) = sqlx::query_as("SELECT (SELECT COUNT(*) FROM customers WHERE merged_into IS NULL AND erased_at IS NULL), (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM notes), (SELECT COUNT(*) FROM jobs WHERE status = 'queued')").fetch_one(&self.read).await?;
                 Ok($crate::model::Stats { customers, orders, notes, queued_jobs })
+            }
+
+            async fn daily_signups(&self) -> $crate::StoreResult<Vec<(i64, i64)>> {
+                Ok(sqlx::query_as("SELECT created_at / 86400000 AS day, COUNT(*) FROM customers WHERE merged_into IS NULL GROUP BY created_at / 86400000 ORDER BY day").fetch_all(&self.read).await?)
             }
         }
     };

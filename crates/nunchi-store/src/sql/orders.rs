@@ -82,6 +82,10 @@ macro_rules! impl_order_store {
                 tx.commit().await?;
                 Ok(row)
             }
+
+            async fn revenue_by_channel(&self) -> $crate::StoreResult<Vec<(String, String, i64)>> {
+                Ok(sqlx::query_as("SELECT channel, currency, CAST(SUM(total_minor - refunded_minor) AS BIGINT) FROM orders GROUP BY channel, currency ORDER BY channel, currency").fetch_all(&self.read).await?)
+            }
         }
     };
 }

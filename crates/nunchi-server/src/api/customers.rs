@@ -1,0 +1,678 @@
+//! Customer 360 over JSON: create, read, update, look up by identity, search, list, notes,
+//! timeline, consents, life events, merge, erase and the subject-access export.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    Json, Router,
+    http::StatusCode,
+    routing::{delete, get, post},
+};
+use nunchi_core::{
+    access::Permission,
+    consent::{Consent, ContactChannel, Purpose},
+    customer::{
+        AttributeType, CustomerName, Language, ProfileFields, Tag, TimeZoneName,
+        parse_attribute_key,
+    },
+    email::Email,
+    identity::Identity,
+    import::CustomerRecord,
+    life_event::{LifeEventKind, parse_date},
+    phone::Phone,
+    search::normalise_query,
+    time::Millis,
+};
+use nunchi_store::model::{
+    Customer, CustomerExport, CustomerFilter, CustomerSummary, Note, Order, TimelineEntry,
+};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    AppState,
+    api::{
+        decode_id_cursor, decode_timeline_cursor, encode_id_cursor, encode_timeline_cursor, limit,
+        mask_customer, mask_summary,
+    },
+    auth::{Auth, Need, perm},
+    error::{AppError, AppResult},
+    extract::{ApiJson, ApiPath, ApiQuery},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/customers", get(list).post(create))
+        .route("/api/v1/customers/lookup", get(lookup))
+        .route("/api/v1/search", get(search))
+        .route(
+            "/api/v1/customers/{id}",
+            get(read).patch(update).delete(erase),
+        )
+        .route("/api/v1/customers/{id}/identities", post(add_identity))
+        .route(
+            "/api/v1/customers/{id}/identities/{kind}/{value}",
+            delete(remove_identity),
+        )
+        .route("/api/v1/customers/{id}/consents", post(record_consent))
+        .route("/api/v1/customers/{id}/life-events", post(set_life_event))
+        .route("/api/v1/customers/{id}/notes", get(notes).post(add_note))
+        .route("/api/v1/customers/{id}/timeline", get(timeline))
+        .route("/api/v1/customers/{id}/orders", get(orders))
+        .route("/api/v1/customers/{id}/merge", post(merge))
+        .route("/api/v1/customers/{id}/export", get(export))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct IdentityInput {
+    /// `email`, `phone`, `external_id`, `anonymous_id`, `device_id`, `kakao`, `line`, `messenger`.
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConsentInput {
+    /// `email`, `sms`, `push`, `kakao`, `line`, `phone`.
+    pub channel: String,
+    /// `marketing` or `night_ads` (21:00–08:00).
+    pub purpose: String,
+    pub granted: bool,
+    /// Where the answer was given: `signup_form`, `store_kiosk`, …; `api` if left out.
+    pub source: Option<String>,
+    /// When it was given (RFC 3339); now if left out.
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LifeEventInput {
+    /// `birthday`, `wedding_anniversary`, `membership` or `custom`.
+    pub kind: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default = "yes")]
+    pub recurring: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub external_id: Option<String>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+    pub preferred_channel: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub identities: Vec<IdentityInput>,
+    /// Custom attributes: strings, numbers or booleans; dates as `YYYY-MM-DD` strings.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub consents: Vec<ConsentInput>,
+    #[serde(default)]
+    pub life_events: Vec<LifeEventInput>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+    pub preferred_channel: Option<String>,
+    /// Replaces all tags when present.
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+fn profile_fields(
+    name: Option<&str>,
+    language: Option<&str>,
+    tz: Option<&str>,
+    channel: Option<&str>,
+) -> AppResult<ProfileFields> {
+    Ok(ProfileFields {
+        name: name.map(CustomerName::parse).transpose()?,
+        language: language.map(Language::parse).transpose()?,
+        time_zone: tz.map(TimeZoneName::parse).transpose()?,
+        preferred_channel: channel.map(ContactChannel::parse).transpose()?,
+    })
+}
+
+fn parse_consent(c: &ConsentInput) -> AppResult<Consent> {
+    Ok(Consent {
+        channel: ContactChannel::parse(&c.channel)?,
+        purpose: Purpose::parse(&c.purpose)?,
+        granted: c.granted,
+        at: c
+            .at
+            .as_deref()
+            .map(Millis::parse)
+            .transpose()?
+            .unwrap_or(Millis(crate::now_ms())),
+        source: c
+            .source
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "api".into()),
+    })
+}
+
+/// Checks attributes against their declared types (or infers a type for new keys).
+async fn parse_attributes(
+    state: &AppState,
+    attrs: &BTreeMap<String, serde_json::Value>,
+) -> AppResult<Vec<(String, AttributeType, String)>> {
+    let mut out = Vec::with_capacity(attrs.len());
+    for (key, value) in attrs {
+        let key = parse_attribute_key(key)?;
+        let (raw, inferred) = match value {
+            serde_json::Value::String(s) => (s.clone(), AttributeType::infer(s)),
+            serde_json::Value::Number(n) => (n.to_string(), AttributeType::Number),
+            serde_json::Value::Bool(b) => (b.to_string(), AttributeType::Bool),
+            _ => {
+                return Err(AppError::bad_request(
+                    "invalid_attributes",
+                    format!("{key}: use a string, number or boolean"),
+                ));
+            }
+        };
+        let ty = state.store.attribute_type(&key).await?.unwrap_or(inferred);
+        out.push((key.clone(), ty, ty.canonical(&key, &raw)?));
+    }
+    Ok(out)
+}
+
+/// The customer as this caller may see it.
+async fn visible(state: &AppState, auth: &Auth, id: i64) -> AppResult<Customer> {
+    let mut c = state.store.customer(id).await?;
+    if !auth.can(Permission::ViewPii) {
+        mask_customer(&mut c);
+    }
+    Ok(c)
+}
+
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerInput,
+    responses((status = 201, body = Customer), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create(
+    auth: Need<perm::CustomersWrite>,
+    state: axum::extract::State<AppState>,
+    ApiJson(input): ApiJson<CustomerInput>,
+) -> AppResult<(StatusCode, Json<Customer>)> {
+    let record = CustomerRecord {
+        external_id: input
+            .external_id
+            .as_deref()
+            .map(|x| Identity::parse("external_id", x).map(|i| i.value))
+            .transpose()?,
+        profile: profile_fields(
+            input.name.as_deref(),
+            input.language.as_deref(),
+            input.time_zone.as_deref(),
+            input.preferred_channel.as_deref(),
+        )?,
+        email: input.email.as_deref().map(Email::parse).transpose()?,
+        phone: input.phone.as_deref().map(Phone::parse).transpose()?,
+        tags: input
+            .tags
+            .iter()
+            .map(|t| Tag::parse(t))
+            .collect::<Result<_, _>>()?,
+        consents: vec![],
+        life_events: input
+            .life_events
+            .iter()
+            .filter(|e| e.label.is_empty() && e.recurring)
+            .map(|e| Ok((LifeEventKind::parse(&e.kind)?, parse_date(&e.date)?)))
+            .collect::<Result<_, nunchi_core::CoreError>>()?,
+        attributes: parse_attributes(&state, &input.attributes).await?,
+        created_at: None,
+    };
+    let extra: Vec<Identity> = input
+        .identities
+        .iter()
+        .map(|i| Identity::parse(&i.kind, &i.value))
+        .collect::<Result<_, _>>()?;
+    let consents: Vec<Consent> = input
+        .consents
+        .iter()
+        .map(parse_consent)
+        .collect::<AppResult<_>>()?;
+    let labelled: Vec<&LifeEventInput> = input
+        .life_events
+        .iter()
+        .filter(|e| !(e.label.is_empty() && e.recurring))
+        .collect();
+    for e in &labelled {
+        LifeEventKind::parse(&e.kind)?;
+        parse_date(&e.date)?;
+    }
+    let id = state
+        .store
+        .create_customer(&record, &extra, &auth.actor())
+        .await?;
+    for c in &consents {
+        state.store.record_consent(id, c).await?;
+    }
+    for e in labelled {
+        state
+            .store
+            .set_life_event(
+                id,
+                LifeEventKind::parse(&e.kind)?,
+                &e.label,
+                &parse_date(&e.date)?.to_string(),
+                e.recurring,
+            )
+            .await?;
+    }
+    Ok((StatusCode::CREATED, Json(visible(&state, &auth, id).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Customer), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn read(
+    auth: Need<perm::CustomersRead>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Customer>> {
+    Ok(Json(visible(&state, &auth, id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)), request_body = CustomerPatch,
+    responses((status = 200, body = Customer), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn update(
+    auth: Need<perm::CustomersWrite>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(p): ApiJson<CustomerPatch>,
+) -> AppResult<Json<Customer>> {
+    let fields = profile_fields(
+        p.name.as_deref(),
+        p.language.as_deref(),
+        p.time_zone.as_deref(),
+        p.preferred_channel.as_deref(),
+    )?;
+    let tags: Option<Vec<Tag>> = p
+        .tags
+        .as_ref()
+        .map(|t| t.iter().map(|t| Tag::parse(t)).collect::<Result<_, _>>())
+        .transpose()?;
+    let attrs = parse_attributes(&state, &p.attributes).await?;
+    state.store.update_profile(id, &fields).await?;
+    if let Some(tags) = tags {
+        state.store.set_tags(id, &tags).await?;
+    }
+    for (key, ty, value) in attrs {
+        state.store.set_attribute(id, &key, ty, &value).await?;
+    }
+    Ok(Json(visible(&state, &auth, id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LookupQuery {
+    pub kind: String,
+    pub value: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/lookup", tag = "customers", params(LookupQuery),
+    responses((status = 200, body = Customer), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn lookup(
+    auth: Need<perm::CustomersRead>,
+    state: axum::extract::State<AppState>,
+    ApiQuery(q): ApiQuery<LookupQuery>,
+) -> AppResult<Json<Customer>> {
+    let identity = Identity::parse(&q.kind, &q.value)?;
+    let id = state
+        .store
+        .find_by_identity(&identity)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no customer with {} {}", q.kind, q.value)))?;
+    Ok(Json(visible(&state, &auth, id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Search prefix: name (Korean included), e-mail, phone or external id.
+    pub q: Option<String>,
+    pub tag: Option<String>,
+    pub language: Option<String>,
+    /// Only customers with marketing consent on this channel.
+    pub marketing_channel: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct CustomerPage {
+    pub items: Vec<CustomerSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+pub async fn list_customers(
+    state: &AppState,
+    auth: &Auth,
+    q: &ListQuery,
+) -> AppResult<CustomerPage> {
+    let limit = limit(q.limit)?;
+    let filter = CustomerFilter {
+        query: q
+            .q
+            .as_deref()
+            .map(normalise_query)
+            .filter(|s| !s.is_empty()),
+        tag: q.tag.clone().filter(|s| !s.is_empty()),
+        language: q.language.clone().filter(|s| !s.is_empty()),
+        marketing_channel: q
+            .marketing_channel
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|c| ContactChannel::parse(c).map(|c| c.as_str().to_string()))
+            .transpose()?,
+    };
+    let mut items = state
+        .store
+        .list_customers(&filter, decode_id_cursor(q.cursor.as_deref())?, limit)
+        .await?;
+    if !auth.can(Permission::ViewPii) {
+        items.iter_mut().for_each(mask_summary);
+    }
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|c| encode_id_cursor(c.id)))
+        .flatten();
+    Ok(CustomerPage { items, next_cursor })
+}
+
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListQuery), responses((status = 200, body = CustomerPage)))]
+pub async fn list(
+    auth: Need<perm::CustomersRead>,
+    state: axum::extract::State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> AppResult<Json<CustomerPage>> {
+    Ok(Json(list_customers(&state, &auth, &q).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchQuery {
+    pub q: String,
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/search", tag = "customers", params(SearchQuery), responses((status = 200, body = Vec<CustomerSummary>)))]
+pub async fn search(
+    auth: Need<perm::CustomersRead>,
+    state: axum::extract::State<AppState>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> AppResult<Json<Vec<CustomerSummary>>> {
+    let mut hits = state
+        .store
+        .search_customers(&normalise_query(&q.q), limit(q.limit.or(Some(20)))?)
+        .await?;
+    if !auth.can(Permission::ViewPii) {
+        hits.iter_mut().for_each(mask_summary);
+    }
+    Ok(Json(hits))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/identities", tag = "customers", params(("id" = i64, Path)), request_body = IdentityInput,
+    responses((status = 200, body = Customer), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn add_identity(
+    auth: Need<perm::CustomersWrite>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<IdentityInput>,
+) -> AppResult<Json<Customer>> {
+    state
+        .store
+        .add_identity(
+            id,
+            &Identity::parse(&input.kind, &input.value)?,
+            &auth.actor(),
+        )
+        .await?;
+    Ok(Json(visible(&state, &auth, id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/identities/{kind}/{value}", tag = "customers",
+    params(("id" = i64, Path), ("kind" = String, Path), ("value" = String, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn remove_identity(
+    auth: Need<perm::CustomersWrite>,
+    state: axum::extract::State<AppState>,
+    ApiPath((id, kind, value)): ApiPath<(i64, String, String)>,
+) -> AppResult<StatusCode> {
+    state
+        .store
+        .remove_identity(id, &Identity::parse(&kind, &value)?, &auth.actor())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/consents", tag = "customers", params(("id" = i64, Path)), request_body = ConsentInput, responses((status = 200, body = Customer)))]
+pub async fn record_consent(
+    auth: Need<perm::CustomersWrite>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<ConsentInput>,
+) -> AppResult<Json<Customer>> {
+    state
+        .store
+        .record_consent(id, &parse_consent(&input)?)
+        .await?;
+    Ok(Json(visible(&state, &auth, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/life-events", tag = "customers", params(("id" = i64, Path)), request_body = LifeEventInput, responses((status = 200, body = Customer)))]
+pub async fn set_life_event(
+    auth: Need<perm::CustomersWrite>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(e): ApiJson<LifeEventInput>,
+) -> AppResult<Json<Customer>> {
+    if e.label.chars().count() > 100 {
+        return Err(AppError::bad_request(
+            "invalid_label",
+            "labels have at most 100 characters",
+        ));
+    }
+    state
+        .store
+        .set_life_event(
+            id,
+            LifeEventKind::parse(&e.kind)?,
+            e.label.trim(),
+            &parse_date(&e.date)?.to_string(),
+            e.recurring,
+        )
+        .await?;
+    Ok(Json(visible(&state, &auth, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NoteInput {
+    pub body: String,
+}
+
+pub fn check_note(body: &str) -> AppResult<&str> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 10_000 {
+        return Err(AppError::bad_request(
+            "invalid_body",
+            "a note has 1–10000 characters",
+        ));
+    }
+    Ok(body)
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/notes", tag = "customers", params(("id" = i64, Path)), request_body = NoteInput, responses((status = 201, body = Note)))]
+pub async fn add_note(
+    auth: Need<perm::CustomersWrite>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<NoteInput>,
+) -> AppResult<(StatusCode, Json<Note>)> {
+    let note = state
+        .store
+        .add_note(
+            id,
+            Some(auth.user.id),
+            &auth.user.name,
+            check_note(&input.body)?,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(note)))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/notes", tag = "customers", params(("id" = i64, Path)), responses((status = 200, body = Vec<Note>)))]
+pub async fn notes(
+    _auth: Need<perm::CustomersRead>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Vec<Note>>> {
+    Ok(Json(state.store.notes(id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct TimelinePage {
+    pub items: Vec<TimelineEntry>,
+    pub next_cursor: Option<String>,
+}
+
+pub async fn timeline_page(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    q: &PageQuery,
+) -> AppResult<TimelinePage> {
+    let limit = limit(q.limit)?;
+    let mut items = state
+        .store
+        .timeline(
+            id,
+            decode_timeline_cursor(q.cursor.as_deref())?.as_ref(),
+            limit,
+        )
+        .await?;
+    if !auth.can(Permission::ViewPii) {
+        for e in items.iter_mut().filter(|e| e.kind == "identity") {
+            e.detail = e.detail.split(' ').next().unwrap_or_default().to_string();
+        }
+    }
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| {
+            items.last().map(|e| {
+                encode_timeline_cursor(&nunchi_store::model::TimelineCursor {
+                    at: e.at,
+                    kind: e.kind.clone(),
+                    ref_id: e.ref_id,
+                })
+            })
+        })
+        .flatten();
+    Ok(TimelinePage { items, next_cursor })
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(("id" = i64, Path), PageQuery), responses((status = 200, body = TimelinePage)))]
+pub async fn timeline(
+    auth: Need<perm::CustomersRead>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> AppResult<Json<TimelinePage>> {
+    state.store.customer(id).await?;
+    Ok(Json(timeline_page(&state, &auth, id, &q).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/orders", tag = "orders", params(("id" = i64, Path)), responses((status = 200, body = Vec<Order>)))]
+pub async fn orders(
+    _auth: Need<perm::CustomersRead>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Vec<Order>>> {
+    Ok(Json(state.store.orders_of(id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MergeInput {
+    /// The duplicate to fold into this customer; it remains as a tombstone pointing here.
+    pub source_id: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers", params(("id" = i64, Path)), request_body = MergeInput,
+    responses((status = 200, body = Customer), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn merge(
+    auth: Need<perm::CustomersMerge>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<MergeInput>,
+) -> AppResult<Json<Customer>> {
+    state
+        .store
+        .merge_customers(input.source_id, id, &auth.actor())
+        .await?;
+    state
+        .audit(
+            &auth,
+            "customer.merge",
+            &format!("customer {id}"),
+            &format!("merged customer {} into {id}", input.source_id),
+        )
+        .await;
+    Ok(Json(visible(&state, &auth, id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
+    description = "Erases the customer's personal data (right to be forgotten); anonymised orders remain for aggregates.",
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn erase(
+    auth: Need<perm::CustomersErase>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
+    state.store.erase_customer(id, &auth.actor()).await?;
+    state
+        .audit(
+            &auth,
+            "customer.erase",
+            &format!("customer {id}"),
+            "personal data erased",
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/export", tag = "customers", params(("id" = i64, Path)), responses((status = 200, body = CustomerExport)))]
+pub async fn export(
+    auth: Need<perm::DataExport>,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<CustomerExport>> {
+    let export = state.store.export_customer(id).await?;
+    state
+        .audit(
+            &auth,
+            "customer.export",
+            &format!("customer {id}"),
+            "subject access export",
+        )
+        .await;
+    Ok(Json(export))
+}

@@ -1,0 +1,383 @@
+//! Streaming CSV import and export of customers and orders, shared by the CLI and the
+//! background job behind the import page. A reader thread parses and validates rows into
+//! batches; the async side writes each batch in one transaction. Memory stays bounded by
+//! the batch size and the channel depth, whatever the file size.
+
+use std::{io::Read, sync::Arc};
+
+use nunchi_core::import::{CUSTOMER_COLUMNS, CustomerRecord, Header, ORDER_COLUMNS, OrderLine};
+use nunchi_store::{Store, model::Upserted};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+const BATCH: usize = 1000;
+/// Reports keep the first this-many bad rows; the count covers all of them.
+const MAX_REPORTED_ERRORS: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportKind {
+    Customers,
+    Orders,
+}
+
+impl ImportKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "customers" => Some(Self::Customers),
+            "orders" => Some(Self::Orders),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RowError {
+    /// 1-based line number in the file (the header is line 1).
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    /// Data rows read (the header not counted).
+    pub rows: u64,
+    pub imported: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub rejected: u64,
+    /// The first bad rows, each with its line number and reason.
+    pub errors: Vec<RowError>,
+}
+
+impl ImportReport {
+    fn reject(&mut self, line: u64, reason: String) {
+        self.rejected += 1;
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(RowError { line, reason });
+        }
+    }
+}
+
+/// A whole-file problem: no header, an unknown column, unreadable input.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("line 1: {0}")]
+    Header(String),
+    #[error("cannot read the file: {0}")]
+    Read(String),
+    #[error(transparent)]
+    Store(#[from] nunchi_store::StoreError),
+}
+
+enum Parsed<T> {
+    Good(u64, T),
+    Bad(u64, String),
+}
+
+/// Reads `reader` on a blocking thread and yields parsed rows in batches.
+fn spawn_parser<T: Send + 'static>(
+    reader: Box<dyn Read + Send>,
+    known: &'static [&'static str],
+    required: &'static [&'static str],
+    allow_attributes: bool,
+    parse: fn(&Header, &[&str]) -> nunchi_core::CoreResult<T>,
+) -> (
+    tokio::sync::mpsc::Receiver<Result<Vec<Parsed<T>>, ImportError>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let handle = tokio::task::spawn_blocking(move || {
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(reader);
+        let mut record = csv::ByteRecord::new();
+        let header = match csv.read_byte_record(&mut record) {
+            Ok(true) => {
+                let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
+                match fields {
+                    Ok(f) => Header::parse(&f, known, required, allow_attributes)
+                        .map_err(|e| ImportError::Header(e.message)),
+                    Err(_) => Err(ImportError::Header(
+                        "the header is not valid UTF-8; save the file as UTF-8".into(),
+                    )),
+                }
+            }
+            Ok(false) => Err(ImportError::Header("the file is empty".into())),
+            Err(e) => Err(ImportError::Read(e.to_string())),
+        };
+        let header = match header {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            match csv.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = record.position().map(|p| p.line()).unwrap_or(0);
+                    if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
+                        continue; // a blank line
+                    }
+                    let fields: Result<Vec<&str>, _> =
+                        record.iter().map(std::str::from_utf8).collect();
+                    batch.push(match fields {
+                        Err(_) => {
+                            Parsed::Bad(line, "not valid UTF-8; save the file as UTF-8".into())
+                        }
+                        Ok(f) => match parse(&header, &f) {
+                            Ok(v) => Parsed::Good(line, v),
+                            Err(e) => Parsed::Bad(line, e.to_string()),
+                        },
+                    });
+                }
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    match e.kind() {
+                        csv::ErrorKind::Io(_) => {
+                            let _ = tx.blocking_send(Err(ImportError::Read(e.to_string())));
+                            return;
+                        }
+                        _ => batch.push(Parsed::Bad(line, format!("malformed CSV: {e}"))),
+                    }
+                }
+            }
+            if batch.len() == BATCH
+                && tx
+                    .blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
+                    .is_err()
+            {
+                return;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(Ok(batch));
+        }
+    });
+    (rx, handle)
+}
+
+/// Imports a customer CSV. `progress` is called after each batch with the rows done.
+pub async fn import_customers(
+    store: Arc<dyn Store>,
+    reader: Box<dyn Read + Send>,
+    dry_run: bool,
+    source: &str,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ImportReport, ImportError> {
+    let (mut rx, handle) = spawn_parser(reader, CUSTOMER_COLUMNS, &[], true, Header::customer);
+    let mut report = ImportReport {
+        dry_run,
+        ..Default::default()
+    };
+    while let Some(batch) = rx.recv().await {
+        let mut good: Vec<(u64, CustomerRecord)> = Vec::with_capacity(BATCH);
+        for p in batch? {
+            report.rows += 1;
+            match p {
+                Parsed::Good(line, r) => good.push((line, r)),
+                Parsed::Bad(line, reason) => report.reject(line, reason),
+            }
+        }
+        if dry_run {
+            report.imported += good.len() as u64;
+        } else {
+            let records: Vec<CustomerRecord> = good.iter().map(|(_, r)| r.clone()).collect();
+            for ((line, _), result) in good
+                .iter()
+                .zip(store.upsert_customers(&records, source).await?)
+            {
+                match result {
+                    Ok(Upserted::Created(_)) => {
+                        report.imported += 1;
+                        report.created += 1;
+                    }
+                    Ok(Upserted::Updated(_)) => {
+                        report.imported += 1;
+                        report.updated += 1;
+                    }
+                    Err(e) => report.reject(*line, e.to_string()),
+                }
+            }
+        }
+        progress(report.rows);
+    }
+    let _ = handle.await;
+    Ok(report)
+}
+
+/// Imports an order CSV (one line item per row).
+pub async fn import_orders(
+    store: Arc<dyn Store>,
+    reader: Box<dyn Read + Send>,
+    dry_run: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ImportReport, ImportError> {
+    const REQUIRED: &[&str] = &[
+        "order_id",
+        "customer_external_id",
+        "placed_at",
+        "product",
+        "unit_price",
+        "quantity",
+    ];
+    let (mut rx, handle) = spawn_parser(reader, ORDER_COLUMNS, REQUIRED, false, Header::order_line);
+    let mut report = ImportReport {
+        dry_run,
+        ..Default::default()
+    };
+    while let Some(batch) = rx.recv().await {
+        let mut good: Vec<(u64, OrderLine)> = Vec::with_capacity(BATCH);
+        for p in batch? {
+            report.rows += 1;
+            match p {
+                Parsed::Good(line, r) => good.push((line, r)),
+                Parsed::Bad(line, reason) => report.reject(line, reason),
+            }
+        }
+        if dry_run {
+            report.imported += good.len() as u64;
+        } else {
+            let lines: Vec<OrderLine> = good.iter().map(|(_, l)| l.clone()).collect();
+            for ((line, _), result) in good.iter().zip(store.upsert_order_lines(&lines).await?) {
+                match result {
+                    Ok(_) => report.imported += 1,
+                    Err(e) => report.reject(*line, e.to_string()),
+                }
+            }
+        }
+        progress(report.rows);
+    }
+    let _ = handle.await;
+    Ok(report)
+}
+
+/// Where an export sends its CSV, a page at a time; the receiver writes it to a file or an
+/// HTTP response, and a slow receiver slows the export instead of filling memory.
+pub type ExportSink = tokio::sync::mpsc::Sender<Vec<u8>>;
+
+async fn send(sink: &ExportSink, chunk: Vec<u8>) -> anyhow::Result<()> {
+    sink.send(chunk)
+        .await
+        .map_err(|_| anyhow::anyhow!("the export's reader went away"))
+}
+
+fn csv_rows(
+    write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
+) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    write(&mut w)?;
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Writes customers as CSV in the import format, so an export re-imports unchanged.
+pub async fn export_customers(store: &dyn Store, sink: ExportSink) -> anyhow::Result<u64> {
+    let attrs = store.attribute_keys().await?;
+    let mut header: Vec<String> = CUSTOMER_COLUMNS.iter().map(|s| s.to_string()).collect();
+    header.extend(attrs.iter().map(|k| format!("attr_{k}")));
+    send(&sink, csv_rows(|w| w.write_record(&header))?).await?;
+    let (mut after, mut count) = (0, 0u64);
+    loop {
+        let page = store.customers_page(after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.row.id;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for c in &page {
+            let granted = |purpose: &str| {
+                c.consents
+                    .iter()
+                    .filter(|k| k.purpose == purpose && k.granted)
+                    .map(|k| k.channel.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";")
+            };
+            let date = |kind: &str| {
+                c.life_events
+                    .iter()
+                    .find(|e| e.kind == kind)
+                    .map(|e| e.date.clone())
+                    .unwrap_or_default()
+            };
+            let mut row = vec![
+                c.identity("external_id").unwrap_or_default().to_string(),
+                c.row.name.clone().unwrap_or_default(),
+                c.identity("email").unwrap_or_default().to_string(),
+                c.identity("phone").unwrap_or_default().to_string(),
+                c.row.language.clone().unwrap_or_default(),
+                c.row.time_zone.clone().unwrap_or_default(),
+                c.row.preferred_channel.clone().unwrap_or_default(),
+                c.tags.join(";"),
+                granted("marketing"),
+                granted("night_ads"),
+                date("birthday"),
+                date("wedding_anniversary"),
+                nunchi_core::time::Millis(c.row.created_at).to_rfc3339(),
+            ];
+            row.extend(attrs.iter().map(|k| {
+                c.attributes
+                    .iter()
+                    .find(|a| &a.key == k)
+                    .map(|a| a.value.clone())
+                    .unwrap_or_default()
+            }));
+            w.write_record(&row)?;
+            count += 1;
+        }
+        send(&sink, w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?).await?;
+    }
+    Ok(count)
+}
+
+/// Writes orders as CSV in the import format, one row per line item.
+pub async fn export_orders(store: &dyn Store, sink: ExportSink) -> anyhow::Result<u64> {
+    send(&sink, csv_rows(|w| w.write_record(ORDER_COLUMNS))?).await?;
+    let (mut after, mut count) = (0, 0u64);
+    let mut externals: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+    loop {
+        let page = store.orders_page(after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.row.id;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for o in &page {
+            if !externals.contains_key(&o.row.customer_id) {
+                let c = store.customer(o.row.customer_id).await?;
+                externals.insert(
+                    o.row.customer_id,
+                    c.identity("external_id").unwrap_or_default().to_string(),
+                );
+            }
+            let currency = nunchi_core::money::Currency::parse(&o.row.currency)?;
+            let money = |m: i64| nunchi_core::money::Money::new(m, currency).to_decimal_string();
+            for item in &o.items {
+                w.write_record([
+                    o.row.external_id.as_str(),
+                    &externals[&o.row.customer_id],
+                    &nunchi_core::time::Millis(o.row.placed_at).to_rfc3339(),
+                    &o.row.status,
+                    &o.row.currency,
+                    &o.row.channel,
+                    &item.product,
+                    &item.category,
+                    &money(item.unit_price_minor),
+                    &item.quantity.to_string(),
+                    &if o.row.refunded_minor > 0 {
+                        money(o.row.refunded_minor)
+                    } else {
+                        String::new()
+                    },
+                ])?;
+                count += 1;
+            }
+        }
+        send(&sink, w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?).await?;
+        if externals.len() > 100_000 {
+            externals.clear();
+        }
+    }
+    Ok(count)
+}

@@ -1,0 +1,193 @@
+//! The background job runner: claims due jobs from the store's jobs table, runs them, and
+//! retries failures with exponential backoff. Because the queue lives in the database, a
+//! restart loses nothing: a job whose worker died is claimed again when its lease ends.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    AppState,
+    import::{self, ImportKind},
+    metrics::JobLabels,
+};
+
+/// How long a claimed job is ours before another worker may take it over.
+const LEASE_MS: i64 = 10 * 60 * 1000;
+const MAX_BACKOFF_MS: i64 = 3600 * 1000;
+
+/// Every kind of job, with its payload. Later capabilities add variants (campaign sends,
+/// SLA timers, anomaly checks) and their handlers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobSpec {
+    Import {
+        what: ImportKind,
+        path: PathBuf,
+        dry_run: bool,
+        actor: String,
+    },
+}
+
+impl JobSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Import { .. } => "import",
+        }
+    }
+}
+
+pub async fn enqueue(state: &AppState, spec: &JobSpec) -> anyhow::Result<i64> {
+    let id = state
+        .store
+        .enqueue_job(
+            spec.kind(),
+            &serde_json::to_string(spec)?,
+            crate::now_ms(),
+            3,
+        )
+        .await?;
+    state.job_wakeup.notify_one();
+    Ok(id)
+}
+
+/// Backoff before attempt `attempts + 1`: 2 s, 4 s, 8 s, … capped at an hour.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    (1000i64 << attempts.clamp(1, 22)).min(MAX_BACKOFF_MS)
+}
+
+async fn run(state: &AppState, spec: JobSpec) -> anyhow::Result<String> {
+    match spec {
+        JobSpec::Import {
+            what,
+            path,
+            dry_run,
+            actor,
+        } => {
+            let file = std::fs::File::open(&path)?;
+            let reader: Box<dyn std::io::Read + Send> =
+                Box::new(std::io::BufReader::with_capacity(1 << 20, file));
+            let report = match what {
+                ImportKind::Customers => {
+                    import::import_customers(
+                        state.store.clone(),
+                        reader,
+                        dry_run,
+                        "csv_import",
+                        &|_| {},
+                    )
+                    .await
+                }
+                ImportKind::Orders => {
+                    import::import_orders(state.store.clone(), reader, dry_run, &|_| {}).await
+                }
+            };
+            // A file the import cannot read is the uploader's problem, not a retryable one:
+            // record it as the job's result rather than failing the job.
+            let result = match report {
+                Ok(r) => serde_json::to_value(&r)?,
+                Err(import::ImportError::Store(e)) => return Err(e.into()),
+                Err(e) => serde_json::json!({ "file_error": e.to_string() }),
+            };
+            let _ = std::fs::remove_file(&path);
+            state
+                .audit_system(
+                    &actor,
+                    "import",
+                    &format!("{what:?}").to_lowercase(),
+                    &result.to_string(),
+                )
+                .await;
+            Ok(result.to_string())
+        }
+    }
+}
+
+/// Runs jobs until `shutdown` fires. `worker` names this runner in the jobs table.
+pub fn spawn_runner(
+    state: AppState,
+    worker: String,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let job = match state
+                .store
+                .claim_job(&worker, crate::now_ms(), LEASE_MS)
+                .await
+            {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "cannot claim a job");
+                    None
+                }
+            };
+            let Some(job) = job else {
+                tokio::select! {
+                    _ = state.job_wakeup.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            };
+            let outcome = match serde_json::from_str::<JobSpec>(&job.payload) {
+                Ok(spec) => run(&state, spec).await,
+                Err(e) => Err(anyhow::anyhow!("unreadable payload: {e}")),
+            };
+            let (label, store_result) = match outcome {
+                Ok(result) => ("done", state.store.complete_job(job.id, &result).await),
+                Err(e) if job.attempts < job.max_attempts => {
+                    tracing::warn!(job = job.id, error = ?e, "job failed; will retry");
+                    (
+                        "retry",
+                        state
+                            .store
+                            .fail_job(
+                                job.id,
+                                &format!("{e:#}"),
+                                Some(crate::now_ms() + backoff_ms(job.attempts)),
+                            )
+                            .await,
+                    )
+                }
+                Err(e) => {
+                    tracing::error!(job = job.id, error = ?e, "job failed for good");
+                    (
+                        "failed",
+                        state.store.fail_job(job.id, &format!("{e:#}"), None).await,
+                    )
+                }
+            };
+            if let Err(e) = store_result {
+                tracing::error!(job = job.id, error = ?e, "cannot record the job's outcome");
+            }
+            state
+                .metrics
+                .jobs
+                .get_or_create(&JobLabels {
+                    kind: job.kind.clone(),
+                    outcome: label.into(),
+                })
+                .inc();
+        }
+    })
+}
+
+pub fn uploads_dir(state: &AppState) -> PathBuf {
+    state.settings.data_dir.join("uploads")
+}
+
+pub type Shared = Arc<tokio::sync::Notify>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(super::backoff_ms(1), 2000);
+        assert_eq!(super::backoff_ms(2), 4000);
+        assert_eq!(super::backoff_ms(40), 3_600_000);
+    }
+}

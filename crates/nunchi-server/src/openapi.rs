@@ -1,0 +1,44 @@
+//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/openapi.json`. A test checks that
+//! it lists exactly the routes in `routes::API`.
+
+use axum::{Json, response::IntoResponse};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::api::{admin, customers, data, orders};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "nunchi API", description = "Customer experience management: Customer 360, consent, orders, import/export, users and access. Authenticate with `Authorization: Bearer <token>`; tokens are created under Admin → API tokens or `POST /api/v1/tokens`. Errors are `{\"error\": {\"code\", \"message\", \"request_id\"}}`; lists page with an opaque `cursor`."),
+    paths(
+        customers::list, customers::create, customers::lookup, customers::search, customers::read, customers::update, customers::erase,
+        customers::add_identity, customers::remove_identity, customers::record_consent, customers::set_life_event,
+        customers::notes, customers::add_note, customers::timeline, customers::orders, customers::merge, customers::export,
+        orders::upsert, orders::refund,
+        admin::me, admin::stats, admin::users, admin::create_user, admin::update_user, admin::teams, admin::create_team,
+        admin::tokens, admin::create_token, admin::revoke_token, admin::audit, admin::jobs, admin::job,
+        data::start_import, data::export,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "customers", description = "Customer 360"), (name = "orders"), (name = "data", description = "CSV import and export"), (name = "admin", description = "Users, tokens, audit log, jobs"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub async fn handler() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,390 @@
+//! The customer pages: the searchable, filterable list and the profile with identities,
+//! consents, orders, notes and the paged timeline, plus merge, erase and export.
+
+use askama::Template;
+use axum::{
+    Form, Json, Router,
+    extract::State,
+    http::header,
+    response::{IntoResponse, Redirect},
+    routing::{get, post},
+};
+use nunchi_core::access::Permission;
+use nunchi_store::model::{Customer, CustomerSummary, Note, Order, TimelineEntry};
+use serde::Deserialize;
+
+use super::{Chrome, UiNeed, UiResult, fmt_money, fmt_time, lang_of, render};
+use crate::{
+    AppState,
+    api::customers::{ListQuery, PageQuery, check_note, list_customers, timeline_page},
+    auth::{check_form_csrf, perm},
+    extract::{ApiPath, ApiQuery},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(list))
+        .route("/customers/{id}", get(profile))
+        .route("/customers/{id}/notes", post(add_note))
+        .route("/customers/{id}/merge", post(merge))
+        .route("/customers/{id}/erase", post(erase))
+        .route("/customers/{id}/export", get(export))
+}
+
+struct Row {
+    id: i64,
+    name: String,
+    email: String,
+    phone: String,
+    external_id: String,
+    created: String,
+}
+
+impl Row {
+    fn from(c: CustomerSummary, unnamed: &str) -> Self {
+        Self {
+            id: c.id,
+            name: c.name.unwrap_or_else(|| unnamed.to_string()),
+            email: c.email.unwrap_or_default(),
+            phone: c.phone.unwrap_or_default(),
+            external_id: c.external_id.unwrap_or_default(),
+            created: fmt_time(c.created_at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Vec<Row>,
+    q: String,
+    tag: String,
+    language: String,
+    channel: String,
+    next_href: Option<String>,
+    masked: bool,
+    channels: Vec<&'static str>,
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersRead>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> UiResult {
+    let t = lang_of(&auth).strings();
+    let page = list_customers(&state, &auth, &q).await?;
+    let keep = |v: &Option<String>| v.clone().unwrap_or_default();
+    let next_href = page.next_cursor.map(|c| {
+        format!(
+            "/customers?q={}&tag={}&language={}&marketing_channel={}&cursor={}",
+            enc(&keep(&q.q)),
+            enc(&keep(&q.tag)),
+            enc(&keep(&q.language)),
+            enc(&keep(&q.marketing_channel)),
+            enc(&c)
+        )
+    });
+    let view = ListPage {
+        chrome: Chrome::new(&auth, "/customers", t.nav_customers),
+        rows: page
+            .items
+            .into_iter()
+            .map(|c| Row::from(c, t.unnamed))
+            .collect(),
+        q: keep(&q.q),
+        tag: keep(&q.tag),
+        language: keep(&q.language),
+        channel: keep(&q.marketing_channel),
+        next_href,
+        masked: !auth.can(Permission::ViewPii),
+        channels: nunchi_core::consent::ContactChannel::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect(),
+    };
+    Ok(render(view))
+}
+
+struct OrderView {
+    external_id: String,
+    placed: String,
+    channel: String,
+    status: String,
+    total: String,
+    refunded: String,
+    items: String,
+}
+
+struct TimelineView {
+    kind: String,
+    when: String,
+    title: String,
+    detail: String,
+    amount: String,
+}
+
+struct LifeEventView {
+    kind: String,
+    label: String,
+    date: String,
+    next: String,
+}
+
+struct ConsentView {
+    channel: String,
+    purpose: String,
+    granted: bool,
+    when: String,
+    source: String,
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+struct ProfilePage {
+    chrome: Chrome,
+    c: Customer,
+    name: String,
+    created: String,
+    consents: Vec<ConsentView>,
+    life_events: Vec<LifeEventView>,
+    orders: Vec<OrderView>,
+    notes: Vec<(String, String, String)>,
+    timeline: Vec<TimelineView>,
+    older_href: Option<String>,
+    masked: bool,
+    can_write: bool,
+    can_merge: bool,
+    can_erase: bool,
+    can_export: bool,
+}
+
+fn order_view(o: &Order) -> OrderView {
+    OrderView {
+        external_id: o.row.external_id.clone(),
+        placed: fmt_time(o.row.placed_at),
+        channel: o.row.channel.clone(),
+        status: o.row.status.clone(),
+        total: fmt_money(o.row.total_minor, &o.row.currency),
+        refunded: if o.row.refunded_minor > 0 {
+            fmt_money(o.row.refunded_minor, &o.row.currency)
+        } else {
+            String::new()
+        },
+        items: o
+            .items
+            .iter()
+            .map(|i| format!("{} × {}", i.product, i.quantity))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn timeline_view(e: TimelineEntry) -> TimelineView {
+    TimelineView {
+        amount: match (e.amount_minor, e.currency.as_deref()) {
+            (Some(m), Some(c)) => fmt_money(m, c),
+            _ => String::new(),
+        },
+        kind: e.kind,
+        when: fmt_time(e.at),
+        title: e.title,
+        detail: e.detail,
+    }
+}
+
+async fn profile(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersRead>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> UiResult {
+    let t = lang_of(&auth).strings();
+    let mut c = state.store.customer(id).await?;
+    let masked = !auth.can(Permission::ViewPii);
+    if masked {
+        crate::api::mask_customer(&mut c);
+    }
+    let today = jiff::Zoned::now().date();
+    let timeline = timeline_page(
+        &state,
+        &auth,
+        id,
+        &PageQuery {
+            cursor: q.cursor.clone(),
+            limit: Some(20),
+        },
+    )
+    .await?;
+    let notes: Vec<Note> = state.store.notes(id).await?;
+    let orders = state.store.orders_of(id).await?;
+    let view = ProfilePage {
+        chrome: Chrome::new(
+            &auth,
+            "/customers",
+            c.row.name.as_deref().unwrap_or(t.unnamed),
+        ),
+        name: c.row.name.clone().unwrap_or_else(|| t.unnamed.to_string()),
+        created: fmt_time(c.row.created_at),
+        consents: c
+            .consents
+            .iter()
+            .map(|k| ConsentView {
+                channel: k.channel.clone(),
+                purpose: k.purpose.clone(),
+                granted: k.granted,
+                when: fmt_time(k.at),
+                source: k.source.clone(),
+            })
+            .collect(),
+        life_events: c
+            .life_events
+            .iter()
+            .map(|e| LifeEventView {
+                kind: e.kind.clone(),
+                label: e.label.clone(),
+                date: e.date.clone(),
+                next: nunchi_core::life_event::parse_date(&e.date)
+                    .ok()
+                    .filter(|_| e.recurring)
+                    .map(|d| nunchi_core::life_event::next_occurrence(d, today).to_string())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        orders: orders.iter().map(order_view).collect(),
+        notes: notes
+            .into_iter()
+            .map(|n| (n.author_name, fmt_time(n.created_at), n.body))
+            .collect(),
+        timeline: timeline.items.into_iter().map(timeline_view).collect(),
+        older_href: timeline
+            .next_cursor
+            .map(|cur| format!("/customers/{id}?cursor={}#timeline", enc(&cur))),
+        masked,
+        can_write: auth.can(Permission::CustomersWrite)
+            && c.row.merged_into.is_none()
+            && c.row.erased_at.is_none(),
+        can_merge: auth.can(Permission::CustomersMerge)
+            && c.row.merged_into.is_none()
+            && c.row.erased_at.is_none(),
+        can_erase: auth.can(Permission::CustomersErase)
+            && c.row.erased_at.is_none()
+            && c.row.merged_into.is_none(),
+        can_export: auth.can(Permission::DataExport),
+        c,
+    };
+    Ok(render(view))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    csrf: String,
+    body: String,
+}
+
+async fn add_note(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersWrite>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<NoteForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    state
+        .store
+        .add_note(
+            id,
+            Some(auth.user.id),
+            &auth.user.name,
+            check_note(&f.body)?,
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/customers/{id}#notes")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MergeForm {
+    csrf: String,
+    source_id: i64,
+}
+
+async fn merge(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersMerge>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<MergeForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    state
+        .store
+        .merge_customers(f.source_id, id, &auth.actor())
+        .await?;
+    state
+        .audit(
+            &auth,
+            "customer.merge",
+            &format!("customer {id}"),
+            &format!("merged customer {} into {id}", f.source_id),
+        )
+        .await;
+    Ok(Redirect::to(&format!("/customers/{id}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+async fn erase(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersErase>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<CsrfOnly>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    state.store.erase_customer(id, &auth.actor()).await?;
+    state
+        .audit(
+            &auth,
+            "customer.erase",
+            &format!("customer {id}"),
+            "personal data erased",
+        )
+        .await;
+    Ok(Redirect::to(&format!("/customers/{id}")).into_response())
+}
+
+async fn export(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::DataExport>,
+    ApiPath(id): ApiPath<i64>,
+) -> UiResult {
+    let export = state.store.export_customer(id).await?;
+    state
+        .audit(
+            &auth,
+            "customer.export",
+            &format!("customer {id}"),
+            "subject access export",
+        )
+        .await;
+    Ok((
+        [(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"customer-{id}.json\""),
+        )],
+        Json(export),
+    )
+        .into_response())
+}

@@ -1,0 +1,293 @@
+//! The server-rendered web UI: askama templates, one page struct per template, every
+//! string from the Korean or English table. Forms carry the session's CSRF token; the
+//! only JavaScript is progressive enhancement.
+
+mod admin;
+pub mod charts;
+mod customers;
+mod dashboard;
+mod data;
+mod signin;
+
+use askama::Template;
+use axum::{
+    Router,
+    extract::FromRequestParts,
+    http::{StatusCode, request::Parts},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::get,
+};
+use nunchi_core::access::Permission;
+
+use crate::{
+    AppState,
+    auth::{Auth, Requirement, authenticate},
+    error::AppError,
+    i18n::{Lang, Strings},
+};
+
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new()
+        .route("/assets/app.css", get(css))
+        .route("/assets/app.js", get(js))
+        .merge(signin::routes())
+        .merge(dashboard::routes())
+        .merge(customers::routes())
+        .merge(data::routes())
+        .merge(admin::routes());
+    for (path, _) in NOT_BUILT {
+        router = router.route(path, get(not_built));
+    }
+    router
+}
+
+/// Capabilities from PRODUCT.md that have a place in the navigation but no page yet.
+const NOT_BUILT: &[(&str, fn(&Strings) -> &'static str)] = &[
+    ("/journeys", |t| t.nav_journeys),
+    ("/voc", |t| t.nav_voc),
+    ("/inbox", |t| t.nav_inbox),
+    ("/segments", |t| t.nav_segments),
+    ("/campaigns", |t| t.nav_campaigns),
+    ("/loyalty", |t| t.nav_loyalty),
+    ("/insights", |t| t.nav_insights),
+];
+
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+/// What the layout needs on every page.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub t: &'static Strings,
+    pub title: String,
+    pub signed_in: bool,
+    pub user_name: String,
+    pub user_role: String,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    pub admin_nav: Vec<NavItem>,
+    pub other_lang: &'static str,
+}
+
+impl Chrome {
+    pub fn new(auth: &Auth, active: &str, title: &str) -> Self {
+        let t = lang_of(auth).strings();
+        let item = |href: &'static str, label: &'static str| NavItem {
+            href,
+            label,
+            active: href == active,
+        };
+        let mut nav = vec![item("/", t.nav_dashboard)];
+        if auth.can(Permission::CustomersRead) {
+            nav.push(item("/customers", t.nav_customers));
+        }
+        nav.extend(NOT_BUILT.iter().map(|(href, label)| item(href, label(t))));
+        if auth.can(Permission::DataImport) {
+            nav.push(item("/import", t.nav_import));
+        }
+        let mut admin_nav = vec![];
+        if auth.can(Permission::UsersManage) {
+            admin_nav.push(item("/admin/users", t.nav_users));
+        }
+        admin_nav.push(item("/admin/tokens", t.nav_tokens));
+        if auth.can(Permission::AuditRead) {
+            admin_nav.push(item("/admin/audit", t.nav_audit));
+        }
+        if auth.can(Permission::UsersManage) {
+            admin_nav.push(item("/admin/jobs", t.nav_jobs));
+        }
+        Self {
+            t,
+            title: title.to_string(),
+            signed_in: true,
+            user_name: auth.user.name.clone(),
+            user_role: auth.user.role.clone(),
+            csrf: auth.csrf().to_string(),
+            nav,
+            admin_nav,
+            other_lang: if lang_of(auth) == Lang::Ko {
+                "en"
+            } else {
+                "ko"
+            },
+        }
+    }
+
+    pub fn anonymous(lang: Lang, title: &str) -> Self {
+        Self {
+            t: lang.strings(),
+            title: title.to_string(),
+            signed_in: false,
+            user_name: String::new(),
+            user_role: String::new(),
+            csrf: String::new(),
+            nav: vec![],
+            admin_nav: vec![],
+            other_lang: if lang == Lang::Ko { "en" } else { "ko" },
+        }
+    }
+}
+
+/// The signed-in user's own language, or the browser's.
+pub fn lang_of(auth: &Auth) -> Lang {
+    Lang::parse(&auth.user.locale).unwrap_or_else(|| crate::context::current().lang)
+}
+
+pub fn render(t: impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => UiError(AppError::Internal(e.into())).into_response(),
+    }
+}
+
+/// An error shown as a page rather than as JSON.
+#[derive(Debug)]
+pub struct UiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for UiError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    chrome: Chrome,
+    status: u16,
+    message: String,
+    request_id: String,
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let ctx = crate::context::current();
+        if let AppError::Internal(cause) = &self.0 {
+            tracing::error!(request_id = %ctx.id, error = ?cause, "internal error");
+        }
+        if matches!(self.0, AppError::Unauthorized) {
+            return Redirect::to("/signin").into_response();
+        }
+        let status = self.0.status();
+        let page = ErrorPage {
+            chrome: Chrome::anonymous(ctx.lang, "nunchi"),
+            status: status.as_u16(),
+            message: self.0.message(ctx.lang),
+            request_id: ctx.id,
+        };
+        (status, render(page)).into_response()
+    }
+}
+
+pub type UiResult = Result<Response, UiError>;
+
+/// A signed-in browser user who holds `R`'s permission; others are sent to sign in or
+/// shown a "not allowed" page.
+pub struct UiNeed<R>(pub Auth, std::marker::PhantomData<R>);
+
+impl<R> std::ops::Deref for UiNeed<R> {
+    type Target = Auth;
+    fn deref(&self) -> &Auth {
+        &self.0
+    }
+}
+
+impl<R: Requirement> FromRequestParts<AppState> for UiNeed<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let auth = authenticate(parts, state)
+            .await
+            .map_err(|e| UiError(e).into_response())?;
+        let Some(auth) = auth else {
+            return Err(Redirect::to("/signin").into_response());
+        };
+        if !auth.can(R::PERMISSION) {
+            return Err(UiError(AppError::Forbidden).into_response());
+        }
+        Ok(Self(auth, std::marker::PhantomData))
+    }
+}
+
+/// Any signed-in browser user.
+pub struct UiAuth(pub Auth);
+
+impl FromRequestParts<AppState> for UiAuth {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match authenticate(parts, state).await {
+            Ok(Some(auth)) => Ok(Self(auth)),
+            Ok(None) => Err(Redirect::to("/signin").into_response()),
+            Err(e) => Err(UiError(e).into_response()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "not_built.html")]
+struct NotBuiltPage {
+    chrome: Chrome,
+    heading: &'static str,
+}
+
+async fn not_built(UiAuth(auth): UiAuth, uri: axum::http::Uri) -> Response {
+    let t = lang_of(&auth).strings();
+    let (href, label) = NOT_BUILT
+        .iter()
+        .find(|(p, _)| *p == uri.path())
+        .copied()
+        .unwrap_or(("/", |t| t.nav_dashboard));
+    render(NotBuiltPage {
+        chrome: Chrome::new(&auth, href, label(t)),
+        heading: label(t),
+    })
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            ("content-type", "text/css; charset=utf-8"),
+            ("cache-control", "public, max-age=3600"),
+        ],
+        include_str!("../../assets/app.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            ("content-type", "text/javascript; charset=utf-8"),
+            ("cache-control", "public, max-age=3600"),
+        ],
+        include_str!("../../assets/app.js"),
+    )
+}
+
+/// Formats a Unix-millisecond time as a date and minute in Korea's time zone, which is
+/// where our users work; per-user zones come with user preferences.
+pub fn fmt_time(ms: i64) -> String {
+    let tz = jiff::tz::TimeZone::get("Asia/Seoul").unwrap_or(jiff::tz::TimeZone::UTC);
+    nunchi_core::time::Millis(ms)
+        .to_timestamp()
+        .to_zoned(tz)
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+pub fn fmt_money(minor: i64, currency: &str) -> String {
+    nunchi_core::money::Currency::parse(currency)
+        .map(|c| nunchi_core::money::Money::new(minor, c).display())
+        .unwrap_or_else(|_| format!("{minor} {currency}"))
+}
+
+pub fn status_code_page(status: StatusCode) -> UiError {
+    UiError(match status {
+        StatusCode::FORBIDDEN => AppError::Forbidden,
+        _ => AppError::NotFound(String::new()),
+    })
+}

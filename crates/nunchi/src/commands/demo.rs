@@ -1,0 +1,124 @@
+//! `nunchi demo` and `nunchi bench`: load the deterministic demo brand with a progress bar,
+//! and measure search latency over it.
+
+use std::{sync::Arc, time::Instant};
+
+use anyhow::Context;
+use nunchi_store::{Store, model::Upserted};
+
+use super::progress;
+
+const BATCH: u64 = 1000;
+
+pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::Result<()> {
+    let bar = progress(customers, "demo customers");
+    let started = Instant::now();
+    // Generation runs on a blocking thread, one batch ahead of the writes.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<nunchi_demo::DemoCustomer>>(2);
+    let generator = tokio::task::spawn_blocking(move || {
+        let mut start = 0;
+        while start < customers {
+            let end = (start + BATCH).min(customers);
+            if tx
+                .blocking_send(
+                    (start..end)
+                        .map(|i| nunchi_demo::customer(seed, i))
+                        .collect(),
+                )
+                .is_err()
+            {
+                break;
+            }
+            start = end;
+        }
+    });
+    let (mut orders, mut notes) = (0usize, 0usize);
+    while let Some(batch) = rx.recv().await {
+        let records: Vec<_> = batch.iter().map(|c| c.record.clone()).collect();
+        let results = store.upsert_customers(&records, "demo").await?;
+        let lines: Vec<_> = batch
+            .iter()
+            .flat_map(|c| c.orders.iter().cloned())
+            .collect();
+        for r in store.upsert_order_lines(&lines).await? {
+            r.context("a demo order was rejected")?;
+        }
+        orders += lines.len();
+        for (c, r) in batch.iter().zip(results) {
+            let id = match r.context("a demo customer was rejected")? {
+                Upserted::Created(id) | Upserted::Updated(id) => id,
+            };
+            for (author, body) in &c.notes {
+                store.add_note(id, None, author, body).await?;
+                notes += 1;
+            }
+        }
+        bar.inc(batch.len() as u64);
+    }
+    generator.await?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "demo brand {} loaded: {customers} customers, {orders} order lines, {notes} notes in {secs:.1}s ({:.0} customers/s)",
+        nunchi_demo::BRAND_KO,
+        customers as f64 / secs
+    );
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Times `queries` searches of the kinds agents type: a Korean name prefix ("김민"), a full
+/// name, an e-mail prefix, the last digits of a phone number, an external id.
+pub async fn bench_search(store: &Arc<dyn Store>, queries: usize) -> anyhow::Result<()> {
+    let total = store.stats().await?.customers.max(1) as u64;
+    let mut latencies: Vec<f64> = Vec::with_capacity(queries);
+    let mut hits = 0usize;
+    for q in 0..queries {
+        let c = nunchi_demo::customer(nunchi_demo::DEFAULT_SEED, (q as u64 * 7_919) % total);
+        let name = c
+            .record
+            .profile
+            .name
+            .as_ref()
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default();
+        let text = match q % 5 {
+            0 => name.chars().take(2).collect::<String>(),
+            1 => name.clone(),
+            2 => c
+                .record
+                .email
+                .as_ref()
+                .map(|e| e.as_str().chars().take(6).collect())
+                .unwrap_or_default(),
+            3 => c
+                .record
+                .phone
+                .as_ref()
+                .map(|p| p.national_digits()[..7].to_string())
+                .unwrap_or_default(),
+            _ => c.record.external_id.clone().unwrap_or_default(),
+        };
+        let query = nunchi_core::search::normalise_query(&text);
+        let t = Instant::now();
+        let found = store.search_customers(&query, 20).await?;
+        latencies.push(t.elapsed().as_secs_f64() * 1e3);
+        hits += usize::from(!found.is_empty());
+    }
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "search over {total} customers ({} backend), {queries} queries, limit 20:",
+        store.backend()
+    );
+    println!(
+        "  p50 {:.2} ms   p90 {:.2} ms   p99 {:.2} ms   max {:.2} ms   queries with hits: {hits}",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.9),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1]
+    );
+    Ok(())
+}

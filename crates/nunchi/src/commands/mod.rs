@@ -1,0 +1,121 @@
+//! One module per group of commands, and what they share: opening the store, logging,
+//! progress bars, and creating the first admin.
+
+pub mod admin;
+pub mod data;
+pub mod demo;
+pub mod serve;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use nunchi_store::Store;
+
+use crate::{
+    Command,
+    config::{Config, LogFormat},
+};
+
+pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve {
+            demo_if_empty,
+            demo_customers,
+        } => serve::serve(&config, demo_if_empty.then_some(demo_customers)).await,
+        Command::Migrate => {
+            init_logging(&config, "warn");
+            let store = open(&config).await?;
+            println!("database is up to date ({})", store.backend());
+            Ok(())
+        }
+        Command::Demo { customers, seed } => {
+            init_logging(&config, "warn");
+            let store = open(&config).await?;
+            demo::load(&store, customers, seed).await?;
+            Ok(())
+        }
+        Command::Import {
+            kind,
+            file,
+            dry_run,
+            errors,
+        } => {
+            init_logging(&config, "warn");
+            data::import(
+                open(&config).await?,
+                kind,
+                &file,
+                dry_run,
+                errors.as_deref(),
+            )
+            .await
+        }
+        Command::Export { kind, output } => {
+            init_logging(&config, "warn");
+            data::export(open(&config).await?, kind, output.as_deref()).await
+        }
+        Command::Backup { file } => {
+            init_logging(&config, "warn");
+            admin::backup(&config, &file).await
+        }
+        Command::Restore { file } => admin::restore(&config, &file).await,
+        Command::User(cmd) => {
+            init_logging(&config, "warn");
+            admin::user(&open(&config).await?, cmd).await
+        }
+        Command::Token {
+            email,
+            name,
+            scopes,
+        } => {
+            init_logging(&config, "warn");
+            admin::token(&open(&config).await?, &email, &name, &scopes).await
+        }
+        Command::Config { print_default } => {
+            if print_default {
+                print!("{}", crate::config::DEFAULT_TOML);
+            } else {
+                println!("{config:#?}");
+            }
+            Ok(())
+        }
+        Command::Bench { queries } => {
+            init_logging(&config, "warn");
+            demo::bench_search(&open(&config).await?, queries).await
+        }
+    }
+}
+
+/// Opens the configured store, creating the data folder for SQLite, and migrates it.
+pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("failed to create {}", config.data_dir.display()))?;
+    nunchi_store::connect(&config.database_url.0)
+        .await
+        .context("failed to open the database")
+}
+
+pub fn init_logging(config: &Config, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NUNCHI_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx=warn"))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {percent:>3}% {human_pos}/{human_len} ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}

@@ -1,0 +1,248 @@
+//! Configuration: defaults, then `nunchi.toml`, then `NUNCHI_*` variables, then flags,
+//! resolved once into a validated `Config`. `RawConfig` is what a file or flags may say;
+//! `Config` is what the program runs with.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// Settings as a `nunchi.toml` file (or the flags and variables above it) may give them.
+#[derive(Debug, Default, Clone, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Address to listen on.
+    #[arg(long, env = "NUNCHI_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// Folder for the SQLite database, uploads and the first admin password.
+    #[arg(long, env = "NUNCHI_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite:PATH` or `postgres://USER@HOST:PORT/DB`; SQLite in the data folder by default.
+    #[arg(long, env = "NUNCHI_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Mark cookies Secure (set when nunchi is served over HTTPS).
+    #[arg(long, env = "NUNCHI_SECURE_COOKIES", global = true)]
+    pub secure_cookies: Option<bool>,
+    /// Largest JSON request body, in bytes.
+    #[arg(long, env = "NUNCHI_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<usize>,
+    /// Largest CSV upload, in bytes.
+    #[arg(long, env = "NUNCHI_MAX_UPLOAD_BYTES", global = true)]
+    pub max_upload_bytes: Option<usize>,
+    /// `text` or `json` (one JSON object per log line).
+    #[arg(long, env = "NUNCHI_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+    /// E-mail of the admin created on first start.
+    #[arg(long, env = "NUNCHI_ADMIN_EMAIL", global = true)]
+    pub admin_email: Option<String>,
+    /// Password of the admin created on first start; generated and printed once if unset.
+    #[arg(
+        long,
+        env = "NUNCHI_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+}
+
+impl RawConfig {
+    /// Fills every field this one leaves unset from `lower`.
+    fn over(self, lower: RawConfig) -> RawConfig {
+        RawConfig {
+            listen: self.listen.or(lower.listen),
+            data_dir: self.data_dir.or(lower.data_dir),
+            database_url: self.database_url.or(lower.database_url),
+            secure_cookies: self.secure_cookies.or(lower.secure_cookies),
+            max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
+            max_upload_bytes: self.max_upload_bytes.or(lower.max_upload_bytes),
+            log_format: self.log_format.or(lower.log_format),
+            admin_email: self.admin_email.or(lower.admin_email),
+            admin_password: self.admin_password.or(lower.admin_password),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"[redacted]\"")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The resolved, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Secret,
+    pub secure_cookies: bool,
+    pub max_body_bytes: usize,
+    pub max_upload_bytes: usize,
+    pub log_format: LogFormat,
+    pub admin_email: String,
+    pub admin_password: Option<Secret>,
+}
+
+impl Config {
+    /// Resolves `cli` (flags and `NUNCHI_*`, which clap already merged) over the file.
+    pub fn resolve(cli: RawConfig, file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let from_file = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("failed to read {}", path.display()))?;
+                toml::from_str::<RawConfig>(&text)
+                    .with_context(|| format!("failed to parse {}", path.display()))?
+            }
+            None => RawConfig::default(),
+        };
+        let raw = cli.over(from_file);
+        let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("nunchi-data"));
+        let listen: SocketAddr = raw
+            .listen
+            .as_deref()
+            .unwrap_or("127.0.0.1:8080")
+            .parse()
+            .context("--listen must be an address such as 127.0.0.1:8080")?;
+        let database_url = raw
+            .database_url
+            .unwrap_or_else(|| format!("sqlite:{}", data_dir.join("nunchi.db").display()));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            bail!("--database-url must start with sqlite: or postgres://");
+        }
+        let log_format = match raw.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => bail!("--log-format must be text or json, not {other:?}"),
+        };
+        let admin_email = raw
+            .admin_email
+            .unwrap_or_else(|| "admin@nunchi.local".into());
+        nunchi_core::email::Email::parse(&admin_email)
+            .map_err(|e| anyhow::anyhow!("--admin-email: {e}"))?;
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url: Secret(database_url),
+            secure_cookies: raw.secure_cookies.unwrap_or(false),
+            max_body_bytes: raw.max_body_bytes.unwrap_or(1 << 20),
+            max_upload_bytes: raw.max_upload_bytes.unwrap_or(2 << 30),
+            log_format,
+            admin_email,
+            admin_password: raw.admin_password.map(Secret),
+        })
+    }
+
+    pub fn settings(&self) -> nunchi_server::Settings {
+        nunchi_server::Settings {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            secure_cookies: self.secure_cookies,
+            max_body_bytes: self.max_body_bytes,
+            max_upload_bytes: self.max_upload_bytes,
+        }
+    }
+}
+
+pub const DEFAULT_TOML: &str = r#"# nunchi.toml: every setting, with its default. Variables (NUNCHI_LISTEN, …) override
+# this file, and flags (--listen, …) override both.
+
+# Address the server listens on.
+listen = "127.0.0.1:8080"
+
+# Folder for the SQLite database, uploads, and the first admin's password.
+data_dir = "nunchi-data"
+
+# sqlite:PATH (embedded, the default: sqlite:<data_dir>/nunchi.db) or, for production,
+# postgres://USER:PASSWORD@HOST:5432/DATABASE
+# database_url = "postgres://nunchi@127.0.0.1:5432/nunchi"
+
+# Mark cookies Secure: set to true when nunchi is served over HTTPS.
+secure_cookies = false
+
+# Largest JSON request body and largest CSV upload, in bytes.
+max_body_bytes = 1048576
+max_upload_bytes = 2147483648
+
+# "text" for people, "json" for log collectors.
+log_format = "text"
+
+# The admin created on first start. Leave the password unset to have one generated and
+# printed once (it is also written to <data_dir>/initial-admin-password).
+admin_email = "admin@nunchi.local"
+# admin_password = "change me, at least 10 characters"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_is_defaults_file_then_cli() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nunchi.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/nunchi\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let cli = RawConfig {
+            listen: Some("0.0.0.0:7000".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(cli, Some(&file)).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:7000", "flag beats file");
+        assert_eq!(
+            c.data_dir,
+            PathBuf::from("/srv/nunchi"),
+            "file beats default"
+        );
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.database_url.0, "sqlite:/srv/nunchi/nunchi.db");
+        assert!(format!("{c:?}").contains("redacted") && !format!("{c:?}").contains("sqlite:/srv"));
+    }
+
+    #[test]
+    fn bad_settings_are_rejected_and_the_default_file_parses() {
+        assert!(
+            Config::resolve(
+                RawConfig {
+                    listen: Some("nowhere".into()),
+                    ..Default::default()
+                },
+                None
+            )
+            .is_err()
+        );
+        assert!(
+            Config::resolve(
+                RawConfig {
+                    database_url: Some("mysql://x".into()),
+                    ..Default::default()
+                },
+                None
+            )
+            .is_err()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nunchi.toml");
+        std::fs::write(&file, "colour = \"blue\"\n").unwrap();
+        assert!(
+            Config::resolve(RawConfig::default(), Some(&file)).is_err(),
+            "unknown keys are errors"
+        );
+        std::fs::write(&file, DEFAULT_TOML).unwrap();
+        let c = Config::resolve(RawConfig::default(), Some(&file)).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    }
+}

@@ -8,7 +8,7 @@ use axum::{
     Form, Router,
     extract::{ConnectInfo, FromRequestParts, State},
     http::{HeaderMap, header, request::Parts},
-    response::{IntoResponse, Redirect, Response},
+    response::{AppendHeaders, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
 use serde::Deserialize;
@@ -206,7 +206,7 @@ async fn submit(
         )
         .await;
     Ok((
-        [
+        AppendHeaders([
             (
                 header::SET_COOKIE,
                 cookie(&state, SESSION_COOKIE, &token, SESSION_TTL_MS / 1000),
@@ -215,7 +215,7 @@ async fn submit(
                 header::SET_COOKIE,
                 cookie(&state, PRE_SESSION_COOKIE, "", 0),
             ),
-        ],
+        ]),
         Redirect::to("/"),
     )
         .into_response())

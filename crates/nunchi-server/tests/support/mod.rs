@@ -1,0 +1,178 @@
+//! Shared set-up for the server's in-process tests: an app on a fresh store (the backend
+//! `NUNCHI_TEST_BACKEND` names), users of every role with tokens and sessions, and a small
+//! HTTP client over `tower::ServiceExt::oneshot`.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use nunchi_core::access::Role;
+use nunchi_server::{AppState, Settings, auth::secret};
+use nunchi_store::{model::Session, testing};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    /// Per role: an API token with every scope (so the role alone decides).
+    pub tokens: HashMap<Role, String>,
+    /// Per role: a session cookie value and its CSRF token.
+    pub sessions: HashMap<Role, (String, String)>,
+    pub user_ids: HashMap<Role, i64>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = testing::fresh_store(testing::default_backend()).await;
+        let state = AppState::new(store, Settings::for_tests(dir.path().to_path_buf()));
+        let router = nunchi_server::router(state.clone());
+        let hash = nunchi_server::auth::password::hash(PASSWORD).unwrap();
+        let (mut tokens, mut sessions, mut user_ids) =
+            (HashMap::new(), HashMap::new(), HashMap::new());
+        for role in Role::ALL {
+            let u = state
+                .store
+                .create_user(
+                    &format!("{}@test.local", role.as_str()),
+                    &format!("Test {}", role.as_str()),
+                    &hash,
+                    role.as_str(),
+                    "en",
+                )
+                .await
+                .unwrap();
+            let token = secret::new_api_token();
+            state
+                .store
+                .create_api_token(
+                    u.id,
+                    "test",
+                    &secret::hash(&token),
+                    &token[..10],
+                    "customers:read customers:write data:import data:export admin",
+                )
+                .await
+                .unwrap();
+            let cookie = secret::random_token();
+            let csrf = secret::random_token();
+            state
+                .store
+                .create_session(&Session {
+                    token_hash: secret::hash(&cookie),
+                    user_id: u.id,
+                    csrf_token: csrf.clone(),
+                    created_at: 0,
+                    expires_at: i64::MAX,
+                })
+                .await
+                .unwrap();
+            tokens.insert(role, token);
+            sessions.insert(role, (cookie, csrf));
+            user_ids.insert(role, u.id);
+        }
+        Self {
+            state,
+            router,
+            tokens,
+            sessions,
+            user_ids,
+            _dir: dir,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = axum::body::to_bytes(res.into_body(), 64 << 20)
+            .await
+            .unwrap()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A JSON API call as `role` (through its token), or anonymous with `None`.
+    pub async fn api(
+        &self,
+        role: Option<Role>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(role) = role {
+            req = req.header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", self.tokens[&role]),
+            );
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string()))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        self.send(req).await
+    }
+
+    /// A browser request as `role` through its session cookie.
+    pub async fn page(&self, role: Role, method: &str, path: &str, form: Option<&str>) -> Reply {
+        let (cookie, _) = &self.sessions[&role];
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, format!("nunchi_session={cookie}"));
+        let req = match form {
+            Some(f) => req
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(f.to_string()))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        self.send(req).await
+    }
+
+    pub fn csrf(&self, role: Role) -> &str {
+        &self.sessions[&role].1
+    }
+
+    /// Creates a customer through the API as an admin and returns its id.
+    pub async fn customer(&self, body: Value) -> i64 {
+        let r = self
+            .api(Some(Role::Admin), "POST", "/api/v1/customers", Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()["id"].as_i64().unwrap()
+    }
+}

@@ -1,0 +1,367 @@
+//! The web UI in-process: signing in (CSRF, lockout, rate limit), every page for every role,
+//! CSRF on forms, masking for viewers, Korean and English.
+
+mod support;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use nunchi_core::access::Role;
+use nunchi_server::routes;
+use serde_json::json;
+use support::{PASSWORD, TestApp};
+
+/// GETs the sign-in page and returns (pre-session cookie, csrf token from the form).
+async fn sign_in_form(app: &TestApp) -> (String, String) {
+    let r = app
+        .send(
+            Request::builder()
+                .uri("/signin")
+                .header(header::ACCEPT_LANGUAGE, "ko")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("로그인"), "Korean by Accept-Language");
+    let cookie = r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        r.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("HttpOnly")
+    );
+    let html = r.text();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    (cookie, csrf)
+}
+
+async fn post_sign_in(
+    app: &TestApp,
+    cookie: &str,
+    csrf: &str,
+    email: &str,
+    password: &str,
+) -> support::Reply {
+    let body = format!(
+        "email={}&password={}&csrf={csrf}",
+        email.replace('@', "%40"),
+        password.replace(' ', "+")
+    );
+    app.send(
+        Request::builder()
+            .method("POST")
+            .uri("/signin")
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_needs_the_forms_csrf_token_and_locks_after_five_failures() {
+    let app = TestApp::new().await;
+    let (cookie, csrf) = sign_in_form(&app).await;
+    assert_eq!(
+        post_sign_in(&app, &cookie, "forged", "agent@test.local", PASSWORD)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let ok = post_sign_in(&app, &cookie, &csrf, "agent@test.local", PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+    let session = ok
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("nunchi_session="))
+        .unwrap()
+        .to_string();
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"));
+    let session_cookie = session.split(';').next().unwrap().to_string();
+    let home = app
+        .send(
+            Request::builder()
+                .uri("/")
+                .header(header::COOKIE, &session_cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text().contains("Test agent"));
+
+    // A cookie-borne API write needs the session's CSRF token in a header.
+    let create = |csrf: Option<&str>| {
+        let mut r = Request::builder()
+            .method("POST")
+            .uri("/api/v1/customers")
+            .header(header::COOKIE, &session_cookie)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(c) = csrf {
+            r = r.header("x-csrf-token", c);
+        }
+        r.body(Body::from(
+            json!({"name": "쿠키 고객", "email": "cookie@example.com"}).to_string(),
+        ))
+        .unwrap()
+    };
+    assert_eq!(app.send(create(None)).await.status, StatusCode::FORBIDDEN);
+
+    for _ in 0..5 {
+        let r = post_sign_in(
+            &app,
+            &cookie,
+            &csrf,
+            "viewer@test.local",
+            "wrong password!!",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = post_sign_in(&app, &cookie, &csrf, "viewer@test.local", PASSWORD).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::UNAUTHORIZED,
+        "the right password does not open a locked account"
+    );
+    assert!(locked.text().contains("15"), "{}", locked.text());
+    let unknown = post_sign_in(&app, &cookie, &csrf, "nobody@test.local", PASSWORD).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    let audit = app
+        .api(Some(Role::Admin), "GET", "/api/v1/audit?limit=50", None)
+        .await
+        .json();
+    let actions: Vec<String> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        actions.contains(&"sign_in".to_string())
+            && actions.contains(&"sign_in.failed".to_string())
+            && actions.contains(&"sign_in.locked".to_string()),
+        "{actions:?}"
+    );
+    let anon = app
+        .send(
+            Request::builder()
+                .uri("/customers")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (
+            anon.status,
+            anon.headers[header::LOCATION].to_str().unwrap()
+        ),
+        (StatusCode::SEE_OTHER, "/signin")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_renders_for_roles_that_may_see_it() {
+    let app = TestApp::new().await;
+    let id = app.customer(json!({"name": "김하나", "email": "hana@example.com", "phone": "010-2222-3333", "external_id": "P-1", "tags": ["vip"]})).await;
+    let mut failures = vec![];
+    for role in Role::ALL {
+        for spec in routes::UI.iter().filter(|s| s.method == "GET") {
+            let path = spec
+                .path
+                .replace("{id}", &id.to_string())
+                .replace("{file}", "customers.csv");
+            let path = if path.starts_with("/import/jobs/") {
+                "/import".to_string()
+            } else {
+                path
+            };
+            let r = app.page(role, "GET", &path, None).await;
+            let allowed = spec.permission.is_none_or(|p| role.has(p));
+            let want = if allowed {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            if r.status != want {
+                failures.push(format!(
+                    "GET {path} as {}: {} (want {want})",
+                    role.as_str(),
+                    r.status
+                ));
+            }
+        }
+        for path in [
+            "/journeys",
+            "/voc",
+            "/inbox",
+            "/segments",
+            "/campaigns",
+            "/loyalty",
+            "/insights",
+        ] {
+            let r = app.page(role, "GET", path, None).await;
+            if r.status != StatusCode::OK || !r.text().contains("not built yet") {
+                failures.push(format!("GET {path} as {}: {}", role.as_str(), r.status));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let viewer = app
+        .page(Role::Viewer, "GET", &format!("/customers/{id}"), None)
+        .await
+        .text();
+    assert!(
+        viewer.contains("김*나") && !viewer.contains("hana@example.com") && !viewer.contains("010"),
+        "viewers see masked data"
+    );
+    let agent = app
+        .page(Role::Agent, "GET", &format!("/customers/{id}"), None)
+        .await
+        .text();
+    assert!(agent.contains("김하나") && agent.contains("hana@example.com"));
+    let list = app
+        .page(Role::Agent, "GET", "/customers?q=%EA%B9%80%ED%95%98", None)
+        .await
+        .text();
+    assert!(
+        list.contains(&format!("/customers/{id}")),
+        "search from the list page"
+    );
+    let empty = app
+        .page(Role::Agent, "GET", "/customers?q=zzzz", None)
+        .await
+        .text();
+    assert!(empty.contains("No customers match"), "useful empty state");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_need_the_csrf_token_and_notes_land_on_the_timeline() {
+    let app = TestApp::new().await;
+    let id = app
+        .customer(json!({"name": "Grace Park", "email": "grace@example.com"}))
+        .await;
+    let forged = app
+        .page(
+            Role::Agent,
+            "POST",
+            &format!("/customers/{id}/notes"),
+            Some("csrf=forged&body=hello"),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let form = format!("csrf={}&body=Called+about+her+order", app.csrf(Role::Agent));
+    let posted = app
+        .page(
+            Role::Agent,
+            "POST",
+            &format!("/customers/{id}/notes"),
+            Some(&form),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    let page = app
+        .page(Role::Agent, "GET", &format!("/customers/{id}"), None)
+        .await
+        .text();
+    assert!(page.contains("Called about her order"));
+    let viewer_form = format!("csrf={}&body=x", app.csrf(Role::Viewer));
+    assert_eq!(
+        app.page(
+            Role::Viewer,
+            "POST",
+            &format!("/customers/{id}/notes"),
+            Some(&viewer_form)
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Switching language is stored per user.
+    let switch = format!("csrf={}&lang=ko", app.csrf(Role::Agent));
+    assert_eq!(
+        app.page(Role::Agent, "POST", "/settings/language", Some(&switch))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        app.page(Role::Agent, "GET", "/customers", None)
+            .await
+            .text()
+            .contains("고객")
+    );
+
+    // Admins change roles from the users page; the change is audited.
+    let viewer_id = app.user_ids[&Role::Viewer];
+    let promote = format!("csrf={}&role=agent&team_id=", app.csrf(Role::Admin));
+    assert_eq!(
+        app.page(
+            Role::Admin,
+            "POST",
+            &format!("/admin/users/{viewer_id}"),
+            Some(&promote)
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.state.store.user(viewer_id).await.unwrap().role, "agent");
+    let audit = app
+        .page(Role::Admin, "GET", "/admin/audit", None)
+        .await
+        .text();
+    assert!(audit.contains("user.role") && audit.contains("viewer → agent"));
+
+    let token_form = format!(
+        "csrf={}&name=ci&scope=customers%3Aread",
+        app.csrf(Role::Manager)
+    );
+    let created = app
+        .page(Role::Manager, "POST", "/admin/tokens", Some(&token_form))
+        .await
+        .text();
+    let token = created
+        .split("id=\"new-token\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(token.starts_with("nch_"));
+    let me = app
+        .send(
+            Request::builder()
+                .uri("/api/v1/me")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .json();
+    assert_eq!(me["user"]["role"], "manager");
+    assert_eq!(
+        me["permissions"],
+        json!(["customers_read", "view_pii", "teams_read"])
+    );
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The whole nunchi test suite, from a fresh machine:
+#   1. installs what is missing (Debian's postgresql, chromium, chromium-driver; selenium from PyPI),
+#   2. starts a throwaway PostgreSQL cluster on a free loopback port,
+#   3. runs every Rust test on SQLite and again on PostgreSQL (the store conformance suite
+#      covers both backends in each run),
+#   4. runs the headless-Chromium test against the real binary on each backend,
+#   5. stops the cluster (also on failure).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "checking tools"
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+python3 -c 'import selenium' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'selenium>=4.20,<5'
+
+step "starting a throwaway PostgreSQL"
+pgdir=$(mktemp -d /tmp/nunchi-pg.XXXXXX)
+cleanup() { "$root/scripts/pg-cluster.sh" stop "$pgdir" || true; }
+trap cleanup EXIT
+pg_url=$("$root/scripts/pg-cluster.sh" start "$pgdir")
+echo "PostgreSQL at $pg_url"
+export NUNCHI_TEST_POSTGRES_URL="$pg_url" NUNCHI_TEST_REQUIRE_POSTGRES=1
+
+step "building"
+cargo build --workspace --all-targets
+
+step "tests on SQLite (store conformance on SQLite and PostgreSQL)"
+NUNCHI_TEST_BACKEND=sqlite cargo test --workspace
+
+step "tests on PostgreSQL"
+NUNCHI_TEST_BACKEND=postgres cargo test --workspace --exclude nunchi-store --exclude nunchi-core --exclude nunchi-demo
+
+step "browser tests (headless Chromium) on both backends"
+python3 tests/e2e/browser_test.py --binary "$target/debug/nunchi" --backend sqlite
+psql -q "$pg_url" -c "CREATE DATABASE nunchi_e2e"
+python3 tests/e2e/browser_test.py --binary "$target/debug/nunchi" --backend postgres --database-url "${pg_url%/postgres}/nunchi_e2e"
+
+step "all tests passed"

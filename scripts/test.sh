@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole nunchi test suite, from a fresh machine:
-#   1. installs what is missing (Debian's postgresql, chromium, chromium-driver; selenium from PyPI),
+#   1. installs what is missing (Debian's postgresql, chromium, chromium-driver, fonts-nanum;
+#      selenium from PyPI),
 #   2. starts a throwaway PostgreSQL cluster on a free loopback port,
 #   3. runs every Rust test on SQLite and again on PostgreSQL (the store conformance suite
 #      covers both backends in each run),
@@ -18,6 +19,8 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# Korean glyphs for the browser's screenshots.
+fc-list :lang=ko 2>/dev/null | grep -q . || missing+=(fonts-nanum)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     sudo_cmd=""

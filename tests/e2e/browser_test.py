@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Headless Chromium against the real nunchi binary: sign in, search a customer, open the
+profile, add a note, import a CSV with a bad row and read its report; screenshots of each
+step go to target/e2e/. Starts the server on a free loopback port and stops it by its pid."""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+PASSWORD = "e2e-admin-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, server: subprocess.Popen, seconds: float = 180) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"nunchi exited early with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("nunchi did not become ready")
+
+
+def browser() -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,900", "--lang=ko-KR"]:
+        options.add_argument(flag)
+    options.add_argument("--user-data-dir=" + tempfile.mkdtemp(prefix="nunchi-chromium-"))
+    return webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--backend", default="sqlite")
+    ap.add_argument("--database-url")
+    args = ap.parse_args()
+
+    shots = os.path.join(os.path.dirname(os.path.abspath(args.binary)), "..", "e2e")
+    os.makedirs(shots, exist_ok=True)
+    data = tempfile.mkdtemp(prefix="nunchi-e2e-")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, NUNCHI_ADMIN_PASSWORD=PASSWORD, NUNCHI_DATA_DIR=data, NUNCHI_LISTEN=f"127.0.0.1:{port}")
+    if args.database_url:
+        env["NUNCHI_DATABASE_URL"] = args.database_url
+    log = open(os.path.join(data, "server.log"), "w")
+    server = subprocess.Popen([args.binary, "serve", "--demo-if-empty", "--demo-customers", "400"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    driver = None
+    try:
+        wait_ready(url, server)
+        driver = browser()
+        wait = WebDriverWait(driver, 20)
+        shot = lambda name: driver.save_screenshot(os.path.join(shots, f"{args.backend}-{name}.png"))
+
+        # Sign in.
+        driver.get(url + "/signin")
+        driver.find_element(By.ID, "email").send_keys("admin@nunchi.local")
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".stats")))
+        assert "400" in driver.find_element(By.CSS_SELECTOR, ".stats").text, "the dashboard counts the demo customers"
+        assert driver.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar"), "the dashboard draws its charts"
+        shot("dashboard")
+
+        # Search a Korean name prefix from the customer list.
+        driver.find_element(By.LINK_TEXT, "고객").click()
+        box = wait.until(EC.presence_of_element_located((By.NAME, "q")))
+        box.send_keys("김")
+        box.submit()
+        first = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "table.list tbody tr td a")))
+        name = first.text
+        assert name.startswith("김"), f"search for 김 gave {name!r}"
+        shot("search")
+
+        # Open the profile and add a note.
+        first.click()
+        wait.until(EC.presence_of_element_located((By.ID, "note-body")))
+        assert name in driver.find_element(By.TAG_NAME, "h1").text
+        note = f"브라우저 테스트 메모 {int(time.time())}"
+        driver.find_element(By.ID, "note-body").send_keys(note)
+        driver.find_element(By.CSS_SELECTOR, "#notes button[type=submit]").click()
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "ul.notes"), note))
+        assert note in driver.find_element(By.ID, "timeline").text, "the note is on the timeline"
+        shot("profile")
+
+        # Import a CSV with one bad row and read the report.
+        csv_path = os.path.join(data, "upload.csv")
+        with open(csv_path, "w", encoding="utf-8") as f:
+            f.write("external_id,name,email\nE2E-1,브라우저 고객,e2e@example.com\nE2E-2,잘못된 행,not-an-email\n")
+        driver.get(url + "/import")
+        driver.find_element(By.ID, "file").send_keys(csv_path)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/import'] button[type=submit]").click()
+        WebDriverWait(driver, 60).until(EC.text_to_be_present_in_element((By.ID, "job-status"), "done"))
+        assert driver.find_element(By.ID, "rejected").text == "1"
+        row = driver.find_element(By.CSS_SELECTOR, "#row-errors tbody tr").text
+        assert row.startswith("3") and "email" in row, row
+        shot("import-report")
+        print(f"browser test passed on {args.backend}; screenshots in {os.path.abspath(shots)}")
+        return 0
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -709,3 +709,57 @@ async fn sqlite_backup_and_restore_round_trip() {
         Ok(IdentityKind::Email)
     ));
 }
+
+each_backend!(
+    rows_repeating_within_one_batch_update_the_customer_the_batch_created,
+    |s| {
+        let mut first = customer("D-1", "윤도현", "dohyun@example.com", "010-4444-5555");
+        first.created_at = Some(Millis(86_400_000 * 3 + 5));
+        let mut again = customer("D-1", "윤도현B", "", "");
+        again.email = None;
+        let same_email = customer("D-2", "x", "dohyun@example.com", "");
+        let res = s
+            .upsert_customers(&[first, again, same_email], "csv")
+            .await
+            .unwrap();
+        let id = match res[0] {
+            Ok(Upserted::Created(id)) => id,
+            ref other => panic!("{other:?}"),
+        };
+        assert_eq!(res[1].as_ref().unwrap(), &Upserted::Updated(id));
+        assert_eq!(
+            res[2].as_ref().unwrap(),
+            &Upserted::Updated(id),
+            "unknown external id, known e-mail: matched by e-mail"
+        );
+        let c = s.customer(id).await.unwrap();
+        assert_eq!(c.row.name.as_deref(), Some("x"));
+        assert_eq!(
+            c.identities
+                .iter()
+                .filter(|i| i.kind == "external_id")
+                .count(),
+            2
+        );
+        assert_eq!(
+            c.row.created_at,
+            86_400_000 * 3 + 5,
+            "created_at from the record"
+        );
+        assert_eq!(s.daily_signups().await.unwrap(), vec![(3, 1)]);
+        s.upsert_order_lines(&[
+            line("O-R1", "D-1", "크림", "32000", "2", "KRW"),
+            line("O-R2", "D-1", "Cream", "10.00", "1", "USD"),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(
+            s.revenue_by_channel().await.unwrap(),
+            vec![
+                ("app".to_string(), "KRW".to_string(), 64_000),
+                ("app".to_string(), "USD".to_string(), 1_000)
+            ]
+        );
+        assert_eq!(s.attribute_keys().await.unwrap(), Vec::<String>::new());
+    }
+);

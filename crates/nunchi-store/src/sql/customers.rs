@@ -4,6 +4,45 @@
 
 /// Tables whose rows belong to one customer and follow them on a merge. A capability that
 /// adds such a table adds it here, and merges keep its rows.
+/// The identities a record carries, in the order upserts match on them: external id,
+/// then e-mail, then phone.
+pub(crate) fn record_identities(
+    r: &nunchi_core::import::CustomerRecord,
+) -> Vec<nunchi_core::identity::Identity> {
+    use nunchi_core::identity::{Identity, IdentityKind};
+    let mut out = Vec::with_capacity(3);
+    if let Some(x) = &r.external_id {
+        out.push(Identity {
+            kind: IdentityKind::ExternalId,
+            value: x.clone(),
+        });
+    }
+    if let Some(e) = &r.email {
+        out.push(Identity::email(e));
+    }
+    if let Some(p) = &r.phone {
+        out.push(Identity::phone(p));
+    }
+    out
+}
+
+/// A value checked against the type its attribute was declared with (a value that looks
+/// like a number is still valid text), in canonical form.
+pub(crate) fn checked_attribute(
+    declared: Option<&str>,
+    key: &str,
+    value: &str,
+) -> crate::StoreResult<String> {
+    let Some(t) = declared else {
+        return Ok(value.to_string());
+    };
+    let ty = nunchi_core::customer::AttributeType::parse(t)
+        .map_err(|e| crate::StoreError::Conflict(e.to_string()))?;
+    ty.canonical(key, value).map_err(|e| {
+        crate::StoreError::Conflict(format!("{} (declared {})", e.message, ty.as_str()))
+    })
+}
+
 pub(crate) const MERGE_MOVES: &[&str] = &[
     "customer_identities",
     "identity_log",
@@ -46,6 +85,86 @@ macro_rules! impl_customer_store {
                     if let Some(i) = index(&out, cid) { out[i].life_events.push(LifeEventRow { id, kind, label, date, recurring }); }
                 }
                 Ok(out)
+            }
+
+            /// Who already holds each external id, e-mail and phone of a batch.
+            async fn identity_owners(conn: &mut <$db as sqlx::Database>::Connection, records: &[nunchi_core::import::CustomerRecord]) -> $crate::StoreResult<std::collections::HashMap<(String, String), i64>> {
+                let mut by_kind: std::collections::BTreeMap<&'static str, Vec<String>> = std::collections::BTreeMap::new();
+                for r in records {
+                    for i in $crate::sql::customers::record_identities(r) {
+                        by_kind.entry(i.kind.as_str()).or_default().push(i.value);
+                    }
+                }
+                let mut owners = std::collections::HashMap::new();
+                if by_kind.is_empty() { return Ok(owners); }
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT kind, value, customer_id FROM customer_identities WHERE ");
+                for (n, (kind, values)) in by_kind.into_iter().enumerate() {
+                    if n > 0 { qb.push(" OR "); }
+                    qb.push("(kind = ").push_bind(kind).push(" AND value IN (");
+                    let mut sep = qb.separated(", ");
+                    for v in values { sep.push_bind(v); }
+                    qb.push("))");
+                }
+                let rows: Vec<(String, String, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+                for (kind, value, id) in rows { owners.insert((kind, value), id); }
+                Ok(owners)
+            }
+
+            /// Creates a customer from a record with one multi-row insert per table. The caller
+            /// has checked that none of its identities exists; a concurrent writer that slipped
+            /// one in makes the unique index fail and the row roll back.
+            async fn insert_new(conn: &mut <$db as sqlx::Database>::Connection, r: &nunchi_core::import::CustomerRecord, source: &str, defs: &mut std::collections::HashMap<String, String>) -> $crate::StoreResult<i64> {
+                let now = $crate::now_ms();
+                let f = &r.profile;
+                let id: i64 = sqlx::query_scalar("INSERT INTO customers (name, language, time_zone, preferred_channel, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                    .bind(f.name.as_ref().map(|v| v.as_str())).bind(f.language.as_ref().map(|v| v.as_str())).bind(f.time_zone.as_ref().map(|v| v.as_str())).bind(f.preferred_channel.map(|v| v.as_str()))
+                    .bind(r.created_at.map(|m| m.0).unwrap_or(now)).bind(now).fetch_one(&mut *conn).await?;
+                let identities = $crate::sql::customers::record_identities(r);
+                if !identities.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO customer_identities (customer_id, kind, value, created_at) ");
+                    qb.push_values(&identities, |mut b, i| { b.push_bind(id).push_bind(i.kind.as_str()).push_bind(i.value.clone()).push_bind(now); });
+                    qb.build().execute(&mut *conn).await?;
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO identity_log (customer_id, action, kind, value, actor, at) ");
+                    qb.push_values(&identities, |mut b, i| { b.push_bind(id).push_bind("added").push_bind(i.kind.as_str()).push_bind(i.value.clone()).push_bind(source.to_string()).push_bind(now); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                if !r.tags.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO customer_tags (customer_id, tag) ");
+                    qb.push_values(&r.tags, |mut b, t| { b.push_bind(id).push_bind(t.as_str().to_string()); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                if !r.consents.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO consents (customer_id, channel, purpose, granted, at, source) ");
+                    qb.push_values(&r.consents, |mut b, (c, p)| { b.push_bind(id).push_bind(c.as_str()).push_bind(p.as_str()).push_bind(true).push_bind(now).push_bind(source.to_string()); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                if !r.life_events.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO life_events (customer_id, kind, label, date, recurring) ");
+                    qb.push_values(&r.life_events, |mut b, (k, d)| { b.push_bind(id).push_bind(k.as_str()).push_bind("").push_bind(d.to_string()).push_bind(true); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                if !r.attributes.is_empty() {
+                    let mut values = Vec::with_capacity(r.attributes.len());
+                    for (key, ty, value) in &r.attributes {
+                        if !defs.contains_key(key) {
+                            sqlx::query("INSERT INTO attribute_defs (key, type, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").bind(key).bind(ty.as_str()).bind(now).execute(&mut *conn).await?;
+                            defs.insert(key.clone(), ty.as_str().to_string());
+                        }
+                        let value = $crate::sql::customers::checked_attribute(defs.get(key).map(String::as_str), key, value)?;
+                        values.push((key.clone(), value));
+                    }
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO customer_attributes (customer_id, key, value) ");
+                    qb.push_values(values, |mut b, (k, v)| { b.push_bind(id).push_bind(k).push_bind(v); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                let externals: Vec<&str> = r.external_id.as_deref().into_iter().collect();
+                let keys = nunchi_core::search::keys_for(f.name.as_ref().map(|n| n.as_str()), r.email.as_slice(), r.phone.as_slice(), &externals);
+                if !keys.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO search_keys (key, customer_id) ");
+                    qb.push_values(keys, |mut b, k| { b.push_bind(k).push_bind(id); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                Ok(id)
             }
 
             async fn refresh_search_keys(conn: &mut <$db as sqlx::Database>::Connection, id: i64) -> $crate::StoreResult<()> {
@@ -99,17 +218,10 @@ macro_rules! impl_customer_store {
 
             async fn write_attribute(conn: &mut <$db as sqlx::Database>::Connection, id: i64, key: &str, ty: nunchi_core::customer::AttributeType, value: &str) -> $crate::StoreResult<()> {
                 let declared: Option<String> = sqlx::query_scalar("SELECT type FROM attribute_defs WHERE key = $1").bind(key).fetch_optional(&mut *conn).await?;
-                let value = match declared {
-                    None => {
-                        sqlx::query("INSERT INTO attribute_defs (key, type, created_at) VALUES ($1, $2, $3)").bind(key).bind(ty.as_str()).bind($crate::now_ms()).execute(&mut *conn).await?;
-                        value.to_string()
-                    }
-                    Some(t) => {
-                        let declared = nunchi_core::customer::AttributeType::parse(&t).map_err(|e| $crate::StoreError::Conflict(e.to_string()))?;
-                        // A value inferred as a number may still be valid text, so check against the declared type.
-                        declared.canonical(key, value).map_err(|e| $crate::StoreError::Conflict(format!("{} (declared {})", e.message, declared.as_str())))?
-                    }
-                };
+                if declared.is_none() {
+                    sqlx::query("INSERT INTO attribute_defs (key, type, created_at) VALUES ($1, $2, $3)").bind(key).bind(ty.as_str()).bind($crate::now_ms()).execute(&mut *conn).await?;
+                }
+                let value = $crate::sql::customers::checked_attribute(Some(declared.as_deref().unwrap_or(ty.as_str())), key, value)?;
                 sqlx::query("INSERT INTO customer_attributes (customer_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (customer_id, key) DO UPDATE SET value = excluded.value")
                     .bind(id).bind(key).bind(value).execute(&mut *conn).await?;
                 Ok(())
@@ -133,12 +245,9 @@ macro_rules! impl_customer_store {
 
             /// Writes everything a record carries onto customer `id`.
             async fn write_record(conn: &mut <$db as sqlx::Database>::Connection, id: i64, r: &nunchi_core::import::CustomerRecord, extra: &[nunchi_core::identity::Identity], source: &str) -> $crate::StoreResult<()> {
-                use nunchi_core::identity::{Identity, IdentityKind};
                 Self::write_profile(conn, id, &r.profile).await?;
-                let mut identities: Vec<Identity> = extra.to_vec();
-                if let Some(x) = &r.external_id { identities.push(Identity { kind: IdentityKind::ExternalId, value: x.clone() }); }
-                if let Some(e) = &r.email { identities.push(Identity::email(e)); }
-                if let Some(p) = &r.phone { identities.push(Identity::phone(p)); }
+                let mut identities: Vec<nunchi_core::identity::Identity> = extra.to_vec();
+                identities.extend($crate::sql::customers::record_identities(r));
                 for identity in &identities {
                     Self::attach_identity(conn, id, identity, source).await?;
                 }
@@ -162,19 +271,6 @@ macro_rules! impl_customer_store {
             async fn insert_customer_row(conn: &mut <$db as sqlx::Database>::Connection, since: Option<nunchi_core::time::Millis>) -> $crate::StoreResult<i64> {
                 let now = $crate::now_ms();
                 Ok(sqlx::query_scalar("INSERT INTO customers (created_at, updated_at) VALUES ($1, $2) RETURNING id").bind(since.map(|m| m.0).unwrap_or(now)).bind(now).fetch_one(&mut *conn).await?)
-            }
-
-            /// The existing customer a record refers to: by external id, then e-mail, then phone.
-            async fn upsert_target(conn: &mut <$db as sqlx::Database>::Connection, r: &nunchi_core::import::CustomerRecord) -> $crate::StoreResult<Option<i64>> {
-                let mut keys: Vec<(&str, String)> = Vec::new();
-                if let Some(x) = &r.external_id { keys.push(("external_id", x.clone())); }
-                if let Some(e) = &r.email { keys.push(("email", e.as_str().to_string())); }
-                if let Some(p) = &r.phone { keys.push(("phone", p.as_str().to_string())); }
-                for (kind, value) in keys {
-                    let found: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2").bind(kind).bind(value).fetch_optional(&mut *conn).await?;
-                    if found.is_some() { return Ok(found); }
-                }
-                Ok(None)
             }
 
             async fn live_customer(conn: &mut <$db as sqlx::Database>::Connection, id: i64) -> $crate::StoreResult<$crate::model::CustomerRow> {
@@ -213,17 +309,26 @@ macro_rules! impl_customer_store {
             async fn upsert_customers(&self, records: &[nunchi_core::import::CustomerRecord], source: &str) -> $crate::StoreResult<Vec<$crate::StoreResult<$crate::model::Upserted>>> {
                 use $crate::model::Upserted;
                 let mut tx = self.write.begin().await?;
+                // One query finds every existing customer the batch refers to, so that new
+                // customers (the bulk of a first import) take the multi-row insert path.
+                let mut known = Self::identity_owners(&mut tx, records).await?;
+                let mut defs: std::collections::HashMap<String, String> = sqlx::query_as::<_, (String, String)>("SELECT key, type FROM attribute_defs").fetch_all(&mut *tx).await?.into_iter().collect();
                 let mut out = Vec::with_capacity(records.len());
                 for r in records {
+                    let keys = $crate::sql::customers::record_identities(r);
+                    let target = keys.iter().find_map(|i| known.get(&(i.kind.as_str().to_string(), i.value.clone())).copied());
                     // A savepoint per row: a conflict rolls back that row only.
                     let mut sp = sqlx::Connection::begin(&mut *tx).await?;
                     let result = async {
-                        match Self::upsert_target(&mut sp, r).await? {
+                        match target {
                             Some(id) => { Self::live_customer(&mut sp, id).await?; Self::write_record(&mut sp, id, r, &[], source).await?; Ok(Upserted::Updated(id)) }
-                            None => { let id = Self::insert_customer_row(&mut sp, r.created_at).await?; Self::write_record(&mut sp, id, r, &[], source).await?; Ok(Upserted::Created(id)) }
+                            None => Ok(Upserted::Created(Self::insert_new(&mut sp, r, source, &mut defs).await?)),
                         }
                     }.await;
                     if result.is_ok() { sp.commit().await?; } else { sp.rollback().await?; }
+                    if let Ok(Upserted::Created(id) | Upserted::Updated(id)) = result {
+                        for i in keys { known.insert((i.kind.as_str().to_string(), i.value), id); }
+                    }
                     out.push(result);
                 }
                 tx.commit().await?;

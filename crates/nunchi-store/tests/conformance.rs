@@ -763,3 +763,61 @@ each_backend!(
         assert_eq!(s.attribute_keys().await.unwrap(), Vec::<String>::new());
     }
 );
+
+each_backend!(
+    one_bad_new_row_fails_alone_when_its_group_is_retried_row_by_row,
+    |s| {
+        let seed = s
+            .create_customer(&customer("G-0", "기존", "g0@example.com", ""), &[], "test")
+            .await
+            .unwrap();
+        s.set_attribute(seed, "visits", AttributeType::Number, "3")
+            .await
+            .unwrap();
+        let mut rows: Vec<CustomerRecord> = (1..=5)
+            .map(|i| {
+                customer(
+                    &format!("G-{i}"),
+                    &format!("고객{i}"),
+                    &format!("g{i}@example.com"),
+                    "",
+                )
+            })
+            .collect();
+        for (i, r) in rows.iter_mut().enumerate() {
+            let value = if i == 2 { "many" } else { "7" };
+            r.attributes = vec![
+                ("visits".into(), AttributeType::infer(value), value.into()),
+                ("colour".into(), AttributeType::Text, "blue".into()),
+            ];
+        }
+        let res = s.upsert_customers(&rows, "csv").await.unwrap();
+        let created = res
+            .iter()
+            .filter(|r| matches!(r, Ok(Upserted::Created(_))))
+            .count();
+        assert_eq!(created, 4, "{res:?}");
+        assert!(
+            matches!(res[2], Err(StoreError::Conflict(ref m)) if m.contains("declared number")),
+            "{:?}",
+            res[2]
+        );
+        assert_eq!(
+            s.find_by_identity(&Identity::parse("external_id", "G-3").unwrap())
+                .await
+                .unwrap(),
+            None,
+            "nothing of the bad row remains"
+        );
+        assert_eq!(
+            s.attribute_keys().await.unwrap(),
+            vec!["colour".to_string(), "visits".to_string()]
+        );
+        let ok = match res[4] {
+            Ok(Upserted::Created(id)) => id,
+            _ => unreachable!(),
+        };
+        assert_eq!(s.customer(ok).await.unwrap().attributes.len(), 2);
+        assert_eq!(s.search_customers("고객5", 5).await.unwrap()[0].id, ok);
+    }
+);

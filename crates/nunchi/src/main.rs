@@ -46,6 +46,12 @@ enum Command {
         customers: u64,
         #[arg(long, default_value_t = nunchi_demo::DEFAULT_SEED)]
         seed: u64,
+        /// Write the customers to this CSV file (the import format) instead of the database.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// With --csv: make every Nth row invalid, to exercise import error reports.
+        #[arg(long, requires = "csv")]
+        bad_every: Option<u64>,
     },
     /// Import customers or orders from a UTF-8 CSV file.
     Import {

@@ -248,6 +248,43 @@ async fn users_tokens_demo_and_search_bench() {
 }
 
 #[tokio::test]
+async fn a_generated_csv_with_bad_rows_imports_all_the_good_ones() {
+    let e = env().await;
+    let csv = e.dir.path().join("demo.csv");
+    assert!(
+        e.ok(&[
+            "demo",
+            "--customers",
+            "500",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--bad-every",
+            "50"
+        ])
+        .contains("wrote 500")
+    );
+    let out = e.ok(&["import", "customers", csv.to_str().unwrap()]);
+    assert!(
+        out.contains("500 rows read")
+            && out.contains("imported 490  (created 490, updated 0)")
+            && out.contains("rejected 10"),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 51: email")
+            && out.contains("line 101: phone")
+            && out.contains("line 151: date"),
+        "{out}"
+    );
+    assert!(out.contains("peak memory"), "{out}");
+    let again = e.ok(&["import", "customers", csv.to_str().unwrap()]);
+    assert!(
+        again.contains("imported 490  (created 0, updated 490)"),
+        "{again}"
+    );
+}
+
+#[tokio::test]
 async fn backup_and_restore_the_sqlite_store() {
     let e = env().await;
     if !e.url.starts_with("sqlite:") {

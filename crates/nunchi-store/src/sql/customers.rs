@@ -43,6 +43,20 @@ pub(crate) fn checked_attribute(
     })
 }
 
+/// New customers written per group by an upsert.
+pub(crate) const GROUP: usize = 500;
+
+/// Who holds an identity during an upsert: a customer, or a row of the pending group.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Owner {
+    Id(i64),
+    Pending,
+}
+
+pub(crate) fn identity_key(i: &nunchi_core::identity::Identity) -> (String, String) {
+    (i.kind.as_str().to_string(), i.value.clone())
+}
+
 pub(crate) const MERGE_MOVES: &[&str] = &[
     "customer_identities",
     "identity_log",
@@ -110,61 +124,122 @@ macro_rules! impl_customer_store {
                 Ok(owners)
             }
 
-            /// Creates a customer from a record with one multi-row insert per table. The caller
-            /// has checked that none of its identities exists; a concurrent writer that slipped
-            /// one in makes the unique index fail and the row roll back.
-            async fn insert_new(conn: &mut <$db as sqlx::Database>::Connection, r: &nunchi_core::import::CustomerRecord, source: &str, defs: &mut std::collections::HashMap<String, String>) -> $crate::StoreResult<i64> {
+            /// Creates the pending group of new customers: one statement per customer row, then
+            /// one multi-row insert per table for the whole group. If anything fails the group
+            /// is retried row by row, so one bad row is reported alone.
+            #[allow(clippy::too_many_arguments)]
+            async fn flush_group(
+                tx: &mut <$db as sqlx::Database>::Connection,
+                records: &[nunchi_core::import::CustomerRecord],
+                group: &mut Vec<usize>,
+                known: &mut std::collections::HashMap<(String, String), $crate::sql::customers::Owner>,
+                out: &mut [Option<$crate::StoreResult<$crate::model::Upserted>>],
+                source: &str,
+                defs: &mut std::collections::HashMap<String, String>,
+            ) -> $crate::StoreResult<()> {
+                use $crate::sql::customers::{Owner, identity_key, record_identities};
+                if group.is_empty() { return Ok(()); }
+                let rows: Vec<&nunchi_core::import::CustomerRecord> = group.iter().map(|i| &records[*i]).collect();
+                let saved_defs = defs.clone();
+                let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                let outcome: Vec<(usize, $crate::StoreResult<i64>)> = match Self::insert_group(&mut sp, &rows, source, defs).await {
+                    Ok(ids) => { sp.commit().await?; group.iter().copied().zip(ids.into_iter().map(Ok)).collect() }
+                    Err(_) => {
+                        sp.rollback().await?;
+                        *defs = saved_defs;
+                        let mut each = Vec::with_capacity(group.len());
+                        for &i in group.iter() {
+                            let saved_defs = defs.clone();
+                            let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                            match Self::insert_group(&mut sp, &[&records[i]], source, defs).await {
+                                Ok(ids) => { sp.commit().await?; each.push((i, Ok(ids[0]))); }
+                                Err(e) => { sp.rollback().await?; *defs = saved_defs; each.push((i, Err(e))); }
+                            }
+                        }
+                        each
+                    }
+                };
+                for (i, result) in outcome {
+                    for key in record_identities(&records[i]).iter().map(identity_key) {
+                        match &result {
+                            Ok(id) => { known.insert(key, Owner::Id(*id)); }
+                            Err(_) => { known.remove(&key); }
+                        }
+                    }
+                    out[i] = Some(result.map($crate::model::Upserted::Created));
+                }
+                group.clear();
+                Ok(())
+            }
+
+            /// Inserts new customers and everything their records carry. The caller has checked
+            /// that none of their identities exists; a concurrent writer that slipped one in
+            /// makes the unique index fail.
+            async fn insert_group(conn: &mut <$db as sqlx::Database>::Connection, rows: &[&nunchi_core::import::CustomerRecord], source: &str, defs: &mut std::collections::HashMap<String, String>) -> $crate::StoreResult<Vec<i64>> {
                 let now = $crate::now_ms();
-                let f = &r.profile;
-                let id: i64 = sqlx::query_scalar("INSERT INTO customers (name, language, time_zone, preferred_channel, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-                    .bind(f.name.as_ref().map(|v| v.as_str())).bind(f.language.as_ref().map(|v| v.as_str())).bind(f.time_zone.as_ref().map(|v| v.as_str())).bind(f.preferred_channel.map(|v| v.as_str()))
-                    .bind(r.created_at.map(|m| m.0).unwrap_or(now)).bind(now).fetch_one(&mut *conn).await?;
-                let identities = $crate::sql::customers::record_identities(r);
-                if !identities.is_empty() {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO customer_identities (customer_id, kind, value, created_at) ");
-                    qb.push_values(&identities, |mut b, i| { b.push_bind(id).push_bind(i.kind.as_str()).push_bind(i.value.clone()).push_bind(now); });
-                    qb.build().execute(&mut *conn).await?;
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO identity_log (customer_id, action, kind, value, actor, at) ");
-                    qb.push_values(&identities, |mut b, i| { b.push_bind(id).push_bind("added").push_bind(i.kind.as_str()).push_bind(i.value.clone()).push_bind(source.to_string()).push_bind(now); });
-                    qb.build().execute(&mut *conn).await?;
-                }
-                if !r.tags.is_empty() {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO customer_tags (customer_id, tag) ");
-                    qb.push_values(&r.tags, |mut b, t| { b.push_bind(id).push_bind(t.as_str().to_string()); });
-                    qb.build().execute(&mut *conn).await?;
-                }
-                if !r.consents.is_empty() {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO consents (customer_id, channel, purpose, granted, at, source) ");
-                    qb.push_values(&r.consents, |mut b, (c, p)| { b.push_bind(id).push_bind(c.as_str()).push_bind(p.as_str()).push_bind(true).push_bind(now).push_bind(source.to_string()); });
-                    qb.build().execute(&mut *conn).await?;
-                }
-                if !r.life_events.is_empty() {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO life_events (customer_id, kind, label, date, recurring) ");
-                    qb.push_values(&r.life_events, |mut b, (k, d)| { b.push_bind(id).push_bind(k.as_str()).push_bind("").push_bind(d.to_string()).push_bind(true); });
-                    qb.build().execute(&mut *conn).await?;
-                }
-                if !r.attributes.is_empty() {
-                    let mut values = Vec::with_capacity(r.attributes.len());
+                let mut attributes: Vec<(usize, String, String)> = Vec::new();
+                for (n, r) in rows.iter().enumerate() {
                     for (key, ty, value) in &r.attributes {
                         if !defs.contains_key(key) {
                             sqlx::query("INSERT INTO attribute_defs (key, type, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").bind(key).bind(ty.as_str()).bind(now).execute(&mut *conn).await?;
                             defs.insert(key.clone(), ty.as_str().to_string());
                         }
-                        let value = $crate::sql::customers::checked_attribute(defs.get(key).map(String::as_str), key, value)?;
-                        values.push((key.clone(), value));
+                        attributes.push((n, key.clone(), $crate::sql::customers::checked_attribute(defs.get(key).map(String::as_str), key, value)?));
                     }
+                }
+                let mut ids = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let f = &r.profile;
+                    ids.push(sqlx::query_scalar::<_, i64>("INSERT INTO customers (name, language, time_zone, preferred_channel, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                        .bind(f.name.as_ref().map(|v| v.as_str())).bind(f.language.as_ref().map(|v| v.as_str())).bind(f.time_zone.as_ref().map(|v| v.as_str())).bind(f.preferred_channel.map(|v| v.as_str()))
+                        .bind(r.created_at.map(|m| m.0).unwrap_or(now)).bind(now).fetch_one(&mut *conn).await?);
+                }
+                let owned = |f: &dyn Fn(&nunchi_core::import::CustomerRecord) -> Vec<(String, String, String)>| -> Vec<(i64, String, String, String)> {
+                    rows.iter().zip(&ids).flat_map(|(r, id)| f(r).into_iter().map(move |(a, b, c)| (*id, a, b, c))).collect()
+                };
+                let identities = owned(&|r| $crate::sql::customers::record_identities(r).into_iter().map(|i| (i.kind.as_str().to_string(), i.value, String::new())).collect());
+                let tags = owned(&|r| r.tags.iter().map(|t| (t.as_str().to_string(), String::new(), String::new())).collect());
+                let consents = owned(&|r| r.consents.iter().map(|(c, p)| (c.as_str().to_string(), p.as_str().to_string(), String::new())).collect());
+                let events = owned(&|r| r.life_events.iter().map(|(k, d)| (k.as_str().to_string(), d.to_string(), String::new())).collect());
+                let keys = owned(&|r| {
+                    let externals: Vec<&str> = r.external_id.as_deref().into_iter().collect();
+                    nunchi_core::search::keys_for(r.profile.name.as_ref().map(|n| n.as_str()), r.email.as_slice(), r.phone.as_slice(), &externals).into_iter().map(|k| (k, String::new(), String::new())).collect()
+                });
+                // Rows per statement stay under SQLite's and PostgreSQL's bind-parameter limits.
+                for chunk in identities.chunks(2000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO customer_identities (customer_id, kind, value, created_at) ");
+                    qb.push_values(chunk, |mut b, (id, kind, value, _)| { b.push_bind(*id).push_bind(kind.clone()).push_bind(value.clone()).push_bind(now); });
+                    qb.build().execute(&mut *conn).await?;
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO identity_log (customer_id, action, kind, value, actor, at) ");
+                    qb.push_values(chunk, |mut b, (id, kind, value, _)| { b.push_bind(*id).push_bind("added").push_bind(kind.clone()).push_bind(value.clone()).push_bind(source.to_string()).push_bind(now); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                for chunk in tags.chunks(5000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO customer_tags (customer_id, tag) ");
+                    qb.push_values(chunk, |mut b, (id, tag, _, _)| { b.push_bind(*id).push_bind(tag.clone()); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                for chunk in consents.chunks(2000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO consents (customer_id, channel, purpose, granted, at, source) ");
+                    qb.push_values(chunk, |mut b, (id, channel, purpose, _)| { b.push_bind(*id).push_bind(channel.clone()).push_bind(purpose.clone()).push_bind(true).push_bind(now).push_bind(source.to_string()); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                for chunk in events.chunks(2000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO life_events (customer_id, kind, label, date, recurring) ");
+                    qb.push_values(chunk, |mut b, (id, kind, date, _)| { b.push_bind(*id).push_bind(kind.clone()).push_bind("").push_bind(date.clone()).push_bind(true); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                for chunk in attributes.chunks(3000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO customer_attributes (customer_id, key, value) ");
-                    qb.push_values(values, |mut b, (k, v)| { b.push_bind(id).push_bind(k).push_bind(v); });
+                    qb.push_values(chunk, |mut b, (n, key, value)| { b.push_bind(ids[*n]).push_bind(key.clone()).push_bind(value.clone()); });
                     qb.build().execute(&mut *conn).await?;
                 }
-                let externals: Vec<&str> = r.external_id.as_deref().into_iter().collect();
-                let keys = nunchi_core::search::keys_for(f.name.as_ref().map(|n| n.as_str()), r.email.as_slice(), r.phone.as_slice(), &externals);
-                if !keys.is_empty() {
+                for chunk in keys.chunks(5000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO search_keys (key, customer_id) ");
-                    qb.push_values(keys, |mut b, k| { b.push_bind(k).push_bind(id); });
+                    qb.push_values(chunk, |mut b, (id, key, _, _)| { b.push_bind(key.clone()).push_bind(*id); });
                     qb.build().execute(&mut *conn).await?;
                 }
-                Ok(id)
+                Ok(ids)
             }
 
             async fn refresh_search_keys(conn: &mut <$db as sqlx::Database>::Connection, id: i64) -> $crate::StoreResult<()> {
@@ -307,32 +382,45 @@ macro_rules! impl_customer_store {
             }
 
             async fn upsert_customers(&self, records: &[nunchi_core::import::CustomerRecord], source: &str) -> $crate::StoreResult<Vec<$crate::StoreResult<$crate::model::Upserted>>> {
-                use $crate::model::Upserted;
+                use $crate::{model::Upserted, sql::customers::{Owner, identity_key, record_identities}};
                 let mut tx = self.write.begin().await?;
-                // One query finds every existing customer the batch refers to, so that new
-                // customers (the bulk of a first import) take the multi-row insert path.
-                let mut known = Self::identity_owners(&mut tx, records).await?;
+                // One query finds every existing customer the batch refers to. New customers
+                // (the bulk of a first import) are then written in groups, a few multi-row
+                // statements per group; updates go row by row.
+                let mut known: std::collections::HashMap<(String, String), Owner> = Self::identity_owners(&mut tx, records).await?.into_iter().map(|(k, id)| (k, Owner::Id(id))).collect();
                 let mut defs: std::collections::HashMap<String, String> = sqlx::query_as::<_, (String, String)>("SELECT key, type FROM attribute_defs").fetch_all(&mut *tx).await?.into_iter().collect();
-                let mut out = Vec::with_capacity(records.len());
-                for r in records {
-                    let keys = $crate::sql::customers::record_identities(r);
-                    let target = keys.iter().find_map(|i| known.get(&(i.kind.as_str().to_string(), i.value.clone())).copied());
-                    // A savepoint per row: a conflict rolls back that row only.
-                    let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-                    let result = async {
-                        match target {
-                            Some(id) => { Self::live_customer(&mut sp, id).await?; Self::write_record(&mut sp, id, r, &[], source).await?; Ok(Upserted::Updated(id)) }
-                            None => Ok(Upserted::Created(Self::insert_new(&mut sp, r, source, &mut defs).await?)),
-                        }
-                    }.await;
-                    if result.is_ok() { sp.commit().await?; } else { sp.rollback().await?; }
-                    if let Ok(Upserted::Created(id) | Upserted::Updated(id)) = result {
-                        for i in keys { known.insert((i.kind.as_str().to_string(), i.value), id); }
+                let mut out: Vec<Option<$crate::StoreResult<Upserted>>> = records.iter().map(|_| None).collect();
+                let mut group: Vec<usize> = Vec::new();
+                for (idx, r) in records.iter().enumerate() {
+                    let keys = record_identities(r);
+                    let find = |known: &std::collections::HashMap<(String, String), Owner>| keys.iter().find_map(|i| known.get(&identity_key(i)).copied());
+                    if matches!(find(&known), Some(Owner::Pending)) {
+                        Self::flush_group(&mut tx, records, &mut group, &mut known, &mut out, source, &mut defs).await?;
                     }
-                    out.push(result);
+                    match find(&known) {
+                        Some(Owner::Id(id)) => {
+                            let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                            let result = async { Self::live_customer(&mut sp, id).await?; Self::write_record(&mut sp, id, r, &[], source).await }.await;
+                            if result.is_ok() {
+                                sp.commit().await?;
+                                for i in &keys { known.insert(identity_key(i), Owner::Id(id)); }
+                            } else {
+                                sp.rollback().await?;
+                            }
+                            out[idx] = Some(result.map(|()| Upserted::Updated(id)));
+                        }
+                        _ => {
+                            for i in &keys { known.insert(identity_key(i), Owner::Pending); }
+                            group.push(idx);
+                            if group.len() >= $crate::sql::customers::GROUP {
+                                Self::flush_group(&mut tx, records, &mut group, &mut known, &mut out, source, &mut defs).await?;
+                            }
+                        }
+                    }
                 }
+                Self::flush_group(&mut tx, records, &mut group, &mut known, &mut out, source, &mut defs).await?;
                 tx.commit().await?;
-                Ok(out)
+                Ok(out.into_iter().map(|r| r.unwrap_or_else(|| Err($crate::StoreError::Conflict("row was not processed".into())))).collect())
             }
 
             async fn customer(&self, id: i64) -> $crate::StoreResult<$crate::model::Customer> {

@@ -91,6 +91,9 @@ fn print_report(r: &ImportReport, secs: f64) {
         r.imported, r.created, r.updated
     );
     println!("  rejected {}", r.rejected);
+    if let Some(mib) = super::peak_rss_mib() {
+        println!("  peak memory {mib:.0} MiB");
+    }
     for e in r.errors.iter().take(20) {
         println!("    line {}: {}", e.line, e.reason);
     }

@@ -66,6 +66,111 @@ pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::
     Ok(())
 }
 
+/// Writes the demo customers as a customer CSV. With `bad_every = Some(n)`, every nth row
+/// is broken in one of several ways (bad e-mail, phone, date, channel, missing keys), so an
+/// import has something to report.
+pub fn write_csv(
+    path: &std::path::Path,
+    customers: u64,
+    seed: u64,
+    bad_every: Option<u64>,
+) -> anyhow::Result<()> {
+    let mut header: Vec<&str> = nunchi_core::import::CUSTOMER_COLUMNS.to_vec();
+    header.extend(["attr_skin_type", "attr_membership_tier"]);
+    let mut w = csv::Writer::from_path(path)
+        .with_context(|| format!("failed to create {}", path.display()))?;
+    w.write_record(&header)?;
+    let bar = progress(customers, "writing CSV");
+    for i in 0..customers {
+        let r = nunchi_demo::customer(seed, i).record;
+        let channels = |purpose: nunchi_core::consent::Purpose| {
+            r.consents
+                .iter()
+                .filter(|(_, p)| *p == purpose)
+                .map(|(c, _)| c.as_str())
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let date = |kind: nunchi_core::life_event::LifeEventKind| {
+            r.life_events
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, d)| d.to_string())
+                .unwrap_or_default()
+        };
+        let attr = |key: &str| {
+            r.attributes
+                .iter()
+                .find(|(k, _, _)| k == key)
+                .map(|(_, _, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let mut row = vec![
+            r.external_id.clone().unwrap_or_default(),
+            r.profile
+                .name
+                .as_ref()
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default(),
+            r.email
+                .as_ref()
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_default(),
+            r.phone
+                .as_ref()
+                .map(|p| p.national_digits())
+                .unwrap_or_default(),
+            r.profile
+                .language
+                .as_ref()
+                .map(|l| l.as_str().to_string())
+                .unwrap_or_default(),
+            r.profile
+                .time_zone
+                .as_ref()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_default(),
+            r.profile
+                .preferred_channel
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default(),
+            r.tags
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+            channels(nunchi_core::consent::Purpose::Marketing),
+            channels(nunchi_core::consent::Purpose::NightAds),
+            date(nunchi_core::life_event::LifeEventKind::Birthday),
+            date(nunchi_core::life_event::LifeEventKind::WeddingAnniversary),
+            r.created_at.map(|m| m.to_rfc3339()).unwrap_or_default(),
+            attr("skin_type"),
+            attr("membership_tier"),
+        ];
+        if bad_every.is_some_and(|n| n > 0 && i % n == n - 1) {
+            match (i / bad_every.unwrap_or(1)) % 5 {
+                0 => row[2] = format!("{}-at-nowhere", row[1]),
+                1 => row[3] = "010-12".into(),
+                2 => row[10] = "1990-02-31".into(),
+                3 => row[8] = "fax".into(),
+                _ => {
+                    row[0].clear();
+                    row[2].clear();
+                    row[3].clear();
+                }
+            }
+        }
+        w.write_record(&row)?;
+        if i % 10_000 == 0 {
+            bar.set_position(i);
+        }
+    }
+    w.flush()?;
+    bar.finish_and_clear();
+    println!("wrote {customers} demo customers to {}", path.display());
+    Ok(())
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }

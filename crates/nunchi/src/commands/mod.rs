@@ -29,7 +29,18 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("database is up to date ({})", store.backend());
             Ok(())
         }
-        Command::Demo { customers, seed } => {
+        Command::Demo {
+            customers,
+            seed,
+            csv: Some(path),
+            bad_every,
+        } => demo::write_csv(&path, customers, seed, bad_every),
+        Command::Demo {
+            customers,
+            seed,
+            csv: None,
+            ..
+        } => {
             init_logging(&config, "warn");
             let store = open(&config).await?;
             demo::load(&store, customers, seed).await?;
@@ -107,6 +118,20 @@ pub fn init_logging(config: &Config, default_level: &str) {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
     };
+}
+
+/// The process's peak resident memory in MiB, from Linux's /proc (None elsewhere).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
 }
 
 pub fn progress(len: u64, what: &str) -> ProgressBar {

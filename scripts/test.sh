@@ -38,14 +38,12 @@ pg_url=$("$root/scripts/pg-cluster.sh" start "$pgdir")
 echo "PostgreSQL at $pg_url"
 export NUNCHI_TEST_POSTGRES_URL="$pg_url" NUNCHI_TEST_REQUIRE_POSTGRES=1
 
-step "building"
-cargo build --workspace --all-targets
-
 step "tests on SQLite (store conformance on SQLite and PostgreSQL)"
 NUNCHI_TEST_BACKEND=sqlite cargo test --workspace
 
 step "tests on PostgreSQL"
-NUNCHI_TEST_BACKEND=postgres cargo test --workspace --exclude nunchi-store --exclude nunchi-core --exclude nunchi-demo
+# The whole workspace again (not a subset), so that no crate is rebuilt with other features.
+NUNCHI_TEST_BACKEND=postgres cargo test --workspace
 
 step "browser tests (headless Chromium) on both backends"
 python3 tests/e2e/browser_test.py --binary "$target/debug/nunchi" --backend sqlite

@@ -25,15 +25,15 @@ impl Millis {
         if let Ok(ts) = s.parse::<Timestamp>() {
             return Ok(Self::from_timestamp(ts));
         }
-        if let Ok(date) = s.parse::<jiff::civil::Date>() {
-            if let Ok(ts) = date.to_zoned(jiff::tz::TimeZone::UTC) {
-                return Ok(Self::from_timestamp(ts.timestamp()));
-            }
+        if let Ok(date) = s.parse::<jiff::civil::Date>()
+            && let Ok(ts) = date.to_zoned(jiff::tz::TimeZone::UTC)
+        {
+            return Ok(Self::from_timestamp(ts.timestamp()));
         }
-        if let Ok(secs) = s.parse::<i64>() {
-            if let Ok(ts) = Timestamp::from_second(secs) {
-                return Ok(Self::from_timestamp(ts));
-            }
+        if let Ok(secs) = s.parse::<i64>()
+            && let Ok(ts) = Timestamp::from_second(secs)
+        {
+            return Ok(Self::from_timestamp(ts));
         }
         Err(crate::CoreError::new(
             "timestamp",

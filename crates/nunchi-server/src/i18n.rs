@@ -30,10 +30,10 @@ impl Lang {
                 .find_map(|p| p.trim().strip_prefix("q="))
                 .and_then(|q| q.parse::<f32>().ok())
                 .unwrap_or(1.0);
-            if let Some(lang) = Self::parse(tag) {
-                if best.is_none_or(|(bq, _)| q > bq) {
-                    best = Some((q, lang));
-                }
+            if let Some(lang) = Self::parse(tag)
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, lang));
             }
         }
         best.map(|(_, l)| l).unwrap_or(Self::En)

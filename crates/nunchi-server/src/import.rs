@@ -76,6 +76,8 @@ enum Parsed<T> {
     Bad(u64, String),
 }
 
+type ParsedBatches<T> = tokio::sync::mpsc::Receiver<Result<Vec<Parsed<T>>, ImportError>>;
+
 /// Reads `reader` on a blocking thread and yields parsed rows in batches.
 fn spawn_parser<T: Send + 'static>(
     reader: Box<dyn Read + Send>,
@@ -83,10 +85,7 @@ fn spawn_parser<T: Send + 'static>(
     required: &'static [&'static str],
     allow_attributes: bool,
     parse: fn(&Header, &[&str]) -> nunchi_core::CoreResult<T>,
-) -> (
-    tokio::sync::mpsc::Receiver<Result<Vec<Parsed<T>>, ImportError>>,
-    tokio::task::JoinHandle<()>,
-) {
+) -> (ParsedBatches<T>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let handle = tokio::task::spawn_blocking(move || {
         let mut csv = csv::ReaderBuilder::new()
@@ -344,12 +343,10 @@ pub async fn export_orders(store: &dyn Store, sink: ExportSink) -> anyhow::Resul
         after = last.row.id;
         let mut w = csv::Writer::from_writer(Vec::new());
         for o in &page {
-            if !externals.contains_key(&o.row.customer_id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = externals.entry(o.row.customer_id)
+            {
                 let c = store.customer(o.row.customer_id).await?;
-                externals.insert(
-                    o.row.customer_id,
-                    c.identity("external_id").unwrap_or_default().to_string(),
-                );
+                e.insert(c.identity("external_id").unwrap_or_default().to_string());
             }
             let currency = nunchi_core::money::Currency::parse(&o.row.currency)?;
             let money = |m: i64| nunchi_core::money::Money::new(m, currency).to_decimal_string();

@@ -24,15 +24,14 @@ async fn env() -> Env {
 
 impl Env {
     fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_nunchi"))
+        Command::new(env!("CARGO_BIN_EXE_nunchi"))
             .args(args)
             .env("NUNCHI_DATA_DIR", self.dir.path())
             .env("NUNCHI_DATABASE_URL", &self.url)
             .env_remove("NUNCHI_CONFIG")
             .current_dir(self.dir.path())
             .output()
-            .unwrap();
-        out
+            .unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {

@@ -45,6 +45,12 @@ struct UsersPage {
     me: i64,
 }
 
+impl UsersPage {
+    fn same(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
+}
+
 async fn users(State(state): State<AppState>, auth: UiNeed<perm::UsersManage>) -> UiResult {
     let t = lang_of(&auth).strings();
     Ok(render(UsersPage {

@@ -61,10 +61,9 @@ struct ListPage {
     q: String,
     tag: String,
     language: String,
-    channel: String,
     next_href: Option<String>,
     masked: bool,
-    channels: Vec<&'static str>,
+    channels: Vec<(&'static str, bool)>,
 }
 
 fn enc(s: &str) -> String {
@@ -107,12 +106,16 @@ async fn list(
         q: keep(&q.q),
         tag: keep(&q.tag),
         language: keep(&q.language),
-        channel: keep(&q.marketing_channel),
         next_href,
         masked: !auth.can(Permission::ViewPii),
         channels: nunchi_core::consent::ContactChannel::ALL
             .iter()
-            .map(|c| c.as_str())
+            .map(|c| {
+                (
+                    c.as_str(),
+                    q.marketing_channel.as_deref() == Some(c.as_str()),
+                )
+            })
             .collect(),
     };
     Ok(render(view))

@@ -13,7 +13,7 @@ use askama::Template;
 use axum::{
     Router,
     extract::FromRequestParts,
-    http::{StatusCode, request::Parts},
+    http::request::Parts,
     response::{Html, IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -42,7 +42,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Capabilities from PRODUCT.md that have a place in the navigation but no page yet.
-const NOT_BUILT: &[(&str, fn(&Strings) -> &'static str)] = &[
+type LabelOf = fn(&Strings) -> &'static str;
+
+const NOT_BUILT: &[(&str, LabelOf)] = &[
     ("/journeys", |t| t.nav_journeys),
     ("/voc", |t| t.nav_voc),
     ("/inbox", |t| t.nav_inbox),
@@ -283,11 +285,4 @@ pub fn fmt_money(minor: i64, currency: &str) -> String {
     nunchi_core::money::Currency::parse(currency)
         .map(|c| nunchi_core::money::Money::new(minor, c).display())
         .unwrap_or_else(|_| format!("{minor} {currency}"))
-}
-
-pub fn status_code_page(status: StatusCode) -> UiError {
-    UiError(match status {
-        StatusCode::FORBIDDEN => AppError::Forbidden,
-        _ => AppError::NotFound(String::new()),
-    })
 }

@@ -44,15 +44,15 @@ pub async fn serve(config: &Config, demo_customers: Option<u64>) -> anyhow::Resu
     init_logging(config, "info");
     let store = open(config).await?;
     let generated = ensure_admin(store.as_ref(), config).await?;
-    if let Some(n) = demo_customers {
-        if store.stats().await?.customers == 0 {
-            println!(
-                "loading the demo brand ({} / {}) with {n} customers…",
-                nunchi_demo::BRAND_KO,
-                nunchi_demo::BRAND_EN
-            );
-            demo::load(&store, n, nunchi_demo::DEFAULT_SEED).await?;
-        }
+    if let Some(n) = demo_customers
+        && store.stats().await?.customers == 0
+    {
+        println!(
+            "loading the demo brand ({} / {}) with {n} customers…",
+            nunchi_demo::BRAND_KO,
+            nunchi_demo::BRAND_EN
+        );
+        demo::load(&store, n, nunchi_demo::DEFAULT_SEED).await?;
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -73,6 +73,8 @@ pub trait CustomerStore: Send + Sync {
         author_name: &str,
         body: &str,
     ) -> StoreResult<Note>;
+    /// Adds many notes in one transaction: (customer id, author name, body).
+    async fn add_notes(&self, notes: &[(i64, String, String)]) -> StoreResult<()>;
     async fn notes(&self, id: i64) -> StoreResult<Vec<Note>>;
     async fn timeline(
         &self,

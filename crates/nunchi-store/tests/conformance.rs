@@ -465,11 +465,11 @@ each_backend!(timeline_pages_cover_everything_once, |s| {
         )
         .await
         .unwrap();
-    for i in 0..7 {
-        s.add_note(id, None, "agent", &format!("note {i}"))
-            .await
-            .unwrap();
-    }
+    s.add_note(id, None, "agent", "note 0").await.unwrap();
+    let more: Vec<(i64, String, String)> = (1..7)
+        .map(|i| (id, "agent".to_string(), format!("note {i}")))
+        .collect();
+    s.add_notes(&more).await.unwrap();
     s.upsert_order_lines(&[
         line("O-T1", "T-1", "토너", "18000", "1", "KRW"),
         line("O-T2", "T-1", "Toner", "12.50", "2", "USD"),
@@ -821,3 +821,42 @@ each_backend!(
         assert_eq!(s.search_customers("고객5", 5).await.unwrap()[0].id, ok);
     }
 );
+
+each_backend!(new_orders_in_one_batch_match_line_by_line_semantics, |s| {
+    s.create_customer(
+        &customer("B-C", "일괄", "bulk@example.com", ""),
+        &[],
+        "test",
+    )
+    .await
+    .unwrap();
+    let mut refunded = line("B-2", "B-C", "세럼", "45000", "1", "KRW");
+    refunded.refunded = Some(nunchi_core::money::Money::new(
+        45_000,
+        nunchi_core::money::Currency::KRW,
+    ));
+    let res = s
+        .upsert_order_lines(&[
+            line("B-1", "B-C", "크림", "32000", "1", "KRW"),
+            refunded,
+            line("B-1", "B-C", "크림", "32000", "3", "KRW"),
+            line("B-1", "B-C", "토너", "18000", "1", "KRW"),
+        ])
+        .await
+        .unwrap();
+    assert!(res.iter().all(|r| r.is_ok()), "{res:?}");
+    assert_eq!(
+        res[0].as_ref().unwrap(),
+        res[2].as_ref().unwrap(),
+        "lines of one order name one order"
+    );
+    let orders = s.orders_page(0, 10).await.unwrap();
+    let b1 = orders.iter().find(|o| o.row.external_id == "B-1").unwrap();
+    assert_eq!(
+        (b1.row.total_minor, b1.items.len()),
+        (3 * 32_000 + 18_000, 2),
+        "the later line for a product replaces the earlier"
+    );
+    let b2 = orders.iter().find(|o| o.row.external_id == "B-2").unwrap();
+    assert_eq!(b2.row.refunded_minor, 45_000);
+});

@@ -559,6 +559,19 @@ macro_rules! impl_customer_store {
                 Ok(note)
             }
 
+            async fn add_notes(&self, notes: &[(i64, String, String)]) -> $crate::StoreResult<()> {
+                if notes.is_empty() { return Ok(()); }
+                let now = $crate::now_ms();
+                let mut tx = self.write.begin().await?;
+                for chunk in notes.chunks(5000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO notes (customer_id, author_name, body, created_at) ");
+                    qb.push_values(chunk, |mut b, (id, author, body)| { b.push_bind(*id).push_bind(author.clone()).push_bind(body.clone()).push_bind(now); });
+                    qb.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn notes(&self, id: i64) -> $crate::StoreResult<Vec<$crate::model::Note>> {
                 Ok(sqlx::query_as("SELECT * FROM notes WHERE customer_id = $1 ORDER BY created_at DESC, id DESC").bind(id).fetch_all(&self.read).await?)
             }

@@ -17,6 +17,72 @@ macro_rules! impl_order_store {
                 Ok(out)
             }
 
+            async fn existing_orders(conn: &mut <$db as sqlx::Database>::Connection, lines: &[nunchi_core::import::OrderLine]) -> $crate::StoreResult<std::collections::HashSet<String>> {
+                let mut ids: Vec<&str> = lines.iter().map(|l| l.order_id.as_str()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut found = std::collections::HashSet::new();
+                for chunk in ids.chunks(5000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT external_id FROM orders WHERE external_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk { sep.push_bind(id.to_string()); }
+                    qb.push(")");
+                    found.extend(qb.build_query_scalar::<String>().fetch_all(&mut *conn).await?);
+                }
+                Ok(found)
+            }
+
+            async fn customers_by_external_id(conn: &mut <$db as sqlx::Database>::Connection, lines: &[nunchi_core::import::OrderLine]) -> $crate::StoreResult<std::collections::HashMap<String, i64>> {
+                let mut ids: Vec<&str> = lines.iter().map(|l| l.customer_external_id.as_str()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut found = std::collections::HashMap::new();
+                for chunk in ids.chunks(5000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT value, customer_id FROM customer_identities WHERE kind = 'external_id' AND value IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk { sep.push_bind(id.to_string()); }
+                    qb.push(")");
+                    found.extend(qb.build_query_as::<(String, i64)>().fetch_all(&mut *conn).await?);
+                }
+                Ok(found)
+            }
+
+            /// Creates new orders, one statement each, and all their items in bulk. Within an
+            /// order a later line for the same product replaces the earlier one, and the last
+            /// line's status, channel and time win, as they would line by line.
+            async fn insert_orders(conn: &mut <$db as sqlx::Database>::Connection, lines: &[nunchi_core::import::OrderLine], groups: &[(String, Vec<usize>)], customers: &std::collections::HashMap<String, i64>) -> $crate::StoreResult<Vec<i64>> {
+                let now = $crate::now_ms();
+                let mut ids = Vec::with_capacity(groups.len());
+                let mut items: Vec<(i64, &nunchi_core::import::OrderLine)> = Vec::new();
+                for (order, g) in groups {
+                    let last = &lines[*g.last().unwrap_or(&0)];
+                    let currency = lines[g[0]].unit_price.currency;
+                    let mut products: Vec<&nunchi_core::import::OrderLine> = Vec::new();
+                    for i in g {
+                        let l = &lines[*i];
+                        if l.unit_price.currency != currency {
+                            return Err($crate::StoreError::Conflict(format!("order {order} mixes currencies")));
+                        }
+                        products.retain(|p| p.product != l.product);
+                        products.push(l);
+                    }
+                    let total: i64 = products.iter().map(|l| l.unit_price.minor * l.quantity).sum();
+                    let refunded = g.iter().rev().find_map(|i| lines[*i].refunded).map(|m| m.minor).unwrap_or(0);
+                    let customer = customers.get(&last.customer_external_id).copied().ok_or_else(|| $crate::StoreError::NotFound(last.customer_external_id.clone()))?;
+                    let id: i64 = sqlx::query_scalar("INSERT INTO orders (external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
+                        .bind(order).bind(customer).bind(last.status.as_str()).bind(currency.code()).bind(last.channel.as_str()).bind(total).bind(refunded).bind(last.placed_at.0).bind(now)
+                        .fetch_one(&mut *conn).await?;
+                    ids.push(id);
+                    items.extend(products.into_iter().map(|l| (id, l)));
+                }
+                for chunk in items.chunks(5000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO order_items (order_id, product, category, unit_price_minor, quantity) ");
+                    qb.push_values(chunk, |mut b, (id, l)| { b.push_bind(*id).push_bind(l.product.clone()).push_bind(l.category.clone()).push_bind(l.unit_price.minor).push_bind(l.quantity); });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                Ok(ids)
+            }
+
             async fn write_order_line(conn: &mut <$db as sqlx::Database>::Connection, line: &nunchi_core::import::OrderLine) -> $crate::StoreResult<i64> {
                 let customer: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = 'external_id' AND value = $1")
                     .bind(&line.customer_external_id).fetch_optional(&mut *conn).await?;
@@ -42,15 +108,46 @@ macro_rules! impl_order_store {
         impl $crate::traits::OrderStore for $store {
             async fn upsert_order_lines(&self, lines: &[nunchi_core::import::OrderLine]) -> $crate::StoreResult<Vec<$crate::StoreResult<i64>>> {
                 let mut tx = self.write.begin().await?;
-                let mut out = Vec::with_capacity(lines.len());
-                for line in lines {
+                let mut out: Vec<Option<$crate::StoreResult<i64>>> = lines.iter().map(|_| None).collect();
+                // Lines of orders that do not exist yet are written order by order with their
+                // items in bulk; lines of existing orders go one by one.
+                let existing = Self::existing_orders(&mut tx, lines).await?;
+                let customers = Self::customers_by_external_id(&mut tx, lines).await?;
+                let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+                let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+                let mut slow: Vec<usize> = Vec::new();
+                for (i, line) in lines.iter().enumerate() {
+                    if existing.contains(&line.order_id) || !customers.contains_key(&line.customer_external_id) {
+                        slow.push(i);
+                    } else if let Some(g) = index.get(line.order_id.as_str()) {
+                        groups[*g].1.push(i);
+                    } else {
+                        index.insert(line.order_id.as_str(), groups.len());
+                        groups.push((line.order_id.clone(), vec![i]));
+                    }
+                }
+                let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                match Self::insert_orders(&mut sp, lines, &groups, &customers).await {
+                    Ok(ids) => {
+                        sp.commit().await?;
+                        for ((_, g), id) in groups.iter().zip(ids) {
+                            for i in g { out[*i] = Some(Ok(id)); }
+                        }
+                    }
+                    Err(_) => {
+                        sp.rollback().await?;
+                        slow.extend(groups.iter().flat_map(|(_, g)| g.iter().copied()));
+                        slow.sort_unstable();
+                    }
+                }
+                for i in slow {
                     let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-                    let result = Self::write_order_line(&mut sp, line).await;
+                    let result = Self::write_order_line(&mut sp, &lines[i]).await;
                     if result.is_ok() { sp.commit().await?; } else { sp.rollback().await?; }
-                    out.push(result);
+                    out[i] = Some(result);
                 }
                 tx.commit().await?;
-                Ok(out)
+                Ok(out.into_iter().map(|r| r.unwrap_or_else(|| Err($crate::StoreError::Conflict("line was not processed".into())))).collect())
             }
 
             async fn orders_of(&self, customer_id: i64) -> $crate::StoreResult<Vec<$crate::model::Order>> {

@@ -44,15 +44,19 @@ pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::
             r.context("a demo order was rejected")?;
         }
         orders += lines.len();
+        let mut batch_notes = Vec::new();
         for (c, r) in batch.iter().zip(results) {
             let id = match r.context("a demo customer was rejected")? {
                 Upserted::Created(id) | Upserted::Updated(id) => id,
             };
-            for (author, body) in &c.notes {
-                store.add_note(id, None, author, body).await?;
-                notes += 1;
-            }
+            batch_notes.extend(
+                c.notes
+                    .iter()
+                    .map(|(author, body)| (id, author.clone(), body.clone())),
+            );
         }
+        notes += batch_notes.len();
+        store.add_notes(&batch_notes).await?;
         bar.inc(batch.len() as u64);
     }
     generator.await?;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole nunchi test suite, from a fresh machine:
 #   1. installs what is missing (Debian's postgresql, chromium, chromium-driver, fonts-nanum;
-#      selenium from PyPI),
+#      selenium and openapi-spec-validator from PyPI),
 #   2. starts a throwaway PostgreSQL cluster on a free loopback port,
 #   3. runs every Rust test on SQLite and again on PostgreSQL (the store conformance suite
 #      covers both backends in each run),
@@ -28,7 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-python3 -c 'import selenium' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'selenium>=4.20,<5'
+python3 -c 'import selenium, openapi_spec_validator' 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check 'selenium>=4.20,<5' 'openapi-spec-validator>=0.7,<1'
 
 step "starting a throwaway PostgreSQL"
 pgdir=$(mktemp -d /tmp/nunchi-pg.XXXXXX)

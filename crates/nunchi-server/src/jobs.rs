@@ -180,7 +180,8 @@ pub fn uploads_dir(state: &AppState) -> PathBuf {
     state.settings.data_dir.join("uploads")
 }
 
-pub type Shared = Arc<tokio::sync::Notify>;
+/// Wakes the job runner when a job is queued, so it need not wait for its next poll.
+pub type Wakeup = Arc<tokio::sync::Notify>;
 
 #[cfg(test)]
 mod tests {

@@ -57,7 +57,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<metrics::Metrics>,
     pub sign_in_limiter: Arc<auth::limiter::Limiter>,
-    pub job_wakeup: jobs::Shared,
+    pub job_wakeup: jobs::Wakeup,
 }
 
 impl AppState {
@@ -131,8 +131,14 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     }
 }
 
-async fn not_found(uri: axum::http::Uri) -> error::AppError {
-    error::AppError::NotFound(uri.path().to_string())
+/// Unknown paths: JSON under `/api/`, a page everywhere else.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    let e = error::AppError::NotFound(uri.path().to_string());
+    if uri.path().starts_with("/api/") {
+        e.into_response()
+    } else {
+        ui::UiError(e).into_response()
+    }
 }
 
 /// The whole application as one `Router`, ready to serve or to test in-process.

@@ -94,6 +94,7 @@ pub const UI: &[RouteSpec] = &[
     r("GET", "/admin/users", Some(UsersManage)),
     r("POST", "/admin/users", Some(UsersManage)),
     r("POST", "/admin/users/{id}", Some(UsersManage)),
+    r("POST", "/admin/teams", Some(UsersManage)),
     r("GET", "/admin/tokens", None),
     r("POST", "/admin/tokens", None),
     r("POST", "/admin/tokens/{id}/revoke", None),

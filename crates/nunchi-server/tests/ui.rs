@@ -251,6 +251,49 @@ async fn every_page_renders_for_roles_that_may_see_it() {
         .await
         .text();
     assert!(empty.contains("No customers match"), "useful empty state");
+    let missing = app.page(Role::Agent, "GET", "/no-such-page", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.text().contains("<html") && missing.text().contains("request id"),
+        "pages get an HTML 404"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_form_enforces_its_permission_for_every_role() {
+    let app = TestApp::new().await;
+    let mut failures = vec![];
+    for spec in routes::UI.iter().filter(|s| s.method == "POST") {
+        for role in Role::ALL {
+            let id = app.customer(json!({ "name": "양식", "external_id": format!("F-{}-{}", spec.path, role.as_str()) })).await;
+            let path = spec
+                .path
+                .replace(
+                    "/users/{id}",
+                    &format!("/users/{}", app.user_ids[&Role::Viewer]),
+                )
+                .replace("{id}", &id.to_string());
+            let form = format!(
+                "csrf={}&body=hi&source_id=999999&name=team-{}&role=viewer&team_id=",
+                app.csrf(role),
+                role.as_str()
+            );
+            let status = app.page(role, "POST", &path, Some(&form)).await.status;
+            let allowed = spec.permission.is_none_or(|p| role.has(p));
+            let ok = if allowed {
+                status != StatusCode::FORBIDDEN && status != StatusCode::METHOD_NOT_ALLOWED
+            } else {
+                status == StatusCode::FORBIDDEN
+            };
+            if !ok {
+                failures.push(format!(
+                    "POST {path} as {}: {status} (allowed: {allowed})",
+                    role.as_str()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

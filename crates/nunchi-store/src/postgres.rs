@@ -42,6 +42,23 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Ids for `n` new rows of `table` from its identity sequence, so concurrent writers
+    /// never collide.
+    pub(crate) async fn reserve_ids(
+        conn: &mut sqlx::PgConnection,
+        table: &str,
+        n: usize,
+    ) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
+        ))
+        .bind(n as i64)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+}
+
 impl_customer_store!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_user_store!(PgStore, Postgres);

@@ -33,7 +33,10 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-65536");
+            // 256 MiB of page cache for the writer and memory-mapped reads: random B-tree
+            // inserts into search keys and identities stay in memory on large imports.
+            .pragma("cache_size", "-262144")
+            .pragma("mmap_size", "4294967296");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -42,11 +45,29 @@ impl SqliteStore {
             .run(&write)
             .await
             .map_err(StoreError::Migrate)?;
+        // Readers lean on the memory map rather than a large private cache each.
+        let read_options = options.read_only(true).pragma("cache_size", "-32768");
         let read = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options.read_only(true))
+            .connect_with(read_options)
             .await?;
         Ok(Self { read, write })
+    }
+}
+
+impl SqliteStore {
+    /// Ids for `n` new rows of `table`, which the caller inserts explicitly. Safe because this
+    /// process writes through one connection inside a transaction; a row another process
+    /// slipped in makes the insert fail and the caller fall back to one row at a time.
+    pub(crate) async fn reserve_ids(
+        conn: &mut sqlx::SqliteConnection,
+        table: &str,
+        n: usize,
+    ) -> StoreResult<Vec<i64>> {
+        let max: i64 = sqlx::query_scalar(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"))
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok((1..=n as i64).map(|i| max + i).collect())
     }
 }
 

@@ -101,6 +101,7 @@ pub trait OrderStore: Send + Sync {
     /// Upserts order lines by order id and product, creating the order on its first line
     /// and recomputing its total. One result per line.
     async fn upsert_order_lines(&self, lines: &[OrderLine]) -> StoreResult<Vec<StoreResult<i64>>>;
+    async fn order(&self, id: i64) -> StoreResult<Order>;
     async fn orders_of(&self, customer_id: i64) -> StoreResult<Vec<Order>>;
     /// Orders in id order after `after_id`, for streaming exports.
     async fn orders_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<Order>>;

@@ -859,4 +859,9 @@ each_backend!(new_orders_in_one_batch_match_line_by_line_semantics, |s| {
     );
     let b2 = orders.iter().find(|o| o.row.external_id == "B-2").unwrap();
     assert_eq!(b2.row.refunded_minor, 45_000);
+    assert_eq!(&s.order(b1.row.id).await.unwrap(), b1);
+    assert!(matches!(
+        s.order(987_654).await,
+        Err(StoreError::NotFound(_))
+    ));
 });

@@ -239,13 +239,9 @@ pub struct NewTeam {
     pub name: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/teams", tag = "admin", request_body = NewTeam, responses((status = 201, body = Team)))]
-pub async fn create_team(
-    auth: Need<perm::UsersManage>,
-    state: axum::extract::State<AppState>,
-    ApiJson(t): ApiJson<NewTeam>,
-) -> AppResult<(StatusCode, Json<Team>)> {
-    let name = t.name.trim();
+/// Creates a team; shared by the API and the users page.
+pub async fn create_team_checked(state: &AppState, auth: &Auth, name: &str) -> AppResult<Team> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::bad_request(
             "invalid_name",
@@ -254,9 +250,21 @@ pub async fn create_team(
     }
     let team = state.store.create_team(name).await?;
     state
-        .audit(&auth, "team.create", &format!("team {}", team.id), name)
+        .audit(auth, "team.create", &format!("team {}", team.id), name)
         .await;
-    Ok((StatusCode::CREATED, Json(team)))
+    Ok(team)
+}
+
+#[utoipa::path(post, path = "/api/v1/teams", tag = "admin", request_body = NewTeam, responses((status = 201, body = Team)))]
+pub async fn create_team(
+    auth: Need<perm::UsersManage>,
+    state: axum::extract::State<AppState>,
+    ApiJson(t): ApiJson<NewTeam>,
+) -> AppResult<(StatusCode, Json<Team>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_team_checked(&state, &auth, &t.name).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", responses((status = 200, body = Vec<ApiToken>)))]

@@ -144,13 +144,7 @@ pub async fn refund(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<RefundInput>,
 ) -> AppResult<Json<OrderRow>> {
-    let order = state
-        .store
-        .orders_page(id - 1, 1)
-        .await?
-        .into_iter()
-        .find(|o| o.row.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("order {id}")))?;
+    let order = state.store.order(id).await?;
     let amount = Money::parse(&input.amount, Currency::parse(&order.row.currency)?)?;
     Ok(Json(state.store.refund_order(id, amount.minor).await?))
 }

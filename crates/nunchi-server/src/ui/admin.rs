@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/{id}", post(update_user))
+        .route("/admin/teams", post(create_team))
         .route("/admin/tokens", get(tokens).post(create_token))
         .route("/admin/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/audit", get(audit))
@@ -96,6 +97,22 @@ async fn create_user(
             &format!("{} as {}", user.email, user.role),
         )
         .await;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TeamForm {
+    csrf: String,
+    name: String,
+}
+
+async fn create_team(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::UsersManage>,
+    Form(f): Form<TeamForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    crate::api::admin::create_team_checked(&state, &auth, &f.name).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 

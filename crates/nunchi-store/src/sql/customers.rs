@@ -187,12 +187,16 @@ macro_rules! impl_customer_store {
                         attributes.push((n, key.clone(), $crate::sql::customers::checked_attribute(defs.get(key).map(String::as_str), key, value)?));
                     }
                 }
-                let mut ids = Vec::with_capacity(rows.len());
-                for r in rows {
-                    let f = &r.profile;
-                    ids.push(sqlx::query_scalar::<_, i64>("INSERT INTO customers (name, language, time_zone, preferred_channel, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-                        .bind(f.name.as_ref().map(|v| v.as_str())).bind(f.language.as_ref().map(|v| v.as_str())).bind(f.time_zone.as_ref().map(|v| v.as_str())).bind(f.preferred_channel.map(|v| v.as_str()))
-                        .bind(r.created_at.map(|m| m.0).unwrap_or(now)).bind(now).fetch_one(&mut *conn).await?);
+                let ids = Self::reserve_ids(&mut *conn, "customers", rows.len()).await?;
+                for (chunk, chunk_ids) in rows.chunks(1000).zip(ids.chunks(1000)) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO customers (id, name, language, time_zone, preferred_channel, created_at, updated_at) ");
+                    qb.push_values(chunk.iter().zip(chunk_ids), |mut b, (r, id)| {
+                        let f = &r.profile;
+                        b.push_bind(*id).push_bind(f.name.as_ref().map(|v| v.as_str().to_string())).push_bind(f.language.as_ref().map(|v| v.as_str().to_string()))
+                            .push_bind(f.time_zone.as_ref().map(|v| v.as_str().to_string())).push_bind(f.preferred_channel.map(|v| v.as_str()))
+                            .push_bind(r.created_at.map(|m| m.0).unwrap_or(now)).push_bind(now);
+                    });
+                    qb.build().execute(&mut *conn).await?;
                 }
                 let owned = |f: &dyn Fn(&nunchi_core::import::CustomerRecord) -> Vec<(String, String, String)>| -> Vec<(i64, String, String, String)> {
                     rows.iter().zip(&ids).flat_map(|(r, id)| f(r).into_iter().map(move |(a, b, c)| (*id, a, b, c))).collect()

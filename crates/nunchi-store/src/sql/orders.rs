@@ -52,9 +52,10 @@ macro_rules! impl_order_store {
             /// line's status, channel and time win, as they would line by line.
             async fn insert_orders(conn: &mut <$db as sqlx::Database>::Connection, lines: &[nunchi_core::import::OrderLine], groups: &[(String, Vec<usize>)], customers: &std::collections::HashMap<String, i64>) -> $crate::StoreResult<Vec<i64>> {
                 let now = $crate::now_ms();
-                let mut ids = Vec::with_capacity(groups.len());
+                let ids = Self::reserve_ids(&mut *conn, "orders", groups.len()).await?;
+                let mut orders: Vec<(i64, &str, i64, &nunchi_core::import::OrderLine, i64, i64)> = Vec::with_capacity(groups.len());
                 let mut items: Vec<(i64, &nunchi_core::import::OrderLine)> = Vec::new();
-                for (order, g) in groups {
+                for ((order, g), id) in groups.iter().zip(ids.iter().copied()) {
                     let last = &lines[*g.last().unwrap_or(&0)];
                     let currency = lines[g[0]].unit_price.currency;
                     let mut products: Vec<&nunchi_core::import::OrderLine> = Vec::new();
@@ -69,11 +70,16 @@ macro_rules! impl_order_store {
                     let total: i64 = products.iter().map(|l| l.unit_price.minor * l.quantity).sum();
                     let refunded = g.iter().rev().find_map(|i| lines[*i].refunded).map(|m| m.minor).unwrap_or(0);
                     let customer = customers.get(&last.customer_external_id).copied().ok_or_else(|| $crate::StoreError::NotFound(last.customer_external_id.clone()))?;
-                    let id: i64 = sqlx::query_scalar("INSERT INTO orders (external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
-                        .bind(order).bind(customer).bind(last.status.as_str()).bind(currency.code()).bind(last.channel.as_str()).bind(total).bind(refunded).bind(last.placed_at.0).bind(now)
-                        .fetch_one(&mut *conn).await?;
-                    ids.push(id);
+                    orders.push((id, order.as_str(), customer, last, total, refunded));
                     items.extend(products.into_iter().map(|l| (id, l)));
+                }
+                for chunk in orders.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO orders (id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at, created_at) ");
+                    qb.push_values(chunk, |mut b, (id, order, customer, last, total, refunded)| {
+                        b.push_bind(*id).push_bind(order.to_string()).push_bind(*customer).push_bind(last.status.as_str()).push_bind(last.unit_price.currency.code().to_string())
+                            .push_bind(last.channel.as_str()).push_bind(*total).push_bind(*refunded).push_bind(last.placed_at.0).push_bind(now);
+                    });
+                    qb.build().execute(&mut *conn).await?;
                 }
                 for chunk in items.chunks(5000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO order_items (order_id, product, category, unit_price_minor, quantity) ");
@@ -148,6 +154,13 @@ macro_rules! impl_order_store {
                 }
                 tx.commit().await?;
                 Ok(out.into_iter().map(|r| r.unwrap_or_else(|| Err($crate::StoreError::Conflict("line was not processed".into())))).collect())
+            }
+
+            async fn order(&self, id: i64) -> $crate::StoreResult<$crate::model::Order> {
+                let mut conn = self.read.acquire().await?;
+                let rows: Vec<$crate::model::OrderRow> = sqlx::query_as("SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at FROM orders WHERE id = $1")
+                    .bind(id).fetch_all(&mut *conn).await?;
+                Self::attach_items(&mut conn, rows).await?.pop().ok_or_else(|| $crate::StoreError::NotFound(format!("order {id}")))
             }
 
             async fn orders_of(&self, customer_id: i64) -> $crate::StoreResult<Vec<$crate::model::Order>> {

@@ -61,6 +61,8 @@ macro_rules! impl_user_store {
                 Ok(sqlx::query_as("SELECT * FROM teams ORDER BY name").fetch_all(&self.read).await?)
             }
             async fn create_session(&self, s: &$crate::model::Session) -> $crate::StoreResult<()> {
+                // Expired sessions are swept here, where sessions are made, rather than by a timer.
+                sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(s.created_at).execute(&self.write).await?;
                 sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(&s.token_hash).bind(s.user_id).bind(&s.csrf_token).bind(s.created_at).bind(s.expires_at).execute(&self.write).await?;
                 Ok(())

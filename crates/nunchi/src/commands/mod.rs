@@ -109,7 +109,14 @@ pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 
 pub fn init_logging(config: &Config, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NUNCHI_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx=warn"))
+        tracing_subscriber::EnvFilter::new(format!(
+            "{default_level},sqlx={}",
+            if default_level == "info" {
+                "warn"
+            } else {
+                "error"
+            }
+        ))
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

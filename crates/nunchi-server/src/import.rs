@@ -161,6 +161,66 @@ fn spawn_parser<T: Send + 'static>(
     (rx, handle)
 }
 
+/// What writing one good row did.
+enum Written {
+    Created,
+    Updated,
+    Imported,
+}
+
+/// Writing one batch: per row what happened, or a failure of the whole batch.
+type WriteBatch<'a> = futures_util::future::BoxFuture<
+    'a,
+    Result<Vec<nunchi_store::StoreResult<Written>>, nunchi_store::StoreError>,
+>;
+
+/// Runs an import: counts rows, reports bad ones by line, and hands each batch of good rows
+/// to `write` (unless it is a dry run), which says per row what happened.
+async fn drive<'a, T: Send + 'static>(
+    (mut rx, handle): (ParsedBatches<T>, tokio::task::JoinHandle<()>),
+    dry_run: bool,
+    progress: &(dyn Fn(u64) + Sync),
+    write: impl Fn(Vec<T>) -> WriteBatch<'a>,
+) -> Result<ImportReport, ImportError> {
+    let mut report = ImportReport {
+        dry_run,
+        ..Default::default()
+    };
+    while let Some(batch) = rx.recv().await {
+        let (mut lines, mut rows) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
+        for p in batch? {
+            report.rows += 1;
+            match p {
+                Parsed::Good(line, r) => {
+                    lines.push(line);
+                    rows.push(r);
+                }
+                Parsed::Bad(line, reason) => report.reject(line, reason),
+            }
+        }
+        if dry_run {
+            report.imported += rows.len() as u64;
+        } else {
+            for (line, result) in lines.into_iter().zip(write(rows).await?) {
+                match result {
+                    Ok(w) => {
+                        report.imported += 1;
+                        match w {
+                            Written::Created => report.created += 1,
+                            Written::Updated => report.updated += 1,
+                            Written::Imported => {}
+                        }
+                    }
+                    Err(e) => report.reject(line, e.to_string()),
+                }
+            }
+        }
+        progress(report.rows);
+    }
+    let _ = handle.await;
+    Ok(report)
+}
+
 /// Imports a customer CSV. `progress` is called after each batch with the rows done.
 pub async fn import_customers(
     store: Arc<dyn Store>,
@@ -169,45 +229,26 @@ pub async fn import_customers(
     source: &str,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ImportReport, ImportError> {
-    let (mut rx, handle) = spawn_parser(reader, CUSTOMER_COLUMNS, &[], true, Header::customer);
-    let mut report = ImportReport {
-        dry_run,
-        ..Default::default()
-    };
-    while let Some(batch) = rx.recv().await {
-        let mut good: Vec<(u64, CustomerRecord)> = Vec::with_capacity(BATCH);
-        for p in batch? {
-            report.rows += 1;
-            match p {
-                Parsed::Good(line, r) => good.push((line, r)),
-                Parsed::Bad(line, reason) => report.reject(line, reason),
-            }
-        }
-        if dry_run {
-            report.imported += good.len() as u64;
-        } else {
-            let records: Vec<CustomerRecord> = good.iter().map(|(_, r)| r.clone()).collect();
-            for ((line, _), result) in good
-                .iter()
-                .zip(store.upsert_customers(&records, source).await?)
-            {
-                match result {
-                    Ok(Upserted::Created(_)) => {
-                        report.imported += 1;
-                        report.created += 1;
-                    }
-                    Ok(Upserted::Updated(_)) => {
-                        report.imported += 1;
-                        report.updated += 1;
-                    }
-                    Err(e) => report.reject(*line, e.to_string()),
-                }
-            }
-        }
-        progress(report.rows);
-    }
-    let _ = handle.await;
-    Ok(report)
+    let parser = spawn_parser(reader, CUSTOMER_COLUMNS, &[], true, Header::customer);
+    let store = &store;
+    drive(parser, dry_run, progress, |rows: Vec<CustomerRecord>| {
+        Box::pin(async move {
+            let results = store.upsert_customers(&rows, source).await?;
+            Ok(results
+                .into_iter()
+                .map(|r| {
+                    r.map(|u| {
+                        if matches!(u, Upserted::Created(_)) {
+                            Written::Created
+                        } else {
+                            Written::Updated
+                        }
+                    })
+                })
+                .collect())
+        })
+    })
+    .await
 }
 
 /// Imports an order CSV (one line item per row).
@@ -225,35 +266,19 @@ pub async fn import_orders(
         "unit_price",
         "quantity",
     ];
-    let (mut rx, handle) = spawn_parser(reader, ORDER_COLUMNS, REQUIRED, false, Header::order_line);
-    let mut report = ImportReport {
-        dry_run,
-        ..Default::default()
-    };
-    while let Some(batch) = rx.recv().await {
-        let mut good: Vec<(u64, OrderLine)> = Vec::with_capacity(BATCH);
-        for p in batch? {
-            report.rows += 1;
-            match p {
-                Parsed::Good(line, r) => good.push((line, r)),
-                Parsed::Bad(line, reason) => report.reject(line, reason),
-            }
-        }
-        if dry_run {
-            report.imported += good.len() as u64;
-        } else {
-            let lines: Vec<OrderLine> = good.iter().map(|(_, l)| l.clone()).collect();
-            for ((line, _), result) in good.iter().zip(store.upsert_order_lines(&lines).await?) {
-                match result {
-                    Ok(_) => report.imported += 1,
-                    Err(e) => report.reject(*line, e.to_string()),
-                }
-            }
-        }
-        progress(report.rows);
-    }
-    let _ = handle.await;
-    Ok(report)
+    let parser = spawn_parser(reader, ORDER_COLUMNS, REQUIRED, false, Header::order_line);
+    let store = &store;
+    drive(parser, dry_run, progress, |rows: Vec<OrderLine>| {
+        Box::pin(async move {
+            Ok(store
+                .upsert_order_lines(&rows)
+                .await?
+                .into_iter()
+                .map(|r| r.map(|_| Written::Imported))
+                .collect())
+        })
+    })
+    .await
 }
 
 /// Where an export sends its CSV, a page at a time; the receiver writes it to a file or an

@@ -33,10 +33,11 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
-            // 256 MiB of page cache for the writer and memory-mapped reads: random B-tree
-            // inserts into search keys and identities stay in memory on large imports.
-            .pragma("cache_size", "-262144")
-            .pragma("mmap_size", "4294967296");
+            // 64 MiB of page cache: a 256 MiB cache made a million-row import no faster but
+            // five times larger in memory. Checkpoints every 40 MiB of WAL rather than 4 MiB,
+            // so a page written many times in a bulk import is copied back once.
+            .pragma("cache_size", "-65536")
+            .pragma("wal_autocheckpoint", "10000");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -45,8 +46,12 @@ impl SqliteStore {
             .run(&write)
             .await
             .map_err(StoreError::Migrate)?;
-        // Readers lean on the memory map rather than a large private cache each.
-        let read_options = options.read_only(true).pragma("cache_size", "-32768");
+        // Readers lean on a shared memory map of the file rather than a large private cache
+        // each; mapped pages count as resident memory but belong to the page cache.
+        let read_options = options
+            .read_only(true)
+            .pragma("cache_size", "-32768")
+            .pragma("mmap_size", "2147483648");
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(read_options)

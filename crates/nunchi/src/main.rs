@@ -102,7 +102,21 @@ enum Command {
     },
 }
 
+/// Lets the default SIGPIPE action end the process, as other Unix tools do, so that
+/// `nunchi export customers | head` stops quietly instead of panicking on a closed pipe.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn default_sigpipe() {
+    // SAFETY: called first thing in main, before any other thread exists; restoring a
+    // signal's default disposition has no other effect on this process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    #[cfg(unix)]
+    default_sigpipe();
     let cli = Cli::parse();
     let file = cli
         .config

@@ -239,6 +239,24 @@ async fn users_tokens_demo_and_search_bench() {
     assert!(e.ok(&["user", "list"]).contains("manager"));
     let demo = e.ok(&["demo", "--customers", "300"]);
     assert!(demo.contains("300 customers"), "{demo}");
+    // A closed pipe ends the command quietly, as with other Unix tools: the export is far
+    // larger than the pipe's buffer, so it is still writing when `head` goes away.
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} export orders | head -c 10",
+            env!("CARGO_BIN_EXE_nunchi")
+        ))
+        .env("NUNCHI_DATA_DIR", e.dir.path())
+        .env("NUNCHI_DATABASE_URL", &e.url)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&piped.stderr),
+        "",
+        "no error and no panic on a closed pipe"
+    );
+    assert_eq!(piped.stdout.len(), 10);
     let bench = e.ok(&["bench", "--queries", "50"]);
     assert!(
         bench.contains("p50") && bench.contains("queries with hits: 50"),

@@ -86,7 +86,7 @@ pub struct NewUser {
 }
 
 /// Creates a user; shared by the API, the admin page and the CLI.
-pub async fn create_user_checked(state: &AppState, u: &NewUser) -> AppResult<User> {
+pub async fn create_user_checked(state: &AppState, auth: &Auth, u: &NewUser) -> AppResult<User> {
     let email = Email::parse(&u.email)?;
     let role = Role::parse(&u.role)?;
     let name = u.name.trim();
@@ -105,10 +105,19 @@ pub async fn create_user_checked(state: &AppState, u: &NewUser) -> AppResult<Use
         .transpose()?
         .unwrap_or(Lang::Ko);
     let hash = password::hash(&u.password)?;
-    Ok(state
+    let user = state
         .store
         .create_user(email.as_str(), name, &hash, role.as_str(), locale.code())
-        .await?)
+        .await?;
+    state
+        .audit(
+            auth,
+            "user.create",
+            &format!("user {}", user.id),
+            &format!("{} as {}", user.email, user.role),
+        )
+        .await;
+    Ok(user)
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUser, responses((status = 201, body = User), (status = 409, body = crate::error::ErrorBody)))]
@@ -117,16 +126,10 @@ pub async fn create_user(
     state: axum::extract::State<AppState>,
     ApiJson(u): ApiJson<NewUser>,
 ) -> AppResult<(StatusCode, Json<User>)> {
-    let user = create_user_checked(&state, &u).await?;
-    state
-        .audit(
-            &auth,
-            "user.create",
-            &format!("user {}", user.id),
-            &format!("{} as {}", user.email, user.role),
-        )
-        .await;
-    Ok((StatusCode::CREATED, Json(user)))
+    Ok((
+        StatusCode::CREATED,
+        Json(create_user_checked(&state, &auth, &u).await?),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

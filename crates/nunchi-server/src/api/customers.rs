@@ -624,18 +624,7 @@ pub async fn merge(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<MergeInput>,
 ) -> AppResult<Json<Customer>> {
-    state
-        .store
-        .merge_customers(input.source_id, id, &auth.actor())
-        .await?;
-    state
-        .audit(
-            &auth,
-            "customer.merge",
-            &format!("customer {id}"),
-            &format!("merged customer {} into {id}", input.source_id),
-        )
-        .await;
+    merge_recorded(&state, &auth, input.source_id, id).await?;
     Ok(Json(visible(&state, &auth, id).await?))
 }
 
@@ -647,15 +636,7 @@ pub async fn erase(
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
-    state.store.erase_customer(id, &auth.actor()).await?;
-    state
-        .audit(
-            &auth,
-            "customer.erase",
-            &format!("customer {id}"),
-            "personal data erased",
-        )
-        .await;
+    erase_recorded(&state, &auth, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -665,14 +646,55 @@ pub async fn export(
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<CustomerExport>> {
+    Ok(Json(export_recorded(&state, &auth, id).await?))
+}
+
+/// Merges `source` into `target` and records it; shared by the API and the profile page.
+pub async fn merge_recorded(
+    state: &AppState,
+    auth: &Auth,
+    source: i64,
+    target: i64,
+) -> AppResult<()> {
+    state
+        .store
+        .merge_customers(source, target, &auth.actor())
+        .await?;
+    state
+        .audit(
+            auth,
+            "customer.merge",
+            &format!("customer {target}"),
+            &format!("merged customer {source} into {target}"),
+        )
+        .await;
+    Ok(())
+}
+
+/// Erases a customer's personal data and records it; shared by the API and the profile page.
+pub async fn erase_recorded(state: &AppState, auth: &Auth, id: i64) -> AppResult<()> {
+    state.store.erase_customer(id, &auth.actor()).await?;
+    state
+        .audit(
+            auth,
+            "customer.erase",
+            &format!("customer {id}"),
+            "personal data erased",
+        )
+        .await;
+    Ok(())
+}
+
+/// Everything held on one customer, with the export recorded in the audit log.
+pub async fn export_recorded(state: &AppState, auth: &Auth, id: i64) -> AppResult<CustomerExport> {
     let export = state.store.export_customer(id).await?;
     state
         .audit(
-            &auth,
+            auth,
             "customer.export",
             &format!("customer {id}"),
             "subject access export",
         )
         .await;
-    Ok(Json(export))
+    Ok(export)
 }

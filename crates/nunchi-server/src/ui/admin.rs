@@ -78,8 +78,9 @@ async fn create_user(
     Form(f): Form<NewUserForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    let user = create_user_checked(
+    create_user_checked(
         &state,
+        &auth,
         &NewUser {
             email: f.email,
             name: f.name,
@@ -89,14 +90,6 @@ async fn create_user(
         },
     )
     .await?;
-    state
-        .audit(
-            &auth,
-            "user.create",
-            &format!("user {}", user.id),
-            &format!("{} as {}", user.email, user.role),
-        )
-        .await;
     Ok(Redirect::to("/admin/users").into_response())
 }
 

@@ -329,18 +329,7 @@ async fn merge(
     Form(f): Form<MergeForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    state
-        .store
-        .merge_customers(f.source_id, id, &auth.actor())
-        .await?;
-    state
-        .audit(
-            &auth,
-            "customer.merge",
-            &format!("customer {id}"),
-            &format!("merged customer {} into {id}", f.source_id),
-        )
-        .await;
+    crate::api::customers::merge_recorded(&state, &auth, f.source_id, id).await?;
     Ok(Redirect::to(&format!("/customers/{id}")).into_response())
 }
 
@@ -356,15 +345,7 @@ async fn erase(
     Form(f): Form<CsrfOnly>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    state.store.erase_customer(id, &auth.actor()).await?;
-    state
-        .audit(
-            &auth,
-            "customer.erase",
-            &format!("customer {id}"),
-            "personal data erased",
-        )
-        .await;
+    crate::api::customers::erase_recorded(&state, &auth, id).await?;
     Ok(Redirect::to(&format!("/customers/{id}")).into_response())
 }
 
@@ -373,15 +354,7 @@ async fn export(
     auth: UiNeed<perm::DataExport>,
     ApiPath(id): ApiPath<i64>,
 ) -> UiResult {
-    let export = state.store.export_customer(id).await?;
-    state
-        .audit(
-            &auth,
-            "customer.export",
-            &format!("customer {id}"),
-            "subject access export",
-        )
-        .await;
+    let export = crate::api::customers::export_recorded(&state, &auth, id).await?;
     Ok((
         [(
             header::CONTENT_DISPOSITION,

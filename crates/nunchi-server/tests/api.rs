@@ -108,6 +108,36 @@ async fn openapi_is_3_1_and_lists_exactly_the_routes() {
         assert!(schemas.contains_key(name), "dangling $ref to {name}");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Every path parameter appears in its path, and query structs are documented as queries.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                if p["in"] == "path" {
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: path parameter {name} is not in the path"
+                    );
+                }
+            }
+        }
+    }
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|i| i.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "operation ids are unique");
+    let list_params = doc["paths"]["/api/v1/customers"]["get"]["parameters"].to_string();
+    assert!(
+        list_params.contains(r#""in":"query""#) && list_params.contains(r#""name":"cursor""#),
+        "{list_params}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

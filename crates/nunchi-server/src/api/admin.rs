@@ -361,6 +361,7 @@ pub async fn revoke_token(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CursorQuery {
     pub cursor: Option<String>,
     pub limit: Option<i64>,

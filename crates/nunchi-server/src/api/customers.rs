@@ -322,6 +322,7 @@ pub async fn update(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LookupQuery {
     pub kind: String,
     pub value: String,
@@ -344,6 +345,7 @@ pub async fn lookup(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Search prefix: name (Korean included), e-mail, phone or external id.
     pub q: Option<String>,
@@ -406,6 +408,7 @@ pub async fn list(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     pub q: String,
     pub limit: Option<i64>,
@@ -545,6 +548,7 @@ pub async fn notes(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub cursor: Option<String>,
     pub limit: Option<i64>,
@@ -640,7 +644,7 @@ pub async fn erase(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}/export", tag = "customers", params(("id" = i64, Path)), responses((status = 200, body = CustomerExport)))]
+#[utoipa::path(get, path = "/api/v1/customers/{id}/export", operation_id = "export_customer", tag = "customers", params(("id" = i64, Path)), responses((status = 200, body = CustomerExport)))]
 pub async fn export(
     auth: Need<perm::DataExport>,
     state: axum::extract::State<AppState>,

@@ -85,6 +85,7 @@ where
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// Check every row and report, without saving anything.
     #[serde(default)]
@@ -187,7 +188,7 @@ pub async fn csv_download(state: &AppState, auth: &Auth, file: &str) -> AppResul
         .into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/exports/{file}", tag = "data", params(("file" = String, Path, description = "`customers.csv` or `orders.csv`")),
+#[utoipa::path(get, path = "/api/v1/exports/{file}", operation_id = "export_csv", tag = "data", params(("file" = String, Path, description = "`customers.csv` or `orders.csv`")),
     responses((status = 200, content_type = "text/csv", body = String)))]
 pub async fn export(
     auth: Need<perm::DataExport>,

@@ -123,7 +123,8 @@ def main() -> int:
         driver.get(url + "/import")
         driver.find_element(By.ID, "file").send_keys(csv_path)
         driver.find_element(By.CSS_SELECTOR, "form[action='/import'] button[type=submit]").click()
-        WebDriverWait(driver, 60).until(EC.text_to_be_present_in_element((By.ID, "job-status"), "done"))
+        WebDriverWait(driver, 60).until(EC.text_to_be_present_in_element_attribute((By.ID, "job-status"), "data-status", "done"))
+        assert driver.find_element(By.ID, "job-status").text == "완료", "the status is shown in Korean"
         assert driver.find_element(By.ID, "rejected").text == "1"
         row = driver.find_element(By.CSS_SELECTOR, "#row-errors tbody tr").text
         assert row.startswith("3") and "email" in row, row

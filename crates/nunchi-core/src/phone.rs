@@ -125,6 +125,26 @@ impl Phone {
         }
     }
 
+    /// How people write the number: `010-1234-5678`, `02-123-4567`, `1588-1234` for Korean
+    /// numbers; E.164 for the rest, which is unambiguous abroad.
+    pub fn display(&self) -> String {
+        if !self.0.starts_with("+82") {
+            return self.0.clone();
+        }
+        let n = self.national_digits();
+        let split = |head: usize| {
+            let rest = &n[head..];
+            let mid = rest.len() - 4;
+            format!("{}-{}-{}", &n[..head], &rest[..mid], &rest[mid..])
+        };
+        match n.len() {
+            8 if n.starts_with('1') => format!("{}-{}", &n[..4], &n[4..]),
+            9 | 10 if n.starts_with("02") => split(2),
+            10 | 11 if n.starts_with('0') => split(3),
+            _ => self.0.clone(),
+        }
+    }
+
     pub fn last_four(&self) -> &str {
         &self.0[self.0.len() - 4..]
     }
@@ -192,6 +212,17 @@ mod tests {
         ] {
             assert!(Phone::parse(bad).is_err(), "{bad} should fail");
         }
+    }
+
+    #[test]
+    fn display_as_written_in_korea() {
+        let d = |s: &str| Phone::parse(s).unwrap().display();
+        assert_eq!(d("+821012345678"), "010-1234-5678");
+        assert_eq!(d("02-123-4567"), "02-123-4567");
+        assert_eq!(d("0212345678"), "02-1234-5678");
+        assert_eq!(d("031-123-4567"), "031-123-4567");
+        assert_eq!(d("1588-1234"), "1588-1234");
+        assert_eq!(d("+1 415 555 0100"), "+14155550100");
     }
 
     #[test]

@@ -180,6 +180,10 @@ pub struct Strings {
     pub detail: &'static str,
     pub jobs_title: &'static str,
     pub attempts: &'static str,
+    pub job_queued: &'static str,
+    pub job_running_status: &'static str,
+    pub job_done: &'static str,
+    pub job_failed: &'static str,
     pub empty_list: &'static str,
     pub forbidden_page: &'static str,
     pub err_bad_request: &'static str,
@@ -191,6 +195,18 @@ pub struct Strings {
     pub err_media_type: &'static str,
     pub err_rate_limited: &'static str,
     pub err_internal: &'static str,
+}
+
+impl Strings {
+    /// A job's status (`queued`, `running`, `done`, `failed`) in this language.
+    pub fn job_status(&self, status: &str) -> &'static str {
+        match status {
+            "queued" => self.job_queued,
+            "running" => self.job_running_status,
+            "done" => self.job_done,
+            _ => self.job_failed,
+        }
+    }
 }
 
 pub static EN: Strings = Strings {
@@ -318,6 +334,10 @@ pub static EN: Strings = Strings {
     detail: "Detail",
     jobs_title: "Background jobs",
     attempts: "Attempts",
+    job_queued: "queued",
+    job_running_status: "running",
+    job_done: "done",
+    job_failed: "failed",
     empty_list: "Nothing here yet.",
     forbidden_page: "Your role does not allow this page.",
     err_bad_request: "The request is invalid",
@@ -456,6 +476,10 @@ pub static KO: Strings = Strings {
     detail: "내용",
     jobs_title: "백그라운드 작업",
     attempts: "시도",
+    job_queued: "대기",
+    job_running_status: "실행 중",
+    job_done: "완료",
+    job_failed: "실패",
     empty_list: "아직 항목이 없습니다.",
     forbidden_page: "현재 역할로는 이 페이지를 볼 수 없습니다.",
     err_bad_request: "요청이 올바르지 않습니다",

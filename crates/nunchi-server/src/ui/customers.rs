@@ -46,7 +46,7 @@ impl Row {
             id: c.id,
             name: c.name.unwrap_or_else(|| unnamed.to_string()),
             email: c.email.unwrap_or_default(),
-            phone: c.phone.unwrap_or_default(),
+            phone: c.phone.map(|p| display_phone(&p)).unwrap_or_default(),
             external_id: c.external_id.unwrap_or_default(),
             created: fmt_time(c.created_at),
         }
@@ -121,6 +121,13 @@ async fn list(
     Ok(render(view))
 }
 
+/// A phone number as Korean agents write it; masked or unparsable values stay as they are.
+fn display_phone(value: &str) -> String {
+    nunchi_core::phone::Phone::parse(value)
+        .map(|p| p.display())
+        .unwrap_or_else(|_| value.to_string())
+}
+
 struct OrderView {
     external_id: String,
     placed: String,
@@ -159,6 +166,7 @@ struct ConsentView {
 struct ProfilePage {
     chrome: Chrome,
     c: Customer,
+    identities: Vec<(String, String)>,
     name: String,
     created: String,
     consents: Vec<ConsentView>,
@@ -239,6 +247,20 @@ async fn profile(
             "/customers",
             c.row.name.as_deref().unwrap_or(t.unnamed),
         ),
+        identities: c
+            .identities
+            .iter()
+            .map(|i| {
+                (
+                    i.kind.clone(),
+                    if i.kind == "phone" {
+                        display_phone(&i.value)
+                    } else {
+                        i.value.clone()
+                    },
+                )
+            })
+            .collect(),
         name: c.row.name.clone().unwrap_or_else(|| t.unnamed.to_string()),
         created: fmt_time(c.row.created_at),
         consents: c

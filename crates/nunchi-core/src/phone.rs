@@ -17,16 +17,6 @@ pub enum Region {
 }
 
 impl Region {
-    pub fn parse(code: &str) -> Option<Self> {
-        match code.to_ascii_uppercase().as_str() {
-            "KR" => Some(Self::Kr),
-            "JP" => Some(Self::Jp),
-            "US" | "CA" => Some(Self::Us),
-            "GB" | "UK" => Some(Self::Gb),
-            _ => None,
-        }
-    }
-
     fn country_code(self) -> &'static str {
         match self {
             Self::Kr => "82",

@@ -62,9 +62,8 @@ impl Auth {
     }
 }
 
-pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all("cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -105,7 +104,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth
             via: Via::Token { id: t.id },
         }));
     }
-    let Some(raw) = cookie_value(parts, SESSION_COOKIE) else {
+    let Some(raw) = cookie_value(&parts.headers, SESSION_COOKIE) else {
         return Ok(None);
     };
     let hash = secret::hash(raw);

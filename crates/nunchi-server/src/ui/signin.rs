@@ -74,7 +74,7 @@ async fn form(State(state): State<AppState>, parts: Parts) -> Response {
         return Redirect::to("/").into_response();
     }
     let lang = crate::context::current().lang;
-    let csrf = cookie_value(&parts, PRE_SESSION_COOKIE)
+    let csrf = cookie_value(&parts.headers, PRE_SESSION_COOKIE)
         .filter(|v| v.len() >= 32)
         .map(str::to_string)
         .unwrap_or_else(secret::random_token);
@@ -109,20 +109,8 @@ async fn submit(
 ) -> UiResult {
     let lang = crate::context::current().lang;
     let t = lang.strings();
-    let pre = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            kv.trim()
-                .strip_prefix(&format!("{PRE_SESSION_COOKIE}="))
-                .map(str::to_string)
-        });
-    if !pre
-        .as_deref()
-        .is_some_and(|p| secret::constant_time_eq(p, &f.csrf))
-    {
+    let pre = cookie_value(&headers, PRE_SESSION_COOKIE);
+    if !pre.is_some_and(|p| secret::constant_time_eq(p, &f.csrf)) {
         return Err(UiError(AppError::Forbidden));
     }
     let again = |error: &'static str, email: &str| {

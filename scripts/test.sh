@@ -31,6 +31,16 @@ fi
 python3 -c 'import selenium, openapi_spec_validator' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check 'selenium>=4.20,<5' 'openapi-spec-validator>=0.7,<1'
 
+step "text corpora for the retraining tests"
+NUNCHI_TEXT_VADER=$("$root/scripts/text-data.sh")
+export NUNCHI_TEXT_VADER
+nsmc="${NUNCHI_TEXT_NSMC:-$root/../shared/data/nsmc/train.tsv.gz}"
+if [ -f "$nsmc" ]; then
+    export NUNCHI_TEXT_NSMC="$nsmc"
+else
+    echo "NSMC not found at $nsmc: the Korean retraining tests will say so and pass (set NUNCHI_TEXT_NSMC)"
+fi
+
 step "starting a throwaway PostgreSQL"
 pgdir=$(mktemp -d /tmp/nunchi-pg.XXXXXX)
 cleanup() { "$root/scripts/pg-cluster.sh" stop "$pgdir" || true; }

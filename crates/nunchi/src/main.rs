@@ -95,6 +95,9 @@ enum Command {
         #[arg(long)]
         print_default: bool,
     },
+    /// Text analytics: sentiment and topics for lines on stdin; train and evaluate models.
+    #[command(subcommand)]
+    Text(commands::text::TextCommand),
     /// Measure customer search latency on the current database (load a demo first).
     Bench {
         #[arg(long, default_value_t = 2000)]

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod data;
 pub mod demo;
 pub mod serve;
+pub mod text;
 
 use std::sync::Arc;
 
@@ -91,6 +92,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Text(command) => text::run(command),
         Command::Bench { queries } => {
             init_logging(&config, "warn");
             demo::bench_search(&open(&config).await?, queries).await

@@ -12,8 +12,9 @@ use serde::Serialize;
 use crate::analyzer::Analyzer;
 use crate::lang::{Lang, detect};
 
-/// A service aspect: its id, labels and the words that signal it.
-struct Aspect {
+/// A catalogue entry (a service aspect or an issue): its id, labels and the words that
+/// signal it.
+struct Entry {
     id: &'static str,
     ko: &'static str,
     en: &'static str,
@@ -23,8 +24,8 @@ struct Aspect {
     en_terms: &'static [&'static str],
 }
 
-const ASPECTS: &[Aspect] = &[
-    Aspect {
+const ASPECTS: &[Entry] = &[
+    Entry {
         id: "delivery",
         ko: "배송",
         en: "delivery",
@@ -33,21 +34,21 @@ const ASPECTS: &[Aspect] = &[
             "delivery", "deliver*", "shipping", "shipped", "arriv*", "courier", "parcel",
         ],
     },
-    Aspect {
+    Entry {
         id: "packaging",
         ko: "포장",
         en: "packaging",
         ko_terms: &["포장", "박스", "상자", "뽁뽁이"],
         en_terms: &["packag*", "box", "wrapp*"],
     },
-    Aspect {
+    Entry {
         id: "product",
         ko: "제품",
         en: "product",
         ko_terms: &["제품", "상품", "품질", "퀄리티", "마감"],
         en_terms: &["product", "quality", "item"],
     },
-    Aspect {
+    Entry {
         id: "price",
         ko: "가격",
         en: "price",
@@ -62,7 +63,7 @@ const ASPECTS: &[Aspect] = &[
             "value",
         ],
     },
-    Aspect {
+    Entry {
         id: "support",
         ko: "고객 상담",
         en: "customer support",
@@ -88,56 +89,56 @@ const ASPECTS: &[Aspect] = &[
             "hotline",
         ],
     },
-    Aspect {
+    Entry {
         id: "staff",
         ko: "직원",
         en: "staff",
         ko_terms: &["직원", "점원", "매니저", "기사님", "사장님"],
         en_terms: &["staff", "employee*", "cashier", "clerk", "driver"],
     },
-    Aspect {
+    Entry {
         id: "returns",
         ko: "환불·반품",
         en: "refunds and returns",
         ko_terms: &["환불", "반품", "교환", "취소"],
         en_terms: &["refund*", "return*", "exchang*", "cancel*"],
     },
-    Aspect {
+    Entry {
         id: "payment",
         ko: "결제",
         en: "payment",
         ko_terms: &["결제", "카드", "적립", "포인트", "페이"],
         en_terms: &["payment*", "checkout", "charg*", "card", "points"],
     },
-    Aspect {
+    Entry {
         id: "app",
         ko: "앱·웹사이트",
         en: "app and website",
         ko_terms: &["앱", "어플", "사이트", "홈페이지", "로그인", "업데이트"],
         en_terms: &["app", "website", "site", "login", "log in", "update*"],
     },
-    Aspect {
+    Entry {
         id: "store",
         ko: "매장",
         en: "store",
         ko_terms: &["매장", "지점", "오프라인"],
         en_terms: &["store", "shop", "branch"],
     },
-    Aspect {
+    Entry {
         id: "stock",
         ko: "재고",
         en: "stock",
         ko_terms: &["품절", "재고", "입고"],
         en_terms: &["stock", "restock*", "sold out"],
     },
-    Aspect {
+    Entry {
         id: "waiting",
         ko: "대기 시간",
         en: "waiting time",
         ko_terms: &["대기", "기다", "줄이"],
         en_terms: &["wait*", "queue*", "on hold"],
     },
-    Aspect {
+    Entry {
         id: "skin",
         ko: "사용감",
         en: "feel on skin",
@@ -162,17 +163,9 @@ const ASPECTS: &[Aspect] = &[
     },
 ];
 
-/// An issue qualifying an aspect: "delivery" + "delay" reads "배송 지연".
-struct Issue {
-    id: &'static str,
-    ko: &'static str,
-    en: &'static str,
-    ko_terms: &'static [&'static str],
-    en_terms: &'static [&'static str],
-}
-
-const ISSUES: &[Issue] = &[
-    Issue {
+/// Issues qualify an aspect: "delivery" + "delay" reads "배송 지연".
+const ISSUES: &[Entry] = &[
+    Entry {
         id: "delay",
         ko: "지연",
         en: "delay",
@@ -188,70 +181,70 @@ const ISSUES: &[Issue] = &[
         ],
         en_terms: &["late", "delay*", "slow*", "took forever", "still waiting"],
     },
-    Issue {
+    Entry {
         id: "damage",
         ko: "파손",
         en: "damage",
         ko_terms: &["파손", "깨져", "깨진", "찌그러", "터져"],
         en_terms: &["damag*", "broken", "crushed", "dented"],
     },
-    Issue {
+    Entry {
         id: "rudeness",
         ko: "불친절",
         en: "rudeness",
         ko_terms: &["불친절", "무례", "퉁명"],
         en_terms: &["rude*", "impolite", "unfriendly"],
     },
-    Issue {
+    Entry {
         id: "kindness",
         ko: "친절",
         en: "friendliness",
         ko_terms: &["친절"],
         en_terms: &["friendly", "kind", "helpful", "polite"],
     },
-    Issue {
+    Entry {
         id: "speed",
         ko: "신속",
         en: "speed",
         ko_terms: &["빠르", "빨라", "빨랐", "빠른", "빨리", "신속"],
         en_terms: &["fast", "quick*", "prompt*"],
     },
-    Issue {
+    Entry {
         id: "expensive",
         ko: "부담",
         en: "too high",
         ko_terms: &["비싸", "비쌈", "부담"],
         en_terms: &["expensive", "overpriced", "pricey"],
     },
-    Issue {
+    Entry {
         id: "defect",
         ko: "불량",
         en: "defect",
         ko_terms: &["불량", "고장", "하자"],
         en_terms: &["defect*", "faulty", "doesn't work", "stopped working"],
     },
-    Issue {
+    Entry {
         id: "error",
         ko: "오류",
         en: "errors",
         ko_terms: &["오류", "에러", "튕", "먹통"],
         en_terms: &["error*", "bug*", "crash*", "freez*"],
     },
-    Issue {
+    Entry {
         id: "missing",
         ko: "누락",
         en: "missing items",
         ko_terms: &["누락", "빠져있", "안들어"],
         en_terms: &["missing"],
     },
-    Issue {
+    Entry {
         id: "wrong_item",
         ko: "오배송",
         en: "wrong item",
         ko_terms: &["오배송", "잘못와", "다른상품"],
         en_terms: &["wrong item", "wrong product", "wrong size"],
     },
-    Issue {
+    Entry {
         id: "no_answer",
         ko: "연락 두절",
         en: "no answer",
@@ -328,44 +321,59 @@ pub fn clauses(text: &str) -> Vec<&str> {
     out
 }
 
-fn matches_en(words: &[&str], joined: &str, term: &str) -> bool {
-    if term.contains(' ') {
-        return joined.contains(term);
+/// A clause or phrase prepared once for matching against every catalogue entry.
+struct Probe {
+    /// Korean: the text with spaces removed (spacing is unreliable).
+    squeezed: String,
+    /// English: lower-case words, and the same joined by single spaces.
+    words: Vec<String>,
+    joined: String,
+}
+
+impl Probe {
+    fn new(text: &str) -> Probe {
+        let lower = text.to_lowercase();
+        let words: Vec<String> = lower
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        Probe {
+            squeezed: text.chars().filter(|c| !c.is_whitespace()).collect(),
+            joined: words.join(" "),
+            words,
+        }
     }
-    match term.strip_suffix('*') {
-        Some(prefix) => words.iter().any(|w| w.starts_with(prefix)),
-        None => words.contains(&term),
+
+    fn hits(&self, entry: &Entry, lang: Lang) -> bool {
+        let korean = || entry.ko_terms.iter().any(|t| self.squeezed.contains(t));
+        let english = || entry.en_terms.iter().any(|t| self.matches_en(t));
+        match lang {
+            Lang::Ko => korean(),
+            Lang::En => english(),
+            Lang::Other => korean() || english(),
+        }
+    }
+
+    fn matches_en(&self, term: &str) -> bool {
+        if term.contains(' ') {
+            return self.joined.contains(term);
+        }
+        match term.strip_suffix('*') {
+            Some(prefix) => self.words.iter().any(|w| w.starts_with(prefix)),
+            None => self.words.iter().any(|w| w == term),
+        }
     }
 }
 
-/// Which aspects and issues a clause mentions.
-fn catalogue_hits(clause: &str, lang: Lang) -> (Vec<&'static Aspect>, Option<&'static Issue>) {
-    if lang == Lang::Ko {
-        let squeezed: String = clause.chars().filter(|c| !c.is_whitespace()).collect();
-        let aspects = ASPECTS
-            .iter()
-            .filter(|a| a.ko_terms.iter().any(|t| squeezed.contains(t)))
-            .collect();
-        let issue = ISSUES
-            .iter()
-            .find(|i| i.ko_terms.iter().any(|t| squeezed.contains(t)));
-        (aspects, issue)
-    } else {
-        let lower = clause.to_lowercase();
-        let words: Vec<&str> = lower
-            .split(|c: char| !c.is_alphanumeric() && c != '\'')
-            .filter(|w| !w.is_empty())
-            .collect();
-        let joined = words.join(" ");
-        let aspects = ASPECTS
-            .iter()
-            .filter(|a| a.en_terms.iter().any(|t| matches_en(&words, &joined, t)))
-            .collect();
-        let issue = ISSUES
-            .iter()
-            .find(|i| i.en_terms.iter().any(|t| matches_en(&words, &joined, t)));
-        (aspects, issue)
-    }
+/// Which aspects and issues a clause mentions. Text in neither language is matched
+/// against the English terms, as the sentiment is.
+fn catalogue_hits(clause: &str, lang: Lang) -> (Vec<&'static Entry>, Option<&'static Entry>) {
+    let probe = Probe::new(clause);
+    let lang = if lang == Lang::Ko { Lang::Ko } else { Lang::En };
+    let aspects = ASPECTS.iter().filter(|a| probe.hits(a, lang)).collect();
+    let issue = ISSUES.iter().find(|i| probe.hits(i, lang));
+    (aspects, issue)
 }
 
 /// Korean particles and endings stripped from a word to find its content part.
@@ -563,16 +571,11 @@ pub struct Topic {
 /// Whether a key phrase contains a catalogue term, so that it would only repeat a
 /// catalogue topic ("배송" beside "배송 지연").
 fn names_catalogue_term(phrase: &str) -> bool {
-    let squeezed: String = phrase.chars().filter(|c| !c.is_whitespace()).collect();
-    let words: Vec<&str> = phrase.split(' ').collect();
-    let joined = phrase;
-    ASPECTS.iter().any(|a| {
-        a.ko_terms.iter().any(|t| squeezed.contains(t))
-            || a.en_terms.iter().any(|t| matches_en(&words, joined, t))
-    }) || ISSUES.iter().any(|i| {
-        i.ko_terms.iter().any(|t| squeezed.contains(t))
-            || i.en_terms.iter().any(|t| matches_en(&words, joined, t))
-    })
+    let probe = Probe::new(phrase);
+    ASPECTS
+        .iter()
+        .chain(ISSUES)
+        .any(|e| probe.hits(e, Lang::Other))
 }
 
 /// Groups `texts` by topic: every catalogue topic found, then key phrases (content

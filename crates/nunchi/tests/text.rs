@@ -23,20 +23,25 @@ fn nunchi(args: &[&str], stdin: &[u8]) -> std::process::Output {
     child.wait_with_output().expect("nunchi ends")
 }
 
-#[test]
-fn sentiment_writes_one_json_object_per_line_in_order() {
-    let input = "배송이 너무 늦어요 ㅠㅠ\nGreat product, love it!\n\n配送が遅い\n최악이에요\n";
-    let out = nunchi(&["text", "sentiment"], input.as_bytes());
+/// The standard output of a successful run, one JSON value per line.
+fn json_lines(out: std::process::Output) -> Vec<serde_json::Value> {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+    String::from_utf8(out.stdout)
         .expect("utf-8")
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn sentiment_writes_one_json_object_per_line_in_order() {
+    let input = "배송이 너무 늦어요 ㅠㅠ\nGreat product, love it!\n\n配送が遅い\n최악이에요\n";
+    let out = nunchi(&["text", "sentiment"], input.as_bytes());
+    let lines = json_lines(out);
     assert_eq!(lines.len(), 5);
     let field = |i: usize, k: &str| lines[i][k].as_str().expect(k).to_string();
     let score = |i: usize| lines[i]["score"].as_f64().expect("score");
@@ -77,16 +82,7 @@ fn sentiment_names_the_line_that_is_not_utf8() {
 fn topics_group_lines_across_languages() {
     let input = "배송이 너무 늦어요\nDelivery was late again\n직원분이 친절했어요\n선크림 백탁이 심해요\n선크림 향이 별로\n";
     let out = nunchi(&["text", "topics", "--json"], input.as_bytes());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let topics: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
+    let topics = json_lines(out);
     let delay = topics
         .iter()
         .find(|t| t["topic"] == "delivery/delay")

@@ -3,6 +3,7 @@
 //! SQL or HTTP, or reads the clock: callers pass the time in.
 
 pub mod access;
+pub mod channel;
 pub mod consent;
 pub mod customer;
 pub mod email;

@@ -98,6 +98,10 @@ enum Command {
     /// Text analytics: sentiment and topics for lines on stdin; train and evaluate models.
     #[command(subcommand)]
     Text(commands::text::TextCommand),
+    /// The analytics engine on an events CSV: funnels, paths, retention; the benchmark
+    /// generator and timings.
+    #[command(subcommand)]
+    Analyze(commands::analyze::AnalyzeCommand),
     /// Measure customer search latency on the current database (load a demo first).
     Bench {
         #[arg(long, default_value_t = 2000)]

@@ -2,6 +2,7 @@
 //! progress bars, and creating the first admin.
 
 pub mod admin;
+pub mod analyze;
 pub mod data;
 pub mod demo;
 pub mod serve;
@@ -93,6 +94,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Text(command) => text::run(command),
+        Command::Analyze(command) => analyze::run(command),
         Command::Bench { queries } => {
             init_logging(&config, "warn");
             demo::bench_search(&open(&config).await?, queries).await

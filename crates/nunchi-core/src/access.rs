@@ -53,6 +53,7 @@ impl Role {
                 DataImport,
                 DataExport,
                 TeamsRead,
+                JourneysEdit,
             ],
             Self::Admin => &Permission::ALL,
         }
@@ -78,10 +79,12 @@ pub enum Permission {
     TeamsRead,
     UsersManage,
     AuditRead,
+    /// Edit the journey map: stages, touchpoints, expected ratings.
+    JourneysEdit,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::ViewPii,
@@ -92,6 +95,7 @@ impl Permission {
         Permission::TeamsRead,
         Permission::UsersManage,
         Permission::AuditRead,
+        Permission::JourneysEdit,
     ];
 }
 

@@ -16,5 +16,6 @@ pub mod money;
 pub mod phone;
 pub mod search;
 pub mod time;
+pub mod touchpoint;
 
 pub use error::{CoreError, CoreResult};

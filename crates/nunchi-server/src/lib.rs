@@ -2,10 +2,12 @@
 //! server-rendered UI in Korean and English, authentication, metrics, and the background
 //! job runner. Handlers translate HTTP to store calls; SQL and analytics live elsewhere.
 
+pub mod analysis;
 pub mod api;
 pub mod auth;
 pub mod context;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod i18n;
 pub mod import;
@@ -58,16 +60,18 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub sign_in_limiter: Arc<auth::limiter::Limiter>,
     pub job_wakeup: jobs::Wakeup,
+    pub events: Arc<events::Events>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
         Self {
-            store,
+            store: store.clone(),
             settings: Arc::new(settings),
             metrics: metrics::Metrics::new(),
             sign_in_limiter: Arc::new(auth::limiter::Limiter::new(20, Duration::from_secs(300))),
             job_wakeup: Arc::new(tokio::sync::Notify::new()),
+            events: events::Events::start(store.clone()),
         }
     }
 

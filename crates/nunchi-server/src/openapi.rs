@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::api::{admin, customers, data, orders};
+use crate::api::{admin, analytics, customers, data, events, orders};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,10 +20,14 @@ use crate::api::{admin, customers, data, orders};
         admin::me, admin::stats, admin::users, admin::create_user, admin::update_user, admin::teams, admin::create_team,
         admin::tokens, admin::create_token, admin::revoke_token, admin::audit, admin::jobs, admin::job,
         data::start_import, data::export,
+        events::native, events::sources, events::create_source, events::customer_events,
+        analytics::funnel, analytics::paths, analytics::retention, analytics::post_purchase, analytics::journey,
+        analytics::stages, analytics::add_stage, analytics::edit_stage, analytics::delete_stage,
+        analytics::touchpoints, analytics::create_touchpoint, analytics::update_touchpoint, analytics::delete_touchpoint,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "customers", description = "Customer 360"), (name = "orders"), (name = "data", description = "CSV import and export"), (name = "admin", description = "Users, tokens, audit log, jobs"))
+    tags((name = "customers", description = "Customer 360"), (name = "orders"), (name = "data", description = "CSV import and export"), (name = "admin", description = "Users, tokens, audit log, jobs"), (name = "analytics", description = "Funnels, paths, retention and journey-map metrics from the in-memory engine"), (name = "journeys", description = "Journey-map stages and touchpoints"), (name = "events", description = "Touchpoint events; Segment's tracking API is also served at /v1/* with source write keys"))
 )]
 pub struct ApiDoc;
 

@@ -76,6 +76,40 @@ pub const API: &[RouteSpec] = &[
     r("GET", "/api/v1/jobs/{id}", Some(DataImport)),
     r("POST", "/api/v1/imports/{kind}", Some(DataImport)),
     r("GET", "/api/v1/exports/{file}", Some(DataExport)),
+    r("POST", "/api/v1/events", Some(DataImport)),
+    r("GET", "/api/v1/sources", Some(UsersManage)),
+    r("POST", "/api/v1/sources", Some(UsersManage)),
+    r("GET", "/api/v1/customers/{id}/events", Some(CustomersRead)),
+    r("GET", "/api/v1/analytics/funnel", Some(CustomersRead)),
+    r("GET", "/api/v1/analytics/paths", Some(CustomersRead)),
+    r("GET", "/api/v1/analytics/retention", Some(CustomersRead)),
+    r(
+        "GET",
+        "/api/v1/analytics/post-purchase",
+        Some(CustomersRead),
+    ),
+    r("GET", "/api/v1/analytics/journey", Some(CustomersRead)),
+    r("GET", "/api/v1/stages", Some(CustomersRead)),
+    r("POST", "/api/v1/stages", Some(JourneysEdit)),
+    r("PATCH", "/api/v1/stages/{id}", Some(JourneysEdit)),
+    r("DELETE", "/api/v1/stages/{id}", Some(JourneysEdit)),
+    r("GET", "/api/v1/touchpoints", Some(CustomersRead)),
+    r("POST", "/api/v1/touchpoints", Some(JourneysEdit)),
+    r("PATCH", "/api/v1/touchpoints/{id}", Some(JourneysEdit)),
+    r("DELETE", "/api/v1/touchpoints/{id}", Some(JourneysEdit)),
+];
+
+/// Segment's tracking API, authenticated by a source's write key rather than a user:
+/// outside the role matrix and the OpenAPI document (Segment's own spec describes it).
+pub const TRACKING: &[&str] = &[
+    "/v1/identify",
+    "/v1/track",
+    "/v1/page",
+    "/v1/screen",
+    "/v1/group",
+    "/v1/alias",
+    "/v1/batch",
+    "/v1/import",
 ];
 
 /// Server-rendered pages and form posts, with the permission each needs.

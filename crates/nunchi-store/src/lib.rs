@@ -14,7 +14,10 @@ pub mod traits;
 use std::sync::Arc;
 
 pub use error::{StoreError, StoreResult};
-pub use traits::{AdminStore, AuditStore, CustomerStore, JobStore, OrderStore, Store, UserStore};
+pub use traits::{
+    AdminStore, AuditStore, CustomerStore, EventStore, JobStore, JourneyStore, OrderStore, Store,
+    UserStore,
+};
 
 /// Opens the store a URL names (`sqlite:path/to.db` or `postgres://…`) and applies any
 /// pending migrations.

@@ -269,3 +269,75 @@ pub struct Stats {
     pub notes: i64,
     pub queued_jobs: i64,
 }
+
+/// A source of events (a website, an app, a store's POS) and its write key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct EventSource {
+    pub id: i64,
+    pub name: String,
+    #[serde(skip)]
+    pub write_key_hash: String,
+    /// The first characters of the write key, to tell keys apart.
+    pub write_key_prefix: String,
+    /// Channel given to this source's events that name none.
+    pub channel: Option<String>,
+    pub created_at: i64,
+}
+
+/// One event as ingested, customer resolved where known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct EventRow {
+    /// Arrival order; 0 before the event is stored.
+    pub id: i64,
+    pub source_id: i64,
+    pub message_id: String,
+    /// track, page, screen, identify, group or alias.
+    pub kind: String,
+    pub name: String,
+    pub customer_id: Option<i64>,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub channel: String,
+    /// When it happened, Unix ms.
+    pub ts: i64,
+    pub received_at: i64,
+    /// JSON object.
+    pub properties: String,
+    /// JSON object.
+    pub context: String,
+}
+
+/// A column of the journey map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Stage {
+    pub id: i64,
+    pub position: i64,
+    pub key: String,
+    pub name_ko: String,
+    pub name_en: String,
+}
+
+/// A touchpoint: the events it stands for (name plus property conditions), its channel,
+/// its stage on the journey map and the rating the team expects customers to give it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Touchpoint {
+    pub id: i64,
+    pub name: String,
+    pub channel: String,
+    pub event: String,
+    /// JSON array of `{"property", "op", "value"}`; all must hold.
+    pub conditions: String,
+    pub stage_id: Option<i64>,
+    pub expected_rating: Option<f64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTouchpoint {
+    pub name: String,
+    pub channel: String,
+    pub event: String,
+    pub conditions: String,
+    pub stage_id: Option<i64>,
+    pub expected_rating: Option<f64>,
+}

@@ -11,8 +11,8 @@ use sqlx::{
 use crate::{
     StoreError, StoreResult,
     sql::{
-        customers::impl_customer_store, jobs::impl_job_store, orders::impl_order_store,
-        users::impl_user_store,
+        customers::impl_customer_store, events::impl_event_store, jobs::impl_job_store,
+        orders::impl_order_store, users::impl_user_store,
     },
 };
 
@@ -61,6 +61,7 @@ impl PgStore {
 
 impl_customer_store!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
+impl_event_store!(PgStore, Postgres);
 impl_user_store!(PgStore, Postgres);
 impl_job_store!(PgStore, Postgres, crate::sql::jobs::claim_sql(true));
 

@@ -56,6 +56,10 @@ pub trait CustomerStore: Send + Sync {
     async fn attribute_type(&self, key: &str) -> StoreResult<Option<AttributeType>>;
     /// Every declared custom attribute key, sorted.
     async fn attribute_keys(&self) -> StoreResult<Vec<String>>;
+    /// (customer, value) of one attribute, for analytics breakdowns.
+    async fn attribute_values(&self, key: &str) -> StoreResult<Vec<(i64, String)>>;
+    /// Customers carrying a tag: the segment an analysis is narrowed to.
+    async fn customers_tagged(&self, tag: &str) -> StoreResult<Vec<i64>>;
     async fn record_consent(&self, id: i64, consent: &Consent) -> StoreResult<()>;
     async fn consent_history(&self, id: i64) -> StoreResult<Vec<ConsentRow>>;
     async fn set_life_event(
@@ -176,6 +180,47 @@ pub trait JobStore: Send + Sync {
     async fn jobs(&self, limit: i64) -> StoreResult<Vec<Job>>;
 }
 
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    async fn create_source(
+        &self,
+        name: &str,
+        write_key_hash: &str,
+        write_key_prefix: &str,
+        channel: Option<&str>,
+    ) -> StoreResult<EventSource>;
+    async fn sources(&self) -> StoreResult<Vec<EventSource>>;
+    async fn source_by_key(&self, write_key_hash: &str) -> StoreResult<Option<EventSource>>;
+    /// Appends events in one transaction: all are durable when this returns, or none.
+    async fn append_events(&self, events: &[EventRow]) -> StoreResult<()>;
+    /// Events in arrival order after `after_id`, for rebuilding the analytics engine.
+    async fn events_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<EventRow>>;
+    /// (source, message id) of events received at or after `since`, for deduplication.
+    async fn recent_message_ids(&self, since: i64) -> StoreResult<Vec<(i64, String)>>;
+    /// Every anonymous id linked to a customer (its `anonymous_id` identities).
+    async fn anonymous_links(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// A customer's newest events, including those sent under linked anonymous ids.
+    async fn customer_events(&self, customer_id: i64, limit: i64) -> StoreResult<Vec<EventRow>>;
+    async fn count_events(&self) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait JourneyStore: Send + Sync {
+    /// In map order.
+    async fn stages(&self) -> StoreResult<Vec<Stage>>;
+    /// Adds a stage at the end of the map.
+    async fn add_stage(&self, key: &str, name_ko: &str, name_en: &str) -> StoreResult<Stage>;
+    async fn rename_stage(&self, id: i64, name_ko: &str, name_en: &str) -> StoreResult<()>;
+    /// Moves a stage one place left (-1) or right (+1).
+    async fn move_stage(&self, id: i64, by: i64) -> StoreResult<()>;
+    /// Removes a stage; its touchpoints stay, off the map.
+    async fn delete_stage(&self, id: i64) -> StoreResult<()>;
+    async fn touchpoints(&self) -> StoreResult<Vec<Touchpoint>>;
+    async fn create_touchpoint(&self, t: &NewTouchpoint) -> StoreResult<Touchpoint>;
+    async fn update_touchpoint(&self, id: i64, t: &NewTouchpoint) -> StoreResult<Touchpoint>;
+    async fn delete_touchpoint(&self, id: i64) -> StoreResult<()>;
+}
+
 /// Operations on the database as a whole.
 #[async_trait]
 pub trait AdminStore: Send + Sync {
@@ -187,7 +232,25 @@ pub trait AdminStore: Send + Sync {
 }
 
 pub trait Store:
-    CustomerStore + OrderStore + UserStore + AuditStore + JobStore + AdminStore
+    CustomerStore
+    + OrderStore
+    + UserStore
+    + AuditStore
+    + JobStore
+    + EventStore
+    + JourneyStore
+    + AdminStore
 {
 }
-impl<T: CustomerStore + OrderStore + UserStore + AuditStore + JobStore + AdminStore> Store for T {}
+impl<
+    T: CustomerStore
+        + OrderStore
+        + UserStore
+        + AuditStore
+        + JobStore
+        + EventStore
+        + JourneyStore
+        + AdminStore,
+> Store for T
+{
+}

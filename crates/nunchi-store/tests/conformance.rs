@@ -865,3 +865,178 @@ each_backend!(new_orders_in_one_batch_match_line_by_line_semantics, |s| {
         Err(StoreError::NotFound(_))
     ));
 });
+
+fn event(
+    source_id: i64,
+    message_id: &str,
+    name: &str,
+    customer_id: Option<i64>,
+    anon: Option<&str>,
+    ts: i64,
+) -> EventRow {
+    EventRow {
+        id: 0,
+        source_id,
+        message_id: message_id.into(),
+        kind: "track".into(),
+        name: name.into(),
+        customer_id,
+        user_id: customer_id.map(|c| format!("U-{c}")),
+        anonymous_id: anon.map(str::to_string),
+        channel: "web".into(),
+        ts,
+        received_at: 1_000 + ts,
+        properties: r#"{"sku":"A-1"}"#.into(),
+        context: "{}".into(),
+    }
+}
+
+each_backend!(events_append_in_order_and_stitch_anonymous_visitors, |s| {
+    let source = s
+        .create_source("web", "hash-1", "nk_abc", Some("web"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.source_by_key("hash-1").await.unwrap(),
+        Some(source.clone())
+    );
+    assert_eq!(s.source_by_key("nope").await.unwrap(), None);
+    assert!(matches!(
+        s.create_source("dup", "hash-1", "nk_x", None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let c = s
+        .create_customer(
+            &customer("C-9", "이서연", "seoyeon@example.com", "010-2222-3333"),
+            &[],
+            "test",
+        )
+        .await
+        .unwrap();
+    // More rows than one statement holds, so the multi-statement transaction is exercised.
+    let mut batch: Vec<EventRow> = (0..2_500)
+        .map(|i| {
+            event(
+                source.id,
+                &format!("m-{i}"),
+                "view_product",
+                None,
+                Some("anon-7"),
+                i,
+            )
+        })
+        .collect();
+    batch.push(event(source.id, "m-buy", "purchase", Some(c), None, 5_000));
+    s.append_events(&batch).await.unwrap();
+    assert_eq!(s.count_events().await.unwrap(), 2_501);
+    let page = s.events_page(0, 3).await.unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|e| e.message_id.as_str())
+            .collect::<Vec<_>>(),
+        ["m-0", "m-1", "m-2"]
+    );
+    assert_eq!(page[0].properties, r#"{"sku":"A-1"}"#);
+    let rest = s.events_page(page[2].id, 10_000).await.unwrap();
+    assert_eq!(rest.len(), 2_498);
+    assert!(rest.windows(2).all(|w| w[0].id < w[1].id));
+
+    assert_eq!(s.customer_events(c, 10).await.unwrap().len(), 1);
+    let anon = Identity::parse("anonymous_id", "anon-7").unwrap();
+    s.add_identity(c, &anon, "test").await.unwrap();
+    assert_eq!(
+        s.anonymous_links().await.unwrap(),
+        vec![("anon-7".to_string(), c)]
+    );
+    let theirs = s.customer_events(c, 5).await.unwrap();
+    assert_eq!(theirs.len(), 5);
+    assert_eq!(theirs[0].name, "purchase", "newest first");
+    let recent = s.recent_message_ids(1_000 + 2_400).await.unwrap();
+    assert_eq!(recent.len(), 101);
+
+    // A merge carries events and anonymous links to the surviving customer.
+    let d = s
+        .create_customer(
+            &customer("C-10", "Dana", "dana@example.com", "010-4444-5555"),
+            &[],
+            "test",
+        )
+        .await
+        .unwrap();
+    s.merge_customers(c, d, "tester").await.unwrap();
+    assert_eq!(s.customer_events(d, 10_000).await.unwrap().len(), 2_501);
+    assert_eq!(
+        s.anonymous_links().await.unwrap(),
+        vec![("anon-7".to_string(), d)]
+    );
+});
+
+each_backend!(journey_stages_and_touchpoints_are_editable, |s| {
+    let stages = s.stages().await.unwrap();
+    let keys: Vec<&str> = stages.iter().map(|st| st.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "awareness",
+            "consideration",
+            "purchase",
+            "delivery",
+            "use",
+            "support",
+            "loyalty"
+        ]
+    );
+    assert_eq!(stages[3].name_ko, "배송");
+    let extra = s
+        .add_stage("onboarding", "온보딩", "Onboarding")
+        .await
+        .unwrap();
+    assert_eq!(s.stages().await.unwrap().last().unwrap().id, extra.id);
+    s.move_stage(extra.id, -1).await.unwrap();
+    let order: Vec<i64> = s.stages().await.unwrap().iter().map(|st| st.id).collect();
+    assert_eq!(order[order.len() - 2], extra.id);
+    s.rename_stage(extra.id, "첫 사용", "First use")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.rename_stage(9_999, "x", "y").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let new = NewTouchpoint {
+        name: "Checkout page".into(),
+        channel: "web".into(),
+        event: "page_view".into(),
+        conditions: r#"[{"property":"name","op":"eq","value":"Checkout"}]"#.into(),
+        stage_id: Some(stages[2].id),
+        expected_rating: Some(4.5),
+    };
+    let t = s.create_touchpoint(&new).await.unwrap();
+    assert_eq!(
+        (t.name.as_str(), t.stage_id, t.expected_rating),
+        ("Checkout page", Some(stages[2].id), Some(4.5))
+    );
+    let moved = s
+        .update_touchpoint(
+            t.id,
+            &NewTouchpoint {
+                stage_id: Some(extra.id),
+                ..new.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.stage_id, Some(extra.id));
+    s.delete_stage(extra.id).await.unwrap();
+    assert_eq!(
+        s.touchpoints().await.unwrap()[0].stage_id,
+        None,
+        "off the map, not deleted"
+    );
+    s.delete_touchpoint(t.id).await.unwrap();
+    assert!(s.touchpoints().await.unwrap().is_empty());
+    assert!(matches!(
+        s.delete_touchpoint(t.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+});

@@ -2,8 +2,10 @@
 //! masking of personal data for callers without the `view_pii` permission.
 
 pub mod admin;
+pub mod analytics;
 pub mod customers;
 pub mod data;
+pub mod events;
 pub mod orders;
 
 use axum::Router;
@@ -19,6 +21,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(orders::routes())
         .merge(admin::routes())
         .merge(data::routes(state))
+        .merge(events::routes())
+        .merge(analytics::routes())
 }
 
 pub const DEFAULT_LIMIT: i64 = 50;

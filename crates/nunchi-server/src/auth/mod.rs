@@ -192,7 +192,8 @@ pub mod perm {
         DataExport,
         TeamsRead,
         UsersManage,
-        AuditRead
+        AuditRead,
+        JourneysEdit
     );
 }
 

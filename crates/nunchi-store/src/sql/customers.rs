@@ -63,6 +63,7 @@ pub(crate) const MERGE_MOVES: &[&str] = &[
     "consents",
     "notes",
     "orders",
+    "events",
 ];
 
 macro_rules! impl_customer_store {
@@ -532,6 +533,14 @@ macro_rules! impl_customer_store {
 
             async fn attribute_keys(&self) -> $crate::StoreResult<Vec<String>> {
                 Ok(sqlx::query_scalar("SELECT key FROM attribute_defs ORDER BY key").fetch_all(&self.read).await?)
+            }
+
+            async fn attribute_values(&self, key: &str) -> $crate::StoreResult<Vec<(i64, String)>> {
+                Ok(sqlx::query_as("SELECT customer_id, value FROM customer_attributes WHERE key = $1").bind(key).fetch_all(&self.read).await?)
+            }
+
+            async fn customers_tagged(&self, tag: &str) -> $crate::StoreResult<Vec<i64>> {
+                Ok(sqlx::query_scalar("SELECT customer_id FROM customer_tags WHERE tag = $1").bind(tag).fetch_all(&self.read).await?)
             }
 
             async fn record_consent(&self, id: i64, consent: &nunchi_core::consent::Consent) -> $crate::StoreResult<()> {

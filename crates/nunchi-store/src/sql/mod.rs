@@ -2,6 +2,7 @@
 //! each backend type by the macros in these modules.
 
 pub(crate) mod customers;
+pub(crate) mod events;
 pub(crate) mod jobs;
 pub(crate) mod orders;
 pub(crate) mod users;

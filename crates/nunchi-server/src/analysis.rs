@@ -1,0 +1,610 @@
+//! Analyses over the live engine, shared by the API and the UI: funnels, paths, retention,
+//! the post-purchase template and the journey map's stage metrics. Parameters arrive as
+//! text (query strings, forms) and are validated here; the scans run on a blocking thread
+//! under the engine's read lock.
+
+use nunchi_analytics::duration::{self, DurationSummary};
+use nunchi_analytics::funnel::{self, Breakdown, FunnelSpec, NO_VALUE};
+use nunchi_analytics::journey::{self, Pain, StageMap};
+use nunchi_analytics::log::{CustomerSet, Scope};
+use nunchi_analytics::paths::{self, Direction};
+use nunchi_analytics::retention::{self, Period, RetentionSpec};
+use nunchi_core::channel::Channel;
+use nunchi_core::time::Millis;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    AppState,
+    error::{AppError, AppResult},
+    events::engine::Engine,
+};
+
+/// Most steps a funnel may have (ClickHouse allows 32; ours has no hard limit, this only
+/// keeps a URL sane).
+pub const MAX_STEPS: usize = 64;
+
+/// The time range and segment every analysis takes.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Filter {
+    /// Start, inclusive: a date (`2026-08-01`), RFC 3339, or Unix seconds.
+    pub from: Option<String>,
+    /// End, exclusive.
+    pub to: Option<String>,
+    /// Only customers with this tag.
+    pub tag: Option<String>,
+}
+
+fn secs(field: &str, text: Option<&str>) -> AppResult<Option<u32>> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => {
+            let ms = Millis::parse(t).map_err(|_| {
+                AppError::bad_request(
+                    &format!("invalid_{field}"),
+                    format!("{field} {t:?} is not a date"),
+                )
+            })?;
+            Ok(Some(ms.0.div_euclid(1000).clamp(0, u32::MAX as i64) as u32))
+        }
+    }
+}
+
+/// The filter resolved: times in seconds and the segment's members.
+struct Resolved {
+    from: Option<u32>,
+    to: Option<u32>,
+    members: Option<Vec<i64>>,
+}
+
+impl Resolved {
+    fn scope<'a>(&self, set: Option<&'a CustomerSet>) -> Scope<'a> {
+        Scope {
+            from: self.from,
+            to: self.to,
+            customers: set,
+        }
+    }
+}
+
+async fn resolve(state: &AppState, f: &Filter) -> AppResult<Resolved> {
+    let members = match f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(tag) => Some(state.store.customers_tagged(tag).await?),
+        None => None,
+    };
+    Ok(Resolved {
+        from: secs("from", f.from.as_deref())?,
+        to: secs("to", f.to.as_deref())?,
+        members,
+    })
+}
+
+/// Runs `query` on a blocking thread with the engine read-locked.
+async fn with_engine<T: Send + 'static>(
+    state: &AppState,
+    query: impl FnOnce(&Engine) -> T + Send + 'static,
+) -> AppResult<T> {
+    state.events.ready().await;
+    let engine = state.events.engine.clone();
+    tokio::task::spawn_blocking(move || query(&engine.read().expect("engine lock")))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FunnelParams {
+    /// Event names, comma-separated, in order.
+    pub steps: String,
+    /// Conversion window: 90s, 30m, 2h, 7d, 2w. Default 7d.
+    pub window: Option<String>,
+    #[serde(default)]
+    pub strict_order: bool,
+    #[serde(default)]
+    pub strict_increase: bool,
+    /// `channel`, `first_touch`, or `attr:KEY` for a custom attribute.
+    pub breakdown: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FunnelStep {
+    pub name: String,
+    /// Customers who reached at least this step.
+    pub customers: u64,
+    pub of_first: f64,
+    pub of_previous: f64,
+    /// Median time from the first step to this one.
+    pub median_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BreakdownRow {
+    pub label: String,
+    pub customers: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FunnelView {
+    pub steps: Vec<FunnelStep>,
+    #[schema(value_type = Object)]
+    pub time_to_convert: DurationSummary,
+    pub breakdown: Vec<BreakdownRow>,
+    pub window_secs: u64,
+}
+
+pub fn ratio(n: u64, of: u64) -> f64 {
+    if of == 0 { 0.0 } else { n as f64 / of as f64 }
+}
+
+pub async fn funnel(state: &AppState, filter: &Filter, p: &FunnelParams) -> AppResult<FunnelView> {
+    let names: Vec<String> = p
+        .steps
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if names.is_empty() || names.len() > MAX_STEPS {
+        return Err(AppError::bad_request(
+            "invalid_steps",
+            format!("give 1–{MAX_STEPS} comma-separated event names"),
+        ));
+    }
+    let window_secs = match p.window.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+        None => 7 * 86_400,
+        Some(w) => {
+            duration::parse_span(w).map_err(|e| AppError::bad_request("invalid_window", e))?
+        }
+    };
+    let resolved = resolve(state, filter).await?;
+    let attribute = match p.breakdown.as_deref() {
+        Some(b) if b.starts_with("attr:") => Some(state.store.attribute_values(&b[5..]).await?),
+        _ => None,
+    };
+    let breakdown = p.breakdown.clone().unwrap_or_default();
+    let (strict_order, strict_increase) = (p.strict_order, p.strict_increase);
+    with_engine(state, move |engine| {
+        // Unknown names match nothing rather than failing: a step with no events yet is 0.
+        let codes = names
+            .iter()
+            .map(|n| engine.log.names.code(n).unwrap_or(u16::MAX))
+            .collect();
+        let spec = FunnelSpec {
+            steps: codes,
+            window_secs,
+            strict_order,
+            strict_increase,
+        };
+        let set = resolved.members.as_deref().map(|m| engine.slots_of(m));
+        let (codes_by_slot, labels) = attribute
+            .as_deref()
+            .map(|v| engine.attribute_codes(v))
+            .unwrap_or_default();
+        let by = match breakdown.as_str() {
+            "channel" => Breakdown::Channel,
+            "first_touch" => Breakdown::FirstTouch,
+            b if b.starts_with("attr:") => Breakdown::Attribute(&codes_by_slot),
+            _ => Breakdown::None,
+        };
+        let report = funnel::funnel(&engine.log, resolved.scope(set.as_ref()), &spec, by)?;
+        let first = report.reached[0];
+        let steps = names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| FunnelStep {
+                name: name.clone(),
+                customers: report.reached[k],
+                of_first: ratio(report.reached[k], first),
+                of_previous: ratio(
+                    report.reached[k],
+                    if k == 0 { first } else { report.reached[k - 1] },
+                ),
+                median_secs: if k == 0 {
+                    None
+                } else {
+                    report.from_first[k].median()
+                },
+            })
+            .collect();
+        let label = |key: u32| match by {
+            Breakdown::Attribute(_) if key != NO_VALUE => labels[key as usize].clone(),
+            Breakdown::Channel | Breakdown::FirstTouch if key != NO_VALUE => {
+                Channel::from_code(key as u8).as_str().to_string()
+            }
+            _ => "(none)".to_string(),
+        };
+        let mut rows: Vec<BreakdownRow> = report
+            .breakdown
+            .iter()
+            .map(|(&key, customers)| BreakdownRow {
+                label: label(key),
+                customers: customers.clone(),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.customers[0]
+                .cmp(&a.customers[0])
+                .then(a.label.cmp(&b.label))
+        });
+        Ok::<_, nunchi_analytics::AnalyticsError>(FunnelView {
+            steps,
+            time_to_convert: report.time_to_convert().summary(),
+            breakdown: rows,
+            window_secs,
+        })
+    })
+    .await?
+    .map_err(|e| AppError::bad_request("invalid_funnel", e.to_string()))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PathParams {
+    /// Show what follows this event.
+    pub after: Option<String>,
+    /// Show what precedes this event.
+    pub before: Option<String>,
+    /// Sankey paths start at each customer's first event of this name (default: first event).
+    pub start: Option<String>,
+    /// How many transitions to list (default 50, at most 500).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TransitionRow {
+    pub from: String,
+    pub to: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SankeyLink {
+    pub step: u8,
+    pub from: String,
+    pub to: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NeighbourRow {
+    /// `null`: the journey ends (or begins) there.
+    pub name: Option<String>,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PathsView {
+    pub transitions: Vec<TransitionRow>,
+    pub sankey: Vec<SankeyLink>,
+    /// With `after` or `before`: the neighbouring events.
+    pub neighbours: Vec<NeighbourRow>,
+}
+
+pub const SANKEY_DEPTH: u8 = 5;
+
+pub async fn paths(state: &AppState, filter: &Filter, p: &PathParams) -> AppResult<PathsView> {
+    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    let resolved = resolve(state, filter).await?;
+    let p = p.clone();
+    with_engine(state, move |engine| {
+        let log = &engine.log;
+        let set = resolved.members.as_deref().map(|m| engine.slots_of(m));
+        let scope = resolved.scope(set.as_ref());
+        let name = |c: u16| log.names.name(c).to_string();
+        let transitions = paths::top_transitions(log, scope, limit)
+            .into_iter()
+            .map(|t| TransitionRow {
+                from: name(t.from),
+                to: name(t.to),
+                count: t.count,
+            })
+            .collect();
+        let start = p.start.as_deref().and_then(|s| log.names.code(s.trim()));
+        let sankey = paths::sankey(log, scope, start, SANKEY_DEPTH, 60)
+            .into_iter()
+            .map(|l| SankeyLink {
+                step: l.step,
+                from: name(l.from),
+                to: name(l.to),
+                count: l.count,
+            })
+            .collect();
+        let around = p
+            .after
+            .as_deref()
+            .map(|e| (e, Direction::Next))
+            .or(p.before.as_deref().map(|e| (e, Direction::Previous)));
+        let neighbours = match around.and_then(|(e, d)| Some((log.names.code(e.trim())?, d))) {
+            Some((code, d)) => paths::neighbours(log, scope, code, d)
+                .into_iter()
+                .take(limit)
+                .map(|(c, count)| NeighbourRow {
+                    name: c.map(name),
+                    count,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        PathsView {
+            transitions,
+            sankey,
+            neighbours,
+        }
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RetentionParams {
+    /// `day` or `week` (default).
+    pub period: Option<String>,
+    /// Periods after the cohort's own (default 8, at most 52).
+    pub periods: Option<usize>,
+    /// Cohort by the first event of this name (e.g. purchase) instead of any event.
+    pub cohort_event: Option<String>,
+    /// Only this event counts as coming back.
+    pub return_event: Option<String>,
+    /// Hours east of UTC for period boundaries (default 9, Korea).
+    pub utc_offset: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CohortRow {
+    /// The period's first day, local time.
+    pub start: String,
+    pub size: u64,
+    pub returned: Vec<u64>,
+    pub rates: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RetentionView {
+    pub period: String,
+    pub cohorts: Vec<CohortRow>,
+}
+
+fn event_code(engine: &Engine, name: Option<&str>) -> Result<Option<u16>, String> {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok(None),
+        Some(n) => engine
+            .log
+            .names
+            .code(n)
+            .map(Some)
+            .ok_or_else(|| format!("no events named {n:?} yet")),
+    }
+}
+
+pub async fn retention(
+    state: &AppState,
+    filter: &Filter,
+    p: &RetentionParams,
+) -> AppResult<RetentionView> {
+    let period = match p.period.as_deref().unwrap_or("week") {
+        "day" => Period::Day,
+        "week" => Period::Week,
+        other => {
+            return Err(AppError::bad_request(
+                "invalid_period",
+                format!("period {other:?}: use day or week"),
+            ));
+        }
+    };
+    let periods = p.periods.unwrap_or(8);
+    if periods > 52 {
+        return Err(AppError::bad_request(
+            "invalid_periods",
+            "at most 52 periods",
+        ));
+    }
+    let offset = p.utc_offset.unwrap_or(9);
+    if !(-12..=14).contains(&offset) {
+        return Err(AppError::bad_request(
+            "invalid_utc_offset",
+            "utc_offset is hours from -12 to 14",
+        ));
+    }
+    let resolved = resolve(state, filter).await?;
+    let p = p.clone();
+    with_engine(state, move |engine| {
+        let spec = RetentionSpec {
+            period,
+            cohort_event: event_code(engine, p.cohort_event.as_deref())?,
+            return_event: event_code(engine, p.return_event.as_deref())?,
+            periods: periods + 1,
+            utc_offset_secs: offset * 3_600,
+        };
+        let set = resolved.members.as_deref().map(|m| engine.slots_of(m));
+        let cohorts = retention::retention(&engine.log, resolved.scope(set.as_ref()), &spec)
+            .map_err(|e| e.to_string())?;
+        let rows = cohorts
+            .into_iter()
+            .map(|c| {
+                let local =
+                    period.start(c.index, spec.utc_offset_secs) + spec.utc_offset_secs as i64;
+                CohortRow {
+                    start: jiff::Timestamp::from_second(local)
+                        .map(|t| t.strftime("%Y-%m-%d").to_string())
+                        .unwrap_or_default(),
+                    rates: c.returned.iter().map(|&n| ratio(n, c.size)).collect(),
+                    size: c.size,
+                    returned: c.returned,
+                }
+            })
+            .collect();
+        Ok::<_, String>(RetentionView {
+            period: format!("{period:?}").to_lowercase(),
+            cohorts: rows,
+        })
+    })
+    .await?
+    .map_err(|e| AppError::bad_request("invalid_event", e))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OutcomeRow {
+    pub event: String,
+    pub purchasers: u64,
+    pub converted: u64,
+    pub rate: f64,
+}
+
+/// The post-purchase CX funnel: purchase → refund / repurchase / referral.
+pub async fn post_purchase(
+    state: &AppState,
+    filter: &Filter,
+    window_secs: u64,
+) -> AppResult<Vec<OutcomeRow>> {
+    let resolved = resolve(state, filter).await?;
+    with_engine(state, move |engine| {
+        let set = resolved.members.as_deref().map(|m| engine.slots_of(m));
+        funnel::post_purchase(
+            &engine.log,
+            resolved.scope(set.as_ref()),
+            window_secs,
+            "purchase",
+            &funnel::POST_PURCHASE_OUTCOMES,
+        )
+        .into_iter()
+        .map(|o| OutcomeRow {
+            rate: ratio(o.converted, o.purchasers),
+            event: o.event,
+            purchasers: o.purchasers,
+            converted: o.converted,
+        })
+        .collect()
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TouchpointCard {
+    pub id: i64,
+    pub name: String,
+    pub channel: String,
+    pub event: String,
+    pub reach: u64,
+    pub expected_rating: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StageView {
+    pub id: i64,
+    pub key: String,
+    pub name_ko: String,
+    pub name_en: String,
+    pub reach: u64,
+    /// Of the stage's customers, those who went on to the next stage; `null` for the last.
+    pub converted: Option<u64>,
+    pub conversion: Option<f64>,
+    pub drop_off: Option<f64>,
+    pub median_secs_to_next: Option<u64>,
+    /// The stage's emotion in −1..1 from the Voice of the Customer; `null` until it has data.
+    pub emotion: Option<f64>,
+    #[schema(value_type = Vec<String>)]
+    pub pains: Vec<Pain>,
+    pub touchpoints: Vec<TouchpointCard>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JourneyView {
+    pub stages: Vec<StageView>,
+    /// Touchpoints not placed on any stage.
+    pub unplaced: Vec<TouchpointCard>,
+}
+
+/// The journey map's metrics. `emotions` holds a score per stage id where the Voice of
+/// the Customer has one.
+pub async fn journey(
+    state: &AppState,
+    filter: &Filter,
+    emotions: &std::collections::HashMap<i64, f64>,
+) -> AppResult<JourneyView> {
+    let stages = state.store.stages().await?;
+    let touchpoints = state.store.touchpoints().await?;
+    let resolved = resolve(state, filter).await?;
+    let emotion: Vec<Option<f64>> = stages
+        .iter()
+        .map(|s| emotions.get(&s.id).copied())
+        .collect();
+    with_engine(state, move |engine| {
+        let mut map = StageMap::new(stages.len());
+        for t in &touchpoints {
+            if let (Some(stage), Some(code)) = (
+                t.stage_id
+                    .and_then(|id| stages.iter().position(|s| s.id == id)),
+                engine.touchpoint_code(t.id),
+            ) {
+                map.assign(code, stage as u8);
+            }
+        }
+        let set = resolved.members.as_deref().map(|m| engine.slots_of(m));
+        let reports = journey::journey(&engine.log, resolved.scope(set.as_ref()), &map);
+        let last = stages.len().saturating_sub(1);
+        let conversion: Vec<Option<f64>> = reports
+            .iter()
+            .enumerate()
+            .map(|(i, r)| if i == last { None } else { r.conversion() })
+            .collect();
+        let pains = journey::pain_points(&conversion, &emotion);
+        let card = |t: &nunchi_store::model::Touchpoint, reach: u64| TouchpointCard {
+            id: t.id,
+            name: t.name.clone(),
+            channel: t.channel.clone(),
+            event: t.event.clone(),
+            reach,
+            expected_rating: t.expected_rating,
+        };
+        let views = stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let r = &reports[i];
+                StageView {
+                    id: s.id,
+                    key: s.key.clone(),
+                    name_ko: s.name_ko.clone(),
+                    name_en: s.name_en.clone(),
+                    reach: r.reach,
+                    converted: (i != last).then_some(r.converted),
+                    conversion: conversion[i],
+                    drop_off: conversion[i].map(|c| 1.0 - c),
+                    median_secs_to_next: if i == last {
+                        None
+                    } else {
+                        r.time_to_next.median()
+                    },
+                    emotion: emotion[i],
+                    pains: pains[i].clone(),
+                    touchpoints: touchpoints
+                        .iter()
+                        .filter(|t| t.stage_id == Some(s.id))
+                        .map(|t| {
+                            card(
+                                t,
+                                engine
+                                    .touchpoint_code(t.id)
+                                    .and_then(|c| r.touchpoints.get(&c).copied())
+                                    .unwrap_or(0),
+                            )
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let unplaced = touchpoints
+            .iter()
+            .filter(|t| {
+                t.stage_id
+                    .is_none_or(|id| !stages.iter().any(|s| s.id == id))
+            })
+            .map(|t| card(t, 0))
+            .collect();
+        JourneyView {
+            stages: views,
+            unplaced,
+        }
+    })
+    .await
+}

@@ -1,0 +1,335 @@
+//! Analytics and the journey map over JSON: funnels, paths, retention, the post-purchase
+//! template and stage metrics, plus editing the map's stages and touchpoints.
+
+use std::collections::HashMap;
+
+use axum::{
+    Json, Router,
+    extract::State,
+    routing::{get, patch},
+};
+use nunchi_core::channel::Channel;
+use nunchi_core::touchpoint::{Condition, Rule};
+use nunchi_store::model::{NewTouchpoint, Stage, Touchpoint};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::{
+    AppState,
+    analysis::{
+        self, Filter, FunnelParams, FunnelView, JourneyView, OutcomeRow, PathParams, PathsView,
+        RetentionParams, RetentionView,
+    },
+    auth::{Need, perm},
+    error::{AppError, AppResult},
+    extract::{ApiJson, ApiPath, ApiQuery},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/analytics/funnel", get(funnel))
+        .route("/api/v1/analytics/paths", get(paths))
+        .route("/api/v1/analytics/retention", get(retention))
+        .route("/api/v1/analytics/post-purchase", get(post_purchase))
+        .route("/api/v1/analytics/journey", get(journey))
+        .route("/api/v1/stages", get(stages).post(add_stage))
+        .route(
+            "/api/v1/stages/{id}",
+            patch(edit_stage).delete(delete_stage),
+        )
+        .route(
+            "/api/v1/touchpoints",
+            get(touchpoints).post(create_touchpoint),
+        )
+        .route(
+            "/api/v1/touchpoints/{id}",
+            patch(update_touchpoint).delete(delete_touchpoint),
+        )
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/funnel", tag = "analytics", params(Filter, FunnelParams), responses((status = 200, body = FunnelView)))]
+pub async fn funnel(
+    _auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+    ApiQuery(f): ApiQuery<Filter>,
+    ApiQuery(p): ApiQuery<FunnelParams>,
+) -> AppResult<Json<FunnelView>> {
+    Ok(Json(analysis::funnel(&state, &f, &p).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/paths", tag = "analytics", params(Filter, PathParams), responses((status = 200, body = PathsView)))]
+pub async fn paths(
+    _auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+    ApiQuery(f): ApiQuery<Filter>,
+    ApiQuery(p): ApiQuery<PathParams>,
+) -> AppResult<Json<PathsView>> {
+    Ok(Json(analysis::paths(&state, &f, &p).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/retention", tag = "analytics", params(Filter, RetentionParams), responses((status = 200, body = RetentionView)))]
+pub async fn retention(
+    _auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+    ApiQuery(f): ApiQuery<Filter>,
+    ApiQuery(p): ApiQuery<RetentionParams>,
+) -> AppResult<Json<RetentionView>> {
+    Ok(Json(analysis::retention(&state, &f, &p).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WindowParam {
+    /// How long after the first purchase an outcome counts (default 30d).
+    pub window: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/post-purchase", tag = "analytics", params(Filter, WindowParam), responses((status = 200, body = Vec<OutcomeRow>)))]
+pub async fn post_purchase(
+    _auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+    ApiQuery(f): ApiQuery<Filter>,
+    ApiQuery(w): ApiQuery<WindowParam>,
+) -> AppResult<Json<Vec<OutcomeRow>>> {
+    let window = nunchi_analytics::duration::parse_span(w.window.as_deref().unwrap_or("30d"))
+        .map_err(|e| AppError::bad_request("invalid_window", e))?;
+    Ok(Json(analysis::post_purchase(&state, &f, window).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/journey", tag = "analytics", params(Filter), responses((status = 200, body = JourneyView)))]
+pub async fn journey(
+    _auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+    ApiQuery(f): ApiQuery<Filter>,
+) -> AppResult<Json<JourneyView>> {
+    Ok(Json(analysis::journey(&state, &f, &HashMap::new()).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/stages", tag = "journeys", responses((status = 200, body = Vec<Stage>)))]
+pub async fn stages(
+    _auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+) -> AppResult<Json<Vec<Stage>>> {
+    Ok(Json(state.store.stages().await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StageInput {
+    pub name_ko: Option<String>,
+    pub name_en: Option<String>,
+    /// Move one place: -1 left, 1 right (PATCH only).
+    pub move_by: Option<i64>,
+}
+
+fn stage_name(text: Option<&str>, field: &str) -> AppResult<String> {
+    let t = text.map(str::trim).unwrap_or("");
+    if t.is_empty() || t.chars().count() > 60 {
+        return Err(AppError::bad_request(
+            &format!("invalid_{field}"),
+            format!("{field} must be 1–60 characters"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+/// A stage key from its English name: lowercase letters, digits and dashes.
+pub fn stage_key(name_en: &str) -> String {
+    let mut key: String = name_en
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    key = key
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if key.is_empty() { "stage".into() } else { key }
+}
+
+#[utoipa::path(post, path = "/api/v1/stages", tag = "journeys", request_body = StageInput, responses((status = 200, body = Stage), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn add_stage(
+    auth: Need<perm::JourneysEdit>,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<StageInput>,
+) -> AppResult<Json<Stage>> {
+    let (ko, en) = (
+        stage_name(input.name_ko.as_deref(), "name_ko")?,
+        stage_name(input.name_en.as_deref(), "name_en")?,
+    );
+    let stage = state.store.add_stage(&stage_key(&en), &ko, &en).await?;
+    state
+        .audit(&auth, "stage.add", &format!("stage:{}", stage.id), &en)
+        .await;
+    Ok(Json(stage))
+}
+
+#[utoipa::path(patch, path = "/api/v1/stages/{id}", tag = "journeys", params(("id" = i64, Path)), request_body = StageInput, responses((status = 200, body = Vec<Stage>)))]
+pub async fn edit_stage(
+    auth: Need<perm::JourneysEdit>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<StageInput>,
+) -> AppResult<Json<Vec<Stage>>> {
+    if input.name_ko.is_some() || input.name_en.is_some() {
+        let current = state
+            .store
+            .stages()
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| AppError::NotFound(format!("stage {id}")))?;
+        let ko = stage_name(
+            Some(input.name_ko.as_deref().unwrap_or(&current.name_ko)),
+            "name_ko",
+        )?;
+        let en = stage_name(
+            Some(input.name_en.as_deref().unwrap_or(&current.name_en)),
+            "name_en",
+        )?;
+        state.store.rename_stage(id, &ko, &en).await?;
+    }
+    if let Some(by) = input.move_by {
+        state.store.move_stage(id, by).await?;
+    }
+    state
+        .audit(&auth, "stage.edit", &format!("stage:{id}"), "")
+        .await;
+    Ok(Json(state.store.stages().await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/stages/{id}", tag = "journeys", params(("id" = i64, Path)), responses((status = 200, body = Vec<Stage>)))]
+pub async fn delete_stage(
+    auth: Need<perm::JourneysEdit>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Vec<Stage>>> {
+    state.store.delete_stage(id).await?;
+    state
+        .audit(&auth, "stage.delete", &format!("stage:{id}"), "")
+        .await;
+    Ok(Json(state.store.stages().await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/touchpoints", tag = "journeys", responses((status = 200, body = Vec<Touchpoint>)))]
+pub async fn touchpoints(
+    _auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+) -> AppResult<Json<Vec<Touchpoint>>> {
+    Ok(Json(state.store.touchpoints().await?))
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct TouchpointInput {
+    pub name: String,
+    pub channel: String,
+    pub event: String,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub conditions: Vec<Condition>,
+    pub stage_id: Option<i64>,
+    /// 1–5: the rating the team expects customers to give this touchpoint.
+    pub expected_rating: Option<f64>,
+}
+
+/// Validates a touchpoint typed by a person (API or form).
+pub async fn parse_touchpoint(state: &AppState, t: &TouchpointInput) -> AppResult<NewTouchpoint> {
+    let name = t.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::bad_request(
+            "invalid_name",
+            "the name must be 1–100 characters",
+        ));
+    }
+    let channel = Channel::parse(&t.channel).ok_or_else(|| {
+        AppError::bad_request(
+            "invalid_channel",
+            format!("unknown channel {:?}", t.channel),
+        )
+    })?;
+    let rule = Rule {
+        event: t.event.trim().to_string(),
+        conditions: t.conditions.clone(),
+    };
+    rule.validate()?;
+    if let Some(r) = t.expected_rating
+        && !(1.0..=5.0).contains(&r)
+    {
+        return Err(AppError::bad_request(
+            "invalid_expected_rating",
+            "the expected rating is 1–5",
+        ));
+    }
+    if let Some(stage) = t.stage_id
+        && !state.store.stages().await?.iter().any(|s| s.id == stage)
+    {
+        return Err(AppError::bad_request(
+            "invalid_stage_id",
+            format!("no stage {stage}"),
+        ));
+    }
+    Ok(NewTouchpoint {
+        name: name.to_string(),
+        channel: channel.as_str().to_string(),
+        event: rule.event,
+        conditions: serde_json::to_string(&rule.conditions)
+            .map_err(|e| AppError::Internal(e.into()))?,
+        stage_id: t.stage_id,
+        expected_rating: t.expected_rating,
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/touchpoints", tag = "journeys", request_body = TouchpointInput, responses((status = 200, body = Touchpoint)))]
+pub async fn create_touchpoint(
+    auth: Need<perm::JourneysEdit>,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<TouchpointInput>,
+) -> AppResult<Json<Touchpoint>> {
+    let new = parse_touchpoint(&state, &input).await?;
+    let t = state.store.create_touchpoint(&new).await?;
+    state.events.rebuild().await;
+    state
+        .audit(
+            &auth,
+            "touchpoint.create",
+            &format!("touchpoint:{}", t.id),
+            &t.name,
+        )
+        .await;
+    Ok(Json(t))
+}
+
+#[utoipa::path(patch, path = "/api/v1/touchpoints/{id}", tag = "journeys", params(("id" = i64, Path)), request_body = TouchpointInput, responses((status = 200, body = Touchpoint)))]
+pub async fn update_touchpoint(
+    auth: Need<perm::JourneysEdit>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<TouchpointInput>,
+) -> AppResult<Json<Touchpoint>> {
+    let new = parse_touchpoint(&state, &input).await?;
+    let t = state.store.update_touchpoint(id, &new).await?;
+    state.events.rebuild().await;
+    state
+        .audit(
+            &auth,
+            "touchpoint.update",
+            &format!("touchpoint:{id}"),
+            &t.name,
+        )
+        .await;
+    Ok(Json(t))
+}
+
+#[utoipa::path(delete, path = "/api/v1/touchpoints/{id}", tag = "journeys", params(("id" = i64, Path)), responses((status = 200, body = Vec<Touchpoint>)))]
+pub async fn delete_touchpoint(
+    auth: Need<perm::JourneysEdit>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Vec<Touchpoint>>> {
+    state.store.delete_touchpoint(id).await?;
+    state.events.rebuild().await;
+    state
+        .audit(&auth, "touchpoint.delete", &format!("touchpoint:{id}"), "")
+        .await;
+    Ok(Json(state.store.touchpoints().await?))
+}

@@ -1,0 +1,457 @@
+//! Event ingest over HTTP: Segment's tracking API under `/v1/*` (write-key auth, so
+//! existing Segment SDKs work unchanged), the native `/api/v1/events`, event sources and
+//! their write keys, and a customer's events.
+
+use std::io::Read;
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use base64::Engine;
+use jiff::Timestamp;
+use nunchi_core::channel::Channel;
+use nunchi_store::model::{EventRow, EventSource};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json, value::RawValue};
+use utoipa::ToSchema;
+
+use crate::{
+    AppState,
+    auth::{Need, perm, secret},
+    error::{AppError, AppResult},
+    events::{
+        IngestError,
+        segment::{self, Invalid, Kind, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES},
+    },
+    extract::{ApiJson, ApiPath, ApiQuery},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/{call}", post(tracking))
+        .route("/api/v1/events", post(native))
+        .route("/api/v1/sources", get(sources).post(create_source))
+        .route("/api/v1/customers/{id}/events", get(customer_events))
+}
+
+/// A Segment-shaped error: `{"success": false, "code", "message"}`, plus the refused
+/// messages of a batch by index.
+fn tracking_error(
+    status: StatusCode,
+    code: &str,
+    message: impl Into<String>,
+    errors: Vec<Value>,
+) -> Response {
+    let mut body = json!({"success": false, "code": code, "message": message.into()});
+    if !errors.is_empty() {
+        body["errors"] = Value::Array(errors);
+    }
+    (status, Json(body)).into_response()
+}
+
+/// The write key from `Authorization: Basic base64(key:)`, as Segment's libraries send it.
+fn basic_write_key(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let key = text.split_once(':').map_or(text.as_str(), |(k, _)| k);
+    (!key.is_empty()).then(|| key.to_string())
+}
+
+/// The body, gunzipped when the sender compressed it, never more than `limit` bytes.
+fn body_text(
+    headers: &HeaderMap,
+    body: &Bytes,
+    limit: usize,
+    code: &str,
+) -> Result<Vec<u8>, Response> {
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let too_large = || {
+        tracking_error(
+            StatusCode::BAD_REQUEST,
+            code,
+            format!("the request is over {} KB", limit / 1024),
+            vec![],
+        )
+    };
+    if !gzip {
+        return if body.len() > limit {
+            Err(too_large())
+        } else {
+            Ok(body.to_vec())
+        };
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| {
+            tracking_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_gzip",
+                "the body is not valid gzip",
+                vec![],
+            )
+        })?;
+    if out.len() > limit {
+        return Err(too_large());
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct BatchBody<'a> {
+    #[serde(borrow)]
+    batch: Vec<&'a RawValue>,
+    #[serde(default, rename = "sentAt")]
+    sent_at: Option<Value>,
+    #[serde(default)]
+    context: Option<Value>,
+    #[serde(default, rename = "writeKey")]
+    write_key: Option<String>,
+}
+
+/// Validates raw messages; the batch's `sentAt` and `context` apply to messages that
+/// carry none. Errors name each refused message by index.
+fn parse_messages(
+    raw: &[&RawValue],
+    kind: Option<Kind>,
+    sent_at: Option<&Value>,
+    context: Option<&Value>,
+) -> Result<Vec<(segment::Message, bool)>, Vec<Value>> {
+    let received = Timestamp::now();
+    let mut good = Vec::with_capacity(raw.len());
+    let mut errors = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let fail = |e: Invalid| json!({"index": i, "code": e.code, "message": e.message});
+        if r.get().len() > MAX_MESSAGE_BYTES {
+            errors.push(json!({"index": i, "code": "message_too_large", "message": format!("message {i} is over 32 KB")}));
+            continue;
+        }
+        let mut value: Value = match serde_json::from_str(r.get()) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(json!({"index": i, "code": "invalid_json", "message": e.to_string()}));
+                continue;
+            }
+        };
+        if let Value::Object(m) = &mut value {
+            if let Some(s) = sent_at {
+                m.entry("sentAt").or_insert_with(|| s.clone());
+            }
+            if let Some(Value::Object(batch_ctx)) = context
+                && let Value::Object(ctx) = m.entry("context").or_insert_with(|| json!({}))
+            {
+                for (k, v) in batch_ctx {
+                    ctx.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        let named = segment::names_channel(&value);
+        match segment::parse(&value, kind, received, || {
+            format!("nunchi-{}", secret::random_token())
+        }) {
+            Ok(m) => good.push((m, named)),
+            Err(e) => errors.push(fail(e)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(good)
+    } else {
+        Err(errors)
+    }
+}
+
+fn ingest_failure(e: IngestError) -> Response {
+    tracing::error!(error = ?e, "event ingest failed");
+    tracking_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "events could not be stored; retry",
+        vec![],
+    )
+}
+
+/// Segment's tracking API: `/v1/identify|track|page|screen|group|alias` take one message,
+/// `/v1/batch` (and `/v1/import`) up to 500 KB of them. A 200 means stored durably.
+async fn tracking(
+    State(state): State<AppState>,
+    ApiPath(call): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (kind, is_batch) = match call.as_str() {
+        "batch" | "import" => (None, true),
+        other => match Kind::parse(other) {
+            Some(k) => (Some(k), false),
+            None => {
+                return tracking_error(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("no endpoint /v1/{other}"),
+                    vec![],
+                );
+            }
+        },
+    };
+    let (limit, code) = if is_batch {
+        (MAX_BATCH_BYTES, "batch_too_large")
+    } else {
+        (MAX_MESSAGE_BYTES, "message_too_large")
+    };
+    let text = match body_text(&headers, &body, limit, code) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Ok(text) = std::str::from_utf8(&text) else {
+        return tracking_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "the body is not UTF-8",
+            vec![],
+        );
+    };
+    let (raw, sent_at, context, body_key) = if is_batch {
+        match serde_json::from_str::<BatchBody<'_>>(text) {
+            Ok(b) => (b.batch, b.sent_at, b.context, b.write_key),
+            Err(e) => {
+                return tracking_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    format!("expected {{\"batch\": [...]}}: {e}"),
+                    vec![],
+                );
+            }
+        }
+    } else {
+        match serde_json::from_str::<&RawValue>(text) {
+            Ok(r) => {
+                let key = serde_json::from_str::<Value>(r.get())
+                    .ok()
+                    .and_then(|v| v.get("writeKey")?.as_str().map(str::to_string));
+                (vec![r], None, None, key)
+            }
+            Err(e) => {
+                return tracking_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    e.to_string(),
+                    vec![],
+                );
+            }
+        }
+    };
+    let Some(key) = basic_write_key(&headers).or(body_key) else {
+        return tracking_error(
+            StatusCode::UNAUTHORIZED,
+            "missing_write_key",
+            "send the source's write key as the Basic auth user name",
+            vec![],
+        );
+    };
+    let source = match state.events.source(state.store.as_ref(), &key).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return tracking_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_write_key",
+                "no source has this write key",
+                vec![],
+            );
+        }
+        Err(e) => return ingest_failure(e.into()),
+    };
+    let messages = match parse_messages(&raw, kind, sent_at.as_ref(), context.as_ref()) {
+        Ok(m) => m,
+        Err(errors) => {
+            let first = errors[0]["message"]
+                .as_str()
+                .unwrap_or("invalid message")
+                .to_string();
+            return tracking_error(StatusCode::BAD_REQUEST, "invalid_message", first, errors);
+        }
+    };
+    match state
+        .events
+        .ingest(state.store.as_ref(), &source, messages, crate::now_ms())
+        .await
+    {
+        Ok(_) => Json(json!({"success": true})).into_response(),
+        Err(e) => ingest_failure(e),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestResult {
+    /// Messages accepted in this request.
+    pub accepted: usize,
+    /// Of those, how many were new (the rest repeated a message id already stored).
+    pub new: usize,
+}
+
+/// `{"events": [...]}`: Segment-shaped messages (`type` defaults to track).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EventsInput {
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Box<RawValue>>,
+}
+
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = EventsInput,
+    responses((status = 200, body = IngestResult), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn native(
+    _auth: Need<perm::DataImport>,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> AppResult<Json<IngestResult>> {
+    if body.len() > MAX_BATCH_BYTES {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let input: EventsInput = serde_json::from_slice(&body).map_err(|e| {
+        AppError::bad_request(
+            "invalid_json",
+            format!("expected {{\"events\": [...]}}: {e}"),
+        )
+    })?;
+    let raw: Vec<&RawValue> = input.events.iter().map(|b| b.as_ref()).collect();
+    let messages = parse_messages(&raw, Some(Kind::Track), None, None).map_err(|errors| {
+        let listed: Vec<String> = errors
+            .iter()
+            .take(10)
+            .map(|e| {
+                format!(
+                    "event {}: {}",
+                    e["index"],
+                    e["message"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        AppError::bad_request("invalid_event", listed.join("; "))
+    })?;
+    let accepted = messages.len();
+    let source = api_source(&state).await?;
+    let new = state
+        .events
+        .ingest(state.store.as_ref(), &source, messages, crate::now_ms())
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(IngestResult { accepted, new }))
+}
+
+/// The source the native API's events are recorded under, created on first use.
+async fn api_source(state: &AppState) -> AppResult<EventSource> {
+    const MARK: &str = "(api)";
+    if let Some(s) = state
+        .store
+        .sources()
+        .await?
+        .into_iter()
+        .find(|s| s.write_key_prefix == MARK)
+    {
+        return Ok(s);
+    }
+    // Its key is never shown: the native API authenticates with user tokens.
+    let hash = secret::hash(&secret::random_token());
+    Ok(state
+        .store
+        .create_source("nunchi API", &hash, MARK, None)
+        .await?)
+}
+
+#[utoipa::path(get, path = "/api/v1/sources", tag = "events", responses((status = 200, body = Vec<EventSource>)))]
+pub async fn sources(
+    _auth: Need<perm::UsersManage>,
+    State(state): State<AppState>,
+) -> AppResult<Json<Vec<EventSource>>> {
+    Ok(Json(state.store.sources().await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SourceInput {
+    pub name: String,
+    /// Channel for events that name none: web, app, store, phone, email, messenger, social, custom.
+    #[serde(default)]
+    pub channel: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedSource {
+    pub source: EventSource,
+    /// Shown once: configure Segment SDKs with it as their write key.
+    pub write_key: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/sources", tag = "events", request_body = SourceInput, responses((status = 200, body = CreatedSource)))]
+pub async fn create_source(
+    auth: Need<perm::UsersManage>,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<SourceInput>,
+) -> AppResult<Json<CreatedSource>> {
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::bad_request(
+            "invalid_name",
+            "the name must be 1–100 characters",
+        ));
+    }
+    let channel = match input
+        .channel
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        None => None,
+        Some(c) => Some(
+            Channel::parse(c)
+                .ok_or_else(|| {
+                    AppError::bad_request("invalid_channel", format!("unknown channel {c:?}"))
+                })?
+                .as_str(),
+        ),
+    };
+    let write_key = format!("nk_{}", secret::random_token());
+    let source = state
+        .store
+        .create_source(name, &secret::hash(&write_key), &write_key[..10], channel)
+        .await?;
+    state
+        .audit(
+            &auth,
+            "source.create",
+            &format!("source:{}", source.id),
+            name,
+        )
+        .await;
+    Ok(Json(CreatedSource { source, write_key }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/events", tag = "events", params(("id" = i64, Path), EventsQuery),
+    responses((status = 200, body = Vec<EventRow>)))]
+pub async fn customer_events(
+    _auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> AppResult<Json<Vec<EventRow>>> {
+    state.store.customer(id).await?;
+    let limit = super::limit(q.limit)?;
+    Ok(Json(state.store.customer_events(id, limit).await?))
+}

@@ -124,19 +124,23 @@ pub fn journey(log: &EventLog, scope: Scope<'_>, map: &StageMap) -> Vec<StageRep
 pub enum Pain {
     /// The lowest conversion to the next stage on the map.
     WorstDropOff,
-    /// Conversion well below the map's typical stage (under 3/4 of the median).
-    HighDropOff,
+    /// Conversion fell against the previous period of the same length: by at least 5
+    /// points and a tenth of what it was.
+    Worsening,
     /// Customers feel bad here: emotion below −0.2 on the −1..1 scale.
     NegativeEmotion,
 }
 
-/// Flags pain points from each stage's conversion (`None` for the last stage or no reach)
-/// and, when the Voice-of-Customer scores exist, its emotion in −1..1.
-pub fn pain_points(conversion: &[Option<f64>], emotion: &[Option<f64>]) -> Vec<Vec<Pain>> {
-    let mut rates: Vec<f64> = conversion.iter().flatten().copied().collect();
-    rates.sort_by(f64::total_cmp);
-    let median = rates.get(rates.len() / 2).copied();
-    let worst = rates.first().copied();
+/// Flags pain points from each stage's conversion (`None` for the last stage or no
+/// reach), the same stage's conversion in the previous period, and, when the Voice of the
+/// Customer has scores, its emotion in −1..1.
+pub fn pain_points(
+    conversion: &[Option<f64>],
+    previous: &[Option<f64>],
+    emotion: &[Option<f64>],
+) -> Vec<Vec<Pain>> {
+    let rates: Vec<f64> = conversion.iter().flatten().copied().collect();
+    let worst = rates.iter().copied().reduce(f64::min);
     conversion
         .iter()
         .enumerate()
@@ -145,8 +149,12 @@ pub fn pain_points(conversion: &[Option<f64>], emotion: &[Option<f64>]) -> Vec<V
             if let Some(rate) = *rate {
                 if rates.len() > 1 && Some(rate) == worst {
                     pains.push(Pain::WorstDropOff);
-                } else if median.is_some_and(|m| rate < 0.75 * m) {
-                    pains.push(Pain::HighDropOff);
+                }
+                if let Some(before) = previous.get(i).copied().flatten()
+                    && before - rate >= 0.05
+                    && before - rate >= 0.1 * before
+                {
+                    pains.push(Pain::Worsening);
                 }
             }
             if emotion.get(i).copied().flatten().is_some_and(|e| e < -0.2) {
@@ -201,7 +209,10 @@ mod tests {
         assert_eq!(stages[0].time_to_next.count(), 3);
         let conversion: Vec<Option<f64>> =
             vec![stages[0].conversion(), stages[1].conversion(), None];
-        let pains = pain_points(&conversion, &[None, None, Some(-0.5)]);
+        let previous = [Some(0.76), Some(0.3), None];
+        let pains = pain_points(&conversion, &previous, &[None, None, Some(-0.5)]);
+        let worse = pain_points(&[Some(0.6), Some(0.5)], &[Some(0.9), Some(0.52)], &[]);
+        assert_eq!(worse, vec![vec![Pain::Worsening], vec![Pain::WorstDropOff]]);
         assert_eq!(
             pains,
             vec![

@@ -5,7 +5,7 @@
 use nunchi_core::channel::Channel;
 
 /// The generator's event names, in journey order.
-pub const EVENTS: [&str; 13] = [
+pub const EVENTS: [&str; 15] = [
     "visit",
     "search",
     "view_product",
@@ -19,6 +19,8 @@ pub const EVENTS: [&str; 13] = [
     "refund",
     "referral",
     "app_open",
+    "delivery_delayed",
+    "product_used",
 ];
 
 const VISIT: u8 = 0;
@@ -34,6 +36,8 @@ const REVIEW: u8 = 9;
 const REFUND: u8 = 10;
 const REFERRAL: u8 = 11;
 const APP_OPEN: u8 = 12;
+const DELAYED: u8 = 13;
+const USED: u8 = 14;
 
 /// One generated event; `event` indexes [`EVENTS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +64,9 @@ pub struct SynthConfig {
     /// Share of deliveries that arrive late (and drive support contacts and refunds): the
     /// planted pain point.
     pub late_delivery: f64,
+    /// From this time on (a courier change), `late_delivery_after` applies instead.
+    pub late_from: Option<u32>,
+    pub late_delivery_after: f64,
 }
 
 impl Default for SynthConfig {
@@ -71,6 +78,8 @@ impl Default for SynthConfig {
             start: 1_785_542_400,
             seed: 20_261_122,
             late_delivery: 0.12,
+            late_from: None,
+            late_delivery_after: 0.12,
         }
     }
 }
@@ -171,7 +180,11 @@ fn customer(rng: &mut Rng, c: u32, config: &SynthConfig, out: &mut Vec<SynthEven
         if bought {
             let shipped = t + rng.between(6 * 3_600, 30 * 3_600);
             emit(shipped, SHIPPED, Channel::Email, out);
-            let late = rng.chance(config.late_delivery);
+            let late_rate = match config.late_from {
+                Some(from) if shipped >= from => config.late_delivery_after,
+                _ => config.late_delivery,
+            };
+            let late = rng.chance(late_rate);
             let days = if late {
                 rng.between(6, 10)
             } else {
@@ -187,7 +200,24 @@ fn customer(rng: &mut Rng, c: u32, config: &SynthConfig, out: &mut Vec<SynthEven
                 };
                 emit(support, SUPPORT, via, out);
             }
+            if late {
+                emit(
+                    shipped + 2 * 86_400 + rng.below(6 * 3_600),
+                    DELAYED,
+                    Channel::Email,
+                    out,
+                );
+            }
             emit(delivered, DELIVERED, Channel::App, out);
+            // A late box is opened with less enthusiasm: fewer log their first use.
+            if rng.chance(if late { 0.3 } else { 0.8 }) {
+                emit(
+                    delivered + rng.between(3_600, 4 * 86_400),
+                    USED,
+                    Channel::App,
+                    out,
+                );
+            }
             let mut after = delivered + rng.between(3_600, 3 * 86_400);
             if rng.chance(if late { 0.22 } else { 0.03 }) {
                 emit(after, REFUND, Channel::Web, out);

@@ -5,6 +5,7 @@
 //! it into a store is the caller's job. Later capabilities extend this generator.
 
 mod catalog;
+pub mod journey;
 mod people;
 
 use nunchi_core::{

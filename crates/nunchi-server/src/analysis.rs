@@ -96,6 +96,7 @@ async fn with_engine<T: Send + 'static>(
 #[into_params(parameter_in = Query)]
 pub struct FunnelParams {
     /// Event names, comma-separated, in order.
+    #[serde(default)]
     pub steps: String,
     /// Conversion window: 90s, 30m, 2h, 7d, 2w. Default 7d.
     pub window: Option<String>,
@@ -498,6 +499,8 @@ pub struct StageView {
     /// Of the stage's customers, those who went on to the next stage; `null` for the last.
     pub converted: Option<u64>,
     pub conversion: Option<f64>,
+    /// The same stage's conversion in the previous period of equal length.
+    pub previous_conversion: Option<f64>,
     pub drop_off: Option<f64>,
     pub median_secs_to_next: Option<u64>,
     /// The stage's emotion in −1..1 from the Voice of the Customer; `null` until it has data.
@@ -512,10 +515,17 @@ pub struct JourneyView {
     pub stages: Vec<StageView>,
     /// Touchpoints not placed on any stage.
     pub unplaced: Vec<TouchpointCard>,
+    /// The range shown (UTC dates, `to` exclusive); `null` when there are no events.
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
-/// The journey map's metrics. `emotions` holds a score per stage id where the Voice of
-/// the Customer has one.
+/// Without a range, the journey map shows the last 30 days of data.
+pub const DEFAULT_JOURNEY_DAYS: u32 = 30;
+
+/// The journey map's metrics for the range, with each stage's conversion in the previous
+/// period of the same length beside it, so a stage that got worse is flagged. `emotions`
+/// holds a score per stage id where the Voice of the Customer has one.
 pub async fn journey(
     state: &AppState,
     filter: &Filter,
@@ -540,14 +550,35 @@ pub async fn journey(
             }
         }
         let set = resolved.members.as_deref().map(|m| engine.slots_of(m));
-        let reports = journey::journey(&engine.log, resolved.scope(set.as_ref()), &map);
+        let span = engine.log.time_span();
+        let to = resolved.to.or(span.map(|(_, hi)| hi.saturating_add(1)));
+        let from = resolved
+            .from
+            .or(to.map(|t| t.saturating_sub(DEFAULT_JOURNEY_DAYS * 86_400)));
+        let scope = Scope {
+            from,
+            to,
+            customers: set.as_ref(),
+        };
+        let reports = journey::journey(&engine.log, scope, &map);
+        let previous_scope = match (from, to) {
+            (Some(f), Some(t)) if t > f => Some(Scope {
+                from: Some(f.saturating_sub(t - f)),
+                to: Some(f),
+                customers: set.as_ref(),
+            }),
+            _ => None,
+        };
+        let previous = previous_scope.map(|s| journey::journey(&engine.log, s, &map));
         let last = stages.len().saturating_sub(1);
-        let conversion: Vec<Option<f64>> = reports
-            .iter()
-            .enumerate()
-            .map(|(i, r)| if i == last { None } else { r.conversion() })
+        let rate = |rs: &[journey::StageReport], i: usize| {
+            if i == last { None } else { rs[i].conversion() }
+        };
+        let conversion: Vec<Option<f64>> = (0..stages.len()).map(|i| rate(&reports, i)).collect();
+        let before: Vec<Option<f64>> = (0..stages.len())
+            .map(|i| previous.as_deref().and_then(|p| rate(p, i)))
             .collect();
-        let pains = journey::pain_points(&conversion, &emotion);
+        let pains = journey::pain_points(&conversion, &before, &emotion);
         let card = |t: &nunchi_store::model::Touchpoint, reach: u64| TouchpointCard {
             id: t.id,
             name: t.name.clone(),
@@ -569,6 +600,7 @@ pub async fn journey(
                     reach: r.reach,
                     converted: (i != last).then_some(r.converted),
                     conversion: conversion[i],
+                    previous_conversion: before[i],
                     drop_off: conversion[i].map(|c| 1.0 - c),
                     median_secs_to_next: if i == last {
                         None
@@ -601,9 +633,15 @@ pub async fn journey(
             })
             .map(|t| card(t, 0))
             .collect();
+        let day = |t: Option<u32>| {
+            t.and_then(|t| jiff::Timestamp::from_second(t as i64).ok())
+                .map(|t| t.strftime("%Y-%m-%d").to_string())
+        };
         JourneyView {
             stages: views,
             unplaced,
+            from: day(from),
+            to: day(to),
         }
     })
     .await

@@ -480,3 +480,124 @@ async fn native_api_touchpoints_and_the_journey_map() {
         .collect();
     assert_eq!(keys[keys.len() - 2], "repeat-purchase");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_pages_draw_the_map_funnel_sankey_and_heatmap() {
+    let app = TestApp::new().await;
+    let empty = app
+        .page(Role::Viewer, "GET", "/analytics/funnel", None)
+        .await
+        .text();
+    assert!(empty.contains("No events yet"), "useful empty state");
+    let form = format!(
+        "csrf={}&name=Checkout+page&event=purchase&channel=web&stage_id=3&expected_rating=4.5&property=&value=",
+        app.csrf(Role::Manager)
+    );
+    let added = app
+        .page(Role::Manager, "POST", "/journeys/touchpoints", Some(&form))
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
+    let mut events = Vec::new();
+    for c in 0..8 {
+        events.push(json!({"userId": format!("P-{c}"), "event": "visit", "timestamp": "2026-11-02T09:00:00Z"}));
+        events.push(json!({"userId": format!("P-{c}"), "event": "view_product", "timestamp": "2026-11-02T09:01:00Z"}));
+        if c < 3 {
+            events.push(json!({"userId": format!("P-{c}"), "event": "purchase", "timestamp": "2026-11-09T09:02:00Z"}));
+        }
+    }
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/events",
+            Some(json!({"events": events})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    let map = app
+        .page(Role::Viewer, "GET", "/journeys", None)
+        .await
+        .text();
+    assert!(
+        map.contains("Checkout page") && map.contains("3 customers"),
+        "the card shows its reach"
+    );
+    assert!(
+        map.contains("Purchase") && map.contains("<svg"),
+        "stages and the curve"
+    );
+    let ko = app.page(Role::Viewer, "GET", "/journeys", None).await;
+    assert_eq!(ko.status, StatusCode::OK);
+
+    let funnel = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/analytics/funnel?steps=visit,view_product,purchase&window=30d&breakdown=channel",
+            None,
+        )
+        .await
+        .text();
+    assert!(funnel.contains("37.5%"), "3 of 8 reached purchase");
+    assert!(funnel.contains("class=\"bar\""));
+    let week = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/analytics/funnel?steps=visit,purchase&window=1d",
+            None,
+        )
+        .await
+        .text();
+    assert!(
+        week.contains("0.0%"),
+        "a purchase a week later is outside a day's window"
+    );
+    let csv = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/analytics/funnel.csv?steps=visit,purchase&window=30d",
+            None,
+        )
+        .await;
+    assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let text = csv.text();
+    assert!(text.starts_with("breakdown,step,event,customers"), "{text}");
+    assert!(text.contains("(all),2,purchase,3,"), "{text}");
+
+    let paths = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/analytics/paths?after=view_product",
+            None,
+        )
+        .await
+        .text();
+    assert!(paths.contains("class=\"flow\"") && paths.contains("(journey ends)"));
+    let retention = app
+        .page(Role::Viewer, "GET", "/analytics/retention?period=day", None)
+        .await
+        .text();
+    assert!(retention.contains("fill-opacity") && retention.contains("2026-11-02"));
+    let bad = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/analytics/retention?cohort_event=nope",
+            None,
+        )
+        .await
+        .text();
+    assert!(
+        bad.contains("no events named"),
+        "a clear message for an unknown event"
+    );
+    let journeys_csv = app
+        .page(Role::Viewer, "GET", "/journeys.csv", None)
+        .await
+        .text();
+    assert!(journeys_csv.contains("purchase,3,"), "{journeys_csv}");
+}

@@ -210,7 +210,6 @@ async fn every_page_renders_for_roles_that_may_see_it() {
             }
         }
         for path in [
-            "/journeys",
             "/voc",
             "/inbox",
             "/segments",

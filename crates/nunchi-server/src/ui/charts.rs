@@ -75,6 +75,277 @@ pub fn bar_chart(title: &str, bars: &[Bar], empty: &str) -> String {
     svg
 }
 
+fn open_svg(svg: &mut String, w: f64, h: f64, title: &str) {
+    let _ = write!(
+        svg,
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{0}" xmlns="http://www.w3.org/2000/svg"><title>{0}</title>"#,
+        escape(title)
+    );
+}
+
+fn empty_svg(title: &str, empty: &str) -> String {
+    let mut svg = String::new();
+    open_svg(&mut svg, 640.0, 120.0, title);
+    let _ = write!(
+        svg,
+        r#"<text x="320" y="60" text-anchor="middle" class="muted">{}</text></svg>"#,
+        escape(empty)
+    );
+    svg
+}
+
+/// A funnel: one horizontal bar per step, widths relative to the first step.
+pub fn funnel_chart(title: &str, steps: &[Bar], empty: &str) -> String {
+    let first = steps.first().map_or(0.0, |b| b.value);
+    if first <= 0.0 {
+        return empty_svg(title, empty);
+    }
+    let (w, row, label_w) = (640.0, 34.0, 170.0);
+    let h = row * steps.len() as f64 + 8.0;
+    let mut svg = String::new();
+    open_svg(&mut svg, w, h, title);
+    let plot = w - label_w - 110.0;
+    for (i, b) in steps.iter().enumerate() {
+        let y = 4.0 + i as f64 * row;
+        let bw = (b.value / first * plot).max(if b.value > 0.0 { 1.0 } else { 0.0 });
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" class="label">{}</text><rect x="{label_w}" y="{y:.1}" width="{bw:.1}" height="{:.1}" rx="3" class="bar"><title>{}: {}</title></rect><text x="{:.1}" y="{:.1}" class="value">{}</text>"#,
+            label_w - 8.0,
+            y + row * 0.6,
+            escape(&b.label),
+            row - 8.0,
+            escape(&b.label),
+            escape(&b.shown),
+            label_w + bw + 6.0,
+            y + row * 0.6,
+            escape(&b.shown)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// One line of a curve chart: its name, a value (0..1) per column or none, a CSS class.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+    pub class: &'static str,
+}
+
+/// Lines across labelled columns on a 0–100% scale, as a journey map's curve; columns
+/// flagged in `marks` get a warning marker.
+pub fn curve_chart(title: &str, columns: &[String], series: &[Series], marks: &[bool]) -> String {
+    let (w, h, pad) = (960.0, 200.0, 28.0);
+    let mut svg = String::new();
+    open_svg(&mut svg, w, h, title);
+    let n = columns.len().max(1) as f64;
+    let x = |i: usize| (i as f64 + 0.5) * w / n;
+    let y = |v: f64| pad + (1.0 - v.clamp(0.0, 1.0)) * (h - 2.0 * pad);
+    for frac in [0.0, 0.5, 1.0] {
+        let _ = write!(
+            svg,
+            r#"<line x1="0" x2="{w}" y1="{0:.1}" y2="{0:.1}" class="grid"/><text x="4" y="{1:.1}" class="label">{2}%</text>"#,
+            y(frac),
+            y(frac) - 3.0,
+            (frac * 100.0) as u32
+        );
+    }
+    for (i, flagged) in marks.iter().enumerate() {
+        if *flagged {
+            let _ = write!(
+                svg,
+                r#"<rect x="{:.1}" y="0" width="{:.1}" height="{h}" class="pain-zone"/>"#,
+                x(i) - w / n / 2.0,
+                w / n
+            );
+        }
+    }
+    for s in series {
+        let mut d = String::new();
+        for (i, v) in s.values.iter().enumerate() {
+            if let Some(v) = v {
+                let _ = write!(
+                    d,
+                    "{}{:.1},{:.1} ",
+                    if d.is_empty() { "M" } else { "L" },
+                    x(i),
+                    y(*v)
+                );
+            }
+        }
+        if !d.is_empty() {
+            let _ = write!(
+                svg,
+                r#"<path d="{}" class="line {}" fill="none"><title>{}</title></path>"#,
+                d.trim_end(),
+                s.class,
+                escape(&s.name)
+            );
+        }
+        for (i, v) in s.values.iter().enumerate() {
+            if let Some(v) = v {
+                let _ = write!(
+                    svg,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="4" class="dot {}"><title>{} · {}: {:.1}%</title></circle>"#,
+                    x(i),
+                    y(*v),
+                    s.class,
+                    escape(&s.name),
+                    escape(columns.get(i).map_or("", String::as_str)),
+                    v * 100.0
+                );
+            }
+        }
+    }
+    for (i, flagged) in marks.iter().enumerate() {
+        if *flagged {
+            let _ = write!(
+                svg,
+                r#"<text x="{:.1}" y="18" text-anchor="middle" class="pain-mark">⚠</text>"#,
+                x(i)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A flow between named nodes in columns: (column, from, to, count) links, the columns
+/// being positions along customers' paths.
+pub fn sankey(title: &str, links: &[(u8, String, String, u64)], empty: &str) -> String {
+    use std::collections::BTreeMap;
+    if links.is_empty() {
+        return empty_svg(title, empty);
+    }
+    let columns = links.iter().map(|l| l.0 as usize + 2).max().unwrap_or(2);
+    // Node size: the larger of its inflow and outflow.
+    let mut size: BTreeMap<(usize, &str), (u64, u64)> = BTreeMap::new();
+    for (step, from, to, n) in links {
+        size.entry((*step as usize, from)).or_default().1 += n;
+        size.entry((*step as usize + 1, to)).or_default().0 += n;
+    }
+    let (w, h, node_w, gap) = (960.0, 420.0, 12.0, 10.0);
+    let value = |k: &(usize, &str)| size.get(k).map_or(0, |(i, o)| *i.max(o)) as f64;
+    let mut col_total = vec![0.0f64; columns];
+    let mut col_count = vec![0usize; columns];
+    for k in size.keys() {
+        col_total[k.0] += value(k);
+        col_count[k.0] += 1;
+    }
+    let scale = (0..columns)
+        .filter(|&c| col_total[c] > 0.0)
+        .map(|c| (h - 20.0 - gap * col_count[c].saturating_sub(1) as f64) / col_total[c])
+        .fold(f64::INFINITY, f64::min);
+    let x = |c: usize| 8.0 + c as f64 * (w - 160.0 - node_w) / (columns - 1).max(1) as f64;
+    // Place nodes top-down, largest first, within each column.
+    let mut place: BTreeMap<(usize, &str), f64> = BTreeMap::new();
+    for c in 0..columns {
+        let mut nodes: Vec<(usize, &str)> = size.keys().filter(|k| k.0 == c).copied().collect();
+        nodes.sort_by(|a, b| value(b).total_cmp(&value(a)).then(a.1.cmp(b.1)));
+        let mut y = 10.0;
+        for k in nodes {
+            place.insert(k, y);
+            y += value(&k) * scale + gap;
+        }
+    }
+    let mut svg = String::new();
+    open_svg(&mut svg, w, h, title);
+    let mut out_used: BTreeMap<(usize, &str), f64> = BTreeMap::new();
+    let mut in_used: BTreeMap<(usize, &str), f64> = BTreeMap::new();
+    let mut sorted: Vec<&(u8, String, String, u64)> = links.iter().collect();
+    sorted.sort_by(|a, b| b.3.cmp(&a.3));
+    for (step, from, to, n) in sorted {
+        let (a, b) = (
+            (*step as usize, from.as_str()),
+            (*step as usize + 1, to.as_str()),
+        );
+        let thick = *n as f64 * scale;
+        let y0 = place[&a] + *out_used.entry(a).or_default() + thick / 2.0;
+        let y1 = place[&b] + *in_used.entry(b).or_default() + thick / 2.0;
+        *out_used.get_mut(&a).expect("entered above") += thick;
+        *in_used.get_mut(&b).expect("entered above") += thick;
+        let (x0, x1) = (x(a.0) + node_w, x(b.0));
+        let mid = (x0 + x1) / 2.0;
+        let _ = write!(
+            svg,
+            r#"<path d="M{x0:.1},{y0:.1} C{mid:.1},{y0:.1} {mid:.1},{y1:.1} {x1:.1},{y1:.1}" class="flow" stroke-width="{:.1}" fill="none"><title>{} → {}: {n}</title></path>"#,
+            thick.max(1.0),
+            escape(from),
+            escape(to)
+        );
+    }
+    for (k, y) in &place {
+        let hgt = (value(k) * scale).max(1.0);
+        let _ = write!(
+            svg,
+            r#"<rect x="{:.1}" y="{y:.1}" width="{node_w}" height="{hgt:.1}" class="node"><title>{}: {}</title></rect><text x="{:.1}" y="{:.1}" class="label">{}</text>"#,
+            x(k.0),
+            escape(k.1),
+            value(k),
+            x(k.0) + node_w + 4.0,
+            y + hgt / 2.0 + 4.0,
+            escape(k.1)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A retention heatmap: one row per cohort, one cell per period, shaded by the rate.
+pub fn heatmap(title: &str, rows: &[(String, u64, Vec<f64>)], empty: &str) -> String {
+    if rows.is_empty() {
+        return empty_svg(title, empty);
+    }
+    let cols = rows.iter().map(|r| r.2.len()).max().unwrap_or(0);
+    let (label_w, size_w, cell_w, cell_h) = (100.0, 70.0, 52.0, 26.0);
+    let w = label_w + size_w + cell_w * cols as f64 + 4.0;
+    let h = cell_h * (rows.len() + 1) as f64 + 4.0;
+    let mut svg = String::new();
+    open_svg(&mut svg, w, h, title);
+    for k in 0..cols {
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="18" text-anchor="middle" class="label">+{k}</text>"#,
+            label_w + size_w + cell_w * (k as f64 + 0.5)
+        );
+    }
+    for (r, (label, size, rates)) in rows.iter().enumerate() {
+        let y = cell_h * (r + 1) as f64;
+        let _ = write!(
+            svg,
+            r#"<text x="4" y="{:.1}" class="label">{}</text><text x="{:.1}" y="{:.1}" text-anchor="end" class="label">{size}</text>"#,
+            y + 17.0,
+            escape(label),
+            label_w + size_w - 8.0,
+            y + 17.0
+        );
+        for (k, rate) in rates.iter().enumerate() {
+            let x = label_w + size_w + cell_w * k as f64;
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" class="cell" fill-opacity="{:.3}"><title>{} +{k}: {:.1}%</title></rect><text x="{:.1}" y="{:.1}" text-anchor="middle" class="{}">{:.0}%</text>"#,
+                cell_w - 2.0,
+                cell_h - 2.0,
+                0.08 + 0.92 * rate.clamp(0.0, 1.0),
+                escape(label),
+                rate * 100.0,
+                x + cell_w / 2.0,
+                y + 17.0,
+                if *rate > 0.5 {
+                    "value inverse"
+                } else {
+                    "value"
+                },
+                rate * 100.0
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +375,59 @@ mod tests {
         );
         assert!(svg.contains(r#"height="90.0""#));
         assert!(bar_chart("t", &[], "nothing yet").contains("nothing yet"));
+    }
+
+    #[test]
+    fn sankey_links_are_as_thick_as_their_counts() {
+        let links = vec![
+            (0, "visit".to_string(), "view".to_string(), 300),
+            (0, "visit".to_string(), "search".to_string(), 100),
+            (1, "view".to_string(), "<cart>".to_string(), 150),
+        ];
+        let svg = sankey("paths", &links, "none");
+        let widths: Vec<f64> = svg
+            .split("stroke-width=\"")
+            .skip(1)
+            .map(|p| p.split('"').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(widths.len(), 3);
+        // Drawn heaviest first: 300, 150, 100.
+        assert!((widths[0] / widths[1] - 2.0).abs() < 0.05, "{widths:?}");
+        assert!((widths[0] / widths[2] - 3.0).abs() < 0.05, "{widths:?}");
+        assert!(svg.contains("&lt;cart&gt;"));
+        assert!(sankey("paths", &[], "none yet").contains("none yet"));
+    }
+
+    #[test]
+    fn heatmap_shades_by_rate_and_curve_marks_pains() {
+        let svg = heatmap("r", &[("2026-08-03".into(), 120, vec![1.0, 0.25])], "none");
+        assert!(
+            svg.contains(r#"fill-opacity="1.000""#) && svg.contains(r#"fill-opacity="0.310""#),
+            "{svg}"
+        );
+        assert!(svg.contains("25%"));
+        let curve = curve_chart(
+            "c",
+            &["a".into(), "b".into()],
+            &[Series {
+                name: "now".into(),
+                values: vec![Some(0.5), None],
+                class: "current",
+            }],
+            &[false, true],
+        );
+        assert_eq!(curve.matches("pain-mark").count(), 1);
+        assert_eq!(curve.matches("<circle").count(), 1);
+        let f = funnel_chart(
+            "f",
+            &[Bar {
+                label: "visit".into(),
+                value: 10.0,
+                shown: "10".into(),
+            }],
+            "none",
+        );
+        assert!(f.contains("visit"));
+        assert!(funnel_chart("f", &[], "empty!").contains("empty!"));
     }
 }

@@ -3,6 +3,7 @@
 //! only JavaScript is progressive enhancement.
 
 mod admin;
+mod analytics;
 pub mod charts;
 mod customers;
 mod dashboard;
@@ -34,7 +35,8 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(customers::routes())
         .merge(data::routes())
-        .merge(admin::routes());
+        .merge(admin::routes())
+        .merge(analytics::routes());
     for (path, _) in NOT_BUILT {
         router = router.route(path, get(not_built));
     }
@@ -45,7 +47,6 @@ pub fn routes() -> Router<AppState> {
 type LabelOf = fn(&Strings) -> &'static str;
 
 const NOT_BUILT: &[(&str, LabelOf)] = &[
-    ("/journeys", |t| t.nav_journeys),
     ("/voc", |t| t.nav_voc),
     ("/inbox", |t| t.nav_inbox),
     ("/segments", |t| t.nav_segments),
@@ -86,6 +87,8 @@ impl Chrome {
         let mut nav = vec![item("/", t.nav_dashboard)];
         if auth.can(Permission::CustomersRead) {
             nav.push(item("/customers", t.nav_customers));
+            nav.push(item("/journeys", t.nav_journeys));
+            nav.push(item("/analytics/funnel", t.nav_analytics));
         }
         nav.extend(NOT_BUILT.iter().map(|(href, label)| item(href, label(t))));
         if auth.can(Permission::DataImport) {

@@ -33,6 +33,7 @@ pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::
         }
     });
     let (mut orders, mut notes) = (0usize, 0usize);
+    let mut ids = Vec::with_capacity(customers as usize);
     while let Some(batch) = rx.recv().await {
         let records: Vec<_> = batch.iter().map(|c| c.record.clone()).collect();
         let results = store.upsert_customers(&records, "demo").await?;
@@ -49,6 +50,7 @@ pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::
             let id = match r.context("a demo customer was rejected")? {
                 Upserted::Created(id) | Upserted::Updated(id) => id,
             };
+            ids.push(id);
             batch_notes.extend(
                 c.notes
                     .iter()
@@ -61,13 +63,108 @@ pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::
     }
     generator.await?;
     bar.finish_and_clear();
+    let events = load_events(store, seed, &ids).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "demo brand {} loaded: {customers} customers, {orders} order lines, {notes} notes in {secs:.1}s ({:.0} customers/s)",
+        "demo brand {} loaded: {customers} customers, {orders} order lines, {notes} notes, {events} events in {secs:.1}s ({:.0} customers/s)",
         nunchi_demo::BRAND_KO,
         customers as f64 / secs
     );
     Ok(())
+}
+
+/// The demo's journey map and 90 days of touchpoint events; `ids[i]` is demo customer
+/// i's id. Customers who browsed anonymously get their pre-purchase events under an
+/// anonymous id, an identify call, and the anonymous id as an identity.
+async fn load_events(store: &Arc<dyn Store>, seed: u64, ids: &[i64]) -> anyhow::Result<usize> {
+    use nunchi_demo::journey;
+    use nunchi_store::model::{EventRow, NewTouchpoint};
+
+    let stages = store.stages().await?;
+    for t in &journey::TOUCHPOINTS {
+        store
+            .create_touchpoint(&NewTouchpoint {
+                name: t.name.into(),
+                channel: t.channel.into(),
+                event: t.event.into(),
+                conditions: t.conditions.into(),
+                stage_id: stages.iter().find(|s| s.key == t.stage).map(|s| s.id),
+                expected_rating: Some(t.expected_rating),
+            })
+            .await?;
+    }
+    let source = store
+        .create_source(
+            "하늘결 웹·앱 (demo)",
+            &format!("demo-{seed}"),
+            "(demo)",
+            None,
+        )
+        .await?;
+    let events = tokio::task::spawn_blocking({
+        let n = ids.len() as u64;
+        move || journey::events(seed, n)
+    })
+    .await?;
+    let bar = progress(events.len() as u64, "demo events");
+    let mut rows = Vec::with_capacity(events.len());
+    let mut first_purchase: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    for e in &events {
+        if e.name() == "purchase" {
+            first_purchase.entry(e.customer).or_insert(e.ts);
+        }
+    }
+    for (n, e) in events.iter().enumerate() {
+        let i = e.customer as u64;
+        let anonymous = journey::browsed_anonymously(i)
+            && first_purchase.get(&e.customer).is_none_or(|&p| e.ts < p);
+        let anon_id = journey::browsed_anonymously(i).then(|| format!("anon-{i:07}"));
+        let row = |name: &str, kind: &str, customer: Option<i64>, message_id: String| EventRow {
+            id: 0,
+            source_id: source.id,
+            message_id,
+            kind: kind.into(),
+            name: name.into(),
+            customer_id: customer,
+            user_id: customer.map(|_| format!("HG-{:07}", i + 1)),
+            anonymous_id: anon_id.clone(),
+            channel: e.channel.as_str().into(),
+            ts: e.ts as i64 * 1000,
+            received_at: e.ts as i64 * 1000,
+            properties: "{}".into(),
+            context: "{}".into(),
+        };
+        if anon_id.is_some()
+            && first_purchase.get(&e.customer) == Some(&e.ts)
+            && e.name() == "purchase"
+        {
+            rows.push(row(
+                "identify",
+                "identify",
+                Some(ids[i as usize]),
+                format!("demo-{n}-identify"),
+            ));
+        }
+        rows.push(row(
+            e.name(),
+            "track",
+            (!anonymous).then_some(ids[i as usize]),
+            format!("demo-{n}"),
+        ));
+    }
+    for chunk in rows.chunks(20_000) {
+        store.append_events(chunk).await?;
+        bar.inc(chunk.len() as u64);
+    }
+    for (i, &id) in ids.iter().enumerate() {
+        if journey::browsed_anonymously(i as u64) && first_purchase.contains_key(&(i as u32)) {
+            let identity =
+                nunchi_core::identity::Identity::parse("anonymous_id", &format!("anon-{i:07}"))?;
+            store.add_identity(id, &identity, "demo").await?;
+        }
+    }
+    bar.finish_and_clear();
+    Ok(rows.len())
 }
 
 /// Writes the demo customers as a customer CSV. With `bad_every = Some(n)`, every nth row

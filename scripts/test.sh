@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole nunchi test suite, from a fresh machine:
 #   1. installs what is missing (Debian's postgresql, chromium, chromium-driver, fonts-nanum;
-#      selenium and openapi-spec-validator from PyPI),
+#      from PyPI: selenium, openapi-spec-validator, and the test peers chdb — ClickHouse
+#      in-process, for the funnel differential test — and segment-analytics-python, Segment's
+#      own SDK for the ingest test),
 #   2. starts a throwaway PostgreSQL cluster on a free loopback port,
 #   3. runs every Rust test on SQLite and again on PostgreSQL (the store conformance suite
 #      covers both backends in each run),
@@ -30,6 +32,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 python3 -c 'import selenium, openapi_spec_validator' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check 'selenium>=4.20,<5' 'openapi-spec-validator>=0.7,<1'
+python3 -c 'import chdb, segment.analytics' 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check 'chdb>=3' 'segment-analytics-python>=2.3,<3'
+# Installed above, so their tests must run rather than skip.
+export NUNCHI_TEST_REQUIRE_PYTHON_PEERS=1
 
 step "text corpora for the retraining tests"
 NUNCHI_TEXT_VADER=$("$root/scripts/text-data.sh")

@@ -2,6 +2,8 @@
 //! bad rows reported by line, and funnel levels identical to ClickHouse's windowFunnel
 //! (run in-process through chDB, which scripts/test.sh installs from PyPI).
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -180,8 +182,8 @@ fn chdb_available() -> bool {
         .args(["-c", "import chdb"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("NUNCHI_TEST_REQUIRE_CHDB").as_deref() == Ok("1") {
-        panic!("chdb is not importable and NUNCHI_TEST_REQUIRE_CHDB=1");
+    if !ok && std::env::var("NUNCHI_TEST_REQUIRE_PYTHON_PEERS").as_deref() == Ok("1") {
+        panic!("chdb is not importable and NUNCHI_TEST_REQUIRE_PYTHON_PEERS=1");
     }
     ok
 }
@@ -247,9 +249,8 @@ fn funnel_levels_are_identical_to_clickhouse_window_funnel() {
         "cases.json",
         &serde_json::to_string(&cases).unwrap(),
     );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/chdb_funnel.py");
     let out = Command::new("python3")
-        .args([script, &cases_path])
+        .args([&support::script("chdb_funnel.py"), &cases_path])
         .output()
         .expect("python3 runs");
     assert!(

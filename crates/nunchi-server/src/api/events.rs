@@ -69,12 +69,12 @@ fn basic_write_key(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The body, gunzipped when the sender compressed it, never more than `limit` bytes.
-fn body_text(
+fn body_text<'a>(
     headers: &HeaderMap,
-    body: &Bytes,
+    body: &'a Bytes,
     limit: usize,
     code: &str,
-) -> Result<Vec<u8>, Response> {
+) -> Result<std::borrow::Cow<'a, [u8]>, Response> {
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -91,7 +91,7 @@ fn body_text(
         return if body.len() > limit {
             Err(too_large())
         } else {
-            Ok(body.to_vec())
+            Ok(std::borrow::Cow::Borrowed(&body[..]))
         };
     }
     let mut out = Vec::new();
@@ -109,7 +109,7 @@ fn body_text(
     if out.len() > limit {
         return Err(too_large());
     }
-    Ok(out)
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 #[derive(Deserialize)]
@@ -117,9 +117,16 @@ struct BatchBody<'a> {
     #[serde(borrow)]
     batch: Vec<&'a RawValue>,
     #[serde(default, rename = "sentAt")]
-    sent_at: Option<Value>,
+    sent_at: Option<String>,
     #[serde(default)]
-    context: Option<Value>,
+    context: Option<serde_json::Map<String, Value>>,
+    #[serde(default, rename = "writeKey")]
+    write_key: Option<String>,
+}
+
+/// Only the write key of a single message, for senders that put it in the body.
+#[derive(Deserialize)]
+struct WriteKeyOnly {
     #[serde(default, rename = "writeKey")]
     write_key: Option<String>,
 }
@@ -129,43 +136,24 @@ struct BatchBody<'a> {
 fn parse_messages(
     raw: &[&RawValue],
     kind: Option<Kind>,
-    sent_at: Option<&Value>,
-    context: Option<&Value>,
-) -> Result<Vec<(segment::Message, bool)>, Vec<Value>> {
+    sent_at: Option<&str>,
+    context: Option<&serde_json::Map<String, Value>>,
+) -> Result<Vec<segment::Message>, Vec<Value>> {
     let received = Timestamp::now();
     let mut good = Vec::with_capacity(raw.len());
     let mut errors = Vec::new();
     for (i, r) in raw.iter().enumerate() {
-        let fail = |e: Invalid| json!({"index": i, "code": e.code, "message": e.message});
         if r.get().len() > MAX_MESSAGE_BYTES {
             errors.push(json!({"index": i, "code": "message_too_large", "message": format!("message {i} is over 32 KB")}));
             continue;
         }
-        let mut value: Value = match serde_json::from_str(r.get()) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.push(json!({"index": i, "code": "invalid_json", "message": e.to_string()}));
-                continue;
-            }
-        };
-        if let Value::Object(m) = &mut value {
-            if let Some(s) = sent_at {
-                m.entry("sentAt").or_insert_with(|| s.clone());
-            }
-            if let Some(Value::Object(batch_ctx)) = context
-                && let Value::Object(ctx) = m.entry("context").or_insert_with(|| json!({}))
-            {
-                for (k, v) in batch_ctx {
-                    ctx.entry(k.clone()).or_insert_with(|| v.clone());
-                }
-            }
-        }
-        let named = segment::names_channel(&value);
-        match segment::parse(&value, kind, received, || {
+        match segment::parse(r.get(), kind, sent_at, context, received, || {
             format!("nunchi-{}", secret::random_token())
         }) {
-            Ok(m) => good.push((m, named)),
-            Err(e) => errors.push(fail(e)),
+            Ok(m) => good.push(m),
+            Err(Invalid { code, message }) => {
+                errors.push(json!({"index": i, "code": code, "message": message}))
+            }
         }
     }
     if errors.is_empty() {
@@ -238,12 +226,7 @@ async fn tracking(
         }
     } else {
         match serde_json::from_str::<&RawValue>(text) {
-            Ok(r) => {
-                let key = serde_json::from_str::<Value>(r.get())
-                    .ok()
-                    .and_then(|v| v.get("writeKey")?.as_str().map(str::to_string));
-                (vec![r], None, None, key)
-            }
+            Ok(r) => (vec![r], None, None, None),
             Err(e) => {
                 return tracking_error(
                     StatusCode::BAD_REQUEST,
@@ -254,7 +237,15 @@ async fn tracking(
             }
         }
     };
-    let Some(key) = basic_write_key(&headers).or(body_key) else {
+    // Senders without Basic auth may put the key in the body, as Segment allows.
+    let in_body = || {
+        body_key.clone().or_else(|| {
+            raw.first()
+                .and_then(|r| serde_json::from_str::<WriteKeyOnly>(r.get()).ok())
+                .and_then(|k| k.write_key)
+        })
+    };
+    let Some(key) = basic_write_key(&headers).or_else(in_body) else {
         return tracking_error(
             StatusCode::UNAUTHORIZED,
             "missing_write_key",
@@ -274,7 +265,7 @@ async fn tracking(
         }
         Err(e) => return ingest_failure(e.into()),
     };
-    let messages = match parse_messages(&raw, kind, sent_at.as_ref(), context.as_ref()) {
+    let messages = match parse_messages(&raw, kind, sent_at.as_deref(), context.as_ref()) {
         Ok(m) => m,
         Err(errors) => {
             let first = errors[0]["message"]

@@ -11,16 +11,25 @@ use nunchi_core::touchpoint::Rule;
 use nunchi_store::model::{EventRow, Touchpoint};
 use serde_json::Value;
 
-/// Who a slot of the log belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Who a slot of the log belongs to: a customer, or an anonymous visitor by a 64-bit
+/// hash of their anonymous id (so feeding an event allocates nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Who {
     Customer(i64),
-    Anon(Box<str>),
+    Anon(u64),
+}
+
+fn anon_key(anonymous_id: &str) -> Who {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    Who::Anon(
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(anonymous_id),
+    )
 }
 
 impl From<&Who> for Who {
     fn from(w: &Who) -> Who {
-        w.clone()
+        *w
     }
 }
 
@@ -116,7 +125,7 @@ impl Engine {
             (Some(c), _) => Who::Customer(c),
             (None, Some(a)) => match self.links.get(a) {
                 Some(&c) => Who::Customer(c),
-                None => Who::Anon(a.into()),
+                None => anon_key(a),
             },
             (None, None) => return,
         };
@@ -143,7 +152,7 @@ impl Engine {
             return;
         }
         self.links.insert(anonymous_id.into(), customer_id);
-        if let Some(from) = self.keys.get(&Who::Anon(anonymous_id.into())) {
+        if let Some(from) = self.keys.get(&anon_key(anonymous_id)) {
             let into = self.keys.index(&Who::Customer(customer_id));
             self.log.merge_customers(from, into);
         }

@@ -8,9 +8,8 @@
 pub mod engine;
 pub mod segment;
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 
 use nunchi_core::customer::{CustomerName, ProfileFields};
@@ -45,15 +44,45 @@ enum Command {
 /// Message ids seen within the window, as 64-bit hashes of (source, message id).
 #[derive(Default)]
 struct Dedup {
-    seen: HashSet<u64>,
+    seen: HashSet<u64, BuildHasherDefault<PassThrough>>,
     order: VecDeque<(i64, u64)>,
 }
 
+/// A 64-bit hash of (source, message id): FxHash's multiply-rotate over 8-byte words,
+/// several times cheaper than SipHash on the ingest path. Collisions among a day's ids
+/// are negligible (about 1 in 10^6 at 10 million ids) and would drop one event.
 fn message_key(source_id: i64, message_id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    source_id.hash(&mut h);
-    message_id.hash(&mut h);
-    h.finish()
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let step = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let mut h = step(0, source_id as u64);
+    let bytes = message_id.as_bytes();
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        h = step(h, u64::from_le_bytes(c.try_into().expect("8 bytes")));
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = step(h, u64::from_le_bytes(tail));
+    // Finalise so that ids differing only in length or in early bytes spread.
+    step(h, bytes.len() as u64) ^ (h >> 29)
+}
+
+/// Keys are already hashes: the set uses them as they are.
+#[derive(Default, Clone, Copy)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 impl Dedup {
@@ -152,7 +181,7 @@ impl Events {
         &self,
         store: &dyn Store,
         user_id: &str,
-        traits: &serde_json::Map<String, Value>,
+        traits: &str,
     ) -> Result<i64, StoreError> {
         if let Some(&c) = self.users.lock().expect("users lock").get(user_id) {
             return Ok(c);
@@ -162,7 +191,11 @@ impl Events {
         let id = match store.find_by_identity(&identity).await? {
             Some(id) => id,
             None => match store
-                .create_customer(&record_from_traits(user_id, traits), &[], "events")
+                .create_customer(
+                    &record_from_traits(user_id, &serde_json::from_str(traits).unwrap_or_default()),
+                    &[],
+                    "events",
+                )
                 .await
             {
                 Ok(id) => id,
@@ -187,12 +220,12 @@ impl Events {
         &self,
         store: &dyn Store,
         source: &EventSource,
-        messages: Vec<(Message, bool)>,
+        messages: Vec<Message>,
         received_at: i64,
     ) -> Result<usize, IngestError> {
         let mut rows = Vec::with_capacity(messages.len());
         let mut links = Vec::new();
-        for (m, named_channel) in messages {
+        for m in messages {
             let customer = match &m.user_id {
                 Some(u) => Some(self.customer_for(store, u, &m.traits).await?),
                 None => None,
@@ -224,7 +257,7 @@ impl Events {
                     .as_deref()
                     .and_then(|a| self.engine.read().expect("engine lock").linked(a))
             };
-            let channel = match (&source.channel, named_channel) {
+            let channel = match (&source.channel, m.named_channel) {
                 (Some(default), false) => default.clone(),
                 _ => m.channel.as_str().to_string(),
             };
@@ -240,8 +273,8 @@ impl Events {
                 channel,
                 ts: m.ts_ms,
                 received_at,
-                properties: Value::Object(m.properties).to_string(),
-                context: Value::Object(m.context).to_string(),
+                properties: m.properties,
+                context: m.context,
             });
         }
         let (done, reply) = oneshot::channel();

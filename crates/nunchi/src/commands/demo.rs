@@ -80,6 +80,13 @@ async fn load_events(store: &Arc<dyn Store>, seed: u64, ids: &[i64]) -> anyhow::
     use nunchi_demo::journey;
     use nunchi_store::model::{EventRow, NewTouchpoint};
 
+    let write_key = format!("demo-{seed}");
+    if store.source_by_key(&write_key).await?.is_some() {
+        // Loading the demo again refreshes its customers; its event history is
+        // append-only, so it is loaded once per seed rather than doubled.
+        println!("demo events for seed {seed} are already loaded; kept as they are");
+        return Ok(0);
+    }
     let stages = store.stages().await?;
     for t in &journey::TOUCHPOINTS {
         store
@@ -94,12 +101,7 @@ async fn load_events(store: &Arc<dyn Store>, seed: u64, ids: &[i64]) -> anyhow::
             .await?;
     }
     let source = store
-        .create_source(
-            "하늘결 웹·앱 (demo)",
-            &format!("demo-{seed}"),
-            "(demo)",
-            None,
-        )
+        .create_source("하늘결 웹·앱 (demo)", &write_key, "(demo)", None)
         .await?;
     let events = tokio::task::spawn_blocking({
         let n = ids.len() as u64;

@@ -131,6 +131,8 @@ pub const UI: &[RouteSpec] = &[
     r("POST", "/admin/teams", Some(UsersManage)),
     r("GET", "/admin/tokens", None),
     r("POST", "/admin/tokens", None),
+    r("GET", "/admin/sources", Some(UsersManage)),
+    r("POST", "/admin/sources", Some(UsersManage)),
     r("POST", "/admin/tokens/{id}/revoke", None),
     r("GET", "/admin/audit", Some(AuditRead)),
     r("GET", "/admin/jobs", Some(UsersManage)),

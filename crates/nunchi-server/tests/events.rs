@@ -601,3 +601,76 @@ async fn analytics_pages_draw_the_map_funnel_sankey_and_heatmap() {
         .text();
     assert!(journeys_csv.contains("purchase,3,"), "{journeys_csv}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sources_page_issues_a_write_key_that_the_tracking_api_accepts() {
+    let app = TestApp::new().await;
+    let empty = app.page(Role::Admin, "GET", "/admin/sources", None).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(!empty.text().contains("new-write-key"));
+    let form = format!(
+        "csrf={}&name=%EC%95%B1+%EC%86%8C%EC%8A%A4&channel=app",
+        app.csrf(Role::Admin)
+    );
+    let created = app
+        .page(Role::Admin, "POST", "/admin/sources", Some(&form))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let html = created.text();
+    let key = html
+        .split("<code id=\"new-write-key\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the key is shown once")
+        .to_string();
+    assert!(key.starts_with("nk_"), "{key}");
+    assert!(html.contains("앱 소스"), "the new source is listed");
+    let listed = app
+        .page(Role::Admin, "GET", "/admin/sources", None)
+        .await
+        .text();
+    assert!(!listed.contains(&key), "never shown again");
+    assert!(listed.contains(&key[..10]), "its prefix tells it apart");
+
+    let sent = segment(
+        &app,
+        Some(&key),
+        "track",
+        json!({"userId": "S-1", "event": "app_open"})
+            .to_string()
+            .into_bytes(),
+        false,
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+    let customer = app
+        .api(
+            Some(Role::Admin),
+            "GET",
+            "/api/v1/customers/lookup?kind=external_id&value=S-1",
+            None,
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("the tracked user became a customer");
+    let events = app
+        .api(
+            Some(Role::Admin),
+            "GET",
+            &format!("/api/v1/customers/{customer}/events"),
+            None,
+        )
+        .await;
+    assert!(events.text().contains("app_open"), "{}", events.text());
+    assert!(
+        events.text().contains("\"channel\":\"app\""),
+        "the source's channel"
+    );
+
+    let bad = format!("csrf={}&name=x&channel=fax", app.csrf(Role::Admin));
+    let refused = app
+        .page(Role::Admin, "POST", "/admin/sources", Some(&bad))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+}

@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 
 use crate::{
     AppState,
-    auth::{Need, perm, secret},
+    auth::{Auth, Need, perm, secret},
     error::{AppError, AppResult},
     events::{
         IngestError,
@@ -390,6 +390,15 @@ pub async fn create_source(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<SourceInput>,
 ) -> AppResult<Json<CreatedSource>> {
+    Ok(Json(create_source_checked(&state, &auth, &input).await?))
+}
+
+/// Validates and creates a source with a fresh write key, for the API and the admin page.
+pub async fn create_source_checked(
+    state: &AppState,
+    auth: &Auth,
+    input: &SourceInput,
+) -> AppResult<CreatedSource> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::bad_request(
@@ -425,7 +434,7 @@ pub async fn create_source(
             name,
         )
         .await;
-    Ok(Json(CreatedSource { source, write_key }))
+    Ok(CreatedSource { source, write_key })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1,14 +1,19 @@
-//! Admin pages: users and roles, one's own API tokens, the audit log, background jobs.
+//! Admin pages: users and roles, one's own API tokens, event sources and their write keys,
+//! the audit log, background jobs.
 
 use askama::Template;
 use axum::{
     Form, Router,
     extract::State,
+    http::{HeaderMap, header},
     response::{IntoResponse, Redirect},
     routing::{get, post},
 };
-use nunchi_core::access::{Role, Scope};
-use nunchi_store::model::{ApiToken, AuditEntry, Job, Team, User};
+use nunchi_core::{
+    access::{Role, Scope},
+    channel::Channel,
+};
+use nunchi_store::model::{ApiToken, AuditEntry, EventSource, Job, Team, User};
 use serde::Deserialize;
 
 use super::{Chrome, UiAuth, UiNeed, UiResult, fmt_time, lang_of, render};
@@ -20,6 +25,7 @@ use crate::{
             update_user_checked,
         },
         decode_id_cursor, encode_id_cursor,
+        events::{SourceInput, create_source_checked},
     },
     auth::{Auth, check_form_csrf, perm},
     extract::{ApiPath, ApiQuery},
@@ -32,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/teams", post(create_team))
         .route("/admin/tokens", get(tokens).post(create_token))
         .route("/admin/tokens/{id}/revoke", post(revoke_token))
+        .route("/admin/sources", get(sources).post(create_source))
         .route("/admin/audit", get(audit))
         .route("/admin/jobs", get(jobs))
 }
@@ -186,6 +193,89 @@ async fn create_token(
     )
     .await?;
     tokens_page(&state, &auth, Some(created.token)).await
+}
+
+#[derive(Template)]
+#[template(path = "admin_sources.html")]
+struct SourcesPage {
+    chrome: Chrome,
+    sources: Vec<EventSource>,
+    channels: Vec<&'static str>,
+    created: Option<String>,
+    host: String,
+}
+
+impl SourcesPage {
+    fn created_at(&self, s: &EventSource) -> String {
+        fmt_time(s.created_at)
+    }
+}
+
+async fn sources_page(
+    state: &AppState,
+    auth: &Auth,
+    host: String,
+    created: Option<String>,
+) -> UiResult {
+    let t = lang_of(auth).strings();
+    Ok(render(SourcesPage {
+        chrome: Chrome::new(auth, "/admin/sources", t.sources_title),
+        // The native API's own source has no usable key, so it is not listed.
+        sources: state
+            .store
+            .sources()
+            .await?
+            .into_iter()
+            .filter(|s| s.write_key_prefix.starts_with("nk_"))
+            .collect(),
+        channels: Channel::ALL.iter().map(|c| c.as_str()).collect(),
+        created,
+        host,
+    }))
+}
+
+/// The address SDKs should send to, as the browser reached this server.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    format!("http://{host}")
+}
+
+async fn sources(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::UsersManage>,
+    headers: HeaderMap,
+) -> UiResult {
+    sources_page(&state, &auth, base_url(&headers), None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SourceForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    channel: String,
+}
+
+async fn create_source(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::UsersManage>,
+    headers: HeaderMap,
+    Form(f): Form<SourceForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let created = create_source_checked(
+        &state,
+        &auth,
+        &SourceInput {
+            name: f.name,
+            channel: Some(f.channel),
+        },
+    )
+    .await?;
+    sources_page(&state, &auth, base_url(&headers), Some(created.write_key)).await
 }
 
 #[derive(Debug, Deserialize)]

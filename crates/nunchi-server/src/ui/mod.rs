@@ -103,6 +103,7 @@ impl Chrome {
             admin_nav.push(item("/admin/audit", t.nav_audit));
         }
         if auth.can(Permission::UsersManage) {
+            admin_nav.push(item("/admin/sources", t.nav_sources));
             admin_nav.push(item("/admin/jobs", t.nav_jobs));
         }
         Self {

@@ -73,6 +73,10 @@ pub(crate) struct StepTable {
     flat: Vec<u32>,
     /// When no name is used by two steps: the one step of each name, [`NOT_A_STEP`] if none.
     single: Option<Vec<u32>>,
+    /// For loose (not strict-order) funnels with one step per name: each name's step,
+    /// or the scratch slot `steps.len()` for names that match none, so the update needs
+    /// no branch on whether an event is a step.
+    loose: Option<Vec<u32>>,
 }
 
 const NOT_A_STEP: u32 = u32::MAX;
@@ -90,6 +94,13 @@ impl StepTable {
                 .map(|l| l.first().copied().unwrap_or(NOT_A_STEP))
                 .collect()
         });
+        let loose = single.as_ref().map(|single: &Vec<u32>| {
+            let scratch = steps.len() as u32;
+            single
+                .iter()
+                .map(|&i| if i == NOT_A_STEP { scratch } else { i })
+                .collect()
+        });
         let mut offsets = Vec::with_capacity(width);
         let mut flat = Vec::new();
         for list in per_name {
@@ -100,6 +111,7 @@ impl StepTable {
             offsets,
             flat,
             single,
+            loose,
         }
     }
 
@@ -183,6 +195,87 @@ impl Walk<'_> {
     }
 }
 
+/// Applies step `idx` at time `at` to a loose chain, with selects rather than branches
+/// on the data: step 1 always (re)starts the chain, step k+1 extends a set step k within
+/// the window. `idx == chain.len() - 1` is the scratch slot that absorbs non-steps.
+#[inline(always)]
+fn extend_loose(chain: &mut [Slot], idx: usize, at: u32, channel: u8, spec: &FunnelSpec) {
+    let is_first = idx == 0;
+    let prev = chain[idx.saturating_sub(1)];
+    let within = (prev.first != u32::MAX)
+        & ((at as u64) <= (prev.first as u64).saturating_add(spec.window_secs))
+        & (!spec.strict_increase | (prev.at < at));
+    let ok = is_first | within;
+    let cur = chain[idx];
+    chain[idx] = Slot {
+        first: if !ok {
+            cur.first
+        } else if is_first {
+            at
+        } else {
+            prev.first
+        },
+        at: if ok { at } else { cur.at },
+        channel: if !ok {
+            cur.channel
+        } else if is_first {
+            channel
+        } else {
+            prev.channel
+        },
+    };
+}
+
+/// [`level`] for funnels without strict order: the common case, kept free of the
+/// per-event branching the strict walk needs.
+fn level_loose(
+    events: &[u64],
+    spec: &FunnelSpec,
+    table: &StepTable,
+    chain: &mut [Slot],
+    ties: &mut Vec<u32>,
+) -> usize {
+    let n = chain.len() - 1;
+    let mut i = 0;
+    while i < events.len() {
+        let e = events[i];
+        let at = log::ts(e);
+        if events.get(i + 1).is_some_and(|&next| log::ts(next) == at) {
+            ties.clear();
+            while i < events.len() && log::ts(events[i]) == at {
+                entries(events[i], spec, table, ties);
+                i += 1;
+            }
+            ties.sort_unstable();
+            for &x in ties.iter() {
+                extend_loose(chain, (x >> 3) as usize - 1, at, (x & 7) as u8, spec);
+            }
+        } else {
+            i += 1;
+            let channel = log::channel_code(e);
+            match &table.loose {
+                Some(loose) => {
+                    let idx = loose.get(log::name(e) as usize).copied();
+                    let idx = idx.unwrap_or(n as u32) as usize;
+                    extend_loose(chain, idx, at, channel, spec);
+                }
+                None => {
+                    for &idx in table.steps_of(log::name(e)) {
+                        extend_loose(chain, idx as usize, at, channel, spec);
+                    }
+                }
+            }
+        }
+        if chain[n - 1].is_set() {
+            return n;
+        }
+    }
+    chain[..n]
+        .iter()
+        .rposition(Slot::is_set)
+        .map_or(0, |i| i + 1)
+}
+
 /// Entries of one event, ascending by condition, as (condition << 3 | channel).
 #[inline]
 fn entries(e: u64, spec: &FunnelSpec, table: &StepTable, out: &mut Vec<u32>) {
@@ -197,9 +290,9 @@ fn entries(e: u64, spec: &FunnelSpec, table: &StepTable, out: &mut Vec<u32>) {
     out.extend(steps.iter().map(|&idx| (idx + 1) << 3 | channel));
 }
 
-/// The deepest level one customer reaches; `chain` is scratch of the funnel's length and
-/// is left holding the chain that produced the level, `ties` is scratch for events that
-/// share a second.
+/// The deepest level one customer reaches; `chain` is scratch of the funnel's length plus
+/// one and is left holding the chain that produced the level, `ties` is scratch for
+/// events that share a second.
 ///
 /// ClickHouse orders a customer's (time, condition) entries by time, then condition, so
 /// within one second the earlier steps apply first and unmatched events before all.
@@ -212,6 +305,11 @@ pub(crate) fn level(
     ties: &mut Vec<u32>,
 ) -> usize {
     chain.fill(UNSET);
+    if !spec.strict_order {
+        return level_loose(events, spec, table, chain, ties);
+    }
+    let n = chain.len() - 1;
+    let chain = &mut chain[..n];
     let mut walk = Walk {
         spec,
         chain,
@@ -299,7 +397,7 @@ pub fn funnel(
             reached: vec![0; n],
             from_first: vec![Durations::default(); n],
             breakdown: BTreeMap::new(),
-            chain: vec![UNSET; n],
+            chain: vec![UNSET; n + 1],
             ties: Vec::new(),
         },
         |acc, c, run| {

@@ -101,7 +101,7 @@ impl Rng {
     }
 
     fn below(&mut self, n: u32) -> u32 {
-        ((self.next() >> 32) * n as u64 >> 32) as u32
+        (((self.next() >> 32) * n as u64) >> 32) as u32
     }
 
     fn between(&mut self, lo: u32, hi: u32) -> u32 {

@@ -74,18 +74,18 @@ fn body_text<'a>(
     body: &'a Bytes,
     limit: usize,
     code: &str,
-) -> Result<std::borrow::Cow<'a, [u8]>, Response> {
+) -> Result<std::borrow::Cow<'a, [u8]>, Box<Response>> {
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     let too_large = || {
-        tracking_error(
+        Box::new(tracking_error(
             StatusCode::BAD_REQUEST,
             code,
             format!("the request is over {} KB", limit / 1024),
             vec![],
-        )
+        ))
     };
     if !gzip {
         return if body.len() > limit {
@@ -99,12 +99,12 @@ fn body_text<'a>(
         .take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|_| {
-            tracking_error(
+            Box::new(tracking_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_gzip",
                 "the body is not valid gzip",
                 vec![],
-            )
+            ))
         })?;
     if out.len() > limit {
         return Err(too_large());
@@ -202,7 +202,7 @@ async fn tracking(
     };
     let text = match body_text(&headers, &body, limit, code) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(text) = std::str::from_utf8(&text) else {
         return tracking_error(
@@ -428,7 +428,7 @@ pub async fn create_source_checked(
         .await?;
     state
         .audit(
-            &auth,
+            auth,
             "source.create",
             &format!("source:{}", source.id),
             name,

@@ -255,7 +255,7 @@ pub fn sankey(title: &str, links: &[(u8, String, String, u64)], empty: &str) -> 
     let mut out_used: BTreeMap<(usize, &str), f64> = BTreeMap::new();
     let mut in_used: BTreeMap<(usize, &str), f64> = BTreeMap::new();
     let mut sorted: Vec<&(u8, String, String, u64)> = links.iter().collect();
-    sorted.sort_by(|a, b| b.3.cmp(&a.3));
+    sorted.sort_by_key(|x| std::cmp::Reverse(x.3));
     for (step, from, to, n) in sorted {
         let (a, b) = (
             (*step as usize, from.as_str()),

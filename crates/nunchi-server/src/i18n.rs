@@ -778,7 +778,8 @@ mod tests {
         // A string left in English in the Korean table is a missed translation.
         let en = format!("{EN:?}");
         let ko = format!("{KO:?}");
-        let fields = |s: &str| s.split(", ").map(str::to_string).collect::<Vec<_>>();
+        // Fields end with a closing quote; commas inside strings do not split them.
+        let fields = |s: &str| s.split("\", ").map(str::to_string).collect::<Vec<_>>();
         let same: Vec<_> = fields(&en)
             .into_iter()
             .zip(fields(&ko))

@@ -20,7 +20,7 @@ use crate::{
         self, Filter, FunnelParams, FunnelView, JourneyView, OutcomeRow, PathParams, PathsView,
         RetentionParams, RetentionView,
     },
-    auth::{Need, perm},
+    auth::{Auth, Need, perm},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
 };
@@ -285,18 +285,30 @@ pub async fn create_touchpoint(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<TouchpointInput>,
 ) -> AppResult<Json<Touchpoint>> {
-    let new = parse_touchpoint(&state, &input).await?;
+    Ok(Json(
+        create_touchpoint_checked(&state, &auth, &input).await?,
+    ))
+}
+
+/// Validates and creates a touchpoint, retags the engine's events and audits it; for the
+/// API and the journey page.
+pub async fn create_touchpoint_checked(
+    state: &AppState,
+    auth: &Auth,
+    input: &TouchpointInput,
+) -> AppResult<Touchpoint> {
+    let new = parse_touchpoint(state, input).await?;
     let t = state.store.create_touchpoint(&new).await?;
     state.events.rebuild().await;
     state
         .audit(
-            &auth,
+            auth,
             "touchpoint.create",
             &format!("touchpoint:{}", t.id),
             &t.name,
         )
         .await;
-    Ok(Json(t))
+    Ok(t)
 }
 
 #[utoipa::path(patch, path = "/api/v1/touchpoints/{id}", tag = "journeys", params(("id" = i64, Path)), request_body = TouchpointInput, responses((status = 200, body = Touchpoint)))]

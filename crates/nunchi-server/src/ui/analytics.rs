@@ -26,7 +26,7 @@ use crate::{
         self, Filter, FunnelParams, FunnelView, JourneyView, PathParams, PathsView,
         RetentionParams, RetentionView, ratio,
     },
-    api::analytics::{TouchpointInput, parse_touchpoint, stage_key},
+    api::analytics::{TouchpointInput, create_touchpoint_checked, stage_key},
     auth::{check_form_csrf, perm},
     error::AppError,
     extract::{ApiPath, ApiQuery},
@@ -375,17 +375,7 @@ async fn add_touchpoint(
         stage_id: number("stage_id", &f.stage_id)?.map(|v| v as i64),
         expected_rating: number("expected_rating", &f.expected_rating)?,
     };
-    let new = parse_touchpoint(&state, &input).await?;
-    let t = state.store.create_touchpoint(&new).await?;
-    state.events.rebuild().await;
-    state
-        .audit(
-            &auth,
-            "touchpoint.create",
-            &format!("touchpoint:{}", t.id),
-            &t.name,
-        )
-        .await;
+    create_touchpoint_checked(&state, &auth, &input).await?;
     Ok(Redirect::to("/journeys").into_response())
 }
 

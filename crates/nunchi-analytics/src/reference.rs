@@ -128,3 +128,18 @@ pub fn retention(rows: &[Row], spec: &RetentionSpec) -> Vec<Cohort> {
     }
     cohorts.into_values().collect()
 }
+
+/// Scores per (period, key), the obvious way: a map entry per group, one answer at a time.
+pub fn scores_by_period(
+    answers: &[crate::scores::Answer],
+    period: crate::retention::Period,
+    utc_offset_secs: i32,
+) -> BTreeMap<(i64, u16), crate::scores::Tally> {
+    let mut out: BTreeMap<(i64, u16), crate::scores::Tally> = BTreeMap::new();
+    for a in answers {
+        out.entry((period.index(a.ts, utc_offset_secs), a.key))
+            .or_default()
+            .add(a.value);
+    }
+    out
+}

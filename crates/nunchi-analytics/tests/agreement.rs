@@ -1,5 +1,5 @@
 //! The fast engine and the slow reference agree on random logs: funnels in every mode,
-//! transitions, retention, with time ranges, ties and repeated steps.
+//! transitions, retention, with time ranges, ties and repeated steps; scores per period.
 
 use std::collections::HashMap;
 
@@ -8,6 +8,7 @@ use nunchi_analytics::log::{Event, EventLog, Scope};
 use nunchi_analytics::paths;
 use nunchi_analytics::reference::{self, Row};
 use nunchi_analytics::retention::{self, Period, RetentionSpec};
+use nunchi_analytics::scores::{self, Answer};
 use nunchi_core::channel::Channel;
 use proptest::prelude::*;
 
@@ -109,5 +110,21 @@ proptest! {
         };
         let fast = retention::retention(&log, Scope::all(), &spec).unwrap();
         prop_assert_eq!(fast, reference::retention(&rows, &spec));
+    }
+
+    #[test]
+    fn scores_by_period_match_reference(
+        answers in prop::collection::vec(
+            (0u32..20_000_000, 0u16..9, 0u8..=10).prop_map(|(ts, key, value)| Answer { ts, key, value }),
+            0..300,
+        ),
+        weekly: bool,
+        offset in -12i32..14,
+    ) {
+        let period = if weekly { Period::Week } else { Period::Day };
+        prop_assert_eq!(
+            scores::by_period(&answers, period, offset * 3600),
+            reference::scores_by_period(&answers, period, offset * 3600)
+        );
     }
 }

@@ -341,3 +341,115 @@ pub struct NewTouchpoint {
     pub stage_id: Option<i64>,
     pub expected_rating: Option<f64>,
 }
+
+/// One piece of feedback in the stream: a survey answer, review, social post, app-store
+/// review or support rating, with its rating normalised and its text annotated.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Feedback {
+    pub id: i64,
+    /// survey, review, social, app_store, support or employee.
+    pub source: String,
+    /// The source's own id; importing the same one twice stores it once.
+    pub external_id: Option<String>,
+    /// nps, csat, ces, rating, or none for text only.
+    pub metric: Option<String>,
+    pub rating: Option<f64>,
+    pub scale_min: Option<f64>,
+    pub scale_max: Option<f64>,
+    /// The rating mapped to 0..1 on its scale.
+    pub score: Option<f64>,
+    pub body: String,
+    pub url: Option<String>,
+    pub author: Option<String>,
+    pub customer_id: Option<i64>,
+    pub touchpoint_id: Option<i64>,
+    pub stage_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub channel: String,
+    /// ko, en or other; set with the other annotations.
+    pub lang: Option<String>,
+    /// −1..1.
+    pub sentiment: Option<f64>,
+    pub sentiment_label: Option<String>,
+    /// JSON array of topic labels.
+    pub topics: Option<String>,
+    pub annotated_at: Option<i64>,
+    /// When the customer gave it, Unix ms.
+    pub created_at: i64,
+    pub received_at: i64,
+}
+
+/// Feedback to store, validated by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFeedback {
+    pub source: String,
+    pub external_id: Option<String>,
+    pub metric: Option<String>,
+    pub rating: Option<f64>,
+    pub scale_min: Option<f64>,
+    pub scale_max: Option<f64>,
+    pub score: Option<f64>,
+    pub body: String,
+    pub url: Option<String>,
+    pub author: Option<String>,
+    pub customer_id: Option<i64>,
+    pub touchpoint_id: Option<i64>,
+    pub stage_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub channel: String,
+    pub created_at: i64,
+}
+
+/// What storing one piece of feedback did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "status", content = "id", rename_all = "lowercase")]
+pub enum Added {
+    Created(i64),
+    /// Its (source, external id) was already stored; nothing changed.
+    Existing(i64),
+}
+
+/// Text annotations for one piece of feedback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    pub lang: String,
+    pub sentiment: f64,
+    pub sentiment_label: String,
+    /// JSON array of topic labels.
+    pub topics: String,
+}
+
+/// A rating on a known metric, for scores.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MetricRating {
+    pub created_at: i64,
+    pub rating: f64,
+    pub channel: String,
+    pub touchpoint_id: Option<i64>,
+    pub stage_id: Option<i64>,
+    pub team_id: Option<i64>,
+}
+
+/// Per journey stage (directly or through a touchpoint): the sums behind its emotion.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StageSignal {
+    pub stage_id: i64,
+    /// Sum of normalised ratings (0..1) and how many there were.
+    pub score_sum: Option<f64>,
+    pub scores: i64,
+    /// Sum of text sentiment (−1..1) and how many there were.
+    pub sentiment_sum: Option<f64>,
+    pub sentiments: i64,
+}
+
+/// Which feedback to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedbackFilter {
+    pub source: Option<String>,
+    pub customer_id: Option<i64>,
+    /// Only ids below this (older), for paging back.
+    pub before_id: Option<i64>,
+    /// Only ids above this (newer), for the live feed.
+    pub after_id: Option<i64>,
+    pub limit: i64,
+}

@@ -222,6 +222,29 @@ pub trait JourneyStore: Send + Sync {
 }
 
 /// Operations on the database as a whole.
+/// The Voice-of-the-Customer feedback stream.
+#[async_trait]
+pub trait FeedbackStore: Send + Sync {
+    /// Stores feedback in one transaction, idempotent on (source, external id): an item
+    /// whose pair is already stored is reported as `Existing` and left as it was.
+    async fn add_feedback(&self, items: &[NewFeedback]) -> StoreResult<Vec<Added>>;
+    async fn feedback(&self, id: i64) -> StoreResult<Feedback>;
+    /// Newest first, or oldest first after `after_id` (the live feed's catch-up).
+    async fn list_feedback(&self, filter: &FeedbackFilter) -> StoreResult<Vec<Feedback>>;
+    /// Ratings on one metric given in `[from, to)` (Unix ms), for scores.
+    async fn metric_ratings(
+        &self,
+        metric: &str,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<MetricRating>>;
+    /// Per journey stage, the normalised ratings and text sentiment given in `[from, to)`.
+    async fn stage_signals(&self, from: i64, to: i64) -> StoreResult<Vec<StageSignal>>;
+    /// Feedback with text that has no annotations yet, oldest first.
+    async fn unannotated(&self, limit: i64) -> StoreResult<Vec<(i64, String)>>;
+    async fn annotate(&self, items: &[(i64, Annotation)]) -> StoreResult<()>;
+}
+
 #[async_trait]
 pub trait AdminStore: Send + Sync {
     fn backend(&self) -> &'static str;
@@ -239,6 +262,7 @@ pub trait Store:
     + JobStore
     + EventStore
     + JourneyStore
+    + FeedbackStore
     + AdminStore
 {
 }
@@ -250,6 +274,7 @@ impl<
         + JobStore
         + EventStore
         + JourneyStore
+        + FeedbackStore
         + AdminStore,
 > Store for T
 {

@@ -1040,3 +1040,218 @@ each_backend!(journey_stages_and_touchpoints_are_editable, |s| {
         Err(StoreError::NotFound(_))
     ));
 });
+
+fn review(
+    external_id: Option<&str>,
+    metric: &str,
+    rating: f64,
+    body: &str,
+    at: i64,
+) -> NewFeedback {
+    let (lo, hi) = match metric {
+        "nps" => (0.0, 10.0),
+        "ces" => (1.0, 7.0),
+        _ => (1.0, 5.0),
+    };
+    NewFeedback {
+        source: if metric == "rating" {
+            "review"
+        } else {
+            "survey"
+        }
+        .into(),
+        external_id: external_id.map(str::to_string),
+        metric: Some(metric.into()),
+        rating: Some(rating),
+        scale_min: Some(lo),
+        scale_max: Some(hi),
+        score: Some((rating - lo) / (hi - lo)),
+        body: body.into(),
+        url: None,
+        author: Some("민지".into()),
+        customer_id: None,
+        touchpoint_id: None,
+        stage_id: None,
+        team_id: None,
+        channel: "app".into(),
+        created_at: at,
+    }
+}
+
+each_backend!(
+    feedback_is_idempotent_listed_scored_annotated_merged_and_erased,
+    |s| {
+        let c = s
+            .create_customer(
+                &customer("FB-1", "한민지", "minji@example.com", "010-5555-1111"),
+                &[],
+                "test",
+            )
+            .await
+            .unwrap();
+        let stages = s.stages().await.unwrap();
+        let delivery = stages.iter().find(|st| st.key == "delivery").unwrap().id;
+        let tp = s
+            .create_touchpoint(&NewTouchpoint {
+                name: "Delivery notice".into(),
+                channel: "app".into(),
+                event: "order_delivered".into(),
+                conditions: "[]".into(),
+                stage_id: Some(delivery),
+                expected_rating: Some(4.5),
+            })
+            .await
+            .unwrap();
+        let mut first = review(Some("R-1"), "rating", 2.0, "배송이 너무 늦었어요", 1_000);
+        first.customer_id = Some(c);
+        first.touchpoint_id = Some(tp.id);
+        let mut second = review(Some("S-1"), "nps", 9.0, "", 2_000);
+        second.stage_id = Some(delivery);
+        let text_only = NewFeedback {
+            metric: None,
+            rating: None,
+            scale_min: None,
+            scale_max: None,
+            score: None,
+            source: "social".into(),
+            ..review(None, "rating", 1.0, "great packaging", 3_000)
+        };
+        let added = s
+            .add_feedback(&[first.clone(), second.clone(), text_only])
+            .await
+            .unwrap();
+        let ids: Vec<i64> = added
+            .iter()
+            .map(|a| match a {
+                Added::Created(id) => *id,
+                Added::Existing(_) => panic!("all new: {added:?}"),
+            })
+            .collect();
+        // The same review imported again is recognised, even beside a new one.
+        let again = s
+            .add_feedback(&[
+                first.clone(),
+                review(Some("R-2"), "rating", 5.0, "좋아요", 4_000),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(again[0], Added::Existing(ids[0]));
+        assert!(matches!(again[1], Added::Created(_)));
+
+        let newest = s
+            .list_feedback(&FeedbackFilter {
+                limit: 2,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(newest.len(), 2);
+        assert!(newest[0].id > newest[1].id, "newest first");
+        let older = s
+            .list_feedback(&FeedbackFilter {
+                limit: 10,
+                before_id: Some(newest[1].id),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(older.len(), 2);
+        let feed = s
+            .list_feedback(&FeedbackFilter {
+                limit: 10,
+                after_id: Some(ids[0]),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            feed.iter().map(|f| f.id).collect::<Vec<_>>()[..2],
+            [ids[1], ids[2]],
+            "oldest first after a cursor"
+        );
+        let reviews = s
+            .list_feedback(&FeedbackFilter {
+                limit: 10,
+                source: Some("review".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(reviews.len(), 2);
+
+        let nps = s.metric_ratings("nps", 0, 10_000).await.unwrap();
+        assert_eq!(nps.len(), 1);
+        assert_eq!((nps[0].rating, nps[0].stage_id), (9.0, Some(delivery)));
+        assert!(
+            s.metric_ratings("nps", 2_001, 10_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Text annotations arrive later; until then the text waits in the queue.
+        let waiting = s.unannotated(10).await.unwrap();
+        assert_eq!(waiting.len(), 4);
+        assert_eq!(waiting[0], (ids[0], "배송이 너무 늦었어요".to_string()));
+        s.annotate(&[(
+            ids[0],
+            Annotation {
+                lang: "ko".into(),
+                sentiment: -0.8,
+                sentiment_label: "negative".into(),
+                topics: r#"["배송 지연"]"#.into(),
+            },
+        )])
+        .await
+        .unwrap();
+        assert_eq!(s.unannotated(10).await.unwrap().len(), 3);
+        let annotated = s.feedback(ids[0]).await.unwrap();
+        assert_eq!(
+            (annotated.lang.as_deref(), annotated.sentiment),
+            (Some("ko"), Some(-0.8))
+        );
+        assert!(annotated.annotated_at.is_some());
+
+        // Both the touchpoint's feedback and the stage's own count for the delivery stage.
+        let signals = s.stage_signals(0, 10_000).await.unwrap();
+        assert_eq!(signals.len(), 1, "{signals:?}");
+        let d = &signals[0];
+        assert_eq!((d.stage_id, d.scores, d.sentiments), (delivery, 2, 1));
+        assert!((d.score_sum.unwrap() - (0.25 + 0.9)).abs() < 1e-9, "{d:?}");
+        assert!((d.sentiment_sum.unwrap() + 0.8).abs() < 1e-9);
+
+        // Merging moves feedback; erasing keeps the rating and drops the words.
+        let other = s
+            .create_customer(
+                &customer("FB-2", "한민지", "minji2@example.com", "010-5555-2222"),
+                &[],
+                "test",
+            )
+            .await
+            .unwrap();
+        s.merge_customers(c, other, "tester").await.unwrap();
+        let moved = s
+            .list_feedback(&FeedbackFilter {
+                limit: 10,
+                customer_id: Some(other),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(moved.len(), 1);
+        s.erase_customer(other, "tester").await.unwrap();
+        let erased = s.feedback(ids[0]).await.unwrap();
+        assert_eq!(
+            (
+                erased.body.as_str(),
+                erased.author.as_deref(),
+                erased.rating
+            ),
+            ("", None, Some(2.0))
+        );
+        assert!(matches!(
+            s.feedback(9_999).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);

@@ -64,6 +64,7 @@ pub(crate) const MERGE_MOVES: &[&str] = &[
     "notes",
     "orders",
     "events",
+    "feedback",
 ];
 
 macro_rules! impl_customer_store {
@@ -631,6 +632,8 @@ macro_rules! impl_customer_store {
                 for table in ["customer_identities", "identity_log", "search_keys", "customer_tags", "customer_attributes", "consents", "life_events", "notes"] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1")).bind(id).execute(&mut *tx).await?;
                 }
+                // Feedback keeps its ratings for the aggregates; its words and author go.
+                sqlx::query("UPDATE feedback SET body = '', author = NULL, url = NULL, topics = NULL WHERE customer_id = $1").bind(id).execute(&mut *tx).await?;
                 sqlx::query("UPDATE customers SET name = NULL, time_zone = NULL, preferred_channel = NULL, erased_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind($crate::now_ms()).execute(&mut *tx).await?;
                 Self::log_identity(&mut tx, id, "erased", "customer", "", actor).await?;
                 tx.commit().await?;

@@ -3,6 +3,7 @@
 
 pub(crate) mod customers;
 pub(crate) mod events;
+pub(crate) mod feedback;
 pub(crate) mod jobs;
 pub(crate) mod orders;
 pub(crate) mod users;

@@ -1,0 +1,321 @@
+//! CX scores from survey answers and ratings: NPS (% promoters 9–10 − % detractors 0–6),
+//! CSAT (% of 4–5 on a 1–5 scale), CES (mean on 1–7), each with its number of responses
+//! and a 95% margin of error; and one grouped pass that tallies answers per period and a
+//! small key (channel, touchpoint, stage, team) for trend charts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::parallel;
+use crate::retention::Period;
+
+/// The standard normal quantile for a two-sided 95% interval.
+const Z95: f64 = 1.959_964;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    Nps,
+    Csat,
+    Ces,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 3] = [Metric::Nps, Metric::Csat, Metric::Ces];
+
+    pub fn parse(s: &str) -> Option<Metric> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "nps" | "enps" => Some(Metric::Nps),
+            "csat" => Some(Metric::Csat),
+            "ces" => Some(Metric::Ces),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Nps => "nps",
+            Metric::Csat => "csat",
+            Metric::Ces => "ces",
+        }
+    }
+
+    /// The lowest and highest answer on this metric's scale.
+    pub fn scale(self) -> (u8, u8) {
+        match self {
+            Metric::Nps => (0, 10),
+            Metric::Csat => (1, 5),
+            Metric::Ces => (1, 7),
+        }
+    }
+
+    /// Whether `value` is an answer on this metric's scale.
+    pub fn accepts(self, value: u8) -> bool {
+        let (lo, hi) = self.scale();
+        (lo..=hi).contains(&value)
+    }
+}
+
+/// Answers of one metric counted by value (0–10): every figure comes from these counts,
+/// and tallies from different threads, periods or groups add up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub counts: [u64; 11],
+}
+
+/// One metric's figure for a set of answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    pub metric: Metric,
+    /// NPS from −100 to 100, CSAT as a percentage, CES as the mean answer.
+    pub value: f64,
+    pub responses: u64,
+    /// Half-width of the 95% confidence interval, in the value's units; `None` with
+    /// fewer than two responses.
+    pub margin: Option<f64>,
+    /// NPS: promoters, passives, detractors. CSAT: satisfied (4–5), the rest, 0.
+    /// CES: answers 5–7 (easy), 4, 1–3 (hard).
+    pub split: [u64; 3],
+}
+
+impl Tally {
+    /// Counts one answer; values above 10 are the caller's bug and are clamped.
+    #[inline]
+    pub fn add(&mut self, value: u8) {
+        self.counts[value.min(10) as usize] += 1;
+    }
+
+    pub fn merge(&mut self, other: &Tally) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+    }
+
+    pub fn responses(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    fn count(&self, values: std::ops::RangeInclusive<usize>) -> u64 {
+        self.counts[values].iter().sum()
+    }
+
+    /// The metric's figure, or `None` when there are no answers.
+    pub fn score(&self, metric: Metric) -> Option<Score> {
+        let n = self.responses();
+        if n == 0 {
+            return None;
+        }
+        let nf = n as f64;
+        let enough = n >= 2;
+        let (value, margin, split) = match metric {
+            Metric::Nps => {
+                let (pro, pas, det) = (self.count(9..=10), self.count(7..=8), self.count(0..=6));
+                let (p, d) = (pro as f64 / nf, det as f64 / nf);
+                // Each answer scores +1, 0 or −1; NPS is their mean × 100, so its variance
+                // is (p + d − (p − d)²) / n.
+                let var = (p + d - (p - d).powi(2)).max(0.0) / nf;
+                (100.0 * (p - d), 100.0 * Z95 * var.sqrt(), [pro, pas, det])
+            }
+            Metric::Csat => {
+                let good = self.count(4..=5);
+                let p = good as f64 / nf;
+                let margin = 100.0 * Z95 * (p * (1.0 - p) / nf).sqrt();
+                (100.0 * p, margin, [good, n - good, 0])
+            }
+            Metric::Ces => {
+                let sum: f64 = (0..=10).map(|v| v as f64 * self.counts[v] as f64).sum();
+                let mean = sum / nf;
+                let ss: f64 = (0..=10)
+                    .map(|v| self.counts[v] as f64 * (v as f64 - mean).powi(2))
+                    .sum();
+                let sd = if enough {
+                    (ss / (nf - 1.0)).sqrt()
+                } else {
+                    0.0
+                };
+                let split = [self.count(5..=10), self.count(4..=4), self.count(0..=3)];
+                (mean, Z95 * sd / nf.sqrt(), split)
+            }
+        };
+        Some(Score {
+            metric,
+            value,
+            responses: n,
+            margin: enough.then_some(margin),
+            split,
+        })
+    }
+}
+
+/// One answer for grouped tallies: when (Unix seconds), a caller-coded group key, and
+/// the answer on its metric's scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    pub ts: u32,
+    pub key: u16,
+    pub value: u8,
+}
+
+/// Tallies per (period index, key), in order. One pass over the answers into a dense
+/// table of counts (split across cores for large inputs), so a million answers take
+/// milliseconds.
+pub fn by_period(
+    answers: &[Answer],
+    period: Period,
+    utc_offset_secs: i32,
+) -> BTreeMap<(i64, u16), Tally> {
+    let Some((lo, hi)) = answers.iter().fold(None, |acc: Option<(i64, i64)>, a| {
+        let p = period.index(a.ts, utc_offset_secs);
+        Some(acc.map_or((p, p), |(lo, hi)| (lo.min(p), hi.max(p))))
+    }) else {
+        return BTreeMap::new();
+    };
+    let keys = answers.iter().map(|a| a.key as usize).max().unwrap_or(0) + 1;
+    let periods = (hi - lo + 1) as usize;
+    // Too sparse for a dense table (answers spread over years and many keys): count
+    // into a map instead.
+    if periods.saturating_mul(keys) > 4 * answers.len().max(1 << 16) {
+        return crate::reference::scores_by_period(answers, period, utc_offset_secs);
+    }
+    const CHUNK: u32 = 1 << 16;
+    let chunks = (answers.len() as u32).div_ceil(CHUNK);
+    let dense = parallel::over_customers(
+        chunks,
+        || vec![[0u64; 11]; periods * keys],
+        |table, chunk| {
+            let start = (chunk * CHUNK) as usize;
+            let end = (start + CHUNK as usize).min(answers.len());
+            for a in &answers[start..end] {
+                let p = (period.index(a.ts, utc_offset_secs) - lo) as usize;
+                table[p * keys + a.key as usize][a.value.min(10) as usize] += 1;
+            }
+        },
+        |mut a, b| {
+            for (x, y) in a.iter_mut().zip(&b) {
+                for (u, v) in x.iter_mut().zip(y) {
+                    *u += v;
+                }
+            }
+            a
+        },
+    );
+    dense
+        .into_iter()
+        .enumerate()
+        .filter(|(_, counts)| counts.iter().any(|&c| c > 0))
+        .map(|(i, counts)| {
+            (
+                (lo + (i / keys) as i64, (i % keys) as u16),
+                Tally { counts },
+            )
+        })
+        .collect()
+}
+
+/// A rating on any scale mapped to 0..=1 (the scale's low end is 0), so a 5-star review,
+/// a 0–10 NPS answer and a 1–7 CES answer can be compared; `None` for a value off the
+/// scale or an empty scale.
+pub fn normalise(rating: f64, min: f64, max: f64) -> Option<f64> {
+    if !(rating.is_finite() && min.is_finite() && max.is_finite()) || max <= min {
+        return None;
+    }
+    if rating < min || rating > max {
+        return None;
+    }
+    Some((rating - min) / (max - min))
+}
+
+/// A journey stage's emotion from its feedback: normalised ratings (0..=1, read as
+/// −1..=1) and text sentiment (−1..=1) averaged together, each piece of feedback
+/// counting once per signal it carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Emotion {
+    sum: f64,
+    n: u64,
+}
+
+impl Emotion {
+    pub fn add_rating(&mut self, normalised: f64) {
+        self.sum += normalised.clamp(0.0, 1.0) * 2.0 - 1.0;
+        self.n += 1;
+    }
+
+    pub fn add_sentiment(&mut self, score: f64) {
+        self.sum += score.clamp(-1.0, 1.0);
+        self.n += 1;
+    }
+
+    pub fn signals(&self) -> u64 {
+        self.n
+    }
+
+    /// The mean in −1..=1, `None` without signals.
+    pub fn value(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.sum / self.n as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(values: &[u8]) -> Tally {
+        let mut t = Tally::default();
+        for &v in values {
+            t.add(v);
+        }
+        t
+    }
+
+    #[test]
+    fn nps_is_promoters_minus_detractors() {
+        // 5 promoters, 3 passives, 2 detractors of 10: NPS 30.
+        let s = tally(&[10, 9, 9, 10, 9, 8, 7, 7, 6, 0])
+            .score(Metric::Nps)
+            .unwrap();
+        assert!((s.value - 30.0).abs() < 1e-9, "{s:?}");
+        assert_eq!(s.split, [5, 3, 2]);
+        assert_eq!(s.responses, 10);
+        // Var = (0.5 + 0.2 − 0.09) / 10 = 0.061; margin = 100 × 1.96 × 0.247 ≈ 48.4.
+        let m = s.margin.unwrap();
+        assert!((m - 48.41).abs() < 0.05, "{m}");
+    }
+
+    #[test]
+    fn csat_and_ces() {
+        let csat = tally(&[5, 4, 3, 1]).score(Metric::Csat).unwrap();
+        assert!((csat.value - 50.0).abs() < 1e-9);
+        assert!((csat.margin.unwrap() - 49.0).abs() < 0.01, "{csat:?}");
+        let ces = tally(&[7, 5, 3]).score(Metric::Ces).unwrap();
+        assert!((ces.value - 5.0).abs() < 1e-9);
+        // sd = 2, margin = 1.96 × 2 / √3.
+        assert!((ces.margin.unwrap() - 2.2632).abs() < 1e-3, "{ces:?}");
+        assert_eq!(ces.split, [2, 0, 1]);
+    }
+
+    #[test]
+    fn one_answer_has_no_margin_and_none_has_no_score() {
+        assert_eq!(tally(&[9]).score(Metric::Nps).unwrap().margin, None);
+        assert_eq!(Tally::default().score(Metric::Csat), None);
+    }
+
+    #[test]
+    fn scales_and_normalising() {
+        assert!(Metric::Nps.accepts(0) && !Metric::Csat.accepts(0) && !Metric::Ces.accepts(8));
+        assert_eq!(normalise(4.0, 1.0, 5.0), Some(0.75));
+        assert_eq!(normalise(6.0, 1.0, 5.0), None);
+        assert_eq!(normalise(1.0, 1.0, 1.0), None);
+        assert_eq!(Metric::parse(" eNPS "), Some(Metric::Nps));
+    }
+
+    #[test]
+    fn emotion_mixes_ratings_and_sentiment() {
+        let mut e = Emotion::default();
+        assert_eq!(e.value(), None);
+        e.add_rating(1.0);
+        e.add_sentiment(-0.5);
+        assert_eq!(e.value(), Some(0.25));
+        assert_eq!(e.signals(), 2);
+    }
+}

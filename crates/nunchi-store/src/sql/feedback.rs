@@ -1,0 +1,95 @@
+//! `FeedbackStore` in SQL shared by both backends: the feedback stream, idempotent on
+//! (source, external id), its listings, the ratings behind scores and the per-stage
+//! signals behind the journey map's emotion curve, and the text annotations that arrive
+//! after the feedback itself.
+
+macro_rules! impl_feedback_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::traits::FeedbackStore for $store {
+            async fn add_feedback(&self, items: &[$crate::model::NewFeedback]) -> $crate::StoreResult<Vec<$crate::model::Added>> {
+                use $crate::model::Added;
+                let mut tx = self.write.begin().await?;
+                let mut out = Vec::with_capacity(items.len());
+                let now = $crate::now_ms();
+                for f in items {
+                    let created: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO feedback (source, external_id, metric, rating, scale_min, scale_max, score, body, url, author, customer_id, touchpoint_id, stage_id, team_id, channel, created_at, received_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (source, external_id) DO NOTHING RETURNING id")
+                        .bind(&f.source).bind(&f.external_id).bind(&f.metric).bind(f.rating).bind(f.scale_min).bind(f.scale_max).bind(f.score)
+                        .bind(&f.body).bind(&f.url).bind(&f.author).bind(f.customer_id).bind(f.touchpoint_id).bind(f.stage_id).bind(f.team_id)
+                        .bind(&f.channel).bind(f.created_at).bind(now)
+                        .fetch_optional(&mut *tx).await?;
+                    out.push(match created {
+                        Some(id) => Added::Created(id),
+                        None => Added::Existing(
+                            sqlx::query_scalar("SELECT id FROM feedback WHERE source = $1 AND external_id = $2")
+                                .bind(&f.source).bind(&f.external_id).fetch_one(&mut *tx).await?,
+                        ),
+                    });
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn feedback(&self, id: i64) -> $crate::StoreResult<$crate::model::Feedback> {
+                sqlx::query_as("SELECT * FROM feedback WHERE id = $1").bind(id).fetch_optional(&self.read).await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("feedback {id}")))
+            }
+
+            async fn list_feedback(&self, filter: &$crate::model::FeedbackFilter) -> $crate::StoreResult<Vec<$crate::model::Feedback>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT * FROM feedback WHERE 1 = 1");
+                if let Some(source) = &filter.source {
+                    qb.push(" AND source = ").push_bind(source.clone());
+                }
+                if let Some(customer) = filter.customer_id {
+                    qb.push(" AND customer_id = ").push_bind(customer);
+                }
+                if let Some(before) = filter.before_id {
+                    qb.push(" AND id < ").push_bind(before);
+                }
+                if let Some(after) = filter.after_id {
+                    qb.push(" AND id > ").push_bind(after).push(" ORDER BY id ASC");
+                } else {
+                    qb.push(" ORDER BY id DESC");
+                }
+                qb.push(" LIMIT ").push_bind(filter.limit.clamp(1, 1000));
+                Ok(qb.build_query_as().fetch_all(&self.read).await?)
+            }
+
+            async fn metric_ratings(&self, metric: &str, from: i64, to: i64) -> $crate::StoreResult<Vec<$crate::model::MetricRating>> {
+                Ok(sqlx::query_as("SELECT created_at, rating, channel, touchpoint_id, stage_id, team_id FROM feedback WHERE metric = $1 AND rating IS NOT NULL AND created_at >= $2 AND created_at < $3")
+                    .bind(metric).bind(from).bind(to).fetch_all(&self.read).await?)
+            }
+
+            async fn stage_signals(&self, from: i64, to: i64) -> $crate::StoreResult<Vec<$crate::model::StageSignal>> {
+                Ok(sqlx::query_as(
+                    "SELECT COALESCE(f.stage_id, t.stage_id) AS stage_id, SUM(f.score) AS score_sum, COUNT(f.score) AS scores, \
+                     SUM(f.sentiment) AS sentiment_sum, COUNT(f.sentiment) AS sentiments \
+                     FROM feedback f LEFT JOIN touchpoints t ON t.id = f.touchpoint_id \
+                     WHERE COALESCE(f.stage_id, t.stage_id) IS NOT NULL AND f.created_at >= $1 AND f.created_at < $2 \
+                     GROUP BY COALESCE(f.stage_id, t.stage_id) ORDER BY 1")
+                    .bind(from).bind(to).fetch_all(&self.read).await?)
+            }
+
+            async fn unannotated(&self, limit: i64) -> $crate::StoreResult<Vec<(i64, String)>> {
+                Ok(sqlx::query_as("SELECT id, body FROM feedback WHERE annotated_at IS NULL ORDER BY id LIMIT $1")
+                    .bind(limit).fetch_all(&self.read).await?)
+            }
+
+            async fn annotate(&self, items: &[(i64, $crate::model::Annotation)]) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                let now = $crate::now_ms();
+                for (id, a) in items {
+                    sqlx::query("UPDATE feedback SET lang = $2, sentiment = $3, sentiment_label = $4, topics = $5, annotated_at = $6 WHERE id = $1")
+                        .bind(id).bind(&a.lang).bind(a.sentiment).bind(&a.sentiment_label).bind(&a.topics).bind(now)
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_feedback_store;

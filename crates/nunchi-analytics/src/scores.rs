@@ -246,6 +246,13 @@ impl Emotion {
         self.n += 1;
     }
 
+    /// Adds pre-summed signals: `ratings` normalised ratings summing to `rating_sum`, and
+    /// `sentiments` sentiment scores summing to `sentiment_sum` (as a database returns them).
+    pub fn add_sums(&mut self, rating_sum: f64, ratings: u64, sentiment_sum: f64, sentiments: u64) {
+        self.sum += 2.0 * rating_sum - ratings as f64 + sentiment_sum;
+        self.n += ratings + sentiments;
+    }
+
     pub fn signals(&self) -> u64 {
         self.n
     }
@@ -317,5 +324,8 @@ mod tests {
         e.add_sentiment(-0.5);
         assert_eq!(e.value(), Some(0.25));
         assert_eq!(e.signals(), 2);
+        let mut summed = Emotion::default();
+        summed.add_sums(1.0, 1, -0.5, 1);
+        assert_eq!(summed, e);
     }
 }

@@ -8,6 +8,7 @@ pub mod consent;
 pub mod customer;
 pub mod email;
 pub mod error;
+pub mod feedback;
 pub mod identity;
 pub mod import;
 pub mod life_event;

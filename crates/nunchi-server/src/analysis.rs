@@ -80,6 +80,48 @@ async fn resolve(state: &AppState, f: &Filter) -> AppResult<Resolved> {
     })
 }
 
+/// The journey map's range: as asked, or the last [`DEFAULT_JOURNEY_DAYS`] of data (of
+/// the calendar, before there is any).
+async fn journey_range(state: &AppState, r: &Resolved) -> (Option<u32>, Option<u32>) {
+    let (asked_from, asked_to) = (r.from, r.to);
+    with_engine(state, move |engine| {
+        let span = engine.log.time_span();
+        let now = (crate::now_ms() / 1000) as u32;
+        let to = asked_to
+            .or(span.map(|(_, hi)| hi.saturating_add(1)))
+            .or(Some(now));
+        let from = asked_from.or(to.map(|t| t.saturating_sub(DEFAULT_JOURNEY_DAYS * 86_400)));
+        (from, to)
+    })
+    .await
+    .unwrap_or((r.from, r.to))
+}
+
+/// Each stage's emotion in −1..1 from the feedback given in `[from, to)` (Unix ms):
+/// normalised ratings and text sentiment together.
+pub async fn stage_emotions(
+    state: &AppState,
+    from: i64,
+    to: i64,
+) -> AppResult<std::collections::HashMap<i64, f64>> {
+    Ok(state
+        .store
+        .stage_signals(from, to)
+        .await?
+        .into_iter()
+        .filter_map(|s| {
+            let mut e = nunchi_analytics::scores::Emotion::default();
+            e.add_sums(
+                s.score_sum.unwrap_or(0.0),
+                s.scores as u64,
+                s.sentiment_sum.unwrap_or(0.0),
+                s.sentiments as u64,
+            );
+            e.value().map(|v| (s.stage_id, v))
+        })
+        .collect())
+}
+
 /// Runs `query` on a blocking thread with the engine read-locked.
 async fn with_engine<T: Send + 'static>(
     state: &AppState,
@@ -524,16 +566,17 @@ pub struct JourneyView {
 pub const DEFAULT_JOURNEY_DAYS: u32 = 30;
 
 /// The journey map's metrics for the range, with each stage's conversion in the previous
-/// period of the same length beside it, so a stage that got worse is flagged. `emotions`
-/// holds a score per stage id where the Voice of the Customer has one.
-pub async fn journey(
-    state: &AppState,
-    filter: &Filter,
-    emotions: &std::collections::HashMap<i64, f64>,
-) -> AppResult<JourneyView> {
+/// period of the same length beside it, so a stage that got worse is flagged, and each
+/// stage's emotion from the feedback given in the range.
+pub async fn journey(state: &AppState, filter: &Filter) -> AppResult<JourneyView> {
     let stages = state.store.stages().await?;
     let touchpoints = state.store.touchpoints().await?;
     let resolved = resolve(state, filter).await?;
+    let (from, to) = journey_range(state, &resolved).await;
+    let emotions = match (from, to) {
+        (Some(f), Some(t)) => stage_emotions(state, f as i64 * 1000, t as i64 * 1000).await?,
+        _ => std::collections::HashMap::new(),
+    };
     let emotion: Vec<Option<f64>> = stages
         .iter()
         .map(|s| emotions.get(&s.id).copied())
@@ -550,11 +593,6 @@ pub async fn journey(
             }
         }
         let set = resolved.members.as_deref().map(|m| engine.slots_of(m));
-        let span = engine.log.time_span();
-        let to = resolved.to.or(span.map(|(_, hi)| hi.saturating_add(1)));
-        let from = resolved
-            .from
-            .or(to.map(|t| t.saturating_sub(DEFAULT_JOURNEY_DAYS * 86_400)));
         let scope = Scope {
             from,
             to,

@@ -9,6 +9,7 @@ pub mod context;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod feedback;
 pub mod i18n;
 pub mod import;
 pub mod jobs;
@@ -61,6 +62,7 @@ pub struct AppState {
     pub sign_in_limiter: Arc<auth::limiter::Limiter>,
     pub job_wakeup: jobs::Wakeup,
     pub events: Arc<events::Events>,
+    pub annotator: Arc<feedback::Annotator>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             sign_in_limiter: Arc::new(auth::limiter::Limiter::new(20, Duration::from_secs(300))),
             job_wakeup: Arc::new(tokio::sync::Notify::new()),
             events: events::Events::start(store.clone()),
+            annotator: feedback::Annotator::start(store.clone()),
         }
     }
 

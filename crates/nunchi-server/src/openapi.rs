@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::api::{admin, analytics, customers, data, events, orders};
+use crate::api::{admin, analytics, customers, data, events, feedback, orders};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,10 +24,11 @@ use crate::api::{admin, analytics, customers, data, events, orders};
         analytics::funnel, analytics::paths, analytics::retention, analytics::post_purchase, analytics::journey,
         analytics::stages, analytics::add_stage, analytics::edit_stage, analytics::delete_stage,
         analytics::touchpoints, analytics::create_touchpoint, analytics::update_touchpoint, analytics::delete_touchpoint,
+        feedback::add, feedback::import_csv, feedback::list, feedback::read, feedback::scores_report,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "customers", description = "Customer 360"), (name = "orders"), (name = "data", description = "CSV import and export"), (name = "admin", description = "Users, tokens, audit log, jobs"), (name = "analytics", description = "Funnels, paths, retention and journey-map metrics from the in-memory engine"), (name = "journeys", description = "Journey-map stages and touchpoints"), (name = "events", description = "Touchpoint events; Segment's tracking API is also served at /v1/* with source write keys"))
+    tags((name = "customers", description = "Customer 360"), (name = "orders"), (name = "data", description = "CSV import and export"), (name = "admin", description = "Users, tokens, audit log, jobs"), (name = "analytics", description = "Funnels, paths, retention and journey-map metrics from the in-memory engine"), (name = "journeys", description = "Journey-map stages and touchpoints"), (name = "events", description = "Touchpoint events; Segment's tracking API is also served at /v1/* with source write keys"), (name = "feedback", description = "The Voice-of-the-Customer stream: survey answers, reviews, social posts, app-store reviews and support ratings; CX scores"))
 )]
 pub struct ApiDoc;
 

@@ -97,6 +97,11 @@ pub const API: &[RouteSpec] = &[
     r("POST", "/api/v1/touchpoints", Some(JourneysEdit)),
     r("PATCH", "/api/v1/touchpoints/{id}", Some(JourneysEdit)),
     r("DELETE", "/api/v1/touchpoints/{id}", Some(JourneysEdit)),
+    r("GET", "/api/v1/feedback", Some(CustomersRead)),
+    r("POST", "/api/v1/feedback", Some(DataImport)),
+    r("POST", "/api/v1/feedback/import", Some(DataImport)),
+    r("GET", "/api/v1/feedback/{id}", Some(CustomersRead)),
+    r("GET", "/api/v1/scores", Some(CustomersRead)),
 ];
 
 /// Segment's tracking API, authenticated by a source's write key rather than a user:

@@ -1,8 +1,6 @@
 //! Analytics and the journey map over JSON: funnels, paths, retention, the post-purchase
 //! template and stage metrics, plus editing the map's stages and touchpoints.
 
-use std::collections::HashMap;
-
 use axum::{
     Json, Router,
     extract::State,
@@ -102,7 +100,7 @@ pub async fn journey(
     State(state): State<AppState>,
     ApiQuery(f): ApiQuery<Filter>,
 ) -> AppResult<Json<JourneyView>> {
-    Ok(Json(analysis::journey(&state, &f, &HashMap::new()).await?))
+    Ok(Json(analysis::journey(&state, &f).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/stages", tag = "journeys", responses((status = 200, body = Vec<Stage>)))]

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod customers;
 pub mod data;
 pub mod events;
+pub mod feedback;
 pub mod orders;
 
 use axum::Router;
@@ -23,6 +24,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(data::routes(state))
         .merge(events::routes())
         .merge(analytics::routes())
+        .merge(feedback::routes())
 }
 
 pub const DEFAULT_LIMIT: i64 = 50;

@@ -2,8 +2,6 @@
 //! conversion curve with pain points marked, and its editing forms), the funnel builder,
 //! paths as a Sankey, and the retention heatmap — each downloadable as CSV.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::{
     Form, Router,
@@ -192,7 +190,7 @@ async fn journeys(
 ) -> UiResult {
     let lang = lang_of(&auth);
     let t = lang.strings();
-    let view: JourneyView = analysis::journey(&state, &filter, &HashMap::new()).await?;
+    let view: JourneyView = analysis::journey(&state, &filter).await?;
     let names: Vec<String> = view
         .stages
         .iter()
@@ -268,7 +266,7 @@ async fn journeys_csv(
     _auth: UiNeed<perm::CustomersRead>,
     ApiQuery(filter): ApiQuery<Filter>,
 ) -> UiResult {
-    let view = analysis::journey(&state, &filter, &HashMap::new()).await?;
+    let view = analysis::journey(&state, &filter).await?;
     let mut rows = vec![
         [
             "stage",

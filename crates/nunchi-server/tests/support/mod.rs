@@ -121,6 +121,12 @@ impl TestApp {
         }
     }
 
+    /// The `Authorization` header value for `role`'s API token.
+    #[allow(dead_code)] // Not every test binary sends raw requests.
+    pub fn bearer(&self, role: Role) -> String {
+        format!("Bearer {}", self.tokens[&role])
+    }
+
     /// A JSON API call as `role` (through its token), or anonymous with `None`.
     pub async fn api(
         &self,
@@ -131,10 +137,7 @@ impl TestApp {
     ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(role) = role {
-            req = req.header(
-                header::AUTHORIZATION,
-                format!("Bearer {}", self.tokens[&role]),
-            );
+            req = req.header(header::AUTHORIZATION, self.bearer(role));
         }
         let req = match body {
             Some(b) => req

@@ -35,4 +35,4 @@ CREATE TABLE feedback (
 CREATE UNIQUE INDEX feedback_source_external ON feedback (source, external_id);
 CREATE INDEX feedback_created ON feedback (created_at);
 CREATE INDEX feedback_customer ON feedback (customer_id);
-CREATE INDEX feedback_unannotated ON feedback (id) WHERE annotated_at IS NULL;
+CREATE INDEX feedback_unannotated ON feedback (id) WHERE annotated_at IS NULL AND body <> '';

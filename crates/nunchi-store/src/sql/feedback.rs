@@ -73,7 +73,7 @@ macro_rules! impl_feedback_store {
             }
 
             async fn unannotated(&self, limit: i64) -> $crate::StoreResult<Vec<(i64, String)>> {
-                Ok(sqlx::query_as("SELECT id, body FROM feedback WHERE annotated_at IS NULL ORDER BY id LIMIT $1")
+                Ok(sqlx::query_as("SELECT id, body FROM feedback WHERE annotated_at IS NULL AND body <> '' ORDER BY id LIMIT $1")
                     .bind(limit).fetch_all(&self.read).await?)
             }
 

@@ -1,0 +1,462 @@
+//! The feedback stream over HTTP: add feedback as JSON or as a CSV file (each bad item
+//! reported with its index or line, the good ones stored), list and read it, and CX
+//! scores (NPS, CSAT, CES) with margins of error by period and by channel, touchpoint,
+//! journey stage or team.
+
+use std::collections::HashMap;
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::State,
+    routing::{get, post},
+};
+use nunchi_analytics::retention::Period;
+use nunchi_analytics::scores::{self, Answer, Metric, Score, Tally};
+use nunchi_core::access::Permission;
+use nunchi_core::mask;
+use nunchi_core::time::Millis;
+use nunchi_store::model::{Added, Feedback, FeedbackFilter, MetricRating, NewFeedback};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    AppState,
+    auth::{Auth, Need, perm},
+    error::{AppError, AppResult},
+    extract::{ApiJson, ApiPath, ApiQuery},
+    feedback::{FeedbackInput, MAX_ITEMS, prepare},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/feedback", get(list).post(add))
+        .route("/api/v1/feedback/import", post(import_csv))
+        .route("/api/v1/feedback/{id}", get(read))
+        .route("/api/v1/scores", get(scores_report))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FeedbackBatch {
+    /// At most 1,000 items.
+    pub feedback: Vec<FeedbackInput>,
+}
+
+/// What happened to one item of a batch or one line of a file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemResult {
+    /// The item's index in the batch, or its line in the file (the header is line 1).
+    pub at: usize,
+    /// created, existing or rejected.
+    pub status: &'static str,
+    pub id: Option<i64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct AddReport {
+    pub created: usize,
+    pub existing: usize,
+    pub rejected: usize,
+    /// Every item: rejected ones with the reason.
+    pub results: Vec<ItemResult>,
+}
+
+impl AddReport {
+    fn reject(&mut self, at: usize, error: String) {
+        self.rejected += 1;
+        self.results.push(ItemResult {
+            at,
+            status: "rejected",
+            id: None,
+            error: Some(error),
+        });
+    }
+
+    /// Stores the prepared items in one transaction and records each outcome.
+    async fn store(&mut self, state: &AppState, items: Vec<(usize, NewFeedback)>) -> AppResult<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<NewFeedback> = items.iter().map(|(_, f)| f.clone()).collect();
+        let added = state.store.add_feedback(&rows).await?;
+        for ((at, _), outcome) in items.into_iter().zip(added) {
+            let (status, id) = match outcome {
+                Added::Created(id) => {
+                    self.created += 1;
+                    ("created", id)
+                }
+                Added::Existing(id) => {
+                    self.existing += 1;
+                    ("existing", id)
+                }
+            };
+            self.results.push(ItemResult {
+                at,
+                status,
+                id: Some(id),
+                error: None,
+            });
+        }
+        state.annotator.wake();
+        Ok(())
+    }
+}
+
+#[utoipa::path(post, operation_id = "add_feedback", path = "/api/v1/feedback", tag = "feedback", request_body = FeedbackBatch,
+    responses((status = 200, body = AddReport, description = "Good items are stored even when others are rejected")))]
+pub async fn add(
+    _auth: Need<perm::DataImport>,
+    State(state): State<AppState>,
+    ApiJson(batch): ApiJson<FeedbackBatch>,
+) -> AppResult<Json<AddReport>> {
+    if batch.feedback.is_empty() || batch.feedback.len() > MAX_ITEMS {
+        return Err(AppError::bad_request(
+            "invalid_batch",
+            format!("send 1–{MAX_ITEMS} items"),
+        ));
+    }
+    let now = crate::now_ms();
+    let mut report = AddReport::default();
+    let mut good = Vec::new();
+    for (i, input) in batch.feedback.iter().enumerate() {
+        match prepare(state.store.as_ref(), input, now).await {
+            Ok(f) => good.push((i, f)),
+            Err(e) => report.reject(i, e),
+        }
+    }
+    report.store(&state, good).await?;
+    report.results.sort_by_key(|r| r.at);
+    Ok(Json(report))
+}
+
+/// The CSV columns, named as the JSON fields; `text` may also be called `body` or `comment`.
+pub const CSV_COLUMNS: &[&str] = &[
+    "source",
+    "external_id",
+    "metric",
+    "rating",
+    "scale_min",
+    "scale_max",
+    "text",
+    "url",
+    "author",
+    "customer_id",
+    "customer_external_id",
+    "touchpoint_id",
+    "stage",
+    "team_id",
+    "channel",
+    "created_at",
+];
+
+/// One CSV row as an input, or what is wrong with its numbers.
+fn row_input(header: &[String], row: &csv::StringRecord) -> Result<FeedbackInput, String> {
+    let mut input = FeedbackInput::default();
+    for (name, value) in header.iter().zip(row.iter()) {
+        let value = value.trim();
+        let some = || (!value.is_empty()).then(|| value.to_string());
+        let number = |field: &str| -> Result<Option<f64>, String> {
+            some()
+                .map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| format!("{field}: not a number: {v:?}"))
+                })
+                .transpose()
+        };
+        let id = |field: &str| -> Result<Option<i64>, String> {
+            some()
+                .map(|v| {
+                    v.parse::<i64>()
+                        .map_err(|_| format!("{field}: not an id: {v:?}"))
+                })
+                .transpose()
+        };
+        match name.as_str() {
+            "source" => input.source = value.to_string(),
+            "external_id" => input.external_id = some(),
+            "metric" => input.metric = some(),
+            "rating" => input.rating = number("rating")?,
+            "scale_min" => input.scale_min = number("scale_min")?,
+            "scale_max" => input.scale_max = number("scale_max")?,
+            "text" | "body" | "comment" => input.text = some(),
+            "url" => input.url = some(),
+            "author" => input.author = some(),
+            "customer_id" => input.customer_id = id("customer_id")?,
+            "customer_external_id" => input.customer_external_id = some(),
+            "touchpoint_id" => input.touchpoint_id = id("touchpoint_id")?,
+            "stage" => input.stage = some(),
+            "team_id" => input.team_id = id("team_id")?,
+            "channel" => input.channel = some(),
+            "created_at" => input.created_at = some(),
+            _ => {}
+        }
+    }
+    Ok(input)
+}
+
+#[utoipa::path(post, operation_id = "import_feedback", path = "/api/v1/feedback/import", tag = "feedback",
+    request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header naming the columns: source, external_id, metric, rating, scale_min, scale_max, text (or body, comment), url, author, customer_id, customer_external_id, touchpoint_id, stage, team_id, channel, created_at"),
+    responses((status = 200, body = AddReport, description = "Rejected rows are listed by line; the good rows are stored")))]
+pub async fn import_csv(
+    _auth: Need<perm::DataImport>,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> AppResult<Json<AddReport>> {
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        AppError::bad_request(
+            "invalid_encoding",
+            format!("the file is not UTF-8 (byte {})", e.valid_up_to()),
+        )
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| AppError::bad_request("invalid_csv", e.to_string()))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let unknown: Vec<&str> = header
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !CSV_COLUMNS.contains(h) && !matches!(*h, "body" | "comment"))
+        .collect();
+    if !unknown.is_empty() || !header.iter().any(|h| h == "source") {
+        return Err(AppError::bad_request(
+            "invalid_header",
+            format!(
+                "the header needs a source column and may name only {}; unknown: {}",
+                CSV_COLUMNS.join(", "),
+                unknown.join(", ")
+            ),
+        ));
+    }
+    let now = crate::now_ms();
+    let mut report = AddReport::default();
+    let mut good = Vec::new();
+    for (i, row) in reader.records().enumerate() {
+        let line = row
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(i + 2, |p| p.line() as usize);
+        let prepared = match row {
+            Err(e) => Err(e.to_string()),
+            Ok(r) if r.len() != header.len() => Err(format!(
+                "{} fields where the header has {}",
+                r.len(),
+                header.len()
+            )),
+            Ok(r) => match row_input(&header, &r) {
+                Ok(input) => prepare(state.store.as_ref(), &input, now).await,
+                Err(e) => Err(e),
+            },
+        };
+        match prepared {
+            Ok(f) => good.push((line, f)),
+            Err(e) => report.reject(line, e),
+        }
+        if good.len() == MAX_ITEMS {
+            report.store(&state, std::mem::take(&mut good)).await?;
+        }
+    }
+    report.store(&state, good).await?;
+    report.results.sort_by_key(|r| r.at);
+    Ok(Json(report))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only this source.
+    pub source: Option<String>,
+    pub customer_id: Option<i64>,
+    /// Older than this id (paging back through the stream).
+    pub before: Option<i64>,
+    /// Newer than this id, oldest first (catching up a live feed).
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Hides the author's name from roles that may not see personal data.
+fn masked(mut f: Feedback, auth: &Auth) -> Feedback {
+    if !auth.can(Permission::ViewPii) {
+        f.author = f.author.as_deref().map(mask::mask_name);
+    }
+    f
+}
+
+#[utoipa::path(get, operation_id = "list_feedback", path = "/api/v1/feedback", tag = "feedback", params(ListQuery), responses((status = 200, body = Vec<Feedback>)))]
+pub async fn list(
+    auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> AppResult<Json<Vec<Feedback>>> {
+    let filter = FeedbackFilter {
+        source: q.source.filter(|s| !s.trim().is_empty()),
+        customer_id: q.customer_id,
+        before_id: q.before,
+        after_id: q.after,
+        limit: super::limit(q.limit)?,
+    };
+    let items = state.store.list_feedback(&filter).await?;
+    Ok(Json(items.into_iter().map(|f| masked(f, &auth)).collect()))
+}
+
+#[utoipa::path(get, operation_id = "read_feedback", path = "/api/v1/feedback/{id}", tag = "feedback", params(("id" = i64, Path)), responses((status = 200, body = Feedback)))]
+pub async fn read(
+    auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Feedback>> {
+    Ok(Json(masked(state.store.feedback(id).await?, &auth)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScoresQuery {
+    /// nps, csat or ces (eNPS is nps over employee pulse answers).
+    pub metric: String,
+    /// day or week (default week, Monday to Sunday in Korean time).
+    pub period: Option<String>,
+    /// none (default), channel, touchpoint, stage or team.
+    pub by: Option<String>,
+    /// Start, inclusive: RFC 3339, a date, or Unix seconds; 90 days ago by default.
+    pub from: Option<String>,
+    /// End, exclusive; now by default.
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScorePoint {
+    /// When the period starts, RFC 3339.
+    pub period_start: String,
+    /// The group's name (channel) or id (touchpoint, stage, team); `null` where none applies.
+    pub group: Option<String>,
+    #[schema(value_type = Object)]
+    pub score: Score,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoresReport {
+    pub metric: String,
+    pub period: String,
+    pub by: String,
+    /// The whole range; `null` without answers.
+    #[schema(value_type = Object)]
+    pub overall: Option<Score>,
+    /// Per group over the whole range.
+    pub groups: Vec<ScorePoint>,
+    pub series: Vec<ScorePoint>,
+}
+
+/// Weeks and days start at midnight in Korea.
+const UTC_OFFSET_SECS: i32 = 9 * 3600;
+
+#[utoipa::path(get, operation_id = "scores", path = "/api/v1/scores", tag = "feedback", params(ScoresQuery), responses((status = 200, body = ScoresReport)))]
+pub async fn scores_report(
+    _auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ScoresQuery>,
+) -> AppResult<Json<ScoresReport>> {
+    let metric = Metric::parse(&q.metric).ok_or_else(|| {
+        AppError::bad_request("invalid_metric", "metric is one of nps, csat, ces")
+    })?;
+    let period = match q.period.as_deref().unwrap_or("week") {
+        "week" => Period::Week,
+        "day" => Period::Day,
+        other => {
+            return Err(AppError::bad_request(
+                "invalid_period",
+                format!("period is day or week, not {other:?}"),
+            ));
+        }
+    };
+    let by = q.by.as_deref().unwrap_or("none").to_string();
+    let group_of: fn(&MetricRating) -> Option<String> = match by.as_str() {
+        "none" => |_| None,
+        "channel" => |r| Some(r.channel.clone()),
+        "touchpoint" => |r| r.touchpoint_id.map(|v| v.to_string()),
+        "stage" => |r| r.stage_id.map(|v| v.to_string()),
+        "team" => |r| r.team_id.map(|v| v.to_string()),
+        other => {
+            return Err(AppError::bad_request(
+                "invalid_by",
+                format!("by is none, channel, touchpoint, stage or team, not {other:?}"),
+            ));
+        }
+    };
+    let when = |field: &str, v: &Option<String>, default: i64| -> AppResult<i64> {
+        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(default),
+            Some(t) => Millis::parse(t)
+                .map(|m| m.0)
+                .map_err(|e| AppError::bad_request(&format!("invalid_{field}"), e.to_string())),
+        }
+    };
+    let now = crate::now_ms();
+    let to = when("to", &q.to, now + 1)?;
+    let from = when("from", &q.from, to - 90 * 86_400_000)?;
+    let ratings = state
+        .store
+        .metric_ratings(metric.as_str(), from, to)
+        .await?;
+    let mut groups: Vec<Option<String>> = Vec::new();
+    let mut codes: HashMap<Option<String>, u16> = HashMap::new();
+    let mut answers = Vec::with_capacity(ratings.len());
+    for r in &ratings {
+        let group = group_of(r);
+        let next = groups.len() as u16;
+        let key = *codes.entry(group.clone()).or_insert_with(|| {
+            groups.push(group);
+            next
+        });
+        answers.push(Answer {
+            ts: (r.created_at.max(0) / 1000).min(u32::MAX as i64) as u32,
+            key,
+            value: r.rating.round().clamp(0.0, 10.0) as u8,
+        });
+    }
+    let cells = scores::by_period(&answers, period, UTC_OFFSET_SECS);
+    let mut overall = Tally::default();
+    let mut per_group = vec![Tally::default(); groups.len()];
+    for ((_, key), t) in &cells {
+        overall.merge(t);
+        per_group[*key as usize].merge(t);
+    }
+    let start = |p: i64| Millis(period.start(p, UTC_OFFSET_SECS) * 1000).to_rfc3339();
+    let range_start = Millis(from).to_rfc3339();
+    Ok(Json(ScoresReport {
+        metric: metric.as_str().into(),
+        period: match period {
+            Period::Week => "week".into(),
+            Period::Day => "day".into(),
+        },
+        by,
+        overall: overall.score(metric),
+        groups: per_group
+            .iter()
+            .enumerate()
+            .filter_map(|(k, t)| {
+                t.score(metric).map(|score| ScorePoint {
+                    period_start: range_start.clone(),
+                    group: groups[k].clone(),
+                    score,
+                })
+            })
+            .collect(),
+        series: cells
+            .iter()
+            .filter_map(|((p, key), t)| {
+                t.score(metric).map(|score| ScorePoint {
+                    period_start: start(*p),
+                    group: groups[*key as usize].clone(),
+                    score,
+                })
+            })
+            .collect(),
+    }))
+}

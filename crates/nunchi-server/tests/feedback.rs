@@ -1,0 +1,360 @@
+//! The feedback stream in-process: adding feedback by JSON and CSV with bad items
+//! reported and good ones kept, idempotent re-sends, asynchronous text annotations,
+//! masking, CX scores with margins by period and group, and the journey map's emotion.
+
+mod support;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use nunchi_core::access::Role;
+use serde_json::{Value, json};
+use support::TestApp;
+
+async fn add(app: &TestApp, items: Value) -> Value {
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/feedback",
+            Some(json!({ "feedback": items })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
+/// Waits for the background annotator to reach a piece of feedback.
+async fn annotated(app: &TestApp, id: i64) -> Value {
+    for _ in 0..100 {
+        let f = app
+            .api(
+                Some(Role::Agent),
+                "GET",
+                &format!("/api/v1/feedback/{id}"),
+                None,
+            )
+            .await
+            .json();
+        if !f["annotated_at"].is_null() {
+            return f;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("feedback {id} was never annotated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_is_validated_stored_once_and_annotated() {
+    let app = TestApp::new().await;
+    let customer = app
+        .customer(json!({"name": "최유나", "external_id": "C-9", "email": "yuna@example.com"}))
+        .await;
+    let report = add(
+        &app,
+        json!([
+            {"source": "review", "external_id": "R-1", "rating": 1, "text": "배송이 일주일이나 늦었어요. 너무 화나요",
+             "customer_external_id": "C-9", "author": "최유나", "url": "https://shop.example.com/r/1",
+             "created_at": "2026-11-20T10:00:00+09:00"},
+            {"source": "survey", "metric": "nps", "rating": 11},
+            {"source": "fax", "rating": 3},
+            {"source": "survey", "metric": "csat", "rating": 5, "customer_id": 999999},
+            {"source": "social", "text": "The serum is lovely and arrived fast!", "channel": "social"},
+            {"source": "app_store", "rating": 4, "scale_min": 1, "scale_max": 5, "stage": "nowhere"},
+        ]),
+    )
+    .await;
+    assert_eq!(
+        (report["created"].as_u64(), report["rejected"].as_u64()),
+        (Some(2), Some(4)),
+        "{report}"
+    );
+    let results = report["results"].as_array().unwrap();
+    let reason = |i: usize| results[i]["error"].as_str().unwrap_or("").to_string();
+    assert!(reason(1).contains("off the 0–10 scale"), "{}", reason(1));
+    assert!(reason(2).contains("unknown source"), "{}", reason(2));
+    assert!(reason(3).contains("no customer 999999"), "{}", reason(3));
+    assert!(reason(5).contains("no journey stage"), "{}", reason(5));
+    let review = results[0]["id"].as_i64().unwrap();
+
+    // Sending it again stores nothing new.
+    let again = add(
+        &app,
+        json!([{"source": "review", "external_id": "R-1", "rating": 1, "text": "dup"}]),
+    )
+    .await;
+    assert_eq!(again["existing"], 1);
+    assert_eq!(again["results"][0]["id"].as_i64(), Some(review));
+
+    let f = annotated(&app, review).await;
+    assert_eq!(f["customer_id"].as_i64(), Some(customer));
+    assert_eq!(
+        (f["score"].as_f64(), f["metric"].as_str()),
+        (Some(0.0), Some("rating"))
+    );
+    assert_eq!(f["lang"], "ko");
+    assert_eq!(f["sentiment_label"], "negative", "{f}");
+    assert!(f["topics"].as_str().unwrap().contains("배송"), "{f}");
+    assert_eq!(f["channel"], "web", "a review's default channel");
+    let social = annotated(&app, results[4]["id"].as_i64().unwrap()).await;
+    assert_eq!(
+        (social["lang"].as_str(), social["sentiment_label"].as_str()),
+        (Some("en"), Some("positive"))
+    );
+
+    let as_viewer = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/feedback?source=review",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(as_viewer.as_array().unwrap().len(), 1);
+    assert_ne!(as_viewer[0]["author"], "최유나", "masked for viewers");
+    let as_agent = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/feedback?source=review",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(as_agent[0]["author"], "최유나");
+    let r = app
+        .api(
+            Some(Role::Viewer),
+            "POST",
+            "/api/v1/feedback",
+            Some(json!({"feedback": [{"source": "review", "rating": 5}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_file_reports_bad_lines_and_keeps_the_good_rows() {
+    let app = TestApp::new().await;
+    let csv = "source,external_id,rating,scale_min,scale_max,comment,created_at\n\
+               review,N-1,5,1,5,정말 좋아요,2026-11-01\n\
+               review,N-2,six,1,5,bad number,2026-11-01\n\
+               app_store,N-3,9,0,10,\"Great app, fast\",2026-11-02T09:00:00Z\n\
+               review,N-4,3,1,5\n\
+               review,N-5,2,1,5,,not a date\n";
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/feedback/import")
+        .header(header::AUTHORIZATION, app.bearer(Role::Manager))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(csv))
+        .unwrap();
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let report = r.json();
+    assert_eq!(
+        (report["created"].as_u64(), report["rejected"].as_u64()),
+        (Some(2), Some(3)),
+        "{report}"
+    );
+    let rejected: Vec<(u64, String)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["status"] == "rejected")
+        .map(|x| {
+            (
+                x["at"].as_u64().unwrap(),
+                x["error"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [3, 5, 6],
+        "{report}"
+    );
+    assert!(
+        rejected[0].1.contains("rating: not a number"),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected[1].1.contains("fields where the header has"),
+        "{rejected:?}"
+    );
+    assert!(rejected[2].1.contains("timestamp"), "{rejected:?}");
+
+    let bad_header = Request::builder()
+        .method("POST")
+        .uri("/api/v1/feedback/import")
+        .header(header::AUTHORIZATION, app.bearer(Role::Manager))
+        .body(Body::from("source,stars\nreview,5\n"))
+        .unwrap();
+    let r = app.send(bad_header).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("unknown: stars"), "{}", r.text());
+    let latin1 = Request::builder()
+        .method("POST")
+        .uri("/api/v1/feedback/import")
+        .header(header::AUTHORIZATION, app.bearer(Role::Manager))
+        .body(Body::from(vec![b's', b'o', 0xff, b'\n']))
+        .unwrap();
+    assert_eq!(app.send(latin1).await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scores_have_margins_and_break_down_by_period_and_channel() {
+    let app = TestApp::new().await;
+    // Week of 2026-11-02 (Monday, Korean time): 9, 10, 6 on the web and 3 in the app →
+    // 2 promoters, 2 detractors: NPS 0. Week of 2026-11-09: 10, 10 → 100.
+    let mut items = Vec::new();
+    for (rating, channel, day) in [
+        (9, "web", "2026-11-03"),
+        (10, "web", "2026-11-04"),
+        (6, "web", "2026-11-05"),
+        (3, "app", "2026-11-06"),
+        (10, "web", "2026-11-10"),
+        (10, "web", "2026-11-11"),
+    ] {
+        items.push(
+            json!({"source": "survey", "metric": "nps", "rating": rating, "channel": channel,
+                          "created_at": format!("{day}T12:00:00+09:00")}),
+        );
+    }
+    items.push(
+        json!({"source": "survey", "metric": "csat", "rating": 2, "created_at": "2026-11-04"}),
+    );
+    add(&app, Value::Array(items)).await;
+
+    let get = |q: &str| {
+        let path = format!("/api/v1/scores?{q}");
+        let app = &app;
+        async move { app.api(Some(Role::Viewer), "GET", &path, None).await }
+    };
+    let r = get("metric=nps&from=2026-11-01&to=2026-11-30").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let all = r.json();
+    // 4 promoters, 2 detractors of 6.
+    assert_eq!(all["overall"]["responses"], 6);
+    assert!(
+        (all["overall"]["value"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9,
+        "{all}"
+    );
+    assert!(all["overall"]["margin"].as_f64().unwrap() > 0.0);
+    let weeks: Vec<(String, f64)> = all["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["period_start"].as_str().unwrap().to_string(),
+                p["score"]["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(weeks.len(), 2, "{all}");
+    assert_eq!(weeks[0].0, "2026-11-01T15:00:00Z", "Monday 00:00 in Korea");
+    assert!(
+        weeks[0].1.abs() < 1e-9 && (weeks[1].1 - 100.0).abs() < 1e-9,
+        "{weeks:?}"
+    );
+
+    let by = get("metric=nps&by=channel&period=week&from=2026-11-01&to=2026-11-30")
+        .await
+        .json();
+    let groups: Vec<(String, f64)> = by["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["group"].as_str().unwrap().to_string(),
+                g["score"]["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let of = |name: &str| groups.iter().find(|g| g.0 == name).map(|g| g.1);
+    assert!((of("app").unwrap() + 100.0).abs() < 1e-9, "{groups:?}");
+    assert!((of("web").unwrap() - 60.0).abs() < 1e-9, "{groups:?}");
+
+    let csat = get("metric=csat&from=2026-11-01&to=2026-11-30")
+        .await
+        .json();
+    assert_eq!(
+        (
+            csat["overall"]["value"].as_f64(),
+            csat["overall"]["margin"].as_f64()
+        ),
+        (Some(0.0), None)
+    );
+    let none = get("metric=ces&from=2026-11-01&to=2026-11-30").await.json();
+    assert!(none["overall"].is_null() && none["series"].as_array().unwrap().is_empty());
+    assert_eq!(get("metric=wow").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        get("metric=nps&by=planet").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journey_maps_emotion_comes_from_feedback() {
+    let app = TestApp::new().await;
+    add(
+        &app,
+        json!([
+            {"source": "review", "rating": 1, "stage": "delivery", "text": "배송이 너무 늦어요", "created_at": "2026-11-10"},
+            {"source": "survey", "metric": "csat", "rating": 2, "stage": "delivery", "created_at": "2026-11-11"},
+            {"source": "review", "rating": 5, "stage": "use", "created_at": "2026-11-12"},
+        ]),
+    )
+    .await;
+    // Wait for the text to be read so that the sentiment counts too.
+    let listed = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/feedback?source=review&limit=10",
+            None,
+        )
+        .await
+        .json();
+    let delivery_review = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["body"] != "")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    annotated(&app, delivery_review).await;
+    let map = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/analytics/journey?from=2026-11-01&to=2026-12-01",
+            None,
+        )
+        .await;
+    assert_eq!(map.status, StatusCode::OK, "{}", map.text());
+    let map = map.json();
+    let stage = |key: &str| {
+        map["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .unwrap()
+            .clone()
+    };
+    let delivery = stage("delivery")["emotion"]
+        .as_f64()
+        .expect("delivery has an emotion");
+    // Ratings 1/5 → −1 and 2/5 → −0.5, and a negative text: clearly negative.
+    assert!(delivery < -0.6, "{delivery}");
+    assert_eq!(stage("use")["emotion"].as_f64(), Some(1.0));
+    assert!(stage("awareness")["emotion"].is_null());
+    let pains = stage("delivery")["pains"].to_string();
+    assert!(pains.contains("negative_emotion"), "{pains}");
+}

@@ -70,10 +70,15 @@ pub const TOUCHPOINTS: [DemoTouchpoint; 14] = [
     tp("loyalty", "친구 추천", "social", "referral", 4.6),
 ];
 
+/// The demo's anchor day as Unix seconds: its events end there.
+pub fn anchor_secs() -> u32 {
+    Millis::parse(ANCHOR).map(|m| m.0 / 1000).unwrap_or(0) as u32
+}
+
 /// The demo's events for `customers` customers, in time order per customer; the customer
 /// index matches [`crate::customer`].
 pub fn events(seed: u64, customers: u64) -> Vec<SynthEvent> {
-    let anchor_secs = Millis::parse(ANCHOR).map(|m| m.0 / 1000).unwrap_or(0) as u32;
+    let anchor_secs = anchor_secs();
     let start = anchor_secs - DAYS * 86_400;
     synth::generate(&SynthConfig {
         customers: customers as u32,
@@ -100,8 +105,7 @@ mod tests {
     #[test]
     fn the_courier_change_makes_late_deliveries_visible() {
         let events = events(crate::DEFAULT_SEED, 3_000);
-        let change =
-            (Millis::parse(ANCHOR).unwrap().0 / 1000) as u32 - COURIER_CHANGE_DAYS * 86_400;
+        let change = anchor_secs() - COURIER_CHANGE_DAYS * 86_400;
         let share = |after: bool| {
             let in_period = |e: &&SynthEvent| (e.ts >= change) == after;
             let delayed = events

@@ -34,6 +34,7 @@ pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::
     });
     let (mut orders, mut notes) = (0usize, 0usize);
     let mut ids = Vec::with_capacity(customers as usize);
+    let mut korean = Vec::with_capacity(customers as usize);
     while let Some(batch) = rx.recv().await {
         let records: Vec<_> = batch.iter().map(|c| c.record.clone()).collect();
         let results = store.upsert_customers(&records, "demo").await?;
@@ -51,6 +52,13 @@ pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::
                 Upserted::Created(id) | Upserted::Updated(id) => id,
             };
             ids.push(id);
+            korean.push(
+                c.record
+                    .profile
+                    .language
+                    .as_ref()
+                    .is_none_or(|l| l.as_str() == "ko"),
+            );
             batch_notes.extend(
                 c.notes
                     .iter()
@@ -63,10 +71,10 @@ pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::
     }
     generator.await?;
     bar.finish_and_clear();
-    let events = load_events(store, seed, &ids).await?;
+    let (events, feedback) = load_events(store, seed, &ids, &korean).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "demo brand {} loaded: {customers} customers, {orders} order lines, {notes} notes, {events} events in {secs:.1}s ({:.0} customers/s)",
+        "demo brand {} loaded: {customers} customers, {orders} order lines, {notes} notes, {events} events, {feedback} pieces of feedback in {secs:.1}s ({:.0} customers/s)",
         nunchi_demo::BRAND_KO,
         customers as f64 / secs
     );
@@ -75,8 +83,14 @@ pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::
 
 /// The demo's journey map and 90 days of touchpoint events; `ids[i]` is demo customer
 /// i's id. Customers who browsed anonymously get their pre-purchase events under an
-/// anonymous id, an identify call, and the anonymous id as an identity.
-async fn load_events(store: &Arc<dyn Store>, seed: u64, ids: &[i64]) -> anyhow::Result<usize> {
+/// anonymous id, an identify call, and the anonymous id as an identity. Then the feedback
+/// that follows those journeys. Returns (events, feedback) stored.
+async fn load_events(
+    store: &Arc<dyn Store>,
+    seed: u64,
+    ids: &[i64],
+    korean: &[bool],
+) -> anyhow::Result<(usize, usize)> {
     use nunchi_demo::journey;
     use nunchi_store::model::{EventRow, NewTouchpoint};
 
@@ -85,7 +99,7 @@ async fn load_events(store: &Arc<dyn Store>, seed: u64, ids: &[i64]) -> anyhow::
         // Loading the demo again refreshes its customers; its event history is
         // append-only, so it is loaded once per seed rather than doubled.
         println!("demo events for seed {seed} are already loaded; kept as they are");
-        return Ok(0);
+        return Ok((0, 0));
     }
     let stages = store.stages().await?;
     for t in &journey::TOUCHPOINTS {
@@ -164,6 +178,57 @@ async fn load_events(store: &Arc<dyn Store>, seed: u64, ids: &[i64]) -> anyhow::
                 nunchi_core::identity::Identity::parse("anonymous_id", &format!("anon-{i:07}"))?;
             store.add_identity(id, &identity, "demo").await?;
         }
+    }
+    bar.finish_and_clear();
+    let feedback = load_feedback(store, seed, ids, korean, &events).await?;
+    Ok((rows.len(), feedback))
+}
+
+/// The demo's survey answers, reviews, support ratings and social posts, tied to the
+/// customer, touchpoint and stage they are about. The server annotates their text.
+async fn load_feedback(
+    store: &Arc<dyn Store>,
+    seed: u64,
+    ids: &[i64],
+    korean: &[bool],
+    events: &[nunchi_analytics::synth::SynthEvent],
+) -> anyhow::Result<usize> {
+    use nunchi_store::model::NewFeedback;
+    let touchpoints = store.touchpoints().await?;
+    let items = nunchi_demo::voc::feedback(seed, events, korean);
+    let bar = progress(items.len() as u64, "demo feedback");
+    let rows: Vec<NewFeedback> = items
+        .iter()
+        .map(|f| {
+            let touchpoint = touchpoints.iter().find(|t| t.event == f.touchpoint_event);
+            let scale = if f.metric == Some("nps") {
+                (0.0, 10.0)
+            } else {
+                (1.0, 5.0)
+            };
+            NewFeedback {
+                source: f.source.into(),
+                external_id: Some(f.external_id.clone()),
+                metric: f.metric.or(f.rating.map(|_| "rating")).map(str::to_string),
+                rating: f.rating.map(f64::from),
+                scale_min: f.rating.map(|_| scale.0),
+                scale_max: f.rating.map(|_| scale.1),
+                score: f.rating.map(|r| (r as f64 - scale.0) / (scale.1 - scale.0)),
+                body: f.body.clone(),
+                url: None,
+                author: None,
+                customer_id: ids.get(f.customer as usize).copied(),
+                touchpoint_id: touchpoint.map(|t| t.id),
+                stage_id: touchpoint.and_then(|t| t.stage_id),
+                team_id: None,
+                channel: f.channel.into(),
+                created_at: f.ts as i64 * 1000,
+            }
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        store.add_feedback(chunk).await?;
+        bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
     Ok(rows.len())

@@ -152,6 +152,8 @@ pub const UI: &[RouteSpec] = &[
     r("POST", "/journeys/stages", Some(JourneysEdit)),
     r("POST", "/journeys/stages/{id}/move", Some(JourneysEdit)),
     r("POST", "/journeys/stages/{id}/delete", Some(JourneysEdit)),
+    r("GET", "/voc", Some(CustomersRead)),
+    r("GET", "/voc/stream", Some(CustomersRead)),
     r("GET", "/analytics/funnel", Some(CustomersRead)),
     r("GET", "/analytics/funnel.csv", Some(CustomersRead)),
     r("GET", "/analytics/paths", Some(CustomersRead)),

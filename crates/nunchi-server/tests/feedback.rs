@@ -358,3 +358,54 @@ async fn the_journey_maps_emotion_comes_from_feedback() {
     let pains = stage("delivery")["pains"].to_string();
     assert!(pains.contains("negative_emotion"), "{pains}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_voc_page_shows_scores_and_a_live_feed() {
+    let app = TestApp::new().await;
+    let empty = app.page(Role::Viewer, "GET", "/voc", None).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(
+        empty.text().contains("No feedback yet"),
+        "a useful empty state"
+    );
+    let first = add(
+        &app,
+        json!([{"source": "survey", "metric": "nps", "rating": 10, "text": "최고예요", "author": "박서준"},
+               {"source": "survey", "metric": "nps", "rating": 3, "stage": "delivery"}]),
+    )
+    .await["results"][1]["id"]
+        .as_i64()
+        .unwrap();
+    let page = app.page(Role::Viewer, "GET", "/voc", None).await.text();
+    assert!(page.contains("최고예요"), "the feed lists the text");
+    assert!(!page.contains("박서준"), "authors are masked for viewers");
+    // 1 promoter and 1 detractor: NPS 0 over 2 answers.
+    assert!(
+        page.contains(">0</span>") && page.contains("2 responses"),
+        "{page}"
+    );
+    assert!(page.contains("<svg"), "charts are drawn");
+
+    // The live feed sends what arrives after the page's newest item.
+    add(
+        &app,
+        json!([{"source": "review", "rating": 5, "text": "Lovely serum, fast shipping"}]),
+    )
+    .await;
+    let (status, events) = app
+        .stream(
+            Role::Viewer,
+            &format!("/voc/stream?after={first}"),
+            "Lovely serum",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        events.contains("event: feedback") && events.contains("Lovely serum"),
+        "{events}"
+    );
+    assert!(
+        !events.contains("최고예요"),
+        "nothing older than the cursor: {events}"
+    );
+}

@@ -194,29 +194,27 @@ async fn every_page_renders_for_roles_that_may_see_it() {
             } else {
                 path
             };
-            let r = app.page(role, "GET", &path, None).await;
+            let status = if path == "/voc/stream" {
+                // A stream never ends: check its status and first bytes only.
+                app.stream(role, "/voc/stream?after=0", "").await.0
+            } else {
+                app.page(role, "GET", &path, None).await.status
+            };
             let allowed = spec.permission.is_none_or(|p| role.has(p));
             let want = if allowed {
                 StatusCode::OK
             } else {
                 StatusCode::FORBIDDEN
             };
-            if r.status != want {
+            if status != want {
                 failures.push(format!(
                     "GET {path} as {}: {} (want {want})",
                     role.as_str(),
-                    r.status
+                    status
                 ));
             }
         }
-        for path in [
-            "/voc",
-            "/inbox",
-            "/segments",
-            "/campaigns",
-            "/loyalty",
-            "/insights",
-        ] {
+        for path in ["/inbox", "/segments", "/campaigns", "/loyalty", "/insights"] {
             let r = app.page(role, "GET", path, None).await;
             if r.status != StatusCode::OK || !r.text().contains("not built yet") {
                 failures.push(format!("GET {path} as {}: {}", role.as_str(), r.status));

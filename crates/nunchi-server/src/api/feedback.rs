@@ -315,7 +315,7 @@ pub async fn read(
     Ok(Json(masked(state.store.feedback(id).await?, &auth)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ScoresQuery {
     /// nps, csat or ces (eNPS is nps over employee pulse answers).
@@ -362,6 +362,11 @@ pub async fn scores_report(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ScoresQuery>,
 ) -> AppResult<Json<ScoresReport>> {
+    Ok(Json(scores(&state, &q).await?))
+}
+
+/// A metric's score over the range, per group, and per period and group.
+pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport> {
     let metric = Metric::parse(&q.metric).ok_or_else(|| {
         AppError::bad_request("invalid_metric", "metric is one of nps, csat, ces")
     })?;
@@ -429,7 +434,7 @@ pub async fn scores_report(
     }
     let start = |p: i64| Millis(period.start(p, UTC_OFFSET_SECS) * 1000).to_rfc3339();
     let range_start = Millis(from).to_rfc3339();
-    Ok(Json(ScoresReport {
+    Ok(ScoresReport {
         metric: metric.as_str().into(),
         period: match period {
             Period::Week => "week".into(),
@@ -458,5 +463,5 @@ pub async fn scores_report(
                 })
             })
             .collect(),
-    }))
+    })
 }

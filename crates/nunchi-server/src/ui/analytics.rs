@@ -146,6 +146,8 @@ struct StageCol {
     conversion: String,
     previous: String,
     median_next: String,
+    /// −1..1 with a sign, empty until feedback arrives.
+    emotion: String,
     pains: Vec<&'static str>,
     is_pain: bool,
     cards: Vec<CardRow>,
@@ -210,6 +212,16 @@ async fn journeys(
                 values: view.stages.iter().map(|s| s.conversion).collect(),
                 class: "current",
             },
+            // Emotion −1..1 drawn on the same 0–100% axis: 50% is neutral.
+            charts::Series {
+                name: t.curve_emotion.into(),
+                values: view
+                    .stages
+                    .iter()
+                    .map(|s| s.emotion.map(|e| (e + 1.0) / 2.0))
+                    .collect(),
+                class: "emotion",
+            },
         ],
         &view
             .stages
@@ -229,6 +241,7 @@ async fn journeys(
             conversion: s.conversion.map(pct).unwrap_or_else(|| "—".into()),
             previous: s.previous_conversion.map(pct).unwrap_or_default(),
             median_next: s.median_secs_to_next.map(human).unwrap_or_default(),
+            emotion: s.emotion.map(|e| format!("{e:+.2}")).unwrap_or_default(),
             pains: s.pains.iter().map(|&p| pain_label(t, p)).collect(),
             is_pain: s.pains.iter().any(|&p| p != Pain::WorstDropOff) || s.pains.len() > 1,
             cards: s.touchpoints.iter().map(card).collect(),

@@ -431,3 +431,97 @@ mod tests {
         assert!(funnel_chart("f", &[], "empty!").contains("empty!"));
     }
 }
+
+/// One period of a score trend: its label, and the score with its margin of error.
+#[derive(Debug, Clone)]
+pub struct TrendPoint {
+    pub label: String,
+    pub value: f64,
+    pub margin: Option<f64>,
+    pub responses: u64,
+}
+
+/// A score over time on its own scale (`lo..hi`, e.g. −100..100 for NPS): a line with a
+/// shaded band for the 95% margin of error, so a small week does not look like a trend.
+pub fn trend_chart(title: &str, points: &[TrendPoint], lo: f64, hi: f64, empty: &str) -> String {
+    if points.is_empty() {
+        return empty_svg(title, empty);
+    }
+    let (w, h, pad, left) = (960.0, 220.0, 26.0, 44.0);
+    let mut svg = String::new();
+    open_svg(&mut svg, w, h, title);
+    let n = points.len() as f64;
+    let x = |i: usize| left + (i as f64 + 0.5) * (w - left) / n;
+    let y = |v: f64| pad + (1.0 - ((v - lo) / (hi - lo)).clamp(0.0, 1.0)) * (h - 2.0 * pad);
+    for v in [lo, (lo + hi) / 2.0, hi] {
+        let _ = write!(
+            svg,
+            r#"<line x1="{left}" x2="{w}" y1="{0:.1}" y2="{0:.1}" class="grid"/><text x="4" y="{1:.1}" class="label">{2}</text>"#,
+            y(v),
+            y(v) + 4.0,
+            v.round()
+        );
+    }
+    let mut upper = String::new();
+    let mut lower = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        let m = p.margin.unwrap_or(0.0);
+        let _ = write!(
+            upper,
+            "{}{:.1},{:.1} ",
+            if upper.is_empty() { "M" } else { "L" },
+            x(i),
+            y(p.value + m)
+        );
+        lower.push(format!("L{:.1},{:.1}", x(i), y(p.value - m)));
+    }
+    lower.reverse();
+    let _ = write!(
+        svg,
+        r#"<path d="{}{} Z" class="band"/>"#,
+        upper,
+        lower.join(" ")
+    );
+    let line: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "{}{:.1},{:.1}",
+                if i == 0 { "M" } else { "L" },
+                x(i),
+                y(p.value)
+            )
+        })
+        .collect();
+    let _ = write!(
+        svg,
+        r#"<path d="{}" class="line current" fill="none"/>"#,
+        line.join(" ")
+    );
+    let every = (points.len() / 12).max(1);
+    for (i, p) in points.iter().enumerate() {
+        let margin = p.margin.map(|m| format!(" ± {m:.1}")).unwrap_or_default();
+        let _ = write!(
+            svg,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="4" class="dot current"><title>{}: {:.1}{} (n = {})</title></circle>"#,
+            x(i),
+            y(p.value),
+            escape(&p.label),
+            p.value,
+            margin,
+            p.responses
+        );
+        if i % every == 0 {
+            let _ = write!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" class="label">{}</text>"#,
+                x(i),
+                h - 6.0,
+                escape(&p.label)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}

@@ -9,6 +9,7 @@ mod customers;
 mod dashboard;
 mod data;
 mod signin;
+mod voc;
 
 use askama::Template;
 use axum::{
@@ -36,7 +37,8 @@ pub fn routes() -> Router<AppState> {
         .merge(customers::routes())
         .merge(data::routes())
         .merge(admin::routes())
-        .merge(analytics::routes());
+        .merge(analytics::routes())
+        .merge(voc::routes());
     for (path, _) in NOT_BUILT {
         router = router.route(path, get(not_built));
     }
@@ -47,7 +49,6 @@ pub fn routes() -> Router<AppState> {
 type LabelOf = fn(&Strings) -> &'static str;
 
 const NOT_BUILT: &[(&str, LabelOf)] = &[
-    ("/voc", |t| t.nav_voc),
     ("/inbox", |t| t.nav_inbox),
     ("/segments", |t| t.nav_segments),
     ("/campaigns", |t| t.nav_campaigns),
@@ -89,6 +90,7 @@ impl Chrome {
             nav.push(item("/customers", t.nav_customers));
             nav.push(item("/journeys", t.nav_journeys));
             nav.push(item("/analytics/funnel", t.nav_analytics));
+            nav.push(item("/voc", t.nav_voc));
         }
         nav.extend(NOT_BUILT.iter().map(|(href, label)| item(href, label(t))));
         if auth.can(Permission::DataImport) {

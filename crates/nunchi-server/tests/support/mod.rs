@@ -166,6 +166,31 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// Opens a streaming page (server-sent events) as `role` and reads it until its text
+    /// holds `until` or two seconds pass; returns the status and what was read.
+    #[allow(dead_code)] // Only some test binaries stream.
+    pub async fn stream(&self, role: Role, path: &str, until: &str) -> (StatusCode, String) {
+        use futures_util::StreamExt;
+        let (cookie, _) = &self.sessions[&role];
+        let req = Request::builder()
+            .uri(path)
+            .header(header::COOKIE, format!("nunchi_session={cookie}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let mut body = res.into_body().into_data_stream();
+        let mut text = String::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while !text.contains(until) {
+            match tokio::time::timeout_at(deadline, body.next()).await {
+                Ok(Some(Ok(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => break,
+            }
+        }
+        (status, text)
+    }
+
     pub fn csrf(&self, role: Role) -> &str {
         &self.sessions[&role].1
     }

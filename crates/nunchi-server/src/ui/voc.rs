@@ -1,0 +1,344 @@
+//! The Voice-of-the-Customer page: NPS, CSAT and CES with their margins of error, the
+//! weekly NPS trend, CSAT per journey stage, and the live feed of feedback, which new
+//! items join without a reload (server-sent events from `/voc/stream`).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use axum::{
+    Router,
+    extract::State,
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+    routing::get,
+};
+use nunchi_core::access::Permission;
+use nunchi_core::mask;
+use nunchi_core::time::Millis;
+use nunchi_store::model::{Feedback, FeedbackFilter};
+use serde::Deserialize;
+
+use super::{Chrome, UiNeed, UiResult, charts, fmt_time, lang_of, render};
+use crate::{
+    AppState,
+    api::feedback::{ScoresQuery, scores},
+    auth::{Auth, perm},
+    extract::ApiQuery,
+    i18n::{Lang, Strings},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/voc", get(page))
+        .route("/voc/stream", get(stream))
+}
+
+/// Items in the feed on first load.
+const FEED_ITEMS: i64 = 40;
+/// How often the live feed looks for new feedback.
+const POLL: Duration = Duration::from_secs(2);
+
+/// One feed item, ready to show.
+pub struct FeedItem {
+    pub id: i64,
+    pub source: &'static str,
+    pub rating: String,
+    pub body: String,
+    pub sentiment: String,
+    pub sentiment_class: &'static str,
+    pub topics: Vec<String>,
+    pub customer_id: Option<i64>,
+    pub author: String,
+    pub when: String,
+    pub channel: String,
+}
+
+#[derive(Template)]
+#[template(path = "voc_item.html")]
+struct ItemView<'a> {
+    item: &'a FeedItem,
+    t: &'static Strings,
+}
+
+fn source_label(t: &'static Strings, source: &str) -> &'static str {
+    match source {
+        "survey" => t.source_survey,
+        "review" => t.source_review,
+        "social" => t.source_social,
+        "app_store" => t.source_app_store,
+        "support" => t.source_support,
+        _ => t.source_employee,
+    }
+}
+
+fn item(f: Feedback, lang: Lang, auth: &Auth) -> FeedItem {
+    let t = lang.strings();
+    let rating = match (f.metric.as_deref(), f.rating, f.scale_max) {
+        (Some("nps"), Some(r), _) => format!("NPS {r}"),
+        (Some("csat"), Some(r), _) => format!("CSAT {r}/5"),
+        (Some("ces"), Some(r), _) => format!("CES {r}/7"),
+        (_, Some(r), Some(max)) => format!("★ {r}/{max}"),
+        _ => String::new(),
+    };
+    let (sentiment, sentiment_class) = match f.sentiment_label.as_deref() {
+        Some("positive") => (t.sentiment_positive, "sent-positive"),
+        Some("negative") => (t.sentiment_negative, "sent-negative"),
+        Some(_) => (t.sentiment_neutral, "sent-neutral"),
+        None if f.body.is_empty() => ("", ""),
+        None => (t.sentiment_pending, "sent-pending"),
+    };
+    let topics = f
+        .topics
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<Vec<serde_json::Value>>(j).ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| {
+            m[if lang == Lang::Ko { "ko" } else { "en" }]
+                .as_str()
+                .map(str::to_string)
+        })
+        .take(4)
+        .collect();
+    let author = f.author.unwrap_or_default();
+    FeedItem {
+        id: f.id,
+        source: source_label(t, &f.source),
+        rating,
+        body: f.body,
+        sentiment: sentiment.to_string(),
+        sentiment_class,
+        topics,
+        customer_id: f.customer_id,
+        author: if auth.can(Permission::ViewPii) {
+            author
+        } else {
+            mask::mask_name(&author)
+        },
+        when: fmt_time(f.created_at),
+        channel: f.channel,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct VocQuery {
+    #[serde(default)]
+    source: String,
+}
+
+struct ScoreCard {
+    label: &'static str,
+    value: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "voc.html")]
+struct VocPage {
+    chrome: Chrome,
+    cards: Vec<ScoreCard>,
+    trend_svg: String,
+    stages_svg: String,
+    items: Vec<FeedItem>,
+    sources: Vec<(&'static str, &'static str)>,
+    source: String,
+    last_id: i64,
+    range: String,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersRead>,
+    ApiQuery(q): ApiQuery<VocQuery>,
+) -> UiResult {
+    let lang = lang_of(&auth);
+    let t = lang.strings();
+    let source = q.source.trim().to_string();
+    let filter = FeedbackFilter {
+        source: (!source.is_empty()).then(|| source.clone()),
+        limit: FEED_ITEMS,
+        ..Default::default()
+    };
+    let recent = state.store.list_feedback(&filter).await?;
+    let newest = state
+        .store
+        .list_feedback(&FeedbackFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .await?;
+    // Scores cover the 90 days up to the newest feedback (or today).
+    let to = newest
+        .first()
+        .map_or(crate::now_ms(), |f| f.created_at.min(crate::now_ms()))
+        + 1;
+    let from = to - 90 * 86_400_000;
+    let range = |metric: &str, by: &str| ScoresQuery {
+        metric: metric.into(),
+        period: Some("week".into()),
+        by: Some(by.into()),
+        from: Some((from / 1000).to_string()),
+        // Whole seconds, rounded up so that the newest item stays inside.
+        to: Some((to / 1000 + 1).to_string()),
+    };
+    let mut cards = Vec::new();
+    let mut nps_series = Vec::new();
+    for metric in ["nps", "csat", "ces"] {
+        let report = scores(&state, &range(metric, "none")).await?;
+        let label = match metric {
+            "nps" => t.score_nps,
+            "csat" => t.score_csat,
+            _ => t.score_ces,
+        };
+        let (value, detail) = match &report.overall {
+            Some(s) => (
+                if metric == "ces" {
+                    format!("{:.2}", s.value)
+                } else {
+                    format!("{:.0}", s.value)
+                },
+                format!(
+                    "{} {} · ± {}",
+                    s.responses,
+                    t.score_responses,
+                    s.margin
+                        .map(|m| format!("{m:.1}"))
+                        .unwrap_or_else(|| "—".into())
+                ),
+            ),
+            None => ("—".into(), t.score_none.into()),
+        };
+        cards.push(ScoreCard {
+            label,
+            value,
+            detail,
+        });
+        if metric == "nps" {
+            nps_series = report.series;
+        }
+    }
+    let trend: Vec<charts::TrendPoint> = nps_series
+        .iter()
+        .map(|p| charts::TrendPoint {
+            label: p.period_start.get(5..10).unwrap_or("").to_string(),
+            value: p.score.value,
+            margin: p.score.margin,
+            responses: p.score.responses,
+        })
+        .collect();
+    let trend_svg =
+        charts::trend_chart(t.nps_trend_title, &trend, -100.0, 100.0, t.chart_no_scores);
+    let stages = state.store.stages().await?;
+    let by_stage = scores(&state, &range("csat", "stage")).await?;
+    let bars: Vec<charts::Bar> = stages
+        .iter()
+        .filter_map(|s| {
+            let g = by_stage
+                .groups
+                .iter()
+                .find(|g| g.group.as_deref() == Some(&s.id.to_string()))?;
+            Some(charts::Bar {
+                label: if lang == Lang::Ko {
+                    s.name_ko.clone()
+                } else {
+                    s.name_en.clone()
+                },
+                value: g.score.value,
+                shown: format!("{:.0}%", g.score.value),
+            })
+        })
+        .collect();
+    let stages_svg = charts::bar_chart(t.csat_by_stage_title, &bars, t.chart_no_scores);
+    let last_id = newest.first().map_or(0, |f| f.id);
+    Ok(render(VocPage {
+        chrome: Chrome::new(&auth, "/voc", t.voc_title),
+        cards,
+        trend_svg,
+        stages_svg,
+        items: recent.into_iter().map(|f| item(f, lang, &auth)).collect(),
+        sources: [
+            "survey",
+            "review",
+            "social",
+            "app_store",
+            "support",
+            "employee",
+        ]
+        .into_iter()
+        .map(|s| (s, source_label(t, s)))
+        .collect(),
+        source,
+        last_id,
+        range: format!(
+            "{} – {}",
+            Millis(from).to_rfc3339().get(..10).unwrap_or(""),
+            Millis(to).to_rfc3339().get(..10).unwrap_or("")
+        ),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StreamQuery {
+    after: i64,
+    #[serde(default)]
+    source: String,
+}
+
+/// New feedback after `after`, as server-sent events whose data is the item's HTML.
+async fn stream(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersRead>,
+    headers: axum::http::HeaderMap,
+    ApiQuery(q): ApiQuery<StreamQuery>,
+) -> Response {
+    // A reconnecting browser says what it saw last; start from there, not the page's id.
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(q.after)
+        .max(q.after);
+    let lang = lang_of(&auth);
+    let auth: Auth = auth.0;
+    let source = (!q.source.trim().is_empty()).then(|| q.source.trim().to_string());
+    let events =
+        futures_util::stream::unfold((state, after, true), move |(state, after, first)| {
+            let (auth, source) = (auth.clone(), source.clone());
+            async move {
+                if !first {
+                    tokio::time::sleep(POLL).await;
+                }
+                let fresh = state
+                    .store
+                    .list_feedback(&FeedbackFilter {
+                        source,
+                        after_id: Some(after),
+                        limit: 100,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap_or_default();
+                let next = fresh.last().map_or(after, |f| f.id);
+                let t = lang.strings();
+                let html: Vec<Result<Event, Infallible>> = fresh
+                    .into_iter()
+                    .map(|f| {
+                        let view = item(f, lang, &auth);
+                        let body = ItemView { item: &view, t }.render().unwrap_or_default();
+                        Ok(Event::default()
+                            .id(view.id.to_string())
+                            .event("feedback")
+                            .data(body.replace('\n', " ")))
+                    })
+                    .collect();
+                Some((futures_util::stream::iter(html), (state, next, false)))
+            }
+        });
+    use futures_util::StreamExt;
+    Sse::new(events.flatten())
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}

@@ -129,6 +129,33 @@ def main() -> int:
         row = driver.find_element(By.CSS_SELECTOR, "#row-errors tbody tr").text
         assert row.startswith("3") and "email" in row, row
         shot("import-report")
+        # Voice of the Customer: the demo's scores, then an answer sent through the API
+        # joins the live feed without a reload and counts in the NPS afterwards.
+        driver.find_element(By.LINK_TEXT, "고객의 소리").click()
+        wait.until(EC.presence_of_element_located((By.ID, "voc-feed")))
+        # A fixed range, so that the answer sent now and the demo's are counted together.
+        driver.get(url + "/voc?from=2020-01-01&to=2100-01-01")
+        feed = wait.until(EC.presence_of_element_located((By.ID, "voc-feed")))
+        assert feed.find_elements(By.TAG_NAME, "li"), "the demo's feedback is listed"
+        nps_card = lambda: driver.find_elements(By.CSS_SELECTOR, ".score-card")[0].text
+        before = nps_card()
+        assert "응답" in before, before
+        assert driver.find_elements(By.CSS_SELECTOR, "svg.chart circle.dot"), "the NPS trend is drawn"
+        wait.until(lambda d: d.find_element(By.ID, "voc-live").is_displayed())
+        token = subprocess.run([args.binary, "token", "--email", "admin@nunchi.local", "--name", "e2e", "--scopes", "admin"],
+                               env=env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        answer = f"브라우저에서 보낸 NPS 답변 {int(time.time())}"
+        req = urllib.request.Request(url + "/api/v1/feedback", method="POST",
+                                     data=json.dumps({"feedback": [{"source": "survey", "metric": "nps", "rating": 10, "text": answer}]}).encode(),
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert json.load(r)["created"] == 1
+        wait.until(EC.text_to_be_present_in_element((By.ID, "voc-feed"), answer))
+        shot("voc-live")
+        driver.refresh()
+        after = wait.until(lambda d: nps_card() if nps_card() != before else False)
+        count = lambda text: int(text.split("응답")[0].split()[-1])
+        assert count(after) == count(before) + 1, (before, after)
         print(f"browser test passed on {args.backend}; screenshots in {os.path.abspath(shots)}")
         return 0
     finally:

@@ -26,6 +26,7 @@ use crate::{
     AppState,
     api::feedback::{ScoresQuery, scores},
     auth::{Auth, perm},
+    error::AppError,
     extract::ApiQuery,
     i18n::{Lang, Strings},
 };
@@ -127,6 +128,11 @@ fn item(f: Feedback, lang: Lang, auth: &Auth) -> FeedItem {
 pub struct VocQuery {
     #[serde(default)]
     source: String,
+    /// Range of the scores: RFC 3339, a date or Unix seconds.
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
 }
 
 struct ScoreCard {
@@ -170,12 +176,22 @@ async fn page(
             ..Default::default()
         })
         .await?;
-    // Scores cover the 90 days up to the newest feedback (or today).
-    let to = newest
-        .first()
-        .map_or(crate::now_ms(), |f| f.created_at.min(crate::now_ms()))
-        + 1;
-    let from = to - 90 * 86_400_000;
+    // Scores cover the range asked for, or the 90 days up to the newest feedback (or today).
+    let when = |field: &str, text: &str| -> Result<Option<i64>, AppError> {
+        match text.trim() {
+            "" => Ok(None),
+            t => Millis::parse(t)
+                .map(|m| Some(m.0))
+                .map_err(|e| AppError::bad_request(&format!("invalid_{field}"), e.to_string())),
+        }
+    };
+    let to = when("to", &q.to)?.unwrap_or_else(|| {
+        newest
+            .first()
+            .map_or(crate::now_ms(), |f| f.created_at.min(crate::now_ms()))
+            + 1
+    });
+    let from = when("from", &q.from)?.unwrap_or(to - 90 * 86_400_000);
     let range = |metric: &str, by: &str| ScoresQuery {
         metric: metric.into(),
         period: Some("week".into()),

@@ -267,6 +267,32 @@ pub fn generate_time_ordered(config: &SynthConfig) -> Vec<SynthEvent> {
     events
 }
 
+/// Deterministic survey answers for the scores benchmark: `count` NPS answers spread over
+/// `days` days from `start`, on the eight channels, with a promoter share that differs by
+/// channel and drifts over time so the weekly figures move.
+pub fn answers(count: u32, seed: u64, start: u32, days: u32) -> Vec<crate::scores::Answer> {
+    let mut rng = Rng(seed);
+    (0..count)
+        .map(|_| {
+            let offset = rng.below(days * 86_400);
+            let key = rng.below(8) as u16;
+            let lean = 0.35 + 0.05 * key as f64 - 0.15 * offset as f64 / (days * 86_400) as f64;
+            let value = if rng.chance(lean) {
+                rng.between(9, 10)
+            } else if rng.chance(0.5) {
+                rng.between(7, 8)
+            } else {
+                rng.between(0, 6)
+            } as u8;
+            crate::scores::Answer {
+                ts: start + offset,
+                key,
+                value,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

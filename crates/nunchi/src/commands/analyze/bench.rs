@@ -1,10 +1,12 @@
 //! The engine's side of the analytics benchmark: load a file, measure memory per event,
-//! and time each benchmark query as the median of several runs. scripts/analytics-bench.sh
+//! and time each benchmark query as the median of several runs; and the scores benchmark
+//! (weekly NPS by channel over generated answers). scripts/analytics-bench.sh
 //! runs DuckDB and chDB on the same file and the same queries.
 
 use std::path::Path;
 use std::time::Instant;
 
+use anyhow::Context;
 use nunchi_analytics::funnel::{self, Breakdown, FunnelSpec};
 use nunchi_analytics::log::{EventLog, Scope};
 use nunchi_analytics::paths;
@@ -116,5 +118,43 @@ pub fn run(path: &Path, runs: usize, json: bool) -> anyhow::Result<()> {
     } else {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
+    Ok(())
+}
+
+/// The scores benchmark: writes `count` deterministic NPS answers over 90 days to `out`
+/// as CSV (`ts,channel,rating`) for the peers, then times weekly NPS by channel over the
+/// same answers in memory and prints the median and every (week, channel, NPS) cell.
+pub fn scores(out: &Path, count: u32, runs: usize) -> anyhow::Result<()> {
+    use nunchi_analytics::scores::{self, Metric};
+    let start = 1_756_684_800; // 2025-09-01 00:00 UTC
+    let answers = nunchi_analytics::synth::answers(count, 42, start, 90);
+    let mut w = csv::Writer::from_path(out)
+        .with_context(|| format!("failed to create {}", out.display()))?;
+    w.write_record(["ts", "channel", "rating"])?;
+    for a in &answers {
+        w.write_record([
+            a.ts.to_string(),
+            nunchi_core::channel::Channel::ALL[a.key as usize]
+                .as_str()
+                .to_string(),
+            a.value.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    let (secs, cells) = median_secs(runs, || {
+        scores::by_period(&answers, Period::Week, 9 * 3600)
+            .into_iter()
+            .filter_map(|((week, key), t)| {
+                t.score(Metric::Nps)
+                    .map(|s| (week, key, s.value, s.responses))
+            })
+            .collect::<Vec<_>>()
+    });
+    let report = json!({
+        "answers": answers.len(),
+        "secs": secs,
+        "cells": cells.iter().map(|(week, key, nps, n)| json!([week, nunchi_core::channel::Channel::ALL[*key as usize].as_str(), nps, n])).collect::<Vec<_>>(),
+    });
+    println!("{report}");
     Ok(())
 }

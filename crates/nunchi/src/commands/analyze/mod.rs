@@ -107,6 +107,16 @@ pub enum AnalyzeCommand {
         #[arg(long, default_value_t = SynthConfig::default().seed)]
         seed: u64,
     },
+    /// Write deterministic NPS answers as CSV and time weekly NPS by channel over them.
+    /// Used by scripts/analytics-bench.sh.
+    ScoresBench {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        answers: u32,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Time the engine on a file: load, memory per event, and the median of several
     /// runs of each benchmark query. Used by scripts/analytics-bench.sh.
     Bench {
@@ -299,6 +309,7 @@ pub fn run(command: AnalyzeCommand) -> anyhow::Result<()> {
             seed,
         } => generate(&out, customers, seed),
         AnalyzeCommand::Bench { events, runs, json } => bench::run(&events, runs, json),
+        AnalyzeCommand::ScoresBench { out, answers, runs } => bench::scores(&out, answers, runs),
     }
 }
 

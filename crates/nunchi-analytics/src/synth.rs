@@ -84,8 +84,9 @@ impl Default for SynthConfig {
     }
 }
 
-/// SplitMix64: tiny, fast, and the same numbers on every platform and version.
-struct Rng(u64);
+/// SplitMix64: tiny, fast, and the same numbers on every platform and version. Public so
+/// that the demo's generators draw from the same source.
+pub struct Rng(pub u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -96,11 +97,11 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn chance(&mut self, p: f64) -> bool {
+    pub fn chance(&mut self, p: f64) -> bool {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
 
-    fn below(&mut self, n: u32) -> u32 {
+    pub fn below(&mut self, n: u32) -> u32 {
         (((self.next() >> 32) * n as u64) >> 32) as u32
     }
 

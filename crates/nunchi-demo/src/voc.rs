@@ -3,7 +3,7 @@
 //! from varied templates per touchpoint and mood. A late delivery sours what the customer
 //! says afterwards, so the courier change shows in the scores and the map's emotion curve.
 
-use nunchi_analytics::synth::SynthEvent;
+use nunchi_analytics::synth::{Rng, SynthEvent};
 
 /// One piece of demo feedback.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,28 +32,23 @@ enum Mood {
     Bad,
 }
 
-/// SplitMix64 over (seed, customer, event position): the same inputs give the same draws.
-struct Draw(u64);
+/// Draws for one event, seeded by (seed, customer, event position): the same inputs give
+/// the same draws.
+struct Draw(Rng);
 
 impl Draw {
     fn new(seed: u64, customer: u32, n: usize) -> Draw {
-        Draw(seed ^ (customer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((n as u64) << 40))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        Draw(Rng(seed
+            ^ (customer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ ((n as u64) << 40)))
     }
 
     fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+        self.0.chance(p)
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
+        &items[self.0.below(items.len() as u32) as usize]
     }
 }
 

@@ -24,7 +24,7 @@ use crate::api::{admin, analytics, customers, data, events, feedback, orders};
         analytics::funnel, analytics::paths, analytics::retention, analytics::post_purchase, analytics::journey,
         analytics::stages, analytics::add_stage, analytics::edit_stage, analytics::delete_stage,
         analytics::touchpoints, analytics::create_touchpoint, analytics::update_touchpoint, analytics::delete_touchpoint,
-        feedback::add, feedback::import_csv, feedback::list, feedback::read, feedback::scores_report,
+        feedback::add, feedback::import_csv, feedback::list, feedback::read, feedback::scores_report, feedback::perception_gap_report,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

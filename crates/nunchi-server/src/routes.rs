@@ -102,6 +102,7 @@ pub const API: &[RouteSpec] = &[
     r("POST", "/api/v1/feedback/import", Some(DataImport)),
     r("GET", "/api/v1/feedback/{id}", Some(CustomersRead)),
     r("GET", "/api/v1/scores", Some(CustomersRead)),
+    r("GET", "/api/v1/perception-gap", Some(CustomersRead)),
 ];
 
 /// Segment's tracking API, authenticated by a source's write key rather than a user:

@@ -409,3 +409,82 @@ async fn the_voc_page_shows_scores_and_a_live_feed() {
         "nothing older than the cursor: {events}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_perception_gap_puts_the_biggest_overestimate_first() {
+    let app = TestApp::new().await;
+    let touchpoint = |name: &str, expected: f64| {
+        let app = &app;
+        let body =
+            json!({"name": name, "channel": "app", "event": name, "expected_rating": expected});
+        async move {
+            let r = app
+                .api(
+                    Some(Role::Manager),
+                    "POST",
+                    "/api/v1/touchpoints",
+                    Some(body),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            r.json()["id"].as_i64().unwrap()
+        }
+    };
+    let delivery = touchpoint("order_delivered", 4.5).await;
+    let unboxing = touchpoint("product_used", 4.0).await;
+    let unrated = touchpoint("visit", 4.0).await;
+    add(
+        &app,
+        json!([
+            // 2 and 3 of 5 → 2.5 against 4.5 expected: a gap of 2.
+            {"source": "review", "rating": 2, "touchpoint_id": delivery},
+            {"source": "survey", "metric": "csat", "rating": 3, "touchpoint_id": delivery},
+            // NPS 10 → 5 on the 1–5 scale, against 4 expected: customers think better of it.
+            {"source": "survey", "metric": "nps", "rating": 10, "touchpoint_id": unboxing},
+        ]),
+    )
+    .await;
+    let r = app
+        .api(Some(Role::Viewer), "GET", "/api/v1/perception-gap", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let rows = r.json();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        2,
+        "touchpoints without rated feedback are left out: {rows:?}"
+    );
+    assert_eq!(rows[0]["touchpoint_id"].as_i64(), Some(delivery));
+    assert!((rows[0]["customers"].as_f64().unwrap() - 2.5).abs() < 1e-9);
+    assert!((rows[0]["gap"].as_f64().unwrap() - 2.0).abs() < 1e-9);
+    assert_eq!(rows[0]["responses"], 2);
+    assert_eq!(rows[1]["touchpoint_id"].as_i64(), Some(unboxing));
+    assert!((rows[1]["gap"].as_f64().unwrap() + 1.0).abs() < 1e-9);
+    assert!(
+        rows.iter()
+            .all(|r| r["touchpoint_id"].as_i64() != Some(unrated))
+    );
+
+    let page = app.page(Role::Viewer, "GET", "/voc", None).await.text();
+    let table = page
+        .split("id=\"perception-gap\"")
+        .nth(1)
+        .expect("the gap table");
+    let first_row = table.split("<tr").nth(2).unwrap();
+    assert!(
+        first_row.contains("order_delivered") && first_row.contains("+2.0"),
+        "{first_row}"
+    );
+    assert_eq!(
+        app.api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/perception-gap?from=junk",
+            None
+        )
+        .await
+        .status,
+        StatusCode::BAD_REQUEST
+    );
+}

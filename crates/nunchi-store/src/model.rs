@@ -442,6 +442,14 @@ pub struct StageSignal {
     pub sentiments: i64,
 }
 
+/// Per touchpoint: the normalised ratings customers gave, for the perception gap.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TouchpointSignal {
+    pub touchpoint_id: i64,
+    pub score_sum: f64,
+    pub scores: i64,
+}
+
 /// Which feedback to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FeedbackFilter {

@@ -240,6 +240,8 @@ pub trait FeedbackStore: Send + Sync {
     ) -> StoreResult<Vec<MetricRating>>;
     /// Per journey stage, the normalised ratings and text sentiment given in `[from, to)`.
     async fn stage_signals(&self, from: i64, to: i64) -> StoreResult<Vec<StageSignal>>;
+    /// Per touchpoint, the normalised ratings given in `[from, to)`.
+    async fn touchpoint_signals(&self, from: i64, to: i64) -> StoreResult<Vec<TouchpointSignal>>;
     /// Feedback with text that has no annotations yet, oldest first.
     async fn unannotated(&self, limit: i64) -> StoreResult<Vec<(i64, String)>>;
     async fn annotate(&self, items: &[(i64, Annotation)]) -> StoreResult<()>;

@@ -1220,6 +1220,15 @@ each_backend!(
         assert!((d.score_sum.unwrap() - (0.25 + 0.9)).abs() < 1e-9, "{d:?}");
         assert!((d.sentiment_sum.unwrap() + 0.8).abs() < 1e-9);
 
+        // The perception gap's input: the touchpoint's normalised ratings.
+        let by_touchpoint = s.touchpoint_signals(0, 10_000).await.unwrap();
+        assert_eq!(by_touchpoint.len(), 1);
+        assert_eq!(
+            (by_touchpoint[0].touchpoint_id, by_touchpoint[0].scores),
+            (tp.id, 1)
+        );
+        assert!((by_touchpoint[0].score_sum - 0.25).abs() < 1e-9);
+
         // Merging moves feedback; erasing keeps the rating and drops the words.
         let other = s
             .create_customer(

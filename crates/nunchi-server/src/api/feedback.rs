@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/feedback/import", post(import_csv))
         .route("/api/v1/feedback/{id}", get(read))
         .route("/api/v1/scores", get(scores_report))
+        .route("/api/v1/perception-gap", get(perception_gap_report))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -394,17 +395,7 @@ pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport
             ));
         }
     };
-    let when = |field: &str, v: &Option<String>, default: i64| -> AppResult<i64> {
-        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(default),
-            Some(t) => Millis::parse(t)
-                .map(|m| m.0)
-                .map_err(|e| AppError::bad_request(&format!("invalid_{field}"), e.to_string())),
-        }
-    };
-    let now = crate::now_ms();
-    let to = when("to", &q.to, now + 1)?;
-    let from = when("from", &q.from, to - 90 * 86_400_000)?;
+    let (from, to) = range_ms(q.from.as_deref(), q.to.as_deref())?;
     let ratings = state
         .store
         .metric_ratings(metric.as_str(), from, to)
@@ -464,4 +455,84 @@ pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport
             })
             .collect(),
     })
+}
+
+/// One touchpoint's perception gap: what the team expects against what customers say.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GapRow {
+    pub touchpoint_id: i64,
+    pub name: String,
+    pub stage_id: Option<i64>,
+    /// The team's expected rating, 1–5.
+    pub expected: f64,
+    /// Customers' ratings of it, normalised and put on the same 1–5 scale.
+    pub customers: f64,
+    pub responses: i64,
+    /// `expected − customers`: positive where the team thinks better of it than customers do.
+    pub gap: f64,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RangeQuery {
+    /// Start, inclusive: RFC 3339, a date, or Unix seconds; 90 days before `to` by default.
+    pub from: Option<String>,
+    /// End, exclusive; now by default.
+    pub to: Option<String>,
+}
+
+/// A `[from, to)` range in Unix ms from optional query values: `to` defaults to now and
+/// `from` to 90 days before `to`.
+fn range_ms(from: Option<&str>, to: Option<&str>) -> AppResult<(i64, i64)> {
+    let when = |field: &str, v: Option<&str>| -> AppResult<Option<i64>> {
+        match v.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(t) => Millis::parse(t)
+                .map(|m| Some(m.0))
+                .map_err(|e| AppError::bad_request(&format!("invalid_{field}"), e.to_string())),
+        }
+    };
+    let to = when("to", to)?.unwrap_or(crate::now_ms() + 1);
+    let from = when("from", from)?.unwrap_or(to - 90 * 86_400_000);
+    Ok((from, to))
+}
+
+/// Touchpoints with an expected rating and customer ratings in `[from, to)` (Unix ms),
+/// the biggest gap first.
+pub async fn perception_gap(state: &AppState, from: i64, to: i64) -> AppResult<Vec<GapRow>> {
+    let touchpoints = state.store.touchpoints().await?;
+    let mut rows: Vec<GapRow> = state
+        .store
+        .touchpoint_signals(from, to)
+        .await?
+        .into_iter()
+        .filter(|s| s.scores > 0)
+        .filter_map(|s| {
+            let t = touchpoints.iter().find(|t| t.id == s.touchpoint_id)?;
+            let expected = t.expected_rating?;
+            let customers = 1.0 + 4.0 * s.score_sum / s.scores as f64;
+            Some(GapRow {
+                touchpoint_id: t.id,
+                name: t.name.clone(),
+                stage_id: t.stage_id,
+                expected,
+                customers,
+                responses: s.scores,
+                gap: expected - customers,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| b.gap.total_cmp(&a.gap));
+    Ok(rows)
+}
+
+#[utoipa::path(get, operation_id = "perception_gap", path = "/api/v1/perception-gap", tag = "feedback", params(RangeQuery),
+    responses((status = 200, body = Vec<GapRow>, description = "Biggest gap first")))]
+pub async fn perception_gap_report(
+    _auth: Need<perm::CustomersRead>,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> AppResult<Json<Vec<GapRow>>> {
+    let (from, to) = range_ms(q.from.as_deref(), q.to.as_deref())?;
+    Ok(Json(perception_gap(&state, from, to).await?))
 }

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use super::{Chrome, UiNeed, UiResult, charts, fmt_time, lang_of, render};
 use crate::{
     AppState,
-    api::feedback::{ScoresQuery, scores},
+    api::feedback::{ScoresQuery, perception_gap, scores},
     auth::{Auth, perm},
     error::AppError,
     extract::ApiQuery,
@@ -153,6 +153,18 @@ struct VocPage {
     source: String,
     last_id: i64,
     range: String,
+    gaps: Vec<GapView>,
+}
+
+/// One row of the perception gap table.
+struct GapView {
+    name: String,
+    expected: String,
+    customers: String,
+    responses: i64,
+    gap: String,
+    /// The team rates it at least half a star above its customers.
+    wide: bool,
 }
 
 async fn page(
@@ -269,6 +281,18 @@ async fn page(
         .collect();
     let stages_svg = charts::bar_chart(t.csat_by_stage_title, &bars, t.chart_no_scores);
     let last_id = newest.first().map_or(0, |f| f.id);
+    let gaps = perception_gap(&state, from, to)
+        .await?
+        .into_iter()
+        .map(|g| GapView {
+            name: g.name,
+            expected: format!("{:.1}", g.expected),
+            customers: format!("{:.1}", g.customers),
+            responses: g.responses,
+            gap: format!("{:+.1}", g.gap),
+            wide: g.gap >= 0.5,
+        })
+        .collect();
     Ok(render(VocPage {
         chrome: Chrome::new(&auth, "/voc", t.voc_title),
         cards,
@@ -288,6 +312,7 @@ async fn page(
         .collect(),
         source,
         last_id,
+        gaps,
         range: format!(
             "{} – {}",
             Millis(from).to_rfc3339().get(..10).unwrap_or(""),

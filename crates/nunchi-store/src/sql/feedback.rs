@@ -72,6 +72,14 @@ macro_rules! impl_feedback_store {
                     .bind(from).bind(to).fetch_all(&self.read).await?)
             }
 
+            async fn touchpoint_signals(&self, from: i64, to: i64) -> $crate::StoreResult<Vec<$crate::model::TouchpointSignal>> {
+                Ok(sqlx::query_as(
+                    "SELECT touchpoint_id, SUM(score) AS score_sum, COUNT(score) AS scores FROM feedback \
+                     WHERE touchpoint_id IS NOT NULL AND score IS NOT NULL AND created_at >= $1 AND created_at < $2 \
+                     GROUP BY touchpoint_id ORDER BY touchpoint_id")
+                    .bind(from).bind(to).fetch_all(&self.read).await?)
+            }
+
             async fn unannotated(&self, limit: i64) -> $crate::StoreResult<Vec<(i64, String)>> {
                 Ok(sqlx::query_as("SELECT id, body FROM feedback WHERE annotated_at IS NULL AND body <> '' ORDER BY id LIMIT $1")
                     .bind(limit).fetch_all(&self.read).await?)

@@ -488,3 +488,64 @@ async fn the_perception_gap_puts_the_biggest_overestimate_first() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn employee_pulse_is_reported_beside_customer_scores_per_team() {
+    let app = TestApp::new().await;
+    let team = app
+        .api(
+            Some(Role::Admin),
+            "POST",
+            "/api/v1/teams",
+            Some(json!({"name": "배송팀"})),
+        )
+        .await;
+    assert!(team.status.is_success(), "{}", team.text());
+    let team = team.json()["id"].as_i64().unwrap();
+    add(
+        &app,
+        json!([
+            // Employees: 2 promoters, 1 detractor → eNPS 33.
+            {"source": "employee", "metric": "nps", "rating": 9, "team_id": team},
+            {"source": "employee", "metric": "nps", "rating": 10, "team_id": team},
+            {"source": "employee", "metric": "nps", "rating": 2, "team_id": team},
+            // Customers of the same team: 1 detractor → NPS −100.
+            {"source": "survey", "metric": "nps", "rating": 4, "team_id": team},
+        ]),
+    )
+    .await;
+    let get = |q: &'static str| {
+        let app = &app;
+        async move {
+            app.api(
+                Some(Role::Viewer),
+                "GET",
+                &format!("/api/v1/scores?metric=nps&{q}"),
+                None,
+            )
+            .await
+            .json()
+        }
+    };
+    let customers = get("by=team").await;
+    assert_eq!(
+        customers["overall"]["responses"], 1,
+        "employees are not customers"
+    );
+    assert_eq!(customers["overall"]["value"].as_f64(), Some(-100.0));
+    let employees = get("by=team&audience=employees").await;
+    assert_eq!(employees["overall"]["responses"], 3);
+    assert_eq!(employees["groups"][0]["group"], team.to_string());
+    assert!((employees["overall"]["value"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9);
+
+    let page = app.page(Role::Viewer, "GET", "/voc", None).await.text();
+    let table = page
+        .split("id=\"team-scores\"")
+        .nth(1)
+        .expect("the team table");
+    let row = table.split("<tr").nth(2).unwrap();
+    assert!(
+        row.contains("배송팀") && row.contains("33 (n = 3)") && row.contains("-100 (n = 1)"),
+        "{row}"
+    );
+}

@@ -424,6 +424,8 @@ pub struct Annotation {
 pub struct MetricRating {
     pub created_at: i64,
     pub rating: f64,
+    /// Employee pulse answers (`employee`) are kept apart from customers'.
+    pub source: String,
     pub channel: String,
     pub touchpoint_id: Option<i64>,
     pub stage_id: Option<i64>,

@@ -316,7 +316,7 @@ pub async fn read(
     Ok(Json(masked(state.store.feedback(id).await?, &auth)))
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ScoresQuery {
     /// nps, csat or ces (eNPS is nps over employee pulse answers).
@@ -329,6 +329,8 @@ pub struct ScoresQuery {
     pub from: Option<String>,
     /// End, exclusive; now by default.
     pub to: Option<String>,
+    /// customers (default) or employees (pulse surveys: eNPS).
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -396,10 +398,23 @@ pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport
         }
     };
     let (from, to) = range_ms(q.from.as_deref(), q.to.as_deref())?;
-    let ratings = state
+    let employees = match q.audience.as_deref().unwrap_or("customers") {
+        "customers" => false,
+        "employees" => true,
+        other => {
+            return Err(AppError::bad_request(
+                "invalid_audience",
+                format!("audience is customers or employees, not {other:?}"),
+            ));
+        }
+    };
+    let ratings: Vec<MetricRating> = state
         .store
         .metric_ratings(metric.as_str(), from, to)
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|r| (r.source == "employee") == employees)
+        .collect();
     let mut groups: Vec<Option<String>> = Vec::new();
     let mut codes: HashMap<Option<String>, u16> = HashMap::new();
     let mut answers = Vec::with_capacity(ratings.len());

@@ -154,6 +154,52 @@ struct VocPage {
     last_id: i64,
     range: String,
     gaps: Vec<GapView>,
+    teams: Vec<TeamView>,
+}
+
+/// A team's employee NPS beside its customers' NPS and CSAT.
+struct TeamView {
+    name: String,
+    enps: String,
+    nps: String,
+    csat: String,
+}
+
+/// eNPS from the team's pulse answers beside the scores customers gave the same team.
+async fn team_rows(
+    state: &AppState,
+    nps: ScoresQuery,
+    csat: ScoresQuery,
+) -> Result<Vec<TeamView>, AppError> {
+    let enps = scores(
+        state,
+        &ScoresQuery {
+            audience: Some("employees".into()),
+            ..nps.clone()
+        },
+    )
+    .await?;
+    let (nps, csat) = (scores(state, &nps).await?, scores(state, &csat).await?);
+    let show = |groups: &[crate::api::feedback::ScorePoint], team: i64| {
+        groups
+            .iter()
+            .find(|g| g.group.as_deref() == Some(team.to_string().as_str()))
+            .map(|g| format!("{:.0} (n = {})", g.score.value, g.score.responses))
+            .unwrap_or_else(|| "—".into())
+    };
+    Ok(state
+        .store
+        .teams()
+        .await?
+        .into_iter()
+        .map(|t| TeamView {
+            enps: show(&enps.groups, t.id),
+            nps: show(&nps.groups, t.id),
+            csat: show(&csat.groups, t.id),
+            name: t.name,
+        })
+        .filter(|t| t.enps != "—" || t.nps != "—" || t.csat != "—")
+        .collect())
 }
 
 /// One row of the perception gap table.
@@ -211,6 +257,7 @@ async fn page(
         from: Some((from / 1000).to_string()),
         // Whole seconds, rounded up so that the newest item stays inside.
         to: Some((to / 1000 + 1).to_string()),
+        audience: None,
     };
     let mut cards = Vec::new();
     let mut nps_series = Vec::new();
@@ -281,6 +328,7 @@ async fn page(
         .collect();
     let stages_svg = charts::bar_chart(t.csat_by_stage_title, &bars, t.chart_no_scores);
     let last_id = newest.first().map_or(0, |f| f.id);
+    let teams = team_rows(&state, range("nps", "team"), range("csat", "team")).await?;
     let gaps = perception_gap(&state, from, to)
         .await?
         .into_iter()
@@ -313,6 +361,7 @@ async fn page(
         source,
         last_id,
         gaps,
+        teams,
         range: format!(
             "{} – {}",
             Millis(from).to_rfc3339().get(..10).unwrap_or(""),

@@ -1,7 +1,8 @@
 //! `FeedbackStore` in SQL shared by both backends: the feedback stream, idempotent on
-//! (source, external id), its listings, the ratings behind scores and the per-stage
-//! signals behind the journey map's emotion curve, and the text annotations that arrive
-//! after the feedback itself.
+//! (source, external id), its listings, the ratings behind scores and the per-stage and
+//! per-touchpoint signals behind the journey map's emotion curve and the perception gap
+//! (customers' feedback only, not employee pulse answers), and the text annotations that
+//! arrive after the feedback itself.
 
 macro_rules! impl_feedback_store {
     ($store:ty, $db:ty) => {
@@ -58,7 +59,7 @@ macro_rules! impl_feedback_store {
             }
 
             async fn metric_ratings(&self, metric: &str, from: i64, to: i64) -> $crate::StoreResult<Vec<$crate::model::MetricRating>> {
-                Ok(sqlx::query_as("SELECT created_at, rating, channel, touchpoint_id, stage_id, team_id FROM feedback WHERE metric = $1 AND rating IS NOT NULL AND created_at >= $2 AND created_at < $3")
+                Ok(sqlx::query_as("SELECT created_at, rating, source, channel, touchpoint_id, stage_id, team_id FROM feedback WHERE metric = $1 AND rating IS NOT NULL AND created_at >= $2 AND created_at < $3")
                     .bind(metric).bind(from).bind(to).fetch_all(&self.read).await?)
             }
 
@@ -67,7 +68,7 @@ macro_rules! impl_feedback_store {
                     "SELECT COALESCE(f.stage_id, t.stage_id) AS stage_id, SUM(f.score) AS score_sum, COUNT(f.score) AS scores, \
                      SUM(f.sentiment) AS sentiment_sum, COUNT(f.sentiment) AS sentiments \
                      FROM feedback f LEFT JOIN touchpoints t ON t.id = f.touchpoint_id \
-                     WHERE COALESCE(f.stage_id, t.stage_id) IS NOT NULL AND f.created_at >= $1 AND f.created_at < $2 \
+                     WHERE COALESCE(f.stage_id, t.stage_id) IS NOT NULL AND f.source <> 'employee' AND f.created_at >= $1 AND f.created_at < $2 \
                      GROUP BY COALESCE(f.stage_id, t.stage_id) ORDER BY 1")
                     .bind(from).bind(to).fetch_all(&self.read).await?)
             }
@@ -75,7 +76,7 @@ macro_rules! impl_feedback_store {
             async fn touchpoint_signals(&self, from: i64, to: i64) -> $crate::StoreResult<Vec<$crate::model::TouchpointSignal>> {
                 Ok(sqlx::query_as(
                     "SELECT touchpoint_id, SUM(score) AS score_sum, COUNT(score) AS scores FROM feedback \
-                     WHERE touchpoint_id IS NOT NULL AND score IS NOT NULL AND created_at >= $1 AND created_at < $2 \
+                     WHERE touchpoint_id IS NOT NULL AND score IS NOT NULL AND source <> 'employee' AND created_at >= $1 AND created_at < $2 \
                      GROUP BY touchpoint_id ORDER BY touchpoint_id")
                     .bind(from).bind(to).fetch_all(&self.read).await?)
             }

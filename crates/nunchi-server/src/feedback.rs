@@ -12,8 +12,9 @@ use nunchi_core::channel::Channel;
 use nunchi_core::feedback::{Metric, Rating, Source};
 use nunchi_core::identity::{Identity, IdentityKind};
 use nunchi_core::time::Millis;
-use nunchi_store::Store;
+use nunchi_store::model::Added;
 use nunchi_store::model::{Annotation, NewFeedback};
+use nunchi_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::ToSchema;
@@ -190,6 +191,217 @@ pub async fn prepare(
         channel: channel.as_str().into(),
         created_at,
     })
+}
+
+/// What happened to one item of a batch or one line of a file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemResult {
+    /// The item's index in the batch, or its line in the file (the header is line 1).
+    pub at: usize,
+    /// created, existing, rejected, or valid (a dry run checked it and stored nothing).
+    pub status: &'static str,
+    pub id: Option<i64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct AddReport {
+    pub created: usize,
+    pub existing: usize,
+    pub rejected: usize,
+    /// Every item: rejected ones with the reason.
+    pub results: Vec<ItemResult>,
+}
+
+impl AddReport {
+    pub fn reject(&mut self, at: usize, error: String) {
+        self.rejected += 1;
+        self.results.push(ItemResult {
+            at,
+            status: "rejected",
+            id: None,
+            error: Some(error),
+        });
+    }
+
+    /// Stores the prepared items in one transaction and records each outcome.
+    pub async fn store(
+        &mut self,
+        store: &dyn Store,
+        items: Vec<(usize, NewFeedback)>,
+    ) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<NewFeedback> = items.iter().map(|(_, f)| f.clone()).collect();
+        let added = store.add_feedback(&rows).await?;
+        for ((at, _), outcome) in items.into_iter().zip(added) {
+            let (status, id) = match outcome {
+                Added::Created(id) => {
+                    self.created += 1;
+                    ("created", id)
+                }
+                Added::Existing(id) => {
+                    self.existing += 1;
+                    ("existing", id)
+                }
+            };
+            self.results.push(ItemResult {
+                at,
+                status,
+                id: Some(id),
+                error: None,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The CSV columns, named as the JSON fields; `text` may also be called `body` or `comment`.
+pub const CSV_COLUMNS: &[&str] = &[
+    "source",
+    "external_id",
+    "metric",
+    "rating",
+    "scale_min",
+    "scale_max",
+    "text",
+    "url",
+    "author",
+    "customer_id",
+    "customer_external_id",
+    "touchpoint_id",
+    "stage",
+    "team_id",
+    "channel",
+    "created_at",
+];
+
+/// One CSV row as an input, or what is wrong with its numbers.
+fn row_input(header: &[String], row: &csv::StringRecord) -> Result<FeedbackInput, String> {
+    let mut input = FeedbackInput::default();
+    for (name, value) in header.iter().zip(row.iter()) {
+        let value = value.trim();
+        let some = || (!value.is_empty()).then(|| value.to_string());
+        let number = |field: &str| -> Result<Option<f64>, String> {
+            some()
+                .map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| format!("{field}: not a number: {v:?}"))
+                })
+                .transpose()
+        };
+        let id = |field: &str| -> Result<Option<i64>, String> {
+            some()
+                .map(|v| {
+                    v.parse::<i64>()
+                        .map_err(|_| format!("{field}: not an id: {v:?}"))
+                })
+                .transpose()
+        };
+        match name.as_str() {
+            "source" => input.source = value.to_string(),
+            "external_id" => input.external_id = some(),
+            "metric" => input.metric = some(),
+            "rating" => input.rating = number("rating")?,
+            "scale_min" => input.scale_min = number("scale_min")?,
+            "scale_max" => input.scale_max = number("scale_max")?,
+            "text" | "body" | "comment" => input.text = some(),
+            "url" => input.url = some(),
+            "author" => input.author = some(),
+            "customer_id" => input.customer_id = id("customer_id")?,
+            "customer_external_id" => input.customer_external_id = some(),
+            "touchpoint_id" => input.touchpoint_id = id("touchpoint_id")?,
+            "stage" => input.stage = some(),
+            "team_id" => input.team_id = id("team_id")?,
+            "channel" => input.channel = some(),
+            "created_at" => input.created_at = some(),
+            _ => {}
+        }
+    }
+    Ok(input)
+}
+
+/// Why a feedback file could not be read at all (bad rows are reported, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Header(String),
+    #[error("{0}")]
+    Csv(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads a feedback CSV: every bad row reported with its line, the good ones stored in
+/// groups of [`MAX_ITEMS`] (nothing stored with `dry_run`). `on_row` hears each row's line.
+pub async fn import_csv(
+    store: &dyn Store,
+    text: &str,
+    now: i64,
+    dry_run: bool,
+    on_row: &(dyn Fn(usize) + Sync),
+) -> Result<AddReport, ImportError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| ImportError::Csv(e.to_string()))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let unknown: Vec<&str> = header
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !CSV_COLUMNS.contains(h) && !matches!(*h, "body" | "comment"))
+        .collect();
+    if !unknown.is_empty() || !header.iter().any(|h| h == "source") {
+        return Err(ImportError::Header(format!(
+            "the header needs a source column and may name only {}; unknown: {}",
+            CSV_COLUMNS.join(", "),
+            unknown.join(", ")
+        )));
+    }
+    let mut report = AddReport::default();
+    let mut good = Vec::new();
+    for (i, row) in reader.records().enumerate() {
+        let line = row
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(i + 2, |p| p.line() as usize);
+        on_row(line);
+        let prepared = match row {
+            Err(e) => Err(e.to_string()),
+            Ok(r) if r.len() != header.len() => Err(format!(
+                "{} fields where the header has {}",
+                r.len(),
+                header.len()
+            )),
+            Ok(r) => match row_input(&header, &r) {
+                Ok(input) => prepare(store, &input, now).await,
+                Err(e) => Err(e),
+            },
+        };
+        match prepared {
+            Ok(_) if dry_run => report.results.push(ItemResult {
+                at: line,
+                status: "valid",
+                id: None,
+                error: None,
+            }),
+            Ok(f) => good.push((line, f)),
+            Err(e) => report.reject(line, e),
+        }
+        if good.len() == MAX_ITEMS {
+            report.store(store, std::mem::take(&mut good)).await?;
+        }
+    }
+    report.store(store, good).await?;
+    report.results.sort_by_key(|r| r.at);
+    Ok(report)
 }
 
 /// The annotations for one text: language, sentiment and the topics it mentions.

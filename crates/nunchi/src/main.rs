@@ -53,10 +53,10 @@ enum Command {
         #[arg(long, requires = "csv")]
         bad_every: Option<u64>,
     },
-    /// Import customers or orders from a UTF-8 CSV file.
+    /// Import customers, orders or feedback from a UTF-8 CSV file.
     Import {
         #[arg(value_enum)]
-        kind: commands::data::Kind,
+        kind: commands::data::ImportKind,
         file: PathBuf,
         /// Check every row and report, without saving anything.
         #[arg(long)]

@@ -399,3 +399,44 @@ fn http_get(addr: &str, path: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+#[tokio::test]
+async fn importing_feedback_reports_bad_lines_and_stores_each_review_once() {
+    let e = env().await;
+    let csv = e.file(
+        "reviews.csv",
+        "source,external_id,rating,text,created_at\n\
+         review,R-1,5,정말 좋아요,2026-11-01\n\
+         review,R-2,9,off the scale,2026-11-01\n\
+         app_store,R-3,2,\"Slow delivery, sad\",2026-11-02\n\
+         fax,R-4,3,unknown source,2026-11-02\n",
+    );
+    let checked = e.ok(&["import", "feedback", &csv, "--dry-run"]);
+    assert!(
+        checked.contains("dry run") && checked.contains("rejected 2"),
+        "{checked}"
+    );
+    let errors = e.dir.path().join("rejected.csv");
+    let first = e.ok(&[
+        "import",
+        "feedback",
+        &csv,
+        "--errors",
+        errors.to_str().unwrap(),
+    ]);
+    assert!(first.contains("created 2, already there 0"), "{first}");
+    assert!(
+        first.contains("line 3: rating: 9 is off the 1–5 scale"),
+        "{first}"
+    );
+    assert!(first.contains("line 5: source: unknown source"), "{first}");
+    let written = std::fs::read_to_string(&errors).unwrap();
+    assert_eq!(written.lines().count(), 3, "{written}");
+    let again = e.ok(&["import", "feedback", &csv]);
+    assert!(again.contains("created 0, already there 2"), "{again}");
+    let latin1 = e.dir.path().join("latin1.csv");
+    std::fs::write(&latin1, b"source,text\nreview,caf\xe9\n").unwrap();
+    let out = e.run(&["import", "feedback", latin1.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
+}

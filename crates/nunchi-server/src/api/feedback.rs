@@ -16,7 +16,7 @@ use nunchi_analytics::scores::{self, Answer, Metric, Score, Tally};
 use nunchi_core::access::Permission;
 use nunchi_core::mask;
 use nunchi_core::time::Millis;
-use nunchi_store::model::{Added, Feedback, FeedbackFilter, MetricRating, NewFeedback};
+use nunchi_store::model::{Feedback, FeedbackFilter, MetricRating};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -25,7 +25,7 @@ use crate::{
     auth::{Auth, Need, perm},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
-    feedback::{FeedbackInput, MAX_ITEMS, prepare},
+    feedback::{self as stream, AddReport, FeedbackInput, ImportError, MAX_ITEMS, prepare},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -41,67 +41,6 @@ pub fn routes() -> Router<AppState> {
 pub struct FeedbackBatch {
     /// At most 1,000 items.
     pub feedback: Vec<FeedbackInput>,
-}
-
-/// What happened to one item of a batch or one line of a file.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ItemResult {
-    /// The item's index in the batch, or its line in the file (the header is line 1).
-    pub at: usize,
-    /// created, existing or rejected.
-    pub status: &'static str,
-    pub id: Option<i64>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, ToSchema)]
-pub struct AddReport {
-    pub created: usize,
-    pub existing: usize,
-    pub rejected: usize,
-    /// Every item: rejected ones with the reason.
-    pub results: Vec<ItemResult>,
-}
-
-impl AddReport {
-    fn reject(&mut self, at: usize, error: String) {
-        self.rejected += 1;
-        self.results.push(ItemResult {
-            at,
-            status: "rejected",
-            id: None,
-            error: Some(error),
-        });
-    }
-
-    /// Stores the prepared items in one transaction and records each outcome.
-    async fn store(&mut self, state: &AppState, items: Vec<(usize, NewFeedback)>) -> AppResult<()> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<NewFeedback> = items.iter().map(|(_, f)| f.clone()).collect();
-        let added = state.store.add_feedback(&rows).await?;
-        for ((at, _), outcome) in items.into_iter().zip(added) {
-            let (status, id) = match outcome {
-                Added::Created(id) => {
-                    self.created += 1;
-                    ("created", id)
-                }
-                Added::Existing(id) => {
-                    self.existing += 1;
-                    ("existing", id)
-                }
-            };
-            self.results.push(ItemResult {
-                at,
-                status,
-                id: Some(id),
-                error: None,
-            });
-        }
-        state.annotator.wake();
-        Ok(())
-    }
 }
 
 #[utoipa::path(post, operation_id = "add_feedback", path = "/api/v1/feedback", tag = "feedback", request_body = FeedbackBatch,
@@ -126,74 +65,10 @@ pub async fn add(
             Err(e) => report.reject(i, e),
         }
     }
-    report.store(&state, good).await?;
+    report.store(state.store.as_ref(), good).await?;
     report.results.sort_by_key(|r| r.at);
+    state.annotator.wake();
     Ok(Json(report))
-}
-
-/// The CSV columns, named as the JSON fields; `text` may also be called `body` or `comment`.
-pub const CSV_COLUMNS: &[&str] = &[
-    "source",
-    "external_id",
-    "metric",
-    "rating",
-    "scale_min",
-    "scale_max",
-    "text",
-    "url",
-    "author",
-    "customer_id",
-    "customer_external_id",
-    "touchpoint_id",
-    "stage",
-    "team_id",
-    "channel",
-    "created_at",
-];
-
-/// One CSV row as an input, or what is wrong with its numbers.
-fn row_input(header: &[String], row: &csv::StringRecord) -> Result<FeedbackInput, String> {
-    let mut input = FeedbackInput::default();
-    for (name, value) in header.iter().zip(row.iter()) {
-        let value = value.trim();
-        let some = || (!value.is_empty()).then(|| value.to_string());
-        let number = |field: &str| -> Result<Option<f64>, String> {
-            some()
-                .map(|v| {
-                    v.parse::<f64>()
-                        .map_err(|_| format!("{field}: not a number: {v:?}"))
-                })
-                .transpose()
-        };
-        let id = |field: &str| -> Result<Option<i64>, String> {
-            some()
-                .map(|v| {
-                    v.parse::<i64>()
-                        .map_err(|_| format!("{field}: not an id: {v:?}"))
-                })
-                .transpose()
-        };
-        match name.as_str() {
-            "source" => input.source = value.to_string(),
-            "external_id" => input.external_id = some(),
-            "metric" => input.metric = some(),
-            "rating" => input.rating = number("rating")?,
-            "scale_min" => input.scale_min = number("scale_min")?,
-            "scale_max" => input.scale_max = number("scale_max")?,
-            "text" | "body" | "comment" => input.text = some(),
-            "url" => input.url = some(),
-            "author" => input.author = some(),
-            "customer_id" => input.customer_id = id("customer_id")?,
-            "customer_external_id" => input.customer_external_id = some(),
-            "touchpoint_id" => input.touchpoint_id = id("touchpoint_id")?,
-            "stage" => input.stage = some(),
-            "team_id" => input.team_id = id("team_id")?,
-            "channel" => input.channel = some(),
-            "created_at" => input.created_at = some(),
-            _ => {}
-        }
-    }
-    Ok(input)
 }
 
 #[utoipa::path(post, operation_id = "import_feedback", path = "/api/v1/feedback/import", tag = "feedback",
@@ -210,62 +85,14 @@ pub async fn import_csv(
             format!("the file is not UTF-8 (byte {})", e.valid_up_to()),
         )
     })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| AppError::bad_request("invalid_csv", e.to_string()))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let unknown: Vec<&str> = header
-        .iter()
-        .map(String::as_str)
-        .filter(|h| !CSV_COLUMNS.contains(h) && !matches!(*h, "body" | "comment"))
-        .collect();
-    if !unknown.is_empty() || !header.iter().any(|h| h == "source") {
-        return Err(AppError::bad_request(
-            "invalid_header",
-            format!(
-                "the header needs a source column and may name only {}; unknown: {}",
-                CSV_COLUMNS.join(", "),
-                unknown.join(", ")
-            ),
-        ));
-    }
-    let now = crate::now_ms();
-    let mut report = AddReport::default();
-    let mut good = Vec::new();
-    for (i, row) in reader.records().enumerate() {
-        let line = row
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(i + 2, |p| p.line() as usize);
-        let prepared = match row {
-            Err(e) => Err(e.to_string()),
-            Ok(r) if r.len() != header.len() => Err(format!(
-                "{} fields where the header has {}",
-                r.len(),
-                header.len()
-            )),
-            Ok(r) => match row_input(&header, &r) {
-                Ok(input) => prepare(state.store.as_ref(), &input, now).await,
-                Err(e) => Err(e),
-            },
-        };
-        match prepared {
-            Ok(f) => good.push((line, f)),
-            Err(e) => report.reject(line, e),
-        }
-        if good.len() == MAX_ITEMS {
-            report.store(&state, std::mem::take(&mut good)).await?;
-        }
-    }
-    report.store(&state, good).await?;
-    report.results.sort_by_key(|r| r.at);
+    let report = stream::import_csv(state.store.as_ref(), text, crate::now_ms(), false, &|_| {})
+        .await
+        .map_err(|e| match e {
+            ImportError::Header(m) => AppError::bad_request("invalid_header", m),
+            ImportError::Csv(m) => AppError::bad_request("invalid_csv", m),
+            ImportError::Store(e) => e.into(),
+        })?;
+    state.annotator.wake();
     Ok(Json(report))
 }
 

@@ -19,6 +19,15 @@ pub enum Kind {
     Orders,
 }
 
+/// What `nunchi import` reads: the exportable kinds, and feedback (reviews, survey
+/// answers, social posts… in the columns of `POST /api/v1/feedback/import`).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ImportKind {
+    Customers,
+    Orders,
+    Feedback,
+}
+
 /// Counts bytes as the CSV reader consumes them, to drive the progress bar.
 struct Counting<R> {
     inner: R,
@@ -35,11 +44,16 @@ impl<R: Read> Read for Counting<R> {
 
 pub async fn import(
     store: Arc<dyn Store>,
-    kind: Kind,
+    kind: ImportKind,
     file: &Path,
     dry_run: bool,
     errors: Option<&Path>,
 ) -> anyhow::Result<()> {
+    let kind = match kind {
+        ImportKind::Customers => Kind::Customers,
+        ImportKind::Orders => Kind::Orders,
+        ImportKind::Feedback => return import_feedback(store, file, dry_run, errors).await,
+    };
     let f =
         std::fs::File::open(file).with_context(|| format!("failed to open {}", file.display()))?;
     let size = f.metadata()?.len();
@@ -62,17 +76,89 @@ pub async fn import(
     }?;
     bar.finish_and_clear();
     print_report(&report, started.elapsed().as_secs_f64());
-    if let Some(path) = errors {
-        let mut w = csv::Writer::from_path(path)
-            .with_context(|| format!("failed to create {}", path.display()))?;
-        w.write_record(["line", "reason"])?;
-        for e in &report.errors {
-            w.write_record([e.line.to_string(), e.reason.clone()])?;
-        }
-        w.flush()?;
-        println!("rejected rows written to {}", path.display());
+    let rejected: Vec<(usize, &str)> = report
+        .errors
+        .iter()
+        .map(|e| (e.line as usize, e.reason.as_str()))
+        .collect();
+    write_errors(errors, &rejected)
+}
+
+/// Writes every rejected row (line, reason) to `path`, when one was asked for.
+fn write_errors(path: Option<&Path>, rejected: &[(usize, &str)]) -> anyhow::Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let mut w = csv::Writer::from_path(path)
+        .with_context(|| format!("failed to create {}", path.display()))?;
+    w.write_record(["line", "reason"])?;
+    for (line, reason) in rejected {
+        w.write_record([line.to_string(), reason.to_string()])?;
     }
+    w.flush()?;
+    println!("rejected rows written to {}", path.display());
     Ok(())
+}
+
+/// Feedback from a CSV file: the same checks as the API, a progress bar over the lines,
+/// every bad line reported and the good ones stored. The server annotates their text
+/// when it next runs.
+async fn import_feedback(
+    store: Arc<dyn Store>,
+    file: &Path,
+    dry_run: bool,
+    errors: Option<&Path>,
+) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not UTF-8 (byte {}); save it as UTF-8 and try again",
+            file.display(),
+            e.valid_up_to()
+        )
+    })?;
+    let lines = text.lines().count().saturating_sub(1) as u64;
+    let bar = progress(lines, if dry_run { "checking" } else { "importing" });
+    let started = std::time::Instant::now();
+    let report = nunchi_server::feedback::import_csv(
+        store.as_ref(),
+        text,
+        nunchi_server::now_ms(),
+        dry_run,
+        &|_| bar.inc(1),
+    )
+    .await?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let mode = if dry_run {
+        " (dry run: nothing saved)"
+    } else {
+        ""
+    };
+    println!("{} rows read in {secs:.1}s{mode}", report.results.len());
+    println!(
+        "  imported {}  (created {}, already there {})",
+        report.created + report.existing,
+        report.created,
+        report.existing
+    );
+    println!("  rejected {}", report.rejected);
+    let rejected: Vec<(usize, &str)> = report
+        .results
+        .iter()
+        .filter_map(|r| r.error.as_deref().map(|e| (r.at, e)))
+        .collect();
+    for (line, reason) in rejected.iter().take(20) {
+        println!("    line {line}: {reason}");
+    }
+    if rejected.len() > 20 {
+        println!(
+            "    … and {} more (use --errors FILE for all of them)",
+            rejected.len() - 20
+        );
+    }
+    write_errors(errors, &rejected)
 }
 
 fn print_report(r: &ImportReport, secs: f64) {

@@ -5,25 +5,16 @@ agrees.
 Usage: scores_bench.py NUNCHI_BIN ANSWERS_CSV [RUNS] [ANSWERS]
 """
 import json
-import statistics
 import subprocess
 import sys
-import time
 
 import duckdb
 from chdb import session
 
+from analytics_bench import median_of
+
 # Weeks start on Monday 00:00 in Korea (UTC+9); 1970-01-01 was a Thursday.
 SHIFT, WEEK = 9 * 3600 + 3 * 86400, 604800
-
-
-def median_of(runs, query):
-    times, out = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        out = query()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
 
 
 def cells(rows):

@@ -54,6 +54,7 @@ impl Role {
                 DataExport,
                 TeamsRead,
                 JourneysEdit,
+                LoopsManage,
             ],
             Self::Admin => &Permission::ALL,
         }
@@ -81,10 +82,12 @@ pub enum Permission {
     AuditRead,
     /// Edit the journey map: stages, touchpoints, expected ratings.
     JourneysEdit,
+    /// Set the closed-loop rules that open follow-ups for feedback.
+    LoopsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::ViewPii,
@@ -96,6 +99,7 @@ impl Permission {
         Permission::UsersManage,
         Permission::AuditRead,
         Permission::JourneysEdit,
+        Permission::LoopsManage,
     ];
 }
 

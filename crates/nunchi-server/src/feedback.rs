@@ -2,7 +2,8 @@
 //! checked field by field into a `NewFeedback` (source, rating on its scale, customer by
 //! id or external id, touchpoint, stage, channel, date); the annotator reads new text in
 //! the background — language, sentiment and topics from `nunchi-text` — and fills the
-//! annotations in. Its queue is the feedback table itself (rows not yet annotated), so
+//! annotations in, then runs the closed-loop rules, which open follow-ups. Its queues are
+//! the feedback table itself (rows not yet annotated, not yet looked at by the rules), so
 //! nothing is lost across a restart.
 
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use nunchi_core::channel::Channel;
 use nunchi_core::feedback::{Metric, Rating, Source};
 use nunchi_core::identity::{Identity, IdentityKind};
 use nunchi_core::time::Millis;
-use nunchi_store::model::Added;
+use nunchi_store::model::{Added, Feedback, LoopRule, NewFollowUp};
 use nunchi_store::model::{Annotation, NewFeedback};
 use nunchi_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -454,12 +455,65 @@ impl Annotator {
     }
 }
 
-/// Annotates everything waiting; returns how many texts were annotated.
+/// Whether a closed-loop rule applies to a piece of feedback: every condition it sets
+/// holds. Employee pulse answers only meet rules that name their source.
+pub fn rule_matches(rule: &LoopRule, f: &Feedback) -> bool {
+    let source = match &rule.source {
+        Some(s) => s == &f.source,
+        None => f.source != "employee",
+    };
+    source
+        && rule
+            .max_score
+            .is_none_or(|m| f.score.is_some_and(|s| s <= m))
+        && rule
+            .max_sentiment
+            .is_none_or(|m| f.sentiment.is_some_and(|s| s <= m))
+        && rule.topic.as_deref().is_none_or(|t| {
+            f.topics
+                .as_deref()
+                .is_some_and(|j| j.to_lowercase().contains(&t.to_lowercase()))
+        })
+}
+
+/// Runs the closed-loop rules over feedback they have not seen (text feedback once it is
+/// annotated) and opens the follow-ups; returns how many were opened.
+pub async fn close_the_loop(store: &dyn Store) -> anyhow::Result<usize> {
+    let rules = store.loop_rules().await?;
+    let mut opened = 0;
+    loop {
+        let batch = store.unlooped(ANNOTATE_BATCH).await?;
+        if batch.is_empty() {
+            return Ok(opened);
+        }
+        let follow_ups: Vec<NewFollowUp> = batch
+            .iter()
+            .flat_map(|f| {
+                rules
+                    .iter()
+                    .filter(|r| rule_matches(r, f))
+                    .map(|r| NewFollowUp {
+                        feedback_id: f.id,
+                        rule_id: r.id,
+                        owner_id: r.owner_id,
+                        due_at: f.received_at + r.due_hours * 3_600_000,
+                    })
+            })
+            .collect();
+        opened += follow_ups.len();
+        let ids: Vec<i64> = batch.iter().map(|f| f.id).collect();
+        store.open_follow_ups(&ids, &follow_ups).await?;
+    }
+}
+
+/// Annotates everything waiting, then lets the closed-loop rules see it; returns how many
+/// texts were annotated.
 pub async fn drain(store: &dyn Store) -> anyhow::Result<usize> {
     let mut done = 0;
     loop {
         let waiting = store.unannotated(ANNOTATE_BATCH).await?;
         if waiting.is_empty() {
+            close_the_loop(store).await?;
             return Ok(done);
         }
         let annotated = tokio::task::spawn_blocking(move || {

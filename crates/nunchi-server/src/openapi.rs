@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::api::{admin, analytics, customers, data, events, feedback, orders};
+use crate::api::{admin, analytics, customers, data, events, feedback, loops, orders};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,7 @@ use crate::api::{admin, analytics, customers, data, events, feedback, orders};
         analytics::stages, analytics::add_stage, analytics::edit_stage, analytics::delete_stage,
         analytics::touchpoints, analytics::create_touchpoint, analytics::update_touchpoint, analytics::delete_touchpoint,
         feedback::add, feedback::import_csv, feedback::list, feedback::read, feedback::scores_report, feedback::perception_gap_report,
+        loops::rules, loops::create_rule, loops::delete_rule, loops::follow_ups, loops::report, loops::close,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

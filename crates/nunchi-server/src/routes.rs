@@ -103,6 +103,16 @@ pub const API: &[RouteSpec] = &[
     r("GET", "/api/v1/feedback/{id}", Some(CustomersRead)),
     r("GET", "/api/v1/scores", Some(CustomersRead)),
     r("GET", "/api/v1/perception-gap", Some(CustomersRead)),
+    r("GET", "/api/v1/loop-rules", Some(CustomersRead)),
+    r("POST", "/api/v1/loop-rules", Some(LoopsManage)),
+    r("DELETE", "/api/v1/loop-rules/{id}", Some(LoopsManage)),
+    r("GET", "/api/v1/follow-ups", Some(CustomersRead)),
+    r("GET", "/api/v1/follow-ups/report", Some(CustomersRead)),
+    r(
+        "POST",
+        "/api/v1/follow-ups/{id}/close",
+        Some(CustomersWrite),
+    ),
 ];
 
 /// Segment's tracking API, authenticated by a source's write key rather than a user:

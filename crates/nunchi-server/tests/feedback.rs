@@ -549,3 +549,162 @@ async fn employee_pulse_is_reported_beside_customer_scores_per_team() {
         "{row}"
     );
 }
+
+/// Waits until the background pass has opened `n` follow-ups.
+async fn follow_ups(app: &TestApp, n: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let list = app
+            .api(Some(Role::Agent), "GET", "/api/v1/follow-ups", None)
+            .await
+            .json();
+        let list = list.as_array().unwrap().clone();
+        if list.len() >= n {
+            return list;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} follow-ups were opened");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_loop_rules_open_follow_ups_that_are_tracked_to_closure() {
+    let app = TestApp::new().await;
+    let agent = app
+        .api(Some(Role::Agent), "GET", "/api/v1/me", None)
+        .await
+        .json()["user"]["id"]
+        .as_i64()
+        .unwrap();
+    let rule = |body: Value| {
+        let app = &app;
+        async move {
+            app.api(
+                Some(Role::Manager),
+                "POST",
+                "/api/v1/loop-rules",
+                Some(body),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        rule(json!({"name": "nothing", "due_hours": 24}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST,
+        "a rule needs a condition"
+    );
+    assert_eq!(
+        rule(json!({"name": "x", "max_score": 2.0, "due_hours": 24}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            "/api/v1/loop-rules",
+            Some(json!({"name": "x", "max_score": 0.5, "due_hours": 24})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "agents do not set rules");
+    let detractors =
+        rule(json!({"name": "Detractors", "max_score": 0.6, "owner_id": agent, "due_hours": 24}))
+            .await;
+    assert_eq!(
+        detractors.status,
+        StatusCode::CREATED,
+        "{}",
+        detractors.text()
+    );
+    let late = rule(
+        json!({"name": "Late deliveries", "topic": "배송", "max_sentiment": -0.2, "due_hours": 4}),
+    )
+    .await;
+    assert_eq!(late.status, StatusCode::CREATED, "{}", late.text());
+
+    add(
+        &app,
+        json!([
+            {"source": "survey", "metric": "nps", "rating": 2},
+            {"source": "review", "rating": 5, "text": "최고예요, 또 살게요"},
+            {"source": "review", "rating": 4, "text": "배송이 일주일이나 늦었어요. 너무 화나요"},
+            {"source": "employee", "metric": "nps", "rating": 1},
+        ]),
+    )
+    .await;
+    let opened = follow_ups(&app, 2).await;
+    // The detractor (NPS 2) and the late-delivery complaint, not the happy review nor the
+    // employee's answer.
+    assert_eq!(opened.len(), 2, "{opened:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        follow_ups(&app, 0).await.len(),
+        2,
+        "nothing more opens later"
+    );
+    let detractor = opened
+        .iter()
+        .find(|f| f["owner_id"].as_i64() == Some(agent))
+        .expect("the detractor's follow-up goes to its owner");
+    let id = detractor["id"].as_i64().unwrap();
+    let due_in = detractor["due_at"].as_i64().unwrap() - detractor["created_at"].as_i64().unwrap();
+    assert!((due_in - 24 * 3_600_000).abs() < 60_000, "{due_in}");
+
+    let r = app
+        .api(
+            Some(Role::Viewer),
+            "POST",
+            &format!("/api/v1/follow-ups/{id}/close"),
+            Some(json!({"resolution": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/follow-ups/{id}/close"),
+            Some(json!({"resolution": "전화로 사과드리고 쿠폰을 보냈습니다"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "closed");
+    let again = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/follow-ups/{id}/close"),
+            Some(json!({"resolution": "again"})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+
+    let report = app
+        .api(Some(Role::Viewer), "GET", "/api/v1/follow-ups/report", None)
+        .await
+        .json();
+    let mine = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["owner_id"].as_i64() == Some(agent))
+        .unwrap();
+    assert_eq!(
+        (mine["opened"].as_u64(), mine["closed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(mine["closed_loop_rate"].as_f64(), Some(1.0));
+    assert!(mine["median_hours_to_close"].as_f64().unwrap() >= 0.0);
+    let open = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/follow-ups?status=open",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(open.as_array().unwrap().len(), 1);
+}

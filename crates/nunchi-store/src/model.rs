@@ -374,6 +374,8 @@ pub struct Feedback {
     /// JSON array of topic labels.
     pub topics: Option<String>,
     pub annotated_at: Option<i64>,
+    /// When the closed-loop rules looked at it.
+    pub looped_at: Option<i64>,
     /// When the customer gave it, Unix ms.
     pub created_at: i64,
     pub received_at: i64,
@@ -462,4 +464,58 @@ pub struct FeedbackFilter {
     /// Only ids above this (newer), for the live feed.
     pub after_id: Option<i64>,
     pub limit: i64,
+}
+
+/// A closed-loop rule: feedback meeting every set condition gets a follow-up for the owner,
+/// due after `due_hours`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct LoopRule {
+    pub id: i64,
+    pub name: String,
+    /// Normalised rating (0..1) at most this.
+    pub max_score: Option<f64>,
+    /// Text sentiment (−1..1) at most this.
+    pub max_sentiment: Option<f64>,
+    /// A topic label (Korean or English) the text mentions.
+    pub topic: Option<String>,
+    pub source: Option<String>,
+    pub owner_id: Option<i64>,
+    pub due_hours: i64,
+    pub created_at: i64,
+}
+
+/// A rule to create, validated by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLoopRule {
+    pub name: String,
+    pub max_score: Option<f64>,
+    pub max_sentiment: Option<f64>,
+    pub topic: Option<String>,
+    pub source: Option<String>,
+    pub owner_id: Option<i64>,
+    pub due_hours: i64,
+}
+
+/// A follow-up opened by a rule, tracked to closure.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct FollowUp {
+    pub id: i64,
+    pub feedback_id: i64,
+    pub rule_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    /// open or closed.
+    pub status: String,
+    pub due_at: i64,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+    pub resolution: Option<String>,
+}
+
+/// A follow-up to open for one piece of feedback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFollowUp {
+    pub feedback_id: i64,
+    pub rule_id: i64,
+    pub owner_id: Option<i64>,
+    pub due_at: i64,
 }

@@ -11,8 +11,12 @@ use sqlx::{
 use crate::{
     StoreError, StoreResult,
     sql::{
-        customers::impl_customer_store, events::impl_event_store, feedback::impl_feedback_store,
-        jobs::impl_job_store, orders::impl_order_store, users::impl_user_store,
+        customers::impl_customer_store,
+        events::impl_event_store,
+        feedback::{impl_feedback_store, impl_loop_store},
+        jobs::impl_job_store,
+        orders::impl_order_store,
+        users::impl_user_store,
     },
 };
 
@@ -63,6 +67,7 @@ impl_customer_store!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);
 impl_feedback_store!(PgStore, Postgres);
+impl_loop_store!(PgStore, Postgres);
 impl_user_store!(PgStore, Postgres);
 impl_job_store!(PgStore, Postgres, crate::sql::jobs::claim_sql(true));
 

@@ -11,8 +11,12 @@ use sqlx::{
 use crate::{
     StoreError, StoreResult,
     sql::{
-        customers::impl_customer_store, events::impl_event_store, feedback::impl_feedback_store,
-        jobs::impl_job_store, orders::impl_order_store, users::impl_user_store,
+        customers::impl_customer_store,
+        events::impl_event_store,
+        feedback::{impl_feedback_store, impl_loop_store},
+        jobs::impl_job_store,
+        orders::impl_order_store,
+        users::impl_user_store,
     },
 };
 
@@ -80,6 +84,7 @@ impl_customer_store!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);
 impl_feedback_store!(SqliteStore, Sqlite);
+impl_loop_store!(SqliteStore, Sqlite);
 impl_user_store!(SqliteStore, Sqlite);
 impl_job_store!(SqliteStore, Sqlite, crate::sql::jobs::claim_sql(false));
 

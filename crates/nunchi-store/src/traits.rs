@@ -247,6 +247,27 @@ pub trait FeedbackStore: Send + Sync {
     async fn annotate(&self, items: &[(i64, Annotation)]) -> StoreResult<()>;
 }
 
+/// The closed loop: rules, the follow-ups they open, and their closure.
+#[async_trait]
+pub trait LoopStore: Send + Sync {
+    async fn create_loop_rule(&self, rule: &NewLoopRule) -> StoreResult<LoopRule>;
+    async fn loop_rules(&self) -> StoreResult<Vec<LoopRule>>;
+    async fn delete_loop_rule(&self, id: i64) -> StoreResult<()>;
+    /// Feedback the rules have not looked at yet and whose text (if any) is annotated,
+    /// oldest first.
+    async fn unlooped(&self, limit: i64) -> StoreResult<Vec<Feedback>>;
+    /// Opens the follow-ups (at most one per feedback and rule) and marks `looked_at`
+    /// feedback as looked at, in one transaction.
+    async fn open_follow_ups(
+        &self,
+        looked_at: &[i64],
+        follow_ups: &[NewFollowUp],
+    ) -> StoreResult<()>;
+    /// Follow-ups, newest first; only those with this status when given.
+    async fn follow_ups(&self, status: Option<&str>, limit: i64) -> StoreResult<Vec<FollowUp>>;
+    async fn close_follow_up(&self, id: i64, resolution: &str) -> StoreResult<FollowUp>;
+}
+
 #[async_trait]
 pub trait AdminStore: Send + Sync {
     fn backend(&self) -> &'static str;
@@ -265,6 +286,7 @@ pub trait Store:
     + EventStore
     + JourneyStore
     + FeedbackStore
+    + LoopStore
     + AdminStore
 {
 }
@@ -277,6 +299,7 @@ impl<
         + EventStore
         + JourneyStore
         + FeedbackStore
+        + LoopStore
         + AdminStore,
 > Store for T
 {

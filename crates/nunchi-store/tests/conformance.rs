@@ -1264,3 +1264,85 @@ each_backend!(
         ));
     }
 );
+
+each_backend!(
+    closed_loop_rules_open_follow_ups_once_and_track_them_to_closure,
+    |s| {
+        let rule = s
+            .create_loop_rule(&NewLoopRule {
+                name: "Detractors".into(),
+                max_score: Some(0.6),
+                max_sentiment: None,
+                topic: None,
+                source: None,
+                owner_id: None,
+                due_hours: 24,
+            })
+            .await
+            .unwrap();
+        assert_eq!(s.loop_rules().await.unwrap(), vec![rule.clone()]);
+        let added = s
+            .add_feedback(&[
+                review(None, "nps", 3.0, "", 1_000),
+                review(None, "rating", 5.0, "좋아요", 2_000),
+            ])
+            .await
+            .unwrap();
+        let (rated, texted) = match (added[0], added[1]) {
+            (Added::Created(a), Added::Created(b)) => (a, b),
+            other => panic!("{other:?}"),
+        };
+        // Text waits for its annotations before the rules see it; a bare rating does not.
+        let waiting: Vec<i64> = s.unlooped(10).await.unwrap().iter().map(|f| f.id).collect();
+        assert_eq!(waiting, vec![rated]);
+        let open = NewFollowUp {
+            feedback_id: rated,
+            rule_id: rule.id,
+            owner_id: None,
+            due_at: 86_400_000,
+        };
+        s.open_follow_ups(&[rated], std::slice::from_ref(&open))
+            .await
+            .unwrap();
+        s.open_follow_ups(&[], &[open]).await.unwrap();
+        assert!(s.unlooped(10).await.unwrap().is_empty());
+        let follow_ups = s.follow_ups(Some("open"), 10).await.unwrap();
+        assert_eq!(follow_ups.len(), 1, "once per feedback and rule");
+        let closed = s
+            .close_follow_up(follow_ups[0].id, "called the customer")
+            .await
+            .unwrap();
+        assert_eq!(
+            (closed.status.as_str(), closed.resolution.as_deref()),
+            ("closed", Some("called the customer"))
+        );
+        assert!(closed.closed_at.is_some());
+        assert!(matches!(
+            s.close_follow_up(closed.id, "again").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(s.follow_ups(Some("open"), 10).await.unwrap().is_empty());
+        s.annotate(&[(
+            texted,
+            Annotation {
+                lang: "ko".into(),
+                sentiment: 0.9,
+                sentiment_label: "positive".into(),
+                topics: "[]".into(),
+            },
+        )])
+        .await
+        .unwrap();
+        assert_eq!(s.unlooped(10).await.unwrap()[0].id, texted);
+        s.delete_loop_rule(rule.id).await.unwrap();
+        assert!(matches!(
+            s.delete_loop_rule(rule.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            s.follow_ups(None, 10).await.unwrap()[0].rule_id,
+            None,
+            "the follow-up outlives its rule"
+        );
+    }
+);

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod data;
 pub mod events;
 pub mod feedback;
+pub mod loops;
 pub mod orders;
 
 use axum::Router;
@@ -25,6 +26,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(events::routes())
         .merge(analytics::routes())
         .merge(feedback::routes())
+        .merge(loops::routes())
 }
 
 pub const DEFAULT_LIMIT: i64 = 50;

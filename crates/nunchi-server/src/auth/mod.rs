@@ -193,7 +193,8 @@ pub mod perm {
         TeamsRead,
         UsersManage,
         AuditRead,
-        JourneysEdit
+        JourneysEdit,
+        LoopsManage
     );
 }
 

@@ -101,4 +101,63 @@ macro_rules! impl_feedback_store {
     };
 }
 
+macro_rules! impl_loop_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::traits::LoopStore for $store {
+            async fn create_loop_rule(&self, r: &$crate::model::NewLoopRule) -> $crate::StoreResult<$crate::model::LoopRule> {
+                Ok(sqlx::query_as("INSERT INTO loop_rules (name, max_score, max_sentiment, topic, source, owner_id, due_hours, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *")
+                    .bind(&r.name).bind(r.max_score).bind(r.max_sentiment).bind(&r.topic).bind(&r.source).bind(r.owner_id).bind(r.due_hours).bind($crate::now_ms())
+                    .fetch_one(&self.write).await?)
+            }
+
+            async fn loop_rules(&self) -> $crate::StoreResult<Vec<$crate::model::LoopRule>> {
+                Ok(sqlx::query_as("SELECT * FROM loop_rules ORDER BY id").fetch_all(&self.read).await?)
+            }
+
+            async fn delete_loop_rule(&self, id: i64) -> $crate::StoreResult<()> {
+                let done = sqlx::query("DELETE FROM loop_rules WHERE id = $1").bind(id).execute(&self.write).await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("loop rule {id}")));
+                }
+                Ok(())
+            }
+
+            async fn unlooped(&self, limit: i64) -> $crate::StoreResult<Vec<$crate::model::Feedback>> {
+                Ok(sqlx::query_as("SELECT * FROM feedback WHERE looped_at IS NULL AND (body = '' OR annotated_at IS NOT NULL) ORDER BY id LIMIT $1")
+                    .bind(limit).fetch_all(&self.read).await?)
+            }
+
+            async fn open_follow_ups(&self, looked_at: &[i64], follow_ups: &[$crate::model::NewFollowUp]) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                let now = $crate::now_ms();
+                for f in follow_ups {
+                    sqlx::query("INSERT INTO follow_ups (feedback_id, rule_id, owner_id, status, due_at, created_at) VALUES ($1, $2, $3, 'open', $4, $5) ON CONFLICT (feedback_id, rule_id) DO NOTHING")
+                        .bind(f.feedback_id).bind(f.rule_id).bind(f.owner_id).bind(f.due_at).bind(now)
+                        .execute(&mut *tx).await?;
+                }
+                for id in looked_at {
+                    sqlx::query("UPDATE feedback SET looped_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn follow_ups(&self, status: Option<&str>, limit: i64) -> $crate::StoreResult<Vec<$crate::model::FollowUp>> {
+                Ok(match status {
+                    Some(s) => sqlx::query_as("SELECT * FROM follow_ups WHERE status = $1 ORDER BY id DESC LIMIT $2").bind(s).bind(limit).fetch_all(&self.read).await?,
+                    None => sqlx::query_as("SELECT * FROM follow_ups ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.read).await?,
+                })
+            }
+
+            async fn close_follow_up(&self, id: i64, resolution: &str) -> $crate::StoreResult<$crate::model::FollowUp> {
+                sqlx::query_as("UPDATE follow_ups SET status = 'closed', closed_at = $2, resolution = $3 WHERE id = $1 AND status = 'open' RETURNING *")
+                    .bind(id).bind($crate::now_ms()).bind(resolution).fetch_optional(&self.write).await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("open follow-up {id}")))
+            }
+        }
+    };
+}
+
 pub(crate) use impl_feedback_store;
+pub(crate) use impl_loop_store;

@@ -241,12 +241,7 @@ fn level_loose(
         let e = events[i];
         let at = log::ts(e);
         if events.get(i + 1).is_some_and(|&next| log::ts(next) == at) {
-            ties.clear();
-            while i < events.len() && log::ts(events[i]) == at {
-                entries(events[i], spec, table, ties);
-                i += 1;
-            }
-            ties.sort_unstable();
+            i = tied_entries(events, i, spec, table, ties);
             for &x in ties.iter() {
                 extend_loose(chain, (x >> 3) as usize - 1, at, (x & 7) as u8, spec);
             }
@@ -274,6 +269,26 @@ fn level_loose(
         .iter()
         .rposition(Slot::is_set)
         .map_or(0, |i| i + 1)
+}
+
+/// Collects into `ties` the entries of the events from `start` that share its second, in
+/// ClickHouse's order (condition ascending), and returns the index after them.
+fn tied_entries(
+    events: &[u64],
+    start: usize,
+    spec: &FunnelSpec,
+    table: &StepTable,
+    ties: &mut Vec<u32>,
+) -> usize {
+    let at = log::ts(events[start]);
+    let mut i = start;
+    ties.clear();
+    while i < events.len() && log::ts(events[i]) == at {
+        entries(events[i], spec, table, ties);
+        i += 1;
+    }
+    ties.sort_unstable();
+    i
 }
 
 /// Entries of one event, ascending by condition, as (condition << 3 | channel).
@@ -328,9 +343,6 @@ pub(crate) fn level(
                         .get(log::name(e) as usize)
                         .copied()
                         .unwrap_or(NOT_A_STEP);
-                    if idx == NOT_A_STEP && !spec.strict_order {
-                        continue;
-                    }
                     let cond = if idx == NOT_A_STEP { 0 } else { idx + 1 };
                     walk.entry(cond, at, log::channel_code(e))
                 }
@@ -341,12 +353,7 @@ pub(crate) fn level(
                 }
             }
         } else {
-            ties.clear();
-            while i < events.len() && log::ts(events[i]) == at {
-                entries(events[i], spec, table, ties);
-                i += 1;
-            }
-            ties.sort_unstable();
+            i = tied_entries(events, i, spec, table, ties);
             apply(&mut walk, ties, at)
         };
         match flow {

@@ -13,49 +13,7 @@ use crate::retention::Period;
 /// The standard normal quantile for a two-sided 95% interval.
 const Z95: f64 = 1.959_964;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Metric {
-    Nps,
-    Csat,
-    Ces,
-}
-
-impl Metric {
-    pub const ALL: [Metric; 3] = [Metric::Nps, Metric::Csat, Metric::Ces];
-
-    pub fn parse(s: &str) -> Option<Metric> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "nps" | "enps" => Some(Metric::Nps),
-            "csat" => Some(Metric::Csat),
-            "ces" => Some(Metric::Ces),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Metric::Nps => "nps",
-            Metric::Csat => "csat",
-            Metric::Ces => "ces",
-        }
-    }
-
-    /// The lowest and highest answer on this metric's scale.
-    pub fn scale(self) -> (u8, u8) {
-        match self {
-            Metric::Nps => (0, 10),
-            Metric::Csat => (1, 5),
-            Metric::Ces => (1, 7),
-        }
-    }
-
-    /// Whether `value` is an answer on this metric's scale.
-    pub fn accepts(self, value: u8) -> bool {
-        let (lo, hi) = self.scale();
-        (lo..=hi).contains(&value)
-    }
-}
+pub use nunchi_core::feedback::Metric;
 
 /// Answers of one metric counted by value (0–10): every figure comes from these counts,
 /// and tallies from different threads, periods or groups add up.
@@ -109,6 +67,8 @@ impl Tally {
         let nf = n as f64;
         let enough = n >= 2;
         let (value, margin, split) = match metric {
+            // Other scales have no standard score; they are compared normalised.
+            Metric::Rating => return None,
             Metric::Nps => {
                 let (pro, pas, det) = (self.count(9..=10), self.count(7..=8), self.count(0..=6));
                 let (p, d) = (pro as f64 / nf, det as f64 / nf);
@@ -237,19 +197,6 @@ fn count<const SECS: u32>(
     )
 }
 
-/// A rating on any scale mapped to 0..=1 (the scale's low end is 0), so a 5-star review,
-/// a 0–10 NPS answer and a 1–7 CES answer can be compared; `None` for a value off the
-/// scale or an empty scale.
-pub fn normalise(rating: f64, min: f64, max: f64) -> Option<f64> {
-    if !(rating.is_finite() && min.is_finite() && max.is_finite()) || max <= min {
-        return None;
-    }
-    if rating < min || rating > max {
-        return None;
-    }
-    Some((rating - min) / (max - min))
-}
-
 /// A journey stage's emotion from its feedback: normalised ratings (0..=1, read as
 /// −1..=1) and text sentiment (−1..=1) averaged together, each piece of feedback
 /// counting once per signal it carries.
@@ -332,12 +279,8 @@ mod tests {
     }
 
     #[test]
-    fn scales_and_normalising() {
-        assert!(Metric::Nps.accepts(0) && !Metric::Csat.accepts(0) && !Metric::Ces.accepts(8));
-        assert_eq!(normalise(4.0, 1.0, 5.0), Some(0.75));
-        assert_eq!(normalise(6.0, 1.0, 5.0), None);
-        assert_eq!(normalise(1.0, 1.0, 1.0), None);
-        assert_eq!(Metric::parse(" eNPS "), Some(Metric::Nps));
+    fn other_scales_have_no_standard_score() {
+        assert_eq!(tally(&[4, 5]).score(Metric::Rating), None);
     }
 
     #[test]

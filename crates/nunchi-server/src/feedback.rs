@@ -13,7 +13,7 @@ use nunchi_core::channel::Channel;
 use nunchi_core::feedback::{Metric, Rating, Source};
 use nunchi_core::identity::{Identity, IdentityKind};
 use nunchi_core::time::Millis;
-use nunchi_store::model::{Added, Feedback, LoopRule, NewFollowUp};
+use nunchi_store::model::{Added, Feedback, LoopRule, NewFollowUp, Stage};
 use nunchi_store::model::{Annotation, NewFeedback};
 use nunchi_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -75,9 +75,25 @@ fn text(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// What items refer to besides customers: read once per request or file, not per item.
+pub struct Refs {
+    touchpoints: Vec<i64>,
+    stages: Vec<Stage>,
+}
+
+impl Refs {
+    pub async fn load(store: &dyn Store) -> Result<Refs, StoreError> {
+        Ok(Refs {
+            touchpoints: store.touchpoints().await?.iter().map(|t| t.id).collect(),
+            stages: store.stages().await?,
+        })
+    }
+}
+
 /// Checks one item and resolves what it refers to; the error says which field is wrong.
 pub async fn prepare(
     store: &dyn Store,
+    refs: &Refs,
     input: &FeedbackInput,
     now: i64,
 ) -> Result<NewFeedback, String> {
@@ -152,21 +168,13 @@ pub async fn prepare(
         (None, None) => None,
     };
     if let Some(t) = input.touchpoint_id
-        && !store
-            .touchpoints()
-            .await
-            .map_err(|e| e.to_string())?
-            .iter()
-            .any(|tp| tp.id == t)
+        && !refs.touchpoints.contains(&t)
     {
         return Err(format!("touchpoint_id: no touchpoint {t}"));
     }
     let stage_id = match text(&input.stage) {
         Some(key) => Some(
-            store
-                .stages()
-                .await
-                .map_err(|e| e.to_string())?
+            refs.stages
                 .iter()
                 .find(|s| s.key == key || s.id.to_string() == key)
                 .map(|s| s.id)
@@ -365,6 +373,7 @@ pub async fn import_csv(
             unknown.join(", ")
         )));
     }
+    let refs = Refs::load(store).await?;
     let mut report = AddReport::default();
     let mut good = Vec::new();
     for (i, row) in reader.records().enumerate() {
@@ -382,7 +391,7 @@ pub async fn import_csv(
                 header.len()
             )),
             Ok(r) => match row_input(&header, &r) {
-                Ok(input) => prepare(store, &input, now).await,
+                Ok(input) => prepare(store, &refs, &input, now).await,
                 Err(e) => Err(e),
             },
         };

@@ -59,8 +59,9 @@ pub async fn add(
     let now = crate::now_ms();
     let mut report = AddReport::default();
     let mut good = Vec::new();
+    let refs = stream::Refs::load(state.store.as_ref()).await?;
     for (i, input) in batch.feedback.iter().enumerate() {
-        match prepare(state.store.as_ref(), input, now).await {
+        match prepare(state.store.as_ref(), &refs, input, now).await {
             Ok(f) => good.push((i, f)),
             Err(e) => report.reject(i, e),
         }
@@ -197,9 +198,15 @@ pub async fn scores_report(
 
 /// A metric's score over the range, per group, and per period and group.
 pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport> {
-    let metric = Metric::parse(&q.metric).ok_or_else(|| {
-        AppError::bad_request("invalid_metric", "metric is one of nps, csat, ces")
-    })?;
+    let metric = match Metric::parse(&q.metric) {
+        Ok(m @ (Metric::Nps | Metric::Csat | Metric::Ces)) => m,
+        _ => {
+            return Err(AppError::bad_request(
+                "invalid_metric",
+                "metric is one of nps, csat, ces",
+            ));
+        }
+    };
     let period = match q.period.as_deref().unwrap_or("week") {
         "week" => Period::Week,
         "day" => Period::Day,

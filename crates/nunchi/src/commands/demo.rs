@@ -197,35 +197,38 @@ async fn load_feedback(
     let touchpoints = store.touchpoints().await?;
     let items = nunchi_demo::voc::feedback(seed, events, korean);
     let bar = progress(items.len() as u64, "demo feedback");
-    let rows: Vec<NewFeedback> = items
-        .iter()
-        .map(|f| {
-            let touchpoint = touchpoints.iter().find(|t| t.event == f.touchpoint_event);
-            let scale = if f.metric == Some("nps") {
-                (0.0, 10.0)
-            } else {
-                (1.0, 5.0)
-            };
-            NewFeedback {
-                source: f.source.into(),
-                external_id: Some(f.external_id.clone()),
-                metric: f.metric.or(f.rating.map(|_| "rating")).map(str::to_string),
-                rating: f.rating.map(f64::from),
-                scale_min: f.rating.map(|_| scale.0),
-                scale_max: f.rating.map(|_| scale.1),
-                score: f.rating.map(|r| (r as f64 - scale.0) / (scale.1 - scale.0)),
-                body: f.body.clone(),
-                url: None,
-                author: None,
-                customer_id: ids.get(f.customer as usize).copied(),
-                touchpoint_id: touchpoint.map(|t| t.id),
-                stage_id: touchpoint.and_then(|t| t.stage_id),
-                team_id: None,
-                channel: f.channel.into(),
-                created_at: f.ts as i64 * 1000,
-            }
-        })
-        .collect();
+    let mut rows: Vec<NewFeedback> = Vec::with_capacity(items.len());
+    for f in &items {
+        use nunchi_core::feedback::{Metric, Rating};
+        let touchpoint = touchpoints.iter().find(|t| t.event == f.touchpoint_event);
+        let rating = match f.rating {
+            Some(r) => Some(Rating::new(
+                Metric::parse(f.metric.unwrap_or("rating"))?,
+                r as f64,
+                None,
+                None,
+            )?),
+            None => None,
+        };
+        rows.push(NewFeedback {
+            source: f.source.into(),
+            external_id: Some(f.external_id.clone()),
+            metric: rating.map(|r| r.metric.as_str().into()),
+            rating: rating.map(|r| r.value),
+            scale_min: rating.map(|r| r.min),
+            scale_max: rating.map(|r| r.max),
+            score: rating.map(|r| r.normalised),
+            body: f.body.clone(),
+            url: None,
+            author: None,
+            customer_id: ids.get(f.customer as usize).copied(),
+            touchpoint_id: touchpoint.map(|t| t.id),
+            stage_id: touchpoint.and_then(|t| t.stage_id),
+            team_id: None,
+            channel: f.channel.into(),
+            created_at: f.ts as i64 * 1000,
+        });
+    }
     for chunk in rows.chunks(1000) {
         store.add_feedback(chunk).await?;
         bar.inc(chunk.len() as u64);

@@ -144,7 +144,7 @@ pub async fn read(
     Ok(Json(masked(state.store.feedback(id).await?, &auth)))
 }
 
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ScoresQuery {
     /// nps, csat or ces (eNPS is nps over employee pulse answers).
@@ -196,7 +196,62 @@ pub async fn scores_report(
     Ok(Json(scores(&state, &q).await?))
 }
 
-/// A metric's score over the range, per group, and per period and group.
+/// How to group a score report, with the answers it covers.
+#[derive(Debug, Clone, Copy)]
+pub struct ScoreSpec {
+    pub metric: Metric,
+    pub period: Period,
+    pub by: By,
+    /// Employee pulse answers (eNPS) instead of customers'.
+    pub employees: bool,
+    /// Start of the range, Unix ms, for the per-group figures' label.
+    pub from: i64,
+}
+
+/// What a score report is split by besides the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    None,
+    Channel,
+    Touchpoint,
+    Stage,
+    Team,
+}
+
+impl By {
+    fn parse(s: &str) -> Option<By> {
+        Some(match s {
+            "none" => By::None,
+            "channel" => By::Channel,
+            "touchpoint" => By::Touchpoint,
+            "stage" => By::Stage,
+            "team" => By::Team,
+            _ => return None,
+        })
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            By::None => "none",
+            By::Channel => "channel",
+            By::Touchpoint => "touchpoint",
+            By::Stage => "stage",
+            By::Team => "team",
+        }
+    }
+
+    fn group_of(self, r: &MetricRating) -> Option<String> {
+        match self {
+            By::None => None,
+            By::Channel => Some(r.channel.clone()),
+            By::Touchpoint => r.touchpoint_id.map(|v| v.to_string()),
+            By::Stage => r.stage_id.map(|v| v.to_string()),
+            By::Team => r.team_id.map(|v| v.to_string()),
+        }
+    }
+}
+
+/// A metric's score over the range, per group, and per period and group, as the API asks.
 pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport> {
     let metric = match Metric::parse(&q.metric) {
         Ok(m @ (Metric::Nps | Metric::Csat | Metric::Ces)) => m,
@@ -217,21 +272,12 @@ pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport
             ));
         }
     };
-    let by = q.by.as_deref().unwrap_or("none").to_string();
-    let group_of: fn(&MetricRating) -> Option<String> = match by.as_str() {
-        "none" => |_| None,
-        "channel" => |r| Some(r.channel.clone()),
-        "touchpoint" => |r| r.touchpoint_id.map(|v| v.to_string()),
-        "stage" => |r| r.stage_id.map(|v| v.to_string()),
-        "team" => |r| r.team_id.map(|v| v.to_string()),
-        other => {
-            return Err(AppError::bad_request(
-                "invalid_by",
-                format!("by is none, channel, touchpoint, stage or team, not {other:?}"),
-            ));
-        }
-    };
-    let (from, to) = range_ms(q.from.as_deref(), q.to.as_deref())?;
+    let by = By::parse(q.by.as_deref().unwrap_or("none")).ok_or_else(|| {
+        AppError::bad_request(
+            "invalid_by",
+            "by is none, channel, touchpoint, stage or team",
+        )
+    })?;
     let employees = match q.audience.as_deref().unwrap_or("customers") {
         "customers" => false,
         "employees" => true,
@@ -242,18 +288,35 @@ pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport
             ));
         }
     };
-    let ratings: Vec<MetricRating> = state
+    let (from, to) = range_ms(q.from.as_deref(), q.to.as_deref())?;
+    let ratings = state
         .store
         .metric_ratings(metric.as_str(), from, to)
-        .await?
-        .into_iter()
-        .filter(|r| (r.source == "employee") == employees)
-        .collect();
+        .await?;
+    Ok(report(
+        &ratings,
+        &ScoreSpec {
+            metric,
+            period,
+            by,
+            employees,
+            from,
+        },
+    ))
+}
+
+/// Scores from ratings already read from the store (one metric's, over the range), so that
+/// a page can group the same ratings several ways with one query.
+pub fn report(ratings: &[MetricRating], spec: &ScoreSpec) -> ScoresReport {
+    let metric = spec.metric;
     let mut groups: Vec<Option<String>> = Vec::new();
     let mut codes: HashMap<Option<String>, u16> = HashMap::new();
     let mut answers = Vec::with_capacity(ratings.len());
-    for r in &ratings {
-        let group = group_of(r);
+    for r in ratings
+        .iter()
+        .filter(|r| (r.source == "employee") == spec.employees)
+    {
+        let group = spec.by.group_of(r);
         let next = groups.len() as u16;
         let key = *codes.entry(group.clone()).or_insert_with(|| {
             groups.push(group);
@@ -265,22 +328,22 @@ pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport
             value: r.rating.round().clamp(0.0, 10.0) as u8,
         });
     }
-    let cells = scores::by_period(&answers, period, UTC_OFFSET_SECS);
+    let cells = scores::by_period(&answers, spec.period, UTC_OFFSET_SECS);
     let mut overall = Tally::default();
     let mut per_group = vec![Tally::default(); groups.len()];
     for ((_, key), t) in &cells {
         overall.merge(t);
         per_group[*key as usize].merge(t);
     }
-    let start = |p: i64| Millis(period.start(p, UTC_OFFSET_SECS) * 1000).to_rfc3339();
-    let range_start = Millis(from).to_rfc3339();
-    Ok(ScoresReport {
+    let start = |p: i64| Millis(spec.period.start(p, UTC_OFFSET_SECS) * 1000).to_rfc3339();
+    let range_start = Millis(spec.from).to_rfc3339();
+    ScoresReport {
         metric: metric.as_str().into(),
-        period: match period {
+        period: match spec.period {
             Period::Week => "week".into(),
             Period::Day => "day".into(),
         },
-        by,
+        by: spec.by.as_str().into(),
         overall: overall.score(metric),
         groups: per_group
             .iter()
@@ -303,7 +366,7 @@ pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport
                 })
             })
             .collect(),
-    })
+    }
 }
 
 /// One touchpoint's perception gap: what the team expects against what customers say.

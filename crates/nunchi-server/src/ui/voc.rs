@@ -15,16 +15,18 @@ use axum::{
     },
     routing::get,
 };
+use nunchi_analytics::retention::Period;
 use nunchi_core::access::Permission;
+use nunchi_core::feedback::Metric;
 use nunchi_core::mask;
 use nunchi_core::time::Millis;
-use nunchi_store::model::{Feedback, FeedbackFilter};
+use nunchi_store::model::{Feedback, FeedbackFilter, MetricRating};
 use serde::Deserialize;
 
 use super::{Chrome, UiNeed, UiResult, charts, fmt_time, lang_of, render};
 use crate::{
     AppState,
-    api::feedback::{ScoresQuery, perception_gap, scores},
+    api::feedback::{By, ScoreSpec, perception_gap, report},
     auth::{Auth, perm},
     error::AppError,
     extract::ApiQuery,
@@ -168,18 +170,29 @@ struct TeamView {
 /// eNPS from the team's pulse answers beside the scores customers gave the same team.
 async fn team_rows(
     state: &AppState,
-    nps: ScoresQuery,
-    csat: ScoresQuery,
+    nps: &[MetricRating],
+    csat: &[MetricRating],
+    spec: ScoreSpec,
 ) -> Result<Vec<TeamView>, AppError> {
-    let enps = scores(
-        state,
-        &ScoresQuery {
-            audience: Some("employees".into()),
-            ..nps.clone()
+    let by_team = ScoreSpec {
+        by: By::Team,
+        ..spec
+    };
+    let enps = report(
+        nps,
+        &ScoreSpec {
+            employees: true,
+            ..by_team
         },
-    )
-    .await?;
-    let (nps, csat) = (scores(state, &nps).await?, scores(state, &csat).await?);
+    );
+    let nps = report(nps, &by_team);
+    let csat = report(
+        csat,
+        &ScoreSpec {
+            metric: Metric::Csat,
+            ..by_team
+        },
+    );
     let show = |groups: &[crate::api::feedback::ScorePoint], team: i64| {
         groups
             .iter()
@@ -250,27 +263,38 @@ async fn page(
             + 1
     });
     let from = when("from", &q.from)?.unwrap_or(to - 90 * 86_400_000);
-    let range = |metric: &str, by: &str| ScoresQuery {
-        metric: metric.into(),
-        period: Some("week".into()),
-        by: Some(by.into()),
-        from: Some((from / 1000).to_string()),
-        // Whole seconds, rounded up so that the newest item stays inside.
-        to: Some((to / 1000 + 1).to_string()),
-        audience: None,
+    // Each metric's ratings are read once and grouped in memory for every view below.
+    let spec = ScoreSpec {
+        metric: Metric::Nps,
+        period: Period::Week,
+        by: By::None,
+        employees: false,
+        from,
     };
+    let mut ratings = Vec::new();
+    for metric in [Metric::Nps, Metric::Csat, Metric::Ces] {
+        ratings.push(
+            state
+                .store
+                .metric_ratings(metric.as_str(), from, to)
+                .await?,
+        );
+    }
     let mut cards = Vec::new();
     let mut nps_series = Vec::new();
-    for metric in ["nps", "csat", "ces"] {
-        let report = scores(&state, &range(metric, "none")).await?;
+    for (metric, rows) in [Metric::Nps, Metric::Csat, Metric::Ces]
+        .into_iter()
+        .zip(&ratings)
+    {
+        let report = report(rows, &ScoreSpec { metric, ..spec });
         let label = match metric {
-            "nps" => t.score_nps,
-            "csat" => t.score_csat,
+            Metric::Nps => t.score_nps,
+            Metric::Csat => t.score_csat,
             _ => t.score_ces,
         };
         let (value, detail) = match &report.overall {
             Some(s) => (
-                if metric == "ces" {
+                if metric == Metric::Ces {
                     format!("{:.2}", s.value)
                 } else {
                     format!("{:.0}", s.value)
@@ -291,7 +315,7 @@ async fn page(
             value,
             detail,
         });
-        if metric == "nps" {
+        if metric == Metric::Nps {
             nps_series = report.series;
         }
     }
@@ -307,7 +331,14 @@ async fn page(
     let trend_svg =
         charts::trend_chart(t.nps_trend_title, &trend, -100.0, 100.0, t.chart_no_scores);
     let stages = state.store.stages().await?;
-    let by_stage = scores(&state, &range("csat", "stage")).await?;
+    let by_stage = report(
+        &ratings[1],
+        &ScoreSpec {
+            metric: Metric::Csat,
+            by: By::Stage,
+            ..spec
+        },
+    );
     let bars: Vec<charts::Bar> = stages
         .iter()
         .filter_map(|s| {
@@ -328,7 +359,7 @@ async fn page(
         .collect();
     let stages_svg = charts::bar_chart(t.csat_by_stage_title, &bars, t.chart_no_scores);
     let last_id = newest.first().map_or(0, |f| f.id);
-    let teams = team_rows(&state, range("nps", "team"), range("csat", "team")).await?;
+    let teams = team_rows(&state, &ratings[0], &ratings[1], spec).await?;
     let gaps = perception_gap(&state, from, to)
         .await?
         .into_iter()

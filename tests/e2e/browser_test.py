@@ -129,33 +129,69 @@ def main() -> int:
         row = driver.find_element(By.CSS_SELECTOR, "#row-errors tbody tr").text
         assert row.startswith("3") and "email" in row, row
         shot("import-report")
-        # Voice of the Customer: the demo's scores, then an answer sent through the API
-        # joins the live feed without a reload and counts in the NPS afterwards.
+        # Voice of the Customer: the demo's scores, then an NPS survey built in the UI and
+        # answered through its public link joins the live feed without a reload and moves
+        # the NPS (its response count and its trend chart) afterwards.
         driver.find_element(By.LINK_TEXT, "고객의 소리").click()
         wait.until(EC.presence_of_element_located((By.ID, "voc-feed")))
-        # A fixed range, so that the answer sent now and the demo's are counted together.
+        # A fixed range, so that the answer given now and the demo's are counted together.
         driver.get(url + "/voc?from=2020-01-01&to=2100-01-01")
         feed = wait.until(EC.presence_of_element_located((By.ID, "voc-feed")))
         assert feed.find_elements(By.TAG_NAME, "li"), "the demo's feedback is listed"
         nps_card = lambda: driver.find_elements(By.CSS_SELECTOR, ".score-card")[0].text
         before = nps_card()
         assert "응답" in before, before
+        chart_before = driver.find_element(By.CSS_SELECTOR, "svg.chart").get_attribute("outerHTML")
         assert driver.find_elements(By.CSS_SELECTOR, "svg.chart circle.dot"), "the NPS trend is drawn"
         wait.until(lambda d: d.find_element(By.ID, "voc-live").is_displayed())
-        token = subprocess.run([args.binary, "token", "--email", "admin@nunchi.local", "--name", "e2e", "--scopes", "admin"],
-                               env=env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        answer = f"브라우저에서 보낸 NPS 답변 {int(time.time())}"
-        req = urllib.request.Request(url + "/api/v1/feedback", method="POST",
-                                     data=json.dumps({"feedback": [{"source": "survey", "metric": "nps", "rating": 10, "text": answer}]}).encode(),
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            assert json.load(r)["created"] == 1
-        wait.until(EC.text_to_be_present_in_element((By.ID, "voc-feed"), answer))
+        items_before = len(feed.find_elements(By.TAG_NAME, "li"))
+        voc_tab = driver.current_window_handle
+
+        # Build and launch the survey in a second tab.
+        driver.switch_to.new_window("tab")
+        driver.get(url + "/surveys")
+        driver.find_element(By.ID, "survey-name").send_keys("브라우저 NPS 설문")
+        driver.find_element(By.CSS_SELECTOR, "#new-survey button[type=submit]").click()
+        wait.until(EC.presence_of_element_located((By.ID, "survey-launch"))).click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "survey-status"), "진행 중"))
+        link = driver.find_element(By.ID, "survey-link").get_attribute("href")
+        shot("survey-builder")
+
+        # Answer it as a customer would: the public link, no sign-in.
+        driver.get(link + "?lang=ko")
+        wait.until(EC.presence_of_element_located((By.ID, "question-text")))
+        driver.find_element(By.CSS_SELECTOR, "#answer-10 + span").click()
+        driver.find_element(By.ID, "survey-next").click()
+        reason = f"브라우저 설문 답변 {int(time.time())}: 배송이 빨라서 좋았어요"
+        wait.until(EC.presence_of_element_located((By.NAME, "answer"))).send_keys(reason)
+        shot("survey-answer")
+        driver.find_element(By.ID, "survey-next").click()
+        wait.until(EC.presence_of_element_located((By.ID, "survey-done")))
+
+        # The widget on another site (a file:// page) shows the same survey and takes an answer.
+        page = os.path.join(data, "shop.html")
+        key = link.rstrip("/").split("/")[-1]
+        with open(page, "w", encoding="utf-8") as f:
+            f.write(f'<!doctype html><meta charset="utf-8"><title>shop</title><h1>가게</h1>'
+                    f'<script src="{url}/widget.js" data-survey="{key}" data-lang="ko" data-on="load"></script>')
+        driver.get("file://" + page)
+        widget = wait.until(EC.presence_of_element_located((By.ID, "nunchi-survey")))
+        widget.find_element(By.CSS_SELECTOR, "button[data-value='9']").click()
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#nunchi-survey textarea")))
+        widget.find_element(By.XPATH, ".//button[text()='건너뛰기']").click()
+        wait.until(EC.presence_of_element_located((By.ID, "nunchi-thanks")))
+        shot("survey-widget")
+
+        driver.close()
+        driver.switch_to.window(voc_tab)
+        wait.until(lambda d: len(d.find_element(By.ID, "voc-feed").find_elements(By.TAG_NAME, "li")) >= items_before + 2)
         shot("voc-live")
         driver.refresh()
         after = wait.until(lambda d: nps_card() if nps_card() != before else False)
         count = lambda text: int(text.split("응답")[0].split()[-1])
-        assert count(after) == count(before) + 1, (before, after)
+        assert count(after) == count(before) + 2, (before, after)
+        assert driver.find_element(By.CSS_SELECTOR, "svg.chart").get_attribute("outerHTML") != chart_before, "the NPS chart moved"
+        wait.until(EC.text_to_be_present_in_element((By.ID, "voc-feed"), reason))
         print(f"browser test passed on {args.backend}; screenshots in {os.path.abspath(shots)}")
         return 0
     finally:

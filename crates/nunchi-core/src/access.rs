@@ -55,6 +55,7 @@ impl Role {
                 TeamsRead,
                 JourneysEdit,
                 LoopsManage,
+                SurveysManage,
             ],
             Self::Admin => &Permission::ALL,
         }
@@ -82,12 +83,14 @@ pub enum Permission {
     AuditRead,
     /// Edit the journey map: stages, touchpoints, expected ratings.
     JourneysEdit,
-    /// Set the closed-loop rules that open follow-ups for feedback.
+    /// Set the closed-loop rules that open follow-ups for feedback, and track root causes.
     LoopsManage,
+    /// Build, launch and send surveys.
+    SurveysManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::ViewPii,
@@ -100,6 +103,7 @@ impl Permission {
         Permission::AuditRead,
         Permission::JourneysEdit,
         Permission::LoopsManage,
+        Permission::SurveysManage,
     ];
 }
 

@@ -16,6 +16,7 @@ pub mod mask;
 pub mod money;
 pub mod phone;
 pub mod search;
+pub mod survey;
 pub mod time;
 pub mod touchpoint;
 

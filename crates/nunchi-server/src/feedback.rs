@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
+use crate::{jobs::JobSpec, webhooks};
+
 /// Longest text kept, in characters.
 pub const MAX_BODY_CHARS: usize = 10_000;
 /// Items per API call or per stored group of CSV rows.
@@ -439,17 +441,25 @@ pub struct Annotator {
     wake: Notify,
 }
 
+/// What the closed loop needs besides the store: the job runner to wake for the
+/// notifications it queues, and the address links in e-mail point to.
+#[derive(Clone)]
+pub struct LoopContext {
+    pub job_wakeup: crate::jobs::Wakeup,
+    pub public_url: String,
+}
+
 impl Annotator {
     /// Starts the background task, which drains the queue now, on every wake and at
     /// least every few seconds.
-    pub fn start(store: Arc<dyn Store>) -> Arc<Annotator> {
+    pub fn start(store: Arc<dyn Store>, cx: LoopContext) -> Arc<Annotator> {
         let annotator = Arc::new(Annotator {
             wake: Notify::new(),
         });
         let me = annotator.clone();
         tokio::spawn(async move {
             loop {
-                match drain(store.as_ref()).await {
+                match drain(store.as_ref(), &cx).await {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "annotating feedback failed; retrying"),
                 }
@@ -486,43 +496,109 @@ pub fn rule_matches(rule: &LoopRule, f: &Feedback) -> bool {
 }
 
 /// Runs the closed-loop rules over feedback they have not seen (text feedback once it is
-/// annotated) and opens the follow-ups; returns how many were opened.
-pub async fn close_the_loop(store: &dyn Store) -> anyhow::Result<usize> {
+/// annotated): opens the follow-ups, queues the rules' e-mail and webhook notices and the
+/// `feedback.created` webhooks, all in the transaction that marks the feedback as seen.
+/// Returns how many follow-ups were opened.
+pub async fn close_the_loop(store: &dyn Store, cx: &LoopContext) -> anyhow::Result<usize> {
     let rules = store.loop_rules().await?;
+    let hooks = store.webhooks().await?;
     let mut opened = 0;
     loop {
         let batch = store.unlooped(ANNOTATE_BATCH).await?;
         if batch.is_empty() {
             return Ok(opened);
         }
-        let follow_ups: Vec<NewFollowUp> = batch
-            .iter()
-            .flat_map(|f| {
-                rules
-                    .iter()
-                    .filter(|r| rule_matches(r, f))
-                    .map(|r| NewFollowUp {
-                        feedback_id: f.id,
-                        rule_id: r.id,
-                        owner_id: r.owner_id,
-                        due_at: f.received_at + r.due_hours * 3_600_000,
-                    })
-            })
-            .collect();
+        let now = crate::now_ms();
+        let mut follow_ups = Vec::new();
+        let mut jobs = Vec::new();
+        for f in &batch {
+            let data = serde_json::to_value(f)?;
+            jobs.extend(webhooks::jobs_for(
+                &hooks,
+                "feedback.created",
+                &format!("fb{}", f.id),
+                &data,
+                None,
+                now,
+            ));
+            for r in rules.iter().filter(|r| rule_matches(r, f)) {
+                let due_at = f.received_at + r.due_hours * 3_600_000;
+                follow_ups.push(NewFollowUp {
+                    feedback_id: f.id,
+                    rule_id: r.id,
+                    owner_id: r.owner_id,
+                    due_at,
+                });
+                if let Some(to) = &r.notify_email {
+                    jobs.push(follow_up_email(to, r, f, due_at, &cx.public_url).job(now, 5));
+                }
+                if r.notify_webhook {
+                    let data = serde_json::json!({
+                        "rule_id": r.id, "rule": r.name, "owner_id": r.owner_id,
+                        "due_at": due_at, "feedback": data,
+                    });
+                    jobs.extend(webhooks::jobs_for(
+                        &hooks,
+                        "follow_up.opened",
+                        &format!("fu{}_{}", f.id, r.id),
+                        &data,
+                        Some((f.id, r.id)),
+                        now,
+                    ));
+                }
+            }
+        }
         opened += follow_ups.len();
         let ids: Vec<i64> = batch.iter().map(|f| f.id).collect();
-        store.open_follow_ups(&ids, &follow_ups).await?;
+        store.open_follow_ups(&ids, &follow_ups, &jobs).await?;
+        if !jobs.is_empty() {
+            cx.job_wakeup.notify_one();
+        }
+    }
+}
+
+/// The notice a rule sends when it opens a follow-up.
+fn follow_up_email(
+    to: &str,
+    rule: &LoopRule,
+    f: &Feedback,
+    due_at: i64,
+    public_url: &str,
+) -> JobSpec {
+    let rating = match (&f.metric, f.rating) {
+        (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
+        _ => "no rating".into(),
+    };
+    let due = jiff::Timestamp::from_millisecond(due_at)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    JobSpec::Email {
+        to: to.into(),
+        subject: format!(
+            "[nunchi] Follow-up: {} feedback #{} ({rating})",
+            f.source, f.id
+        ),
+        text: format!(
+            "The rule \"{}\" opened a follow-up, due {due}.\n\n{rating}\n{}\n\nOpen it: {}/follow-ups\n",
+            rule.name,
+            if f.body.is_empty() {
+                "(no text)"
+            } else {
+                &f.body
+            },
+            public_url.trim_end_matches('/'),
+        ),
     }
 }
 
 /// Annotates everything waiting, then lets the closed-loop rules see it; returns how many
 /// texts were annotated.
-pub async fn drain(store: &dyn Store) -> anyhow::Result<usize> {
+pub async fn drain(store: &dyn Store, cx: &LoopContext) -> anyhow::Result<usize> {
     let mut done = 0;
     loop {
         let waiting = store.unannotated(ANNOTATE_BATCH).await?;
         if waiting.is_empty() {
-            close_the_loop(store).await?;
+            close_the_loop(store, cx).await?;
             return Ok(done);
         }
         let annotated = tokio::task::spawn_blocking(move || {

@@ -4,6 +4,7 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
+use nunchi_store::model::NewJob;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -27,12 +28,39 @@ pub enum JobSpec {
         dry_run: bool,
         actor: String,
     },
+    /// One e-mail: a closed-loop notice or a fix notice to a customer.
+    Email {
+        to: String,
+        subject: String,
+        text: String,
+    },
+    /// One signed webhook delivery. For `follow_up.opened`, `follow_up` names the
+    /// (feedback, rule) whose follow-up id is added to the data when it is sent.
+    Webhook {
+        webhook_id: i64,
+        msg_id: String,
+        body: String,
+        #[serde(default)]
+        follow_up: Option<(i64, i64)>,
+    },
 }
 
 impl JobSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Import { .. } => "import",
+            Self::Email { .. } => "email",
+            Self::Webhook { .. } => "webhook",
+        }
+    }
+
+    /// This job as a row to queue inside another change's transaction.
+    pub fn job(&self, run_at: i64, max_attempts: i64) -> NewJob {
+        NewJob {
+            kind: self.kind().into(),
+            payload: serde_json::to_string(self).expect("a job spec serialises"),
+            run_at,
+            max_attempts,
         }
     }
 }
@@ -99,6 +127,32 @@ async fn run(state: &AppState, spec: JobSpec) -> anyhow::Result<String> {
                 )
                 .await;
             Ok(result.to_string())
+        }
+        JobSpec::Email { to, subject, text } => {
+            state.mailer.send(&to, &subject, &text, None).await?;
+            Ok(serde_json::json!({ "sent_to": to }).to_string())
+        }
+        JobSpec::Webhook {
+            webhook_id,
+            msg_id,
+            mut body,
+            follow_up,
+        } => {
+            let hook = match state.store.webhook(webhook_id).await {
+                Ok(h) => h,
+                Err(nunchi_store::StoreError::NotFound(_)) => {
+                    return Ok(r#"{"skipped":"the webhook was deleted"}"#.into());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if let Some((feedback_id, rule_id)) = follow_up {
+                let f = state.store.follow_up_for(feedback_id, rule_id).await?;
+                let mut value: serde_json::Value = serde_json::from_str(&body)?;
+                value["data"]["follow_up_id"] = f.id.into();
+                body = value.to_string();
+            }
+            crate::webhooks::deliver(&state.http, &hook, &msg_id, body).await?;
+            Ok(serde_json::json!({ "delivered_to": hook.url }).to_string())
         }
     }
 }

@@ -13,10 +13,14 @@ pub mod feedback;
 pub mod i18n;
 pub mod import;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod openapi;
+pub mod outer_loop;
 pub mod routes;
+pub mod surveys;
 pub mod ui;
+pub mod webhooks;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -40,6 +44,12 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Largest CSV upload accepted by the import endpoints.
     pub max_upload_bytes: usize,
+    /// Where outgoing e-mail goes (`smtp://…`, `smtps://…`); none: e-mail is off.
+    pub smtp_url: Option<String>,
+    /// The sender of outgoing e-mail.
+    pub mail_from: String,
+    /// The address customers reach nunchi at, for survey links in e-mail.
+    pub public_url: String,
 }
 
 impl Settings {
@@ -50,6 +60,9 @@ impl Settings {
             secure_cookies: false,
             max_body_bytes: 1 << 20,
             max_upload_bytes: 1 << 30,
+            smtp_url: None,
+            mail_from: "nunchi <cx@localhost>".into(),
+            public_url: "http://127.0.0.1".into(),
         }
     }
 }
@@ -63,18 +76,42 @@ pub struct AppState {
     pub job_wakeup: jobs::Wakeup,
     pub events: Arc<events::Events>,
     pub annotator: Arc<feedback::Annotator>,
+    pub mailer: Arc<mail::Mailer>,
+    /// For webhook deliveries.
+    pub http: reqwest::Client,
+    /// Wakes the survey dispatcher (new contacts to send).
+    pub survey_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        let job_wakeup: jobs::Wakeup = Arc::new(tokio::sync::Notify::new());
+        let mailer = mail::Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "e-mail is off");
+                mail::Mailer::new(None, "nunchi <cx@localhost>").expect("a valid sender")
+            });
+        let settings = Arc::new(settings);
         Self {
             store: store.clone(),
-            settings: Arc::new(settings),
+            settings: settings.clone(),
             metrics: metrics::Metrics::new(),
             sign_in_limiter: Arc::new(auth::limiter::Limiter::new(20, Duration::from_secs(300))),
-            job_wakeup: Arc::new(tokio::sync::Notify::new()),
+            job_wakeup: job_wakeup.clone(),
             events: events::Events::start(store.clone()),
-            annotator: feedback::Annotator::start(store.clone()),
+            annotator: feedback::Annotator::start(
+                store.clone(),
+                feedback::LoopContext {
+                    job_wakeup,
+                    public_url: settings.public_url.clone(),
+                },
+            ),
+            mailer: Arc::new(mailer),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .expect("an HTTP client"),
+            survey_wakeup: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -175,8 +212,9 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let runner = jobs::spawn_runner(
         state.clone(),
         format!("{}-{}", hostname(), std::process::id()),
-        stop_rx,
+        stop_rx.clone(),
     );
+    let dispatcher = surveys::spawn_dispatcher(state.clone(), stop_rx);
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -185,6 +223,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     state.metrics.up.set(0);
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), runner).await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), dispatcher).await;
     state.store.close().await;
     Ok(())
 }

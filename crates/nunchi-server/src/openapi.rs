@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::api::{admin, analytics, customers, data, events, feedback, loops, orders};
+use crate::api::{admin, analytics, customers, data, events, feedback, loops, orders, surveys};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,10 +26,14 @@ use crate::api::{admin, analytics, customers, data, events, feedback, loops, ord
         analytics::touchpoints, analytics::create_touchpoint, analytics::update_touchpoint, analytics::delete_touchpoint,
         feedback::add, feedback::import_csv, feedback::list, feedback::read, feedback::scores_report, feedback::perception_gap_report,
         loops::rules, loops::create_rule, loops::delete_rule, loops::follow_ups, loops::report, loops::close,
+        loops::follow_up, loops::add_note, loops::webhooks, loops::create_webhook, loops::delete_webhook,
+        loops::root_causes, loops::suggestions, loops::create_root_cause, loops::fix_root_cause,
+        surveys::list, surveys::create, surveys::read, surveys::update, surveys::results, surveys::contacts, surveys::send,
+        surveys::settings, surveys::set_settings,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "customers", description = "Customer 360"), (name = "orders"), (name = "data", description = "CSV import and export"), (name = "admin", description = "Users, tokens, audit log, jobs"), (name = "analytics", description = "Funnels, paths, retention and journey-map metrics from the in-memory engine"), (name = "journeys", description = "Journey-map stages and touchpoints"), (name = "events", description = "Touchpoint events; Segment's tracking API is also served at /v1/* with source write keys"), (name = "feedback", description = "The Voice-of-the-Customer stream: survey answers, reviews, social posts, app-store reviews and support ratings; CX scores"))
+    tags((name = "customers", description = "Customer 360"), (name = "orders"), (name = "data", description = "CSV import and export"), (name = "admin", description = "Users, tokens, audit log, jobs"), (name = "analytics", description = "Funnels, paths, retention and journey-map metrics from the in-memory engine"), (name = "journeys", description = "Journey-map stages and touchpoints"), (name = "events", description = "Touchpoint events; Segment's tracking API is also served at /v1/* with source write keys"), (name = "feedback", description = "The Voice-of-the-Customer stream: survey answers, reviews, social posts, app-store reviews and support ratings; CX scores; the closed loop (rules, follow-ups, webhooks, root causes)"), (name = "surveys", description = "Surveys: questions with skip logic, distribution by link, widget, e-mail and events, fatigue rules with explained suppressions; customers answer at /s/{key} and through /api/public/*"))
 )]
 pub struct ApiDoc;
 

@@ -113,6 +113,41 @@ pub const API: &[RouteSpec] = &[
         "/api/v1/follow-ups/{id}/close",
         Some(CustomersWrite),
     ),
+    r("GET", "/api/v1/follow-ups/{id}", Some(CustomersRead)),
+    r(
+        "POST",
+        "/api/v1/follow-ups/{id}/notes",
+        Some(CustomersWrite),
+    ),
+    r("GET", "/api/v1/webhooks", Some(UsersManage)),
+    r("POST", "/api/v1/webhooks", Some(UsersManage)),
+    r("DELETE", "/api/v1/webhooks/{id}", Some(UsersManage)),
+    r("GET", "/api/v1/root-causes", Some(CustomersRead)),
+    r("POST", "/api/v1/root-causes", Some(LoopsManage)),
+    r(
+        "GET",
+        "/api/v1/root-causes/suggestions",
+        Some(CustomersRead),
+    ),
+    r("POST", "/api/v1/root-causes/{id}/fix", Some(LoopsManage)),
+    r("GET", "/api/v1/surveys", Some(CustomersRead)),
+    r("POST", "/api/v1/surveys", Some(SurveysManage)),
+    r("GET", "/api/v1/surveys/{id}", Some(CustomersRead)),
+    r("PUT", "/api/v1/surveys/{id}", Some(SurveysManage)),
+    r("GET", "/api/v1/surveys/{id}/results", Some(CustomersRead)),
+    r("GET", "/api/v1/surveys/{id}/contacts", Some(CustomersRead)),
+    r("POST", "/api/v1/surveys/{id}/send", Some(SurveysManage)),
+    r("GET", "/api/v1/survey-settings", Some(CustomersRead)),
+    r("PUT", "/api/v1/survey-settings", Some(SurveysManage)),
+];
+
+/// Pages and endpoints for customers, who never sign in: the survey link page, the
+/// widget script and the widget's JSON calls (see `api::public`).
+pub const PUBLIC: &[&str] = &[
+    "/s/{key}",
+    "/widget.js",
+    "/api/public/surveys/{key}/display",
+    "/api/public/responses/{token}",
 ];
 
 /// Segment's tracking API, authenticated by a source's write key rather than a user:
@@ -165,6 +200,28 @@ pub const UI: &[RouteSpec] = &[
     r("POST", "/journeys/stages/{id}/delete", Some(JourneysEdit)),
     r("GET", "/voc", Some(CustomersRead)),
     r("GET", "/voc/stream", Some(CustomersRead)),
+    r("GET", "/surveys", Some(CustomersRead)),
+    r("POST", "/surveys", Some(SurveysManage)),
+    r("POST", "/surveys/settings", Some(SurveysManage)),
+    r("GET", "/surveys/{id}", Some(CustomersRead)),
+    r("POST", "/surveys/{id}/status", Some(SurveysManage)),
+    r("POST", "/surveys/{id}/settings", Some(SurveysManage)),
+    r("POST", "/surveys/{id}/questions", Some(SurveysManage)),
+    r(
+        "POST",
+        "/surveys/{id}/questions/{qid}/delete",
+        Some(SurveysManage),
+    ),
+    r(
+        "POST",
+        "/surveys/{id}/questions/{qid}/logic",
+        Some(SurveysManage),
+    ),
+    r("GET", "/follow-ups", Some(CustomersRead)),
+    r("POST", "/follow-ups/{id}/notes", Some(CustomersWrite)),
+    r("POST", "/follow-ups/{id}/close", Some(CustomersWrite)),
+    r("POST", "/root-causes", Some(LoopsManage)),
+    r("POST", "/root-causes/{id}/fix", Some(LoopsManage)),
     r("GET", "/analytics/funnel", Some(CustomersRead)),
     r("GET", "/analytics/funnel.csv", Some(CustomersRead)),
     r("GET", "/analytics/paths", Some(CustomersRead)),

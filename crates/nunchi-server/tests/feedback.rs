@@ -685,12 +685,23 @@ async fn closed_loop_rules_open_follow_ups_that_are_tracked_to_closure() {
         .api(Some(Role::Viewer), "GET", "/api/v1/follow-ups/report", None)
         .await
         .json();
-    let mine = report
+    let mine = report["owners"]
         .as_array()
         .unwrap()
         .iter()
         .find(|o| o["owner_id"].as_i64() == Some(agent))
         .unwrap();
+    assert_eq!(mine["owner"], "Test agent");
+    let no_team = report["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["team_id"].is_null())
+        .expect("owners in no team are reported together");
+    assert_eq!(
+        (no_team["opened"].as_u64(), no_team["closed"].as_u64()),
+        (Some(2), Some(1))
+    );
     assert_eq!(
         (mine["opened"].as_u64(), mine["closed"].as_u64()),
         (Some(1), Some(1))

@@ -182,12 +182,28 @@ async fn signing_in_needs_the_forms_csrf_token_and_locks_after_five_failures() {
 async fn every_page_renders_for_roles_that_may_see_it() {
     let app = TestApp::new().await;
     let id = app.customer(json!({"name": "김하나", "email": "hana@example.com", "phone": "010-2222-3333", "external_id": "P-1", "tags": ["vip"]})).await;
+    let survey = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/surveys",
+            Some(json!({"name": "NPS", "questions": [{"id": "nps", "kind": "nps", "text": {"en": "Recommend us?"}}]})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
     let mut failures = vec![];
     for role in Role::ALL {
         for spec in routes::UI.iter().filter(|s| s.method == "GET") {
+            let target = if spec.path.starts_with("/surveys/") {
+                survey
+            } else {
+                id
+            };
             let path = spec
                 .path
-                .replace("{id}", &id.to_string())
+                .replace("{id}", &target.to_string())
                 .replace("{file}", "customers.csv");
             let path = if path.starts_with("/import/jobs/") {
                 "/import".to_string()

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 pub use error::{StoreError, StoreResult};
 pub use traits::{
-    AdminStore, AuditStore, CustomerStore, EventStore, JobStore, JourneyStore, OrderStore, Store,
-    UserStore,
+    AdminStore, AuditStore, CustomerStore, EventStore, FeedbackStore, JobStore, JourneyStore,
+    LoopStore, OrderStore, Store, SurveyStore, UserStore,
 };
 
 /// Opens the store a URL names (`sqlite:path/to.db` or `postgres://…`) and applies any

@@ -482,6 +482,10 @@ pub struct LoopRule {
     pub owner_id: Option<i64>,
     pub due_hours: i64,
     pub created_at: i64,
+    /// Tell this address by e-mail when a follow-up opens.
+    pub notify_email: Option<String>,
+    /// Announce opened follow-ups to the webhooks subscribed to `follow_up.opened`.
+    pub notify_webhook: bool,
 }
 
 /// A rule to create, validated by the caller.
@@ -494,6 +498,8 @@ pub struct NewLoopRule {
     pub source: Option<String>,
     pub owner_id: Option<i64>,
     pub due_hours: i64,
+    pub notify_email: Option<String>,
+    pub notify_webhook: bool,
 }
 
 /// A follow-up opened by a rule, tracked to closure.
@@ -518,4 +524,201 @@ pub struct NewFollowUp {
     pub rule_id: i64,
     pub owner_id: Option<i64>,
     pub due_at: i64,
+}
+
+/// A job to queue in the same transaction as the change that calls for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: String,
+    pub run_at: i64,
+    pub max_attempts: i64,
+}
+
+/// A note on a follow-up: what was tried, what the customer said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct FollowUpNote {
+    pub id: i64,
+    pub follow_up_id: i64,
+    pub author_id: Option<i64>,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// A receiver of outbound webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Webhook {
+    pub id: i64,
+    pub url: String,
+    /// Shown once, when the webhook is created.
+    #[serde(skip)]
+    pub secret: String,
+    /// Comma-separated event types.
+    pub events: String,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+impl Webhook {
+    pub fn wants(&self, event: &str) -> bool {
+        self.active && self.events.split(',').any(|e| e.trim() == event)
+    }
+}
+
+/// An outer-loop item: negative feedback on one topic, tracked to "fixed".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct RootCause {
+    pub id: i64,
+    pub topic: String,
+    pub title: String,
+    /// open or fixed.
+    pub status: String,
+    pub owner_id: Option<i64>,
+    pub fix_note: Option<String>,
+    /// Affected customers told of the fix.
+    pub notified: i64,
+    pub created_at: i64,
+    pub fixed_at: Option<i64>,
+    /// Feedback grouped under it, and the distinct customers who gave it.
+    pub feedback_count: i64,
+    pub customers: i64,
+}
+
+/// A survey as stored; `questions` is the JSON of `nunchi_core::survey::Question`s.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Survey {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    /// draft, active or closed.
+    pub status: String,
+    /// survey (customers) or employee.
+    pub audience: String,
+    pub questions: String,
+    pub touchpoint_id: Option<i64>,
+    pub stage_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub trigger_event: Option<String>,
+    pub trigger_delay_hours: i64,
+    pub sample_rate: f64,
+    pub min_days: i64,
+    /// once, until_answered or always.
+    pub repeat: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A survey to create or the new state of one, validated by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSurvey {
+    pub name: String,
+    pub status: String,
+    pub audience: String,
+    pub questions: String,
+    pub touchpoint_id: Option<i64>,
+    pub stage_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub trigger_event: Option<String>,
+    pub trigger_delay_hours: i64,
+    pub sample_rate: f64,
+    pub min_days: i64,
+    pub repeat: String,
+}
+
+/// One person's answers to a survey, kept as they arrive.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct SurveyResponse {
+    pub id: i64,
+    pub survey_id: i64,
+    #[serde(skip)]
+    pub token: String,
+    pub customer_id: Option<i64>,
+    pub anonymous_id: Option<String>,
+    /// link, email or widget.
+    pub channel: String,
+    pub lang: String,
+    /// JSON object: question id → answer (null when skipped).
+    pub answers: String,
+    /// The question to ask next; none once complete.
+    pub next_question: Option<String>,
+    pub started_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSurveyResponse {
+    pub survey_id: i64,
+    pub token: String,
+    pub customer_id: Option<i64>,
+    pub anonymous_id: Option<String>,
+    pub channel: String,
+    pub lang: String,
+    pub next_question: Option<String>,
+}
+
+/// One attempt to survey someone and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct SurveyContact {
+    pub id: i64,
+    pub survey_id: i64,
+    pub customer_id: Option<i64>,
+    pub anonymous_id: Option<String>,
+    /// email or widget.
+    pub channel: String,
+    /// due, sent, shown, suppressed or failed.
+    pub status: String,
+    /// Why it was suppressed (nunchi_core::survey::Suppressed code).
+    pub reason: Option<String>,
+    pub reason_value: Option<i64>,
+    pub event_id: Option<i64>,
+    #[serde(skip)]
+    pub response_token: Option<String>,
+    pub due_at: i64,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub decided_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSurveyContact {
+    pub survey_id: i64,
+    pub customer_id: Option<i64>,
+    pub anonymous_id: Option<String>,
+    pub channel: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub reason_value: Option<i64>,
+    pub event_id: Option<i64>,
+    pub response_token: Option<String>,
+    pub due_at: i64,
+    /// Set when decided on the spot (the widget), not for contacts that wait to be sent.
+    pub decided_at: Option<i64>,
+}
+
+/// What has reached one person so far, for the fatigue rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExposureCounts {
+    pub last_contact_at: Option<i64>,
+    pub contacts_30d: i64,
+    pub shown_this: i64,
+    pub answered_this: bool,
+}
+
+/// How many contacts of a survey ended one way, by reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ContactCount {
+    pub status: String,
+    pub reason: Option<String>,
+    pub count: i64,
+}
+
+/// An event that may trigger a survey.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TriggerEvent {
+    pub id: i64,
+    pub customer_id: i64,
+    pub name: String,
+    pub ts: i64,
 }

@@ -16,6 +16,7 @@ use crate::{
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
         orders::impl_order_store,
+        surveys::impl_survey_store,
         users::impl_user_store,
     },
 };
@@ -68,6 +69,7 @@ impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);
 impl_feedback_store!(PgStore, Postgres);
 impl_loop_store!(PgStore, Postgres);
+impl_survey_store!(PgStore, Postgres);
 impl_user_store!(PgStore, Postgres);
 impl_job_store!(PgStore, Postgres, crate::sql::jobs::claim_sql(true));
 

@@ -16,6 +16,7 @@ use crate::{
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
         orders::impl_order_store,
+        surveys::impl_survey_store,
         users::impl_user_store,
     },
 };
@@ -85,6 +86,7 @@ impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);
 impl_feedback_store!(SqliteStore, Sqlite);
 impl_loop_store!(SqliteStore, Sqlite);
+impl_survey_store!(SqliteStore, Sqlite);
 impl_user_store!(SqliteStore, Sqlite);
 impl_job_store!(SqliteStore, Sqlite, crate::sql::jobs::claim_sql(false));
 

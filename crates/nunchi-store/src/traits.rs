@@ -245,6 +245,14 @@ pub trait FeedbackStore: Send + Sync {
     /// Feedback with text that has no annotations yet, oldest first.
     async fn unannotated(&self, limit: i64) -> StoreResult<Vec<(i64, String)>>;
     async fn annotate(&self, items: &[(i64, Annotation)]) -> StoreResult<()>;
+    /// Replaces the text of feedback `(source, external id)` (a survey's free-text answer
+    /// arriving after its rating) and queues it for annotation and the rules again.
+    async fn set_feedback_body(
+        &self,
+        source: &str,
+        external_id: &str,
+        body: &str,
+    ) -> StoreResult<()>;
 }
 
 /// The closed loop: rules, the follow-ups they open, and their closure.
@@ -258,14 +266,119 @@ pub trait LoopStore: Send + Sync {
     async fn unlooped(&self, limit: i64) -> StoreResult<Vec<Feedback>>;
     /// Opens the follow-ups (at most one per feedback and rule) and marks `looked_at`
     /// feedback as looked at, in one transaction.
+    /// Also links the negative ones to open root-cause items of their topics and queues
+    /// `jobs` (notifications, webhooks), so that nothing the rules decided is lost.
     async fn open_follow_ups(
         &self,
         looked_at: &[i64],
         follow_ups: &[NewFollowUp],
+        jobs: &[NewJob],
     ) -> StoreResult<()>;
     /// Follow-ups, newest first; only those with this status when given.
     async fn follow_ups(&self, status: Option<&str>, limit: i64) -> StoreResult<Vec<FollowUp>>;
+    async fn follow_up(&self, id: i64) -> StoreResult<FollowUp>;
+    /// The follow-up a rule opened for a piece of feedback.
+    async fn follow_up_for(&self, feedback_id: i64, rule_id: i64) -> StoreResult<FollowUp>;
     async fn close_follow_up(&self, id: i64, resolution: &str) -> StoreResult<FollowUp>;
+    async fn add_follow_up_note(
+        &self,
+        follow_up_id: i64,
+        author_id: Option<i64>,
+        body: &str,
+    ) -> StoreResult<FollowUpNote>;
+    async fn follow_up_notes(&self, follow_up_id: i64) -> StoreResult<Vec<FollowUpNote>>;
+    async fn create_webhook(&self, url: &str, secret: &str, events: &str) -> StoreResult<Webhook>;
+    async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
+    async fn webhook(&self, id: i64) -> StoreResult<Webhook>;
+    async fn delete_webhook(&self, id: i64) -> StoreResult<()>;
+    /// Opens a root-cause item for a topic and groups under it the negative feedback on
+    /// that topic received since `since`.
+    async fn create_root_cause(
+        &self,
+        topic: &str,
+        title: &str,
+        owner_id: Option<i64>,
+        since: i64,
+    ) -> StoreResult<RootCause>;
+    async fn root_causes(&self) -> StoreResult<Vec<RootCause>>;
+    async fn root_cause(&self, id: i64) -> StoreResult<RootCause>;
+    /// The customers who gave the feedback grouped under a root cause.
+    async fn root_cause_customers(&self, id: i64) -> StoreResult<Vec<i64>>;
+    /// Marks it fixed, records how many customers are told, and queues `jobs` (the
+    /// e-mails that tell them, webhooks) in one transaction.
+    async fn fix_root_cause(
+        &self,
+        id: i64,
+        note: &str,
+        notified: i64,
+        jobs: &[NewJob],
+    ) -> StoreResult<RootCause>;
+}
+
+/// Surveys, their responses (partial ones kept), every attempt to reach someone with
+/// what became of it, and the brand's key-value settings.
+#[async_trait]
+pub trait SurveyStore: Send + Sync {
+    async fn create_survey(&self, key: &str, survey: &NewSurvey) -> StoreResult<Survey>;
+    async fn update_survey(&self, id: i64, survey: &NewSurvey) -> StoreResult<Survey>;
+    async fn survey(&self, id: i64) -> StoreResult<Survey>;
+    async fn survey_by_key(&self, key: &str) -> StoreResult<Survey>;
+    async fn surveys(&self) -> StoreResult<Vec<Survey>>;
+    async fn start_response(&self, response: &NewSurveyResponse) -> StoreResult<SurveyResponse>;
+    async fn response_by_token(&self, token: &str) -> StoreResult<SurveyResponse>;
+    /// Stores the answers so far and what comes next; `completed_at` once done.
+    async fn save_response(
+        &self,
+        id: i64,
+        answers: &str,
+        next_question: Option<&str>,
+        completed_at: Option<i64>,
+    ) -> StoreResult<()>;
+    /// Newest first.
+    async fn responses(&self, survey_id: i64, limit: i64) -> StoreResult<Vec<SurveyResponse>>;
+    /// Contacts to record; one per survey and triggering event (repeats are ignored).
+    async fn add_contacts(&self, contacts: &[NewSurveyContact]) -> StoreResult<()>;
+    /// Records contacts triggered by events up to `cursor` and moves the trigger cursor
+    /// there, in one transaction.
+    async fn schedule_triggered(
+        &self,
+        contacts: &[NewSurveyContact],
+        cursor: i64,
+    ) -> StoreResult<()>;
+    /// Contacts waiting to be sent whose time has come, oldest first.
+    async fn due_contacts(&self, now: i64, limit: i64) -> StoreResult<Vec<SurveyContact>>;
+    /// Records what became of a due contact.
+    async fn settle_contact(
+        &self,
+        id: i64,
+        status: &str,
+        reason: Option<&str>,
+        reason_value: Option<i64>,
+        response_token: Option<&str>,
+    ) -> StoreResult<()>;
+    /// A send failed: try again at `due_at`.
+    async fn retry_contact(&self, id: i64, due_at: i64, error: &str) -> StoreResult<()>;
+    /// What has reached this person (a customer, else an anonymous visitor) by `now`.
+    async fn exposure(
+        &self,
+        customer_id: Option<i64>,
+        anonymous_id: Option<&str>,
+        survey_id: i64,
+        now: i64,
+    ) -> StoreResult<ExposureCounts>;
+    async fn contact_counts(&self, survey_id: i64) -> StoreResult<Vec<ContactCount>>;
+    /// Newest first.
+    async fn contacts(&self, survey_id: i64, limit: i64) -> StoreResult<Vec<SurveyContact>>;
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+    /// Events with a known customer after `after_id` whose name is one of `names`.
+    async fn trigger_events(
+        &self,
+        after_id: i64,
+        names: &[String],
+        limit: i64,
+    ) -> StoreResult<Vec<TriggerEvent>>;
+    async fn last_event_id(&self) -> StoreResult<i64>;
 }
 
 #[async_trait]
@@ -287,6 +400,7 @@ pub trait Store:
     + JourneyStore
     + FeedbackStore
     + LoopStore
+    + SurveyStore
     + AdminStore
 {
 }
@@ -300,6 +414,7 @@ impl<
         + JourneyStore
         + FeedbackStore
         + LoopStore
+        + SurveyStore
         + AdminStore,
 > Store for T
 {

@@ -1277,6 +1277,8 @@ each_backend!(
                 source: None,
                 owner_id: None,
                 due_hours: 24,
+                notify_email: Some("cx-lead@example.com".into()),
+                notify_webhook: true,
             })
             .await
             .unwrap();
@@ -1301,13 +1303,51 @@ each_backend!(
             owner_id: None,
             due_at: 86_400_000,
         };
-        s.open_follow_ups(&[rated], std::slice::from_ref(&open))
-            .await
-            .unwrap();
-        s.open_follow_ups(&[], &[open]).await.unwrap();
+        let notify = NewJob {
+            kind: "email".into(),
+            payload: "{}".into(),
+            run_at: 0,
+            max_attempts: 5,
+        };
+        s.open_follow_ups(
+            &[rated],
+            std::slice::from_ref(&open),
+            std::slice::from_ref(&notify),
+        )
+        .await
+        .unwrap();
+        s.open_follow_ups(&[], &[open], &[]).await.unwrap();
+        let queued = s.jobs(10).await.unwrap();
+        assert_eq!(
+            (
+                queued.len(),
+                queued[0].kind.as_str(),
+                queued[0].max_attempts
+            ),
+            (1, "email", 5),
+            "the notification is queued with the follow-up"
+        );
         assert!(s.unlooped(10).await.unwrap().is_empty());
         let follow_ups = s.follow_ups(Some("open"), 10).await.unwrap();
         assert_eq!(follow_ups.len(), 1, "once per feedback and rule");
+        assert_eq!(
+            s.follow_up_for(rated, rule.id).await.unwrap(),
+            follow_ups[0]
+        );
+        let note = s
+            .add_follow_up_note(follow_ups[0].id, None, "left a voicemail")
+            .await
+            .unwrap();
+        s.add_follow_up_note(follow_ups[0].id, None, "called back; refund agreed")
+            .await
+            .unwrap();
+        let notes = s.follow_up_notes(follow_ups[0].id).await.unwrap();
+        assert_eq!(notes.len(), 2);
+        assert_eq!(notes[0], note, "oldest first");
+        assert!(matches!(
+            s.add_follow_up_note(9_999, None, "x").await,
+            Err(StoreError::NotFound(_))
+        ));
         let closed = s
             .close_follow_up(follow_ups[0].id, "called the customer")
             .await
@@ -1346,3 +1386,307 @@ each_backend!(
         );
     }
 );
+
+each_backend!(
+    root_causes_group_negative_feedback_by_topic_and_are_fixed_once,
+    |s| {
+        let c = s
+            .create_customer(
+                &customer("RC-1", "이서연", "seoyeon@example.com", "010-7777-1111"),
+                &[],
+                "test",
+            )
+            .await
+            .unwrap();
+        let mut late = review(None, "rating", 1.0, "배송이 너무 늦어요", 1_000);
+        late.customer_id = Some(c);
+        let mut happy = review(None, "rating", 5.0, "배송이 늦었지만 괜찮아요", 2_000);
+        happy.customer_id = Some(c);
+        let other_topic = review(None, "rating", 1.0, "가격이 비싸요", 3_000);
+        let ids: Vec<i64> = s
+            .add_feedback(&[late, happy, other_topic])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| match a {
+                Added::Created(id) => id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let topic = |key: &str, label: &str| Annotation {
+            lang: "ko".into(),
+            sentiment: 0.0,
+            sentiment_label: label.into(),
+            topics: format!(r#"[{{"en":"x","ko":"y","score":1.0,"topic":"{key}"}}]"#),
+        };
+        s.annotate(&[
+            (ids[0], topic("delivery_delay", "negative")),
+            (ids[1], topic("delivery_delay", "positive")),
+            (ids[2], topic("price", "negative")),
+        ])
+        .await
+        .unwrap();
+        let rc = s
+            .create_root_cause("delivery_delay", "Courier change", None, 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            (rc.status.as_str(), rc.feedback_count, rc.customers),
+            ("open", 1, 1),
+            "only the negative feedback on the topic: {rc:?}"
+        );
+        // New negative feedback on the topic joins the open item as the rules look at it.
+        let mut later = review(None, "csat", 2.0, "또 늦었어요", 4_000);
+        later.customer_id = Some(c);
+        let Added::Created(later) = s.add_feedback(&[later]).await.unwrap()[0] else {
+            panic!()
+        };
+        s.annotate(&[(later, topic("delivery_delay", "negative"))])
+            .await
+            .unwrap();
+        s.open_follow_ups(&[later], &[], &[]).await.unwrap();
+        assert_eq!(s.root_cause(rc.id).await.unwrap().feedback_count, 2);
+        assert_eq!(s.root_cause_customers(rc.id).await.unwrap(), vec![c]);
+        let tell = NewJob {
+            kind: "email".into(),
+            payload: "{}".into(),
+            run_at: 0,
+            max_attempts: 5,
+        };
+        let fixed = s
+            .fix_root_cause(
+                rc.id,
+                "Switched courier back",
+                1,
+                std::slice::from_ref(&tell),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                fixed.status.as_str(),
+                fixed.notified,
+                fixed.fix_note.as_deref()
+            ),
+            ("fixed", 1, Some("Switched courier back"))
+        );
+        assert!(matches!(
+            s.fix_root_cause(rc.id, "again", 1, &[tell]).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(s.jobs(10).await.unwrap().len(), 1, "queued once");
+        assert_eq!(s.root_causes().await.unwrap().len(), 1);
+
+        let hook = s
+            .create_webhook("http://127.0.0.1:9/hook", "whsec_abc", "feedback.created")
+            .await
+            .unwrap();
+        assert!(hook.wants("feedback.created") && !hook.wants("follow_up.opened"));
+        assert_eq!(s.webhook(hook.id).await.unwrap().secret, "whsec_abc");
+        assert_eq!(s.webhooks().await.unwrap().len(), 1);
+        s.delete_webhook(hook.id).await.unwrap();
+        assert!(matches!(
+            s.delete_webhook(hook.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);
+
+fn survey(name: &str, trigger: Option<&str>) -> NewSurvey {
+    NewSurvey {
+        name: name.into(),
+        status: "active".into(),
+        audience: "survey".into(),
+        questions: r#"[{"id":"nps","kind":"nps","text":{"en":"Recommend?"}}]"#.into(),
+        touchpoint_id: None,
+        stage_id: None,
+        team_id: None,
+        trigger_event: trigger.map(str::to_string),
+        trigger_delay_hours: 24,
+        sample_rate: 1.0,
+        min_days: 7,
+        repeat: "until_answered".into(),
+    }
+}
+
+fn contact(
+    survey_id: i64,
+    customer_id: Option<i64>,
+    status: &str,
+    event: Option<i64>,
+) -> NewSurveyContact {
+    NewSurveyContact {
+        survey_id,
+        customer_id,
+        anonymous_id: None,
+        channel: "email".into(),
+        status: status.into(),
+        reason: None,
+        reason_value: None,
+        event_id: event,
+        response_token: None,
+        due_at: 5_000,
+        decided_at: (status != "due").then_some(5_000),
+    }
+}
+
+each_backend!(surveys_keep_partial_responses_and_log_every_contact, |s| {
+    let c = s
+        .create_customer(
+            &customer("SV-1", "박지훈", "jihoon@example.com", "010-3333-4444"),
+            &[],
+            "test",
+        )
+        .await
+        .unwrap();
+    let created = s
+        .create_survey("k3y", &survey("Post-purchase NPS", Some("purchase")))
+        .await
+        .unwrap();
+    assert_eq!(s.survey_by_key("k3y").await.unwrap(), created);
+    assert!(
+        s.create_survey("k3y", &survey("again", None))
+            .await
+            .is_err(),
+        "keys are unique"
+    );
+    let mut paused = survey("Post-purchase NPS", Some("purchase"));
+    paused.status = "closed".into();
+    let updated = s.update_survey(created.id, &paused).await.unwrap();
+    assert_eq!(
+        (updated.status.as_str(), updated.key.as_str()),
+        ("closed", "k3y")
+    );
+    assert_eq!(s.surveys().await.unwrap().len(), 1);
+
+    let response = s
+        .start_response(&NewSurveyResponse {
+            survey_id: created.id,
+            token: "tok-1".into(),
+            customer_id: Some(c),
+            anonymous_id: None,
+            channel: "email".into(),
+            lang: "ko".into(),
+            next_question: Some("nps".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(response.answers, "{}");
+    s.save_response(response.id, r#"{"nps":9}"#, Some("why"), None)
+        .await
+        .unwrap();
+    let partial = s.response_by_token("tok-1").await.unwrap();
+    assert_eq!(
+        (
+            partial.answers.as_str(),
+            partial.next_question.as_deref(),
+            partial.completed_at
+        ),
+        (r#"{"nps":9}"#, Some("why"), None),
+        "a partial response is kept"
+    );
+    let e = s.exposure(Some(c), None, created.id, 10_000).await.unwrap();
+    assert!(!e.answered_this);
+
+    // Triggered contacts: one per survey and event, with the cursor moved in the same
+    // transaction; the due ones come back when their time has come.
+    s.schedule_triggered(
+        &[
+            contact(created.id, Some(c), "due", Some(41)),
+            contact(created.id, Some(c), "due", Some(41)),
+        ],
+        41,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.setting("survey_trigger_cursor").await.unwrap().as_deref(),
+        Some("41")
+    );
+    assert!(s.due_contacts(4_999, 10).await.unwrap().is_empty());
+    let due = s.due_contacts(5_000, 10).await.unwrap();
+    assert_eq!(due.len(), 1, "once per event");
+    s.retry_contact(due[0].id, 6_000, "connection refused")
+        .await
+        .unwrap();
+    assert!(s.due_contacts(5_500, 10).await.unwrap().is_empty());
+    s.settle_contact(due[0].id, "sent", None, None, Some("tok-1"))
+        .await
+        .unwrap();
+    assert!(s.due_contacts(i64::MAX / 2, 10).await.unwrap().is_empty());
+    let sent = &s.contacts(created.id, 10).await.unwrap()[0];
+    assert_eq!(
+        (
+            sent.status.as_str(),
+            sent.attempts,
+            sent.last_error.as_deref()
+        ),
+        ("sent", 2, Some("connection refused"))
+    );
+
+    let mut suppressed = contact(created.id, Some(c), "suppressed", None);
+    suppressed.reason = Some("too_soon".into());
+    suppressed.reason_value = Some(3);
+    s.add_contacts(&[suppressed.clone(), suppressed])
+        .await
+        .unwrap();
+    let now = sent.decided_at.unwrap() + 1;
+    let e = s.exposure(Some(c), None, created.id, now).await.unwrap();
+    assert_eq!(
+        (e.last_contact_at, e.contacts_30d, e.shown_this),
+        (sent.decided_at, 1, 1),
+        "suppressions do not count as contacts"
+    );
+    let e = s
+        .exposure(Some(c), None, created.id, now + 31 * 86_400_000)
+        .await
+        .unwrap();
+    assert_eq!(e.contacts_30d, 0);
+    s.save_response(response.id, r#"{"nps":9,"why":"빨라요"}"#, None, Some(now))
+        .await
+        .unwrap();
+    assert!(
+        s.exposure(Some(c), None, created.id, now)
+            .await
+            .unwrap()
+            .answered_this
+    );
+    assert_eq!(
+        s.exposure(None, Some("anon-x"), created.id, now)
+            .await
+            .unwrap(),
+        ExposureCounts::default()
+    );
+
+    let counts = s.contact_counts(created.id).await.unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            ContactCount {
+                status: "sent".into(),
+                reason: None,
+                count: 1
+            },
+            ContactCount {
+                status: "suppressed".into(),
+                reason: Some("too_soon".into()),
+                count: 2
+            },
+        ]
+    );
+    assert_eq!(s.responses(created.id, 10).await.unwrap().len(), 1);
+    s.set_setting("survey_global_cap", "4").await.unwrap();
+    s.set_setting("survey_global_cap", "5").await.unwrap();
+    assert_eq!(
+        s.setting("survey_global_cap").await.unwrap().as_deref(),
+        Some("5")
+    );
+    assert_eq!(s.setting("missing").await.unwrap(), None);
+    assert_eq!(s.last_event_id().await.unwrap(), 0);
+    assert!(
+        s.trigger_events(0, &["purchase".into()], 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+});

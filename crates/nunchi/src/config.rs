@@ -43,6 +43,16 @@ pub struct RawConfig {
         hide_env_values = true
     )]
     pub admin_password: Option<String>,
+    /// Outgoing e-mail: `smtp://HOST:PORT` (plain), `smtp://USER:PASS@HOST:587?tls=required`
+    /// (STARTTLS) or `smtps://USER:PASS@HOST` (TLS). Unset: e-mail is off.
+    #[arg(long, env = "NUNCHI_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of outgoing e-mail, e.g. `Brand CX <cx@brand.example>`.
+    #[arg(long, env = "NUNCHI_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// The address customers reach nunchi at, for survey links (default: http://LISTEN).
+    #[arg(long, env = "NUNCHI_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
 }
 
 impl RawConfig {
@@ -58,6 +68,9 @@ impl RawConfig {
             log_format: self.log_format.or(lower.log_format),
             admin_email: self.admin_email.or(lower.admin_email),
             admin_password: self.admin_password.or(lower.admin_password),
+            smtp_url: self.smtp_url.or(lower.smtp_url),
+            mail_from: self.mail_from.or(lower.mail_from),
+            public_url: self.public_url.or(lower.public_url),
         }
     }
 }
@@ -89,6 +102,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub admin_email: String,
     pub admin_password: Option<Secret>,
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    pub public_url: String,
 }
 
 impl Config {
@@ -130,6 +146,20 @@ impl Config {
             .unwrap_or_else(|| "admin@nunchi.local".into());
         nunchi_core::email::Email::parse(&admin_email)
             .map_err(|e| anyhow::anyhow!("--admin-email: {e}"))?;
+        let mail_from = raw
+            .mail_from
+            .unwrap_or_else(|| "nunchi <cx@nunchi.local>".into());
+        // Checks the URL and the sender now, so a typo stops the start rather than every send.
+        nunchi_server::mail::Mailer::new(raw.smtp_url.as_deref(), &mail_from)
+            .map_err(|e| anyhow::anyhow!("--smtp-url / --mail-from: {e}"))?;
+        let public_url = raw
+            .public_url
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            bail!("--public-url must start with http:// or https://");
+        }
         Ok(Self {
             listen,
             data_dir,
@@ -140,6 +170,9 @@ impl Config {
             log_format,
             admin_email,
             admin_password: raw.admin_password.map(Secret),
+            smtp_url: raw.smtp_url.map(Secret),
+            mail_from,
+            public_url,
         })
     }
 
@@ -150,6 +183,9 @@ impl Config {
             secure_cookies: self.secure_cookies,
             max_body_bytes: self.max_body_bytes,
             max_upload_bytes: self.max_upload_bytes,
+            smtp_url: self.smtp_url.as_ref().map(|s| s.0.clone()),
+            mail_from: self.mail_from.clone(),
+            public_url: self.public_url.clone(),
         }
     }
 }
@@ -181,6 +217,15 @@ log_format = "text"
 # printed once (it is also written to <data_dir>/initial-admin-password).
 admin_email = "admin@nunchi.local"
 # admin_password = "change me, at least 10 characters"
+
+# Outgoing e-mail (survey invitations, closed-loop notices): smtp://HOST:PORT,
+# smtp://USER:PASS@HOST:587?tls=required (STARTTLS) or smtps://USER:PASS@HOST.
+# Unset: e-mail is off and sends wait in the queue.
+# smtp_url = "smtp://127.0.0.1:25"
+mail_from = "nunchi <cx@nunchi.local>"
+
+# The address customers reach nunchi at, for links in survey e-mail.
+# public_url = "https://cx.example.com"
 "#;
 
 #[cfg(test)]

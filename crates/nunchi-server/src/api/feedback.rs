@@ -111,7 +111,7 @@ pub struct ListQuery {
 }
 
 /// Hides the author's name from roles that may not see personal data.
-fn masked(mut f: Feedback, auth: &Auth) -> Feedback {
+pub(crate) fn masked(mut f: Feedback, auth: &Auth) -> Feedback {
     if !auth.can(Permission::ViewPii) {
         f.author = f.author.as_deref().map(mask::mask_name);
     }

@@ -9,6 +9,8 @@ pub mod events;
 pub mod feedback;
 pub mod loops;
 pub mod orders;
+pub mod public;
+pub mod surveys;
 
 use axum::Router;
 use base64::Engine;
@@ -27,6 +29,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(analytics::routes())
         .merge(feedback::routes())
         .merge(loops::routes())
+        .merge(surveys::routes())
+        .merge(public::routes())
 }
 
 pub const DEFAULT_LIMIT: i64 = 50;

@@ -194,7 +194,8 @@ pub mod perm {
         UsersManage,
         AuditRead,
         JourneysEdit,
-        LoopsManage
+        LoopsManage,
+        SurveysManage
     );
 }
 

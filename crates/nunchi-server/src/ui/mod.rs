@@ -8,7 +8,10 @@ pub mod charts;
 mod customers;
 mod dashboard;
 mod data;
+mod follow_ups;
 mod signin;
+mod survey_page;
+pub mod surveys;
 mod voc;
 
 use askama::Template;
@@ -32,13 +35,17 @@ pub fn routes() -> Router<AppState> {
     let mut router = Router::new()
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
+        .route("/widget.js", get(widget_js))
         .merge(signin::routes())
         .merge(dashboard::routes())
         .merge(customers::routes())
         .merge(data::routes())
         .merge(admin::routes())
         .merge(analytics::routes())
-        .merge(voc::routes());
+        .merge(voc::routes())
+        .merge(surveys::routes())
+        .merge(survey_page::routes())
+        .merge(follow_ups::routes());
     for (path, _) in NOT_BUILT {
         router = router.route(path, get(not_built));
     }
@@ -91,6 +98,8 @@ impl Chrome {
             nav.push(item("/journeys", t.nav_journeys));
             nav.push(item("/analytics/funnel", t.nav_analytics));
             nav.push(item("/voc", t.nav_voc));
+            nav.push(item("/surveys", t.nav_surveys));
+            nav.push(item("/follow-ups", t.nav_follow_ups));
         }
         nav.extend(NOT_BUILT.iter().map(|(href, label)| item(href, label(t))));
         if auth.can(Permission::DataImport) {
@@ -273,6 +282,18 @@ async fn js() -> impl IntoResponse {
             ("cache-control", "public, max-age=3600"),
         ],
         include_str!("../../assets/app.js"),
+    )
+}
+
+/// The embeddable survey widget; served to any site, so it may be cached briefly only.
+async fn widget_js() -> impl IntoResponse {
+    (
+        [
+            ("content-type", "text/javascript; charset=utf-8"),
+            ("cache-control", "public, max-age=300"),
+            ("access-control-allow-origin", "*"),
+        ],
+        include_str!("../../assets/widget.js"),
     )
 }
 

@@ -48,9 +48,16 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_settings(|_| {}).await
+    }
+
+    /// An app whose settings `change` adjusts first (an SMTP server, a public URL).
+    pub async fn with_settings(change: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = testing::fresh_store(testing::default_backend()).await;
-        let state = AppState::new(store, Settings::for_tests(dir.path().to_path_buf()));
+        let mut settings = Settings::for_tests(dir.path().to_path_buf());
+        change(&mut settings);
+        let state = AppState::new(store, settings);
         let router = nunchi_server::router(state.clone());
         let hash = nunchi_server::auth::password::hash(PASSWORD).unwrap();
         let (mut tokens, mut sessions, mut user_ids) =
@@ -203,4 +210,66 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         r.json()["id"].as_i64().unwrap()
     }
+}
+
+/// Whether a Python module the real peers need is importable; when
+/// `NUNCHI_TEST_REQUIRE_PYTHON_PEERS=1` (scripts/test.sh installs them) a missing one fails.
+pub fn python_has(module: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok && std::env::var("NUNCHI_TEST_REQUIRE_PYTHON_PEERS").as_deref() == Ok("1") {
+        panic!("python module {module} is missing and NUNCHI_TEST_REQUIRE_PYTHON_PEERS=1");
+    }
+    ok
+}
+
+/// A test peer from `tests/peers/` (a real SMTP server, a webhook receiver) running as its
+/// own process on a loopback port it chose and printed; killed when dropped.
+pub struct Peer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Peer {
+    pub fn start(script: &str, args: &[&str]) -> Peer {
+        use std::io::BufRead;
+        // The manifest dir at run time, so a shared target folder does not point elsewhere.
+        let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+            .join("../../tests/peers");
+        let mut child = std::process::Command::new("python3")
+            .arg(root.join(script))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {script}: {e}"));
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{script} printed {line:?}, not a port"));
+        Peer { child, port }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits (up to ~10 s) until `check` returns something.
+pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
 }

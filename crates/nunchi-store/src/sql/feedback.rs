@@ -97,6 +97,12 @@ macro_rules! impl_feedback_store {
                 tx.commit().await?;
                 Ok(())
             }
+
+            async fn set_feedback_body(&self, source: &str, external_id: &str, body: &str) -> $crate::StoreResult<()> {
+                sqlx::query("UPDATE feedback SET body = $3, annotated_at = NULL, looped_at = NULL WHERE source = $1 AND external_id = $2")
+                    .bind(source).bind(external_id).bind(body).execute(&self.write).await?;
+                Ok(())
+            }
         }
     };
 }
@@ -106,8 +112,9 @@ macro_rules! impl_loop_store {
         #[async_trait::async_trait]
         impl $crate::traits::LoopStore for $store {
             async fn create_loop_rule(&self, r: &$crate::model::NewLoopRule) -> $crate::StoreResult<$crate::model::LoopRule> {
-                Ok(sqlx::query_as("INSERT INTO loop_rules (name, max_score, max_sentiment, topic, source, owner_id, due_hours, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *")
+                Ok(sqlx::query_as("INSERT INTO loop_rules (name, max_score, max_sentiment, topic, source, owner_id, due_hours, created_at, notify_email, notify_webhook) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *")
                     .bind(&r.name).bind(r.max_score).bind(r.max_sentiment).bind(&r.topic).bind(&r.source).bind(r.owner_id).bind(r.due_hours).bind($crate::now_ms())
+                    .bind(&r.notify_email).bind(r.notify_webhook)
                     .fetch_one(&self.write).await?)
             }
 
@@ -128,7 +135,7 @@ macro_rules! impl_loop_store {
                     .bind(limit).fetch_all(&self.read).await?)
             }
 
-            async fn open_follow_ups(&self, looked_at: &[i64], follow_ups: &[$crate::model::NewFollowUp]) -> $crate::StoreResult<()> {
+            async fn open_follow_ups(&self, looked_at: &[i64], follow_ups: &[$crate::model::NewFollowUp], jobs: &[$crate::model::NewJob]) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
                 let now = $crate::now_ms();
                 for f in follow_ups {
@@ -138,6 +145,12 @@ macro_rules! impl_loop_store {
                 }
                 for id in looked_at {
                     sqlx::query("UPDATE feedback SET looped_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+                    sqlx::query(concat!("INSERT INTO root_cause_feedback (root_cause_id, feedback_id) SELECT r.id, f.id FROM root_causes r JOIN feedback f ON f.id = $1 \
+                                 WHERE r.status = 'open' AND f.topics LIKE '%\"topic\":\"' || r.topic || '\"%' AND ", $crate::sql::feedback::negative!("f"), " ON CONFLICT DO NOTHING"))
+                        .bind(id).execute(&mut *tx).await?;
+                }
+                for j in jobs {
+                    sqlx::query($crate::sql::jobs::INSERT_JOB).bind(&j.kind).bind(&j.payload).bind(j.max_attempts).bind(j.run_at).bind(now).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -155,9 +168,122 @@ macro_rules! impl_loop_store {
                     .bind(id).bind($crate::now_ms()).bind(resolution).fetch_optional(&self.write).await?
                     .ok_or_else(|| $crate::StoreError::NotFound(format!("open follow-up {id}")))
             }
+
+            async fn follow_up(&self, id: i64) -> $crate::StoreResult<$crate::model::FollowUp> {
+                sqlx::query_as("SELECT * FROM follow_ups WHERE id = $1").bind(id).fetch_optional(&self.read).await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("follow-up {id}")))
+            }
+
+            async fn follow_up_for(&self, feedback_id: i64, rule_id: i64) -> $crate::StoreResult<$crate::model::FollowUp> {
+                sqlx::query_as("SELECT * FROM follow_ups WHERE feedback_id = $1 AND rule_id = $2").bind(feedback_id).bind(rule_id).fetch_optional(&self.read).await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("follow-up for feedback {feedback_id}")))
+            }
+
+            async fn add_follow_up_note(&self, follow_up_id: i64, author_id: Option<i64>, body: &str) -> $crate::StoreResult<$crate::model::FollowUpNote> {
+                let mut tx = self.write.begin().await?;
+                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM follow_ups WHERE id = $1").bind(follow_up_id).fetch_optional(&mut *tx).await?;
+                if exists.is_none() {
+                    return Err($crate::StoreError::NotFound(format!("follow-up {follow_up_id}")));
+                }
+                let note = sqlx::query_as("INSERT INTO follow_up_notes (follow_up_id, author_id, body, created_at) VALUES ($1, $2, $3, $4) RETURNING *")
+                    .bind(follow_up_id).bind(author_id).bind(body).bind($crate::now_ms()).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(note)
+            }
+
+            async fn follow_up_notes(&self, follow_up_id: i64) -> $crate::StoreResult<Vec<$crate::model::FollowUpNote>> {
+                Ok(sqlx::query_as("SELECT * FROM follow_up_notes WHERE follow_up_id = $1 ORDER BY id").bind(follow_up_id).fetch_all(&self.read).await?)
+            }
+
+            async fn create_webhook(&self, url: &str, secret: &str, events: &str) -> $crate::StoreResult<$crate::model::Webhook> {
+                Ok(sqlx::query_as("INSERT INTO webhooks (url, secret, events, active, created_at) VALUES ($1, $2, $3, TRUE, $4) RETURNING *")
+                    .bind(url).bind(secret).bind(events).bind($crate::now_ms()).fetch_one(&self.write).await?)
+            }
+
+            async fn webhooks(&self) -> $crate::StoreResult<Vec<$crate::model::Webhook>> {
+                Ok(sqlx::query_as("SELECT * FROM webhooks ORDER BY id").fetch_all(&self.read).await?)
+            }
+
+            async fn webhook(&self, id: i64) -> $crate::StoreResult<$crate::model::Webhook> {
+                sqlx::query_as("SELECT * FROM webhooks WHERE id = $1").bind(id).fetch_optional(&self.read).await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("webhook {id}")))
+            }
+
+            async fn delete_webhook(&self, id: i64) -> $crate::StoreResult<()> {
+                let done = sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&self.write).await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("webhook {id}")));
+                }
+                Ok(())
+            }
+
+            async fn create_root_cause(&self, topic: &str, title: &str, owner_id: Option<i64>, since: i64) -> $crate::StoreResult<$crate::model::RootCause> {
+                let mut tx = self.write.begin().await?;
+                let id: i64 = sqlx::query_scalar("INSERT INTO root_causes (topic, title, status, owner_id, notified, created_at) VALUES ($1, $2, 'open', $3, 0, $4) RETURNING id")
+                    .bind(topic).bind(title).bind(owner_id).bind($crate::now_ms()).fetch_one(&mut *tx).await?;
+                sqlx::query(concat!("INSERT INTO root_cause_feedback (root_cause_id, feedback_id) SELECT $1, f.id FROM feedback f \
+                             WHERE f.source <> 'employee' AND f.created_at >= $3 AND f.topics LIKE '%\"topic\":\"' || $2 || '\"%' AND ", $crate::sql::feedback::negative!("f")))
+                    .bind(id).bind(topic).bind(since).execute(&mut *tx).await?;
+                tx.commit().await?;
+                self.root_cause(id).await
+            }
+
+            async fn root_causes(&self) -> $crate::StoreResult<Vec<$crate::model::RootCause>> {
+                Ok(sqlx::query_as(concat!($crate::sql::feedback::root_cause_select!(), " GROUP BY r.id ORDER BY r.status DESC, COUNT(l.feedback_id) DESC, r.id"))
+                    .fetch_all(&self.read).await?)
+            }
+
+            async fn root_cause(&self, id: i64) -> $crate::StoreResult<$crate::model::RootCause> {
+                sqlx::query_as(concat!($crate::sql::feedback::root_cause_select!(), " WHERE r.id = $1 GROUP BY r.id")).bind(id).fetch_optional(&self.read).await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("root cause {id}")))
+            }
+
+            async fn root_cause_customers(&self, id: i64) -> $crate::StoreResult<Vec<i64>> {
+                Ok(sqlx::query_scalar("SELECT DISTINCT f.customer_id FROM root_cause_feedback l JOIN feedback f ON f.id = l.feedback_id WHERE l.root_cause_id = $1 AND f.customer_id IS NOT NULL ORDER BY 1")
+                    .bind(id).fetch_all(&self.read).await?)
+            }
+
+            async fn fix_root_cause(&self, id: i64, note: &str, notified: i64, jobs: &[$crate::model::NewJob]) -> $crate::StoreResult<$crate::model::RootCause> {
+                let mut tx = self.write.begin().await?;
+                let now = $crate::now_ms();
+                let done = sqlx::query("UPDATE root_causes SET status = 'fixed', fix_note = $2, fixed_at = $3, notified = $4 WHERE id = $1 AND status = 'open'")
+                    .bind(id).bind(note).bind(now).bind(notified).execute(&mut *tx).await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("open root cause {id}")));
+                }
+                for j in jobs {
+                    sqlx::query($crate::sql::jobs::INSERT_JOB).bind(&j.kind).bind(&j.payload).bind(j.max_attempts).bind(j.run_at).bind(now).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                self.root_cause(id).await
+            }
         }
+    };
+}
+
+/// Feedback that counts against a root cause: a low rating or negative text.
+macro_rules! negative {
+    ($f:literal) => {
+        concat!(
+            "(",
+            $f,
+            ".sentiment_label = 'negative' OR ",
+            $f,
+            ".score <= 0.5)"
+        )
+    };
+}
+
+/// A root cause with how much feedback, from how many customers, it groups.
+macro_rules! root_cause_select {
+    () => {
+        "SELECT r.id, r.topic, r.title, r.status, r.owner_id, r.fix_note, r.notified, r.created_at, r.fixed_at, \
+     COUNT(l.feedback_id) AS feedback_count, COUNT(DISTINCT f.customer_id) AS customers \
+     FROM root_causes r LEFT JOIN root_cause_feedback l ON l.root_cause_id = r.id LEFT JOIN feedback f ON f.id = l.feedback_id"
     };
 }
 
 pub(crate) use impl_feedback_store;
 pub(crate) use impl_loop_store;
+pub(crate) use negative;
+pub(crate) use root_cause_select;

@@ -8,7 +8,7 @@ macro_rules! impl_job_store {
         impl $crate::traits::JobStore for $store {
             async fn enqueue_job(&self, kind: &str, payload: &str, run_at: i64, max_attempts: i64) -> $crate::StoreResult<i64> {
                 let now = $crate::now_ms();
-                Ok(sqlx::query_scalar("INSERT INTO jobs (kind, payload, status, max_attempts, run_at, created_at, updated_at) VALUES ($1, $2, 'queued', $3, $4, $5, $5) RETURNING id")
+                Ok(sqlx::query_scalar($crate::sql::jobs::INSERT_JOB)
                     .bind(kind).bind(payload).bind(max_attempts).bind(run_at).bind(now).fetch_one(&self.write).await?)
             }
             async fn claim_job(&self, worker: &str, now: i64, lease_ms: i64) -> $crate::StoreResult<Option<$crate::model::Job>> {
@@ -35,6 +35,9 @@ macro_rules! impl_job_store {
     };
 }
 pub(crate) use impl_job_store;
+
+/// Queues a job: kind, payload, max attempts, run at, now.
+pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (kind, payload, status, max_attempts, run_at, created_at, updated_at) VALUES ($1, $2, 'queued', $3, $4, $5, $5) RETURNING id";
 
 /// Picks the next due job; on PostgreSQL the row is also locked so concurrent workers skip it.
 pub(crate) const fn claim_sql(postgres: bool) -> &'static str {

@@ -6,4 +6,5 @@ pub(crate) mod events;
 pub(crate) mod feedback;
 pub(crate) mod jobs;
 pub(crate) mod orders;
+pub(crate) mod surveys;
 pub(crate) mod users;

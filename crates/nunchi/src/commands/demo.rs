@@ -181,7 +181,141 @@ async fn load_events(
     }
     bar.finish_and_clear();
     let feedback = load_feedback(store, seed, ids, korean, &events).await?;
+    load_surveys(store, seed, ids, korean, &events).await?;
     Ok((rows.len(), feedback))
+}
+
+/// The demo brand's surveys: a post-purchase NPS sent a day after `purchase`, a delivery
+/// CSAT with skip logic, and a draft employee pulse; the demo's survey answers become
+/// their completed responses, and the brand caps surveys at four per person per 30 days.
+async fn load_surveys(
+    store: &Arc<dyn Store>,
+    seed: u64,
+    ids: &[i64],
+    korean: &[bool],
+    events: &[nunchi_analytics::synth::SynthEvent],
+) -> anyhow::Result<()> {
+    use nunchi_store::model::{NewSurvey, NewSurveyResponse};
+    use serde_json::json;
+    if !store.surveys().await?.is_empty() {
+        return Ok(());
+    }
+    let touchpoints = store.touchpoints().await?;
+    let stages = store.stages().await?;
+    let delivery = stages.iter().find(|s| s.key == "delivery").map(|s| s.id);
+    let why = json!({"id": "why", "kind": "text",
+        "text": {"ko": "그렇게 답하신 가장 큰 이유는 무엇인가요?", "en": "What is the main reason for your answer?"}});
+    let specs = [
+        (
+            "구매 후 NPS",
+            "active",
+            "survey",
+            json!([{"id": "nps", "kind": "nps", "required": true,
+                    "text": {"ko": "저희를 친구나 동료에게 추천하실 가능성은 얼마나 되나요?", "en": "How likely are you to recommend us to a friend or colleague?"}}, why]),
+            touchpoints
+                .iter()
+                .find(|t| t.event == "purchase")
+                .map(|t| t.id),
+            None,
+            Some("purchase"),
+        ),
+        (
+            "배송 만족도",
+            "active",
+            "survey",
+            json!([{"id": "csat", "kind": "csat", "required": true,
+                    "text": {"ko": "배송에 얼마나 만족하셨나요?", "en": "How satisfied were you with the delivery?"},
+                    "logic": [{"when": {"op": "at_least", "value": 4}, "to": "end"}]},
+                   {"id": "issue", "kind": "multi", "text": {"ko": "어떤 점이 아쉬웠나요?", "en": "What went wrong?"},
+                    "choices": [{"id": "late", "ko": "늦은 도착", "en": "Late arrival"}, {"id": "damaged", "ko": "파손", "en": "Damaged box"},
+                                {"id": "courier", "ko": "기사님 응대", "en": "Courier's manner"}]},
+                   why]),
+            touchpoints
+                .iter()
+                .find(|t| t.event == "order_delivered")
+                .map(|t| t.id),
+            delivery,
+            Some("order_delivered"),
+        ),
+        (
+            "직원 펄스 (eNPS)",
+            "draft",
+            "employee",
+            json!([{"id": "enps", "kind": "nps", "required": true,
+                    "text": {"ko": "우리 회사를 친구에게 직장으로 추천하시겠어요?", "en": "How likely are you to recommend us as a place to work?"}}, why]),
+            None,
+            None,
+            None,
+        ),
+    ];
+    let mut created = Vec::new();
+    for (name, status, audience, questions, touchpoint_id, stage_id, trigger) in specs {
+        let parsed: Vec<nunchi_core::survey::Question> = serde_json::from_value(questions.clone())?;
+        nunchi_core::survey::validate(&parsed).map_err(|e| anyhow::anyhow!("{e}"))?;
+        created.push(
+            store
+                .create_survey(
+                    &nunchi_server::surveys::new_key(),
+                    &NewSurvey {
+                        name: name.into(),
+                        status: status.into(),
+                        audience: audience.into(),
+                        questions: questions.to_string(),
+                        touchpoint_id,
+                        stage_id,
+                        team_id: None,
+                        trigger_event: trigger.map(str::to_string),
+                        trigger_delay_hours: 24,
+                        sample_rate: 0.5,
+                        min_days: 30,
+                        repeat: "until_answered".into(),
+                    },
+                )
+                .await?,
+        );
+    }
+    store
+        .set_setting(nunchi_server::surveys::GLOBAL_CAP_KEY, "4")
+        .await?;
+    let answers: Vec<_> = nunchi_demo::voc::feedback(seed, events, korean)
+        .into_iter()
+        .filter(|f| f.source == "survey")
+        .collect();
+    let bar = progress(answers.len() as u64, "demo survey responses");
+    for f in &answers {
+        let (survey, answer) = match f.metric {
+            Some("nps") => (&created[0], json!({"nps": f.rating, "why": f.body})),
+            Some("csat") => (&created[1], json!({"csat": f.rating, "why": f.body})),
+            _ => continue,
+        };
+        let response = store
+            .start_response(&NewSurveyResponse {
+                survey_id: survey.id,
+                token: nunchi_server::surveys::new_token(),
+                customer_id: ids.get(f.customer as usize).copied(),
+                anonymous_id: None,
+                channel: "email".into(),
+                lang: if korean.get(f.customer as usize).copied().unwrap_or(true) {
+                    "ko"
+                } else {
+                    "en"
+                }
+                .into(),
+                next_question: None,
+            })
+            .await?;
+        store
+            .save_response(
+                response.id,
+                &answer.to_string(),
+                None,
+                Some(f.ts as i64 * 1000),
+            )
+            .await?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(())
 }
 
 /// The demo's survey answers, reviews, support ratings and social posts, tied to the

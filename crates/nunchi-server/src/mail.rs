@@ -1,0 +1,69 @@
+//! Outgoing e-mail over SMTP (lettre): survey invitations, closed-loop notices and "we
+//! fixed it" notes to affected customers. Without an SMTP URL nunchi still runs; sends
+//! then fail with a clear error and stay queued for a retry.
+
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MultiPart, header::ContentType},
+};
+
+pub struct Mailer {
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// `url`: `smtp://host:port` (plain, for a relay on the same host),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://host` (TLS).
+    pub fn new(url: Option<&str>, from: &str) -> anyhow::Result<Mailer> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the sender address {from:?} is not valid: {e}"))?;
+        let transport = match url {
+            Some(u) => Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(u)
+                    .map_err(|e| anyhow::anyhow!("the SMTP URL is not valid: {e}"))?
+                    .timeout(Some(std::time::Duration::from_secs(20)))
+                    .build(),
+            ),
+            None => None,
+        };
+        Ok(Mailer { transport, from })
+    }
+
+    pub fn configured(&self) -> bool {
+        self.transport.is_some()
+    }
+
+    /// Sends one message with a plain-text part and, when given, an HTML part.
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        html: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let Some(transport) = &self.transport else {
+            anyhow::bail!("no SMTP server is configured (set NUNCHI_SMTP_URL)");
+        };
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the address {to:?} is not valid: {e}"))?;
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject);
+        let message = match html {
+            Some(h) => builder.multipart(MultiPart::alternative_plain_html(
+                text.to_string(),
+                h.to_string(),
+            ))?,
+            // Without the charset, clients read Korean text as Latin-1.
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(text.to_string())?,
+        };
+        transport.send(message).await?;
+        Ok(())
+    }
+}

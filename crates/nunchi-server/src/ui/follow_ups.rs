@@ -1,0 +1,277 @@
+//! The follow-ups page: open follow-ups with the feedback behind them, notes and closing
+//! with a resolution; the closed-loop report per owner and per team; and the outer loop —
+//! root-cause items grouping negative feedback by topic, suggested from what customers
+//! keep mentioning, tracked to "fixed" with the affected customers told.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::State,
+    response::{IntoResponse, Redirect},
+    routing::{get, post},
+};
+use nunchi_core::access::Permission;
+use nunchi_store::model::{FollowUpNote, RootCause};
+use serde::Deserialize;
+
+use super::{Chrome, UiNeed, UiResult, fmt_time, lang_of, render};
+use crate::{
+    AppState,
+    api::loops::{
+        FixInput, RootCauseInput, add_follow_up_note, loop_report, mark_fixed, open_root_cause,
+        topic_suggestions,
+    },
+    auth::{check_form_csrf, perm},
+    error::AppError,
+    extract::ApiPath,
+    outer_loop::{LoopStats, TopicSuggestion},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/follow-ups", get(page))
+        .route("/follow-ups/{id}/notes", post(note))
+        .route("/follow-ups/{id}/close", post(close))
+        .route("/root-causes", post(track))
+        .route("/root-causes/{id}/fix", post(fix))
+}
+
+/// Open follow-ups shown, at most.
+const SHOWN: i64 = 200;
+
+struct FollowUpRow {
+    id: i64,
+    source: String,
+    rating: String,
+    body: String,
+    customer_id: Option<i64>,
+    owner: String,
+    due: String,
+    overdue: bool,
+    notes: Vec<(String, String, String)>,
+}
+
+struct StatsRow {
+    name: String,
+    opened: u64,
+    closed: u64,
+    rate: String,
+    median: String,
+    overdue: u64,
+}
+
+fn stats_row(name: String, s: &LoopStats) -> StatsRow {
+    StatsRow {
+        name,
+        opened: s.opened,
+        closed: s.closed,
+        rate: format!("{:.0}%", s.closed_loop_rate * 100.0),
+        median: s
+            .median_hours_to_close
+            .map(|h| format!("{h:.1}"))
+            .unwrap_or_else(|| "—".into()),
+        overdue: s.overdue,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "follow_ups.html")]
+struct Page {
+    chrome: Chrome,
+    rows: Vec<FollowUpRow>,
+    /// (heading, element id, rows): per owner, then per team.
+    tables: Vec<(&'static str, &'static str, Vec<StatsRow>)>,
+    causes: Vec<RootCause>,
+    suggestions: Vec<(TopicSuggestion, String)>,
+    can_write: bool,
+    can_manage: bool,
+}
+
+async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) -> UiResult {
+    let lang = lang_of(&auth);
+    let t = lang.strings();
+    let ko = lang.code() == "ko";
+    let users: HashMap<i64, String> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let now = crate::now_ms();
+    let mut rows = Vec::new();
+    for f in state.store.follow_ups(Some("open"), SHOWN).await? {
+        let fb = crate::api::feedback::masked(state.store.feedback(f.feedback_id).await?, &auth);
+        let notes: Vec<FollowUpNote> = state.store.follow_up_notes(f.id).await?;
+        rows.push(FollowUpRow {
+            id: f.id,
+            source: fb.source.clone(),
+            rating: match (&fb.metric, fb.rating) {
+                (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
+                _ => String::new(),
+            },
+            body: fb.body.clone(),
+            customer_id: fb.customer_id,
+            owner: f
+                .owner_id
+                .and_then(|o| users.get(&o).cloned())
+                .unwrap_or_else(|| t.unassigned.into()),
+            due: fmt_time(f.due_at),
+            overdue: f.due_at < now,
+            notes: notes
+                .into_iter()
+                .map(|n| {
+                    (
+                        fmt_time(n.created_at),
+                        n.author_id
+                            .and_then(|a| users.get(&a).cloned())
+                            .unwrap_or_default(),
+                        n.body,
+                    )
+                })
+                .collect(),
+        });
+    }
+    let report = loop_report(&state).await?;
+    Ok(render(Page {
+        chrome: Chrome::new(&auth, "/follow-ups", t.follow_ups_title),
+        rows,
+        tables: vec![
+            (
+                t.loop_by_owner,
+                "loop-owners",
+                report
+                    .owners
+                    .iter()
+                    .map(|o| {
+                        stats_row(
+                            o.owner.clone().unwrap_or_else(|| t.unassigned.into()),
+                            &o.stats,
+                        )
+                    })
+                    .collect(),
+            ),
+            (
+                t.loop_by_team,
+                "loop-teams",
+                report
+                    .teams
+                    .iter()
+                    .map(|o| {
+                        stats_row(o.team.clone().unwrap_or_else(|| t.no_team.into()), &o.stats)
+                    })
+                    .collect(),
+            ),
+        ],
+        causes: state.store.root_causes().await?,
+        suggestions: topic_suggestions(&state)
+            .await?
+            .into_iter()
+            .take(8)
+            .map(|s| {
+                let label = if ko {
+                    s.label_ko.clone()
+                } else {
+                    s.label_en.clone()
+                };
+                (s, label)
+            })
+            .collect(),
+        can_write: auth.can(Permission::CustomersWrite),
+        can_manage: auth.can(Permission::LoopsManage),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TextForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+async fn note(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersWrite>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<TextForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    add_follow_up_note(&state, &auth, id, &f.body).await?;
+    Ok(Redirect::to(&format!("/follow-ups#follow-up-{id}")).into_response())
+}
+
+async fn close(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersWrite>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<TextForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let resolution = f.body.trim();
+    if resolution.is_empty() || resolution.chars().count() > 2_000 {
+        return Err(AppError::bad_request(
+            "invalid_resolution",
+            "say what was done, in 1–2,000 characters",
+        )
+        .into());
+    }
+    state.store.close_follow_up(id, resolution).await?;
+    state
+        .audit(&auth, "follow_up.close", &format!("follow_up:{id}"), "")
+        .await;
+    Ok(Redirect::to("/follow-ups").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TrackForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    topic: String,
+    #[serde(default)]
+    title: String,
+}
+
+async fn track(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::LoopsManage>,
+    Form(f): Form<TrackForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let input = RootCauseInput {
+        topic: f.topic,
+        title: f.title,
+        owner_id: Some(auth.user.id),
+        days: None,
+    };
+    open_root_cause(&state, &auth, &input).await?;
+    Ok(Redirect::to("/follow-ups#root-causes").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FixForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    notify: Option<String>,
+}
+
+async fn fix(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::LoopsManage>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<FixForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let input = FixInput {
+        note: f.note,
+        notify_customers: f.notify.is_some(),
+    };
+    mark_fixed(&state, &auth, id, &input).await?;
+    Ok(Redirect::to("/follow-ups#root-causes").into_response())
+}

@@ -1,0 +1,815 @@
+//! The survey builder: the list of surveys with the brand's survey cap, a new survey from
+//! a template (NPS, CSAT, CES, eNPS or blank), and one survey's page — its questions with
+//! skip logic, distribution (link, widget snippet, event-triggered e-mail) and fatigue
+//! settings, results per question, and every suppression counted and explained.
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::State,
+    response::{IntoResponse, Redirect},
+    routing::{get, post},
+};
+use nunchi_core::access::Permission;
+use nunchi_core::survey::{Choice, Condition, END, Jump, Localized, Question, QuestionKind};
+use nunchi_store::model::{Stage, Team, Touchpoint};
+use serde::Deserialize;
+
+use super::{Chrome, UiNeed, UiResult, fmt_time, lang_of, render};
+use crate::{
+    AppState,
+    api::surveys::{ContactView, SurveyInput, SurveyResults, check, contact_view, survey_results},
+    auth::{check_form_csrf, perm},
+    error::AppError,
+    extract::ApiPath,
+    i18n::Strings,
+    surveys::{self, Loaded},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/surveys", get(list).post(create))
+        .route("/surveys/settings", post(save_cap))
+        .route("/surveys/{id}", get(page))
+        .route("/surveys/{id}/status", post(set_status))
+        .route("/surveys/{id}/settings", post(save_settings))
+        .route("/surveys/{id}/questions", post(add_question))
+        .route(
+            "/surveys/{id}/questions/{qid}/delete",
+            post(delete_question),
+        )
+        .route("/surveys/{id}/questions/{qid}/logic", post(add_logic))
+}
+
+pub fn kind_label(t: &'static Strings, kind: &str) -> &'static str {
+    match kind {
+        "nps" => t.kind_nps,
+        "csat" => t.kind_csat,
+        "ces" => t.kind_ces,
+        "rating" => t.kind_rating,
+        "single" => t.kind_single,
+        "multi" => t.kind_multi,
+        _ => t.kind_text,
+    }
+}
+
+fn status_label(t: &'static Strings, status: &str) -> &'static str {
+    match status {
+        "active" => t.status_active,
+        "closed" => t.status_closed,
+        _ => t.status_draft,
+    }
+}
+
+struct SurveyRow {
+    id: i64,
+    name: String,
+    status: &'static str,
+    status_key: String,
+    audience: &'static str,
+    started: u64,
+    completed: u64,
+    link: String,
+}
+
+#[derive(Template)]
+#[template(path = "surveys.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Vec<SurveyRow>,
+    can_manage: bool,
+    global_cap: String,
+}
+
+async fn list(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) -> UiResult {
+    let t = lang_of(&auth).strings();
+    let mut rows = Vec::new();
+    for s in state.store.surveys().await? {
+        let loaded = Loaded::new(s)?;
+        let r = surveys::summarize(
+            &loaded,
+            &state
+                .store
+                .responses(loaded.row.id, crate::api::surveys::RESULTS_LIMIT)
+                .await?,
+        );
+        rows.push(SurveyRow {
+            id: loaded.row.id,
+            status: status_label(t, &loaded.row.status),
+            status_key: loaded.row.status.clone(),
+            audience: if loaded.row.audience == "employee" {
+                t.audience_employees
+            } else {
+                t.audience_customers
+            },
+            started: r.started,
+            completed: r.completed,
+            link: format!("/s/{}", loaded.row.key),
+            name: loaded.row.name,
+        });
+    }
+    Ok(render(ListPage {
+        chrome: Chrome::new(&auth, "/surveys", t.surveys_title),
+        rows,
+        can_manage: auth.can(Permission::SurveysManage),
+        global_cap: surveys::global_cap(state.store.as_ref())
+            .await?
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+    }))
+}
+
+/// The first question of a survey made from a template.
+fn template_question(template: &str) -> Option<Question> {
+    let (kind, ko, en) = match template {
+        "nps" | "enps" => (
+            QuestionKind::Nps,
+            if template == "enps" {
+                "우리 회사를 친구에게 직장으로 추천하시겠어요?"
+            } else {
+                "저희를 친구나 동료에게 추천하실 가능성은 얼마나 되나요?"
+            },
+            if template == "enps" {
+                "How likely are you to recommend us as a place to work?"
+            } else {
+                "How likely are you to recommend us to a friend or colleague?"
+            },
+        ),
+        "csat" => (
+            QuestionKind::Csat,
+            "이번 경험에 얼마나 만족하셨나요?",
+            "How satisfied were you with this experience?",
+        ),
+        "ces" => (
+            QuestionKind::Ces,
+            "원하시는 일을 처리하기가 얼마나 쉬웠나요?",
+            "How easy was it to get what you needed?",
+        ),
+        _ => return None,
+    };
+    Some(Question {
+        id: kind.as_str().into(),
+        kind,
+        text: Localized {
+            ko: ko.into(),
+            en: en.into(),
+        },
+        choices: vec![],
+        required: true,
+        scale_max: None,
+        logic: vec![],
+    })
+}
+
+fn why_question() -> Question {
+    Question {
+        id: "why".into(),
+        kind: QuestionKind::Text,
+        text: Localized {
+            ko: "그렇게 답하신 가장 큰 이유는 무엇인가요?".into(),
+            en: "What is the main reason for your answer?".into(),
+        },
+        choices: vec![],
+        required: false,
+        scale_max: None,
+        logic: vec![],
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CreateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    template: String,
+}
+
+fn input_of(s: &Loaded, questions: &[Question]) -> SurveyInput {
+    SurveyInput {
+        name: s.row.name.clone(),
+        status: Some(s.row.status.clone()),
+        audience: Some(s.row.audience.clone()),
+        questions: serde_json::to_value(questions).expect("questions serialise"),
+        touchpoint_id: s.row.touchpoint_id,
+        stage_id: s.row.stage_id,
+        team_id: s.row.team_id,
+        trigger_event: s.row.trigger_event.clone(),
+        trigger_delay_hours: Some(s.row.trigger_delay_hours),
+        sample_rate: Some(s.row.sample_rate),
+        min_days: Some(s.row.min_days),
+        repeat: Some(s.row.repeat.clone()),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::SurveysManage>,
+    Form(f): Form<CreateForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let questions: Vec<Question> = match template_question(&f.template) {
+        Some(q) => vec![q, why_question()],
+        None => vec![why_question()],
+    };
+    let input = SurveyInput {
+        name: f.name,
+        status: Some("draft".into()),
+        audience: Some(
+            if f.template == "enps" {
+                "employee"
+            } else {
+                "survey"
+            }
+            .into(),
+        ),
+        questions: serde_json::to_value(&questions).expect("questions serialise"),
+        touchpoint_id: None,
+        stage_id: None,
+        team_id: None,
+        trigger_event: None,
+        trigger_delay_hours: None,
+        sample_rate: None,
+        min_days: None,
+        repeat: None,
+    };
+    let new = check(&state, &input).await?;
+    let s = state.store.create_survey(&surveys::new_key(), &new).await?;
+    state
+        .audit(&auth, "survey.create", &format!("survey:{}", s.id), &s.name)
+        .await;
+    Ok(Redirect::to(&format!("/surveys/{}", s.id)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CapForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    global_cap: String,
+}
+
+async fn save_cap(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::SurveysManage>,
+    Form(f): Form<CapForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let value = match f.global_cap.trim() {
+        "" => String::new(),
+        v => match v.parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => n.to_string(),
+            _ => {
+                return Err(AppError::bad_request(
+                    "invalid_global_cap",
+                    "the cap is 1–100 surveys per 30 days, or empty for none",
+                )
+                .into());
+            }
+        },
+    };
+    state
+        .store
+        .set_setting(surveys::GLOBAL_CAP_KEY, &value)
+        .await?;
+    state
+        .audit(&auth, "survey.settings", "survey_settings", &value)
+        .await;
+    Ok(Redirect::to("/surveys").into_response())
+}
+
+struct QuestionRow {
+    id: String,
+    kind: &'static str,
+    text_ko: String,
+    text_en: String,
+    required: bool,
+    choices: Vec<String>,
+    logic: Vec<String>,
+    numeric: bool,
+    has_choices: bool,
+    /// Questions a jump from here may go to.
+    later: Vec<String>,
+}
+
+struct SummaryRow {
+    text: String,
+    kind: &'static str,
+    answered: u64,
+    skipped: u64,
+    score: String,
+    /// (label, count, bar width %).
+    bars: Vec<(String, u64, u64)>,
+    latest: Vec<String>,
+}
+
+struct TallyRow {
+    status: &'static str,
+    explanation: String,
+    count: i64,
+}
+
+struct ContactRow {
+    when: String,
+    customer_id: Option<i64>,
+    channel: String,
+    status: &'static str,
+    explanation: String,
+}
+
+#[derive(Template)]
+#[template(path = "survey.html")]
+struct SurveyPage {
+    chrome: Chrome,
+    id: i64,
+    name: String,
+    status_key: String,
+    status: &'static str,
+    audience: String,
+    link: String,
+    widget_snippet: String,
+    questions: Vec<QuestionRow>,
+    kinds: Vec<(&'static str, &'static str)>,
+    can_manage: bool,
+    started: u64,
+    completed: u64,
+    partial: u64,
+    completion: String,
+    summaries: Vec<SummaryRow>,
+    tallies: Vec<TallyRow>,
+    contacts: Vec<ContactRow>,
+    touchpoints: Vec<Touchpoint>,
+    stages: Vec<(i64, String)>,
+    teams: Vec<Team>,
+    touchpoint_id: i64,
+    stage_id: i64,
+    team_id: i64,
+    trigger_event: String,
+    trigger_delay_hours: i64,
+    sample_percent: String,
+    min_days: i64,
+    repeat: String,
+}
+
+fn contact_status(t: &'static Strings, s: &str) -> &'static str {
+    match s {
+        "sent" => t.contact_sent,
+        "shown" => t.contact_shown,
+        "due" => t.contact_due,
+        "failed" => t.contact_failed,
+        _ => t.survey_suppressed,
+    }
+}
+
+fn logic_text(t: &'static Strings, j: &Jump) -> String {
+    let cond = match &j.when {
+        Condition::AtMost(v) => format!("{} {v}", t.logic_at_most),
+        Condition::AtLeast(v) => format!("{} {v}", t.logic_at_least),
+        Condition::Chose(c) => format!("{} {c}", t.logic_chose),
+        Condition::Answered => t.logic_answered.into(),
+        Condition::Skipped => t.logic_skipped.into(),
+    };
+    let to = if j.to == END { t.logic_end } else { &j.to };
+    format!("{} {cond} → {to}", t.logic_if)
+}
+
+async fn page(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersRead>,
+    ApiPath(id): ApiPath<i64>,
+) -> UiResult {
+    let lang = lang_of(&auth);
+    let t = lang.strings();
+    let s = Loaded::new(state.store.survey(id).await?)?;
+    let SurveyResults { results, contacts } = survey_results(&state, &s).await?;
+    let stages: Vec<Stage> = state.store.stages().await?;
+    let public = state.settings.public_url.trim_end_matches('/').to_string();
+    let summaries = results
+        .questions
+        .iter()
+        .map(|q| {
+            let most = q.counts.iter().map(|(_, c)| *c).max().unwrap_or(0).max(1);
+            let choice_label = |key: &str| {
+                s.question(&q.id)
+                    .and_then(|(_, question)| question.choices.iter().find(|c| c.id == key))
+                    .map(|c| c.label.get(lang.code()).to_string())
+                    .unwrap_or_else(|| key.to_string())
+            };
+            SummaryRow {
+                text: if lang.code() == "ko" {
+                    q.text_ko.clone()
+                } else {
+                    q.text_en.clone()
+                },
+                kind: kind_label(t, &q.kind),
+                answered: q.answered,
+                skipped: q.skipped,
+                score: q.score.map(|v| format!("{v:.1}")).unwrap_or_default(),
+                bars: q
+                    .counts
+                    .iter()
+                    .map(|(k, c)| (choice_label(k), *c, c * 100 / most))
+                    .collect(),
+                latest: q.latest.clone(),
+            }
+        })
+        .collect();
+    let recent: Vec<ContactView> = state
+        .store
+        .contacts(id, 50)
+        .await?
+        .into_iter()
+        .map(contact_view)
+        .collect();
+    Ok(render(SurveyPage {
+        chrome: Chrome::new(&auth, "/surveys", &s.row.name),
+        id,
+        name: s.row.name.clone(),
+        status_key: s.row.status.clone(),
+        status: status_label(t, &s.row.status),
+        audience: if s.row.audience == "employee" {
+            t.audience_employees
+        } else {
+            t.audience_customers
+        }
+        .into(),
+        link: format!("{public}/s/{}", s.row.key),
+        widget_snippet: format!(
+            "<script src=\"{public}/widget.js\" data-survey=\"{}\" data-customer=\"CUSTOMER-ID\" data-lang=\"{}\" async></script>",
+            s.row.key,
+            lang.code()
+        ),
+        questions: s
+            .questions
+            .iter()
+            .map(|q| QuestionRow {
+                id: q.id.clone(),
+                kind: kind_label(t, q.kind.as_str()),
+                text_ko: q.text.ko.clone(),
+                text_en: q.text.en.clone(),
+                required: q.required,
+                choices: q
+                    .choices
+                    .iter()
+                    .map(|c| c.label.get(lang.code()).to_string())
+                    .collect(),
+                logic: q.logic.iter().map(|j| logic_text(t, j)).collect(),
+                numeric: q.scale().is_some(),
+                has_choices: !q.choices.is_empty(),
+                later: s
+                    .questions
+                    .iter()
+                    .skip_while(|p| p.id != q.id)
+                    .skip(1)
+                    .map(|p| p.id.clone())
+                    .collect(),
+            })
+            .collect(),
+        kinds: QuestionKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), kind_label(t, k.as_str())))
+            .collect(),
+        can_manage: auth.can(Permission::SurveysManage),
+        started: results.started,
+        completed: results.completed,
+        partial: results.partial,
+        completion: results
+            .completion_rate
+            .map(|r| format!("{:.0}%", r * 100.0))
+            .unwrap_or_else(|| "—".into()),
+        summaries,
+        tallies: contacts
+            .into_iter()
+            .map(|c| TallyRow {
+                status: contact_status(t, &c.count.status),
+                explanation: if lang.code() == "ko" {
+                    c.explanation_ko
+                } else {
+                    c.explanation_en
+                }
+                .unwrap_or_default(),
+                count: c.count.count,
+            })
+            .collect(),
+        contacts: recent
+            .into_iter()
+            .map(|c| ContactRow {
+                when: fmt_time(c.contact.decided_at.unwrap_or(c.contact.due_at)),
+                customer_id: c.contact.customer_id,
+                channel: c.contact.channel.clone(),
+                status: contact_status(t, &c.contact.status),
+                explanation: if lang.code() == "ko" {
+                    c.explanation_ko
+                } else {
+                    c.explanation_en
+                }
+                .unwrap_or_default(),
+            })
+            .collect(),
+        touchpoints: state.store.touchpoints().await?,
+        stages: stages
+            .into_iter()
+            .map(|st| {
+                (
+                    st.id,
+                    if lang.code() == "ko" {
+                        st.name_ko
+                    } else {
+                        st.name_en
+                    },
+                )
+            })
+            .collect(),
+        teams: state.store.teams().await?,
+        touchpoint_id: s.row.touchpoint_id.unwrap_or(0),
+        stage_id: s.row.stage_id.unwrap_or(0),
+        team_id: s.row.team_id.unwrap_or(0),
+        trigger_event: s.row.trigger_event.clone().unwrap_or_default(),
+        trigger_delay_hours: s.row.trigger_delay_hours,
+        sample_percent: format!("{}", (s.row.sample_rate * 100.0).round()),
+        min_days: s.row.min_days,
+        repeat: s.row.repeat.clone(),
+    }))
+}
+
+/// Saves a changed survey after the same checks as the API.
+async fn save(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    id: i64,
+    input: &SurveyInput,
+    what: &str,
+) -> UiResult {
+    let new = check(state, input).await?;
+    state.store.update_survey(id, &new).await?;
+    state
+        .audit(auth, "survey.update", &format!("survey:{id}"), what)
+        .await;
+    Ok(Redirect::to(&format!("/surveys/{id}")).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn set_status(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::SurveysManage>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<StatusForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let s = Loaded::new(state.store.survey(id).await?)?;
+    let mut input = input_of(&s, &s.questions);
+    input.status = Some(f.status.clone());
+    save(&state, &auth, id, &input, &f.status).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    touchpoint_id: String,
+    #[serde(default)]
+    stage_id: String,
+    #[serde(default)]
+    team_id: String,
+    #[serde(default)]
+    trigger_event: String,
+    #[serde(default)]
+    trigger_delay_hours: String,
+    #[serde(default)]
+    sample_percent: String,
+    #[serde(default)]
+    min_days: String,
+    #[serde(default)]
+    repeat: String,
+}
+
+fn number(field: &str, text: &str) -> Result<Option<f64>, AppError> {
+    match text.trim() {
+        "" | "0" if field.ends_with("_id") => Ok(None),
+        "" => Ok(None),
+        v => v.parse().map(Some).map_err(|_| {
+            AppError::bad_request(
+                &format!("invalid_{field}"),
+                format!("{field} {v:?} is not a number"),
+            )
+        }),
+    }
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::SurveysManage>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<SettingsForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let s = Loaded::new(state.store.survey(id).await?)?;
+    let mut input = input_of(&s, &s.questions);
+    input.name = f.name;
+    input.touchpoint_id = number("touchpoint_id", &f.touchpoint_id)?.map(|v| v as i64);
+    input.stage_id = number("stage_id", &f.stage_id)?.map(|v| v as i64);
+    input.team_id = number("team_id", &f.team_id)?.map(|v| v as i64);
+    input.trigger_event = Some(f.trigger_event);
+    input.trigger_delay_hours =
+        number("trigger_delay_hours", &f.trigger_delay_hours)?.map(|v| v as i64);
+    input.sample_rate = number("sample_percent", &f.sample_percent)?.map(|v| v / 100.0);
+    input.min_days = number("min_days", &f.min_days)?.map(|v| v as i64);
+    input.repeat = Some(f.repeat);
+    save(&state, &auth, id, &input, "settings").await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct QuestionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    text_ko: String,
+    #[serde(default)]
+    text_en: String,
+    #[serde(default)]
+    choices: String,
+    #[serde(default)]
+    required: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LogicForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    logic_op: String,
+    #[serde(default)]
+    logic_value: String,
+    #[serde(default)]
+    logic_to: String,
+}
+
+/// Choices typed one per line, "Korean | English" or one label for both.
+fn parse_choices(text: &str) -> Vec<Choice> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            let (ko, en) = match line.split_once('|') {
+                Some((ko, en)) => (ko.trim(), en.trim()),
+                None => (line, line),
+            };
+            Choice {
+                id: format!("c{}", i + 1),
+                label: Localized {
+                    ko: ko.into(),
+                    en: en.into(),
+                },
+            }
+        })
+        .collect()
+}
+
+async fn add_question(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::SurveysManage>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<QuestionForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let s = Loaded::new(state.store.survey(id).await?)?;
+    let kind = QuestionKind::parse(&f.kind)
+        .map_err(|e| AppError::bad_request("invalid_kind", e.message))?;
+    let mut n = s.questions.len() + 1;
+    while s.question(&format!("q{n}")).is_some() {
+        n += 1;
+    }
+    let choices = parse_choices(&f.choices);
+    let question = Question {
+        id: format!("q{n}"),
+        kind,
+        text: Localized {
+            ko: f.text_ko.trim().into(),
+            en: f.text_en.trim().into(),
+        },
+        choices: if matches!(kind, QuestionKind::Single | QuestionKind::Multi) {
+            choices
+        } else {
+            vec![]
+        },
+        required: f.required.is_some(),
+        scale_max: None,
+        logic: vec![],
+    };
+    let mut questions = s.questions.clone();
+    questions.push(question);
+    save(
+        &state,
+        &auth,
+        id,
+        &input_of(&s, &questions),
+        "question added",
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn delete_question(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::SurveysManage>,
+    ApiPath((id, qid)): ApiPath<(i64, String)>,
+    Form(f): Form<CsrfForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let s = Loaded::new(state.store.survey(id).await?)?;
+    if s.question(&qid).is_none() {
+        return Err(AppError::NotFound(format!("question {qid}")).into());
+    }
+    // Jumps to the removed question go on to the end instead.
+    let questions: Vec<Question> = s
+        .questions
+        .iter()
+        .filter(|q| q.id != qid)
+        .cloned()
+        .map(|mut q| {
+            for j in &mut q.logic {
+                if j.to == qid {
+                    j.to = END.into();
+                }
+            }
+            q
+        })
+        .collect();
+    save(
+        &state,
+        &auth,
+        id,
+        &input_of(&s, &questions),
+        "question removed",
+    )
+    .await
+}
+
+/// Adds a skip-logic jump to a question; the survey's checks refuse a jump that does
+/// not fit (a number test on a text question, a jump backwards).
+async fn add_logic(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::SurveysManage>,
+    ApiPath((id, qid)): ApiPath<(i64, String)>,
+    Form(f): Form<LogicForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let s = Loaded::new(state.store.survey(id).await?)?;
+    let Some((index, q)) = s.question(&qid) else {
+        return Err(AppError::NotFound(format!("question {qid}")).into());
+    };
+    let value = f.logic_value.trim();
+    let number = || {
+        value.parse::<f64>().map_err(|_| {
+            AppError::bad_request("invalid_logic", "the skip condition needs a number")
+        })
+    };
+    let when = match f.logic_op.as_str() {
+        "at_most" => Condition::AtMost(number()?),
+        "at_least" => Condition::AtLeast(number()?),
+        "chose" => Condition::Chose(
+            q.choices
+                .iter()
+                .find(|c| c.label.ko == value || c.label.en == value || c.id == value)
+                .map(|c| c.id.clone())
+                .unwrap_or_else(|| value.to_string()),
+        ),
+        "skipped" => Condition::Skipped,
+        _ => Condition::Answered,
+    };
+    let mut questions = s.questions.clone();
+    questions[index].logic.push(Jump {
+        when,
+        to: match f.logic_to.trim() {
+            "" => END.into(),
+            to => to.into(),
+        },
+    });
+    save(
+        &state,
+        &auth,
+        id,
+        &input_of(&s, &questions),
+        "skip logic added",
+    )
+    .await
+}

@@ -100,6 +100,8 @@ def main() -> int:
         box = wait.until(EC.presence_of_element_located((By.NAME, "q")))
         box.send_keys("김")
         box.submit()
+        # The list before the search has the same rows: wait for the new page first.
+        wait.until(EC.url_contains("q="))
         first = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "table.list tbody tr td a")))
         name = first.text
         assert name.startswith("김"), f"search for 김 gave {name!r}"
@@ -163,7 +165,7 @@ def main() -> int:
         driver.find_element(By.CSS_SELECTOR, "#answer-10 + span").click()
         driver.find_element(By.ID, "survey-next").click()
         reason = f"브라우저 설문 답변 {int(time.time())}: 배송이 빨라서 좋았어요"
-        wait.until(EC.presence_of_element_located((By.NAME, "answer"))).send_keys(reason)
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "textarea[name=answer]"))).send_keys(reason)
         shot("survey-answer")
         driver.find_element(By.ID, "survey-next").click()
         wait.until(EC.presence_of_element_located((By.ID, "survey-done")))

@@ -450,11 +450,12 @@ fn mailbox(dir: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_event_sends_the_survey_by_email_to_a_real_smtp_server() {
+/// A real SMTP server (aiosmtpd) storing into a folder, and an app that sends to it with
+/// survey links on https://cx.example.com; `None` (the test skips) without aiosmtpd.
+async fn with_smtp() -> Option<(tempfile::TempDir, Peer, TestApp)> {
     if !python_has("aiosmtpd") {
         eprintln!("aiosmtpd is not installed; skipping (scripts/test.sh installs it)");
-        return;
+        return None;
     }
     let mail_dir = tempfile::tempdir().unwrap();
     let smtp = Peer::start("smtp_sink.py", &[mail_dir.path().to_str().unwrap()]);
@@ -463,6 +464,14 @@ async fn an_event_sends_the_survey_by_email_to_a_real_smtp_server() {
         s.public_url = "https://cx.example.com".into();
     })
     .await;
+    Some((mail_dir, smtp, app))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_sends_the_survey_by_email_to_a_real_smtp_server() {
+    let Some((mail_dir, _smtp, app)) = with_smtp().await else {
+        return;
+    };
     let buyer = app
         .customer(json!({"name": "한지민", "external_id": "E-1", "email": "jimin@example.com", "language": "ko"}))
         .await;
@@ -592,16 +601,9 @@ async fn an_event_sends_the_survey_by_email_to_a_real_smtp_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_loop_actions_reach_a_real_smtp_server_and_a_signed_webhook_receiver() {
-    if !python_has("aiosmtpd") {
-        eprintln!("aiosmtpd is not installed; skipping (scripts/test.sh installs it)");
+    let Some((mail_dir, _smtp, app)) = with_smtp().await else {
         return;
-    }
-    let mail_dir = tempfile::tempdir().unwrap();
-    let smtp = Peer::start("smtp_sink.py", &[mail_dir.path().to_str().unwrap()]);
-    let app = TestApp::with_settings(|s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
-    })
-    .await;
+    };
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
     nunchi_server::jobs::spawn_runner(app.state.clone(), "test".into(), stop_rx);
 

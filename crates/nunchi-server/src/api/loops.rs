@@ -233,7 +233,19 @@ pub async fn close(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<CloseInput>,
 ) -> AppResult<Json<FollowUp>> {
-    let resolution = input.resolution.trim();
+    Ok(Json(
+        close_follow_up(&state, &auth, id, &input.resolution).await?,
+    ))
+}
+
+/// Checks the resolution and closes a follow-up, for the API and the page alike.
+pub async fn close_follow_up(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    id: i64,
+    resolution: &str,
+) -> AppResult<FollowUp> {
+    let resolution = resolution.trim();
     if resolution.is_empty() || resolution.chars().count() > 2_000 {
         return Err(AppError::bad_request(
             "invalid_resolution",
@@ -242,9 +254,9 @@ pub async fn close(
     }
     let closed = state.store.close_follow_up(id, resolution).await?;
     state
-        .audit(&auth, "follow_up.close", &format!("follow_up:{id}"), "")
+        .audit(auth, "follow_up.close", &format!("follow_up:{id}"), "")
         .await;
-    Ok(Json(closed))
+    Ok(closed)
 }
 
 /// Follow-ups read for the report, at most.

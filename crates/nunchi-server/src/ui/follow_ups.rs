@@ -20,11 +20,10 @@ use super::{Chrome, UiNeed, UiResult, fmt_time, lang_of, render};
 use crate::{
     AppState,
     api::loops::{
-        FixInput, RootCauseInput, add_follow_up_note, loop_report, mark_fixed, open_root_cause,
-        topic_suggestions,
+        FixInput, RootCauseInput, add_follow_up_note, close_follow_up, loop_report, mark_fixed,
+        open_root_cause, topic_suggestions,
     },
     auth::{check_form_csrf, perm},
-    error::AppError,
     extract::ApiPath,
     outer_loop::{LoopStats, TopicSuggestion},
 };
@@ -210,18 +209,7 @@ async fn close(
     Form(f): Form<TextForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    let resolution = f.body.trim();
-    if resolution.is_empty() || resolution.chars().count() > 2_000 {
-        return Err(AppError::bad_request(
-            "invalid_resolution",
-            "say what was done, in 1–2,000 characters",
-        )
-        .into());
-    }
-    state.store.close_follow_up(id, resolution).await?;
-    state
-        .audit(&auth, "follow_up.close", &format!("follow_up:{id}"), "")
-        .await;
+    close_follow_up(&state, &auth, id, &f.body).await?;
     Ok(Redirect::to("/follow-ups").into_response())
 }
 

@@ -6,6 +6,7 @@
 //! the feedback table itself (rows not yet annotated, not yet looked at by the rules), so
 //! nothing is lost across a restart.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -502,6 +503,20 @@ pub fn rule_matches(rule: &LoopRule, f: &Feedback) -> bool {
 pub async fn close_the_loop(store: &dyn Store, cx: &LoopContext) -> anyhow::Result<usize> {
     let rules = store.loop_rules().await?;
     let hooks = store.webhooks().await?;
+    // Each segment a rule names, read once per pass.
+    let mut segments: HashMap<String, HashSet<i64>> = HashMap::new();
+    for tag in rules.iter().filter_map(|r| r.tag.as_deref()) {
+        if !segments.contains_key(tag) {
+            let members = store.customers_tagged(tag).await?.into_iter().collect();
+            segments.insert(tag.to_string(), members);
+        }
+    }
+    let in_segment = |r: &LoopRule, f: &Feedback| {
+        r.tag.as_deref().is_none_or(|t| {
+            f.customer_id
+                .is_some_and(|c| segments.get(t).is_some_and(|m| m.contains(&c)))
+        })
+    };
     let mut opened = 0;
     loop {
         let batch = store.unlooped(ANNOTATE_BATCH).await?;
@@ -521,7 +536,10 @@ pub async fn close_the_loop(store: &dyn Store, cx: &LoopContext) -> anyhow::Resu
                 None,
                 now,
             ));
-            for r in rules.iter().filter(|r| rule_matches(r, f)) {
+            for r in rules
+                .iter()
+                .filter(|r| rule_matches(r, f) && in_segment(r, f))
+            {
                 let due_at = f.received_at + r.due_hours * 3_600_000;
                 follow_ups.push(NewFollowUp {
                     feedback_id: f.id,

@@ -441,6 +441,19 @@ pub struct Strings {
     pub root_fixed: &'static str,
     pub root_open: &'static str,
     pub root_notified: &'static str,
+    pub rules_title: &'static str,
+    pub rules_intro: &'static str,
+    pub rules_empty: &'static str,
+    pub rule_conditions: &'static str,
+    pub rule_score: &'static str,
+    pub rule_sentiment: &'static str,
+    pub rule_topic: &'static str,
+    pub rule_source: &'static str,
+    pub rule_due_hours: &'static str,
+    pub rule_notify: &'static str,
+    pub rule_notify_email: &'static str,
+    pub rule_notify_webhook: &'static str,
+    pub rule_add: &'static str,
 }
 
 impl Strings {
@@ -841,6 +854,19 @@ pub static EN: Strings = Strings {
     root_fixed: "Fixed",
     root_open: "Open",
     root_notified: "customers told",
+    rules_title: "Closed-loop rules",
+    rules_intro: "Feedback that meets every condition of a rule gets a follow-up for its owner, due in the given hours; the rule can also e-mail someone and call the webhooks.",
+    rules_empty: "No rules yet: nothing opens follow-ups.",
+    rule_conditions: "Conditions",
+    rule_score: "Score",
+    rule_sentiment: "Sentiment",
+    rule_topic: "Topic",
+    rule_source: "Source",
+    rule_due_hours: "Due in (hours)",
+    rule_notify: "Notify",
+    rule_notify_email: "E-mail this address when one opens",
+    rule_notify_webhook: "Call the webhooks subscribed to follow_up.opened",
+    rule_add: "Add rule",
 };
 
 pub static KO: Strings = Strings {
@@ -1229,6 +1255,19 @@ pub static KO: Strings = Strings {
     root_fixed: "해결됨",
     root_open: "진행 중",
     root_notified: "명에게 알림",
+    rules_title: "클로즈드 루프 규칙",
+    rules_intro: "규칙의 조건을 모두 만족하는 피드백마다 담당자에게 기한이 있는 후속 조치가 열립니다. 이메일과 웹훅으로 알릴 수도 있습니다.",
+    rules_empty: "아직 규칙이 없어 후속 조치가 열리지 않습니다.",
+    rule_conditions: "조건",
+    rule_score: "점수",
+    rule_sentiment: "감정",
+    rule_topic: "주제",
+    rule_source: "출처",
+    rule_due_hours: "기한 (시간)",
+    rule_notify: "알림",
+    rule_notify_email: "열리면 이 주소로 이메일",
+    rule_notify_webhook: "follow_up.opened 웹훅 호출",
+    rule_add: "규칙 추가",
 };
 
 #[cfg(test)]

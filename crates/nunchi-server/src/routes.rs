@@ -220,6 +220,8 @@ pub const UI: &[RouteSpec] = &[
     r("GET", "/follow-ups", Some(CustomersRead)),
     r("POST", "/follow-ups/{id}/notes", Some(CustomersWrite)),
     r("POST", "/follow-ups/{id}/close", Some(CustomersWrite)),
+    r("POST", "/loop-rules", Some(LoopsManage)),
+    r("POST", "/loop-rules/{id}/delete", Some(LoopsManage)),
     r("POST", "/root-causes", Some(LoopsManage)),
     r("POST", "/root-causes/{id}/fix", Some(LoopsManage)),
     r("GET", "/analytics/funnel", Some(CustomersRead)),

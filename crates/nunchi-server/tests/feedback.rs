@@ -719,3 +719,61 @@ async fn closed_loop_rules_open_follow_ups_that_are_tracked_to_closure() {
         .json();
     assert_eq!(open.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scores_for_a_segment_count_only_its_customers() {
+    let app = TestApp::new().await;
+    let vip = app
+        .customer(json!({"name": "브이아이피", "external_id": "VIP-1", "tags": ["vip"]}))
+        .await;
+    let other = app
+        .customer(json!({"name": "일반", "external_id": "GEN-1"}))
+        .await;
+    add(
+        &app,
+        json!([
+            {"source": "survey", "metric": "nps", "rating": 2, "customer_id": vip, "created_at": "2026-11-03"},
+            {"source": "survey", "metric": "nps", "rating": 10, "customer_id": vip, "created_at": "2026-11-04"},
+            {"source": "survey", "metric": "nps", "rating": 10, "customer_id": other, "created_at": "2026-11-04"},
+            {"source": "survey", "metric": "nps", "rating": 9, "created_at": "2026-11-04"},
+        ]),
+    )
+    .await;
+    let score = |q: &str| {
+        let path = format!("/api/v1/scores?metric=nps&from=2026-11-01&to=2026-11-30{q}");
+        let app = &app;
+        async move { app.api(Some(Role::Viewer), "GET", &path, None).await.json() }
+    };
+    let all = score("").await;
+    assert_eq!(
+        (
+            all["overall"]["responses"].as_u64(),
+            all["overall"]["value"].as_f64()
+        ),
+        (Some(4), Some(50.0))
+    );
+    let vips = score("&tag=vip").await;
+    assert_eq!(
+        (
+            vips["overall"]["responses"].as_u64(),
+            vips["overall"]["value"].as_f64()
+        ),
+        (Some(2), Some(0.0)),
+        "{vips}"
+    );
+    let nobody = score("&tag=nobody").await;
+    assert_eq!(nobody["overall"], Value::Null);
+    let page = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/voc?from=2026-11-01&to=2026-11-30&tag=vip",
+            None,
+        )
+        .await
+        .text();
+    assert!(
+        page.contains("2 responses") || page.contains("2 응답"),
+        "the page's cards are the segment's"
+    );
+}

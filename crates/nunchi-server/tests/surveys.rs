@@ -668,8 +668,19 @@ async fn closed_loop_actions_reach_a_real_smtp_server_and_a_signed_webhook_recei
         )
         .await;
     assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.text());
+    let vip_rule = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loop-rules",
+            Some(json!({"name": "VIP 불만", "max_score": 0.6, "tag": "vip", "due_hours": 2})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
     let customer = app
-        .customer(json!({"name": "윤아", "external_id": "L-1", "email": "yoona@example.com", "language": "ko"}))
+        .customer(json!({"name": "윤아", "external_id": "L-1", "email": "yoona@example.com", "language": "ko", "tags": ["vip"]}))
         .await;
     let r = app
         .api(
@@ -733,6 +744,35 @@ async fn closed_loop_actions_reach_a_real_smtp_server_and_a_signed_webhook_recei
         "sent after annotation: {created_fb}"
     );
 
+    // The segment rule opened a follow-up for the VIP only.
+    let plain = app
+        .customer(json!({"name": "일반 고객", "external_id": "L-2"}))
+        .await;
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/feedback",
+            Some(json!({"feedback": [{"source": "survey", "metric": "nps", "rating": 0, "customer_id": plain}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let all = eventually("the second detractor's follow-up", async || {
+        let list = app
+            .api(Some(Role::Viewer), "GET", "/api/v1/follow-ups", None)
+            .await
+            .json();
+        (list.as_array().unwrap().len() >= 3).then_some(list)
+    })
+    .await;
+    let vip_follow_ups: Vec<&Value> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"].as_i64() == Some(vip_rule))
+        .collect();
+    assert_eq!(vip_follow_ups.len(), 1, "{all}");
+
     // Notes, then the page and the report per team.
     let note = app
         .api(
@@ -754,11 +794,42 @@ async fn closed_loop_actions_reach_a_real_smtp_server_and_a_signed_webhook_recei
         .json();
     assert_eq!(detail["notes"][0]["body"], "전화드렸으나 부재중");
     assert_eq!(detail["feedback"]["author"], Value::Null);
+    // A rule made on the page, next to the ones made over the API.
+    let form = format!(
+        "csrf={}&name=Angry+reviews&max_sentiment=-0.5&source=review&due_hours=8&notify_email=",
+        app.csrf(Role::Manager)
+    );
+    let made = app
+        .page(Role::Manager, "POST", "/loop-rules", Some(&form))
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text());
+    let rules = app
+        .api(Some(Role::Viewer), "GET", "/api/v1/loop-rules", None)
+        .await
+        .json();
+    let angry = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Angry reviews")
+        .expect("the page's rule");
+    assert_eq!(
+        (
+            angry["max_sentiment"].as_f64(),
+            angry["source"].as_str(),
+            angry["due_hours"].as_i64()
+        ),
+        (Some(-0.5), Some("review"), Some(8))
+    );
     let page = app.page(Role::Agent, "GET", "/follow-ups", None).await;
     assert!(
         page.text().contains("전화드렸으나 부재중") && page.text().contains("loop-teams"),
         "{}",
         page.text()
+    );
+    assert!(
+        page.text().contains("Angry reviews") && page.text().contains("Tag vip"),
+        "the rules are listed with their conditions"
     );
 
     // The outer loop: the topic is suggested, tracked, fixed, and the customer told.

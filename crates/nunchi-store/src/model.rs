@@ -425,6 +425,7 @@ pub struct Annotation {
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct MetricRating {
     pub created_at: i64,
+    pub customer_id: Option<i64>,
     pub rating: f64,
     /// Employee pulse answers (`employee`) are kept apart from customers'.
     pub source: String,
@@ -479,6 +480,8 @@ pub struct LoopRule {
     /// A topic label (Korean or English) the text mentions.
     pub topic: Option<String>,
     pub source: Option<String>,
+    /// Only feedback from customers with this tag (a segment).
+    pub tag: Option<String>,
     pub owner_id: Option<i64>,
     pub due_hours: i64,
     pub created_at: i64,
@@ -496,6 +499,7 @@ pub struct NewLoopRule {
     pub max_sentiment: Option<f64>,
     pub topic: Option<String>,
     pub source: Option<String>,
+    pub tag: Option<String>,
     pub owner_id: Option<i64>,
     pub due_hours: i64,
     pub notify_email: Option<String>,

@@ -1279,6 +1279,7 @@ each_backend!(
                 due_hours: 24,
                 notify_email: Some("cx-lead@example.com".into()),
                 notify_webhook: true,
+                tag: Some("vip".into()),
             })
             .await
             .unwrap();

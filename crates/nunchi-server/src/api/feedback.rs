@@ -159,6 +159,8 @@ pub struct ScoresQuery {
     pub to: Option<String>,
     /// customers (default) or employees (pulse surveys: eNPS).
     pub audience: Option<String>,
+    /// Only customers with this tag (a segment, e.g. vip).
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -252,6 +254,19 @@ impl By {
 }
 
 /// A metric's score over the range, per group, and per period and group, as the API asks.
+/// The customers with `tag` (a segment), when one is named.
+pub async fn segment(
+    state: &AppState,
+    tag: Option<&str>,
+) -> AppResult<Option<std::collections::HashSet<i64>>> {
+    match tag.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => Ok(Some(
+            state.store.customers_tagged(t).await?.into_iter().collect(),
+        )),
+        None => Ok(None),
+    }
+}
+
 pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport> {
     let metric = match Metric::parse(&q.metric) {
         Ok(m @ (Metric::Nps | Metric::Csat | Metric::Ces)) => m,
@@ -289,10 +304,13 @@ pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport
         }
     };
     let (from, to) = range_ms(q.from.as_deref(), q.to.as_deref())?;
-    let ratings = state
+    let mut ratings = state
         .store
         .metric_ratings(metric.as_str(), from, to)
         .await?;
+    if let Some(members) = segment(state, q.tag.as_deref()).await? {
+        ratings.retain(|r| r.customer_id.is_some_and(|c| members.contains(&c)));
+    }
     Ok(report(
         &ratings,
         &ScoreSpec {

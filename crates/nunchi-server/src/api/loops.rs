@@ -61,6 +61,9 @@ pub struct LoopRuleInput {
     pub topic: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
+    /// Only feedback from customers with this tag (a segment, e.g. vip).
+    #[serde(default)]
+    pub tag: Option<String>,
     /// Who gets the follow-ups.
     #[serde(default)]
     pub owner_id: Option<i64>,
@@ -89,6 +92,16 @@ pub async fn create_rule(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<LoopRuleInput>,
 ) -> AppResult<(StatusCode, Json<LoopRule>)> {
+    let rule = create_loop_rule(&state, &auth, &input).await?;
+    Ok((StatusCode::CREATED, Json(rule)))
+}
+
+/// Checks and stores a rule, for the API and the follow-ups page alike.
+pub async fn create_loop_rule(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    input: &LoopRuleInput,
+) -> AppResult<LoopRule> {
     let bad = |code: &str, m: &str| Err(AppError::bad_request(code, m.to_string()));
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -159,6 +172,12 @@ pub async fn create_rule(
             max_sentiment: input.max_sentiment,
             topic: topic.map(str::to_string),
             source: source.map(str::to_string),
+            tag: input
+                .tag
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
             owner_id: input.owner_id,
             due_hours: input.due_hours,
             notify_email,
@@ -167,13 +186,13 @@ pub async fn create_rule(
         .await?;
     state
         .audit(
-            &auth,
+            auth,
             "loop_rule.create",
             &format!("loop_rule:{}", rule.id),
             name,
         )
         .await;
-    Ok((StatusCode::CREATED, Json(rule)))
+    Ok(rule)
 }
 
 #[utoipa::path(delete, operation_id = "delete_loop_rule", path = "/api/v1/loop-rules/{id}", tag = "feedback", params(("id" = i64, Path)),
@@ -183,11 +202,20 @@ pub async fn delete_rule(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
+    delete_loop_rule(&state, &auth, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_loop_rule(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    id: i64,
+) -> AppResult<()> {
     state.store.delete_loop_rule(id).await?;
     state
-        .audit(&auth, "loop_rule.delete", &format!("loop_rule:{id}"), "")
+        .audit(auth, "loop_rule.delete", &format!("loop_rule:{id}"), "")
         .await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

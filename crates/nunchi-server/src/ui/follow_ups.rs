@@ -20,8 +20,9 @@ use super::{Chrome, UiNeed, UiResult, fmt_time, lang_of, render};
 use crate::{
     AppState,
     api::loops::{
-        FixInput, RootCauseInput, add_follow_up_note, close_follow_up, loop_report, mark_fixed,
-        open_root_cause, topic_suggestions,
+        FixInput, LoopRuleInput, RootCauseInput, add_follow_up_note, close_follow_up,
+        create_loop_rule, delete_loop_rule, loop_report, mark_fixed, open_root_cause,
+        topic_suggestions,
     },
     auth::{check_form_csrf, perm},
     extract::ApiPath,
@@ -33,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         .route("/follow-ups", get(page))
         .route("/follow-ups/{id}/notes", post(note))
         .route("/follow-ups/{id}/close", post(close))
+        .route("/loop-rules", post(add_rule))
+        .route("/loop-rules/{id}/delete", post(remove_rule))
         .route("/root-causes", post(track))
         .route("/root-causes/{id}/fix", post(fix))
 }
@@ -84,6 +87,8 @@ struct Page {
     tables: Vec<(&'static str, &'static str, Vec<StatsRow>)>,
     causes: Vec<RootCause>,
     suggestions: Vec<(TopicSuggestion, String)>,
+    rules: Vec<RuleRow>,
+    users: Vec<(i64, String)>,
     can_write: bool,
     can_manage: bool,
 }
@@ -178,9 +183,141 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
                 (s, label)
             })
             .collect(),
+        rules: state
+            .store
+            .loop_rules()
+            .await?
+            .into_iter()
+            .map(|r| RuleRow {
+                id: r.id,
+                conditions: rule_conditions(t, &r),
+                owner: r
+                    .owner_id
+                    .and_then(|o| users.get(&o).cloned())
+                    .unwrap_or_else(|| t.unassigned.into()),
+                due_hours: r.due_hours,
+                notify: [
+                    r.notify_email.clone(),
+                    r.notify_webhook.then(|| "webhook".to_string()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", "),
+                name: r.name,
+            })
+            .collect(),
+        users: {
+            let mut u: Vec<(i64, String)> = users.iter().map(|(id, n)| (*id, n.clone())).collect();
+            u.sort();
+            u
+        },
         can_write: auth.can(Permission::CustomersWrite),
         can_manage: auth.can(Permission::LoopsManage),
     }))
+}
+
+/// One closed-loop rule, described.
+struct RuleRow {
+    id: i64,
+    name: String,
+    conditions: String,
+    owner: String,
+    due_hours: i64,
+    notify: String,
+}
+
+fn rule_conditions(t: &'static crate::i18n::Strings, r: &nunchi_store::model::LoopRule) -> String {
+    let mut parts = Vec::new();
+    if let Some(s) = r.max_score {
+        parts.push(format!("{} ≤ {:.0}%", t.rule_score, s * 100.0));
+    }
+    if let Some(s) = r.max_sentiment {
+        parts.push(format!("{} ≤ {s:.1}", t.rule_sentiment));
+    }
+    if let Some(topic) = &r.topic {
+        parts.push(format!("{} {topic}", t.rule_topic));
+    }
+    if let Some(source) = &r.source {
+        parts.push(format!("{} {source}", t.rule_source));
+    }
+    if let Some(tag) = &r.tag {
+        parts.push(format!("{} {tag}", t.filter_tag));
+    }
+    parts.join(" · ")
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RuleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    /// 0–100 (% of the scale).
+    #[serde(default)]
+    max_score: String,
+    #[serde(default)]
+    max_sentiment: String,
+    #[serde(default)]
+    topic: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    due_hours: String,
+    #[serde(default)]
+    notify_email: String,
+    #[serde(default)]
+    notify_webhook: Option<String>,
+}
+
+fn optional_number(field: &str, text: &str) -> Result<Option<f64>, crate::error::AppError> {
+    match text.trim() {
+        "" => Ok(None),
+        v => v.parse().map(Some).map_err(|_| {
+            crate::error::AppError::bad_request(
+                &format!("invalid_{field}"),
+                format!("{field} {v:?} is not a number"),
+            )
+        }),
+    }
+}
+
+async fn add_rule(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::LoopsManage>,
+    Form(f): Form<RuleForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let input = LoopRuleInput {
+        name: f.name.clone(),
+        max_score: optional_number("max_score", &f.max_score)?.map(|v| v / 100.0),
+        max_sentiment: optional_number("max_sentiment", &f.max_sentiment)?,
+        topic: text(&f.topic),
+        source: text(&f.source),
+        tag: text(&f.tag),
+        owner_id: optional_number("owner_id", &f.owner_id)?.map(|v| v as i64),
+        due_hours: optional_number("due_hours", &f.due_hours)?.map_or(24, |v| v as i64),
+        notify_email: text(&f.notify_email),
+        notify_webhook: f.notify_webhook.is_some(),
+    };
+    create_loop_rule(&state, &auth, &input).await?;
+    Ok(Redirect::to("/follow-ups#loop-rules").into_response())
+}
+
+async fn remove_rule(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::LoopsManage>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<TextForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    delete_loop_rule(&state, &auth, id).await?;
+    Ok(Redirect::to("/follow-ups#loop-rules").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use super::{Chrome, UiNeed, UiResult, charts, fmt_time, lang_of, render};
 use crate::{
     AppState,
-    api::feedback::{By, ScoreSpec, perception_gap, report},
+    api::feedback::{By, ScoreSpec, perception_gap, report, segment},
     auth::{Auth, perm},
     error::AppError,
     extract::ApiQuery,
@@ -135,6 +135,9 @@ pub struct VocQuery {
     from: String,
     #[serde(default)]
     to: String,
+    /// Scores for one segment: customers with this tag.
+    #[serde(default)]
+    tag: String,
 }
 
 struct ScoreCard {
@@ -153,6 +156,10 @@ struct VocPage {
     items: Vec<FeedItem>,
     sources: Vec<(&'static str, &'static str)>,
     source: String,
+    /// The segment the scores are for (a customer tag); empty: everyone.
+    tag: String,
+    from: String,
+    to: String,
     last_id: i64,
     range: String,
     gaps: Vec<GapView>,
@@ -271,14 +278,17 @@ async fn page(
         employees: false,
         from,
     };
+    let members = segment(&state, Some(&q.tag)).await?;
     let mut ratings = Vec::new();
     for metric in [Metric::Nps, Metric::Csat, Metric::Ces] {
-        ratings.push(
-            state
-                .store
-                .metric_ratings(metric.as_str(), from, to)
-                .await?,
-        );
+        let mut rows = state
+            .store
+            .metric_ratings(metric.as_str(), from, to)
+            .await?;
+        if let Some(m) = &members {
+            rows.retain(|r| r.customer_id.is_some_and(|c| m.contains(&c)));
+        }
+        ratings.push(rows);
     }
     let mut cards = Vec::new();
     let mut nps_series = Vec::new();
@@ -390,6 +400,9 @@ async fn page(
         .map(|s| (s, source_label(t, s)))
         .collect(),
         source,
+        tag: q.tag.clone(),
+        from: q.from.clone(),
+        to: q.to.clone(),
         last_id,
         gaps,
         teams,

@@ -4,6 +4,8 @@
 
 ALTER TABLE loop_rules ADD COLUMN notify_email TEXT;
 ALTER TABLE loop_rules ADD COLUMN notify_webhook BOOLEAN NOT NULL DEFAULT FALSE;
+-- A segment condition: only feedback from customers with this tag.
+ALTER TABLE loop_rules ADD COLUMN tag TEXT;
 
 CREATE TABLE follow_up_notes (
     id INTEGER PRIMARY KEY,

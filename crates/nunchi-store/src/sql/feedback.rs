@@ -59,7 +59,7 @@ macro_rules! impl_feedback_store {
             }
 
             async fn metric_ratings(&self, metric: &str, from: i64, to: i64) -> $crate::StoreResult<Vec<$crate::model::MetricRating>> {
-                Ok(sqlx::query_as("SELECT created_at, rating, source, channel, touchpoint_id, stage_id, team_id FROM feedback WHERE metric = $1 AND rating IS NOT NULL AND created_at >= $2 AND created_at < $3")
+                Ok(sqlx::query_as("SELECT created_at, customer_id, rating, source, channel, touchpoint_id, stage_id, team_id FROM feedback WHERE metric = $1 AND rating IS NOT NULL AND created_at >= $2 AND created_at < $3")
                     .bind(metric).bind(from).bind(to).fetch_all(&self.read).await?)
             }
 
@@ -112,9 +112,9 @@ macro_rules! impl_loop_store {
         #[async_trait::async_trait]
         impl $crate::traits::LoopStore for $store {
             async fn create_loop_rule(&self, r: &$crate::model::NewLoopRule) -> $crate::StoreResult<$crate::model::LoopRule> {
-                Ok(sqlx::query_as("INSERT INTO loop_rules (name, max_score, max_sentiment, topic, source, owner_id, due_hours, created_at, notify_email, notify_webhook) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *")
+                Ok(sqlx::query_as("INSERT INTO loop_rules (name, max_score, max_sentiment, topic, source, owner_id, due_hours, created_at, notify_email, notify_webhook, tag) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *")
                     .bind(&r.name).bind(r.max_score).bind(r.max_sentiment).bind(&r.topic).bind(&r.source).bind(r.owner_id).bind(r.due_hours).bind($crate::now_ms())
-                    .bind(&r.notify_email).bind(r.notify_webhook)
+                    .bind(&r.notify_email).bind(r.notify_webhook).bind(&r.tag)
                     .fetch_one(&self.write).await?)
             }
 

@@ -188,6 +188,7 @@ async fn load_events(
 /// The demo brand's surveys: a post-purchase NPS sent a day after `purchase`, a delivery
 /// CSAT with skip logic, and a draft employee pulse; the demo's survey answers become
 /// their completed responses, and the brand caps surveys at four per person per 30 days.
+/// Two closed-loop rules (detractors, late-delivery complaints) open follow-ups.
 async fn load_surveys(
     store: &Arc<dyn Store>,
     seed: u64,
@@ -277,6 +278,26 @@ async fn load_surveys(
     store
         .set_setting(nunchi_server::surveys::GLOBAL_CAP_KEY, "4")
         .await?;
+    // Closed-loop rules, so the follow-ups page fills as the server reads the feedback.
+    for (name, max_score, topic, due_hours) in [
+        ("Detractors (NPS 0–6, CSAT 1–2)", Some(0.6), None, 48),
+        ("배송 지연 불만", None, Some("배송 지연"), 24),
+    ] {
+        store
+            .create_loop_rule(&nunchi_store::model::NewLoopRule {
+                name: name.into(),
+                max_score,
+                max_sentiment: if topic.is_some() { Some(-0.2) } else { None },
+                topic: topic.map(str::to_string),
+                source: None,
+                tag: None,
+                owner_id: None,
+                due_hours,
+                notify_email: None,
+                notify_webhook: false,
+            })
+            .await?;
+    }
     let answers: Vec<_> = nunchi_demo::voc::feedback(seed, events, korean)
         .into_iter()
         .filter(|f| f.source == "survey")

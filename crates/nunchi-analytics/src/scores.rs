@@ -117,9 +117,10 @@ pub struct Answer {
     pub value: u8,
 }
 
-/// Tallies per (period index, key), in order. One pass finds the time span and keys, a
-/// second counts into a dense table per core with a constant-divisor period index, so a
-/// million answers take a few milliseconds.
+/// Tallies per (period index, key), in order. One pass over the answers on every core:
+/// each core counts into its own dense (period × key) table, which grows to the periods
+/// and keys it meets, with the period index a multiply and shift (a constant divisor on
+/// a biased unsigned time). A million answers take a couple of milliseconds.
 pub fn by_period(
     answers: &[Answer],
     period: Period,
@@ -128,72 +129,162 @@ pub fn by_period(
     if answers.is_empty() {
         return BTreeMap::new();
     }
-    // The span and the keys, on all cores like the count itself.
-    let (min, max, top_key) = parallel::over_customers(
-        answers.len() as u32,
-        || (u32::MAX, 0u32, 0u16),
-        |(lo, hi, k), i| {
-            let a = answers[i as usize];
-            *lo = (*lo).min(a.ts);
-            *hi = (*hi).max(a.ts);
-            *k = (*k).max(a.key);
-        },
-        |a, b| (a.0.min(b.0), a.1.max(b.1), a.2.max(b.2)),
-    );
-    let (lo, hi) = (
-        period.index(min, utc_offset_secs),
-        period.index(max, utc_offset_secs),
-    );
-    let keys = top_key as usize + 1;
-    let periods = (hi - lo + 1) as usize;
-    let base = period.start(lo, utc_offset_secs);
-    // Too sparse for a dense table (answers spread over years and many keys), or a period
-    // starting before 1970: count into a map instead.
-    if periods.saturating_mul(keys) > 4 * answers.len().max(1 << 16) || base < 0 {
+    // Beyond this many cells the data is too sparse for a dense table (answers spread over
+    // years and many keys): count into a map instead.
+    let limit = 4 * answers.len().max(1 << 16);
+    let grid = match period {
+        Period::Day => count::<86_400>(answers, period, utc_offset_secs, limit),
+        Period::Week => count::<604_800>(answers, period, utc_offset_secs, limit),
+    };
+    if grid.overflow {
         return crate::reference::scores_by_period(answers, period, utc_offset_secs);
     }
-    let base = base as u32;
-    let dense = match period {
-        Period::Day => count::<86_400>(answers, base, keys, periods),
-        Period::Week => count::<604_800>(answers, base, keys, periods),
-    };
-    dense
-        .into_iter()
-        .enumerate()
-        .filter(|(_, counts)| counts.iter().any(|&c| c > 0))
-        .map(|(i, counts)| {
-            (
-                (lo + (i / keys) as i64, (i % keys) as u16),
-                Tally { counts },
-            )
-        })
-        .collect()
+    let mut out = BTreeMap::new();
+    for row in 0..grid.periods {
+        for key in 0..grid.keys {
+            let cell = grid.cell(row, key);
+            if cell.iter().any(|&c| c > 0) {
+                let mut counts = [0u64; 11];
+                for (c, &n) in counts.iter_mut().zip(cell) {
+                    *c = n as u64;
+                }
+                out.insert((grid.lo + row as i64, key as u16), Tally { counts });
+            }
+        }
+    }
+    out
 }
 
-/// Counts answers into `periods × keys` cells of per-value counts; `SECS` is the period
-/// length, a constant so that the index is a multiply and shift rather than a division.
-fn count<const SECS: u32>(
-    answers: &[Answer],
-    base: u32,
-    keys: usize,
+/// One core's counts: `periods × keys` cells of 11 per-value counts from period `lo`, in
+/// one flat array so that an answer costs one index and one increment.
+struct Grid {
+    lo: i64,
     periods: usize,
-) -> Vec<[u64; 11]> {
-    parallel::over_customers(
-        answers.len() as u32,
-        || vec![[0u64; 11]; periods * keys],
-        |table, i| {
-            let a = answers[i as usize];
-            let p = ((a.ts - base) / SECS) as usize;
-            table[p * keys + a.key as usize][a.value.min(10) as usize] += 1;
-        },
-        |mut a, b| {
-            for (x, y) in a.iter_mut().zip(&b) {
-                for (u, v) in x.iter_mut().zip(y) {
+    keys: usize,
+    counts: Vec<u32>,
+    limit: usize,
+    /// Set when the table would pass `limit`; the caller then counts another way.
+    overflow: bool,
+}
+
+/// Values on the 0–10 scale; higher values count as 10.
+const VALUES: usize = 11;
+
+impl Grid {
+    fn new(limit: usize) -> Grid {
+        Grid {
+            lo: 0,
+            periods: 0,
+            keys: 0,
+            counts: Vec::new(),
+            limit,
+            overflow: false,
+        }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, p: i64, key: usize, value: usize) {
+        let row = p.wrapping_sub(self.lo) as u64;
+        if row >= self.periods as u64 || key >= self.keys {
+            self.cover(p, p, key + 1);
+            if self.overflow {
+                return;
+            }
+        }
+        let cell = (p - self.lo) as usize * self.keys + key;
+        self.counts[cell * VALUES + value] += 1;
+    }
+
+    fn cell(&self, row: usize, key: usize) -> &[u32] {
+        let at = (row * self.keys + key) * VALUES;
+        &self.counts[at..at + VALUES]
+    }
+
+    /// Grows the table to cover periods `lo..=hi` and `keys` keys, with room to spare so
+    /// that answers in no particular order grow it only a few times.
+    fn cover(&mut self, lo: i64, hi: i64, keys: usize) {
+        let (old_lo, old_periods, old_keys) = (self.lo, self.periods, self.keys);
+        let old_hi = old_lo + old_periods as i64 - 1;
+        let slack = (old_periods as i64 / 2).max(4);
+        let new_lo = if old_periods == 0 || lo < old_lo {
+            lo.min(if old_periods == 0 { lo } else { old_lo }) - slack
+        } else {
+            old_lo
+        };
+        let new_hi = if old_periods == 0 || hi > old_hi {
+            hi.max(if old_periods == 0 { hi } else { old_hi }) + slack
+        } else {
+            old_hi
+        };
+        let new_periods = (new_hi - new_lo + 1) as usize;
+        let new_keys = old_keys.max(keys);
+        if new_periods.saturating_mul(new_keys) > self.limit {
+            self.overflow = true;
+            self.counts = Vec::new();
+            return;
+        }
+        let mut counts = vec![0u32; new_periods * new_keys * VALUES];
+        for row in 0..old_periods {
+            let to = ((old_lo - new_lo) as usize + row) * new_keys * VALUES;
+            counts[to..to + old_keys * VALUES].copy_from_slice(
+                &self.counts[row * old_keys * VALUES..(row + 1) * old_keys * VALUES],
+            );
+        }
+        (self.lo, self.periods, self.keys, self.counts) = (new_lo, new_periods, new_keys, counts);
+    }
+
+    fn merge(mut self, other: Grid) -> Grid {
+        if self.overflow || other.overflow {
+            self.overflow = true;
+            return self;
+        }
+        if other.periods == 0 {
+            return self;
+        }
+        self.cover(other.lo, other.lo + other.periods as i64 - 1, other.keys);
+        if self.overflow {
+            return self;
+        }
+        for row in 0..other.periods {
+            let to = (other.lo - self.lo) as usize + row;
+            for key in 0..other.keys {
+                let at = (to * self.keys + key) * VALUES;
+                for (u, v) in self.counts[at..at + VALUES]
+                    .iter_mut()
+                    .zip(other.cell(row, key))
+                {
                     *u += v;
                 }
             }
-            a
+        }
+        self
+    }
+}
+
+/// Counts every answer into per-core grids and merges them. `SECS` is the period length,
+/// a constant so that the index is a multiply and shift rather than a division: times are
+/// shifted to the period's boundary and biased by one period so the division is unsigned.
+fn count<const SECS: u64>(
+    answers: &[Answer],
+    period: Period,
+    utc_offset_secs: i32,
+    limit: usize,
+) -> Grid {
+    let boundary = match period {
+        Period::Day => utc_offset_secs as i64,
+        Period::Week => utc_offset_secs as i64 + 3 * 86_400,
+    };
+    // |offset| < 1 day ≤ SECS, so one period of bias keeps the sum positive.
+    let bias = (boundary + SECS as i64) as u64;
+    parallel::over_customers(
+        answers.len() as u32,
+        || Grid::new(limit),
+        |grid, i| {
+            let a = answers[i as usize];
+            let p = ((a.ts as u64 + bias) / SECS) as i64 - 1;
+            grid.add(p, a.key as usize, a.value.min(10) as usize);
         },
+        Grid::merge,
     )
 }
 
@@ -237,6 +328,28 @@ impl Emotion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_answers_on_every_core_match_the_reference() {
+        // Enough answers for the parallel path, whose per-core tables grow apart and merge.
+        let mut answers = crate::synth::answers(200_000, 7, 1_780_000_000, 120);
+        for period in [Period::Day, Period::Week] {
+            assert_eq!(
+                by_period(&answers, period, 9 * 3600),
+                crate::reference::scores_by_period(&answers, period, 9 * 3600)
+            );
+        }
+        // An answer decades away and a huge key: too sparse for a table, still right.
+        answers.push(Answer {
+            ts: 5,
+            key: 60_000,
+            value: 3,
+        });
+        assert_eq!(
+            by_period(&answers, Period::Day, -5 * 3600),
+            crate::reference::scores_by_period(&answers, Period::Day, -5 * 3600)
+        );
+    }
 
     fn tally(values: &[u8]) -> Tally {
         let mut t = Tally::default();

@@ -487,6 +487,9 @@ pub fn rule_matches(rule: &LoopRule, f: &Feedback) -> bool {
             .max_score
             .is_none_or(|m| f.score.is_some_and(|s| s <= m))
         && rule
+            .min_score
+            .is_none_or(|m| f.score.is_some_and(|s| s >= m))
+        && rule
             .max_sentiment
             .is_none_or(|m| f.sentiment.is_some_and(|s| s <= m))
         && rule.topic.as_deref().is_none_or(|t| {

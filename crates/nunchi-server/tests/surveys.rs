@@ -773,6 +773,71 @@ async fn closed_loop_actions_reach_a_real_smtp_server_and_a_signed_webhook_recei
         .collect();
     assert_eq!(vip_follow_ups.len(), 1, "{all}");
 
+    // A score band: NPS passives (7–8) only.
+    let inverted = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loop-rules",
+            Some(json!({"name": "x", "min_score": 0.8, "max_score": 0.7, "due_hours": 2})),
+        )
+        .await;
+    assert_eq!(inverted.json()["error"]["code"], "invalid_min_score");
+    let passives = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loop-rules",
+            Some(json!({"name": "Passives", "min_score": 0.7, "max_score": 0.8, "due_hours": 72})),
+        )
+        .await;
+    assert_eq!(passives.status, StatusCode::CREATED, "{}", passives.text());
+    let passives = passives.json()["id"].as_i64().unwrap();
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/feedback",
+            Some(json!({"feedback": [
+                {"source": "survey", "metric": "nps", "rating": 7, "customer_id": plain},
+                {"source": "survey", "metric": "nps", "rating": 9, "customer_id": plain},
+                {"source": "survey", "metric": "nps", "rating": 6, "customer_id": plain},
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    eventually("the passive's follow-up", async || {
+        let list = app
+            .api(Some(Role::Viewer), "GET", "/api/v1/follow-ups", None)
+            .await
+            .json();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"].as_i64() == Some(passives))
+            .then_some(())
+    })
+    .await;
+    // Give the rules time to open anything else they would.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let all: Vec<Value> = app
+        .api(Some(Role::Viewer), "GET", "/api/v1/follow-ups", None)
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!all.is_empty());
+    let banded: Vec<&Value> = all
+        .iter()
+        .filter(|f| f["rule_id"].as_i64() == Some(passives))
+        .collect();
+    assert_eq!(
+        banded.len(),
+        1,
+        "only the 7 is in the 0.7–0.8 band: {all:?}"
+    );
+
     // Notes, then the page and the report per team.
     let note = app
         .api(

@@ -475,6 +475,8 @@ pub struct LoopRule {
     pub name: String,
     /// Normalised rating (0..1) at most this.
     pub max_score: Option<f64>,
+    /// Normalised rating at least this: with `max_score`, a band (NPS 7–8 is 0.7–0.8).
+    pub min_score: Option<f64>,
     /// Text sentiment (−1..1) at most this.
     pub max_sentiment: Option<f64>,
     /// A topic label (Korean or English) the text mentions.
@@ -496,6 +498,7 @@ pub struct LoopRule {
 pub struct NewLoopRule {
     pub name: String,
     pub max_score: Option<f64>,
+    pub min_score: Option<f64>,
     pub max_sentiment: Option<f64>,
     pub topic: Option<String>,
     pub source: Option<String>,

@@ -1272,6 +1272,7 @@ each_backend!(
             .create_loop_rule(&NewLoopRule {
                 name: "Detractors".into(),
                 max_score: Some(0.6),
+                min_score: Some(0.0),
                 max_sentiment: None,
                 topic: None,
                 source: None,

@@ -53,6 +53,9 @@ pub struct LoopRuleInput {
     /// Normalised rating at most this (0..1; 0.6 is an NPS of 6 or a CSAT of 3.4).
     #[serde(default)]
     pub max_score: Option<f64>,
+    /// Normalised rating at least this; with max_score a band (0.7–0.8: NPS passives).
+    #[serde(default)]
+    pub min_score: Option<f64>,
     /// Text sentiment at most this (−1..1).
     #[serde(default)]
     pub max_sentiment: Option<f64>,
@@ -110,6 +113,17 @@ pub async fn create_loop_rule(
     if input.max_score.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
         return bad("invalid_max_score", "max_score is between 0 and 1");
     }
+    if input.min_score.is_some_and(|v| !(0.0..=1.0).contains(&v))
+        || input
+            .min_score
+            .zip(input.max_score)
+            .is_some_and(|(lo, hi)| lo > hi)
+    {
+        return bad(
+            "invalid_min_score",
+            "min_score is between 0 and 1, and at most max_score",
+        );
+    }
     if input
         .max_sentiment
         .is_some_and(|v| !(-1.0..=1.0).contains(&v))
@@ -137,7 +151,11 @@ pub async fn create_loop_rule(
         ),
         None => None,
     };
-    if input.max_score.is_none() && input.max_sentiment.is_none() && topic.is_none() {
+    if input.max_score.is_none()
+        && input.min_score.is_none()
+        && input.max_sentiment.is_none()
+        && topic.is_none()
+    {
         return bad(
             "no_condition",
             "a rule needs a score, a sentiment or a topic condition",
@@ -169,6 +187,7 @@ pub async fn create_loop_rule(
         .create_loop_rule(&NewLoopRule {
             name: name.into(),
             max_score: input.max_score,
+            min_score: input.min_score,
             max_sentiment: input.max_sentiment,
             topic: topic.map(str::to_string),
             source: source.map(str::to_string),

@@ -359,17 +359,6 @@ async fn add_touchpoint(
     Form(f): Form<TouchpointForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    let number = |field: &str, text: &str| -> Result<Option<f64>, AppError> {
-        match text.trim() {
-            "" => Ok(None),
-            t => t.parse().map(Some).map_err(|_| {
-                AppError::bad_request(
-                    &format!("invalid_{field}"),
-                    format!("{field} {t:?} is not a number"),
-                )
-            }),
-        }
-    };
     let conditions = match f.property.trim() {
         "" => vec![],
         p => vec![Condition {
@@ -383,8 +372,8 @@ async fn add_touchpoint(
         channel: f.channel,
         event: f.event,
         conditions,
-        stage_id: number("stage_id", &f.stage_id)?.map(|v| v as i64),
-        expected_rating: number("expected_rating", &f.expected_rating)?,
+        stage_id: super::form_number("stage_id", &f.stage_id)?.map(|v| v as i64),
+        expected_rating: super::form_number("expected_rating", &f.expected_rating)?,
     };
     create_touchpoint_checked(&state, &auth, &input).await?;
     Ok(Redirect::to("/journeys").into_response())

@@ -16,7 +16,7 @@ use nunchi_core::access::Permission;
 use nunchi_store::model::{FollowUpNote, RootCause};
 use serde::Deserialize;
 
-use super::{Chrome, UiNeed, UiResult, fmt_time, lang_of, render};
+use super::{Chrome, UiNeed, UiResult, fmt_time, form_number, lang_of, render};
 use crate::{
     AppState,
     api::loops::{
@@ -229,8 +229,16 @@ struct RuleRow {
 
 fn rule_conditions(t: &'static crate::i18n::Strings, r: &nunchi_store::model::LoopRule) -> String {
     let mut parts = Vec::new();
-    if let Some(s) = r.max_score {
-        parts.push(format!("{} ≤ {:.0}%", t.rule_score, s * 100.0));
+    match (r.min_score, r.max_score) {
+        (Some(lo), Some(hi)) => parts.push(format!(
+            "{:.0}% ≤ {} ≤ {:.0}%",
+            lo * 100.0,
+            t.rule_score,
+            hi * 100.0
+        )),
+        (None, Some(hi)) => parts.push(format!("{} ≤ {:.0}%", t.rule_score, hi * 100.0)),
+        (Some(lo), None) => parts.push(format!("{} ≥ {:.0}%", t.rule_score, lo * 100.0)),
+        (None, None) => {}
     }
     if let Some(s) = r.max_sentiment {
         parts.push(format!("{} ≤ {s:.1}", t.rule_sentiment));
@@ -257,6 +265,8 @@ struct RuleForm {
     #[serde(default)]
     max_score: String,
     #[serde(default)]
+    min_score: String,
+    #[serde(default)]
     max_sentiment: String,
     #[serde(default)]
     topic: String,
@@ -274,18 +284,6 @@ struct RuleForm {
     notify_webhook: Option<String>,
 }
 
-fn optional_number(field: &str, text: &str) -> Result<Option<f64>, crate::error::AppError> {
-    match text.trim() {
-        "" => Ok(None),
-        v => v.parse().map(Some).map_err(|_| {
-            crate::error::AppError::bad_request(
-                &format!("invalid_{field}"),
-                format!("{field} {v:?} is not a number"),
-            )
-        }),
-    }
-}
-
 async fn add_rule(
     State(state): State<AppState>,
     auth: UiNeed<perm::LoopsManage>,
@@ -295,13 +293,14 @@ async fn add_rule(
     let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
     let input = LoopRuleInput {
         name: f.name.clone(),
-        max_score: optional_number("max_score", &f.max_score)?.map(|v| v / 100.0),
-        max_sentiment: optional_number("max_sentiment", &f.max_sentiment)?,
+        max_score: form_number("max_score", &f.max_score)?.map(|v| v / 100.0),
+        min_score: form_number("min_score", &f.min_score)?.map(|v| v / 100.0),
+        max_sentiment: form_number("max_sentiment", &f.max_sentiment)?,
         topic: text(&f.topic),
         source: text(&f.source),
         tag: text(&f.tag),
-        owner_id: optional_number("owner_id", &f.owner_id)?.map(|v| v as i64),
-        due_hours: optional_number("due_hours", &f.due_hours)?.map_or(24, |v| v as i64),
+        owner_id: form_number("owner_id", &f.owner_id)?.map(|v| v as i64),
+        due_hours: form_number("due_hours", &f.due_hours)?.map_or(24, |v| v as i64),
         notify_email: text(&f.notify_email),
         notify_webhook: f.notify_webhook.is_some(),
     };

@@ -297,6 +297,20 @@ async fn widget_js() -> impl IntoResponse {
     )
 }
 
+/// A number typed into a form field; empty is `None`, anything else not a number is a
+/// 400 naming the field.
+pub fn form_number(field: &str, text: &str) -> Result<Option<f64>, AppError> {
+    match text.trim() {
+        "" => Ok(None),
+        v => v.parse().map(Some).map_err(|_| {
+            AppError::bad_request(
+                &format!("invalid_{field}"),
+                format!("{field} {v:?} is not a number"),
+            )
+        }),
+    }
+}
+
 /// Formats a Unix-millisecond time as a date and minute in Korea's time zone, which is
 /// where our users work; per-user zones come with user preferences.
 pub fn fmt_time(ms: i64) -> String {

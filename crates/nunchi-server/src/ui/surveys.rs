@@ -15,7 +15,7 @@ use nunchi_core::survey::{Choice, Condition, END, Jump, Localized, Question, Que
 use nunchi_store::model::{Stage, Team, Touchpoint};
 use serde::Deserialize;
 
-use super::{Chrome, UiNeed, UiResult, fmt_time, lang_of, render};
+use super::{Chrome, UiNeed, UiResult, fmt_time, form_number, lang_of, render};
 use crate::{
     AppState,
     api::surveys::{ContactView, SurveyInput, SurveyResults, check, contact_view, survey_results},
@@ -594,19 +594,6 @@ struct SettingsForm {
     repeat: String,
 }
 
-fn number(field: &str, text: &str) -> Result<Option<f64>, AppError> {
-    match text.trim() {
-        "" | "0" if field.ends_with("_id") => Ok(None),
-        "" => Ok(None),
-        v => v.parse().map(Some).map_err(|_| {
-            AppError::bad_request(
-                &format!("invalid_{field}"),
-                format!("{field} {v:?} is not a number"),
-            )
-        }),
-    }
-}
-
 async fn save_settings(
     State(state): State<AppState>,
     auth: UiNeed<perm::SurveysManage>,
@@ -617,14 +604,14 @@ async fn save_settings(
     let s = Loaded::new(state.store.survey(id).await?)?;
     let mut input = input_of(&s, &s.questions);
     input.name = f.name;
-    input.touchpoint_id = number("touchpoint_id", &f.touchpoint_id)?.map(|v| v as i64);
-    input.stage_id = number("stage_id", &f.stage_id)?.map(|v| v as i64);
-    input.team_id = number("team_id", &f.team_id)?.map(|v| v as i64);
+    input.touchpoint_id = form_number("touchpoint_id", &f.touchpoint_id)?.map(|v| v as i64);
+    input.stage_id = form_number("stage_id", &f.stage_id)?.map(|v| v as i64);
+    input.team_id = form_number("team_id", &f.team_id)?.map(|v| v as i64);
     input.trigger_event = Some(f.trigger_event);
     input.trigger_delay_hours =
-        number("trigger_delay_hours", &f.trigger_delay_hours)?.map(|v| v as i64);
-    input.sample_rate = number("sample_percent", &f.sample_percent)?.map(|v| v / 100.0);
-    input.min_days = number("min_days", &f.min_days)?.map(|v| v as i64);
+        form_number("trigger_delay_hours", &f.trigger_delay_hours)?.map(|v| v as i64);
+    input.sample_rate = form_number("sample_percent", &f.sample_percent)?.map(|v| v / 100.0);
+    input.min_days = form_number("min_days", &f.min_days)?.map(|v| v as i64);
     input.repeat = Some(f.repeat);
     save(&state, &auth, id, &input, "settings").await
 }

@@ -4,6 +4,8 @@
 
 ALTER TABLE loop_rules ADD COLUMN notify_email TEXT;
 ALTER TABLE loop_rules ADD COLUMN notify_webhook BOOLEAN NOT NULL DEFAULT FALSE;
+-- The low end of the score band (the high end is max_score).
+ALTER TABLE loop_rules ADD COLUMN min_score DOUBLE PRECISION;
 -- A segment condition: only feedback from customers with this tag.
 ALTER TABLE loop_rules ADD COLUMN tag TEXT;
 

@@ -112,9 +112,9 @@ macro_rules! impl_loop_store {
         #[async_trait::async_trait]
         impl $crate::traits::LoopStore for $store {
             async fn create_loop_rule(&self, r: &$crate::model::NewLoopRule) -> $crate::StoreResult<$crate::model::LoopRule> {
-                Ok(sqlx::query_as("INSERT INTO loop_rules (name, max_score, max_sentiment, topic, source, owner_id, due_hours, created_at, notify_email, notify_webhook, tag) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *")
+                Ok(sqlx::query_as("INSERT INTO loop_rules (name, max_score, max_sentiment, topic, source, owner_id, due_hours, created_at, notify_email, notify_webhook, tag, min_score) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *")
                     .bind(&r.name).bind(r.max_score).bind(r.max_sentiment).bind(&r.topic).bind(&r.source).bind(r.owner_id).bind(r.due_hours).bind($crate::now_ms())
-                    .bind(&r.notify_email).bind(r.notify_webhook).bind(&r.tag)
+                    .bind(&r.notify_email).bind(r.notify_webhook).bind(&r.tag).bind(r.min_score)
                     .fetch_one(&self.write).await?)
             }
 

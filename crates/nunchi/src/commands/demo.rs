@@ -287,6 +287,7 @@ async fn load_surveys(
             .create_loop_rule(&nunchi_store::model::NewLoopRule {
                 name: name.into(),
                 max_score,
+                min_score: None,
                 max_sentiment: if topic.is_some() { Some(-0.2) } else { None },
                 topic: topic.map(str::to_string),
                 source: None,

@@ -116,24 +116,29 @@ pub async fn decide(
     ))
 }
 
-fn suppressed_contact(
+/// The record of one widget display: shown with its response token, or suppressed and why.
+fn widget_contact(
     s: &Loaded,
     customer_id: Option<i64>,
     anonymous_id: Option<&str>,
-    channel: &str,
-    why: Suppressed,
+    outcome: Result<&str, Suppressed>,
     now: i64,
 ) -> NewSurveyContact {
     NewSurveyContact {
         survey_id: s.row.id,
         customer_id,
         anonymous_id: anonymous_id.map(str::to_string),
-        channel: channel.into(),
-        status: "suppressed".into(),
-        reason: Some(why.code().into()),
-        reason_value: why.value(),
+        channel: "widget".into(),
+        status: if outcome.is_ok() {
+            "shown"
+        } else {
+            "suppressed"
+        }
+        .into(),
+        reason: outcome.err().map(|w| w.code().into()),
+        reason_value: outcome.err().and_then(Suppressed::value),
         event_id: None,
-        response_token: None,
+        response_token: outcome.ok().map(str::to_string),
         due_at: now,
         decided_at: Some(now),
     }
@@ -151,31 +156,20 @@ pub async fn display(
     let now = crate::now_ms();
     if let Err(why) = decide(store, s, customer_id, anonymous_id, now).await? {
         store
-            .add_contacts(&[suppressed_contact(
-                s,
-                customer_id,
-                anonymous_id,
-                "widget",
-                why,
-                now,
-            )])
+            .add_contacts(&[widget_contact(s, customer_id, anonymous_id, Err(why), now)])
             .await?;
         return Ok(Err(why));
     }
     let response = start(store, s, customer_id, anonymous_id, "widget", lang).await?;
-    let mut shown = suppressed_contact(
-        s,
-        customer_id,
-        anonymous_id,
-        "widget",
-        Suppressed::NotActive,
-        now,
-    );
-    shown.status = "shown".into();
-    shown.reason = None;
-    shown.reason_value = None;
-    shown.response_token = Some(response.token.clone());
-    store.add_contacts(&[shown]).await?;
+    store
+        .add_contacts(&[widget_contact(
+            s,
+            customer_id,
+            anonymous_id,
+            Ok(&response.token),
+            now,
+        )])
+        .await?;
     Ok(Ok(response.token))
 }
 

@@ -519,6 +519,18 @@ impl Suppressed {
             (Self::NotActive, true) => "미표시: 설문이 진행 중이 아님".into(),
         }
     }
+
+    /// The reason without its number, for a count of many ("not shown: surveyed recently").
+    pub fn explain_kind(self, lang: &str) -> String {
+        let ko = lang == "ko";
+        match (self, ko) {
+            (Self::TooSoon(_), false) => "not shown: surveyed recently".into(),
+            (Self::TooSoon(_), true) => "미표시: 최근에 설문함".into(),
+            (Self::GlobalCap(_), false) => "not shown: at the 30-day survey cap".into(),
+            (Self::GlobalCap(_), true) => "미표시: 30일 설문 한도에 도달".into(),
+            (other, _) => other.explain(lang),
+        }
+    }
 }
 
 /// Whether a survey may reach a person now. `draw` is a uniform number in 0..1 for the

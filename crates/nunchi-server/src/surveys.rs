@@ -87,10 +87,12 @@ pub async fn global_cap(store: &dyn Store) -> AppResult<Option<i64>> {
         .filter(|v: &i64| *v > 0))
 }
 
-/// Whether this survey may reach this person now, by the survey's and the brand's rules.
+/// Whether this survey may reach this person now, by the survey's rules and the brand's
+/// cap (`global_cap`, read by the caller once per request or pass).
 pub async fn decide(
     store: &dyn Store,
     s: &Loaded,
+    global_cap: Option<i64>,
     customer_id: Option<i64>,
     anonymous_id: Option<&str>,
     now: i64,
@@ -108,12 +110,7 @@ pub async fn decide(
         answered_this: e.answered_this,
     };
     let draw: f64 = rand::thread_rng().r#gen();
-    Ok(survey::decide(
-        &s.fatigue(global_cap(store).await?),
-        &exposure,
-        now,
-        draw,
-    ))
+    Ok(survey::decide(&s.fatigue(global_cap), &exposure, now, draw))
 }
 
 /// The record of one widget display: shown with its response token, or suppressed and why.
@@ -154,7 +151,8 @@ pub async fn display(
     lang: &str,
 ) -> AppResult<Result<String, Suppressed>> {
     let now = crate::now_ms();
-    if let Err(why) = decide(store, s, customer_id, anonymous_id, now).await? {
+    let cap = global_cap(store).await?;
+    if let Err(why) = decide(store, s, cap, customer_id, anonymous_id, now).await? {
         store
             .add_contacts(&[widget_contact(s, customer_id, anonymous_id, Err(why), now)])
             .await?;
@@ -580,13 +578,16 @@ async fn send_due(state: &AppState) -> anyhow::Result<usize> {
     let mut surveys: HashMap<i64, Loaded> = HashMap::new();
     let mut settled = 0;
     let now = crate::now_ms();
+    let cap = global_cap(store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     for c in store.due_contacts(now, DISPATCH_BATCH).await? {
         if let std::collections::hash_map::Entry::Vacant(v) = surveys.entry(c.survey_id) {
             let row = store.survey(c.survey_id).await?;
             v.insert(Loaded::new(row).map_err(|e| anyhow::anyhow!("{e:?}"))?);
         }
         let s = &surveys[&c.survey_id];
-        let verdict = decide(store, s, c.customer_id, c.anonymous_id.as_deref(), now)
+        let verdict = decide(store, s, cap, c.customer_id, c.anonymous_id.as_deref(), now)
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let customer = match c.customer_id {

@@ -249,6 +249,10 @@ async fn the_public_link_keeps_partial_answers_follows_skip_logic_and_feeds_the_
         get(&app, "/s/no-such-key").await.status,
         StatusCode::NOT_FOUND
     );
+    // The list counts started and completed responses: two of each, not the empty one the
+    // unanswered first post opened.
+    let list = app.page(Role::Viewer, "GET", "/surveys", None).await.text();
+    assert!(list.contains("<td>2</td><td>2</td>"), "{list}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -827,7 +831,6 @@ async fn closed_loop_actions_reach_a_real_smtp_server_and_a_signed_webhook_recei
         .as_array()
         .unwrap()
         .clone();
-    assert!(!all.is_empty());
     let banded: Vec<&Value> = all
         .iter()
         .filter(|f| f["rule_id"].as_i64() == Some(passives))

@@ -704,6 +704,15 @@ pub struct NewSurveyContact {
     pub decided_at: Option<i64>,
 }
 
+/// How far a survey's responses got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct ResponseCount {
+    pub survey_id: i64,
+    /// With at least one answer.
+    pub started: i64,
+    pub completed: i64,
+}
+
 /// What has reached one person so far, for the fatigue rules.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExposureCounts {

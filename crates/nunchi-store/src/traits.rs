@@ -229,6 +229,8 @@ pub trait FeedbackStore: Send + Sync {
     /// whose pair is already stored is reported as `Existing` and left as it was.
     async fn add_feedback(&self, items: &[NewFeedback]) -> StoreResult<Vec<Added>>;
     async fn feedback(&self, id: i64) -> StoreResult<Feedback>;
+    /// The feedback with these ids (those that exist), in id order.
+    async fn feedback_many(&self, ids: &[i64]) -> StoreResult<Vec<Feedback>>;
     /// Newest first, or oldest first after `after_id` (the live feed's catch-up).
     async fn list_feedback(&self, filter: &FeedbackFilter) -> StoreResult<Vec<Feedback>>;
     /// Ratings on one metric given in `[from, to)` (Unix ms), for scores.
@@ -287,6 +289,8 @@ pub trait LoopStore: Send + Sync {
         body: &str,
     ) -> StoreResult<FollowUpNote>;
     async fn follow_up_notes(&self, follow_up_id: i64) -> StoreResult<Vec<FollowUpNote>>;
+    /// The notes of all these follow-ups, oldest first.
+    async fn follow_up_notes_many(&self, follow_up_ids: &[i64]) -> StoreResult<Vec<FollowUpNote>>;
     async fn create_webhook(&self, url: &str, secret: &str, events: &str) -> StoreResult<Webhook>;
     async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
     async fn webhook(&self, id: i64) -> StoreResult<Webhook>;
@@ -336,6 +340,8 @@ pub trait SurveyStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Newest first.
     async fn responses(&self, survey_id: i64, limit: i64) -> StoreResult<Vec<SurveyResponse>>;
+    /// Per survey: responses with at least one answer, and those completed.
+    async fn response_counts(&self) -> StoreResult<Vec<ResponseCount>>;
     /// Contacts to record; one per survey and triggering event (repeats are ignored).
     async fn add_contacts(&self, contacts: &[NewSurveyContact]) -> StoreResult<()>;
     /// Records contacts triggered by events up to `cursor` and moves the trigger cursor

@@ -1345,6 +1345,17 @@ each_backend!(
             .unwrap();
         let notes = s.follow_up_notes(follow_ups[0].id).await.unwrap();
         assert_eq!(notes.len(), 2);
+        assert_eq!(
+            s.follow_up_notes_many(&[follow_ups[0].id, 9_999])
+                .await
+                .unwrap(),
+            notes
+        );
+        let many = s.feedback_many(&[texted, rated, 9_999]).await.unwrap();
+        assert_eq!(
+            many.iter().map(|f| f.id).collect::<Vec<_>>(),
+            vec![rated, texted]
+        );
         assert_eq!(notes[0], note, "oldest first");
         assert!(matches!(
             s.add_follow_up_note(9_999, None, "x").await,
@@ -1677,6 +1688,26 @@ each_backend!(surveys_keep_partial_responses_and_log_every_contact, |s| {
         ]
     );
     assert_eq!(s.responses(created.id, 10).await.unwrap().len(), 1);
+    // A response opened and never answered is not "started".
+    s.start_response(&NewSurveyResponse {
+        survey_id: created.id,
+        token: "tok-2".into(),
+        customer_id: None,
+        anonymous_id: Some("visitor".into()),
+        channel: "widget".into(),
+        lang: "en".into(),
+        next_question: Some("nps".into()),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.response_counts().await.unwrap(),
+        vec![ResponseCount {
+            survey_id: created.id,
+            started: 1,
+            completed: 1
+        }]
+    );
     s.set_setting("survey_global_cap", "4").await.unwrap();
     s.set_setting("survey_global_cap", "5").await.unwrap();
     assert_eq!(

@@ -272,7 +272,7 @@ pub struct SurveyResults {
 /// Responses read for the results, at most.
 pub const RESULTS_LIMIT: i64 = 50_000;
 
-/// A suppression's explanation; the number is left out of a tally of many.
+/// A suppression's explanation, with its number ("surveyed 3 days ago").
 fn explain(reason: Option<&str>, value: Option<i64>, lang: &str) -> Option<String> {
     reason
         .and_then(|r| Suppressed::from_parts(r, value))
@@ -289,23 +289,10 @@ pub async fn survey_results(state: &AppState, s: &Loaded) -> AppResult<SurveyRes
             .into_iter()
             .map(|c| {
                 let general = |lang| {
-                    explain(c.reason.as_deref(), None, lang).map(|e| match c.reason.as_deref() {
-                        Some("too_soon") => {
-                            if lang == "ko" {
-                                "미표시: 최근에 설문함".into()
-                            } else {
-                                "not shown: surveyed recently".into()
-                            }
-                        }
-                        Some("global_cap") => {
-                            if lang == "ko" {
-                                "미표시: 30일 설문 한도에 도달".into()
-                            } else {
-                                "not shown: at the 30-day survey cap".into()
-                            }
-                        }
-                        _ => e,
-                    })
+                    c.reason
+                        .as_deref()
+                        .and_then(|r| Suppressed::from_parts(r, None))
+                        .map(|s| s.explain_kind(lang))
                 };
                 ContactTally {
                     explanation_en: general("en"),

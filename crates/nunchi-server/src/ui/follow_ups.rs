@@ -13,7 +13,7 @@ use axum::{
     routing::{get, post},
 };
 use nunchi_core::access::Permission;
-use nunchi_store::model::{FollowUpNote, RootCause};
+use nunchi_store::model::{Feedback, FollowUpNote, RootCause};
 use serde::Deserialize;
 
 use super::{Chrome, UiNeed, UiResult, fmt_time, form_number, lang_of, render};
@@ -105,39 +105,57 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
         .map(|u| (u.id, u.name))
         .collect();
     let now = crate::now_ms();
-    let mut rows = Vec::new();
-    for f in state.store.follow_ups(Some("open"), SHOWN).await? {
-        let fb = crate::api::feedback::masked(state.store.feedback(f.feedback_id).await?, &auth);
-        let notes: Vec<FollowUpNote> = state.store.follow_up_notes(f.id).await?;
-        rows.push(FollowUpRow {
-            id: f.id,
-            source: fb.source.clone(),
-            rating: match (&fb.metric, fb.rating) {
-                (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
-                _ => String::new(),
-            },
-            body: fb.body.clone(),
-            customer_id: fb.customer_id,
-            owner: f
-                .owner_id
-                .and_then(|o| users.get(&o).cloned())
-                .unwrap_or_else(|| t.unassigned.into()),
-            due: fmt_time(f.due_at),
-            overdue: f.due_at < now,
-            notes: notes
-                .into_iter()
-                .map(|n| {
-                    (
-                        fmt_time(n.created_at),
-                        n.author_id
-                            .and_then(|a| users.get(&a).cloned())
-                            .unwrap_or_default(),
-                        n.body,
-                    )
-                })
-                .collect(),
-        });
+    // Three queries for the whole list: the follow-ups, their feedback, their notes.
+    let open = state.store.follow_ups(Some("open"), SHOWN).await?;
+    let ids: Vec<i64> = open.iter().map(|f| f.feedback_id).collect();
+    let feedback: HashMap<i64, Feedback> = state
+        .store
+        .feedback_many(&ids)
+        .await?
+        .into_iter()
+        .map(|f| (f.id, crate::api::feedback::masked(f, &auth)))
+        .collect();
+    let ids: Vec<i64> = open.iter().map(|f| f.id).collect();
+    let mut notes: HashMap<i64, Vec<FollowUpNote>> = HashMap::new();
+    for n in state.store.follow_up_notes_many(&ids).await? {
+        notes.entry(n.follow_up_id).or_default().push(n);
     }
+    let rows = open
+        .into_iter()
+        .filter_map(|f| {
+            let fb = feedback.get(&f.feedback_id)?;
+            Some(FollowUpRow {
+                id: f.id,
+                source: fb.source.clone(),
+                rating: match (&fb.metric, fb.rating) {
+                    (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
+                    _ => String::new(),
+                },
+                body: fb.body.clone(),
+                customer_id: fb.customer_id,
+                owner: f
+                    .owner_id
+                    .and_then(|o| users.get(&o).cloned())
+                    .unwrap_or_else(|| t.unassigned.into()),
+                due: fmt_time(f.due_at),
+                overdue: f.due_at < now,
+                notes: notes
+                    .remove(&f.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|n| {
+                        (
+                            fmt_time(n.created_at),
+                            n.author_id
+                                .and_then(|a| users.get(&a).cloned())
+                                .unwrap_or_default(),
+                            n.body,
+                        )
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
     let report = loop_report(&state).await?;
     Ok(render(Page {
         chrome: Chrome::new(&auth, "/follow-ups", t.follow_ups_title),

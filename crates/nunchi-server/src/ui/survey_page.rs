@@ -30,7 +30,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// One choice or scale point on the screen.
-struct Option_ {
+struct ChoiceView {
     value: String,
     label: String,
     checked: bool,
@@ -56,7 +56,7 @@ struct QuestionView {
     kind: &'static str,
     text: String,
     required: bool,
-    options: Vec<Option_>,
+    options: Vec<ChoiceView>,
     position: usize,
     total: usize,
     low_label: &'static str,
@@ -82,7 +82,7 @@ fn view(s: &Loaded, q: &Question, lang: Lang, chosen: &[String]) -> QuestionView
     let t = lang.strings();
     let options = match q.scale() {
         Some((lo, hi)) => (lo..=hi)
-            .map(|v| Option_ {
+            .map(|v| ChoiceView {
                 value: v.to_string(),
                 label: v.to_string(),
                 checked: chosen.contains(&v.to_string()),
@@ -91,7 +91,7 @@ fn view(s: &Loaded, q: &Question, lang: Lang, chosen: &[String]) -> QuestionView
         None => q
             .choices
             .iter()
-            .map(|c| Option_ {
+            .map(|c| ChoiceView {
                 value: c.id.clone(),
                 label: c.label.get(lang.code()).to_string(),
                 checked: chosen.contains(&c.id),
@@ -223,7 +223,10 @@ async fn submit(
             Redirect::to(&format!("/s/{key}?t={}&lang={}", r.token, lang.code())).into_response(),
         ),
         Err(AppError::BadRequest { message, .. }) => {
-            let message = if q.required && raw.is_null() || raw == serde_json::json!("") {
+            // Nothing given fails only on a required question: say so in the page's words.
+            let unanswered =
+                raw.is_null() || raw == serde_json::json!("") || raw == serde_json::json!([]);
+            let message = if unanswered {
                 lang.strings().survey_needs_answer.to_string()
             } else {
                 message

@@ -67,8 +67,8 @@ struct SurveyRow {
     status: &'static str,
     status_key: String,
     audience: &'static str,
-    started: u64,
-    completed: u64,
+    started: i64,
+    completed: i64,
     link: String,
 }
 
@@ -83,31 +83,36 @@ struct ListPage {
 
 async fn list(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) -> UiResult {
     let t = lang_of(&auth).strings();
-    let mut rows = Vec::new();
-    for s in state.store.surveys().await? {
-        let loaded = Loaded::new(s)?;
-        let r = surveys::summarize(
-            &loaded,
-            &state
-                .store
-                .responses(loaded.row.id, crate::api::surveys::RESULTS_LIMIT)
-                .await?,
-        );
-        rows.push(SurveyRow {
-            id: loaded.row.id,
-            status: status_label(t, &loaded.row.status),
-            status_key: loaded.row.status.clone(),
-            audience: if loaded.row.audience == "employee" {
-                t.audience_employees
-            } else {
-                t.audience_customers
-            },
-            started: r.started,
-            completed: r.completed,
-            link: format!("/s/{}", loaded.row.key),
-            name: loaded.row.name,
-        });
-    }
+    let counts: std::collections::HashMap<i64, (i64, i64)> = state
+        .store
+        .response_counts()
+        .await?
+        .into_iter()
+        .map(|c| (c.survey_id, (c.started, c.completed)))
+        .collect();
+    let rows = state
+        .store
+        .surveys()
+        .await?
+        .into_iter()
+        .map(|s| {
+            let (started, completed) = counts.get(&s.id).copied().unwrap_or_default();
+            SurveyRow {
+                id: s.id,
+                status: status_label(t, &s.status),
+                audience: if s.audience == "employee" {
+                    t.audience_employees
+                } else {
+                    t.audience_customers
+                },
+                started,
+                completed,
+                link: format!("/s/{}", s.key),
+                status_key: s.status,
+                name: s.name,
+            }
+        })
+        .collect();
     Ok(render(ListPage {
         chrome: Chrome::new(&auth, "/surveys", t.surveys_title),
         rows,

@@ -38,6 +38,19 @@ macro_rules! impl_feedback_store {
                     .ok_or_else(|| $crate::StoreError::NotFound(format!("feedback {id}")))
             }
 
+            async fn feedback_many(&self, ids: &[i64]) -> $crate::StoreResult<Vec<$crate::model::Feedback>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT * FROM feedback WHERE id IN (");
+                let mut list = qb.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                qb.push(") ORDER BY id");
+                Ok(qb.build_query_as().fetch_all(&self.read).await?)
+            }
+
             async fn list_feedback(&self, filter: &$crate::model::FeedbackFilter) -> $crate::StoreResult<Vec<$crate::model::Feedback>> {
                 let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT * FROM feedback WHERE 1 = 1");
                 if let Some(source) = &filter.source {
@@ -193,6 +206,19 @@ macro_rules! impl_loop_store {
 
             async fn follow_up_notes(&self, follow_up_id: i64) -> $crate::StoreResult<Vec<$crate::model::FollowUpNote>> {
                 Ok(sqlx::query_as("SELECT * FROM follow_up_notes WHERE follow_up_id = $1 ORDER BY id").bind(follow_up_id).fetch_all(&self.read).await?)
+            }
+
+            async fn follow_up_notes_many(&self, follow_up_ids: &[i64]) -> $crate::StoreResult<Vec<$crate::model::FollowUpNote>> {
+                if follow_up_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT * FROM follow_up_notes WHERE follow_up_id IN (");
+                let mut list = qb.separated(", ");
+                for id in follow_up_ids {
+                    list.push_bind(*id);
+                }
+                qb.push(") ORDER BY id");
+                Ok(qb.build_query_as().fetch_all(&self.read).await?)
             }
 
             async fn create_webhook(&self, url: &str, secret: &str, events: &str) -> $crate::StoreResult<$crate::model::Webhook> {

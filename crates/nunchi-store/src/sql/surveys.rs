@@ -64,6 +64,13 @@ macro_rules! impl_survey_store {
                 Ok(sqlx::query_as("SELECT * FROM survey_responses WHERE survey_id = $1 ORDER BY id DESC LIMIT $2").bind(survey_id).bind(limit).fetch_all(&self.read).await?)
             }
 
+            async fn response_counts(&self) -> $crate::StoreResult<Vec<$crate::model::ResponseCount>> {
+                Ok(sqlx::query_as("SELECT survey_id, COUNT(CASE WHEN answers <> '{}' THEN 1 END) AS started, \
+                                   COUNT(CASE WHEN completed_at IS NOT NULL AND answers <> '{}' THEN 1 END) AS completed \
+                                   FROM survey_responses GROUP BY survey_id ORDER BY survey_id")
+                    .fetch_all(&self.read).await?)
+            }
+
             async fn add_contacts(&self, contacts: &[$crate::model::NewSurveyContact]) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
                 insert_contacts(&mut tx, contacts).await?;

@@ -13,7 +13,8 @@ cargo build --release -p nunchi --quiet
 bin="${CARGO_TARGET_DIR:-$root/target}/release/nunchi"
 work=$(mktemp -d /tmp/nunchi-ingest.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export NUNCHI_DATA_DIR="$work" NUNCHI_LOG=warn
+# No rate limit: the benchmark is the flood.
+export NUNCHI_DATA_DIR="$work" NUNCHI_LOG=warn NUNCHI_RATE_LIMIT_TRACKING=0
 "$bin" user create --email bench@example.com --name Bench --role admin --password 'correct horse battery staple' >/dev/null
 token=$("$bin" token --email bench@example.com --name bench --scopes admin | tail -1)
 "$bin" serve --listen "127.0.0.1:$port" >"$work/serve.log" 2>&1 &

@@ -221,10 +221,8 @@ impl Header {
         let currency = Currency::parse(opt("currency").unwrap_or("KRW"))?;
         let quantity: i64 = req("quantity")?
             .parse()
-            .ok()
-            .filter(|q| (1..=100_000).contains(q))
-            .ok_or_else(|| CoreError::new("quantity", "must be a whole number from 1 to 100000"))?;
-        Ok(OrderLine {
+            .map_err(|_| CoreError::new("quantity", QUANTITY_RULE))?;
+        OrderLine {
             order_id: req("order_id")?.to_string(),
             customer_external_id: req("customer_external_id")?.to_string(),
             placed_at: Millis::parse(req("placed_at")?)?,
@@ -240,9 +238,12 @@ impl Header {
             refunded: opt("refunded")
                 .map(|v| Money::parse(v, currency))
                 .transpose()?,
-        })
+        }
+        .checked()
     }
 }
+
+const QUANTITY_RULE: &str = "must be a whole number from 1 to 100000";
 
 /// One line item of an order file; lines sharing `order_id` form one order.
 #[derive(Debug, Clone, PartialEq)]
@@ -257,6 +258,26 @@ pub struct OrderLine {
     pub unit_price: Money,
     pub quantity: i64,
     pub refunded: Option<Money>,
+}
+
+impl OrderLine {
+    /// The line if its numbers are sane: a quantity of 1 to 100,000, a price and a refund
+    /// from zero to `MAX_AMOUNT_MINOR`, and a line total that stays within it too. Every
+    /// way an order line enters (CSV, API) passes through here.
+    pub fn checked(self) -> CoreResult<Self> {
+        if !(1..=100_000).contains(&self.quantity) {
+            return Err(CoreError::new("quantity", QUANTITY_RULE));
+        }
+        self.unit_price
+            .checked_amount()
+            .map_err(|e| CoreError::new("unit_price", e.message))?;
+        self.unit_price.line_total(self.quantity)?;
+        if let Some(r) = self.refunded {
+            r.checked_amount()
+                .map_err(|e| CoreError::new("refunded", e.message))?;
+        }
+        Ok(self)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

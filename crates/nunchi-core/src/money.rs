@@ -80,6 +80,12 @@ impl Currency {
     }
 }
 
+/// The largest amount, in minor units, that a price, an order line, an order or a refund
+/// may reach: ₩100 trillion, $1 trillion. Far above any real order, and far enough below
+/// `i64::MAX` that no sum of a few thousand such amounts can overflow, so one absurd row
+/// cannot break an aggregate.
+pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
     pub minor: i64,
@@ -135,6 +141,64 @@ impl Money {
             .and_then(|w| w.checked_add(frac_value))
             .ok_or_else(|| err("too large"))?;
         Ok(Self::new(if negative { -minor } else { minor }, currency))
+    }
+
+    /// Parses a price or refund: a decimal amount from zero up to `MAX_AMOUNT_MINOR`. A
+    /// negative price is refused (a refund is recorded as a refund).
+    pub fn parse_amount(amount: &str, currency: Currency) -> CoreResult<Self> {
+        let money = Self::parse(amount, currency)?;
+        money.checked_amount()?;
+        Ok(money)
+    }
+
+    /// This amount, if it lies within `0..=MAX_AMOUNT_MINOR`.
+    pub fn checked_amount(self) -> CoreResult<Self> {
+        if self.minor < 0 {
+            return Err(CoreError::new(
+                "amount",
+                format!(
+                    "must not be negative: {} (record a refund instead)",
+                    self.to_decimal_string()
+                ),
+            ));
+        }
+        if self.minor > MAX_AMOUNT_MINOR {
+            return Err(CoreError::new(
+                "amount",
+                format!(
+                    "{} is above the largest amount nunchi accepts, {}",
+                    self.to_decimal_string(),
+                    Money::new(MAX_AMOUNT_MINOR, self.currency).to_decimal_string()
+                ),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Price × quantity, refused when the line would pass `MAX_AMOUNT_MINOR`.
+    pub fn line_total(self, quantity: i64) -> CoreResult<Self> {
+        self.minor
+            .checked_mul(quantity)
+            .map(|minor| Money::new(minor, self.currency))
+            .ok_or_else(|| CoreError::new("amount", "the line total is too large"))?
+            .checked_amount()
+            .map_err(|e| CoreError::new("line_total", e.message))
+    }
+
+    /// The sum of amounts in one currency, refused past `MAX_AMOUNT_MINOR` (an order total).
+    pub fn checked_total(
+        currency: Currency,
+        amounts: impl IntoIterator<Item = i64>,
+    ) -> CoreResult<Self> {
+        let mut total: i64 = 0;
+        for a in amounts {
+            total = total
+                .checked_add(a)
+                .ok_or_else(|| CoreError::new("order_total", "the order total is too large"))?;
+        }
+        Money::new(total, currency)
+            .checked_amount()
+            .map_err(|e| CoreError::new("order_total", e.message))
     }
 
     /// The plain decimal form, `12000` or `19.99`, as CSV exports write it.
@@ -208,6 +272,27 @@ mod tests {
         assert_eq!(Money::new(-5, Currency::USD).display(), "-$0.05");
         assert_eq!(Money::new(100, Currency::KRW).display(), "₩100");
         assert_eq!(Money::new(1999, Currency::USD).to_decimal_string(), "19.99");
+    }
+
+    #[test]
+    fn amounts_are_bounded_and_never_negative() {
+        let krw = Currency::KRW;
+        assert!(Money::parse_amount("9223372036854775807", krw).is_err());
+        assert!(Money::parse_amount("5000000000000000000", krw).is_err());
+        assert!(Money::parse_amount("-1", krw).is_err());
+        assert_eq!(Money::parse_amount("0", krw).unwrap().minor, 0);
+        assert_eq!(
+            Money::parse_amount("100000000000000", krw).unwrap().minor,
+            MAX_AMOUNT_MINOR
+        );
+        assert!(Money::parse_amount("100000000000001", krw).is_err());
+        let price = Money::new(MAX_AMOUNT_MINOR, krw);
+        assert!(price.line_total(1).is_ok());
+        assert!(price.line_total(2).is_err());
+        assert!(Money::new(i64::MAX / 2, krw).line_total(100_000).is_err());
+        assert!(Money::checked_total(krw, [MAX_AMOUNT_MINOR, 1]).is_err());
+        assert!(Money::checked_total(krw, [i64::MAX, i64::MAX]).is_err());
+        assert_eq!(Money::checked_total(krw, [3, 4]).unwrap().minor, 7);
     }
 
     proptest::proptest! {

@@ -31,7 +31,7 @@ pub enum AppError {
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
     #[error("too many requests")]
-    TooManyRequests,
+    TooManyRequests { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -68,7 +68,7 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,7 +82,7 @@ impl AppError {
             Self::Conflict(_) => "conflict".into(),
             Self::PayloadTooLarge => "payload_too_large".into(),
             Self::UnsupportedMediaType(_) => "unsupported_media_type".into(),
-            Self::TooManyRequests => "too_many_requests".into(),
+            Self::TooManyRequests { .. } => "too_many_requests".into(),
             Self::Internal(_) => "internal".into(),
         }
     }
@@ -99,7 +99,7 @@ impl AppError {
             Self::Conflict(d) => (t.err_conflict, Some(d.clone())),
             Self::PayloadTooLarge => (t.err_too_large, None),
             Self::UnsupportedMediaType(d) => (t.err_media_type, Some(d.clone())),
-            Self::TooManyRequests => (t.err_rate_limited, None),
+            Self::TooManyRequests { .. } => (t.err_rate_limited, None),
             Self::Internal(_) => (t.err_internal, None),
         };
         match detail {
@@ -122,7 +122,21 @@ impl IntoResponse for AppError {
                 request_id: ctx.id,
             },
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        self.add_headers(&mut response);
+        response
+    }
+}
+
+impl AppError {
+    /// Headers the error's status calls for: `Retry-After` on a 429.
+    pub fn add_headers(&self, response: &mut Response) {
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
     }
 }
 

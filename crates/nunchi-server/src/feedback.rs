@@ -290,7 +290,7 @@ pub const CSV_COLUMNS: &[&str] = &[
 ];
 
 /// One CSV row as an input, or what is wrong with its numbers.
-fn row_input(header: &[String], row: &csv::StringRecord) -> Result<FeedbackInput, String> {
+fn row_input(header: &[String], row: &[&str]) -> Result<FeedbackInput, String> {
     let mut input = FeedbackInput::default();
     for (name, value) in header.iter().zip(row.iter()) {
         let value = value.trim();
@@ -354,16 +354,18 @@ pub async fn import_csv(
     dry_run: bool,
     on_row: &(dyn Fn(usize) + Sync),
 ) -> Result<AddReport, ImportError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| ImportError::Csv(e.to_string()))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
+    let mut records = crate::csv_records::Records::new(text.as_bytes());
+    let header: Vec<String> = match records.read() {
+        Ok(Some(Ok(record))) => record
+            .strs()
+            .unwrap_or_default()
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect(),
+        Ok(Some(Err(broken))) => return Err(ImportError::Csv(broken.reason)),
+        Ok(None) => return Err(ImportError::Header("the file is empty".into())),
+        Err(e) => return Err(ImportError::Csv(e.to_string())),
+    };
     let unknown: Vec<&str> = header
         .iter()
         .map(String::as_str)
@@ -379,21 +381,26 @@ pub async fn import_csv(
     let refs = Refs::load(store).await?;
     let mut report = AddReport::default();
     let mut good = Vec::new();
-    for (i, row) in reader.records().enumerate() {
-        let line = row
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(i + 2, |p| p.line() as usize);
+    while let Some(row) = records
+        .read()
+        .map_err(|e| ImportError::Csv(e.to_string()))?
+    {
+        let line = match &row {
+            Ok(r) => r.line,
+            Err(b) => b.line,
+        } as usize;
+        if row.as_ref().is_ok_and(|r| r.is_blank()) {
+            continue;
+        }
         on_row(line);
         let prepared = match row {
-            Err(e) => Err(e.to_string()),
+            Err(broken) => Err(broken.reason),
             Ok(r) if r.len() != header.len() => Err(format!(
                 "{} fields where the header has {}",
                 r.len(),
                 header.len()
             )),
-            Ok(r) => match row_input(&header, &r) {
+            Ok(r) => match row_input(&header, &r.strs().unwrap_or_default()) {
                 Ok(input) => prepare(store, &refs, &input, now).await,
                 Err(e) => Err(e),
             },

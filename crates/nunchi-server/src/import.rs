@@ -7,6 +7,8 @@ use std::{io::Read, sync::Arc};
 
 use nunchi_core::import::{CUSTOMER_COLUMNS, CustomerRecord, Header, ORDER_COLUMNS, OrderLine};
 use nunchi_store::{Store, model::Upserted};
+
+use crate::csv_records::Records;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -88,23 +90,17 @@ fn spawn_parser<T: Send + 'static>(
 ) -> (ParsedBatches<T>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let handle = tokio::task::spawn_blocking(move || {
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(reader);
-        let mut record = csv::ByteRecord::new();
-        let header = match csv.read_byte_record(&mut record) {
-            Ok(true) => {
-                let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
-                match fields {
-                    Ok(f) => Header::parse(&f, known, required, allow_attributes)
-                        .map_err(|e| ImportError::Header(e.message)),
-                    Err(_) => Err(ImportError::Header(
-                        "the header is not valid UTF-8; save the file as UTF-8".into(),
-                    )),
-                }
-            }
-            Ok(false) => Err(ImportError::Header("the file is empty".into())),
+        let mut records = Records::new(std::io::BufReader::with_capacity(1 << 16, reader));
+        let header = match records.read() {
+            Ok(Some(Ok(record))) => match record.strs() {
+                Some(f) => Header::parse(&f, known, required, allow_attributes)
+                    .map_err(|e| ImportError::Header(e.message)),
+                None => Err(ImportError::Header(
+                    "the header is not valid UTF-8; save the file as UTF-8".into(),
+                )),
+            },
+            Ok(Some(Err(broken))) => Err(ImportError::Header(broken.reason)),
+            Ok(None) => Err(ImportError::Header("the file is empty".into())),
             Err(e) => Err(ImportError::Read(e.to_string())),
         };
         let header = match header {
@@ -116,34 +112,27 @@ fn spawn_parser<T: Send + 'static>(
         };
         let mut batch = Vec::with_capacity(BATCH);
         loop {
-            match csv.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {
-                    let line = record.position().map(|p| p.line()).unwrap_or(0);
-                    if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
-                        continue; // a blank line
+            match records.read() {
+                Ok(None) => break,
+                Ok(Some(Ok(record))) => {
+                    if record.is_blank() {
+                        continue;
                     }
-                    let fields: Result<Vec<&str>, _> =
-                        record.iter().map(std::str::from_utf8).collect();
-                    batch.push(match fields {
-                        Err(_) => {
-                            Parsed::Bad(line, "not valid UTF-8; save the file as UTF-8".into())
-                        }
-                        Ok(f) => match parse(&header, &f) {
-                            Ok(v) => Parsed::Good(line, v),
-                            Err(e) => Parsed::Bad(line, e.to_string()),
+                    batch.push(match record.strs() {
+                        None => Parsed::Bad(
+                            record.line,
+                            "not valid UTF-8; save the file as UTF-8".into(),
+                        ),
+                        Some(f) => match parse(&header, &f) {
+                            Ok(v) => Parsed::Good(record.line, v),
+                            Err(e) => Parsed::Bad(record.line, e.to_string()),
                         },
                     });
                 }
+                Ok(Some(Err(broken))) => batch.push(Parsed::Bad(broken.line, broken.reason)),
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    match e.kind() {
-                        csv::ErrorKind::Io(_) => {
-                            let _ = tx.blocking_send(Err(ImportError::Read(e.to_string())));
-                            return;
-                        }
-                        _ => batch.push(Parsed::Bad(line, format!("malformed CSV: {e}"))),
-                    }
+                    let _ = tx.blocking_send(Err(ImportError::Read(e.to_string())));
+                    return;
                 }
             }
             if batch.len() == BATCH

@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod api;
 pub mod auth;
 pub mod context;
+pub mod csv_records;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -17,6 +18,7 @@ pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod outer_loop;
+pub mod ratelimit;
 pub mod routes;
 pub mod surveys;
 pub mod ui;
@@ -50,6 +52,10 @@ pub struct Settings {
     pub mail_from: String,
     /// The address customers reach nunchi at, for survey links in e-mail.
     pub public_url: String,
+    /// Rate limits on what strangers can reach.
+    pub limits: ratelimit::LimitSettings,
+    /// Message ids the tracking API's de-duplication window remembers at most.
+    pub dedup_max_ids: usize,
 }
 
 impl Settings {
@@ -63,6 +69,8 @@ impl Settings {
             smtp_url: None,
             mail_from: "nunchi <cx@localhost>".into(),
             public_url: "http://127.0.0.1".into(),
+            limits: ratelimit::LimitSettings::OFF,
+            dedup_max_ids: events::DEFAULT_MAX_IDS,
         }
     }
 }
@@ -73,6 +81,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<metrics::Metrics>,
     pub sign_in_limiter: Arc<auth::limiter::Limiter>,
+    /// Rate limits on public pages, survey responses and the tracking API.
+    pub limits: Arc<ratelimit::Limits>,
     pub job_wakeup: jobs::Wakeup,
     pub events: Arc<events::Events>,
     pub annotator: Arc<feedback::Annotator>,
@@ -97,8 +107,9 @@ impl AppState {
             settings: settings.clone(),
             metrics: metrics::Metrics::new(),
             sign_in_limiter: Arc::new(auth::limiter::Limiter::new(20, Duration::from_secs(300))),
+            limits: Arc::new(ratelimit::Limits::new(settings.limits)),
             job_wakeup: job_wakeup.clone(),
-            events: events::Events::start(store.clone()),
+            events: events::Events::start(store.clone(), settings.dedup_max_ids),
             annotator: feedback::Annotator::start(
                 store.clone(),
                 feedback::LoopContext {
@@ -196,6 +207,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::handler))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::middleware,
+        ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::middleware,

@@ -142,13 +142,15 @@ fn widget_contact(
 }
 
 /// The widget asks whether to show a survey: either a fresh response token (the display
-/// is recorded as shown) or the reason it is not shown (recorded as suppressed).
+/// is recorded as shown) or the reason it is not shown (recorded as suppressed). `admit`
+/// is asked before a response is opened (the rate limit on new responses).
 pub async fn display(
     store: &dyn Store,
     s: &Loaded,
     customer_id: Option<i64>,
     anonymous_id: Option<&str>,
     lang: &str,
+    admit: impl FnOnce() -> AppResult<()>,
 ) -> AppResult<Result<String, Suppressed>> {
     let now = crate::now_ms();
     let cap = global_cap(store).await?;
@@ -158,6 +160,7 @@ pub async fn display(
             .await?;
         return Ok(Err(why));
     }
+    admit()?;
     let response = start(store, s, customer_id, anonymous_id, "widget", lang).await?;
     store
         .add_contacts(&[widget_contact(

@@ -4,51 +4,10 @@
 
 mod support;
 
-use axum::{
-    body::Body,
-    http::{Request, StatusCode, header},
-};
-use base64::Engine;
+use axum::http::{StatusCode, header};
 use nunchi_core::access::Role;
-use serde_json::{Value, json};
-use support::{Reply, TestApp};
-
-async fn write_key(app: &TestApp, channel: Option<&str>) -> String {
-    let created = app
-        .api(
-            Some(Role::Admin),
-            "POST",
-            "/api/v1/sources",
-            Some(json!({"name": "web shop", "channel": channel})),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
-    let key = created.json()["write_key"].as_str().unwrap().to_string();
-    assert!(key.starts_with("nk_"));
-    key
-}
-
-async fn segment(app: &TestApp, key: Option<&str>, call: &str, body: Vec<u8>, gzip: bool) -> Reply {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri(format!("/v1/{call}"))
-        .header(header::CONTENT_TYPE, "application/json");
-    if let Some(k) = key {
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{k}:"));
-        req = req.header(header::AUTHORIZATION, format!("Basic {basic}"));
-    }
-    if gzip {
-        req = req.header(header::CONTENT_ENCODING, "gzip");
-    }
-    app.send(req.body(Body::from(body)).unwrap()).await
-}
-
-fn gz(v: &Value) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(v.to_string().as_bytes()).unwrap();
-    e.finish().unwrap()
-}
+use serde_json::json;
+use support::{TestApp, gz, segment, write_key};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn segment_calls_are_stored_stitched_and_deduplicated() {

@@ -6,75 +6,12 @@
 
 mod support;
 
-use axum::{
-    body::Body,
-    http::{Request, StatusCode, header},
-};
+use axum::http::{StatusCode, header};
 use nunchi_core::access::Role;
 use serde_json::{Value, json};
-use support::{Peer, Reply, TestApp, eventually, python_has};
-
-fn nps_survey(extra: Value) -> Value {
-    let mut s = json!({
-        "name": "구매 후 NPS",
-        "status": "active",
-        "questions": [
-            {"id": "nps", "kind": "nps", "required": true,
-             "text": {"ko": "추천하시겠어요?", "en": "Would you recommend us?"},
-             "logic": [{"when": {"op": "at_least", "value": 9}, "to": "liked"}]},
-            {"id": "why", "kind": "text", "text": {"ko": "무엇이 아쉬웠나요?", "en": "What went wrong?"},
-             "logic": [{"when": {"op": "answered"}, "to": "end"}]},
-            {"id": "liked", "kind": "multi", "text": {"ko": "무엇이 좋았나요?", "en": "What did you like?"},
-             "choices": [{"id": "fast", "ko": "빠른 배송", "en": "Fast delivery"}, {"id": "price", "ko": "가격", "en": "Price"}]}
-        ]
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        s[k] = v.clone();
-    }
-    s
-}
-
-async fn create(app: &TestApp, body: Value) -> Value {
-    let r = app
-        .api(Some(Role::Manager), "POST", "/api/v1/surveys", Some(body))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    r.json()
-}
-
-/// A customer's browser: no session, a form post.
-async fn form(app: &TestApp, path: &str, body: &str) -> Reply {
-    app.send(
-        Request::post(path)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await
-}
-
-async fn get(app: &TestApp, path: &str) -> Reply {
-    app.send(Request::get(path).body(Body::empty()).unwrap())
-        .await
-}
-
-async fn public(app: &TestApp, path: &str, body: Value) -> Reply {
-    app.send(
-        Request::post(path)
-            .header(header::CONTENT_TYPE, "text/plain")
-            .body(Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await
-}
-
-fn token_of(location: &str) -> String {
-    location
-        .split(['?', '&'])
-        .find_map(|p| p.strip_prefix("t="))
-        .unwrap()
-        .to_string()
-}
+use support::{
+    Peer, TestApp, create, eventually, form, get, nps_survey, public, python_has, token_of,
+};
 
 async fn survey_feedback(app: &TestApp) -> Vec<Value> {
     app.api(

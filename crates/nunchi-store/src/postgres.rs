@@ -12,6 +12,7 @@ use crate::{
     StoreError, StoreResult,
     sql::{
         customers::impl_customer_store,
+        erasure::impl_erasure,
         events::impl_event_store,
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
@@ -64,7 +65,20 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// After an erasure: vacuums the tables it rewrote, so the old row versions (with the
+    /// erased data) are removed rather than left for autovacuum to find some day.
+    pub(crate) async fn purge_erased(&self) -> StoreResult<()> {
+        // VACUUM cannot run in a transaction, so it goes as a simple-protocol statement.
+        let tables: Vec<&str> = crate::sql::erasure::touched_tables().collect();
+        let sql = format!("VACUUM {}", tables.join(", "));
+        sqlx::raw_sql(&sql).execute(&self.write).await?;
+        Ok(())
+    }
+}
+
 impl_customer_store!(PgStore, Postgres);
+impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);
 impl_feedback_store!(PgStore, Postgres);

@@ -12,6 +12,7 @@ use crate::{
     StoreError, StoreResult,
     sql::{
         customers::impl_customer_store,
+        erasure::impl_erasure,
         events::impl_event_store,
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
@@ -42,7 +43,10 @@ impl SqliteStore {
             // five times larger in memory. Checkpoints every 40 MiB of WAL rather than 4 MiB,
             // so a page written many times in a bulk import is copied back once.
             .pragma("cache_size", "-65536")
-            .pragma("wal_autocheckpoint", "10000");
+            .pragma("wal_autocheckpoint", "10000")
+            // Deleted and overwritten content is zeroed in the file, so an erased person's
+            // data does not linger in free pages or cells.
+            .pragma("secure_delete", "on");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -81,7 +85,33 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// After an erasure: copies every page into the database file and truncates the WAL,
+    /// so the pages' earlier versions (with the erased data) are gone from the data
+    /// folder. Readers holding an old snapshot can delay it; the busy timeout waits for
+    /// them, and a checkpoint that still could not finish is retried a few times. The
+    /// erasure itself is committed either way, so a checkpoint that never finishes is
+    /// logged, not returned: the old frames are overwritten as the WAL is reused.
+    pub(crate) async fn purge_erased(&self) -> StoreResult<()> {
+        for attempt in 0..10 {
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.write)
+                .await?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tracing::warn!(attempt, "readers delayed the checkpoint after an erasure");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tracing::error!(
+            "the WAL could not be truncated after an erasure; old page versions remain in it until they are overwritten"
+        );
+        Ok(())
+    }
+}
+
 impl_customer_store!(SqliteStore, Sqlite);
+impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);
 impl_feedback_store!(SqliteStore, Sqlite);

@@ -75,3 +75,73 @@ pub async fn fresh_store(backend: &str) -> Arc<dyn Store> {
     let url = fresh_url(backend).await.expect("create a test database");
     crate::connect(&url).await.expect("open the test database")
 }
+
+/// Runs raw SQL against the database at `url`, as a test's stand-in for data written by an
+/// older version or by hand (rows the store itself would refuse).
+pub async fn execute_raw(url: &str, sql: &str) -> StoreResult<()> {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await?;
+        sqlx::raw_sql(sql).execute(&pool).await?;
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await?;
+        sqlx::raw_sql(sql).execute(&pool).await?;
+        pool.close().await;
+    }
+    Ok(())
+}
+
+/// The tables of the database at `url` in which any row's text holds `needle`, for
+/// tests that prove data is gone everywhere (erasure).
+pub async fn tables_containing(url: &str, needle: &str) -> StoreResult<Vec<String>> {
+    let pattern = format!("%{}%", needle.replace('%', "\\%").replace('_', "\\_"));
+    let mut found = Vec::new();
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )
+        .fetch_all(&pool)
+        .await?;
+        for table in tables {
+            let columns: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                    .fetch_all(&pool)
+                    .await?;
+            let any = columns
+                .iter()
+                .map(|c| format!("CAST(\"{c}\" AS TEXT) LIKE $1 ESCAPE '\\'"))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let n: i64 =
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\" WHERE {any}"))
+                    .bind(&pattern)
+                    .fetch_one(&pool)
+                    .await?;
+            if n > 0 {
+                found.push(table);
+            }
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+        )
+        .fetch_all(&pool)
+        .await?;
+        for table in tables {
+            let n: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM \"{table}\" t WHERE t::text LIKE $1 ESCAPE '\\'"
+            ))
+            .bind(&pattern)
+            .fetch_one(&pool)
+            .await?;
+            if n > 0 {
+                found.push(table);
+            }
+        }
+        pool.close().await;
+    }
+    Ok(found)
+}

@@ -195,8 +195,6 @@ pub trait EventStore: Send + Sync {
     async fn append_events(&self, events: &[EventRow]) -> StoreResult<()>;
     /// Events in arrival order after `after_id`, for rebuilding the analytics engine.
     async fn events_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<EventRow>>;
-    /// (source, message id) of events received at or after `since`, for deduplication.
-    async fn recent_message_ids(&self, since: i64) -> StoreResult<Vec<(i64, String)>>;
     /// Every anonymous id linked to a customer (its `anonymous_id` identities).
     async fn anonymous_links(&self) -> StoreResult<Vec<(String, i64)>>;
     /// A customer's newest events, including those sent under linked anonymous ids.

@@ -53,6 +53,25 @@ pub struct RawConfig {
     /// The address customers reach nunchi at, for survey links (default: http://LISTEN).
     #[arg(long, env = "NUNCHI_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// Requests per minute per client address to pages and endpoints reachable without
+    /// signing in (0: no limit).
+    #[arg(long, env = "NUNCHI_RATE_LIMIT_PUBLIC", global = true)]
+    pub rate_limit_public: Option<u32>,
+    /// New survey responses per minute per client address (0: no limit).
+    #[arg(long, env = "NUNCHI_RATE_LIMIT_RESPONSES", global = true)]
+    pub rate_limit_responses: Option<u32>,
+    /// New survey responses per minute per survey (0: no limit).
+    #[arg(long, env = "NUNCHI_RATE_LIMIT_SURVEY", global = true)]
+    pub rate_limit_survey: Option<u32>,
+    /// Tracking API requests per second per client address and per write key (0: no limit).
+    #[arg(long, env = "NUNCHI_RATE_LIMIT_TRACKING", global = true)]
+    pub rate_limit_tracking: Option<u32>,
+    /// Take client addresses from the last X-Forwarded-For entry (behind a proxy).
+    #[arg(long, env = "NUNCHI_TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: Option<bool>,
+    /// Message ids the tracking API remembers for de-duplication (24 hours, or this many).
+    #[arg(long, env = "NUNCHI_DEDUP_MAX_IDS", global = true)]
+    pub dedup_max_ids: Option<usize>,
 }
 
 impl RawConfig {
@@ -71,6 +90,12 @@ impl RawConfig {
             smtp_url: self.smtp_url.or(lower.smtp_url),
             mail_from: self.mail_from.or(lower.mail_from),
             public_url: self.public_url.or(lower.public_url),
+            rate_limit_public: self.rate_limit_public.or(lower.rate_limit_public),
+            rate_limit_responses: self.rate_limit_responses.or(lower.rate_limit_responses),
+            rate_limit_survey: self.rate_limit_survey.or(lower.rate_limit_survey),
+            rate_limit_tracking: self.rate_limit_tracking.or(lower.rate_limit_tracking),
+            trust_forwarded_for: self.trust_forwarded_for.or(lower.trust_forwarded_for),
+            dedup_max_ids: self.dedup_max_ids.or(lower.dedup_max_ids),
         }
     }
 }
@@ -105,6 +130,8 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     pub public_url: String,
+    pub limits: nunchi_server::ratelimit::LimitSettings,
+    pub dedup_max_ids: usize,
 }
 
 impl Config {
@@ -173,6 +200,25 @@ impl Config {
             smtp_url: raw.smtp_url.map(Secret),
             mail_from,
             public_url,
+            limits: {
+                let d = nunchi_server::ratelimit::LimitSettings::DEFAULT;
+                nunchi_server::ratelimit::LimitSettings {
+                    public_per_minute: raw.rate_limit_public.unwrap_or(d.public_per_minute),
+                    responses_per_minute: raw
+                        .rate_limit_responses
+                        .unwrap_or(d.responses_per_minute),
+                    survey_responses_per_minute: raw
+                        .rate_limit_survey
+                        .unwrap_or(d.survey_responses_per_minute),
+                    tracking_per_second: raw.rate_limit_tracking.unwrap_or(d.tracking_per_second),
+                    trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(false),
+                }
+            },
+            dedup_max_ids: match raw.dedup_max_ids {
+                Some(0) => bail!("--dedup-max-ids must be at least 1"),
+                Some(n) => n,
+                None => nunchi_server::events::DEFAULT_MAX_IDS,
+            },
         })
     }
 
@@ -186,6 +232,8 @@ impl Config {
             smtp_url: self.smtp_url.as_ref().map(|s| s.0.clone()),
             mail_from: self.mail_from.clone(),
             public_url: self.public_url.clone(),
+            limits: self.limits,
+            dedup_max_ids: self.dedup_max_ids,
         }
     }
 }
@@ -226,6 +274,24 @@ mail_from = "nunchi <cx@nunchi.local>"
 
 # The address customers reach nunchi at, for links in survey e-mail.
 # public_url = "https://cx.example.com"
+
+# Rate limits on what strangers can reach; over a limit the answer is 429 with
+# Retry-After. 0 turns a limit off.
+# Requests per minute per client address to public pages (survey links, the widget,
+# sign-in) and to anything requested without valid credentials.
+rate_limit_public = 600
+# New survey responses per minute per client address, and per survey from everyone.
+rate_limit_responses = 20
+rate_limit_survey = 600
+# Tracking API (/v1/*) requests per second per client address and per write key.
+rate_limit_tracking = 2000
+# Behind a reverse proxy, take the client's address from the last X-Forwarded-For entry.
+trust_forwarded_for = false
+
+# The tracking API drops a message whose messageId it saw in the last 24 hours, comparing
+# whole ids; it remembers at most this many (about 70 bytes each), so at more than 23
+# events a second the window is shorter than a day.
+dedup_max_ids = 2000000
 "#;
 
 #[cfg(test)]

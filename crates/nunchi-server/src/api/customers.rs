@@ -661,8 +661,12 @@ pub async fn merge_recorded(
     target: i64,
 ) -> AppResult<()> {
     state
-        .store
-        .merge_customers(source, target, &auth.actor())
+        .events
+        .merge(
+            source,
+            target,
+            state.store.merge_customers(source, target, &auth.actor()),
+        )
         .await?;
     state
         .audit(
@@ -678,6 +682,7 @@ pub async fn merge_recorded(
 /// Erases a customer's personal data and records it; shared by the API and the profile page.
 pub async fn erase_recorded(state: &AppState, auth: &Auth, id: i64) -> AppResult<()> {
     state.store.erase_customer(id, &auth.actor()).await?;
+    state.events.erased(id).await;
     state
         .audit(
             auth,

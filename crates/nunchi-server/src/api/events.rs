@@ -29,6 +29,7 @@ use crate::{
         segment::{self, Invalid, Kind, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES},
     },
     extract::{ApiJson, ApiPath, ApiQuery},
+    ratelimit::ClientIp,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -52,6 +53,20 @@ fn tracking_error(
         body["errors"] = Value::Array(errors);
     }
     (status, Json(body)).into_response()
+}
+
+/// A 429 in Segment's shape with `Retry-After`, which Segment's libraries honour.
+fn rate_limited(wait: std::time::Duration) -> Response {
+    let secs = crate::ratelimit::retry_after_secs(wait);
+    let mut r = tracking_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many requests; retry in {secs} s"),
+        vec![],
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+    r
 }
 
 /// The write key from `Authorization: Basic base64(key:)`, as Segment's libraries send it.
@@ -177,10 +192,15 @@ fn ingest_failure(e: IngestError) -> Response {
 /// `/v1/batch` (and `/v1/import`) up to 500 KB of them. A 200 means stored durably.
 async fn tracking(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiPath(call): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // The address is checked before the body is read, so a flood costs little to refuse.
+    if let Err(e) = state.limits.tracking_address.check(ip) {
+        return rate_limited(e);
+    }
     let (kind, is_batch) = match call.as_str() {
         "batch" | "import" => (None, true),
         other => match Kind::parse(other) {
@@ -265,6 +285,9 @@ async fn tracking(
         }
         Err(e) => return ingest_failure(e.into()),
     };
+    if let Err(e) = state.limits.tracking_key.check(source.id) {
+        return rate_limited(e);
+    }
     let messages = match parse_messages(&raw, kind, sent_at.as_deref(), context.as_ref()) {
         Ok(m) => m,
         Err(errors) => {

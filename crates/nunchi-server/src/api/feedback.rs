@@ -161,6 +161,9 @@ pub struct ScoresQuery {
     pub audience: Option<String>,
     /// Only customers with this tag (a segment, e.g. vip).
     pub tag: Option<String>,
+    /// all (default) or known: only answers from a known customer, leaving out anonymous
+    /// survey-link and widget answers and unattributed reviews.
+    pub respondents: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -184,6 +187,10 @@ pub struct ScoresReport {
     /// Per group over the whole range.
     pub groups: Vec<ScorePoint>,
     pub series: Vec<ScorePoint>,
+    /// Of the answers in `overall`, how many came from no known customer (anonymous
+    /// survey-link and widget answers, unattributed reviews); `respondents=known` leaves
+    /// them out.
+    pub anonymous: u64,
 }
 
 /// Weeks and days start at midnight in Korea.
@@ -267,6 +274,20 @@ pub async fn segment(
     }
 }
 
+/// Keeps the ratings of a segment's members (when one is named) and, with `known_only`,
+/// only those from a known customer.
+pub fn keep_respondents(
+    ratings: &mut Vec<MetricRating>,
+    members: Option<&std::collections::HashSet<i64>>,
+    known_only: bool,
+) {
+    ratings.retain(|r| match (r.customer_id, members) {
+        (Some(c), Some(m)) => m.contains(&c),
+        (None, Some(_)) => false,
+        (c, None) => c.is_some() || !known_only,
+    });
+}
+
 pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport> {
     let metric = match Metric::parse(&q.metric) {
         Ok(m @ (Metric::Nps | Metric::Csat | Metric::Ces)) => m,
@@ -308,9 +329,18 @@ pub async fn scores(state: &AppState, q: &ScoresQuery) -> AppResult<ScoresReport
         .store
         .metric_ratings(metric.as_str(), from, to)
         .await?;
-    if let Some(members) = segment(state, q.tag.as_deref()).await? {
-        ratings.retain(|r| r.customer_id.is_some_and(|c| members.contains(&c)));
-    }
+    let known_only = match q.respondents.as_deref().unwrap_or("all") {
+        "all" => false,
+        "known" => true,
+        other => {
+            return Err(AppError::bad_request(
+                "invalid_respondents",
+                format!("respondents is all or known, not {other:?}"),
+            ));
+        }
+    };
+    let members = segment(state, q.tag.as_deref()).await?;
+    keep_respondents(&mut ratings, members.as_ref(), known_only);
     Ok(report(
         &ratings,
         &ScoreSpec {
@@ -330,10 +360,12 @@ pub fn report(ratings: &[MetricRating], spec: &ScoreSpec) -> ScoresReport {
     let mut groups: Vec<Option<String>> = Vec::new();
     let mut codes: HashMap<Option<String>, u16> = HashMap::new();
     let mut answers = Vec::with_capacity(ratings.len());
+    let mut anonymous = 0;
     for r in ratings
         .iter()
         .filter(|r| (r.source == "employee") == spec.employees)
     {
+        anonymous += u64::from(r.customer_id.is_none());
         let group = spec.by.group_of(r);
         let next = groups.len() as u16;
         let key = *codes.entry(group.clone()).or_insert_with(|| {
@@ -384,6 +416,7 @@ pub fn report(ratings: &[MetricRating], spec: &ScoreSpec) -> ScoresReport {
                 })
             })
             .collect(),
+        anonymous,
     }
 }
 

@@ -69,13 +69,7 @@ pub struct OrderLinesResult {
 
 fn parse_line(l: &OrderLineInput) -> nunchi_core::CoreResult<OrderLine> {
     let currency = Currency::parse(&l.currency)?;
-    if !(1..=100_000).contains(&l.quantity) {
-        return Err(nunchi_core::CoreError::new(
-            "quantity",
-            "must be from 1 to 100000",
-        ));
-    }
-    Ok(OrderLine {
+    OrderLine {
         order_id: l.order_id.trim().to_string(),
         customer_external_id: l.customer_external_id.trim().to_string(),
         placed_at: Millis::parse(&l.placed_at)?,
@@ -86,7 +80,45 @@ fn parse_line(l: &OrderLineInput) -> nunchi_core::CoreResult<OrderLine> {
         unit_price: Money::parse(&l.unit_price, currency)?,
         quantity: l.quantity,
         refunded: None,
-    })
+    }
+    .checked()
+}
+
+/// Whether a line's error is about an amount: such a request is refused whole, since no
+/// real order carries a negative or astronomically large price.
+fn is_amount_error(e: &nunchi_core::CoreError) -> bool {
+    matches!(
+        e.field,
+        "amount" | "unit_price" | "line_total" | "order_total"
+    )
+}
+
+/// Refuses the request when any amount is out of range: a line's price or total, or an
+/// order's total over the lines sent together.
+fn check_amounts(parsed: &[nunchi_core::CoreResult<OrderLine>]) -> AppResult<()> {
+    for (i, p) in parsed.iter().enumerate() {
+        if let Err(e) = p
+            && is_amount_error(e)
+        {
+            return Err(AppError::bad_request(
+                "invalid_amount",
+                format!("line {}: {e}", i + 1),
+            ));
+        }
+    }
+    let mut orders: std::collections::HashMap<&str, (Currency, Vec<i64>)> = Default::default();
+    for line in parsed.iter().flatten() {
+        let total = line.unit_price.line_total(line.quantity)?.minor;
+        let entry = orders
+            .entry(&line.order_id)
+            .or_insert_with(|| (line.unit_price.currency, Vec::new()));
+        entry.1.push(total);
+    }
+    for (order, (currency, totals)) in orders {
+        Money::checked_total(currency, totals)
+            .map_err(|e| AppError::bad_request("invalid_amount", format!("order {order}: {e}")))?;
+    }
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = OrderLinesInput, responses((status = 200, body = OrderLinesResult)))]
@@ -101,10 +133,12 @@ pub async fn upsert(
             "send at most 1000 lines per request",
         ));
     }
+    let parsed: Vec<_> = input.lines.iter().map(parse_line).collect();
+    check_amounts(&parsed)?;
     let mut errors = Vec::new();
     let mut good = Vec::new();
-    for (i, l) in input.lines.iter().enumerate() {
-        match parse_line(l) {
+    for (i, l) in parsed.into_iter().enumerate() {
+        match l {
             Ok(line) => good.push((i as u64 + 1, line)),
             Err(e) => errors.push(RowError {
                 line: i as u64 + 1,
@@ -145,6 +179,6 @@ pub async fn refund(
     ApiJson(input): ApiJson<RefundInput>,
 ) -> AppResult<Json<OrderRow>> {
     let order = state.store.order(id).await?;
-    let amount = Money::parse(&input.amount, Currency::parse(&order.row.currency)?)?;
+    let amount = Money::parse_amount(&input.amount, Currency::parse(&order.row.currency)?)?;
     Ok(Json(state.store.refund_order(id, amount.minor).await?))
 }

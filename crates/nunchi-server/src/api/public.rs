@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use crate::{
     AppState,
     error::{AppError, AppResult},
+    ratelimit::ClientIp,
     surveys::{self, Loaded},
 };
 
@@ -86,11 +87,21 @@ struct DisplayInput {
     lang: Option<String>,
 }
 
-async fn display(State(state): State<AppState>, Path(key): Path<String>, body: Bytes) -> Response {
-    cors(display_inner(&state, &key, &body).await.into_response())
+async fn display(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    cors(display_inner(&state, ip, &key, &body).await.into_response())
 }
 
-async fn display_inner(state: &AppState, key: &str, body: &Bytes) -> AppResult<Json<Value>> {
+async fn display_inner(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    key: &str,
+    body: &Bytes,
+) -> AppResult<Json<Value>> {
     let input: DisplayInput = parse(body)?;
     let s = Loaded::new(state.store.survey_by_key(key).await?)?;
     let lang = match input.lang.as_deref().and_then(crate::i18n::Lang::parse) {
@@ -122,7 +133,11 @@ async fn display_inner(state: &AppState, key: &str, body: &Bytes) -> AppResult<J
         ));
     }
     Ok(Json(
-        match surveys::display(state.store.as_ref(), &s, customer, anonymous, lang).await? {
+        match surveys::display(state.store.as_ref(), &s, customer, anonymous, lang, || {
+            state.limits.new_response(ip, s.row.id)
+        })
+        .await?
+        {
             Ok(token) => json!({
                 "show": true,
                 "token": token,

@@ -83,13 +83,23 @@ fn role_of(user: &User) -> Result<Role, AppError> {
 /// requests that change state must also carry the session's CSRF token in `x-csrf-token`
 /// (forms check theirs in the handler).
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, AppError> {
+    // Credentials that do not check out count against the address's public limit, so
+    // guessing tokens or replaying stale cookies is as limited as any anonymous request.
+    let charge = || {
+        let ip = crate::ratelimit::client_ip(
+            &parts.extensions,
+            &parts.headers,
+            state.limits.settings.trust_forwarded_for,
+        );
+        state.limits.public(ip)
+    };
     if let Some(header) = parts.headers.get("authorization") {
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or(AppError::Unauthorized)?;
+        let Some(token) = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")) else {
+            charge()?;
+            return Err(AppError::Unauthorized);
+        };
         let Some((t, user)) = state.store.api_token(&secret::hash(token.trim())).await? else {
+            charge()?;
             return Err(AppError::Unauthorized);
         };
         let scopes = Scope::parse_list(&t.scopes)
@@ -109,6 +119,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth
     };
     let hash = secret::hash(raw);
     let Some((session, user)) = state.store.session(&hash, crate::now_ms()).await? else {
+        charge()?;
         return Ok(None);
     };
     let grant = Grant {

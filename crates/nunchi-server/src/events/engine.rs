@@ -33,6 +33,18 @@ impl From<&Who> for Who {
     }
 }
 
+/// Follows merges from `id` to the profile that survived them.
+fn resolve(redirects: &HashMap<i64, i64>, mut id: i64) -> i64 {
+    // Chains are short (a merged profile merged again); the bound only guards a cycle.
+    for _ in 0..32 {
+        match redirects.get(&id) {
+            Some(&next) => id = next,
+            None => break,
+        }
+    }
+    id
+}
+
 /// Touchpoint rules by event name; codes are 1-based positions in `ids`.
 #[derive(Debug, Default)]
 struct Matcher {
@@ -98,6 +110,9 @@ pub struct Engine {
     keys: Keys<Who>,
     links: HashMap<Box<str>, i64>,
     matcher: Matcher,
+    /// Customers merged away (or being merged) → who they became. Events and links that
+    /// still name the old profile land on the survivor.
+    redirects: HashMap<i64, i64>,
     /// The last stored event id fed in.
     pub last_id: i64,
 }
@@ -116,15 +131,50 @@ impl Engine {
 
     /// The customer an anonymous id is stitched to, if any.
     pub fn linked(&self, anonymous_id: &str) -> Option<i64> {
-        self.links.get(anonymous_id).copied()
+        self.links.get(anonymous_id).map(|&c| self.resolve(c))
+    }
+
+    /// The customer `id` stands for now: itself, or the survivor of its merges.
+    pub fn resolve(&self, id: i64) -> i64 {
+        resolve(&self.redirects, id)
+    }
+
+    /// From now on `from` means `into` (`None`: no longer, the merge did not happen).
+    pub fn redirect(&mut self, from: i64, into: Option<i64>) {
+        match into {
+            Some(into) => self.redirects.insert(from, into),
+            None => self.redirects.remove(&from),
+        };
+    }
+
+    /// Redirects carried over from an engine this one replaces.
+    pub fn take_redirects(&mut self, from: &mut Engine) {
+        self.redirects = std::mem::take(&mut from.redirects);
+    }
+
+    /// A merge committed: `from`'s history joins `into`'s.
+    pub fn merge(&mut self, from: i64, into: i64) {
+        self.redirects.insert(from, into);
+        let into = self.resolve(into);
+        if let Some(slot) = self.keys.get(&Who::Customer(from)) {
+            let target = self.keys.index(&Who::Customer(into));
+            self.log.merge_customers(slot, target);
+        }
+    }
+
+    /// An erasure committed: the anonymous ids stitched to `customer` are forgotten (the
+    /// events stay, counted on the erased profile).
+    pub fn forget(&mut self, customer: i64) {
+        let redirects = &self.redirects;
+        self.links.retain(|_, c| resolve(redirects, *c) != customer);
     }
 
     pub fn feed(&mut self, row: &EventRow) {
         self.last_id = self.last_id.max(row.id);
         let who = match (row.customer_id, row.anonymous_id.as_deref()) {
-            (Some(c), _) => Who::Customer(c),
-            (None, Some(a)) => match self.links.get(a) {
-                Some(&c) => Who::Customer(c),
+            (Some(c), _) => Who::Customer(self.resolve(c)),
+            (None, Some(a)) => match self.linked(a) {
+                Some(c) => Who::Customer(c),
                 None => anon_key(a),
             },
             (None, None) => return,
@@ -151,6 +201,7 @@ impl Engine {
         if self.links.contains_key(anonymous_id) {
             return;
         }
+        let customer_id = self.resolve(customer_id);
         self.links.insert(anonymous_id.into(), customer_id);
         if let Some(from) = self.keys.get(&anon_key(anonymous_id)) {
             let into = self.keys.index(&Who::Customer(customer_id));
@@ -264,6 +315,25 @@ mod tests {
         assert_eq!(e.log.run(slot, &mut scratch).len(), 4);
         assert_eq!(e.last_id, 4);
         assert_eq!(e.linked("a-1"), Some(42));
+    }
+
+    #[test]
+    fn merges_move_history_and_later_events_to_the_survivor() {
+        let mut e = Engine::new(&[], vec![("a-7".into(), 7)]);
+        e.feed(&row(1, "visit", Some(7), None, 1_000, "{}"));
+        e.feed(&row(2, "visit", Some(8), None, 2_000, "{}"));
+        e.merge(7, 8);
+        // Rows built before the merge still name 7, and the stitched visitor too.
+        e.feed(&row(3, "purchase", Some(7), None, 3_000, "{}"));
+        e.feed(&row(4, "review", None, Some("a-7"), 4_000, "{}"));
+        let survivor = e.keys.get(&Who::Customer(8)).unwrap();
+        let old = e.keys.get(&Who::Customer(7)).unwrap();
+        let mut scratch = Vec::new();
+        assert_eq!(e.log.run(survivor, &mut scratch).len(), 4);
+        assert!(e.log.run(old, &mut scratch).is_empty());
+        assert_eq!(e.linked("a-7"), Some(8));
+        e.forget(8);
+        assert_eq!(e.linked("a-7"), None);
     }
 
     #[test]

@@ -5,11 +5,11 @@
 //! event is on disk. Duplicates by message id are dropped within a 24-hour window, as
 //! Segment does.
 
+pub mod dedup;
 pub mod engine;
 pub mod segment;
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use nunchi_core::customer::{CustomerName, ProfileFields};
@@ -22,13 +22,15 @@ use nunchi_store::{Store, StoreError};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use self::dedup::Dedup;
+pub use self::dedup::{DEDUP_WINDOW_MS, DEFAULT_MAX_IDS};
 use self::engine::Engine;
 use self::segment::{Kind, Message};
 
-/// Duplicates are recognised for this long after the first copy arrived.
-pub const DEDUP_WINDOW_MS: i64 = 24 * 3600 * 1000;
 /// At most this many events go into one transaction.
 const MAX_GROUP_EVENTS: usize = 50_000;
+/// Senders' user ids remembered with their customer id, at most.
+const MAX_CACHED_USERS: usize = 100_000;
 /// Events read per page when the engine is rebuilt from the store.
 const REBUILD_PAGE: i64 = 50_000;
 
@@ -39,74 +41,23 @@ enum Command {
         done: oneshot::Sender<Result<usize, String>>,
     },
     Rebuild,
-}
-
-/// Message ids seen within the window, as 64-bit hashes of (source, message id).
-#[derive(Default)]
-struct Dedup {
-    seen: HashSet<u64, BuildHasherDefault<PassThrough>>,
-    order: VecDeque<(i64, u64)>,
-}
-
-/// A 64-bit hash of (source, message id): FxHash's multiply-rotate over 8-byte words,
-/// several times cheaper than SipHash on the ingest path. Collisions among a day's ids
-/// are negligible (about 1 in 10^6 at 10 million ids) and would drop one event.
-fn message_key(source_id: i64, message_id: &str) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let step = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
-    let mut h = step(0, source_id as u64);
-    let bytes = message_id.as_bytes();
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        h = step(h, u64::from_le_bytes(c.try_into().expect("8 bytes")));
-    }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    h = step(h, u64::from_le_bytes(tail));
-    // Finalise so that ids differing only in length or in early bytes spread.
-    step(h, bytes.len() as u64) ^ (h >> 29)
-}
-
-/// Keys are already hashes: the set uses them as they are.
-#[derive(Default, Clone, Copy)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | b as u64;
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-impl Dedup {
-    fn expire(&mut self, now: i64) {
-        while let Some(&(at, key)) = self.order.front() {
-            if at >= now - DEDUP_WINDOW_MS {
-                break;
-            }
-            self.order.pop_front();
-            self.seen.remove(&key);
-        }
-    }
-
-    fn insert(&mut self, at: i64, key: u64) -> bool {
-        let new = self.seen.insert(key);
-        if new {
-            self.order.push_back((at, key));
-        }
-        new
-    }
-
-    fn remove(&mut self, key: u64) {
-        self.seen.remove(&key);
-    }
+    /// Events for `from` go to `into` from now on (`None`: no longer). Sent before a merge
+    /// commits and answered only once the group it arrived in is stored, so no event
+    /// appended after the merge can still name the merged-away profile.
+    Redirect {
+        from: i64,
+        into: Option<i64>,
+        done: oneshot::Sender<()>,
+    },
+    /// A merge committed: the engine moves `from`'s history to `into`.
+    Merged {
+        from: i64,
+        into: i64,
+    },
+    /// An erasure committed: the engine forgets the anonymous ids stitched to `customer`.
+    Erased {
+        customer: i64,
+    },
 }
 
 pub struct Events {
@@ -129,12 +80,13 @@ pub enum IngestError {
 }
 
 impl Events {
-    /// Starts the writer task, which first rebuilds the engine from the store.
-    pub fn start(store: Arc<dyn Store>) -> Arc<Events> {
+    /// Starts the writer task, which first rebuilds the engine from the store. The
+    /// de-duplication window remembers at most `dedup_max_ids` message ids.
+    pub fn start(store: Arc<dyn Store>, dedup_max_ids: usize) -> Arc<Events> {
         let (tx, rx) = mpsc::channel(1024);
         let (ready_tx, ready) = watch::channel(false);
         let engine = Arc::new(RwLock::new(Engine::default()));
-        tokio::spawn(writer(store, engine.clone(), rx, ready_tx));
+        tokio::spawn(writer(store, engine.clone(), rx, ready_tx, dedup_max_ids));
         Arc::new(Events {
             engine,
             tx,
@@ -153,6 +105,53 @@ impl Events {
     /// Reloads the engine from the store, e.g. after touchpoint rules changed.
     pub async fn rebuild(&self) {
         let _ = self.tx.send(Command::Rebuild).await;
+    }
+
+    /// Merges customer `from` into `into` with `merge` (the store's merge), keeping the
+    /// engine and the user cache in step: events in flight for `from` land on `into`, and
+    /// `from`'s history moves at once rather than at the next restart.
+    pub async fn merge<F, E>(&self, from: i64, into: i64, merge: F) -> Result<(), E>
+    where
+        F: std::future::Future<Output = Result<(), E>>,
+    {
+        self.send_redirect(from, Some(into)).await;
+        match merge.await {
+            Ok(()) => {
+                for c in self.users.lock().expect("users lock").values_mut() {
+                    if *c == from {
+                        *c = into;
+                    }
+                }
+                let _ = self.tx.send(Command::Merged { from, into }).await;
+                Ok(())
+            }
+            Err(e) => {
+                self.send_redirect(from, None).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn send_redirect(&self, from: i64, into: Option<i64>) {
+        let (done, ack) = oneshot::channel();
+        if self
+            .tx
+            .send(Command::Redirect { from, into, done })
+            .await
+            .is_ok()
+        {
+            let _ = ack.await;
+        }
+    }
+
+    /// After customer `id` was erased: nothing in memory still maps their user ids or
+    /// anonymous ids to them.
+    pub async fn erased(&self, id: i64) {
+        self.users
+            .lock()
+            .expect("users lock")
+            .retain(|_, c| *c != id);
+        let _ = self.tx.send(Command::Erased { customer: id }).await;
     }
 
     /// The source a write key belongs to.
@@ -207,10 +206,12 @@ impl Events {
                 Err(e) => return Err(e),
             },
         };
-        self.users
-            .lock()
-            .expect("users lock")
-            .insert(user_id.to_string(), id);
+        let mut users = self.users.lock().expect("users lock");
+        // A cache, not a record: bounded, and refilled from the store after a reset.
+        if users.len() >= MAX_CACHED_USERS {
+            users.clear();
+        }
+        users.insert(user_id.to_string(), id);
         Ok(id)
     }
 
@@ -327,9 +328,13 @@ async fn load(
     store: &dyn Store,
     engine: &RwLock<Engine>,
     dedup: &mut Dedup,
+    max_ids: usize,
 ) -> Result<(), StoreError> {
     let started = std::time::Instant::now();
     let mut fresh = Engine::new(&store.touchpoints().await?, store.anonymous_links().await?);
+    // The window is refilled from the same pass over the table, in arrival order.
+    let since = crate::now_ms() - DEDUP_WINDOW_MS;
+    let mut window = Dedup::with_capacity_limit(max_ids);
     let mut after = 0;
     loop {
         let page = store.events_page(after, REBUILD_PAGE).await?;
@@ -337,20 +342,21 @@ async fn load(
         after = last.id;
         for row in &page {
             fresh.feed(row);
+            if row.received_at >= since {
+                window.insert(row.received_at, row.source_id, &row.message_id);
+            }
         }
     }
+    *dedup = window;
     fresh.log.compact();
-    let now = crate::now_ms();
-    *dedup = Dedup::default();
-    for (source, message_id) in store.recent_message_ids(now - DEDUP_WINDOW_MS).await? {
-        dedup.insert(now, message_key(source, &message_id));
-    }
     tracing::info!(
         events = fresh.log.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "analytics engine loaded"
     );
-    *engine.write().expect("engine lock") = fresh;
+    let mut current = engine.write().expect("engine lock");
+    fresh.take_redirects(&mut current);
+    *current = fresh;
     Ok(())
 }
 
@@ -359,9 +365,10 @@ async fn writer(
     engine: Arc<RwLock<Engine>>,
     mut rx: mpsc::Receiver<Command>,
     ready: watch::Sender<bool>,
+    max_ids: usize,
 ) {
-    let mut dedup = Dedup::default();
-    while let Err(e) = load(store.as_ref(), &engine, &mut dedup).await {
+    let mut dedup = Dedup::with_capacity_limit(max_ids);
+    while let Err(e) = load(store.as_ref(), &engine, &mut dedup, max_ids).await {
         tracing::error!(error = ?e, "cannot load events; retrying");
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
@@ -381,30 +388,38 @@ async fn writer(
         let rebuild = group.iter().any(|c| matches!(c, Command::Rebuild));
         let now = crate::now_ms();
         dedup.expire(now);
+        let mark = dedup.mark();
         let mut fresh = Vec::with_capacity(pending);
-        let mut keys = Vec::with_capacity(pending);
         let mut replies = Vec::new();
         let mut links = Vec::new();
+        let (mut redirected, mut merged, mut erased) = (Vec::new(), Vec::new(), Vec::new());
         for cmd in group {
-            let Command::Append {
-                rows,
-                links: l,
-                done,
-            } = cmd
-            else {
-                continue;
-            };
-            let mut new = 0;
-            for row in rows {
-                let key = message_key(row.source_id, &row.message_id);
-                if dedup.insert(row.received_at, key) {
-                    keys.push(key);
-                    fresh.push(row);
-                    new += 1;
+            match cmd {
+                Command::Append {
+                    rows,
+                    links: l,
+                    done,
+                } => {
+                    let e = engine.read().expect("engine lock");
+                    let mut new = 0;
+                    for mut row in rows {
+                        if dedup.insert(row.received_at, row.source_id, &row.message_id) {
+                            row.customer_id = row.customer_id.map(|c| e.resolve(c));
+                            fresh.push(row);
+                            new += 1;
+                        }
+                    }
+                    links.extend(l.into_iter().map(|(a, c)| (a, e.resolve(c))));
+                    replies.push((done, new));
                 }
+                Command::Redirect { from, into, done } => {
+                    engine.write().expect("engine lock").redirect(from, into);
+                    redirected.push(done);
+                }
+                Command::Merged { from, into } => merged.push((from, into)),
+                Command::Erased { customer } => erased.push(customer),
+                Command::Rebuild => {}
             }
-            links.extend(l);
-            replies.push((done, new));
         }
         match store.append_events(&fresh).await {
             Ok(()) => {
@@ -422,15 +437,25 @@ async fn writer(
             }
             Err(err) => {
                 tracing::error!(error = ?err, events = fresh.len(), "cannot store events");
-                for key in keys {
-                    dedup.remove(key);
-                }
+                dedup.take_back(mark);
                 for (done, _) in replies {
                     let _ = done.send(Err(err.to_string()));
                 }
             }
         }
-        if rebuild && let Err(e) = load(store.as_ref(), &engine, &mut dedup).await {
+        if !merged.is_empty() || !erased.is_empty() {
+            let mut e = engine.write().expect("engine lock");
+            for (from, into) in merged {
+                e.merge(from, into);
+            }
+            for customer in erased {
+                e.forget(customer);
+            }
+        }
+        for done in redirected {
+            let _ = done.send(());
+        }
+        if rebuild && let Err(e) = load(store.as_ref(), &engine, &mut dedup, max_ids).await {
             tracing::error!(error = ?e, "cannot rebuild the analytics engine");
         }
     }
@@ -439,6 +464,6 @@ async fn writer(
 fn command_len(c: &Command) -> usize {
     match c {
         Command::Append { rows, .. } => rows.len(),
-        Command::Rebuild => 0,
+        _ => 0,
     }
 }

@@ -196,7 +196,9 @@ impl IntoResponse for UiError {
             message: self.0.message(ctx.lang),
             request_id: ctx.id,
         };
-        (status, render(page)).into_response()
+        let mut response = (status, render(page)).into_response();
+        self.0.add_headers(&mut response);
+        response
     }
 }
 

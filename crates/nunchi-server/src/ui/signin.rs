@@ -1,12 +1,10 @@
 //! Signing in and out, and the language switch. Sign-in is guarded three ways: a CSRF token
 //! bound to a pre-session cookie, a per-address rate limit, and per-account lockout.
 
-use std::net::{IpAddr, SocketAddr};
-
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{ConnectInfo, FromRequestParts, State},
+    extract::State,
     http::{HeaderMap, header, request::Parts},
     response::{AppendHeaders, IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -22,6 +20,7 @@ use crate::{
     },
     error::AppError,
     i18n::Lang,
+    ratelimit::ClientIp,
 };
 
 pub const MAX_FAILED_SIGN_INS: i64 = 5;
@@ -32,23 +31,6 @@ pub fn routes() -> Router<AppState> {
         .route("/signin", get(form).post(submit))
         .route("/signout", post(sign_out))
         .route("/settings/language", post(set_language))
-}
-
-/// The client's address as the socket saw it (forwarded headers are not trusted).
-pub struct ClientIp(pub IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
-        ))
-    }
 }
 
 #[derive(Template)]

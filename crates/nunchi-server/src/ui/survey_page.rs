@@ -21,6 +21,7 @@ use crate::{
     AppState,
     error::AppError,
     i18n::{Lang, Strings},
+    ratelimit::ClientIp,
     surveys::{self, Loaded},
     ui::{UiError, UiResult, render},
 };
@@ -179,6 +180,7 @@ async fn page(
 
 async fn submit(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(key): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -214,6 +216,7 @@ async fn submit(
         serde_json::json!(chosen.first().cloned().unwrap_or_default())
     };
     if response.is_none() {
+        state.limits.new_response(ip, s.row.id)?;
         response =
             Some(surveys::start(state.store.as_ref(), &s, None, None, "link", lang.code()).await?);
     }

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use super::{Chrome, UiNeed, UiResult, charts, fmt_time, lang_of, render};
 use crate::{
     AppState,
-    api::feedback::{By, ScoreSpec, perception_gap, report, segment},
+    api::feedback::{By, ScoreSpec, keep_respondents, perception_gap, report, segment},
     auth::{Auth, perm},
     error::AppError,
     extract::ApiQuery,
@@ -138,6 +138,9 @@ pub struct VocQuery {
     /// Scores for one segment: customers with this tag.
     #[serde(default)]
     tag: String,
+    /// `known`: only answers from known customers (no anonymous link answers).
+    #[serde(default)]
+    respondents: String,
 }
 
 struct ScoreCard {
@@ -158,6 +161,8 @@ struct VocPage {
     source: String,
     /// The segment the scores are for (a customer tag); empty: everyone.
     tag: String,
+    /// Scores leave out answers from no known customer.
+    known_only: bool,
     from: String,
     to: String,
     last_id: i64,
@@ -279,15 +284,14 @@ async fn page(
         from,
     };
     let members = segment(&state, Some(&q.tag)).await?;
+    let known_only = q.respondents == "known";
     let mut ratings = Vec::new();
     for metric in [Metric::Nps, Metric::Csat, Metric::Ces] {
         let mut rows = state
             .store
             .metric_ratings(metric.as_str(), from, to)
             .await?;
-        if let Some(m) = &members {
-            rows.retain(|r| r.customer_id.is_some_and(|c| m.contains(&c)));
-        }
+        keep_respondents(&mut rows, members.as_ref(), known_only);
         ratings.push(rows);
     }
     let mut cards = Vec::new();
@@ -401,6 +405,7 @@ async fn page(
         .collect(),
         source,
         tag: q.tag.clone(),
+        known_only,
         from: q.from.clone(),
         to: q.to.clone(),
         last_id,

@@ -11,10 +11,11 @@ use axum::{
     body::Body,
     http::{Request, StatusCode, header},
 };
+use base64::Engine;
 use nunchi_core::access::Role;
 use nunchi_server::{AppState, Settings, auth::secret};
 use nunchi_store::{model::Session, testing};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub struct TestApp {
@@ -25,6 +26,8 @@ pub struct TestApp {
     /// Per role: a session cookie value and its CSRF token.
     pub sessions: HashMap<Role, (String, String)>,
     pub user_ids: HashMap<Role, i64>,
+    /// The store's database URL, for tests that look at the database itself.
+    pub db_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -54,7 +57,12 @@ impl TestApp {
     /// An app whose settings `change` adjusts first (an SMTP server, a public URL).
     pub async fn with_settings(change: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = testing::fresh_store(testing::default_backend()).await;
+        let db_url = testing::fresh_url(testing::default_backend())
+            .await
+            .expect("create a test database");
+        let store = nunchi_store::connect(&db_url)
+            .await
+            .expect("open the test database");
         let mut settings = Settings::for_tests(dir.path().to_path_buf());
         change(&mut settings);
         let state = AppState::new(store, settings);
@@ -109,6 +117,7 @@ impl TestApp {
             tokens,
             sessions,
             user_ids,
+            db_url,
             _dir: dir,
         }
     }
@@ -272,4 +281,129 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// A new event source's write key.
+pub async fn write_key(app: &TestApp, channel: Option<&str>) -> String {
+    let created = app
+        .api(
+            Some(Role::Admin),
+            "POST",
+            "/api/v1/sources",
+            Some(json!({"name": "web shop", "channel": channel})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let key = created.json()["write_key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("nk_"));
+    key
+}
+
+/// A Segment tracking call (`/v1/{call}`) with the write key as Basic auth.
+pub async fn segment(
+    app: &TestApp,
+    key: Option<&str>,
+    call: &str,
+    body: Vec<u8>,
+    gzip: bool,
+) -> Reply {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(format!("/v1/{call}"))
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(k) = key {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{k}:"));
+        req = req.header(header::AUTHORIZATION, format!("Basic {basic}"));
+    }
+    if gzip {
+        req = req.header(header::CONTENT_ENCODING, "gzip");
+    }
+    app.send(req.body(Body::from(body)).unwrap()).await
+}
+
+/// One Segment `track` call with the write key.
+pub async fn track(app: &TestApp, key: &str, body: Value) -> Reply {
+    segment(
+        app,
+        Some(key),
+        "track",
+        body.to_string().into_bytes(),
+        false,
+    )
+    .await
+}
+
+/// The JSON gzipped, as Segment's libraries may send it.
+pub fn gz(v: &Value) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(v.to_string().as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+/// An NPS survey with a text and a multiple-choice follow-up; `extra` overrides fields.
+pub fn nps_survey(extra: Value) -> Value {
+    let mut s = json!({
+        "name": "구매 후 NPS",
+        "status": "active",
+        "questions": [
+            {"id": "nps", "kind": "nps", "required": true,
+             "text": {"ko": "추천하시겠어요?", "en": "Would you recommend us?"},
+             "logic": [{"when": {"op": "at_least", "value": 9}, "to": "liked"}]},
+            {"id": "why", "kind": "text", "text": {"ko": "무엇이 아쉬웠나요?", "en": "What went wrong?"},
+             "logic": [{"when": {"op": "answered"}, "to": "end"}]},
+            {"id": "liked", "kind": "multi", "text": {"ko": "무엇이 좋았나요?", "en": "What did you like?"},
+             "choices": [{"id": "fast", "ko": "빠른 배송", "en": "Fast delivery"}, {"id": "price", "ko": "가격", "en": "Price"}]}
+        ]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        s[k] = v.clone();
+    }
+    s
+}
+
+/// Creates a survey as a manager and returns it.
+pub async fn create(app: &TestApp, body: Value) -> Value {
+    let r = app
+        .api(Some(Role::Manager), "POST", "/api/v1/surveys", Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()
+}
+
+/// A customer's browser: no session, a form post.
+pub async fn form(app: &TestApp, path: &str, body: &str) -> Reply {
+    app.send(
+        Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+/// A GET with no session, as a customer's browser sends it.
+pub async fn get(app: &TestApp, path: &str) -> Reply {
+    app.send(Request::get(path).body(Body::empty()).unwrap())
+        .await
+}
+
+/// A widget call: JSON sent as text/plain, no session.
+pub async fn public(app: &TestApp, path: &str, body: Value) -> Reply {
+    app.send(
+        Request::post(path)
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+/// The response token in a survey link's redirect.
+pub fn token_of(location: &str) -> String {
+    location
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("t="))
+        .unwrap()
+        .to_string()
 }

@@ -2,8 +2,6 @@
 //! implementation onto each backend type, so a query is written once and the
 //! conformance suite proves it on both.
 
-/// Tables whose rows belong to one customer and follow them on a merge. A capability that
-/// adds such a table adds it here, and merges keep its rows.
 /// The identities a record carries, in the order upserts match on them: external id,
 /// then e-mail, then phone.
 pub(crate) fn record_identities(
@@ -57,6 +55,8 @@ pub(crate) fn identity_key(i: &nunchi_core::identity::Identity) -> (String, Stri
     (i.kind.as_str().to_string(), i.value.clone())
 }
 
+/// Tables whose rows belong to one customer and follow them on a merge. A capability that
+/// adds such a table adds it here, and merges keep its rows.
 pub(crate) const MERGE_MOVES: &[&str] = &[
     "customer_identities",
     "identity_log",
@@ -65,6 +65,8 @@ pub(crate) const MERGE_MOVES: &[&str] = &[
     "orders",
     "events",
     "feedback",
+    "survey_responses",
+    "survey_contacts",
 ];
 
 macro_rules! impl_customer_store {
@@ -628,16 +630,11 @@ macro_rules! impl_customer_store {
 
             async fn erase_customer(&self, id: i64, actor: &str) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
-                Self::live_customer(&mut tx, id).await?;
-                for table in ["customer_identities", "identity_log", "search_keys", "customer_tags", "customer_attributes", "consents", "life_events", "notes"] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1")).bind(id).execute(&mut *tx).await?;
-                }
-                // Feedback keeps its ratings for the aggregates; its words and author go.
-                sqlx::query("UPDATE feedback SET body = '', author = NULL, url = NULL, topics = NULL WHERE customer_id = $1").bind(id).execute(&mut *tx).await?;
-                sqlx::query("UPDATE customers SET name = NULL, time_zone = NULL, preferred_channel = NULL, erased_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind($crate::now_ms()).execute(&mut *tx).await?;
+                let row = Self::live_customer(&mut tx, id).await?;
+                Self::erase_everywhere(&mut tx, id, row.name).await?;
                 Self::log_identity(&mut tx, id, "erased", "customer", "", actor).await?;
                 tx.commit().await?;
-                Ok(())
+                self.purge_erased().await
             }
 
             async fn export_customer(&self, id: i64) -> $crate::StoreResult<$crate::model::CustomerExport> {

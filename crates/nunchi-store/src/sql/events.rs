@@ -5,6 +5,23 @@
 /// Rows per INSERT statement: 13 binds each stays under both backends' bind limits.
 pub(crate) const EVENT_ROWS_PER_STATEMENT: usize = 1_000;
 
+/// Statement sizes for `n` rows: full statements, then the rest in powers of two. Each
+/// distinct size is a distinct prepared statement in the connection's cache (a 1,000-row
+/// insert is megabytes of compiled program), so sizes come from this fixed set of eleven
+/// rather than one per group size the writer happens to meet.
+pub(crate) fn statement_sizes(n: usize) -> Vec<usize> {
+    let mut sizes = vec![EVENT_ROWS_PER_STATEMENT; n / EVENT_ROWS_PER_STATEMENT];
+    let rest = n % EVENT_ROWS_PER_STATEMENT;
+    let mut bit = EVENT_ROWS_PER_STATEMENT.next_power_of_two();
+    while bit > 0 {
+        if rest & bit != 0 {
+            sizes.push(bit);
+        }
+        bit >>= 1;
+    }
+    sizes
+}
+
 macro_rules! impl_event_store {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -24,7 +41,10 @@ macro_rules! impl_event_store {
                     return Ok(());
                 }
                 let mut tx = self.write.begin().await?;
-                for chunk in events.chunks($crate::sql::events::EVENT_ROWS_PER_STATEMENT) {
+                let mut rest = events;
+                for size in $crate::sql::events::statement_sizes(events.len()) {
+                    let (chunk, tail) = rest.split_at(size);
+                    rest = tail;
                     let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO events (source_id, message_id, kind, name, customer_id, user_id, anonymous_id, channel, ts, received_at, properties, context) ");
                     qb.push_values(chunk, |mut b, e| {
                         b.push_bind(e.source_id).push_bind(&e.message_id).push_bind(&e.kind).push_bind(&e.name)
@@ -38,9 +58,6 @@ macro_rules! impl_event_store {
             }
             async fn events_page(&self, after_id: i64, limit: i64) -> $crate::StoreResult<Vec<$crate::model::EventRow>> {
                 Ok(sqlx::query_as("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2").bind(after_id).bind(limit).fetch_all(&self.read).await?)
-            }
-            async fn recent_message_ids(&self, since: i64) -> $crate::StoreResult<Vec<(i64, String)>> {
-                Ok(sqlx::query_as("SELECT source_id, message_id FROM events WHERE received_at >= $1").bind(since).fetch_all(&self.read).await?)
             }
             async fn anonymous_links(&self) -> $crate::StoreResult<Vec<(String, i64)>> {
                 Ok(sqlx::query_as("SELECT value, customer_id FROM customer_identities WHERE kind = 'anonymous_id' ORDER BY id").fetch_all(&self.read).await?)
@@ -123,3 +140,17 @@ macro_rules! impl_event_store {
     };
 }
 pub(crate) use impl_event_store;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn statement_sizes_cover_every_row_from_a_fixed_set() {
+        let mut shapes = std::collections::HashSet::new();
+        for n in 0..5_000 {
+            let sizes = super::statement_sizes(n);
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            shapes.extend(sizes);
+        }
+        assert_eq!(shapes.len(), 11, "{shapes:?}");
+    }
+}

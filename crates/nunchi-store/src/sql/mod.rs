@@ -2,6 +2,7 @@
 //! each backend type by the macros in these modules.
 
 pub(crate) mod customers;
+pub(crate) mod erasure;
 pub(crate) mod events;
 pub(crate) mod feedback;
 pub(crate) mod jobs;

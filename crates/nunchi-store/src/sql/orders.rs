@@ -67,7 +67,8 @@ macro_rules! impl_order_store {
                         products.retain(|p| p.product != l.product);
                         products.push(l);
                     }
-                    let total: i64 = products.iter().map(|l| l.unit_price.minor * l.quantity).sum();
+                    let total = nunchi_core::money::Money::checked_total(currency, products.iter().map(|l| l.unit_price.minor.saturating_mul(l.quantity)))
+                        .map_err(|e| $crate::StoreError::Conflict(format!("order {order}: {e}")))?.minor;
                     let refunded = g.iter().rev().find_map(|i| lines[*i].refunded).map(|m| m.minor).unwrap_or(0);
                     let customer = customers.get(&last.customer_external_id).copied().ok_or_else(|| $crate::StoreError::NotFound(last.customer_external_id.clone()))?;
                     orders.push((id, order.as_str(), customer, last, total, refunded));
@@ -104,8 +105,13 @@ macro_rules! impl_order_store {
                     .fetch_one(&mut *conn).await?;
                 sqlx::query("INSERT INTO order_items (order_id, product, category, unit_price_minor, quantity) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, product) DO UPDATE SET category = excluded.category, unit_price_minor = excluded.unit_price_minor, quantity = excluded.quantity")
                     .bind(order_id).bind(&line.product).bind(&line.category).bind(line.unit_price.minor).bind(line.quantity).execute(&mut *conn).await?;
-                sqlx::query("UPDATE orders SET total_minor = (SELECT CAST(COALESCE(SUM(unit_price_minor * quantity), 0) AS BIGINT) FROM order_items WHERE order_id = $1) WHERE id = $1")
-                    .bind(order_id).execute(&mut *conn).await?;
+                // The total is summed in Rust with checked arithmetic, so no stored line can
+                // make it wrap, and an order may not grow past the ceiling.
+                let items: Vec<i64> = sqlx::query_scalar("SELECT unit_price_minor * quantity FROM order_items WHERE order_id = $1")
+                    .bind(order_id).fetch_all(&mut *conn).await?;
+                let total = nunchi_core::money::Money::checked_total(line.unit_price.currency, items)
+                    .map_err(|e| $crate::StoreError::Conflict(format!("order {}: {e}", line.order_id)))?;
+                sqlx::query("UPDATE orders SET total_minor = $2 WHERE id = $1").bind(order_id).bind(total.minor).execute(&mut *conn).await?;
                 Ok(order_id)
             }
         }
@@ -182,7 +188,7 @@ macro_rules! impl_order_store {
                 let row: Option<$crate::model::OrderRow> = sqlx::query_as("SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at FROM orders WHERE id = $1")
                     .bind(order_id).fetch_optional(&mut *tx).await?;
                 let row = row.ok_or_else(|| $crate::StoreError::NotFound(format!("order {order_id}")))?;
-                let refunded = row.refunded_minor + amount_minor;
+                let refunded = row.refunded_minor.checked_add(amount_minor).unwrap_or(i64::MAX);
                 if amount_minor <= 0 || refunded > row.total_minor {
                     return Err($crate::StoreError::Conflict(format!("refund must be positive and at most the {} left", row.total_minor - row.refunded_minor)));
                 }
@@ -194,7 +200,19 @@ macro_rules! impl_order_store {
             }
 
             async fn revenue_by_channel(&self) -> $crate::StoreResult<Vec<(String, String, i64)>> {
-                Ok(sqlx::query_as("SELECT channel, currency, CAST(SUM(total_minor - refunded_minor) AS BIGINT) FROM orders GROUP BY channel, currency ORDER BY channel, currency").fetch_all(&self.read).await?)
+                // Each amount is summed as a high and a low part (a billion apart), which no
+                // number of rows can overflow; the parts are joined in 128 bits and capped, so
+                // one absurd order can skew the figure but never break the dashboard.
+                let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT channel, currency, \
+                     CAST(COALESCE(SUM(total_minor / 1000000000), 0) AS BIGINT), CAST(COALESCE(SUM(total_minor % 1000000000), 0) AS BIGINT), \
+                     CAST(COALESCE(SUM(refunded_minor / 1000000000), 0) AS BIGINT), CAST(COALESCE(SUM(refunded_minor % 1000000000), 0) AS BIGINT) \
+                     FROM orders GROUP BY channel, currency ORDER BY channel, currency").fetch_all(&self.read).await?;
+                let join = |hi: i64, lo: i64| hi as i128 * 1_000_000_000 + lo as i128;
+                Ok(rows.into_iter().map(|(channel, currency, th, tl, rh, rl)| {
+                    let net = (join(th, tl) - join(rh, rl)).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+                    (channel, currency, net)
+                }).collect())
             }
         }
     };

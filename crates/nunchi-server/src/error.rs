@@ -151,6 +151,20 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<nunchi_app::Error> for AppError {
+    fn from(e: nunchi_app::Error) -> Self {
+        use nunchi_app::Error as E;
+        match e {
+            E::Invalid { code, message } => Self::BadRequest { code, message },
+            E::NotFound(what) => Self::NotFound(what),
+            E::Conflict(what) => Self::Conflict(what),
+            E::Forbidden => Self::Forbidden,
+            E::TooManyRequests { retry_after_secs } => Self::TooManyRequests { retry_after_secs },
+            E::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
 impl From<CoreError> for AppError {
     fn from(e: CoreError) -> Self {
         Self::bad_request(&format!("invalid_{}", e.field), e.to_string())

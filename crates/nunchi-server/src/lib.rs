@@ -1,28 +1,18 @@
 //! The nunchi server: the JSON API under `/api/v1` with its OpenAPI document, the
-//! server-rendered UI in Korean and English, authentication, metrics, and the background
-//! job runner. Handlers translate HTTP to store calls; SQL and analytics live elsewhere.
+//! server-rendered UI in Korean and English, authentication, rate limits and metrics.
+//! Handlers translate HTTP to `nunchi-app` operations; what nunchi does lives there.
 
-pub mod analysis;
 pub mod api;
 pub mod auth;
 pub mod context;
-pub mod csv_records;
 pub mod error;
-pub mod events;
 pub mod extract;
-pub mod feedback;
 pub mod i18n;
-pub mod import;
-pub mod jobs;
-pub mod mail;
 pub mod metrics;
 pub mod openapi;
-pub mod outer_loop;
 pub mod ratelimit;
 pub mod routes;
-pub mod surveys;
 pub mod ui;
-pub mod webhooks;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -33,6 +23,7 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
+use nunchi_app::{App, AppConfig};
 use nunchi_store::{Store, model::NewAuditEntry};
 
 /// Settings the server runs with, resolved and validated by the CLI.
@@ -70,101 +61,83 @@ impl Settings {
             mail_from: "nunchi <cx@localhost>".into(),
             public_url: "http://127.0.0.1".into(),
             limits: ratelimit::LimitSettings::OFF,
-            dedup_max_ids: events::DEFAULT_MAX_IDS,
+            dedup_max_ids: nunchi_app::events::DEFAULT_MAX_IDS,
         }
     }
 }
 
+/// What every handler gets: the application, and what only HTTP needs (settings,
+/// metrics, limits). It dereferences to `App`, so `state.store` is the app's store.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
+    pub app: Arc<App>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<metrics::Metrics>,
     pub sign_in_limiter: Arc<auth::limiter::Limiter>,
     /// Rate limits on public pages, survey responses and the tracking API.
     pub limits: Arc<ratelimit::Limits>,
-    pub job_wakeup: jobs::Wakeup,
-    pub events: Arc<events::Events>,
-    pub annotator: Arc<feedback::Annotator>,
-    pub mailer: Arc<mail::Mailer>,
-    /// For webhook deliveries.
-    pub http: reqwest::Client,
-    /// Wakes the survey dispatcher (new contacts to send).
-    pub survey_wakeup: Arc<tokio::sync::Notify>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+impl Settings {
+    /// What the application needs of these settings.
+    pub fn app_config(&self) -> AppConfig {
+        AppConfig {
+            data_dir: self.data_dir.clone(),
+            smtp_url: self.smtp_url.clone(),
+            mail_from: self.mail_from.clone(),
+            public_url: self.public_url.clone(),
+            dedup_max_ids: self.dedup_max_ids,
+        }
+    }
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        let job_wakeup: jobs::Wakeup = Arc::new(tokio::sync::Notify::new());
-        let mailer = mail::Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from)
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "e-mail is off");
-                mail::Mailer::new(None, "nunchi <cx@localhost>").expect("a valid sender")
-            });
-        let settings = Arc::new(settings);
+        Self::with_clock(store, settings, Arc::new(nunchi_app::SystemClock))
+    }
+
+    /// A state whose operations read the time from `clock` (tests move a `TestClock`).
+    pub fn with_clock(
+        store: Arc<dyn Store>,
+        settings: Settings,
+        clock: Arc<dyn nunchi_app::Clock>,
+    ) -> Self {
+        let app = Arc::new(App::new(store, settings.app_config(), clock));
         Self {
-            store: store.clone(),
-            settings: settings.clone(),
+            app,
+            limits: Arc::new(ratelimit::Limits::new(settings.limits)),
+            settings: Arc::new(settings),
             metrics: metrics::Metrics::new(),
             sign_in_limiter: Arc::new(auth::limiter::Limiter::new(20, Duration::from_secs(300))),
-            limits: Arc::new(ratelimit::Limits::new(settings.limits)),
-            job_wakeup: job_wakeup.clone(),
-            events: events::Events::start(store.clone(), settings.dedup_max_ids),
-            annotator: feedback::Annotator::start(
-                store.clone(),
-                feedback::LoopContext {
-                    job_wakeup,
-                    public_url: settings.public_url.clone(),
-                },
-            ),
-            mailer: Arc::new(mailer),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
-                .build()
-                .expect("an HTTP client"),
-            survey_wakeup: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
-    /// Appends to the audit log; a failure is logged, never shown to the user whose action
-    /// already happened.
+    /// Appends to the audit log what a signed-in user did.
     pub async fn audit(&self, auth: &auth::Auth, action: &str, target: &str, detail: &str) {
-        self.write_audit(NewAuditEntry {
-            at: now_ms(),
-            actor_user_id: Some(auth.user.id),
-            actor: auth.actor(),
-            action: action.into(),
-            target: target.into(),
-            detail: detail.into(),
-            ip: String::new(),
-        })
-        .await;
-    }
-
-    pub async fn audit_system(&self, actor: &str, action: &str, target: &str, detail: &str) {
-        self.write_audit(NewAuditEntry {
-            at: now_ms(),
-            actor: actor.into(),
-            action: action.into(),
-            target: target.into(),
-            detail: detail.into(),
-            ..Default::default()
-        })
-        .await;
-    }
-
-    async fn write_audit(&self, entry: NewAuditEntry) {
-        if let Err(e) = self.store.audit(&entry).await {
-            tracing::error!(error = ?e, action = %entry.action, "cannot write the audit log");
-        }
+        self.app
+            .audit(NewAuditEntry {
+                at: self.app.now(),
+                actor_user_id: Some(auth.user.id),
+                actor: auth.actor(),
+                action: action.into(),
+                target: target.into(),
+                detail: detail.into(),
+                ip: String::new(),
+            })
+            .await;
     }
 }
 
+/// The machine's time, for what runs outside an operation (sessions, request logs).
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    nunchi_app::clock::system_now_ms()
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -222,14 +195,24 @@ pub fn router(state: AppState) -> Router {
 /// Serves until Ctrl-C or SIGTERM, then stops taking requests, lets running ones finish,
 /// stops the job runner and closes the store.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    std::fs::create_dir_all(jobs::uploads_dir(&state))?;
+    std::fs::create_dir_all(state.uploads_dir())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let runner = jobs::spawn_runner(
-        state.clone(),
+    let metrics = state.metrics.clone();
+    let runner = nunchi_app::jobs::spawn_runner(
+        state.app.clone(),
         format!("{}-{}", hostname(), std::process::id()),
         stop_rx.clone(),
+        move |kind, outcome| {
+            metrics
+                .jobs
+                .get_or_create(&metrics::JobLabels {
+                    kind: kind.into(),
+                    outcome: outcome.into(),
+                })
+                .inc();
+        },
     );
-    let dispatcher = surveys::spawn_dispatcher(state.clone(), stop_rx);
+    let dispatcher = nunchi_app::surveys::spawn_dispatcher(state.app.clone(), stop_rx);
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -18,6 +18,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use nunchi_app::Error;
+
 use crate::{AppState, error::AppError};
 
 /// Past this many remembered keys a limiter forgets the idle ones; past four times as
@@ -121,8 +123,8 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
-fn refused(wait: Duration) -> AppError {
-    AppError::TooManyRequests {
+fn refused(wait: Duration) -> Error {
+    Error::TooManyRequests {
         retry_after_secs: retry_after_secs(wait),
     }
 }
@@ -142,20 +144,14 @@ impl Limits {
     }
 
     /// One public request (or one that failed to sign in) from `ip`.
-    pub fn public(&self, ip: IpAddr) -> Result<(), AppError> {
+    pub fn public(&self, ip: IpAddr) -> Result<(), Error> {
         self.public.check(ip).map_err(refused)
     }
 
     /// A new survey response from `ip` to `survey`.
-    pub fn new_response(&self, ip: IpAddr, survey: i64) -> Result<(), AppError> {
+    pub fn new_response(&self, ip: IpAddr, survey: i64) -> Result<(), Error> {
         self.responses.check(ip).map_err(refused)?;
         self.survey_responses.check(survey).map_err(refused)
-    }
-
-    /// One tracking request from `ip` with the write key of `source`.
-    pub fn tracking(&self, ip: IpAddr, source: i64) -> Result<(), AppError> {
-        self.tracking_address.check(ip).map_err(refused)?;
-        self.tracking_key.check(source).map_err(refused)
     }
 }
 
@@ -230,6 +226,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             state.limits.settings.trust_forwarded_for,
         );
         if let Err(e) = state.limits.public(ip) {
+            let e = AppError::from(e);
             let html = !req.uri().path().starts_with("/api/");
             return if html {
                 crate::ui::UiError(e).into_response()

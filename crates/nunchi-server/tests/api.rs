@@ -669,8 +669,12 @@ async fn scoped_tokens_do_less_than_their_role() {
 async fn csv_import_runs_as_a_job_and_reports_bad_lines() {
     let app = TestApp::new().await;
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
-    let runner =
-        nunchi_server::jobs::spawn_runner(app.state.clone(), "test-worker".into(), stop_rx);
+    let runner = nunchi_app::jobs::spawn_runner(
+        app.state.app.clone(),
+        "test-worker".into(),
+        stop_rx,
+        |_, _| {},
+    );
     let csv = "external_id,name,email,phone,tags,birthday\n\
         K-1,김서연,seoyeon@example.com,010-1111-2222,vip,1992-03-04\n\
         K-2,이도윤,not-an-email,010-3333-4444,,\n\

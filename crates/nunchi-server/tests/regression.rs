@@ -455,9 +455,9 @@ async fn erasure_leaves_no_personal_data_behind() {
         .await;
     assert!(note.status.is_success(), "{}", note.text());
     // A mail waiting in the queue for them must not go out after the erasure.
-    nunchi_server::jobs::enqueue(
+    nunchi_app::jobs::enqueue(
         &app.state,
-        &nunchi_server::jobs::JobSpec::Email {
+        &nunchi_app::jobs::JobSpec::Email {
             to: email.into(),
             subject: "배송 안내".into(),
             text: format!("{name}님, {words}"),
@@ -589,7 +589,7 @@ async fn merging_moves_survey_history_and_live_analytics_at_once() {
 async fn an_unmatched_csv_quote_is_reported_and_the_following_rows_import() {
     let app = TestApp::new().await;
     let customers = "external_id,name,email\nQ-1,Kim,q1@example.com\nQ-2,\"Lee,q2@example.com\nQ-3,Park,q3@example.com\nQ-4,Choi,q4@example.com\nQ-5,Jung,q5@example.com\n";
-    let report = nunchi_server::import::import_customers(
+    let report = nunchi_app::import::import_customers(
         app.state.store.clone(),
         Box::new(std::io::Cursor::new(customers.as_bytes().to_vec())),
         false,

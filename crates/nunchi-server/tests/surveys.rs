@@ -7,6 +7,8 @@
 mod support;
 
 use axum::http::{StatusCode, header};
+use std::sync::Arc;
+
 use nunchi_core::access::Role;
 use serde_json::{Value, json};
 use support::{
@@ -424,7 +426,7 @@ async fn an_event_sends_the_survey_by_email_to_a_real_smtp_server() {
     )
     .await;
     // The first pass sets the trigger cursor; only events after it count.
-    nunchi_server::surveys::dispatch_once(&app.state)
+    nunchi_app::surveys::dispatch_once(&app.state)
         .await
         .unwrap();
     let now = jiff::Timestamp::now().to_string();
@@ -441,12 +443,12 @@ async fn an_event_sends_the_survey_by_email_to_a_real_smtp_server() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let settled = nunchi_server::surveys::dispatch_once(&app.state)
+    let settled = nunchi_app::surveys::dispatch_once(&app.state)
         .await
         .unwrap();
     assert_eq!(settled, 2, "one sent, one without an address");
     assert_eq!(
-        nunchi_server::surveys::dispatch_once(&app.state)
+        nunchi_app::surveys::dispatch_once(&app.state)
             .await
             .unwrap(),
         0,
@@ -524,7 +526,7 @@ async fn an_event_sends_the_survey_by_email_to_a_real_smtp_server() {
         )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
-    nunchi_server::surveys::dispatch_once(&app.state)
+    nunchi_app::surveys::dispatch_once(&app.state)
         .await
         .unwrap();
     let c = app
@@ -546,7 +548,7 @@ async fn closed_loop_actions_reach_a_real_smtp_server_and_a_signed_webhook_recei
         return;
     };
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
-    nunchi_server::jobs::spawn_runner(app.state.clone(), "test".into(), stop_rx);
+    nunchi_app::jobs::spawn_runner(app.state.app.clone(), "test".into(), stop_rx, |_, _| {});
 
     let created = app
         .api(
@@ -909,4 +911,30 @@ async fn closed_loop_actions_reach_a_real_smtp_server_and_a_signed_webhook_recei
             .then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minimum_days_between_surveys_follow_the_app_clock() {
+    let clock = Arc::new(nunchi_app::TestClock::at(nunchi_app::clock::system_now_ms()));
+    let app = TestApp::with_clock(clock.clone()).await;
+    app.customer(json!({"external_id": "CLOCK-1", "name": "시계"}))
+        .await;
+    let s = create(&app, nps_survey(json!({"repeat": "always", "min_days": 3}))).await;
+    let display = format!("/api/public/surveys/{}/display", s["key"].as_str().unwrap());
+    let ask = || public(&app, &display, json!({"customer": "CLOCK-1"}));
+    assert_eq!(ask().await.json()["show"], true);
+    let soon = ask().await.json();
+    assert_eq!(
+        (soon["show"].clone(), soon["reason"].clone()),
+        (json!(false), json!("too_soon")),
+        "{soon}"
+    );
+    clock.advance(2 * 86_400_000);
+    assert_eq!(ask().await.json()["show"], false, "two days later");
+    clock.advance(86_400_000 + 1_000);
+    assert_eq!(
+        ask().await.json()["show"],
+        true,
+        "three days later, without sleeping"
+    );
 }

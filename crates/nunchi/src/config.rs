@@ -177,7 +177,7 @@ impl Config {
             .mail_from
             .unwrap_or_else(|| "nunchi <cx@nunchi.local>".into());
         // Checks the URL and the sender now, so a typo stops the start rather than every send.
-        nunchi_server::mail::Mailer::new(raw.smtp_url.as_deref(), &mail_from)
+        nunchi_app::mail::Mailer::new(raw.smtp_url.as_deref(), &mail_from)
             .map_err(|e| anyhow::anyhow!("--smtp-url / --mail-from: {e}"))?;
         let public_url = raw
             .public_url
@@ -217,7 +217,7 @@ impl Config {
             dedup_max_ids: match raw.dedup_max_ids {
                 Some(0) => bail!("--dedup-max-ids must be at least 1"),
                 Some(n) => n,
-                None => nunchi_server::events::DEFAULT_MAX_IDS,
+                None => nunchi_app::events::DEFAULT_MAX_IDS,
             },
         })
     }

@@ -77,3 +77,67 @@ fn readme_opens_with_the_two_commands() {
         ".ci/run calls the README's test command"
     );
 }
+
+/// The `[dependencies]` section of a crate's manifest, one name per line.
+fn dependencies(krate: &str) -> Vec<String> {
+    let manifest =
+        std::fs::read_to_string(workspace().join("crates").join(krate).join("Cargo.toml")).unwrap();
+    let section = manifest
+        .split("\n[")
+        .find(|s| s.starts_with("dependencies]"))
+        .unwrap_or("");
+    section
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(['.', '=', ' ']).next())
+        .filter(|n| !n.is_empty() && !n.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn layers_depend_only_downwards() {
+    // (crate, what it must not depend on): the invariants ARCHITECTURE.md states.
+    let forbidden: &[(&str, &[&str])] = &[
+        (
+            "nunchi-core",
+            &["sqlx", "tokio", "serde_json", "nunchi-store", "nunchi-app"],
+        ),
+        (
+            "nunchi-analytics",
+            &["sqlx", "tokio", "nunchi-store", "nunchi-app", "axum"],
+        ),
+        (
+            "nunchi-text",
+            &["sqlx", "tokio", "nunchi-store", "nunchi-app", "axum"],
+        ),
+        (
+            "nunchi-demo",
+            &["sqlx", "tokio", "nunchi-store", "nunchi-app"],
+        ),
+        (
+            "nunchi-store",
+            &["axum", "askama", "tower", "nunchi-app", "nunchi-server"],
+        ),
+        (
+            "nunchi-app",
+            &["axum", "askama", "tower", "tower-http", "nunchi-server"],
+        ),
+    ];
+    // The reader sees real manifests: the app does run on tokio.
+    assert!(dependencies("nunchi-app").iter().any(|d| d == "tokio"));
+    let mut problems = vec![];
+    for (krate, banned) in forbidden {
+        let deps = dependencies(krate);
+        assert!(
+            !deps.is_empty() || *krate == "nunchi-demo",
+            "{krate} has no dependencies section"
+        );
+        for b in *banned {
+            if deps.iter().any(|d| d == b) {
+                problems.push(format!("{krate} depends on {b}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -14,13 +14,13 @@ use utoipa::ToSchema;
 
 use crate::{
     AppState,
-    analysis::{
-        self, Filter, FunnelParams, FunnelView, JourneyView, OutcomeRow, PathParams, PathsView,
-        RetentionParams, RetentionView,
-    },
     auth::{Auth, Need, perm},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
+};
+use nunchi_app::analysis::{
+    self, Filter, FunnelParams, FunnelView, JourneyView, OutcomeRow, PathParams, PathsView,
+    RetentionParams, RetentionView,
 };
 
 pub fn routes() -> Router<AppState> {

@@ -19,9 +19,9 @@ use crate::{
     auth::{Auth, Need, perm},
     error::{AppError, AppResult},
     extract::{ApiPath, ApiQuery},
-    import::{self, ImportKind},
-    jobs::{self, JobSpec},
 };
+use nunchi_app::import::{self, ImportKind};
+use nunchi_app::jobs::{self, JobSpec};
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
@@ -38,7 +38,7 @@ where
     S: Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let dir = jobs::uploads_dir(state);
+    let dir = state.uploads_dir();
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| AppError::Internal(e.into()))?;

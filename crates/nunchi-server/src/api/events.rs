@@ -24,12 +24,12 @@ use crate::{
     AppState,
     auth::{Auth, Need, perm, secret},
     error::{AppError, AppResult},
-    events::{
-        IngestError,
-        segment::{self, Invalid, Kind, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES},
-    },
     extract::{ApiJson, ApiPath, ApiQuery},
     ratelimit::ClientIp,
+};
+use nunchi_app::events::{
+    IngestError,
+    segment::{self, Invalid, Kind, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES},
 };
 
 pub fn routes() -> Router<AppState> {

@@ -25,7 +25,9 @@ use crate::{
     auth::{Auth, Need, perm},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
-    feedback::{self as stream, AddReport, FeedbackInput, ImportError, MAX_ITEMS, prepare},
+};
+use nunchi_app::feedback::{
+    self as stream, AddReport, FeedbackInput, ImportError, MAX_ITEMS, prepare,
 };
 
 pub fn routes() -> Router<AppState> {

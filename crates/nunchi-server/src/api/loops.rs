@@ -22,10 +22,10 @@ use crate::{
     auth::{Need, perm},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
-    jobs::JobSpec,
-    outer_loop::{self, LoopReport, TopicSuggestion},
-    webhooks,
 };
+use nunchi_app::jobs::JobSpec;
+use nunchi_app::outer_loop::{self, LoopReport, TopicSuggestion};
+use nunchi_app::webhooks;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

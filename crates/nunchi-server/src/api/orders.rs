@@ -15,8 +15,8 @@ use crate::{
     auth::{Need, perm},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath},
-    import::RowError,
 };
+use nunchi_app::import::RowError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

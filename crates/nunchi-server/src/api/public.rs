@@ -21,8 +21,8 @@ use crate::{
     AppState,
     error::{AppError, AppResult},
     ratelimit::ClientIp,
-    surveys::{self, Loaded},
 };
+use nunchi_app::surveys::{self, Loaded};
 
 /// Public paths, outside the role matrix and the OpenAPI document.
 pub const PATHS: &[&str] = &[
@@ -133,7 +133,7 @@ async fn display_inner(
         ));
     }
     Ok(Json(
-        match surveys::display(state.store.as_ref(), &s, customer, anonymous, lang, || {
+        match surveys::display(state, &s, customer, anonymous, lang, || {
             state.limits.new_response(ip, s.row.id)
         })
         .await?

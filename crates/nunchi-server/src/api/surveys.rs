@@ -19,8 +19,8 @@ use crate::{
     auth::{Need, perm},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath},
-    surveys::{self as run, Loaded, Results},
 };
+use nunchi_app::surveys::{self as run, Loaded, Results};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

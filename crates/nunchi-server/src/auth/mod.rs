@@ -2,8 +2,8 @@
 //! and whether their grant allows the permission a route names.
 
 pub mod limiter;
-pub mod password;
-pub mod secret;
+
+pub use nunchi_app::{password, secret};
 
 use axum::{
     extract::FromRequestParts,

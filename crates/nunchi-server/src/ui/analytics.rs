@@ -20,15 +20,15 @@ use serde::Deserialize;
 use super::{Chrome, UiError, UiNeed, UiResult, charts, lang_of, render};
 use crate::{
     AppState,
-    analysis::{
-        self, Filter, FunnelParams, FunnelView, JourneyView, PathParams, PathsView,
-        RetentionParams, RetentionView, ratio,
-    },
     api::analytics::{TouchpointInput, create_touchpoint_checked, stage_key},
     auth::{check_form_csrf, perm},
     error::AppError,
     extract::{ApiPath, ApiQuery},
     i18n::{Lang, Strings},
+};
+use nunchi_app::analysis::{
+    self, Filter, FunnelParams, FunnelView, JourneyView, PathParams, PathsView, RetentionParams,
+    RetentionView, ratio,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -533,7 +533,7 @@ async fn funnel(
     let (view, error): (Option<FunnelView>, String) =
         match analysis::funnel(&state, &filter, &p).await {
             Ok(v) => (Some(v), String::new()),
-            Err(AppError::BadRequest { message, .. }) => (None, message),
+            Err(nunchi_app::Error::Invalid { message, .. }) => (None, message),
             Err(e) => return Err(e.into()),
         };
     let outcomes = analysis::post_purchase(&state, &filter, 30 * 86_400).await?;
@@ -770,7 +770,7 @@ async fn retention(
     let t = lang_of(&auth).strings();
     let (view, error) = match analysis::retention(&state, &filter, &p).await {
         Ok(v) => (v, String::new()),
-        Err(AppError::BadRequest { message, .. }) => (
+        Err(nunchi_app::Error::Invalid { message, .. }) => (
             RetentionView {
                 period: "week".into(),
                 cohorts: vec![],

@@ -18,8 +18,8 @@ use crate::{
     auth::{check_form_csrf, perm},
     error::AppError,
     extract::ApiPath,
-    import::{ImportKind, ImportReport},
 };
+use nunchi_app::import::{ImportKind, ImportReport};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

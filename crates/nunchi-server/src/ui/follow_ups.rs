@@ -26,8 +26,8 @@ use crate::{
     },
     auth::{check_form_csrf, perm},
     extract::ApiPath,
-    outer_loop::{LoopStats, TopicSuggestion},
 };
+use nunchi_app::outer_loop::{LoopStats, TopicSuggestion};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -22,9 +22,9 @@ use crate::{
     error::AppError,
     i18n::{Lang, Strings},
     ratelimit::ClientIp,
-    surveys::{self, Loaded},
     ui::{UiError, UiResult, render},
 };
+use nunchi_app::surveys::{self, Loaded};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/s/{key}", get(page).post(submit))
@@ -225,7 +225,7 @@ async fn submit(
         Ok(_) => Ok(
             Redirect::to(&format!("/s/{key}?t={}&lang={}", r.token, lang.code())).into_response(),
         ),
-        Err(AppError::BadRequest { message, .. }) => {
+        Err(nunchi_app::Error::Invalid { message, .. }) => {
             // Nothing given fails only on a required question: say so in the page's words.
             let unanswered =
                 raw.is_null() || raw == serde_json::json!("") || raw == serde_json::json!([]);
@@ -240,6 +240,6 @@ async fn submit(
             )
                 .into_response())
         }
-        Err(e) => Err(UiError(e)),
+        Err(e) => Err(UiError(e.into())),
     }
 }

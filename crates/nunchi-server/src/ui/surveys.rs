@@ -23,8 +23,8 @@ use crate::{
     error::AppError,
     extract::ApiPath,
     i18n::Strings,
-    surveys::{self, Loaded},
 };
+use nunchi_app::surveys::{self, Loaded};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

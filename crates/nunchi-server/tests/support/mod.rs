@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::{
     Router,
@@ -56,6 +57,15 @@ impl TestApp {
 
     /// An app whose settings `change` adjusts first (an SMTP server, a public URL).
     pub async fn with_settings(change: impl FnOnce(&mut Settings)) -> Self {
+        Self::build(change, Arc::new(nunchi_app::SystemClock)).await
+    }
+
+    /// An app whose operations read the time from `clock`, which the test moves.
+    pub async fn with_clock(clock: Arc<nunchi_app::TestClock>) -> Self {
+        Self::build(|_| {}, clock).await
+    }
+
+    async fn build(change: impl FnOnce(&mut Settings), clock: Arc<dyn nunchi_app::Clock>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_url = testing::fresh_url(testing::default_backend())
             .await
@@ -65,9 +75,9 @@ impl TestApp {
             .expect("open the test database");
         let mut settings = Settings::for_tests(dir.path().to_path_buf());
         change(&mut settings);
-        let state = AppState::new(store, settings);
+        let state = AppState::with_clock(store, settings, clock);
         let router = nunchi_server::router(state.clone());
-        let hash = nunchi_server::auth::password::hash(PASSWORD).unwrap();
+        let hash = nunchi_app::password::hash(PASSWORD).unwrap();
         let (mut tokens, mut sessions, mut user_ids) =
             (HashMap::new(), HashMap::new(), HashMap::new());
         for role in Role::ALL {

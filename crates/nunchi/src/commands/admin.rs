@@ -49,8 +49,7 @@ async fn find(store: &dyn Store, email: &str) -> anyhow::Result<nunchi_store::mo
 }
 
 fn hash(password: &str) -> anyhow::Result<String> {
-    nunchi_server::auth::password::hash(password)
-        .map_err(|e| anyhow::anyhow!("{}", e.message(nunchi_server::i18n::Lang::En)))
+    nunchi_app::password::hash(password).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn audit(store: &dyn Store, action: &str, target: &str, detail: &str) {
@@ -149,12 +148,12 @@ pub async fn token(
     if scopes.is_empty() {
         bail!("give at least one scope");
     }
-    let token = nunchi_server::auth::secret::new_api_token();
+    let token = nunchi_app::secret::new_api_token();
     let t = store
         .create_api_token(
             u.id,
             name,
-            &nunchi_server::auth::secret::hash(&token),
+            &nunchi_app::secret::hash(&token),
             &token[..10],
             &Scope::join(&scopes),
         )

@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::Context;
-use nunchi_server::import::{self, ImportReport};
+use nunchi_app::import::{self, ImportReport};
 use nunchi_store::Store;
 
 use super::progress;
@@ -121,7 +121,7 @@ async fn import_feedback(
     let lines = text.lines().count().saturating_sub(1) as u64;
     let bar = progress(lines, if dry_run { "checking" } else { "importing" });
     let started = std::time::Instant::now();
-    let report = nunchi_server::feedback::import_csv(
+    let report = nunchi_app::feedback::import_csv(
         store.as_ref(),
         text,
         nunchi_server::now_ms(),

@@ -256,7 +256,7 @@ async fn load_surveys(
         created.push(
             store
                 .create_survey(
-                    &nunchi_server::surveys::new_key(),
+                    &nunchi_app::surveys::new_key(),
                     &NewSurvey {
                         name: name.into(),
                         status: status.into(),
@@ -276,7 +276,7 @@ async fn load_surveys(
         );
     }
     store
-        .set_setting(nunchi_server::surveys::GLOBAL_CAP_KEY, "4")
+        .set_setting(nunchi_app::surveys::GLOBAL_CAP_KEY, "4")
         .await?;
     // Closed-loop rules, so the follow-ups page fills as the server reads the feedback.
     for (name, max_score, topic, due_hours) in [
@@ -313,7 +313,7 @@ async fn load_surveys(
         let response = store
             .start_response(&NewSurveyResponse {
                 survey_id: survey.id,
-                token: nunchi_server::surveys::new_token(),
+                token: nunchi_app::surveys::new_token(),
                 customer_id: ids.get(f.customer as usize).copied(),
                 anonymous_id: None,
                 channel: "email".into(),

@@ -15,12 +15,9 @@ pub async fn ensure_admin(store: &dyn Store, config: &Config) -> anyhow::Result<
     }
     let (password, generated) = match &config.admin_password {
         Some(Secret(p)) => (p.clone(), false),
-        None => (
-            nunchi_server::auth::secret::random_token()[..20].to_string(),
-            true,
-        ),
+        None => (nunchi_app::secret::random_token()[..20].to_string(), true),
     };
-    let hash = nunchi_server::auth::password::hash(&password)
+    let hash = nunchi_app::password::hash(&password)
         .map_err(|e| anyhow::anyhow!("admin password: {e}"))?;
     store
         .create_user(&config.admin_email, "Admin", &hash, "admin", "ko")

@@ -21,8 +21,8 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::{
-    AppState,
-    error::{AppError, AppResult},
+    App,
+    error::{Error, Result},
 };
 
 /// The settings key of the brand's cap on surveys per person per 30 days.
@@ -42,9 +42,9 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    pub fn new(row: Survey) -> AppResult<Loaded> {
+    pub fn new(row: Survey) -> Result<Loaded> {
         let questions = serde_json::from_str(&row.questions)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("survey {}: {e}", row.id)))?;
+            .map_err(|e| Error::Internal(anyhow::anyhow!("survey {}: {e}", row.id)))?;
         Ok(Loaded { row, questions })
     }
 
@@ -79,7 +79,7 @@ pub fn new_key() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub async fn global_cap(store: &dyn Store) -> AppResult<Option<i64>> {
+pub async fn global_cap(store: &dyn Store) -> Result<Option<i64>> {
     Ok(store
         .setting(GLOBAL_CAP_KEY)
         .await?
@@ -96,7 +96,7 @@ pub async fn decide(
     customer_id: Option<i64>,
     anonymous_id: Option<&str>,
     now: i64,
-) -> AppResult<Result<(), Suppressed>> {
+) -> Result<Result<(), Suppressed>> {
     if !s.is_active() {
         return Ok(Err(Suppressed::NotActive));
     }
@@ -145,14 +145,15 @@ fn widget_contact(
 /// is recorded as shown) or the reason it is not shown (recorded as suppressed). `admit`
 /// is asked before a response is opened (the rate limit on new responses).
 pub async fn display(
-    store: &dyn Store,
+    app: &App,
     s: &Loaded,
     customer_id: Option<i64>,
     anonymous_id: Option<&str>,
     lang: &str,
-    admit: impl FnOnce() -> AppResult<()>,
-) -> AppResult<Result<String, Suppressed>> {
-    let now = crate::now_ms();
+    admit: impl FnOnce() -> Result<()>,
+) -> Result<Result<String, Suppressed>> {
+    let store = app.store.as_ref();
+    let now = app.now();
     let cap = global_cap(store).await?;
     if let Err(why) = decide(store, s, cap, customer_id, anonymous_id, now).await? {
         store
@@ -182,7 +183,7 @@ pub async fn start(
     anonymous_id: Option<&str>,
     channel: &str,
     lang: &str,
-) -> AppResult<SurveyResponse> {
+) -> Result<SurveyResponse> {
     Ok(store
         .start_response(&NewSurveyResponse {
             survey_id: s.row.id,
@@ -207,19 +208,17 @@ pub struct Step {
 /// Records the answer to the response's current question, moves on by the skip logic,
 /// and sends ratings and text into the feedback stream.
 pub async fn answer(
-    state: &AppState,
+    state: &App,
     s: &Loaded,
     response: &SurveyResponse,
     question_id: &str,
     raw: &Value,
-) -> AppResult<Step> {
+) -> Result<Step> {
     if response.completed_at.is_some() {
-        return Err(AppError::Conflict(
-            "this response is already complete".into(),
-        ));
+        return Err(Error::Conflict("this response is already complete".into()));
     }
     if response.next_question.as_deref() != Some(question_id) {
-        return Err(AppError::bad_request(
+        return Err(Error::invalid(
             "not_current_question",
             format!(
                 "the current question is {:?}, not {question_id:?}",
@@ -229,16 +228,16 @@ pub async fn answer(
     }
     let (index, q) = s
         .question(question_id)
-        .ok_or_else(|| AppError::bad_request("unknown_question", question_id.to_string()))?;
+        .ok_or_else(|| Error::invalid("unknown_question", question_id.to_string()))?;
     let raw: Option<survey::RawAnswer> = serde_json::from_value(raw.clone()).map_err(|_| {
-        AppError::bad_request(
+        Error::invalid(
             "invalid_answer",
             "an answer is a number, a text or a list of choice ids",
         )
     })?;
     let answer = q
         .check_answer(raw.as_ref())
-        .map_err(|e| AppError::bad_request("invalid_answer", e.message.clone()))?;
+        .map_err(|e| Error::invalid("invalid_answer", e.message.clone()))?;
     let mut answers: Map<String, Value> =
         serde_json::from_str(&response.answers).unwrap_or_default();
     answers.insert(
@@ -247,7 +246,7 @@ pub async fn answer(
     );
     let next =
         survey::next(&s.questions, index, answer.as_ref()).map(|i| s.questions[i].id.clone());
-    let now = crate::now_ms();
+    let now = state.now();
     state
         .store
         .save_response(
@@ -287,14 +286,14 @@ fn texts(s: &Loaded, answers: &Map<String, Value>) -> String {
 /// A rating becomes feedback of its own (carrying any text answered so far); a text
 /// answer is added to the response's first rating, or stands alone when there is none.
 async fn to_feedback(
-    state: &AppState,
+    state: &App,
     s: &Loaded,
     response: &SurveyResponse,
     answers: &Map<String, Value>,
     q: &Question,
     answer: &Answer,
     now: i64,
-) -> AppResult<()> {
+) -> Result<()> {
     let source = if s.row.audience == "employee" {
         "employee"
     } else {
@@ -331,7 +330,7 @@ async fn to_feedback(
     match (q.metric(), answer, q.scale()) {
         (Some(metric), Answer::Number(n), Some((lo, hi))) => {
             let rating = Rating::new(metric, *n as f64, Some(lo as f64), Some(hi as f64))
-                .map_err(|e| AppError::bad_request("invalid_answer", e.message.clone()))?;
+                .map_err(|e| Error::invalid("invalid_answer", e.message.clone()))?;
             item.metric = Some(metric.as_str().into());
             item.rating = Some(rating.value);
             item.scale_min = Some(rating.min);
@@ -486,7 +485,7 @@ pub fn summarize(s: &Loaded, responses: &[SurveyResponse]) -> Results {
 
 /// Runs the dispatcher until `shutdown` fires: every couple of seconds, or when woken.
 pub fn spawn_dispatcher(
-    state: AppState,
+    state: std::sync::Arc<App>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -508,21 +507,21 @@ pub fn spawn_dispatcher(
 
 /// One pass: schedules invitations for new triggering events, then sends what is due.
 /// Returns how many contacts were settled (sent, suppressed or failed).
-pub async fn dispatch_once(state: &AppState) -> anyhow::Result<usize> {
-    schedule_triggers(state.store.as_ref()).await?;
+pub async fn dispatch_once(state: &App) -> anyhow::Result<usize> {
+    schedule_triggers(state.store.as_ref(), state.now()).await?;
     send_due(state).await
 }
 
 /// Turns events after the cursor into due e-mail contacts for the active surveys they
 /// trigger, moving the cursor in the same transaction.
-pub async fn schedule_triggers(store: &dyn Store) -> anyhow::Result<()> {
+pub async fn schedule_triggers(store: &dyn Store, now: i64) -> anyhow::Result<()> {
     let triggered: Vec<Loaded> = store
         .surveys()
         .await?
         .into_iter()
         .filter(|s| s.status == "active" && s.trigger_event.is_some())
         .map(Loaded::new)
-        .collect::<AppResult<_>>()
+        .collect::<Result<_>>()
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let cursor: Option<i64> = store
         .setting(TRIGGER_CURSOR_KEY)
@@ -539,7 +538,6 @@ pub async fn schedule_triggers(store: &dyn Store) -> anyhow::Result<()> {
         .iter()
         .filter_map(|s| s.row.trigger_event.clone())
         .collect();
-    let now = crate::now_ms();
     loop {
         let events = store.trigger_events(cursor, &names, 1_000).await?;
         let Some(last) = events.last().map(|e| e.id) else {
@@ -576,11 +574,11 @@ pub async fn schedule_triggers(store: &dyn Store) -> anyhow::Result<()> {
 }
 
 /// Sends due invitations, after the fatigue check; failures are retried with backoff.
-async fn send_due(state: &AppState) -> anyhow::Result<usize> {
+async fn send_due(state: &App) -> anyhow::Result<usize> {
     let store = state.store.as_ref();
     let mut surveys: HashMap<i64, Loaded> = HashMap::new();
     let mut settled = 0;
-    let now = crate::now_ms();
+    let now = state.now();
     let cap = global_cap(store)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -618,7 +616,7 @@ async fn send_due(state: &AppState) -> anyhow::Result<usize> {
         let response = start(store, s, c.customer_id, None, "email", lang)
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let (subject, text) = invitation(s, lang, &state.settings.public_url, &response.token);
+        let (subject, text) = invitation(s, lang, &state.config.public_url, &response.token);
         match state.mailer.send(&to, &subject, &text, None).await {
             Ok(()) => {
                 store

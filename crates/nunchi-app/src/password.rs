@@ -6,13 +6,13 @@ use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
 };
 
-use crate::error::AppError;
+use crate::error::Error;
 
 pub const MIN_LENGTH: usize = 10;
 
-pub fn hash(password: &str) -> Result<String, AppError> {
+pub fn hash(password: &str) -> Result<String, Error> {
     if password.chars().count() < MIN_LENGTH {
-        return Err(AppError::bad_request(
+        return Err(Error::invalid(
             "weak_password",
             format!("passwords need at least {MIN_LENGTH} characters"),
         ));
@@ -21,7 +21,7 @@ pub fn hash(password: &str) -> Result<String, AppError> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2: {e}")))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("argon2: {e}")))
 }
 
 pub fn verify(password: &str, stored: &str) -> bool {

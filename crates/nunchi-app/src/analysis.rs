@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    AppState,
-    error::{AppError, AppResult},
+    App,
+    error::{Error, Result},
     events::engine::Engine,
 };
 
@@ -36,12 +36,12 @@ pub struct Filter {
     pub tag: Option<String>,
 }
 
-fn secs(field: &str, text: Option<&str>) -> AppResult<Option<u32>> {
+fn secs(field: &str, text: Option<&str>) -> Result<Option<u32>> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(t) => {
             let ms = Millis::parse(t).map_err(|_| {
-                AppError::bad_request(
+                Error::invalid(
                     &format!("invalid_{field}"),
                     format!("{field} {t:?} is not a date"),
                 )
@@ -68,7 +68,7 @@ impl Resolved {
     }
 }
 
-async fn resolve(state: &AppState, f: &Filter) -> AppResult<Resolved> {
+async fn resolve(state: &App, f: &Filter) -> Result<Resolved> {
     let members = match f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(tag) => Some(state.store.customers_tagged(tag).await?),
         None => None,
@@ -82,11 +82,11 @@ async fn resolve(state: &AppState, f: &Filter) -> AppResult<Resolved> {
 
 /// The journey map's range: as asked, or the last [`DEFAULT_JOURNEY_DAYS`] of data (of
 /// the calendar, before there is any).
-async fn journey_range(state: &AppState, r: &Resolved) -> (Option<u32>, Option<u32>) {
+async fn journey_range(state: &App, r: &Resolved) -> (Option<u32>, Option<u32>) {
     let (asked_from, asked_to) = (r.from, r.to);
+    let now = (state.now() / 1000) as u32;
     with_engine(state, move |engine| {
         let span = engine.log.time_span();
-        let now = (crate::now_ms() / 1000) as u32;
         let to = asked_to
             .or(span.map(|(_, hi)| hi.saturating_add(1)))
             .or(Some(now));
@@ -100,10 +100,10 @@ async fn journey_range(state: &AppState, r: &Resolved) -> (Option<u32>, Option<u
 /// Each stage's emotion in −1..1 from the feedback given in `[from, to)` (Unix ms):
 /// normalised ratings and text sentiment together.
 pub async fn stage_emotions(
-    state: &AppState,
+    state: &App,
     from: i64,
     to: i64,
-) -> AppResult<std::collections::HashMap<i64, f64>> {
+) -> Result<std::collections::HashMap<i64, f64>> {
     Ok(state
         .store
         .stage_signals(from, to)
@@ -124,14 +124,14 @@ pub async fn stage_emotions(
 
 /// Runs `query` on a blocking thread with the engine read-locked.
 async fn with_engine<T: Send + 'static>(
-    state: &AppState,
+    state: &App,
     query: impl FnOnce(&Engine) -> T + Send + 'static,
-) -> AppResult<T> {
+) -> Result<T> {
     state.events.ready().await;
     let engine = state.events.engine.clone();
     tokio::task::spawn_blocking(move || query(&engine.read().expect("engine lock")))
         .await
-        .map_err(|e| AppError::Internal(e.into()))
+        .map_err(|e| Error::Internal(e.into()))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -180,7 +180,7 @@ pub fn ratio(n: u64, of: u64) -> f64 {
     if of == 0 { 0.0 } else { n as f64 / of as f64 }
 }
 
-pub async fn funnel(state: &AppState, filter: &Filter, p: &FunnelParams) -> AppResult<FunnelView> {
+pub async fn funnel(state: &App, filter: &Filter, p: &FunnelParams) -> Result<FunnelView> {
     let names: Vec<String> = p
         .steps
         .split(',')
@@ -188,16 +188,14 @@ pub async fn funnel(state: &AppState, filter: &Filter, p: &FunnelParams) -> AppR
         .filter(|s| !s.is_empty())
         .collect();
     if names.is_empty() || names.len() > MAX_STEPS {
-        return Err(AppError::bad_request(
+        return Err(Error::invalid(
             "invalid_steps",
             format!("give 1–{MAX_STEPS} comma-separated event names"),
         ));
     }
     let window_secs = match p.window.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
         None => 7 * 86_400,
-        Some(w) => {
-            duration::parse_span(w).map_err(|e| AppError::bad_request("invalid_window", e))?
-        }
+        Some(w) => duration::parse_span(w).map_err(|e| Error::invalid("invalid_window", e))?,
     };
     let resolved = resolve(state, filter).await?;
     let attribute = match p.breakdown.as_deref() {
@@ -277,7 +275,7 @@ pub async fn funnel(state: &AppState, filter: &Filter, p: &FunnelParams) -> AppR
         })
     })
     .await?
-    .map_err(|e| AppError::bad_request("invalid_funnel", e.to_string()))
+    .map_err(|e| Error::invalid("invalid_funnel", e.to_string()))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -325,7 +323,7 @@ pub struct PathsView {
 
 pub const SANKEY_DEPTH: u8 = 5;
 
-pub async fn paths(state: &AppState, filter: &Filter, p: &PathParams) -> AppResult<PathsView> {
+pub async fn paths(state: &App, filter: &Filter, p: &PathParams) -> Result<PathsView> {
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
     let resolved = resolve(state, filter).await?;
     let p = p.clone();
@@ -419,16 +417,12 @@ fn event_code(engine: &Engine, name: Option<&str>) -> Result<Option<u16>, String
     }
 }
 
-pub async fn retention(
-    state: &AppState,
-    filter: &Filter,
-    p: &RetentionParams,
-) -> AppResult<RetentionView> {
+pub async fn retention(state: &App, filter: &Filter, p: &RetentionParams) -> Result<RetentionView> {
     let period = match p.period.as_deref().unwrap_or("week") {
         "day" => Period::Day,
         "week" => Period::Week,
         other => {
-            return Err(AppError::bad_request(
+            return Err(Error::invalid(
                 "invalid_period",
                 format!("period {other:?}: use day or week"),
             ));
@@ -436,14 +430,11 @@ pub async fn retention(
     };
     let periods = p.periods.unwrap_or(8);
     if periods > 52 {
-        return Err(AppError::bad_request(
-            "invalid_periods",
-            "at most 52 periods",
-        ));
+        return Err(Error::invalid("invalid_periods", "at most 52 periods"));
     }
     let offset = p.utc_offset.unwrap_or(9);
     if !(-12..=14).contains(&offset) {
-        return Err(AppError::bad_request(
+        return Err(Error::invalid(
             "invalid_utc_offset",
             "utc_offset is hours from -12 to 14",
         ));
@@ -482,7 +473,7 @@ pub async fn retention(
         })
     })
     .await?
-    .map_err(|e| AppError::bad_request("invalid_event", e))
+    .map_err(|e| Error::invalid("invalid_event", e))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -495,10 +486,10 @@ pub struct OutcomeRow {
 
 /// The post-purchase CX funnel: purchase → refund / repurchase / referral.
 pub async fn post_purchase(
-    state: &AppState,
+    state: &App,
     filter: &Filter,
     window_secs: u64,
-) -> AppResult<Vec<OutcomeRow>> {
+) -> Result<Vec<OutcomeRow>> {
     let resolved = resolve(state, filter).await?;
     with_engine(state, move |engine| {
         let set = resolved.members.as_deref().map(|m| engine.slots_of(m));
@@ -568,7 +559,7 @@ pub const DEFAULT_JOURNEY_DAYS: u32 = 30;
 /// The journey map's metrics for the range, with each stage's conversion in the previous
 /// period of the same length beside it, so a stage that got worse is flagged, and each
 /// stage's emotion from the feedback given in the range.
-pub async fn journey(state: &AppState, filter: &Filter) -> AppResult<JourneyView> {
+pub async fn journey(state: &App, filter: &Filter) -> Result<JourneyView> {
     let stages = state.store.stages().await?;
     let touchpoints = state.store.touchpoints().await?;
     let resolved = resolve(state, filter).await?;

@@ -455,6 +455,7 @@ pub struct Annotator {
 pub struct LoopContext {
     pub job_wakeup: crate::jobs::Wakeup,
     pub public_url: String,
+    pub clock: Arc<dyn crate::Clock>,
 }
 
 impl Annotator {
@@ -533,7 +534,7 @@ pub async fn close_the_loop(store: &dyn Store, cx: &LoopContext) -> anyhow::Resu
         if batch.is_empty() {
             return Ok(opened);
         }
-        let now = crate::now_ms();
+        let now = cx.clock.now_ms();
         let mut follow_ups = Vec::new();
         let mut jobs = Vec::new();
         for f in &batch {

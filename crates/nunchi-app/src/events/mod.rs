@@ -82,11 +82,22 @@ pub enum IngestError {
 impl Events {
     /// Starts the writer task, which first rebuilds the engine from the store. The
     /// de-duplication window remembers at most `dedup_max_ids` message ids.
-    pub fn start(store: Arc<dyn Store>, dedup_max_ids: usize) -> Arc<Events> {
+    pub fn start(
+        store: Arc<dyn Store>,
+        dedup_max_ids: usize,
+        clock: Arc<dyn crate::Clock>,
+    ) -> Arc<Events> {
         let (tx, rx) = mpsc::channel(1024);
         let (ready_tx, ready) = watch::channel(false);
         let engine = Arc::new(RwLock::new(Engine::default()));
-        tokio::spawn(writer(store, engine.clone(), rx, ready_tx, dedup_max_ids));
+        tokio::spawn(writer(
+            store,
+            engine.clone(),
+            rx,
+            ready_tx,
+            dedup_max_ids,
+            clock,
+        ));
         Arc::new(Events {
             engine,
             tx,
@@ -160,7 +171,7 @@ impl Events {
         store: &dyn Store,
         write_key: &str,
     ) -> Result<Option<EventSource>, StoreError> {
-        let hash = crate::auth::secret::hash(write_key);
+        let hash = crate::secret::hash(write_key);
         if let Some(s) = self.sources.lock().expect("sources lock").get(&hash) {
             return Ok(Some(s.clone()));
         }
@@ -329,11 +340,12 @@ async fn load(
     engine: &RwLock<Engine>,
     dedup: &mut Dedup,
     max_ids: usize,
+    now: i64,
 ) -> Result<(), StoreError> {
     let started = std::time::Instant::now();
     let mut fresh = Engine::new(&store.touchpoints().await?, store.anonymous_links().await?);
     // The window is refilled from the same pass over the table, in arrival order.
-    let since = crate::now_ms() - DEDUP_WINDOW_MS;
+    let since = now - DEDUP_WINDOW_MS;
     let mut window = Dedup::with_capacity_limit(max_ids);
     let mut after = 0;
     loop {
@@ -366,9 +378,10 @@ async fn writer(
     mut rx: mpsc::Receiver<Command>,
     ready: watch::Sender<bool>,
     max_ids: usize,
+    clock: Arc<dyn crate::Clock>,
 ) {
     let mut dedup = Dedup::with_capacity_limit(max_ids);
-    while let Err(e) = load(store.as_ref(), &engine, &mut dedup, max_ids).await {
+    while let Err(e) = load(store.as_ref(), &engine, &mut dedup, max_ids, clock.now_ms()).await {
         tracing::error!(error = ?e, "cannot load events; retrying");
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
@@ -386,8 +399,7 @@ async fn writer(
             }
         }
         let rebuild = group.iter().any(|c| matches!(c, Command::Rebuild));
-        let now = crate::now_ms();
-        dedup.expire(now);
+        dedup.expire(clock.now_ms());
         let mark = dedup.mark();
         let mut fresh = Vec::with_capacity(pending);
         let mut replies = Vec::new();
@@ -455,7 +467,9 @@ async fn writer(
         for done in redirected {
             let _ = done.send(());
         }
-        if rebuild && let Err(e) = load(store.as_ref(), &engine, &mut dedup, max_ids).await {
+        if rebuild
+            && let Err(e) = load(store.as_ref(), &engine, &mut dedup, max_ids, clock.now_ms()).await
+        {
             tracing::error!(error = ?e, "cannot rebuild the analytics engine");
         }
     }

@@ -8,9 +8,8 @@ use nunchi_store::model::NewJob;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AppState,
+    App,
     import::{self, ImportKind},
-    metrics::JobLabels,
 };
 
 /// How long a claimed job is ours before another worker may take it over.
@@ -65,15 +64,10 @@ impl JobSpec {
     }
 }
 
-pub async fn enqueue(state: &AppState, spec: &JobSpec) -> anyhow::Result<i64> {
+pub async fn enqueue(state: &App, spec: &JobSpec) -> anyhow::Result<i64> {
     let id = state
         .store
-        .enqueue_job(
-            spec.kind(),
-            &serde_json::to_string(spec)?,
-            crate::now_ms(),
-            3,
-        )
+        .enqueue_job(spec.kind(), &serde_json::to_string(spec)?, state.now(), 3)
         .await?;
     state.job_wakeup.notify_one();
     Ok(id)
@@ -84,7 +78,7 @@ pub fn backoff_ms(attempts: i64) -> i64 {
     (1000i64 << attempts.clamp(1, 22)).min(MAX_BACKOFF_MS)
 }
 
-async fn run(state: &AppState, spec: JobSpec) -> anyhow::Result<String> {
+async fn run(state: &App, spec: JobSpec) -> anyhow::Result<String> {
     match spec {
         JobSpec::Import {
             what,
@@ -151,28 +145,27 @@ async fn run(state: &AppState, spec: JobSpec) -> anyhow::Result<String> {
                 value["data"]["follow_up_id"] = f.id.into();
                 body = value.to_string();
             }
-            crate::webhooks::deliver(&state.http, &hook, &msg_id, body).await?;
+            crate::webhooks::deliver(&state.http, &hook, &msg_id, body, state.now()).await?;
             Ok(serde_json::json!({ "delivered_to": hook.url }).to_string())
         }
     }
 }
 
-/// Runs jobs until `shutdown` fires. `worker` names this runner in the jobs table.
+/// Runs jobs until `shutdown` fires. `worker` names this runner in the jobs table;
+/// `on_outcome` hears each job's kind and how it ended (`done`, `retry`, `failed`), for
+/// the server's metrics.
 pub fn spawn_runner(
-    state: AppState,
+    state: Arc<App>,
     worker: String,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
+    on_outcome: impl Fn(&str, &str) + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let job = match state
-                .store
-                .claim_job(&worker, crate::now_ms(), LEASE_MS)
-                .await
-            {
+            let job = match state.store.claim_job(&worker, state.now(), LEASE_MS).await {
                 Ok(j) => j,
                 Err(e) => {
                     tracing::warn!(error = ?e, "cannot claim a job");
@@ -202,7 +195,7 @@ pub fn spawn_runner(
                             .fail_job(
                                 job.id,
                                 &format!("{e:#}"),
-                                Some(crate::now_ms() + backoff_ms(job.attempts)),
+                                Some(state.now() + backoff_ms(job.attempts)),
                             )
                             .await,
                     )
@@ -218,20 +211,9 @@ pub fn spawn_runner(
             if let Err(e) = store_result {
                 tracing::error!(job = job.id, error = ?e, "cannot record the job's outcome");
             }
-            state
-                .metrics
-                .jobs
-                .get_or_create(&JobLabels {
-                    kind: job.kind.clone(),
-                    outcome: label.into(),
-                })
-                .inc();
+            on_outcome(&job.kind, label);
         }
     })
-}
-
-pub fn uploads_dir(state: &AppState) -> PathBuf {
-    state.settings.data_dir.join("uploads")
 }
 
 /// Wakes the job runner when a job is queued, so it need not wait for its next poll.

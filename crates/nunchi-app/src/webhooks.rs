@@ -73,8 +73,9 @@ pub async fn deliver(
     hook: &Webhook,
     msg_id: &str,
     body: String,
+    now_ms: i64,
 ) -> anyhow::Result<()> {
-    let timestamp = crate::now_ms() / 1000;
+    let timestamp = now_ms / 1000;
     let signature = sign(&hook.secret, msg_id, timestamp, &body)?;
     let response = client
         .post(&hook.url)

@@ -1,0 +1,134 @@
+//! What nunchi does, with no HTTP in it: ingesting events, reading feedback, running
+//! surveys and the closed loop, importing files, sending mail and webhooks, and the
+//! background jobs behind them. The HTTP server and the CLI are faces over `App`; a page
+//! and an endpoint that do the same thing call the same function here.
+
+pub mod analysis;
+pub mod clock;
+pub mod csv_records;
+pub mod error;
+pub mod events;
+pub mod feedback;
+pub mod import;
+pub mod jobs;
+pub mod mail;
+pub mod outer_loop;
+pub mod password;
+pub mod secret;
+pub mod surveys;
+pub mod webhooks;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use nunchi_store::{Store, model::NewAuditEntry};
+
+pub use crate::clock::{Clock, SystemClock, TestClock};
+pub use crate::error::{Error, Result};
+
+/// What operations need to know of the deployment, resolved by the CLI.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Where uploads wait for their import job.
+    pub data_dir: PathBuf,
+    /// Where outgoing e-mail goes (`smtp://…`, `smtps://…`); none: e-mail is off.
+    pub smtp_url: Option<String>,
+    /// The sender of outgoing e-mail.
+    pub mail_from: String,
+    /// The address customers reach nunchi at, for survey links in e-mail.
+    pub public_url: String,
+    /// Message ids the tracking API's de-duplication window remembers at most.
+    pub dedup_max_ids: usize,
+}
+
+impl AppConfig {
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        AppConfig {
+            data_dir,
+            smtp_url: None,
+            mail_from: "nunchi <cx@localhost>".into(),
+            public_url: "http://127.0.0.1".into(),
+            dedup_max_ids: events::DEFAULT_MAX_IDS,
+        }
+    }
+}
+
+/// The application: the store, the engines and workers fed from it, and the ways out
+/// (mail, webhooks). Cheap to share behind an `Arc`.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub config: AppConfig,
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the job runner when a job is queued.
+    pub job_wakeup: jobs::Wakeup,
+    pub events: Arc<events::Events>,
+    pub annotator: Arc<feedback::Annotator>,
+    pub mailer: Arc<mail::Mailer>,
+    /// For webhook deliveries.
+    pub http: reqwest::Client,
+    /// Wakes the survey dispatcher (new contacts to send).
+    pub survey_wakeup: Arc<tokio::sync::Notify>,
+}
+
+impl App {
+    /// Starts the event writer and the annotator over `store`.
+    pub fn new(store: Arc<dyn Store>, config: AppConfig, clock: Arc<dyn Clock>) -> Self {
+        let job_wakeup: jobs::Wakeup = Arc::new(tokio::sync::Notify::new());
+        let mailer = mail::Mailer::new(config.smtp_url.as_deref(), &config.mail_from)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "e-mail is off");
+                mail::Mailer::new(None, "nunchi <cx@localhost>").expect("a valid sender")
+            });
+        App {
+            store: store.clone(),
+            events: events::Events::start(store.clone(), config.dedup_max_ids, clock.clone()),
+            annotator: feedback::Annotator::start(
+                store,
+                feedback::LoopContext {
+                    job_wakeup: job_wakeup.clone(),
+                    public_url: config.public_url.clone(),
+                    clock: clock.clone(),
+                },
+            ),
+            job_wakeup,
+            mailer: Arc::new(mailer),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .expect("an HTTP client"),
+            survey_wakeup: Arc::new(tokio::sync::Notify::new()),
+            config,
+            clock,
+        }
+    }
+
+    /// Unix milliseconds now, from the app's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Where uploads wait for their import job.
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.config.data_dir.join("uploads")
+    }
+
+    /// Appends to the audit log; a failure is logged, never shown to the user whose action
+    /// already happened.
+    pub async fn audit(&self, entry: NewAuditEntry) {
+        if let Err(e) = self.store.audit(&entry).await {
+            tracing::error!(error = ?e, action = %entry.action, "cannot write the audit log");
+        }
+    }
+
+    /// An audit entry for something the system did on someone's behalf.
+    pub async fn audit_system(&self, actor: &str, action: &str, target: &str, detail: &str) {
+        self.audit(NewAuditEntry {
+            at: self.now(),
+            actor: actor.into(),
+            action: action.into(),
+            target: target.into(),
+            detail: detail.into(),
+            ..Default::default()
+        })
+        .await;
+    }
+}

@@ -3,6 +3,7 @@
 //! SQL from `sql/`, and one conformance suite (`tests/conformance.rs`) runs against both.
 
 mod error;
+pub mod lifecycle;
 pub mod model;
 pub mod postgres;
 mod sql;
@@ -33,7 +34,10 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
     }
 }
 
-/// The current time in Unix milliseconds; the store stamps rows with it.
+/// The current time in Unix milliseconds; the store stamps rows with it. (The store is
+/// the last reader of the system clock besides `nunchi_app::clock`; operations that need
+/// a movable time pass it in.)
+#[allow(clippy::disallowed_methods)]
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

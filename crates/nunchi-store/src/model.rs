@@ -234,13 +234,19 @@ pub struct Job {
 }
 
 /// Everything held on one customer, for a subject-access export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CustomerExport {
     pub customer: Customer,
     pub orders: Vec<Order>,
     pub notes: Vec<Note>,
     pub consent_history: Vec<ConsentRow>,
     pub timeline: Vec<TimelineEntry>,
+    /// Their touchpoint events, including those sent under their anonymous ids.
+    pub events: Vec<EventRow>,
+    pub feedback: Vec<Feedback>,
+    pub survey_responses: Vec<SurveyResponse>,
+    /// Every attempt to survey them: sent, shown or suppressed, and why.
+    pub survey_contacts: Vec<SurveyContact>,
 }
 
 /// Filters of the customer list.

@@ -14,6 +14,8 @@ use crate::{Store, StoreResult};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+// Only to make names unique, not to tell the time.
+#[allow(clippy::disallowed_methods)]
 fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
@@ -144,4 +146,33 @@ pub async fn tables_containing(url: &str, needle: &str) -> StoreResult<Vec<Strin
         pool.close().await;
     }
     Ok(found)
+}
+
+/// The tables of the database at `url` that have a column named `column`, sorted.
+pub async fn tables_with_column(url: &str, column: &str) -> StoreResult<Vec<String>> {
+    let mut tables: Vec<String> = if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await?;
+        let found = sqlx::query_scalar(
+            "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
+             WHERE m.type = 'table' AND c.name = $1",
+        )
+        .bind(column)
+        .fetch_all(&pool)
+        .await?;
+        pool.close().await;
+        found
+    } else {
+        let pool = sqlx::PgPool::connect(url).await?;
+        let found = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND column_name = $1",
+        )
+        .bind(column)
+        .fetch_all(&pool)
+        .await?;
+        pool.close().await;
+        found
+    };
+    tables.sort();
+    Ok(tables)
 }

@@ -1721,3 +1721,39 @@ each_backend!(surveys_keep_partial_responses_and_log_every_contact, |s| {
             .is_empty()
     );
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_customer_keyed_table_is_in_the_lifecycle_registry() {
+    use nunchi_store::lifecycle::CUSTOMER_TABLES;
+    for backend in testing::backends() {
+        let url = testing::fresh_url(backend).await.unwrap();
+        let s = nunchi_store::connect(&url).await.unwrap();
+        let live = testing::tables_with_column(&url, "customer_id").await.unwrap();
+        let mut registered: Vec<String> =
+            CUSTOMER_TABLES.iter().map(|t| t.name.to_string()).collect();
+        registered.sort();
+        assert_eq!(
+            live, registered,
+            "on {backend}: a table with customer_id must say in nunchi_store::lifecycle what merge, erase and export do with it"
+        );
+        // The export carries every table the registry says it does.
+        let id = s
+            .create_customer(
+                &customer("EXP-1", "Export", "export@example.com", "010-7777-8888"),
+                &[],
+                "test",
+            )
+            .await
+            .unwrap();
+        let export = serde_json::to_value(s.export_customer(id).await.unwrap()).unwrap();
+        for t in CUSTOMER_TABLES {
+            if let Some(field) = t.export {
+                assert!(
+                    export.get(field).is_some(),
+                    "the export has no {field} for {}",
+                    t.name
+                );
+            }
+        }
+    }
+}

@@ -55,20 +55,6 @@ pub(crate) fn identity_key(i: &nunchi_core::identity::Identity) -> (String, Stri
     (i.kind.as_str().to_string(), i.value.clone())
 }
 
-/// Tables whose rows belong to one customer and follow them on a merge. A capability that
-/// adds such a table adds it here, and merges keep its rows.
-pub(crate) const MERGE_MOVES: &[&str] = &[
-    "customer_identities",
-    "identity_log",
-    "consents",
-    "notes",
-    "orders",
-    "events",
-    "feedback",
-    "survey_responses",
-    "survey_contacts",
-];
-
 macro_rules! impl_customer_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -607,16 +593,13 @@ macro_rules! impl_customer_store {
                 let mut tx = self.write.begin().await?;
                 Self::live_customer(&mut tx, source).await?;
                 Self::live_customer(&mut tx, target).await?;
-                for table in $crate::sql::customers::MERGE_MOVES {
-                    sqlx::query(&format!("UPDATE {table} SET customer_id = $1 WHERE customer_id = $2")).bind(target).bind(source).execute(&mut *tx).await?;
-                }
-                // Where both have the same life event, tag or attribute, the target's wins.
-                sqlx::query("DELETE FROM life_events WHERE customer_id = $2 AND EXISTS (SELECT 1 FROM life_events t WHERE t.customer_id = $1 AND t.kind = life_events.kind AND t.label = life_events.label)").bind(target).bind(source).execute(&mut *tx).await?;
-                sqlx::query("UPDATE life_events SET customer_id = $1 WHERE customer_id = $2").bind(target).bind(source).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO customer_tags (customer_id, tag) SELECT $1, tag FROM customer_tags WHERE customer_id = $2 ON CONFLICT DO NOTHING").bind(target).bind(source).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO customer_attributes (customer_id, key, value) SELECT $1, key, value FROM customer_attributes WHERE customer_id = $2 ON CONFLICT DO NOTHING").bind(target).bind(source).execute(&mut *tx).await?;
-                for table in ["customer_tags", "customer_attributes", "search_keys"] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1")).bind(source).execute(&mut *tx).await?;
+                // Every customer-keyed table, as the lifecycle registry says.
+                for t in $crate::lifecycle::CUSTOMER_TABLES {
+                    for (sql, with_target) in $crate::lifecycle::merge_statements(t) {
+                        let q = sqlx::query(&sql);
+                        let q = if with_target { q.bind(target).bind(source) } else { q.bind(source) };
+                        q.execute(&mut *tx).await?;
+                    }
                 }
                 sqlx::query("UPDATE customers SET name = COALESCE(name, (SELECT s.name FROM customers s WHERE s.id = $2)), language = COALESCE(language, (SELECT s.language FROM customers s WHERE s.id = $2)), time_zone = COALESCE(time_zone, (SELECT s.time_zone FROM customers s WHERE s.id = $2)), preferred_channel = COALESCE(preferred_channel, (SELECT s.preferred_channel FROM customers s WHERE s.id = $2)), created_at = (SELECT MIN(x.created_at) FROM customers x WHERE x.id IN ($1, $2)), updated_at = $3 WHERE id = $1")
                     .bind(target).bind(source).bind($crate::now_ms()).execute(&mut *tx).await?;
@@ -650,7 +633,15 @@ macro_rules! impl_customer_store {
                     timeline.extend(page);
                     if !full { break; }
                 }
-                Ok($crate::model::CustomerExport { orders: self.orders_of(id).await?, notes: self.notes(id).await?, consent_history: self.consent_history(id).await?, customer, timeline })
+                use $crate::traits::EventStore;
+                let events = self.customer_events(id, 10_000_000).await?;
+                let feedback = sqlx::query_as("SELECT * FROM feedback WHERE customer_id = $1 ORDER BY created_at, id").bind(id).fetch_all(&self.read).await?;
+                let survey_responses = sqlx::query_as("SELECT * FROM survey_responses WHERE customer_id = $1 ORDER BY started_at, id").bind(id).fetch_all(&self.read).await?;
+                let survey_contacts = sqlx::query_as("SELECT * FROM survey_contacts WHERE customer_id = $1 ORDER BY created_at, id").bind(id).fetch_all(&self.read).await?;
+                Ok($crate::model::CustomerExport {
+                    orders: self.orders_of(id).await?, notes: self.notes(id).await?, consent_history: self.consent_history(id).await?,
+                    customer, timeline, events, feedback, survey_responses, survey_contacts,
+                })
             }
 
             async fn customers_page(&self, after_id: i64, limit: i64) -> $crate::StoreResult<Vec<$crate::model::Customer>> {

@@ -7,33 +7,14 @@
 //! truncates the WAL (freed pages are already zeroed by `secure_delete`), PostgreSQL
 //! vacuums the touched tables.
 
-/// The rows a customer owns outright, deleted on erasure.
-pub(crate) const OWNED_TABLES: &[&str] = &[
-    "customer_identities",
-    "identity_log",
-    "search_keys",
-    "customer_tags",
-    "customer_attributes",
-    "consents",
-    "life_events",
-    "notes",
-];
-
-/// Tables whose rows an erasure anonymises in place.
-const REWRITTEN_TABLES: &[&str] = &[
-    "customers",
-    "events",
-    "feedback",
-    "follow_ups",
-    "follow_up_notes",
-    "survey_responses",
-    "survey_contacts",
-    "jobs",
-];
-
-/// Every table an erasure touches, which PostgreSQL vacuums afterwards.
+/// Every table an erasure touches, which PostgreSQL vacuums afterwards: the registry's
+/// customer tables, and those that hold copies without a customer column.
 pub(crate) fn touched_tables() -> impl Iterator<Item = &'static str> {
-    OWNED_TABLES.iter().chain(REWRITTEN_TABLES).copied()
+    crate::lifecycle::CUSTOMER_TABLES
+        .iter()
+        .filter(|t| t.on_erase != crate::lifecycle::OnErase::Keep)
+        .map(|t| t.name)
+        .chain(["customers", "follow_ups", "follow_up_notes", "jobs"])
 }
 
 /// A response's answers with every free-text answer removed: ratings and choice ids stay
@@ -139,7 +120,7 @@ macro_rules! impl_erasure {
                         .bind(pattern).execute(&mut *conn).await?;
                 }
 
-                for table in $crate::sql::erasure::OWNED_TABLES {
+                for table in $crate::lifecycle::erased_tables() {
                     sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1")).bind(id).execute(&mut *conn).await?;
                 }
                 sqlx::query("UPDATE customers SET name = NULL, time_zone = NULL, preferred_channel = NULL, erased_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind($crate::now_ms()).execute(&mut *conn).await?;

@@ -84,7 +84,12 @@ pub const CUSTOMER_TABLES: &[CustomerTable] = &[
     table("orders", Move, Keep, Some("orders")),
     table("events", Move, Anonymise, Some("events")),
     table("feedback", Move, Anonymise, Some("feedback")),
-    table("survey_responses", Move, Anonymise, Some("survey_responses")),
+    table(
+        "survey_responses",
+        Move,
+        Anonymise,
+        Some("survey_responses"),
+    ),
     table("survey_contacts", Move, Anonymise, Some("survey_contacts")),
 ];
 

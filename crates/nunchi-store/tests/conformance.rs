@@ -1728,7 +1728,9 @@ async fn every_customer_keyed_table_is_in_the_lifecycle_registry() {
     for backend in testing::backends() {
         let url = testing::fresh_url(backend).await.unwrap();
         let s = nunchi_store::connect(&url).await.unwrap();
-        let live = testing::tables_with_column(&url, "customer_id").await.unwrap();
+        let live = testing::tables_with_column(&url, "customer_id")
+            .await
+            .unwrap();
         let mut registered: Vec<String> =
             CUSTOMER_TABLES.iter().map(|t| t.name.to_string()).collect();
         registered.sort();

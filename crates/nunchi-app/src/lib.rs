@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod mail;
 pub mod outer_loop;
 pub mod password;
+pub mod scores;
 pub mod secret;
 pub mod surveys;
 pub mod webhooks;
@@ -38,7 +39,12 @@ pub struct AppConfig {
     pub public_url: String,
     /// Message ids the tracking API's de-duplication window remembers at most.
     pub dedup_max_ids: usize,
+    /// The brand's time zone: reports' days and weeks start at its midnight.
+    pub time_zone: jiff::tz::TimeZone,
 }
+
+/// The brand's time zone when none is set.
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Seoul";
 
 impl AppConfig {
     pub fn for_tests(data_dir: PathBuf) -> Self {
@@ -48,6 +54,7 @@ impl AppConfig {
             mail_from: "nunchi <cx@localhost>".into(),
             public_url: "http://127.0.0.1".into(),
             dedup_max_ids: events::DEFAULT_MAX_IDS,
+            time_zone: jiff::tz::TimeZone::get(DEFAULT_TIME_ZONE).expect("the bundled tz database"),
         }
     }
 }
@@ -104,6 +111,13 @@ impl App {
     /// Unix milliseconds now, from the app's clock.
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The brand's offset from UTC now, in seconds.
+    pub fn utc_offset_secs(&self) -> i32 {
+        jiff::Timestamp::from_millisecond(self.now())
+            .map(|t| self.config.time_zone.to_offset(t).seconds())
+            .unwrap_or(0)
     }
 
     /// Where uploads wait for their import job.

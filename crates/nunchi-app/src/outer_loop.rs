@@ -121,10 +121,10 @@ pub struct TopicSuggestion {
     pub open_follow_ups: u64,
 }
 
-/// Whether feedback counts against a root cause: negative text or a low rating (the same
-/// test the store applies when it groups feedback under one).
+/// Whether feedback counts against a root cause (`nunchi_core::feedback::is_negative`, the
+/// rule the store applies when it groups feedback under one).
 pub fn is_negative(f: &Feedback) -> bool {
-    f.sentiment_label.as_deref() == Some("negative") || f.score.is_some_and(|s| s <= 0.5)
+    nunchi_core::feedback::is_negative(f.sentiment_label.as_deref(), f.score)
 }
 
 /// Topics of negative customer feedback, most mentioned first, leaving out those an open

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use nunchi_analytics::scores::Tally;
 use nunchi_core::channel::Channel;
-use nunchi_core::feedback::Rating;
+use nunchi_core::feedback::{Metric, Rating};
 use nunchi_core::survey::{self, Answer, Exposure, Fatigue, Question, Repeat, Suppressed};
 use nunchi_store::Store;
 use nunchi_store::model::{
@@ -435,18 +436,17 @@ pub fn summarize(s: &Loaded, responses: &[SurveyResponse]) -> Results {
                 }
             }
             let n = numbers.len() as f64;
-            let share =
-                |f: &dyn Fn(f64) -> bool| numbers.iter().filter(|v| f(**v)).count() as f64 / n;
-            let score = (!numbers.is_empty())
-                .then(|| match q.kind {
-                    survey::QuestionKind::Nps => {
-                        Some(100.0 * (share(&|v| v >= 9.0) - share(&|v| v <= 6.0)))
+            // NPS, CSAT and CES as the analytics engine defines them, nowhere else.
+            let score = q
+                .metric()
+                .filter(|m| matches!(m, Metric::Nps | Metric::Csat | Metric::Ces))
+                .and_then(|m| {
+                    let mut tally = Tally::default();
+                    for v in &numbers {
+                        tally.add(v.round().clamp(0.0, 10.0) as u8);
                     }
-                    survey::QuestionKind::Csat => Some(100.0 * share(&|v| v >= 4.0)),
-                    survey::QuestionKind::Ces => Some(numbers.iter().sum::<f64>() / n),
-                    _ => None,
-                })
-                .flatten();
+                    tally.score(m).map(|s| s.value)
+                });
             QuestionSummary {
                 id: q.id.clone(),
                 kind: q.kind.as_str().into(),

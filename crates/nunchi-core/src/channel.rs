@@ -49,6 +49,12 @@ impl Channel {
             .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
+    /// Like `parse`, with an error that names the field, for input that must be a channel.
+    pub fn parse_checked(s: &str) -> crate::CoreResult<Channel> {
+        Channel::parse(s)
+            .ok_or_else(|| crate::CoreError::new("channel", format!("unknown channel {s:?}")))
+    }
+
     pub fn code(self) -> u8 {
         self as u8
     }

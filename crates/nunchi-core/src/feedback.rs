@@ -68,6 +68,18 @@ impl Source {
     }
 }
 
+/// The sentiment label of text read as negative.
+pub const NEGATIVE_LABEL: &str = "negative";
+/// A normalised rating (0..1) at or below this is negative: the lower half of any scale.
+pub const NEGATIVE_SCORE_MAX: f64 = 0.5;
+
+/// Whether feedback counts as negative (for root causes and their suggestions): negative
+/// text, or a rating in the lower half of its scale. The store groups feedback by the same
+/// rule, written in SQL from these two constants.
+pub fn is_negative(sentiment_label: Option<&str>, score: Option<f64>) -> bool {
+    sentiment_label == Some(NEGATIVE_LABEL) || score.is_some_and(|s| s <= NEGATIVE_SCORE_MAX)
+}
+
 /// What a rating measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

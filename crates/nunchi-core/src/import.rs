@@ -4,6 +4,7 @@
 
 use crate::{
     CoreError, CoreResult,
+    channel::Channel,
     consent::{ContactChannel, Purpose},
     customer::{
         AttributeType, CustomerName, Language, ProfileFields, Tag, TimeZoneName,
@@ -228,9 +229,9 @@ impl Header {
             placed_at: Millis::parse(req("placed_at")?)?,
             status: OrderStatus::parse(opt("status").unwrap_or("paid"))?,
             channel: opt("channel")
-                .map(SalesChannel::parse)
+                .map(Channel::parse_checked)
                 .transpose()?
-                .unwrap_or(SalesChannel::Web),
+                .unwrap_or(Channel::Web),
             product: req("product")?.to_string(),
             category: opt("category").unwrap_or("").to_string(),
             unit_price: Money::parse(req("unit_price")?, currency)?,
@@ -252,7 +253,7 @@ pub struct OrderLine {
     pub customer_external_id: String,
     pub placed_at: Millis,
     pub status: OrderStatus,
-    pub channel: SalesChannel,
+    pub channel: Channel,
     pub product: String,
     pub category: String,
     pub unit_price: Money,
@@ -319,53 +320,6 @@ impl OrderStatus {
             Self::Cancelled => "cancelled",
             Self::Refunded => "refunded",
             Self::PartiallyRefunded => "partially_refunded",
-        }
-    }
-}
-
-/// Where a sale or a touch happened; the events issue reuses it for every event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SalesChannel {
-    Web,
-    App,
-    Store,
-    Phone,
-    Email,
-    Messenger,
-    Social,
-    Custom,
-}
-
-impl SalesChannel {
-    pub const ALL: [SalesChannel; 8] = [
-        Self::Web,
-        Self::App,
-        Self::Store,
-        Self::Phone,
-        Self::Email,
-        Self::Messenger,
-        Self::Social,
-        Self::Custom,
-    ];
-
-    pub fn parse(s: &str) -> CoreResult<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|x| x.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| CoreError::new("channel", format!("unknown channel {s:?}")))
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Web => "web",
-            Self::App => "app",
-            Self::Store => "store",
-            Self::Phone => "phone",
-            Self::Email => "email",
-            Self::Messenger => "messenger",
-            Self::Social => "social",
-            Self::Custom => "custom",
         }
     }
 }
@@ -489,7 +443,7 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(line.unit_price.minor, 32_000);
-        assert_eq!(line.channel, SalesChannel::App);
+        assert_eq!(line.channel, Channel::App);
         assert!(
             h.order_line(&[
                 "O1",

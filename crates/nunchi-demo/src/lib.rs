@@ -10,10 +10,11 @@ mod people;
 pub mod voc;
 
 use nunchi_core::{
+    channel::Channel,
     consent::{ContactChannel, Purpose},
     customer::{AttributeType, CustomerName, Language, ProfileFields, Tag, TimeZoneName},
     email::Email,
-    import::{CustomerRecord, OrderLine, OrderStatus, SalesChannel},
+    import::{CustomerRecord, OrderLine, OrderStatus},
     life_event::LifeEventKind,
     money::{Currency, Money},
     phone::Phone,
@@ -178,14 +179,9 @@ fn orders(rng: &mut ChaCha8Rng, customer: &str, since: i64, anchor: i64) -> Vec<
     times.sort();
     for (n, placed) in times.into_iter().enumerate() {
         let order_id = format!("{customer}-{:03}", n + 1);
-        let channel = *[
-            SalesChannel::Web,
-            SalesChannel::App,
-            SalesChannel::App,
-            SalesChannel::Store,
-        ]
-        .choose(rng)
-        .unwrap_or(&SalesChannel::Web);
+        let channel = *[Channel::Web, Channel::App, Channel::App, Channel::Store]
+            .choose(rng)
+            .unwrap_or(&Channel::Web);
         let age = anchor - placed;
         let roll = rng.r#gen::<f64>();
         let status = if roll < 0.04 {

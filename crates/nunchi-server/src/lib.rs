@@ -47,6 +47,8 @@ pub struct Settings {
     pub limits: ratelimit::LimitSettings,
     /// Message ids the tracking API's de-duplication window remembers at most.
     pub dedup_max_ids: usize,
+    /// The brand's time zone (reports' days and weeks).
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 impl Settings {
@@ -62,6 +64,7 @@ impl Settings {
             public_url: "http://127.0.0.1".into(),
             limits: ratelimit::LimitSettings::OFF,
             dedup_max_ids: nunchi_app::events::DEFAULT_MAX_IDS,
+            time_zone: AppConfig::for_tests(PathBuf::new()).time_zone,
         }
     }
 }
@@ -94,6 +97,7 @@ impl Settings {
             mail_from: self.mail_from.clone(),
             public_url: self.public_url.clone(),
             dedup_max_ids: self.dedup_max_ids,
+            time_zone: self.time_zone.clone(),
         }
     }
 }
@@ -133,11 +137,6 @@ impl AppState {
             })
             .await;
     }
-}
-
-/// The machine's time, for what runs outside an operation (sessions, request logs).
-pub fn now_ms() -> i64 {
-    nunchi_app::clock::system_now_ms()
 }
 
 async fn healthz() -> impl IntoResponse {

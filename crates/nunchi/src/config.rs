@@ -72,6 +72,9 @@ pub struct RawConfig {
     /// Message ids the tracking API remembers for de-duplication (24 hours, or this many).
     #[arg(long, env = "NUNCHI_DEDUP_MAX_IDS", global = true)]
     pub dedup_max_ids: Option<usize>,
+    /// The brand's time zone (IANA name): reports' days and weeks start at its midnight.
+    #[arg(long, env = "NUNCHI_TIME_ZONE", global = true)]
+    pub time_zone: Option<String>,
 }
 
 impl RawConfig {
@@ -96,6 +99,7 @@ impl RawConfig {
             rate_limit_tracking: self.rate_limit_tracking.or(lower.rate_limit_tracking),
             trust_forwarded_for: self.trust_forwarded_for.or(lower.trust_forwarded_for),
             dedup_max_ids: self.dedup_max_ids.or(lower.dedup_max_ids),
+            time_zone: self.time_zone.or(lower.time_zone),
         }
     }
 }
@@ -132,6 +136,7 @@ pub struct Config {
     pub public_url: String,
     pub limits: nunchi_server::ratelimit::LimitSettings,
     pub dedup_max_ids: usize,
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 impl Config {
@@ -219,6 +224,14 @@ impl Config {
                 Some(n) => n,
                 None => nunchi_app::events::DEFAULT_MAX_IDS,
             },
+            time_zone: {
+                let name = raw
+                    .time_zone
+                    .as_deref()
+                    .unwrap_or(nunchi_app::DEFAULT_TIME_ZONE);
+                jiff::tz::TimeZone::get(name)
+                    .with_context(|| format!("--time-zone {name:?} is not an IANA time zone"))?
+            },
         })
     }
 
@@ -234,6 +247,7 @@ impl Config {
             public_url: self.public_url.clone(),
             limits: self.limits,
             dedup_max_ids: self.dedup_max_ids,
+            time_zone: self.time_zone.clone(),
         }
     }
 }
@@ -292,6 +306,9 @@ trust_forwarded_for = false
 # whole ids; it remembers at most this many (about 70 bytes each), so at more than 23
 # events a second the window is shorter than a day.
 dedup_max_ids = 2000000
+
+# The brand's time zone (IANA name): reports' days and weeks start at its midnight.
+time_zone = "Asia/Seoul"
 "#;
 
 #[cfg(test)]

@@ -151,7 +151,7 @@ fn profile_fields(
     })
 }
 
-fn parse_consent(c: &ConsentInput) -> AppResult<Consent> {
+fn parse_consent(c: &ConsentInput, now: i64) -> AppResult<Consent> {
     Ok(Consent {
         channel: ContactChannel::parse(&c.channel)?,
         purpose: Purpose::parse(&c.purpose)?,
@@ -161,7 +161,7 @@ fn parse_consent(c: &ConsentInput) -> AppResult<Consent> {
             .as_deref()
             .map(Millis::parse)
             .transpose()?
-            .unwrap_or(Millis(crate::now_ms())),
+            .unwrap_or(Millis(now)),
         source: c
             .source
             .clone()
@@ -248,7 +248,7 @@ pub async fn create(
     let consents: Vec<Consent> = input
         .consents
         .iter()
-        .map(parse_consent)
+        .map(|c| parse_consent(c, state.now()))
         .collect::<AppResult<_>>()?;
     let labelled: Vec<&LifeEventInput> = input
         .life_events
@@ -472,7 +472,7 @@ pub async fn record_consent(
 ) -> AppResult<Json<Customer>> {
     state
         .store
-        .record_consent(id, &parse_consent(&input)?)
+        .record_consent(id, &parse_consent(&input, state.now())?)
         .await?;
     Ok(Json(visible(&state, &auth, id).await?))
 }

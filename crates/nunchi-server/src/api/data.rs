@@ -44,7 +44,7 @@ where
         .map_err(|e| AppError::Internal(e.into()))?;
     let path = dir.join(format!(
         "{}-{}.csv",
-        crate::now_ms(),
+        state.now(),
         crate::auth::secret::random_token().get(..8).unwrap_or("x")
     ));
     let mut file = tokio::fs::File::create(&path)

@@ -300,7 +300,7 @@ async fn tracking(
     };
     match state
         .events
-        .ingest(state.store.as_ref(), &source, messages, crate::now_ms())
+        .ingest(state.store.as_ref(), &source, messages, state.now())
         .await
     {
         Ok(_) => Json(json!({"success": true})).into_response(),
@@ -358,7 +358,7 @@ pub async fn native(
     let source = api_source(&state).await?;
     let new = state
         .events
-        .ingest(state.store.as_ref(), &source, messages, crate::now_ms())
+        .ingest(state.store.as_ref(), &source, messages, state.now())
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(Json(IngestResult { accepted, new }))

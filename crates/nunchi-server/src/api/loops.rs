@@ -325,7 +325,7 @@ pub async fn loop_report(state: &AppState) -> AppResult<LoopReport> {
         &all,
         &state.store.users().await?,
         &state.store.teams().await?,
-        crate::now_ms(),
+        state.now(),
     ))
 }
 
@@ -599,7 +599,7 @@ pub async fn open_root_cause(
             .await
             .map_err(|_| AppError::bad_request("invalid_owner", format!("no user {owner}")))?;
     }
-    let since = crate::now_ms() - days * 86_400_000;
+    let since = state.now() - days * 86_400_000;
     let rc = state
         .store
         .create_root_cause(topic, title, input.owner_id, since)
@@ -652,7 +652,7 @@ pub async fn mark_fixed(
         ));
     }
     let rc = state.store.root_cause(id).await?;
-    let now = crate::now_ms();
+    let now = state.now();
     let mut jobs = Vec::new();
     if input.notify_customers {
         for c in state.store.root_cause_customers(id).await? {

@@ -2,7 +2,8 @@
 
 use axum::{Json, Router, routing::post};
 use nunchi_core::{
-    import::{OrderLine, OrderStatus, SalesChannel},
+    channel::Channel,
+    import::{OrderLine, OrderStatus},
     money::{Currency, Money},
     time::Millis,
 };
@@ -74,7 +75,7 @@ fn parse_line(l: &OrderLineInput) -> nunchi_core::CoreResult<OrderLine> {
         customer_external_id: l.customer_external_id.trim().to_string(),
         placed_at: Millis::parse(&l.placed_at)?,
         status: OrderStatus::parse(&l.status)?,
-        channel: SalesChannel::parse(&l.channel)?,
+        channel: Channel::parse_checked(&l.channel)?,
         product: l.product.trim().to_string(),
         category: l.category.trim().to_string(),
         unit_price: Money::parse(&l.unit_price, currency)?,

@@ -377,7 +377,7 @@ pub async fn send(
             "send to 1–10,000 customers at a time",
         ));
     }
-    let now = crate::now_ms();
+    let now = state.now();
     let mut ids = input.customer_ids.clone();
     ids.sort_unstable();
     ids.dedup();

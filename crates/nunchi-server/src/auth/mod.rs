@@ -118,7 +118,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth
         return Ok(None);
     };
     let hash = secret::hash(raw);
-    let Some((session, user)) = state.store.session(&hash, crate::now_ms()).await? else {
+    let Some((session, user)) = state.store.session(&hash, state.now()).await? else {
         charge()?;
         return Ok(None);
     };

@@ -104,7 +104,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
-    let now = crate::now_ms();
+    let now = state.now();
     // Three queries for the whole list: the follow-ups, their feedback, their notes.
     let open = state.store.follow_ups(Some("open"), SHOWN).await?;
     let ids: Vec<i64> = open.iter().map(|f| f.feedback_id).collect();

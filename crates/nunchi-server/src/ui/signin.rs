@@ -113,7 +113,7 @@ async fn submit(
     }
     let email = f.email.trim().to_lowercase();
     let user = state.store.user_by_email(&email).await?;
-    let now = crate::now_ms();
+    let now = state.now();
     let Some(user) = user.filter(|u| !u.disabled) else {
         password::verify(&f.password, password::dummy_hash());
         state.metrics.sign_in_failures.inc();

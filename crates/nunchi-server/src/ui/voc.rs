@@ -24,9 +24,10 @@ use nunchi_store::model::{Feedback, FeedbackFilter, MetricRating};
 use serde::Deserialize;
 
 use super::{Chrome, UiNeed, UiResult, charts, fmt_time, lang_of, render};
+use nunchi_app::scores::{By, ScoreSpec, keep_respondents, perception_gap, report, segment};
+
 use crate::{
     AppState,
-    api::feedback::{By, ScoreSpec, keep_respondents, perception_gap, report, segment},
     auth::{Auth, perm},
     error::AppError,
     extract::ApiQuery,
@@ -205,7 +206,7 @@ async fn team_rows(
             ..by_team
         },
     );
-    let show = |groups: &[crate::api::feedback::ScorePoint], team: i64| {
+    let show = |groups: &[nunchi_app::scores::ScorePoint], team: i64| {
         groups
             .iter()
             .find(|g| g.group.as_deref() == Some(team.to_string().as_str()))
@@ -271,7 +272,7 @@ async fn page(
     let to = when("to", &q.to)?.unwrap_or_else(|| {
         newest
             .first()
-            .map_or(crate::now_ms(), |f| f.created_at.min(crate::now_ms()))
+            .map_or(state.now(), |f| f.created_at.min(state.now()))
             + 1
     });
     let from = when("from", &q.from)?.unwrap_or(to - 90 * 86_400_000);
@@ -282,6 +283,7 @@ async fn page(
         by: By::None,
         employees: false,
         from,
+        utc_offset_secs: state.utc_offset_secs(),
     };
     let members = segment(&state, Some(&q.tag)).await?;
     let known_only = q.respondents == "known";

@@ -158,8 +158,8 @@ macro_rules! impl_loop_store {
                 }
                 for id in looked_at {
                     sqlx::query("UPDATE feedback SET looped_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
-                    sqlx::query(concat!("INSERT INTO root_cause_feedback (root_cause_id, feedback_id) SELECT r.id, f.id FROM root_causes r JOIN feedback f ON f.id = $1 \
-                                 WHERE r.status = 'open' AND f.topics LIKE '%\"topic\":\"' || r.topic || '\"%' AND ", $crate::sql::feedback::negative!("f"), " ON CONFLICT DO NOTHING"))
+                    sqlx::query(&format!("INSERT INTO root_cause_feedback (root_cause_id, feedback_id) SELECT r.id, f.id FROM root_causes r JOIN feedback f ON f.id = $1 \
+                                 WHERE r.status = 'open' AND f.topics LIKE '%\"topic\":\"' || r.topic || '\"%' AND {} ON CONFLICT DO NOTHING", $crate::sql::feedback::negative("f")))
                         .bind(id).execute(&mut *tx).await?;
                 }
                 for j in jobs {
@@ -247,8 +247,8 @@ macro_rules! impl_loop_store {
                 let mut tx = self.write.begin().await?;
                 let id: i64 = sqlx::query_scalar("INSERT INTO root_causes (topic, title, status, owner_id, notified, created_at) VALUES ($1, $2, 'open', $3, 0, $4) RETURNING id")
                     .bind(topic).bind(title).bind(owner_id).bind($crate::now_ms()).fetch_one(&mut *tx).await?;
-                sqlx::query(concat!("INSERT INTO root_cause_feedback (root_cause_id, feedback_id) SELECT $1, f.id FROM feedback f \
-                             WHERE f.source <> 'employee' AND f.created_at >= $3 AND f.topics LIKE '%\"topic\":\"' || $2 || '\"%' AND ", $crate::sql::feedback::negative!("f")))
+                sqlx::query(&format!("INSERT INTO root_cause_feedback (root_cause_id, feedback_id) SELECT $1, f.id FROM feedback f \
+                             WHERE f.source <> 'employee' AND f.created_at >= $3 AND f.topics LIKE '%\"topic\":\"' || $2 || '\"%' AND {}", $crate::sql::feedback::negative("f")))
                     .bind(id).bind(topic).bind(since).execute(&mut *tx).await?;
                 tx.commit().await?;
                 self.root_cause(id).await
@@ -287,17 +287,14 @@ macro_rules! impl_loop_store {
     };
 }
 
-/// Feedback that counts against a root cause: a low rating or negative text.
-macro_rules! negative {
-    ($f:literal) => {
-        concat!(
-            "(",
-            $f,
-            ".sentiment_label = 'negative' OR ",
-            $f,
-            ".score <= 0.5)"
-        )
-    };
+/// Feedback that counts against a root cause, in SQL: `nunchi_core::feedback::is_negative`
+/// written from the same constants, for rows of `alias`.
+pub(crate) fn negative(alias: &str) -> String {
+    format!(
+        "({alias}.sentiment_label = '{}' OR {alias}.score <= {:?})",
+        nunchi_core::feedback::NEGATIVE_LABEL,
+        nunchi_core::feedback::NEGATIVE_SCORE_MAX
+    )
 }
 
 /// A root cause with how much feedback, from how many customers, it groups.
@@ -311,5 +308,4 @@ macro_rules! root_cause_select {
 
 pub(crate) use impl_feedback_store;
 pub(crate) use impl_loop_store;
-pub(crate) use negative;
 pub(crate) use root_cause_select;

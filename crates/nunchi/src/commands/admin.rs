@@ -54,7 +54,7 @@ fn hash(password: &str) -> anyhow::Result<String> {
 
 async fn audit(store: &dyn Store, action: &str, target: &str, detail: &str) {
     let entry = nunchi_store::model::NewAuditEntry {
-        at: nunchi_server::now_ms(),
+        at: nunchi_app::clock::system_now_ms(),
         actor: "cli".into(),
         action: action.into(),
         target: target.into(),

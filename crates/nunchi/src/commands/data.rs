@@ -124,7 +124,7 @@ async fn import_feedback(
     let report = nunchi_app::feedback::import_csv(
         store.as_ref(),
         text,
-        nunchi_server::now_ms(),
+        nunchi_app::clock::system_now_ms(),
         dry_run,
         &|_| bar.inc(1),
     )

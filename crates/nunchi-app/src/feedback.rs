@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
-use crate::{jobs::JobSpec, webhooks};
+use crate::jobs::Job;
+use crate::{mail::EmailJob, webhooks};
 
 /// Longest text kept, in characters.
 pub const MAX_BODY_CHARS: usize = 10_000;
@@ -559,7 +560,7 @@ pub async fn close_the_loop(store: &dyn Store, cx: &LoopContext) -> anyhow::Resu
                     due_at,
                 });
                 if let Some(to) = &r.notify_email {
-                    jobs.push(follow_up_email(to, r, f, due_at, &cx.public_url).job(now, 5));
+                    jobs.push(follow_up_email(to, r, f, due_at, &cx.public_url).row(now));
                 }
                 if r.notify_webhook {
                     let data = serde_json::json!({
@@ -593,7 +594,7 @@ fn follow_up_email(
     f: &Feedback,
     due_at: i64,
     public_url: &str,
-) -> JobSpec {
+) -> EmailJob {
     let rating = match (&f.metric, f.rating) {
         (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
         _ => "no rating".into(),
@@ -601,7 +602,7 @@ fn follow_up_email(
     let due = jiff::Timestamp::from_millisecond(due_at)
         .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default();
-    JobSpec::Email {
+    EmailJob {
         to: to.into(),
         subject: format!(
             "[nunchi] Follow-up: {} feedback #{} ({rating})",

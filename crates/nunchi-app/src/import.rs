@@ -9,6 +9,7 @@ use nunchi_core::import::{CUSTOMER_COLUMNS, CustomerRecord, Header, ORDER_COLUMN
 use nunchi_store::{Store, model::Upserted};
 
 use crate::csv_records::Records;
+use crate::{Actor, App, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -391,4 +392,111 @@ pub async fn export_orders(store: &dyn Store, sink: ExportSink) -> anyhow::Resul
         }
     }
     Ok(count)
+}
+
+/// An import of an uploaded file as a background job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportJob {
+    pub what: ImportKind,
+    pub path: std::path::PathBuf,
+    pub dry_run: bool,
+    /// Who started it, for the audit log.
+    pub actor: String,
+}
+
+impl crate::jobs::Job for ImportJob {
+    const KIND: &'static str = "import";
+
+    async fn run(self, app: &App) -> anyhow::Result<String> {
+        let file = std::fs::File::open(&self.path)?;
+        let reader: Box<dyn std::io::Read + Send> =
+            Box::new(std::io::BufReader::with_capacity(1 << 20, file));
+        let report = match self.what {
+            ImportKind::Customers => {
+                import_customers(
+                    app.store.clone(),
+                    reader,
+                    self.dry_run,
+                    "csv_import",
+                    &|_| {},
+                )
+                .await
+            }
+            ImportKind::Orders => {
+                import_orders(app.store.clone(), reader, self.dry_run, &|_| {}).await
+            }
+        };
+        // A file the import cannot read is the uploader's problem, not a retryable one:
+        // record it as the job's result rather than failing the job.
+        let result = match report {
+            Ok(r) => serde_json::to_value(&r)?,
+            Err(ImportError::Store(e)) => return Err(e.into()),
+            Err(e) => serde_json::json!({ "file_error": e.to_string() }),
+        };
+        let _ = std::fs::remove_file(&self.path);
+        app.audit_system(
+            &self.actor,
+            "import",
+            &format!("{:?}", self.what).to_lowercase(),
+            &result.to_string(),
+        )
+        .await;
+        Ok(result.to_string())
+    }
+}
+
+/// Queues an import of the uploaded file at `path` as a background job, and records it.
+pub async fn enqueue_import(
+    state: &App,
+    actor: &Actor,
+    what: ImportKind,
+    path: std::path::PathBuf,
+    dry_run: bool,
+) -> Result<i64> {
+    let id = crate::jobs::enqueue(
+        state,
+        &ImportJob {
+            what,
+            path,
+            dry_run,
+            actor: actor.label.clone(),
+        },
+    )
+    .await?;
+    state
+        .audit_by(
+            actor,
+            "import.start",
+            &format!("job {id}"),
+            &format!("{what:?} dry_run={dry_run}").to_lowercase(),
+        )
+        .await;
+    Ok(id)
+}
+
+/// Starts a full CSV export (`customers.csv` or `orders.csv`), recorded in the audit log:
+/// the file's chunks arrive on the returned channel as they are written.
+pub async fn start_export(
+    app: &App,
+    actor: &Actor,
+    file: &str,
+) -> crate::Result<tokio::sync::mpsc::Receiver<Vec<u8>>> {
+    let kind = match file {
+        "customers.csv" => ImportKind::Customers,
+        "orders.csv" => ImportKind::Orders,
+        _ => return Err(crate::Error::NotFound(format!("export {file}"))),
+    };
+    app.audit_by(actor, "export", file, "full CSV export").await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+    let store = app.store.clone();
+    tokio::spawn(async move {
+        let result = match kind {
+            ImportKind::Customers => export_customers(store.as_ref(), tx).await,
+            ImportKind::Orders => export_orders(store.as_ref(), tx).await,
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = ?e, "export stopped");
+        }
+    });
+    Ok(rx)
 }

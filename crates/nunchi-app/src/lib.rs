@@ -3,26 +3,37 @@
 //! background jobs behind them. The HTTP server and the CLI are faces over `App`; a page
 //! and an endpoint that do the same thing call the same function here.
 
+pub mod actor;
 pub mod analysis;
 pub mod clock;
 pub mod csv_records;
+pub mod customers;
 pub mod error;
 pub mod events;
 pub mod feedback;
 pub mod import;
 pub mod jobs;
+pub mod journeys;
+pub mod loops;
 pub mod mail;
 pub mod outer_loop;
+pub mod paging;
 pub mod password;
+pub mod periodic;
+pub mod privacy;
 pub mod scores;
 pub mod secret;
+pub mod sources;
+pub mod survey_builder;
 pub mod surveys;
+pub mod users;
 pub mod webhooks;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use nunchi_store::{Store, model::NewAuditEntry};
 
+pub use crate::actor::Actor;
 pub use crate::clock::{Clock, SystemClock, TestClock};
 pub use crate::error::{Error, Result};
 

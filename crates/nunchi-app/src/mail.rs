@@ -67,3 +67,23 @@ impl Mailer {
         Ok(())
     }
 }
+
+/// One e-mail as a background job: a closed-loop notice or a fix notice to a customer.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct EmailJob {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+impl crate::jobs::Job for EmailJob {
+    const KIND: &'static str = "email";
+    const MAX_ATTEMPTS: i64 = 5;
+
+    async fn run(self, app: &crate::App) -> anyhow::Result<String> {
+        app.mailer
+            .send(&self.to, &self.subject, &self.text, None)
+            .await?;
+        Ok(serde_json::json!({ "sent_to": self.to }).to_string())
+    }
+}

@@ -486,23 +486,22 @@ pub fn summarize(s: &Loaded, responses: &[SurveyResponse]) -> Results {
 /// Runs the dispatcher until `shutdown` fires: every couple of seconds, or when woken.
 pub fn spawn_dispatcher(
     state: std::sync::Arc<App>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            if *shutdown.borrow() {
-                break;
+    let wake = state.survey_wakeup.clone();
+    crate::periodic::spawn(
+        "surveys",
+        shutdown,
+        wake,
+        Duration::from_secs(2),
+        move || {
+            let state = state.clone();
+            async move {
+                dispatch_once(&state).await?;
+                Ok(false)
             }
-            if let Err(e) = dispatch_once(&state).await {
-                tracing::warn!(error = %e, "survey dispatch failed; retrying");
-            }
-            tokio::select! {
-                _ = state.survey_wakeup.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    })
+        },
+    )
 }
 
 /// One pass: schedules invitations for new triggering events, then sends what is due.

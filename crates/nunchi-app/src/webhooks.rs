@@ -9,7 +9,7 @@ use nunchi_store::model::{NewJob, Webhook};
 use rand::RngCore;
 use sha2::Sha256;
 
-use crate::jobs::JobSpec;
+use crate::jobs::Job;
 
 /// Every event type a webhook may subscribe to.
 pub const EVENTS: [&str; 3] = ["feedback.created", "follow_up.opened", "root_cause.fixed"];
@@ -56,13 +56,13 @@ pub fn jobs_for(
         .iter()
         .filter(|h| h.wants(event))
         .map(|h| {
-            JobSpec::Webhook {
+            WebhookJob {
                 webhook_id: h.id,
                 msg_id: format!("msg_{msg_id}_{}", h.id),
                 body: body(event, now, data.clone()),
                 follow_up,
             }
-            .job(now, MAX_ATTEMPTS)
+            .row(now)
         })
         .collect()
 }
@@ -90,6 +90,41 @@ pub async fn deliver(
         anyhow::bail!("{} answered {}", hook.url, response.status());
     }
     Ok(())
+}
+
+/// One signed webhook delivery as a background job. For `follow_up.opened`, `follow_up`
+/// names the (feedback, rule) whose follow-up id is added to the data when it is sent.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct WebhookJob {
+    pub webhook_id: i64,
+    pub msg_id: String,
+    pub body: String,
+    #[serde(default)]
+    pub follow_up: Option<(i64, i64)>,
+}
+
+impl Job for WebhookJob {
+    const KIND: &'static str = "webhook";
+    const MAX_ATTEMPTS: i64 = MAX_ATTEMPTS;
+
+    async fn run(self, app: &crate::App) -> anyhow::Result<String> {
+        let hook = match app.store.webhook(self.webhook_id).await {
+            Ok(h) => h,
+            Err(nunchi_store::StoreError::NotFound(_)) => {
+                return Ok(r#"{"skipped":"the webhook was deleted"}"#.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut body = self.body;
+        if let Some((feedback_id, rule_id)) = self.follow_up {
+            let f = app.store.follow_up_for(feedback_id, rule_id).await?;
+            let mut value: serde_json::Value = serde_json::from_str(&body)?;
+            value["data"]["follow_up_id"] = f.id.into();
+            body = value.to_string();
+        }
+        deliver(&app.http, &hook, &self.msg_id, body, app.now()).await?;
+        Ok(serde_json::json!({ "delivered_to": hook.url }).to_string())
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod i18n;
 pub mod metrics;
 pub mod openapi;
@@ -24,7 +25,7 @@ use axum::{
     routing::get,
 };
 use nunchi_app::{App, AppConfig};
-use nunchi_store::{Store, model::NewAuditEntry};
+use nunchi_store::Store;
 
 /// Settings the server runs with, resolved and validated by the CLI.
 #[derive(Debug, Clone)]
@@ -126,15 +127,7 @@ impl AppState {
     /// Appends to the audit log what a signed-in user did.
     pub async fn audit(&self, auth: &auth::Auth, action: &str, target: &str, detail: &str) {
         self.app
-            .audit(NewAuditEntry {
-                at: self.app.now(),
-                actor_user_id: Some(auth.user.id),
-                actor: auth.actor(),
-                action: action.into(),
-                target: target.into(),
-                detail: detail.into(),
-                ip: String::new(),
-            })
+            .audit_by(&auth.as_actor(), action, target, detail)
             .await;
     }
 }

@@ -457,7 +457,7 @@ async fn erasure_leaves_no_personal_data_behind() {
     // A mail waiting in the queue for them must not go out after the erasure.
     nunchi_app::jobs::enqueue(
         &app.state,
-        &nunchi_app::jobs::JobSpec::Email {
+        &nunchi_app::mail::EmailJob {
             to: email.into(),
             subject: "배송 안내".into(),
             text: format!("{name}님, {words}"),

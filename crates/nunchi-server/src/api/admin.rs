@@ -6,21 +6,22 @@ use axum::{
     http::StatusCode,
     routing::{delete, get},
 };
-use nunchi_core::{
-    access::{Role, Scope},
-    email::Email,
-};
 use nunchi_store::model::{ApiToken, AuditEntry, Job, Stats, Team, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use nunchi_app::paging::{decode_id_cursor, encode_id_cursor, limit};
+
+use nunchi_app::users::{
+    CreatedToken, NewTeam, NewToken, NewUser, UserPatch, create_team_checked, create_token_checked,
+    create_user_checked, update_user_checked,
+};
+
 use crate::{
     AppState,
-    api::{decode_id_cursor, encode_id_cursor, limit},
-    auth::{Auth, Need, password, perm, secret},
-    error::{AppError, AppResult},
+    auth::{Auth, Need, perm},
+    error::AppResult,
     extract::{ApiJson, ApiPath, ApiQuery},
-    i18n::Lang,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -73,53 +74,6 @@ pub async fn users(
     Ok(Json(state.store.users().await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct NewUser {
-    pub email: String,
-    pub name: String,
-    /// At least 10 characters.
-    pub password: String,
-    /// `admin`, `manager`, `agent` or `viewer`.
-    pub role: String,
-    /// `ko` or `en`; Korean when left out.
-    pub locale: Option<String>,
-}
-
-/// Creates a user; shared by the API, the admin page and the CLI.
-pub async fn create_user_checked(state: &AppState, auth: &Auth, u: &NewUser) -> AppResult<User> {
-    let email = Email::parse(&u.email)?;
-    let role = Role::parse(&u.role)?;
-    let name = u.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::bad_request(
-            "invalid_name",
-            "a name has 1–100 characters",
-        ));
-    }
-    let locale = u
-        .locale
-        .as_deref()
-        .map(|l| {
-            Lang::parse(l).ok_or_else(|| AppError::bad_request("invalid_locale", "use ko or en"))
-        })
-        .transpose()?
-        .unwrap_or(Lang::Ko);
-    let hash = password::hash(&u.password)?;
-    let user = state
-        .store
-        .create_user(email.as_str(), name, &hash, role.as_str(), locale.code())
-        .await?;
-    state
-        .audit(
-            auth,
-            "user.create",
-            &format!("user {}", user.id),
-            &format!("{} as {}", user.email, user.role),
-        )
-        .await;
-    Ok(user)
-}
-
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUser, responses((status = 201, body = User), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create_user(
     auth: Need<perm::UsersManage>,
@@ -128,95 +82,8 @@ pub async fn create_user(
 ) -> AppResult<(StatusCode, Json<User>)> {
     Ok((
         StatusCode::CREATED,
-        Json(create_user_checked(&state, &auth, &u).await?),
+        Json(create_user_checked(&state, &auth.as_actor(), &u).await?),
     ))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserPatch {
-    pub role: Option<String>,
-    /// A team id, or null to leave every team.
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<i64>)]
-    pub team_id: Option<Option<i64>>,
-    pub disabled: Option<bool>,
-    pub password: Option<String>,
-}
-
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-        Option::<i64>::deserialize(d).map(Some)
-    }
-}
-
-/// Applies a change to a user and records every permission change in the audit log.
-pub async fn update_user_checked(
-    state: &AppState,
-    auth: &Auth,
-    id: i64,
-    p: &UserPatch,
-) -> AppResult<User> {
-    let before = state.store.user(id).await?;
-    if let Some(role) = &p.role {
-        let role = Role::parse(role)?;
-        if id == auth.user.id && role != Role::Admin {
-            return Err(AppError::Conflict(
-                "you cannot take away your own admin role".into(),
-            ));
-        }
-        state.store.set_role(id, role.as_str()).await?;
-        state
-            .audit(
-                auth,
-                "user.role",
-                &format!("user {id}"),
-                &format!("{} → {}", before.role, role.as_str()),
-            )
-            .await;
-    }
-    if let Some(team) = p.team_id {
-        state.store.set_team(id, team).await?;
-        state
-            .audit(
-                auth,
-                "user.team",
-                &format!("user {id}"),
-                &format!("{:?} → {team:?}", before.team_id),
-            )
-            .await;
-    }
-    if let Some(disabled) = p.disabled {
-        if id == auth.user.id && disabled {
-            return Err(AppError::Conflict("you cannot disable yourself".into()));
-        }
-        state.store.set_disabled(id, disabled).await?;
-        state
-            .audit(
-                auth,
-                if disabled {
-                    "user.disable"
-                } else {
-                    "user.enable"
-                },
-                &format!("user {id}"),
-                "",
-            )
-            .await;
-    }
-    if let Some(pw) = &p.password {
-        state.store.set_password(id, &password::hash(pw)?).await?;
-        state
-            .audit(
-                auth,
-                "user.password",
-                &format!("user {id}"),
-                "password reset",
-            )
-            .await;
-    }
-    Ok(state.store.user(id).await?)
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "admin", params(("id" = i64, Path)), request_body = UserPatch, responses((status = 200, body = User)))]
@@ -226,7 +93,9 @@ pub async fn update_user(
     ApiPath(id): ApiPath<i64>,
     ApiJson(p): ApiJson<UserPatch>,
 ) -> AppResult<Json<User>> {
-    Ok(Json(update_user_checked(&state, &auth, id, &p).await?))
+    Ok(Json(
+        update_user_checked(&state, &auth.as_actor(), id, &p).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/teams", tag = "admin", responses((status = 200, body = Vec<Team>)))]
@@ -237,27 +106,6 @@ pub async fn teams(
     Ok(Json(state.store.teams().await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct NewTeam {
-    pub name: String,
-}
-
-/// Creates a team; shared by the API and the users page.
-pub async fn create_team_checked(state: &AppState, auth: &Auth, name: &str) -> AppResult<Team> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::bad_request(
-            "invalid_name",
-            "a team name has 1–100 characters",
-        ));
-    }
-    let team = state.store.create_team(name).await?;
-    state
-        .audit(auth, "team.create", &format!("team {}", team.id), name)
-        .await;
-    Ok(team)
-}
-
 #[utoipa::path(post, path = "/api/v1/teams", tag = "admin", request_body = NewTeam, responses((status = 201, body = Team)))]
 pub async fn create_team(
     auth: Need<perm::UsersManage>,
@@ -266,7 +114,7 @@ pub async fn create_team(
 ) -> AppResult<(StatusCode, Json<Team>)> {
     Ok((
         StatusCode::CREATED,
-        Json(create_team_checked(&state, &auth, &t.name).await?),
+        Json(create_team_checked(&state, &auth.as_actor(), &t.name).await?),
     ))
 }
 
@@ -278,63 +126,6 @@ pub async fn tokens(
     Ok(Json(state.store.api_tokens(auth.user.id).await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct NewToken {
-    pub name: String,
-    /// Any of `customers:read`, `customers:write`, `data:import`, `data:export`, `admin`.
-    /// A token never does more than its owner's role allows.
-    pub scopes: Vec<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedToken {
-    /// The secret, shown only in this response; only its hash is stored.
-    pub token: String,
-    pub details: ApiToken,
-}
-
-/// Creates a token for the caller; shared by the API and the tokens page.
-pub async fn create_token_checked(
-    state: &AppState,
-    auth: &Auth,
-    t: &NewToken,
-) -> AppResult<CreatedToken> {
-    let name = t.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::bad_request(
-            "invalid_name",
-            "a token name has 1–100 characters",
-        ));
-    }
-    let scopes: Vec<Scope> = Scope::parse_list(&t.scopes.join(" "))?;
-    if scopes.is_empty() {
-        return Err(AppError::bad_request(
-            "invalid_scopes",
-            "give the token at least one scope",
-        ));
-    }
-    let token = secret::new_api_token();
-    let details = state
-        .store
-        .create_api_token(
-            auth.user.id,
-            name,
-            &secret::hash(&token),
-            &token[..10],
-            &Scope::join(&scopes),
-        )
-        .await?;
-    state
-        .audit(
-            auth,
-            "token.create",
-            &format!("token {}", details.id),
-            &Scope::join(&scopes),
-        )
-        .await;
-    Ok(CreatedToken { token, details })
-}
-
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "admin", request_body = NewToken, responses((status = 201, body = CreatedToken)))]
 pub async fn create_token(
     auth: Auth,
@@ -343,7 +134,7 @@ pub async fn create_token(
 ) -> AppResult<(StatusCode, Json<CreatedToken>)> {
     Ok((
         StatusCode::CREATED,
-        Json(create_token_checked(&state, &auth, &t).await?),
+        Json(create_token_checked(&state, &auth.as_actor(), &t).await?),
     ))
 }
 

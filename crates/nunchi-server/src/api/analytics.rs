@@ -6,15 +6,17 @@ use axum::{
     extract::State,
     routing::{get, patch},
 };
-use nunchi_core::channel::Channel;
-use nunchi_core::touchpoint::{Condition, Rule};
-use nunchi_store::model::{NewTouchpoint, Stage, Touchpoint};
+use nunchi_store::model::{Stage, Touchpoint};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use nunchi_app::journeys::{
+    TouchpointInput, create_touchpoint_checked, parse_touchpoint, stage_key,
+};
+
 use crate::{
     AppState,
-    auth::{Auth, Need, perm},
+    auth::{Need, perm},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
 };
@@ -130,21 +132,6 @@ fn stage_name(text: Option<&str>, field: &str) -> AppResult<String> {
     Ok(t.to_string())
 }
 
-/// A stage key from its English name: lowercase letters, digits and dashes.
-pub fn stage_key(name_en: &str) -> String {
-    let mut key: String = name_en
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    key = key
-        .split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    if key.is_empty() { "stage".into() } else { key }
-}
-
 #[utoipa::path(post, path = "/api/v1/stages", tag = "journeys", request_body = StageInput, responses((status = 200, body = Stage), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn add_stage(
     auth: Need<perm::JourneysEdit>,
@@ -217,66 +204,6 @@ pub async fn touchpoints(
     Ok(Json(state.store.touchpoints().await?))
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-pub struct TouchpointInput {
-    pub name: String,
-    pub channel: String,
-    pub event: String,
-    #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
-    pub conditions: Vec<Condition>,
-    pub stage_id: Option<i64>,
-    /// 1–5: the rating the team expects customers to give this touchpoint.
-    pub expected_rating: Option<f64>,
-}
-
-/// Validates a touchpoint typed by a person (API or form).
-pub async fn parse_touchpoint(state: &AppState, t: &TouchpointInput) -> AppResult<NewTouchpoint> {
-    let name = t.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::bad_request(
-            "invalid_name",
-            "the name must be 1–100 characters",
-        ));
-    }
-    let channel = Channel::parse(&t.channel).ok_or_else(|| {
-        AppError::bad_request(
-            "invalid_channel",
-            format!("unknown channel {:?}", t.channel),
-        )
-    })?;
-    let rule = Rule {
-        event: t.event.trim().to_string(),
-        conditions: t.conditions.clone(),
-    };
-    rule.validate()?;
-    if let Some(r) = t.expected_rating
-        && !(1.0..=5.0).contains(&r)
-    {
-        return Err(AppError::bad_request(
-            "invalid_expected_rating",
-            "the expected rating is 1–5",
-        ));
-    }
-    if let Some(stage) = t.stage_id
-        && !state.store.stages().await?.iter().any(|s| s.id == stage)
-    {
-        return Err(AppError::bad_request(
-            "invalid_stage_id",
-            format!("no stage {stage}"),
-        ));
-    }
-    Ok(NewTouchpoint {
-        name: name.to_string(),
-        channel: channel.as_str().to_string(),
-        event: rule.event,
-        conditions: serde_json::to_string(&rule.conditions)
-            .map_err(|e| AppError::Internal(e.into()))?,
-        stage_id: t.stage_id,
-        expected_rating: t.expected_rating,
-    })
-}
-
 #[utoipa::path(post, path = "/api/v1/touchpoints", tag = "journeys", request_body = TouchpointInput, responses((status = 200, body = Touchpoint)))]
 pub async fn create_touchpoint(
     auth: Need<perm::JourneysEdit>,
@@ -284,29 +211,8 @@ pub async fn create_touchpoint(
     ApiJson(input): ApiJson<TouchpointInput>,
 ) -> AppResult<Json<Touchpoint>> {
     Ok(Json(
-        create_touchpoint_checked(&state, &auth, &input).await?,
+        create_touchpoint_checked(&state, &auth.as_actor(), &input).await?,
     ))
-}
-
-/// Validates and creates a touchpoint, retags the engine's events and audits it; for the
-/// API and the journey page.
-pub async fn create_touchpoint_checked(
-    state: &AppState,
-    auth: &Auth,
-    input: &TouchpointInput,
-) -> AppResult<Touchpoint> {
-    let new = parse_touchpoint(state, input).await?;
-    let t = state.store.create_touchpoint(&new).await?;
-    state.events.rebuild().await;
-    state
-        .audit(
-            auth,
-            "touchpoint.create",
-            &format!("touchpoint:{}", t.id),
-            &t.name,
-        )
-        .await;
-    Ok(t)
 }
 
 #[utoipa::path(patch, path = "/api/v1/touchpoints/{id}", tag = "journeys", params(("id" = i64, Path)), request_body = TouchpointInput, responses((status = 200, body = Touchpoint)))]

@@ -23,18 +23,17 @@ use nunchi_core::{
     search::normalise_query,
     time::Millis,
 };
-use nunchi_store::model::{
-    Customer, CustomerExport, CustomerFilter, CustomerSummary, Note, Order, TimelineEntry,
-};
+use nunchi_store::model::{Customer, CustomerExport, CustomerSummary, Note, Order};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use nunchi_app::paging::limit;
+use nunchi_app::privacy::{mask_customer, mask_summary};
+
+use nunchi_app::customers::{self, CustomerPage, ListQuery, PageQuery, TimelinePage};
+
 use crate::{
     AppState,
-    api::{
-        decode_id_cursor, decode_timeline_cursor, encode_id_cursor, encode_timeline_cursor, limit,
-        mask_customer, mask_summary,
-    },
     auth::{Auth, Need, perm},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
@@ -344,67 +343,15 @@ pub async fn lookup(
     Ok(Json(visible(&state, &auth, id).await?))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Search prefix: name (Korean included), e-mail, phone or external id.
-    pub q: Option<String>,
-    pub tag: Option<String>,
-    pub language: Option<String>,
-    /// Only customers with marketing consent on this channel.
-    pub marketing_channel: Option<String>,
-    pub cursor: Option<String>,
-    pub limit: Option<i64>,
-}
-
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub struct CustomerPage {
-    pub items: Vec<CustomerSummary>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-pub async fn list_customers(
-    state: &AppState,
-    auth: &Auth,
-    q: &ListQuery,
-) -> AppResult<CustomerPage> {
-    let limit = limit(q.limit)?;
-    let filter = CustomerFilter {
-        query: q
-            .q
-            .as_deref()
-            .map(normalise_query)
-            .filter(|s| !s.is_empty()),
-        tag: q.tag.clone().filter(|s| !s.is_empty()),
-        language: q.language.clone().filter(|s| !s.is_empty()),
-        marketing_channel: q
-            .marketing_channel
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|c| ContactChannel::parse(c).map(|c| c.as_str().to_string()))
-            .transpose()?,
-    };
-    let mut items = state
-        .store
-        .list_customers(&filter, decode_id_cursor(q.cursor.as_deref())?, limit)
-        .await?;
-    if !auth.can(Permission::ViewPii) {
-        items.iter_mut().for_each(mask_summary);
-    }
-    let next_cursor = (items.len() as i64 == limit)
-        .then(|| items.last().map(|c| encode_id_cursor(c.id)))
-        .flatten();
-    Ok(CustomerPage { items, next_cursor })
-}
-
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListQuery), responses((status = 200, body = CustomerPage)))]
 pub async fn list(
     auth: Need<perm::CustomersRead>,
     state: axum::extract::State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<CustomerPage>> {
-    Ok(Json(list_customers(&state, &auth, &q).await?))
+    Ok(Json(
+        customers::list_customers(&state, &auth.as_actor(), &q).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -508,17 +455,6 @@ pub struct NoteInput {
     pub body: String,
 }
 
-pub fn check_note(body: &str) -> AppResult<&str> {
-    let body = body.trim();
-    if body.is_empty() || body.chars().count() > 10_000 {
-        return Err(AppError::bad_request(
-            "invalid_body",
-            "a note has 1–10000 characters",
-        ));
-    }
-    Ok(body)
-}
-
 #[utoipa::path(post, path = "/api/v1/customers/{id}/notes", tag = "customers", params(("id" = i64, Path)), request_body = NoteInput, responses((status = 201, body = Note)))]
 pub async fn add_note(
     auth: Need<perm::CustomersWrite>,
@@ -532,7 +468,7 @@ pub async fn add_note(
             id,
             Some(auth.user.id),
             &auth.user.name,
-            check_note(&input.body)?,
+            customers::check_note(&input.body)?,
         )
         .await?;
     Ok((StatusCode::CREATED, Json(note)))
@@ -547,53 +483,6 @@ pub async fn notes(
     Ok(Json(state.store.notes(id).await?))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    pub cursor: Option<String>,
-    pub limit: Option<i64>,
-}
-
-#[derive(Debug, serde::Serialize, ToSchema)]
-pub struct TimelinePage {
-    pub items: Vec<TimelineEntry>,
-    pub next_cursor: Option<String>,
-}
-
-pub async fn timeline_page(
-    state: &AppState,
-    auth: &Auth,
-    id: i64,
-    q: &PageQuery,
-) -> AppResult<TimelinePage> {
-    let limit = limit(q.limit)?;
-    let mut items = state
-        .store
-        .timeline(
-            id,
-            decode_timeline_cursor(q.cursor.as_deref())?.as_ref(),
-            limit,
-        )
-        .await?;
-    if !auth.can(Permission::ViewPii) {
-        for e in items.iter_mut().filter(|e| e.kind == "identity") {
-            e.detail = e.detail.split(' ').next().unwrap_or_default().to_string();
-        }
-    }
-    let next_cursor = (items.len() as i64 == limit)
-        .then(|| {
-            items.last().map(|e| {
-                encode_timeline_cursor(&nunchi_store::model::TimelineCursor {
-                    at: e.at,
-                    kind: e.kind.clone(),
-                    ref_id: e.ref_id,
-                })
-            })
-        })
-        .flatten();
-    Ok(TimelinePage { items, next_cursor })
-}
-
 #[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(("id" = i64, Path), PageQuery), responses((status = 200, body = TimelinePage)))]
 pub async fn timeline(
     auth: Need<perm::CustomersRead>,
@@ -602,7 +491,9 @@ pub async fn timeline(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Json<TimelinePage>> {
     state.store.customer(id).await?;
-    Ok(Json(timeline_page(&state, &auth, id, &q).await?))
+    Ok(Json(
+        customers::timeline_page(&state, &auth.as_actor(), id, &q).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}/orders", tag = "orders", params(("id" = i64, Path)), responses((status = 200, body = Vec<Order>)))]
@@ -628,7 +519,7 @@ pub async fn merge(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<MergeInput>,
 ) -> AppResult<Json<Customer>> {
-    merge_recorded(&state, &auth, input.source_id, id).await?;
+    customers::merge(&state, &auth.as_actor(), input.source_id, id).await?;
     Ok(Json(visible(&state, &auth, id).await?))
 }
 
@@ -640,7 +531,7 @@ pub async fn erase(
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
-    erase_recorded(&state, &auth, id).await?;
+    customers::erase(&state, &auth.as_actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -650,60 +541,5 @@ pub async fn export(
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<CustomerExport>> {
-    Ok(Json(export_recorded(&state, &auth, id).await?))
-}
-
-/// Merges `source` into `target` and records it; shared by the API and the profile page.
-pub async fn merge_recorded(
-    state: &AppState,
-    auth: &Auth,
-    source: i64,
-    target: i64,
-) -> AppResult<()> {
-    state
-        .events
-        .merge(
-            source,
-            target,
-            state.store.merge_customers(source, target, &auth.actor()),
-        )
-        .await?;
-    state
-        .audit(
-            auth,
-            "customer.merge",
-            &format!("customer {target}"),
-            &format!("merged customer {source} into {target}"),
-        )
-        .await;
-    Ok(())
-}
-
-/// Erases a customer's personal data and records it; shared by the API and the profile page.
-pub async fn erase_recorded(state: &AppState, auth: &Auth, id: i64) -> AppResult<()> {
-    state.store.erase_customer(id, &auth.actor()).await?;
-    state.events.erased(id).await;
-    state
-        .audit(
-            auth,
-            "customer.erase",
-            &format!("customer {id}"),
-            "personal data erased",
-        )
-        .await;
-    Ok(())
-}
-
-/// Everything held on one customer, with the export recorded in the audit log.
-pub async fn export_recorded(state: &AppState, auth: &Auth, id: i64) -> AppResult<CustomerExport> {
-    let export = state.store.export_customer(id).await?;
-    state
-        .audit(
-            auth,
-            "customer.export",
-            &format!("customer {id}"),
-            "subject access export",
-        )
-        .await;
-    Ok(export)
+    Ok(Json(customers::export(&state, &auth.as_actor(), id).await?))
 }

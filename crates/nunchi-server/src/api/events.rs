@@ -14,15 +14,16 @@ use axum::{
 };
 use base64::Engine;
 use jiff::Timestamp;
-use nunchi_core::channel::Channel;
 use nunchi_store::model::{EventRow, EventSource};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json, value::RawValue};
 use utoipa::ToSchema;
 
+use nunchi_app::sources::{CreatedSource, SourceInput, create_source_checked};
+
 use crate::{
     AppState,
-    auth::{Auth, Need, perm, secret},
+    auth::{Need, perm, secret},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
     ratelimit::ClientIp,
@@ -392,72 +393,15 @@ pub async fn sources(
     Ok(Json(state.store.sources().await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SourceInput {
-    pub name: String,
-    /// Channel for events that name none: web, app, store, phone, email, messenger, social, custom.
-    #[serde(default)]
-    pub channel: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedSource {
-    pub source: EventSource,
-    /// Shown once: configure Segment SDKs with it as their write key.
-    pub write_key: String,
-}
-
 #[utoipa::path(post, path = "/api/v1/sources", tag = "events", request_body = SourceInput, responses((status = 200, body = CreatedSource)))]
 pub async fn create_source(
     auth: Need<perm::UsersManage>,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<SourceInput>,
 ) -> AppResult<Json<CreatedSource>> {
-    Ok(Json(create_source_checked(&state, &auth, &input).await?))
-}
-
-/// Validates and creates a source with a fresh write key, for the API and the admin page.
-pub async fn create_source_checked(
-    state: &AppState,
-    auth: &Auth,
-    input: &SourceInput,
-) -> AppResult<CreatedSource> {
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::bad_request(
-            "invalid_name",
-            "the name must be 1–100 characters",
-        ));
-    }
-    let channel = match input
-        .channel
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        None => None,
-        Some(c) => Some(
-            Channel::parse(c)
-                .ok_or_else(|| {
-                    AppError::bad_request("invalid_channel", format!("unknown channel {c:?}"))
-                })?
-                .as_str(),
-        ),
-    };
-    let write_key = format!("nk_{}", secret::random_token());
-    let source = state
-        .store
-        .create_source(name, &secret::hash(&write_key), &write_key[..10], channel)
-        .await?;
-    state
-        .audit(
-            auth,
-            "source.create",
-            &format!("source:{}", source.id),
-            name,
-        )
-        .await;
-    Ok(CreatedSource { source, write_key })
+    Ok(Json(
+        create_source_checked(&state, &auth.as_actor(), &input).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -475,6 +419,6 @@ pub async fn customer_events(
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> AppResult<Json<Vec<EventRow>>> {
     state.store.customer(id).await?;
-    let limit = super::limit(q.limit)?;
+    let limit = nunchi_app::paging::limit(q.limit)?;
     Ok(Json(state.store.customer_events(id, limit).await?))
 }

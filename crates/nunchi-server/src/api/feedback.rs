@@ -9,8 +9,6 @@ use axum::{
     extract::State,
     routing::{get, post},
 };
-use nunchi_core::access::Permission;
-use nunchi_core::mask;
 use nunchi_store::model::{Feedback, FeedbackFilter};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -108,12 +106,9 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-/// Hides the author's name from roles that may not see personal data.
-pub(crate) fn masked(mut f: Feedback, auth: &Auth) -> Feedback {
-    if !auth.can(Permission::ViewPii) {
-        f.author = f.author.as_deref().map(mask::mask_name);
-    }
-    f
+/// The feedback as this caller may see it.
+pub(crate) fn masked(f: Feedback, auth: &Auth) -> Feedback {
+    nunchi_app::privacy::masked_feedback(f, &auth.as_actor())
 }
 
 #[utoipa::path(get, operation_id = "list_feedback", path = "/api/v1/feedback", tag = "feedback", params(ListQuery), responses((status = 200, body = Vec<Feedback>)))]
@@ -127,7 +122,7 @@ pub async fn list(
         customer_id: q.customer_id,
         before_id: q.before,
         after_id: q.after,
-        limit: super::limit(q.limit)?,
+        limit: nunchi_app::paging::limit(q.limit)?,
     };
     let items = state.store.list_feedback(&filter).await?;
     Ok(Json(items.into_iter().map(|f| masked(f, &auth)).collect()))

@@ -60,6 +60,16 @@ impl Auth {
             Via::Token { id } => format!("{} (token {id})", self.user.email),
         }
     }
+
+    /// The caller as operations see them.
+    pub fn as_actor(&self) -> nunchi_app::Actor {
+        nunchi_app::Actor {
+            user_id: self.user.id,
+            name: self.user.name.clone(),
+            label: self.actor(),
+            grant: self.grant.clone(),
+        }
+    }
 }
 
 pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {

@@ -17,16 +17,16 @@ use nunchi_store::model::{ApiToken, AuditEntry, EventSource, Job, Team, User};
 use serde::Deserialize;
 
 use super::{Chrome, UiAuth, UiNeed, UiResult, fmt_time, lang_of, render};
+use nunchi_app::paging::{decode_id_cursor, encode_id_cursor};
+
+use nunchi_app::sources::{SourceInput, create_source_checked};
+use nunchi_app::users::{
+    NewToken, NewUser, UserPatch, create_team_checked, create_token_checked, create_user_checked,
+    update_user_checked,
+};
+
 use crate::{
     AppState,
-    api::{
-        admin::{
-            NewToken, NewUser, UserPatch, create_token_checked, create_user_checked,
-            update_user_checked,
-        },
-        decode_id_cursor, encode_id_cursor,
-        events::{SourceInput, create_source_checked},
-    },
     auth::{Auth, check_form_csrf, perm},
     extract::{ApiPath, ApiQuery},
 };
@@ -87,7 +87,7 @@ async fn create_user(
     check_form_csrf(&auth, &f.csrf)?;
     create_user_checked(
         &state,
-        &auth,
+        &auth.as_actor(),
         &NewUser {
             email: f.email,
             name: f.name,
@@ -112,7 +112,7 @@ async fn create_team(
     Form(f): Form<TeamForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    crate::api::admin::create_team_checked(&state, &auth, &f.name).await?;
+    create_team_checked(&state, &auth.as_actor(), &f.name).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -138,7 +138,7 @@ async fn update_user(
         disabled: None,
         password: None,
     };
-    update_user_checked(&state, &auth, id, &patch).await?;
+    update_user_checked(&state, &auth.as_actor(), id, &patch).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -185,7 +185,7 @@ async fn create_token(
         .collect();
     let created = create_token_checked(
         &state,
-        &auth,
+        &auth.as_actor(),
         &NewToken {
             name: get("name"),
             scopes,
@@ -268,7 +268,7 @@ async fn create_source(
     check_form_csrf(&auth, &f.csrf)?;
     let created = create_source_checked(
         &state,
-        &auth,
+        &auth.as_actor(),
         &SourceInput {
             name: f.name,
             channel: Some(f.channel),

@@ -18,9 +18,10 @@ use nunchi_core::touchpoint::{Condition, Op};
 use serde::Deserialize;
 
 use super::{Chrome, UiError, UiNeed, UiResult, charts, lang_of, render};
+use nunchi_app::journeys::{TouchpointInput, create_touchpoint_checked, stage_key};
+
 use crate::{
     AppState,
-    api::analytics::{TouchpointInput, create_touchpoint_checked, stage_key},
     auth::{check_form_csrf, perm},
     error::AppError,
     extract::{ApiPath, ApiQuery},
@@ -375,7 +376,7 @@ async fn add_touchpoint(
         stage_id: super::form_number("stage_id", &f.stage_id)?.map(|v| v as i64),
         expected_rating: super::form_number("expected_rating", &f.expected_rating)?,
     };
-    create_touchpoint_checked(&state, &auth, &input).await?;
+    create_touchpoint_checked(&state, &auth.as_actor(), &input).await?;
     Ok(Redirect::to("/journeys").into_response())
 }
 

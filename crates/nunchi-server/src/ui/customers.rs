@@ -14,9 +14,10 @@ use nunchi_store::model::{Customer, CustomerSummary, Note, Order, TimelineEntry}
 use serde::Deserialize;
 
 use super::{Chrome, UiNeed, UiResult, fmt_money, fmt_time, lang_of, render};
+use nunchi_app::customers::{self, ListQuery, PageQuery};
+
 use crate::{
     AppState,
-    api::customers::{ListQuery, PageQuery, check_note, list_customers, timeline_page},
     auth::{check_form_csrf, perm},
     extract::{ApiPath, ApiQuery},
 };
@@ -84,7 +85,7 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> UiResult {
     let t = lang_of(&auth).strings();
-    let page = list_customers(&state, &auth, &q).await?;
+    let page = customers::list_customers(&state, &auth.as_actor(), &q).await?;
     let keep = |v: &Option<String>| v.clone().unwrap_or_default();
     let next_href = page.next_cursor.map(|c| {
         format!(
@@ -226,12 +227,12 @@ async fn profile(
     let mut c = state.store.customer(id).await?;
     let masked = !auth.can(Permission::ViewPii);
     if masked {
-        crate::api::mask_customer(&mut c);
+        nunchi_app::privacy::mask_customer(&mut c);
     }
     let today = jiff::Zoned::now().date();
-    let timeline = timeline_page(
+    let timeline = customers::timeline_page(
         &state,
-        &auth,
+        &auth.as_actor(),
         id,
         &PageQuery {
             cursor: q.cursor.clone(),
@@ -332,7 +333,7 @@ async fn add_note(
             id,
             Some(auth.user.id),
             &auth.user.name,
-            check_note(&f.body)?,
+            customers::check_note(&f.body)?,
         )
         .await?;
     Ok(Redirect::to(&format!("/customers/{id}#notes")).into_response())
@@ -351,7 +352,7 @@ async fn merge(
     Form(f): Form<MergeForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    crate::api::customers::merge_recorded(&state, &auth, f.source_id, id).await?;
+    customers::merge(&state, &auth.as_actor(), f.source_id, id).await?;
     Ok(Redirect::to(&format!("/customers/{id}")).into_response())
 }
 
@@ -367,7 +368,7 @@ async fn erase(
     Form(f): Form<CsrfOnly>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    crate::api::customers::erase_recorded(&state, &auth, id).await?;
+    customers::erase(&state, &auth.as_actor(), id).await?;
     Ok(Redirect::to(&format!("/customers/{id}")).into_response())
 }
 
@@ -376,7 +377,7 @@ async fn export(
     auth: UiNeed<perm::DataExport>,
     ApiPath(id): ApiPath<i64>,
 ) -> UiResult {
-    let export = crate::api::customers::export_recorded(&state, &auth, id).await?;
+    let export = customers::export(&state, &auth.as_actor(), id).await?;
     Ok((
         [(
             header::CONTENT_DISPOSITION,

@@ -14,10 +14,10 @@ use nunchi_store::model::Job;
 use super::{Chrome, UiNeed, UiResult, fmt_time, lang_of, render};
 use crate::{
     AppState,
-    api::data::{csv_download, enqueue_import, save_upload},
     auth::{check_form_csrf, perm},
     error::AppError,
     extract::ApiPath,
+    files::{csv_download, save_upload},
 };
 use nunchi_app::import::{ImportKind, ImportReport};
 
@@ -116,7 +116,8 @@ async fn upload(
             AppError::bad_request("invalid_form", "choose what the file holds and a file").into(),
         );
     };
-    let id = enqueue_import(&state, &auth, kind, path, dry_run).await?;
+    let id =
+        nunchi_app::import::enqueue_import(&state, &auth.as_actor(), kind, path, dry_run).await?;
     Ok(Redirect::to(&format!("/import/jobs/{id}")).into_response())
 }
 

@@ -19,13 +19,12 @@ use serde::Deserialize;
 use super::{Chrome, UiNeed, UiResult, fmt_time, form_number, lang_of, render};
 use crate::{
     AppState,
-    api::loops::{
-        FixInput, LoopRuleInput, RootCauseInput, add_follow_up_note, close_follow_up,
-        create_loop_rule, delete_loop_rule, loop_report, mark_fixed, open_root_cause,
-        topic_suggestions,
-    },
     auth::{check_form_csrf, perm},
     extract::ApiPath,
+};
+use nunchi_app::loops::{
+    FixInput, LoopRuleInput, RootCauseInput, add_follow_up_note, close_follow_up, create_loop_rule,
+    delete_loop_rule, loop_report, mark_fixed, open_root_cause, topic_suggestions,
 };
 use nunchi_app::outer_loop::{LoopStats, TopicSuggestion};
 
@@ -108,12 +107,13 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
     // Three queries for the whole list: the follow-ups, their feedback, their notes.
     let open = state.store.follow_ups(Some("open"), SHOWN).await?;
     let ids: Vec<i64> = open.iter().map(|f| f.feedback_id).collect();
+    let actor = auth.as_actor();
     let feedback: HashMap<i64, Feedback> = state
         .store
         .feedback_many(&ids)
         .await?
         .into_iter()
-        .map(|f| (f.id, crate::api::feedback::masked(f, &auth)))
+        .map(|f| (f.id, nunchi_app::privacy::masked_feedback(f, &actor)))
         .collect();
     let ids: Vec<i64> = open.iter().map(|f| f.id).collect();
     let mut notes: HashMap<i64, Vec<FollowUpNote>> = HashMap::new();
@@ -322,7 +322,7 @@ async fn add_rule(
         notify_email: text(&f.notify_email),
         notify_webhook: f.notify_webhook.is_some(),
     };
-    create_loop_rule(&state, &auth, &input).await?;
+    create_loop_rule(&state, &auth.as_actor(), &input).await?;
     Ok(Redirect::to("/follow-ups#loop-rules").into_response())
 }
 
@@ -333,7 +333,7 @@ async fn remove_rule(
     Form(f): Form<TextForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    delete_loop_rule(&state, &auth, id).await?;
+    delete_loop_rule(&state, &auth.as_actor(), id).await?;
     Ok(Redirect::to("/follow-ups#loop-rules").into_response())
 }
 
@@ -352,7 +352,7 @@ async fn note(
     Form(f): Form<TextForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    add_follow_up_note(&state, &auth, id, &f.body).await?;
+    add_follow_up_note(&state, &auth.as_actor(), id, &f.body).await?;
     Ok(Redirect::to(&format!("/follow-ups#follow-up-{id}")).into_response())
 }
 
@@ -363,7 +363,7 @@ async fn close(
     Form(f): Form<TextForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    close_follow_up(&state, &auth, id, &f.body).await?;
+    close_follow_up(&state, &auth.as_actor(), id, &f.body).await?;
     Ok(Redirect::to("/follow-ups").into_response())
 }
 
@@ -389,7 +389,7 @@ async fn track(
         owner_id: Some(auth.user.id),
         days: None,
     };
-    open_root_cause(&state, &auth, &input).await?;
+    open_root_cause(&state, &auth.as_actor(), &input).await?;
     Ok(Redirect::to("/follow-ups#root-causes").into_response())
 }
 
@@ -414,6 +414,6 @@ async fn fix(
         note: f.note,
         notify_customers: f.notify.is_some(),
     };
-    mark_fixed(&state, &auth, id, &input).await?;
+    mark_fixed(&state, &auth.as_actor(), id, &input).await?;
     Ok(Redirect::to("/follow-ups#root-causes").into_response())
 }

@@ -16,9 +16,12 @@ use nunchi_store::model::{Stage, Team, Touchpoint};
 use serde::Deserialize;
 
 use super::{Chrome, UiNeed, UiResult, fmt_time, form_number, lang_of, render};
+use nunchi_app::survey_builder::{
+    ContactView, SurveyInput, SurveyResults, check, contact_view, survey_results,
+};
+
 use crate::{
     AppState,
-    api::surveys::{ContactView, SurveyInput, SurveyResults, check, contact_view, survey_results},
     auth::{check_form_csrf, perm},
     error::AppError,
     extract::ApiPath,

@@ -1,0 +1,87 @@
+//! Files over HTTP, for the API and the pages alike: an upload streamed to the data folder
+//! (refusing more than the configured size) and a CSV export streamed as a download.
+
+use axum::{
+    body::Body,
+    http::header,
+    response::{IntoResponse, Response},
+};
+use futures_util::{Stream, StreamExt};
+use tokio::io::AsyncWriteExt;
+
+use crate::{
+    AppState,
+    auth::Auth,
+    error::{AppError, AppResult},
+};
+
+/// Streams an upload to a new file in the data folder, refusing more than `max` bytes.
+pub async fn save_upload<S, E>(state: &AppState, mut body: S) -> AppResult<std::path::PathBuf>
+where
+    S: Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let dir = state.uploads_dir();
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let path = dir.join(format!(
+        "{}-{}.csv",
+        state.now(),
+        crate::auth::secret::random_token().get(..8).unwrap_or("x")
+    ));
+    let mut file = tokio::fs::File::create(&path)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut written = 0usize;
+    let result: AppResult<()> = async {
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                if e.to_string().contains("length limit") {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::bad_request("upload_failed", e.to_string())
+                }
+            })?;
+            written += chunk.len();
+            if written > state.settings.max_upload_bytes {
+                return Err(AppError::PayloadTooLarge);
+            }
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
+        }
+        file.sync_all()
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        if written == 0 {
+            return Err(AppError::bad_request("empty_file", "the file is empty"));
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(e);
+    }
+    Ok(path)
+}
+
+/// A streaming CSV download of all customers or orders.
+pub async fn csv_download(state: &AppState, auth: &Auth, file: &str) -> AppResult<Response> {
+    let rx = nunchi_app::import::start_export(state, &auth.as_actor(), file).await?;
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|c| (Ok::<_, std::io::Error>(c), rx))
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"nunchi-{file}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

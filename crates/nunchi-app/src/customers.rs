@@ -13,7 +13,7 @@ use crate::paging::{
     decode_id_cursor, decode_timeline_cursor, encode_id_cursor, encode_timeline_cursor, limit,
 };
 use crate::privacy::mask_summary;
-use crate::{Actor, App, Error, Result};
+use crate::{Actor, App, Result};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -66,13 +66,12 @@ pub async fn list_customers(state: &App, actor: &Actor, q: &ListQuery) -> Result
 }
 
 pub fn check_note(body: &str) -> Result<&str> {
-    let body = body.trim();
-    if body.is_empty() || body.chars().count() > 10_000 {
-        return Err(Error::invalid(
-            "invalid_body",
-            "a note has 1–10000 characters",
-        ));
-    }
+    let body = crate::error::required_text(
+        body,
+        10_000,
+        "invalid_body",
+        "a note has 1–10000 characters",
+    )?;
     Ok(body)
 }
 

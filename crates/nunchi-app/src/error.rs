@@ -32,6 +32,21 @@ impl Error {
     }
 }
 
+/// `text` trimmed, if it has 1 to `max_chars` characters; otherwise the bad-input error with
+/// this code and message (every name, note and title a person types passes through here).
+pub fn required_text<'a>(
+    text: &'a str,
+    max_chars: usize,
+    code: &str,
+    message: &str,
+) -> Result<&'a str> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > max_chars {
+        return Err(Error::invalid(code, message));
+    }
+    Ok(text)
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {

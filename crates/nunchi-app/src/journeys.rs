@@ -40,13 +40,12 @@ pub struct TouchpointInput {
 
 /// Validates a touchpoint typed by a person (API or form).
 pub async fn parse_touchpoint(state: &App, t: &TouchpointInput) -> Result<NewTouchpoint> {
-    let name = t.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid(
-            "invalid_name",
-            "the name must be 1–100 characters",
-        ));
-    }
+    let name = crate::error::required_text(
+        &t.name,
+        100,
+        "invalid_name",
+        "the name must be 1–100 characters",
+    )?;
     let channel = Channel::parse(&t.channel).ok_or_else(|| {
         Error::invalid(
             "invalid_channel",

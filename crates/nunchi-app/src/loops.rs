@@ -183,13 +183,12 @@ pub async fn close_follow_up(
     id: i64,
     resolution: &str,
 ) -> Result<FollowUp> {
-    let resolution = resolution.trim();
-    if resolution.is_empty() || resolution.chars().count() > 2_000 {
-        return Err(Error::invalid(
-            "invalid_resolution",
-            "say what was done, in 1–2,000 characters",
-        ));
-    }
+    let resolution = crate::error::required_text(
+        resolution,
+        2_000,
+        "invalid_resolution",
+        "say what was done, in 1–2,000 characters",
+    )?;
     let closed = state.store.close_follow_up(id, resolution).await?;
     state
         .audit_by(actor, "follow_up.close", &format!("follow_up:{id}"), "")
@@ -225,13 +224,8 @@ pub async fn add_follow_up_note(
     id: i64,
     body: &str,
 ) -> Result<FollowUpNote> {
-    let body = body.trim();
-    if body.is_empty() || body.chars().count() > 2_000 {
-        return Err(Error::invalid(
-            "invalid_note",
-            "a note is 1–2,000 characters",
-        ));
-    }
+    let body =
+        crate::error::required_text(body, 2_000, "invalid_note", "a note is 1–2,000 characters")?;
     let note = state
         .store
         .add_follow_up_note(id, Some(actor.user_id), body)
@@ -355,13 +349,12 @@ pub async fn mark_fixed(
     id: i64,
     input: &FixInput,
 ) -> Result<RootCause> {
-    let note = input.note.trim();
-    if note.is_empty() || note.chars().count() > 2_000 {
-        return Err(Error::invalid(
-            "invalid_note",
-            "say what was fixed, in 1–2,000 characters",
-        ));
-    }
+    let note = crate::error::required_text(
+        &input.note,
+        2_000,
+        "invalid_note",
+        "say what was fixed, in 1–2,000 characters",
+    )?;
     let rc = state.store.root_cause(id).await?;
     let now = state.now();
     let mut jobs = Vec::new();

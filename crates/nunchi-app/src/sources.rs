@@ -29,13 +29,12 @@ pub async fn create_source_checked(
     actor: &Actor,
     input: &SourceInput,
 ) -> Result<CreatedSource> {
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid(
-            "invalid_name",
-            "the name must be 1–100 characters",
-        ));
-    }
+    let name = crate::error::required_text(
+        &input.name,
+        100,
+        "invalid_name",
+        "the name must be 1–100 characters",
+    )?;
     let channel = match input
         .channel
         .as_deref()

@@ -28,13 +28,8 @@ pub struct NewUser {
 pub async fn create_user_checked(state: &App, actor: &Actor, u: &NewUser) -> Result<User> {
     let email = Email::parse(&u.email)?;
     let role = Role::parse(&u.role)?;
-    let name = u.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid(
-            "invalid_name",
-            "a name has 1–100 characters",
-        ));
-    }
+    let name =
+        crate::error::required_text(&u.name, 100, "invalid_name", "a name has 1–100 characters")?;
     let locale = match u.locale.as_deref().map(str::trim) {
         None | Some("") => "ko",
         Some(l @ ("ko" | "en")) => l,
@@ -143,13 +138,12 @@ pub struct NewTeam {
 
 /// Creates a team; shared by the API and the users page.
 pub async fn create_team_checked(state: &App, actor: &Actor, name: &str) -> Result<Team> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid(
-            "invalid_name",
-            "a team name has 1–100 characters",
-        ));
-    }
+    let name = crate::error::required_text(
+        name,
+        100,
+        "invalid_name",
+        "a team name has 1–100 characters",
+    )?;
     let team = state.store.create_team(name).await?;
     state
         .audit_by(actor, "team.create", &format!("team {}", team.id), name)
@@ -178,13 +172,12 @@ pub async fn create_token_checked(
     actor: &Actor,
     t: &NewToken,
 ) -> Result<CreatedToken> {
-    let name = t.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid(
-            "invalid_name",
-            "a token name has 1–100 characters",
-        ));
-    }
+    let name = crate::error::required_text(
+        &t.name,
+        100,
+        "invalid_name",
+        "a token name has 1–100 characters",
+    )?;
     let scopes: Vec<Scope> = Scope::parse_list(&t.scopes.join(" "))?;
     if scopes.is_empty() {
         return Err(Error::invalid(

@@ -1,11 +1,11 @@
 //! Who performs an operation: a signed-in user (through a browser session or an API
-//! token) with what their role and token allow. Operations check permissions and mask
-//! personal data by it, and the audit log names it.
+//! token) with what their role and token allow. Operations mask personal data by it, and
+//! the audit log names it.
 
 use nunchi_core::access::{Grant, Permission};
 use nunchi_store::model::NewAuditEntry;
 
-use crate::{App, Error, Result};
+use crate::App;
 
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -20,14 +20,6 @@ pub struct Actor {
 impl Actor {
     pub fn can(&self, p: Permission) -> bool {
         self.grant.allows(p)
-    }
-
-    pub fn require(&self, p: Permission) -> Result<()> {
-        if self.can(p) {
-            Ok(())
-        } else {
-            Err(Error::Forbidden)
-        }
     }
 
     /// Whether they may see names, e-mail addresses and phone numbers unmasked.

@@ -199,7 +199,7 @@ pub struct SurveyResults {
 pub const RESULTS_LIMIT: i64 = 50_000;
 
 /// A suppression's explanation, with its number ("surveyed 3 days ago").
-pub fn explain(reason: Option<&str>, value: Option<i64>, lang: &str) -> Option<String> {
+fn explain(reason: Option<&str>, value: Option<i64>, lang: &str) -> Option<String> {
     reason
         .and_then(|r| Suppressed::from_parts(r, value))
         .map(|s| s.explain(lang))

@@ -71,13 +71,12 @@ impl Settings {
 }
 
 /// What every handler gets: the application, and what only HTTP needs (settings,
-/// metrics, limits). It dereferences to `App`, so `state.store` is the app's store.
+/// metrics, rate limits). It dereferences to `App`, so `state.store` is the app's store.
 #[derive(Clone)]
 pub struct AppState {
     pub app: Arc<App>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<metrics::Metrics>,
-    pub sign_in_limiter: Arc<auth::limiter::Limiter>,
     /// Rate limits on public pages, survey responses and the tracking API.
     pub limits: Arc<ratelimit::Limits>,
 }
@@ -120,7 +119,6 @@ impl AppState {
             limits: Arc::new(ratelimit::Limits::new(settings.limits)),
             settings: Arc::new(settings),
             metrics: metrics::Metrics::new(),
-            sign_in_limiter: Arc::new(auth::limiter::Limiter::new(20, Duration::from_secs(300))),
         }
     }
 

@@ -69,7 +69,15 @@ pub struct Limiter<K> {
     interval: Option<Duration>,
     /// How far ahead of now the theoretical arrival time may run.
     tolerance: Duration,
-    tat: Mutex<HashMap<K, Instant>>,
+    state: Mutex<Keys<K>>,
+}
+
+/// Each key's theoretical arrival time, and the size at which the idle ones are dropped
+/// next (doubling, so a crowd of busy keys costs one sweep per doubling, not one per
+/// request).
+struct Keys<K> {
+    tat: HashMap<K, Instant>,
+    tidy_at: usize,
 }
 
 impl<K: Hash + Eq> Limiter<K> {
@@ -78,7 +86,10 @@ impl<K: Hash + Eq> Limiter<K> {
         Limiter {
             interval,
             tolerance: interval.map_or(Duration::ZERO, |i| i * count.saturating_sub(1)),
-            tat: Mutex::new(HashMap::new()),
+            state: Mutex::new(Keys {
+                tat: HashMap::new(),
+                tidy_at: TIDY_AT,
+            }),
         }
     }
 
@@ -91,19 +102,20 @@ impl<K: Hash + Eq> Limiter<K> {
         let Some(interval) = self.interval else {
             return Ok(());
         };
-        let mut map = self.tat.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= TIDY_AT {
-            map.retain(|_, tat| *tat > now);
-            if map.len() >= 4 * TIDY_AT {
-                map.clear();
+        let mut keys = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.tat.len() >= keys.tidy_at {
+            keys.tat.retain(|_, tat| *tat > now);
+            if keys.tat.len() >= 4 * TIDY_AT {
+                keys.tat.clear();
             }
+            keys.tidy_at = (2 * keys.tat.len()).max(TIDY_AT);
         }
-        let tat = map.get(&key).copied().unwrap_or(now).max(now);
+        let tat = keys.tat.get(&key).copied().unwrap_or(now).max(now);
         let ahead = tat - now;
         if ahead > self.tolerance {
             return Err(ahead - self.tolerance);
         }
-        map.insert(key, tat + interval);
+        keys.tat.insert(key, tat + interval);
         Ok(())
     }
 }
@@ -111,6 +123,9 @@ impl<K: Hash + Eq> Limiter<K> {
 /// Every limiter a server holds.
 pub struct Limits {
     pub settings: LimitSettings,
+    /// Sign-in attempts per client address (account lockout in the store stops guessing
+    /// one password; this stops one address from trying many accounts).
+    pub sign_in: Limiter<IpAddr>,
     pub public: Limiter<IpAddr>,
     pub responses: Limiter<IpAddr>,
     pub survey_responses: Limiter<i64>,
@@ -135,6 +150,7 @@ impl Limits {
         let second = Duration::from_secs(1);
         Limits {
             settings,
+            sign_in: Limiter::new(20, Duration::from_secs(300)),
             public: Limiter::new(settings.public_per_minute, minute),
             responses: Limiter::new(settings.responses_per_minute, minute),
             survey_responses: Limiter::new(settings.survey_responses_per_minute, minute),
@@ -260,6 +276,27 @@ mod tests {
         for _ in 0..3 {
             assert!(l.check_at("a", later).is_ok());
         }
+    }
+
+    #[test]
+    fn idle_keys_are_swept_in_doubling_steps() {
+        let l = Limiter::new(1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        for n in 0..(TIDY_AT as u32 * 3) {
+            assert!(l.check_at(n, t0).is_ok());
+        }
+        // Every key is still busy, so nothing could be dropped, and the next sweep waits
+        // for the map to double rather than running on every request.
+        let keys = l.state.lock().unwrap();
+        assert_eq!(keys.tat.len(), TIDY_AT * 3);
+        assert!(keys.tidy_at > TIDY_AT * 3, "{}", keys.tidy_at);
+        drop(keys);
+        // Once they are idle, the next sweep forgets them.
+        let later = t0 + Duration::from_secs(3600);
+        for n in 0..(TIDY_AT as u32 * 4) {
+            assert!(l.check_at(1_000_000 + n, later).is_ok());
+        }
+        assert!(l.state.lock().unwrap().tat.len() <= TIDY_AT * 4);
     }
 
     #[test]

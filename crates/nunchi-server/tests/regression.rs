@@ -113,6 +113,18 @@ async fn one_absurd_order_line_cannot_take_the_dashboard_down() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text());
         assert_eq!(r.json()["error"]["code"], "invalid_amount");
     }
+    // An unreadable price is one bad line among good ones, as before.
+    let mixed = orders(
+        &app,
+        json!([
+            line("O-8", "크림", "abc", 1),
+            line("O-9", "토너", "1000", 1)
+        ]),
+    )
+    .await;
+    assert_eq!(mixed.status, StatusCode::OK, "{}", mixed.text());
+    assert_eq!(mixed.json()["accepted"], 1);
+    assert_eq!(mixed.json()["errors"][0]["line"], 1);
     // An order may not grow past the ceiling across requests either.
     let first = orders(&app, json!([line("O-7", "크림", "100000000000000", 1)])).await;
     assert_eq!(first.json()["accepted"], 1, "{}", first.text());
@@ -122,7 +134,7 @@ async fn one_absurd_order_line_cannot_take_the_dashboard_down() {
     let stored = app.state.store.orders_of(customer).await.unwrap();
     assert_eq!(
         stored.len(),
-        2,
+        3,
         "nothing of the refused requests was written"
     );
     assert!(stored.iter().all(|o| o.row.total_minor >= 0));

@@ -280,8 +280,9 @@ impl Dedup {
         self.len == 0
     }
 
-    /// Bytes held, for the memory benchmark's accounting.
-    pub fn heap_bytes(&self) -> usize {
+    /// Bytes held, for the tests that bound them.
+    #[cfg(test)]
+    fn heap_bytes(&self) -> usize {
         self.chunks.iter().map(Vec::capacity).sum::<usize>()
             + self.table.capacity() * (std::mem::size_of::<u64>() + 1)
             + self.seconds.capacity() * 16

@@ -85,13 +85,11 @@ fn parse_line(l: &OrderLineInput) -> nunchi_core::CoreResult<OrderLine> {
     .checked()
 }
 
-/// Whether a line's error is about an amount: such a request is refused whole, since no
-/// real order carries a negative or astronomically large price.
+/// Whether a line's error is an amount out of range (not merely unreadable): such a
+/// request is refused whole, since no real order carries a negative or astronomically
+/// large price. An unreadable number stays a line error like any other.
 fn is_amount_error(e: &nunchi_core::CoreError) -> bool {
-    matches!(
-        e.field,
-        "amount" | "unit_price" | "line_total" | "order_total"
-    )
+    matches!(e.field, "unit_price" | "line_total" | "order_total")
 }
 
 /// Refuses the request when any amount is out of range: a line's price or total, or an

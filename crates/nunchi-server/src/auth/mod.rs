@@ -1,8 +1,6 @@
 //! Authentication and authorisation: who is calling (a browser session or an API token)
 //! and whether their grant allows the permission a route names.
 
-pub mod limiter;
-
 pub use nunchi_app::{password, secret};
 
 use axum::{

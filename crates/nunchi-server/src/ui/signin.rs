@@ -104,7 +104,7 @@ async fn submit(
         };
         Ok((axum::http::StatusCode::UNAUTHORIZED, render(page)).into_response())
     };
-    if !state.sign_in_limiter.check(ip) {
+    if state.limits.sign_in.check(ip).is_err() {
         return Ok((
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             again(t.rate_limited, &f.email)?,

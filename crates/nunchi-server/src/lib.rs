@@ -27,45 +27,32 @@ use axum::{
 use nunchi_app::{App, AppConfig};
 use nunchi_store::Store;
 
-/// Settings the server runs with, resolved and validated by the CLI.
+/// Settings the server runs with, resolved and validated by the CLI: what only HTTP needs,
+/// and the application's own configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
-    pub data_dir: PathBuf,
     /// Mark cookies `Secure`: set when nunchi is served over TLS.
     pub secure_cookies: bool,
     /// Largest JSON body accepted by the API.
     pub max_body_bytes: usize,
     /// Largest CSV upload accepted by the import endpoints.
     pub max_upload_bytes: usize,
-    /// Where outgoing e-mail goes (`smtp://…`, `smtps://…`); none: e-mail is off.
-    pub smtp_url: Option<String>,
-    /// The sender of outgoing e-mail.
-    pub mail_from: String,
-    /// The address customers reach nunchi at, for survey links in e-mail.
-    pub public_url: String,
     /// Rate limits on what strangers can reach.
     pub limits: ratelimit::LimitSettings,
-    /// Message ids the tracking API's de-duplication window remembers at most.
-    pub dedup_max_ids: usize,
-    /// The brand's time zone (reports' days and weeks).
-    pub time_zone: jiff::tz::TimeZone,
+    /// The data folder, mail, public address, dedup window and time zone.
+    pub app: AppConfig,
 }
 
 impl Settings {
     pub fn for_tests(data_dir: PathBuf) -> Self {
         Self {
             listen: ([127, 0, 0, 1], 0).into(),
-            data_dir,
             secure_cookies: false,
             max_body_bytes: 1 << 20,
             max_upload_bytes: 1 << 30,
-            smtp_url: None,
-            mail_from: "nunchi <cx@localhost>".into(),
-            public_url: "http://127.0.0.1".into(),
             limits: ratelimit::LimitSettings::OFF,
-            dedup_max_ids: nunchi_app::events::DEFAULT_MAX_IDS,
-            time_zone: AppConfig::for_tests(PathBuf::new()).time_zone,
+            app: AppConfig::for_tests(data_dir),
         }
     }
 }
@@ -88,20 +75,6 @@ impl std::ops::Deref for AppState {
     }
 }
 
-impl Settings {
-    /// What the application needs of these settings.
-    pub fn app_config(&self) -> AppConfig {
-        AppConfig {
-            data_dir: self.data_dir.clone(),
-            smtp_url: self.smtp_url.clone(),
-            mail_from: self.mail_from.clone(),
-            public_url: self.public_url.clone(),
-            dedup_max_ids: self.dedup_max_ids,
-            time_zone: self.time_zone.clone(),
-        }
-    }
-}
-
 impl AppState {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
         Self::with_clock(store, settings, Arc::new(nunchi_app::SystemClock))
@@ -113,7 +86,7 @@ impl AppState {
         settings: Settings,
         clock: Arc<dyn nunchi_app::Clock>,
     ) -> Self {
-        let app = Arc::new(App::new(store, settings.app_config(), clock));
+        let app = Arc::new(App::new(store, settings.app.clone(), clock));
         Self {
             app,
             limits: Arc::new(ratelimit::Limits::new(settings.limits)),

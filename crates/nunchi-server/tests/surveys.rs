@@ -403,8 +403,8 @@ async fn with_smtp() -> Option<(tempfile::TempDir, Peer, TestApp)> {
     let mail_dir = tempfile::tempdir().unwrap();
     let smtp = Peer::start("smtp_sink.py", &[mail_dir.path().to_str().unwrap()]);
     let app = TestApp::with_settings(|s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
-        s.public_url = "https://cx.example.com".into();
+        s.app.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+        s.app.public_url = "https://cx.example.com".into();
     })
     .await;
     Some((mail_dir, smtp, app))

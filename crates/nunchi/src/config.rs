@@ -238,16 +238,18 @@ impl Config {
     pub fn settings(&self) -> nunchi_server::Settings {
         nunchi_server::Settings {
             listen: self.listen,
-            data_dir: self.data_dir.clone(),
             secure_cookies: self.secure_cookies,
             max_body_bytes: self.max_body_bytes,
             max_upload_bytes: self.max_upload_bytes,
-            smtp_url: self.smtp_url.as_ref().map(|s| s.0.clone()),
-            mail_from: self.mail_from.clone(),
-            public_url: self.public_url.clone(),
             limits: self.limits,
-            dedup_max_ids: self.dedup_max_ids,
-            time_zone: self.time_zone.clone(),
+            app: nunchi_app::AppConfig {
+                data_dir: self.data_dir.clone(),
+                smtp_url: self.smtp_url.as_ref().map(|s| s.0.clone()),
+                mail_from: self.mail_from.clone(),
+                public_url: self.public_url.clone(),
+                dedup_max_ids: self.dedup_max_ids,
+                time_zone: self.time_zone.clone(),
+            },
         }
     }
 }

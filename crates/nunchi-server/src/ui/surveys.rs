@@ -392,7 +392,7 @@ async fn page(
     let s = Loaded::new(state.store.survey(id).await?)?;
     let SurveyResults { results, contacts } = survey_results(&state, &s).await?;
     let stages: Vec<Stage> = state.store.stages().await?;
-    let public = state.settings.public_url.trim_end_matches('/').to_string();
+    let public = state.config.public_url.trim_end_matches('/').to_string();
     let summaries = results
         .questions
         .iter()

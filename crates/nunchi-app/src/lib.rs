@@ -5,7 +5,7 @@
 
 pub mod actor;
 pub mod analysis;
-pub mod clock;
+pub use nunchi_core::clock;
 pub mod csv_records;
 pub mod customers;
 pub mod error;
@@ -34,8 +34,8 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use nunchi_store::{Store, model::NewAuditEntry};
 
 pub use crate::actor::Actor;
-pub use crate::clock::{Clock, SystemClock, TestClock};
 pub use crate::error::{Error, Result};
+pub use nunchi_core::clock::{Clock, SystemClock, TestClock};
 
 /// What operations need to know of the deployment, resolved by the CLI.
 #[derive(Debug, Clone)]
@@ -89,7 +89,9 @@ pub struct App {
 
 impl App {
     /// Starts the event writer and the annotator over `store`.
-    pub fn new(store: Arc<dyn Store>, config: AppConfig, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: Arc<dyn Store>, config: AppConfig) -> Self {
+        // One clock for the store's stamps and the operations' decisions.
+        let clock = store.clock();
         let job_wakeup: jobs::Wakeup = Arc::new(tokio::sync::Notify::new());
         let mailer = mail::Mailer::new(config.smtp_url.as_deref(), &config.mail_from)
             .unwrap_or_else(|e| {

@@ -105,6 +105,32 @@ impl Permission {
         Permission::LoopsManage,
         Permission::SurveysManage,
     ];
+
+    /// The name the API documents it by (a bearer scope in the OpenAPI document).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::CustomersRead => "customers_read",
+            Permission::CustomersWrite => "customers_write",
+            Permission::ViewPii => "view_pii",
+            Permission::CustomersMerge => "customers_merge",
+            Permission::CustomersErase => "customers_erase",
+            Permission::DataImport => "data_import",
+            Permission::DataExport => "data_export",
+            Permission::TeamsRead => "teams_read",
+            Permission::UsersManage => "users_manage",
+            Permission::AuditRead => "audit_read",
+            Permission::JourneysEdit => "journeys_edit",
+            Permission::LoopsManage => "loops_manage",
+            Permission::SurveysManage => "surveys_manage",
+        }
+    }
+
+    pub fn parse(s: &str) -> CoreResult<Self> {
+        Permission::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| CoreError::new("permission", format!("unknown permission {s:?}")))
+    }
 }
 
 /// A right an API token carries, narrower than a role: `customers:read`, `customers:write`,
@@ -197,6 +223,18 @@ impl Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permission_names_round_trip_and_match_serde() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()).unwrap(), p);
+            assert_eq!(
+                serde_json::to_value(p).unwrap(),
+                serde_json::Value::from(p.as_str())
+            );
+        }
+        assert!(Permission::parse("customers:write").is_err());
+    }
 
     #[test]
     fn roles_grow_monotonically() {

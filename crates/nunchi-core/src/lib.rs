@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod channel;
+pub mod clock;
 pub mod consent;
 pub mod customer;
 pub mod email;

@@ -76,17 +76,10 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// A state over `store`, whose clock the operations read the time from (tests open
+    /// the store with a `TestClock` they move).
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        Self::with_clock(store, settings, Arc::new(nunchi_app::SystemClock))
-    }
-
-    /// A state whose operations read the time from `clock` (tests move a `TestClock`).
-    pub fn with_clock(
-        store: Arc<dyn Store>,
-        settings: Settings,
-        clock: Arc<dyn nunchi_app::Clock>,
-    ) -> Self {
-        let app = Arc::new(App::new(store, settings.app.clone(), clock));
+        let app = Arc::new(App::new(store, settings.app.clone()));
         Self {
             app,
             limits: Arc::new(ratelimit::Limits::new(settings.limits)),
@@ -134,13 +127,24 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
 
 /// The whole application as one `Router`, ready to serve or to test in-process.
 pub fn router(state: AppState) -> Router {
+    let (api, doc) = api::documented(&state).split_for_parts();
+    let table = api::permissions::Table::from_document(&doc)
+        .unwrap_or_else(|e| panic!("an API operation's permission is not declared: {e}"));
+    let api = api.route_layer(middleware::from_fn_with_state(
+        api::permissions::Guard {
+            state: state.clone(),
+            table: Arc::new(table),
+        },
+        api::permissions::enforce,
+    ));
     Router::new()
-        .merge(api::routes(&state))
+        .merge(api)
+        .merge(api::undocumented())
         .merge(ui::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::handler))
-        .route("/api/openapi.json", get(openapi::handler))
+        .route("/api/openapi.json", get(openapi::handler(&doc)))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(middleware::from_fn_with_state(

@@ -1,6 +1,8 @@
-//! The table of every API route and the permission it requires. It is not what routes
-//! requests (each handler names its permission in its signature); it is the contract the
-//! role × route matrix test and the OpenAPI coverage test check the router against.
+//! The routes outside the OpenAPI document: pages with the permission each needs, the
+//! public customer-facing paths and Segment's tracking API. It is not what routes requests
+//! (each page names its permission in its signature); it is the contract the page tests
+//! check the router against. The `/api/v1` routes are declared once each, in their
+//! handlers' `#[utoipa::path]` (see `api::documented`).
 
 use nunchi_core::access::Permission::{self, *};
 
@@ -20,126 +22,6 @@ const fn r(method: &'static str, path: &'static str, permission: Option<Permissi
         permission,
     }
 }
-
-pub const API: &[RouteSpec] = &[
-    r("GET", "/api/v1/customers", Some(CustomersRead)),
-    r("POST", "/api/v1/customers", Some(CustomersWrite)),
-    r("GET", "/api/v1/customers/lookup", Some(CustomersRead)),
-    r("GET", "/api/v1/search", Some(CustomersRead)),
-    r("GET", "/api/v1/customers/{id}", Some(CustomersRead)),
-    r("PATCH", "/api/v1/customers/{id}", Some(CustomersWrite)),
-    r("DELETE", "/api/v1/customers/{id}", Some(CustomersErase)),
-    r(
-        "POST",
-        "/api/v1/customers/{id}/identities",
-        Some(CustomersWrite),
-    ),
-    r(
-        "DELETE",
-        "/api/v1/customers/{id}/identities/{kind}/{value}",
-        Some(CustomersWrite),
-    ),
-    r(
-        "POST",
-        "/api/v1/customers/{id}/consents",
-        Some(CustomersWrite),
-    ),
-    r(
-        "POST",
-        "/api/v1/customers/{id}/life-events",
-        Some(CustomersWrite),
-    ),
-    r("GET", "/api/v1/customers/{id}/notes", Some(CustomersRead)),
-    r("POST", "/api/v1/customers/{id}/notes", Some(CustomersWrite)),
-    r(
-        "GET",
-        "/api/v1/customers/{id}/timeline",
-        Some(CustomersRead),
-    ),
-    r("GET", "/api/v1/customers/{id}/orders", Some(CustomersRead)),
-    r("POST", "/api/v1/customers/{id}/merge", Some(CustomersMerge)),
-    r("GET", "/api/v1/customers/{id}/export", Some(DataExport)),
-    r("POST", "/api/v1/orders", Some(CustomersWrite)),
-    r("POST", "/api/v1/orders/{id}/refunds", Some(CustomersWrite)),
-    r("GET", "/api/v1/me", None),
-    r("GET", "/api/v1/stats", Some(CustomersRead)),
-    r("GET", "/api/v1/users", Some(UsersManage)),
-    r("POST", "/api/v1/users", Some(UsersManage)),
-    r("PATCH", "/api/v1/users/{id}", Some(UsersManage)),
-    r("GET", "/api/v1/teams", Some(TeamsRead)),
-    r("POST", "/api/v1/teams", Some(UsersManage)),
-    r("GET", "/api/v1/tokens", None),
-    r("POST", "/api/v1/tokens", None),
-    r("DELETE", "/api/v1/tokens/{id}", None),
-    r("GET", "/api/v1/audit", Some(AuditRead)),
-    r("GET", "/api/v1/jobs", Some(UsersManage)),
-    r("GET", "/api/v1/jobs/{id}", Some(DataImport)),
-    r("POST", "/api/v1/imports/{kind}", Some(DataImport)),
-    r("GET", "/api/v1/exports/{file}", Some(DataExport)),
-    r("POST", "/api/v1/events", Some(DataImport)),
-    r("GET", "/api/v1/sources", Some(UsersManage)),
-    r("POST", "/api/v1/sources", Some(UsersManage)),
-    r("GET", "/api/v1/customers/{id}/events", Some(CustomersRead)),
-    r("GET", "/api/v1/analytics/funnel", Some(CustomersRead)),
-    r("GET", "/api/v1/analytics/paths", Some(CustomersRead)),
-    r("GET", "/api/v1/analytics/retention", Some(CustomersRead)),
-    r(
-        "GET",
-        "/api/v1/analytics/post-purchase",
-        Some(CustomersRead),
-    ),
-    r("GET", "/api/v1/analytics/journey", Some(CustomersRead)),
-    r("GET", "/api/v1/stages", Some(CustomersRead)),
-    r("POST", "/api/v1/stages", Some(JourneysEdit)),
-    r("PATCH", "/api/v1/stages/{id}", Some(JourneysEdit)),
-    r("DELETE", "/api/v1/stages/{id}", Some(JourneysEdit)),
-    r("GET", "/api/v1/touchpoints", Some(CustomersRead)),
-    r("POST", "/api/v1/touchpoints", Some(JourneysEdit)),
-    r("PATCH", "/api/v1/touchpoints/{id}", Some(JourneysEdit)),
-    r("DELETE", "/api/v1/touchpoints/{id}", Some(JourneysEdit)),
-    r("GET", "/api/v1/feedback", Some(CustomersRead)),
-    r("POST", "/api/v1/feedback", Some(DataImport)),
-    r("POST", "/api/v1/feedback/import", Some(DataImport)),
-    r("GET", "/api/v1/feedback/{id}", Some(CustomersRead)),
-    r("GET", "/api/v1/scores", Some(CustomersRead)),
-    r("GET", "/api/v1/perception-gap", Some(CustomersRead)),
-    r("GET", "/api/v1/loop-rules", Some(CustomersRead)),
-    r("POST", "/api/v1/loop-rules", Some(LoopsManage)),
-    r("DELETE", "/api/v1/loop-rules/{id}", Some(LoopsManage)),
-    r("GET", "/api/v1/follow-ups", Some(CustomersRead)),
-    r("GET", "/api/v1/follow-ups/report", Some(CustomersRead)),
-    r(
-        "POST",
-        "/api/v1/follow-ups/{id}/close",
-        Some(CustomersWrite),
-    ),
-    r("GET", "/api/v1/follow-ups/{id}", Some(CustomersRead)),
-    r(
-        "POST",
-        "/api/v1/follow-ups/{id}/notes",
-        Some(CustomersWrite),
-    ),
-    r("GET", "/api/v1/webhooks", Some(UsersManage)),
-    r("POST", "/api/v1/webhooks", Some(UsersManage)),
-    r("DELETE", "/api/v1/webhooks/{id}", Some(UsersManage)),
-    r("GET", "/api/v1/root-causes", Some(CustomersRead)),
-    r("POST", "/api/v1/root-causes", Some(LoopsManage)),
-    r(
-        "GET",
-        "/api/v1/root-causes/suggestions",
-        Some(CustomersRead),
-    ),
-    r("POST", "/api/v1/root-causes/{id}/fix", Some(LoopsManage)),
-    r("GET", "/api/v1/surveys", Some(CustomersRead)),
-    r("POST", "/api/v1/surveys", Some(SurveysManage)),
-    r("GET", "/api/v1/surveys/{id}", Some(CustomersRead)),
-    r("PUT", "/api/v1/surveys/{id}", Some(SurveysManage)),
-    r("GET", "/api/v1/surveys/{id}/results", Some(CustomersRead)),
-    r("GET", "/api/v1/surveys/{id}/contacts", Some(CustomersRead)),
-    r("POST", "/api/v1/surveys/{id}/send", Some(SurveysManage)),
-    r("GET", "/api/v1/survey-settings", Some(CustomersRead)),
-    r("PUT", "/api/v1/survey-settings", Some(SurveysManage)),
-];
 
 /// Pages and endpoints for customers, who never sign in: the survey link page, the
 /// widget script and the widget's JSON calls (see `api::public`).

@@ -14,6 +14,8 @@ pub mod traits;
 
 use std::sync::Arc;
 
+use nunchi_core::clock::{Clock, SystemClock};
+
 pub use error::{StoreError, StoreResult};
 pub use traits::{
     AdminStore, AuditStore, CustomerStore, EventStore, FeedbackStore, JobStore, JourneyStore,
@@ -21,26 +23,21 @@ pub use traits::{
 };
 
 /// Opens the store a URL names (`sqlite:path/to.db` or `postgres://…`) and applies any
-/// pending migrations.
+/// pending migrations. Rows are stamped with the machine's clock.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    connect_with_clock(url, Arc::new(SystemClock)).await
+}
+
+/// `connect`, stamping rows with `clock`'s time: the store never reads the system time
+/// itself, so a test that moves its clock moves every stamp with it.
+pub async fn connect_with_clock(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+        Ok(Arc::new(sqlite::SqliteStore::open(url, clock).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::open(url).await?))
+        Ok(Arc::new(postgres::PgStore::open(url, clock).await?))
     } else {
         Err(StoreError::BadUrl(format!(
             "{url:?}: use sqlite:PATH or postgres://…"
         )))
     }
-}
-
-/// The current time in Unix milliseconds; the store stamps rows with it. (The store is
-/// the last reader of the system clock besides `nunchi_app::clock`; operations that need
-/// a movable time pass it in.)
-#[allow(clippy::disallowed_methods)]
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

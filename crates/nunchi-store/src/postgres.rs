@@ -1,7 +1,9 @@
 //! The PostgreSQL backend, for production: one pool for reads and writes, since PostgreSQL
 //! handles concurrent writers itself.
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
+
+use nunchi_core::clock::Clock;
 
 use sqlx::{
     PgPool, Postgres,
@@ -25,11 +27,13 @@ use crate::{
 pub struct PgStore {
     pub(crate) read: PgPool,
     pub(crate) write: PgPool,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl PgStore {
     /// Connects to the database named by a `postgres://` URL and migrates it.
-    pub async fn open(url: &str) -> StoreResult<Self> {
+    /// Rows are stamped with `clock`'s time.
+    pub async fn open(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Self> {
         let options =
             PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
         let pool = PgPoolOptions::new()
@@ -44,6 +48,7 @@ impl PgStore {
         Ok(Self {
             read: pool.clone(),
             write: pool,
+            clock,
         })
     }
 }
@@ -91,6 +96,10 @@ impl_job_store!(PgStore, Postgres, crate::sql::jobs::claim_sql(true));
 impl crate::traits::AdminStore for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     async fn ping(&self) -> StoreResult<()> {

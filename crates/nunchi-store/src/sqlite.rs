@@ -1,7 +1,9 @@
 //! The embedded SQLite backend: WAL, foreign keys on, a busy timeout, and one writer
 //! connection so that writes queue in the pool instead of failing with `SQLITE_BUSY`.
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
+
+use nunchi_core::clock::Clock;
 
 use sqlx::{
     Sqlite, SqlitePool,
@@ -25,11 +27,13 @@ use crate::{
 pub struct SqliteStore {
     pub(crate) read: SqlitePool,
     pub(crate) write: SqlitePool,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database named by a `sqlite:` URL and migrates it.
-    pub async fn open(url: &str) -> StoreResult<Self> {
+    /// Rows are stamped with `clock`'s time.
+    pub async fn open(url: &str, clock: Arc<dyn Clock>) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::BadUrl(e.to_string()))?
             .create_if_missing(true)
@@ -65,7 +69,7 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(read_options)
             .await?;
-        Ok(Self { read, write })
+        Ok(Self { read, write, clock })
     }
 }
 
@@ -124,6 +128,10 @@ impl_job_store!(SqliteStore, Sqlite, crate::sql::jobs::claim_sql(false));
 impl crate::traits::AdminStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     async fn ping(&self) -> StoreResult<()> {

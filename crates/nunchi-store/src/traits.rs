@@ -388,6 +388,8 @@ pub trait SurveyStore: Send + Sync {
 #[async_trait]
 pub trait AdminStore: Send + Sync {
     fn backend(&self) -> &'static str;
+    /// The clock the store stamps rows with; operations read the time from it too.
+    fn clock(&self) -> std::sync::Arc<dyn nunchi_core::clock::Clock>;
     async fn ping(&self) -> StoreResult<()>;
     /// Copies the live database to `path` (SQLite's online backup API).
     async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()>;

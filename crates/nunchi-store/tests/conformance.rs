@@ -1759,3 +1759,51 @@ async fn every_customer_keyed_table_is_in_the_lifecycle_registry() {
         }
     }
 }
+
+/// The store never reads the system time: every stamp comes from the clock it was opened
+/// with, so moving a test clock moves created and updated times (SLA, expiry and fatigue
+/// windows depend on it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_are_stamped_with_the_store_clock() {
+    use std::sync::Arc;
+    for backend in testing::backends() {
+        let start = 1_600_000_000_000; // 2020-09-13, far from the machine's clock
+        let clock = Arc::new(nunchi_core::clock::TestClock::at(start));
+        let url = testing::fresh_url(backend).await.unwrap();
+        let s = nunchi_store::connect_with_clock(&url, clock.clone())
+            .await
+            .unwrap();
+        let id = s
+            .create_customer(
+                &customer("c1", "김민지", "minji@example.com", ""),
+                &[],
+                "test",
+            )
+            .await
+            .unwrap();
+        let row = s.customer(id).await.unwrap().row;
+        assert_eq!(
+            (row.created_at, row.updated_at),
+            (start, start),
+            "{backend}"
+        );
+        clock.advance(86_400_000);
+        s.update_profile(
+            id,
+            &ProfileFields {
+                language: Some(nunchi_core::customer::Language::parse("ko").unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let row = s.customer(id).await.unwrap().row;
+        assert_eq!(row.created_at, start, "{backend}");
+        assert_eq!(row.updated_at, start + 86_400_000, "{backend}");
+        let team = s.create_team("VIP care").await.unwrap();
+        assert_eq!(team.created_at, start + 86_400_000, "{backend}");
+        let job = s.enqueue_job("email", "{}", start, 3).await.unwrap();
+        let claimed = s.claim_job("w", start + 86_400_000, 60_000).await.unwrap();
+        assert_eq!(claimed.map(|j| j.id), Some(job), "{backend}");
+    }
+}

@@ -1,14 +1,11 @@
 //! Administration over JSON: the caller, users and roles, teams, API tokens, the audit log,
 //! background jobs and dashboard counts.
 
-use axum::{
-    Json, Router,
-    http::StatusCode,
-    routing::{delete, get},
-};
+use axum::{Json, http::StatusCode};
 use nunchi_store::model::{ApiToken, AuditEntry, Job, Stats, Team, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use nunchi_app::paging::{decode_id_cursor, encode_id_cursor, limit};
 
@@ -19,23 +16,24 @@ use nunchi_app::users::{
 
 use crate::{
     AppState,
-    auth::{Auth, Need, perm},
+    auth::Auth,
     error::AppResult,
     extract::{ApiJson, ApiPath, ApiQuery},
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/stats", get(stats))
-        .route("/api/v1/users", get(users).post(create_user))
-        .route("/api/v1/users/{id}", axum::routing::patch(update_user))
-        .route("/api/v1/teams", get(teams).post(create_team))
-        .route("/api/v1/tokens", get(tokens).post(create_token))
-        .route("/api/v1/tokens/{id}", delete(revoke_token))
-        .route("/api/v1/audit", get(audit))
-        .route("/api/v1/jobs", get(jobs))
-        .route("/api/v1/jobs/{id}", get(job))
+/// Routes and their OpenAPI operations, both from each handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(stats))
+        .routes(routes!(users, create_user))
+        .routes(routes!(update_user))
+        .routes(routes!(teams, create_team))
+        .routes(routes!(tokens, create_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(audit))
+        .routes(routes!(jobs))
+        .routes(routes!(job))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,7 +44,7 @@ pub struct Me {
     pub permissions: Vec<nunchi_core::access::Permission>,
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "admin", responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/me", security(("bearer" = [])), tag = "admin", responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn me(auth: Auth) -> Json<Me> {
     let permissions = nunchi_core::access::Permission::ALL
         .into_iter()
@@ -58,25 +56,19 @@ pub async fn me(auth: Auth) -> Json<Me> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/stats", tag = "admin", responses((status = 200, body = Stats)))]
-pub async fn stats(
-    _auth: Need<perm::CustomersRead>,
-    state: axum::extract::State<AppState>,
-) -> AppResult<Json<Stats>> {
+#[utoipa::path(get, path = "/api/v1/stats", security(("bearer" = ["customers_read"])), tag = "admin", responses((status = 200, body = Stats)))]
+pub async fn stats(state: axum::extract::State<AppState>) -> AppResult<Json<Stats>> {
     Ok(Json(state.store.stats().await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = Vec<User>)))]
-pub async fn users(
-    _auth: Need<perm::UsersManage>,
-    state: axum::extract::State<AppState>,
-) -> AppResult<Json<Vec<User>>> {
+#[utoipa::path(get, path = "/api/v1/users", security(("bearer" = ["users_manage"])), tag = "admin", responses((status = 200, body = Vec<User>)))]
+pub async fn users(state: axum::extract::State<AppState>) -> AppResult<Json<Vec<User>>> {
     Ok(Json(state.store.users().await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUser, responses((status = 201, body = User), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/users", security(("bearer" = ["users_manage"])), tag = "admin", request_body = NewUser, responses((status = 201, body = User), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create_user(
-    auth: Need<perm::UsersManage>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiJson(u): ApiJson<NewUser>,
 ) -> AppResult<(StatusCode, Json<User>)> {
@@ -86,9 +78,9 @@ pub async fn create_user(
     ))
 }
 
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "admin", params(("id" = i64, Path)), request_body = UserPatch, responses((status = 200, body = User)))]
+#[utoipa::path(patch, path = "/api/v1/users/{id}", security(("bearer" = ["users_manage"])), tag = "admin", params(("id" = i64, Path)), request_body = UserPatch, responses((status = 200, body = User)))]
 pub async fn update_user(
-    auth: Need<perm::UsersManage>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(p): ApiJson<UserPatch>,
@@ -98,17 +90,14 @@ pub async fn update_user(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams", tag = "admin", responses((status = 200, body = Vec<Team>)))]
-pub async fn teams(
-    _auth: Need<perm::TeamsRead>,
-    state: axum::extract::State<AppState>,
-) -> AppResult<Json<Vec<Team>>> {
+#[utoipa::path(get, path = "/api/v1/teams", security(("bearer" = ["teams_read"])), tag = "admin", responses((status = 200, body = Vec<Team>)))]
+pub async fn teams(state: axum::extract::State<AppState>) -> AppResult<Json<Vec<Team>>> {
     Ok(Json(state.store.teams().await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/teams", tag = "admin", request_body = NewTeam, responses((status = 201, body = Team)))]
+#[utoipa::path(post, path = "/api/v1/teams", security(("bearer" = ["users_manage"])), tag = "admin", request_body = NewTeam, responses((status = 201, body = Team)))]
 pub async fn create_team(
-    auth: Need<perm::UsersManage>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiJson(t): ApiJson<NewTeam>,
 ) -> AppResult<(StatusCode, Json<Team>)> {
@@ -118,7 +107,7 @@ pub async fn create_team(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", responses((status = 200, body = Vec<ApiToken>)))]
+#[utoipa::path(get, path = "/api/v1/tokens", security(("bearer" = [])), tag = "admin", responses((status = 200, body = Vec<ApiToken>)))]
 pub async fn tokens(
     auth: Auth,
     state: axum::extract::State<AppState>,
@@ -126,7 +115,7 @@ pub async fn tokens(
     Ok(Json(state.store.api_tokens(auth.user.id).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "admin", request_body = NewToken, responses((status = 201, body = CreatedToken)))]
+#[utoipa::path(post, path = "/api/v1/tokens", security(("bearer" = [])), tag = "admin", request_body = NewToken, responses((status = 201, body = CreatedToken)))]
 pub async fn create_token(
     auth: Auth,
     state: axum::extract::State<AppState>,
@@ -138,7 +127,7 @@ pub async fn create_token(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "admin", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", security(("bearer" = [])), tag = "admin", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_token(
     auth: Auth,
     state: axum::extract::State<AppState>,
@@ -164,9 +153,8 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(CursorQuery), responses((status = 200, body = AuditPage)))]
+#[utoipa::path(get, path = "/api/v1/audit", security(("bearer" = ["audit_read"])), tag = "admin", params(CursorQuery), responses((status = 200, body = AuditPage)))]
 pub async fn audit(
-    _auth: Need<perm::AuditRead>,
     state: axum::extract::State<AppState>,
     ApiQuery(q): ApiQuery<CursorQuery>,
 ) -> AppResult<Json<AuditPage>> {
@@ -181,17 +169,13 @@ pub async fn audit(
     Ok(Json(AuditPage { items, next_cursor }))
 }
 
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "admin", responses((status = 200, body = Vec<Job>)))]
-pub async fn jobs(
-    _auth: Need<perm::UsersManage>,
-    state: axum::extract::State<AppState>,
-) -> AppResult<Json<Vec<Job>>> {
+#[utoipa::path(get, path = "/api/v1/jobs", security(("bearer" = ["users_manage"])), tag = "admin", responses((status = 200, body = Vec<Job>)))]
+pub async fn jobs(state: axum::extract::State<AppState>) -> AppResult<Json<Vec<Job>>> {
     Ok(Json(state.store.jobs(100).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "admin", params(("id" = i64, Path)), responses((status = 200, body = Job), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", security(("bearer" = ["data_import"])), tag = "admin", params(("id" = i64, Path)), responses((status = 200, body = Job), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn job(
-    _auth: Need<perm::DataImport>,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Job>> {

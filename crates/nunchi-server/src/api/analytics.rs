@@ -1,14 +1,11 @@
 //! Analytics and the journey map over JSON: funnels, paths, retention, the post-purchase
 //! template and stage metrics, plus editing the map's stages and touchpoints.
 
-use axum::{
-    Json, Router,
-    extract::State,
-    routing::{get, patch},
-};
+use axum::{Json, extract::State};
 use nunchi_store::model::{Stage, Touchpoint};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use nunchi_app::journeys::{
     TouchpointInput, create_touchpoint_checked, parse_touchpoint, stage_key,
@@ -16,7 +13,7 @@ use nunchi_app::journeys::{
 
 use crate::{
     AppState,
-    auth::{Need, perm},
+    auth::Auth,
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
 };
@@ -25,31 +22,22 @@ use nunchi_app::analysis::{
     RetentionParams, RetentionView,
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/analytics/funnel", get(funnel))
-        .route("/api/v1/analytics/paths", get(paths))
-        .route("/api/v1/analytics/retention", get(retention))
-        .route("/api/v1/analytics/post-purchase", get(post_purchase))
-        .route("/api/v1/analytics/journey", get(journey))
-        .route("/api/v1/stages", get(stages).post(add_stage))
-        .route(
-            "/api/v1/stages/{id}",
-            patch(edit_stage).delete(delete_stage),
-        )
-        .route(
-            "/api/v1/touchpoints",
-            get(touchpoints).post(create_touchpoint),
-        )
-        .route(
-            "/api/v1/touchpoints/{id}",
-            patch(update_touchpoint).delete(delete_touchpoint),
-        )
+/// Routes and their OpenAPI operations, both from each handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(funnel))
+        .routes(routes!(paths))
+        .routes(routes!(retention))
+        .routes(routes!(post_purchase))
+        .routes(routes!(journey))
+        .routes(routes!(stages, add_stage))
+        .routes(routes!(edit_stage, delete_stage))
+        .routes(routes!(touchpoints, create_touchpoint))
+        .routes(routes!(update_touchpoint, delete_touchpoint))
 }
 
-#[utoipa::path(get, path = "/api/v1/analytics/funnel", tag = "analytics", params(Filter, FunnelParams), responses((status = 200, body = FunnelView)))]
+#[utoipa::path(get, path = "/api/v1/analytics/funnel", security(("bearer" = ["customers_read"])), tag = "analytics", params(Filter, FunnelParams), responses((status = 200, body = FunnelView)))]
 pub async fn funnel(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiQuery(f): ApiQuery<Filter>,
     ApiQuery(p): ApiQuery<FunnelParams>,
@@ -57,9 +45,8 @@ pub async fn funnel(
     Ok(Json(analysis::funnel(&state, &f, &p).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/analytics/paths", tag = "analytics", params(Filter, PathParams), responses((status = 200, body = PathsView)))]
+#[utoipa::path(get, path = "/api/v1/analytics/paths", security(("bearer" = ["customers_read"])), tag = "analytics", params(Filter, PathParams), responses((status = 200, body = PathsView)))]
 pub async fn paths(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiQuery(f): ApiQuery<Filter>,
     ApiQuery(p): ApiQuery<PathParams>,
@@ -67,9 +54,8 @@ pub async fn paths(
     Ok(Json(analysis::paths(&state, &f, &p).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/analytics/retention", tag = "analytics", params(Filter, RetentionParams), responses((status = 200, body = RetentionView)))]
+#[utoipa::path(get, path = "/api/v1/analytics/retention", security(("bearer" = ["customers_read"])), tag = "analytics", params(Filter, RetentionParams), responses((status = 200, body = RetentionView)))]
 pub async fn retention(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiQuery(f): ApiQuery<Filter>,
     ApiQuery(p): ApiQuery<RetentionParams>,
@@ -84,9 +70,8 @@ pub struct WindowParam {
     pub window: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/analytics/post-purchase", tag = "analytics", params(Filter, WindowParam), responses((status = 200, body = Vec<OutcomeRow>)))]
+#[utoipa::path(get, path = "/api/v1/analytics/post-purchase", security(("bearer" = ["customers_read"])), tag = "analytics", params(Filter, WindowParam), responses((status = 200, body = Vec<OutcomeRow>)))]
 pub async fn post_purchase(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiQuery(f): ApiQuery<Filter>,
     ApiQuery(w): ApiQuery<WindowParam>,
@@ -96,20 +81,16 @@ pub async fn post_purchase(
     Ok(Json(analysis::post_purchase(&state, &f, window).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/analytics/journey", tag = "analytics", params(Filter), responses((status = 200, body = JourneyView)))]
+#[utoipa::path(get, path = "/api/v1/analytics/journey", security(("bearer" = ["customers_read"])), tag = "analytics", params(Filter), responses((status = 200, body = JourneyView)))]
 pub async fn journey(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiQuery(f): ApiQuery<Filter>,
 ) -> AppResult<Json<JourneyView>> {
     Ok(Json(analysis::journey(&state, &f).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/stages", tag = "journeys", responses((status = 200, body = Vec<Stage>)))]
-pub async fn stages(
-    _auth: Need<perm::CustomersRead>,
-    State(state): State<AppState>,
-) -> AppResult<Json<Vec<Stage>>> {
+#[utoipa::path(get, path = "/api/v1/stages", security(("bearer" = ["customers_read"])), tag = "journeys", responses((status = 200, body = Vec<Stage>)))]
+pub async fn stages(State(state): State<AppState>) -> AppResult<Json<Vec<Stage>>> {
     Ok(Json(state.store.stages().await?))
 }
 
@@ -132,9 +113,9 @@ fn stage_name(text: Option<&str>, field: &str) -> AppResult<String> {
     Ok(t.to_string())
 }
 
-#[utoipa::path(post, path = "/api/v1/stages", tag = "journeys", request_body = StageInput, responses((status = 200, body = Stage), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/stages", security(("bearer" = ["journeys_edit"])), tag = "journeys", request_body = StageInput, responses((status = 200, body = Stage), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn add_stage(
-    auth: Need<perm::JourneysEdit>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<StageInput>,
 ) -> AppResult<Json<Stage>> {
@@ -149,9 +130,9 @@ pub async fn add_stage(
     Ok(Json(stage))
 }
 
-#[utoipa::path(patch, path = "/api/v1/stages/{id}", tag = "journeys", params(("id" = i64, Path)), request_body = StageInput, responses((status = 200, body = Vec<Stage>)))]
+#[utoipa::path(patch, path = "/api/v1/stages/{id}", security(("bearer" = ["journeys_edit"])), tag = "journeys", params(("id" = i64, Path)), request_body = StageInput, responses((status = 200, body = Vec<Stage>)))]
 pub async fn edit_stage(
-    auth: Need<perm::JourneysEdit>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<StageInput>,
@@ -183,9 +164,9 @@ pub async fn edit_stage(
     Ok(Json(state.store.stages().await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/stages/{id}", tag = "journeys", params(("id" = i64, Path)), responses((status = 200, body = Vec<Stage>)))]
+#[utoipa::path(delete, path = "/api/v1/stages/{id}", security(("bearer" = ["journeys_edit"])), tag = "journeys", params(("id" = i64, Path)), responses((status = 200, body = Vec<Stage>)))]
 pub async fn delete_stage(
-    auth: Need<perm::JourneysEdit>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Vec<Stage>>> {
@@ -196,17 +177,14 @@ pub async fn delete_stage(
     Ok(Json(state.store.stages().await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/touchpoints", tag = "journeys", responses((status = 200, body = Vec<Touchpoint>)))]
-pub async fn touchpoints(
-    _auth: Need<perm::CustomersRead>,
-    State(state): State<AppState>,
-) -> AppResult<Json<Vec<Touchpoint>>> {
+#[utoipa::path(get, path = "/api/v1/touchpoints", security(("bearer" = ["customers_read"])), tag = "journeys", responses((status = 200, body = Vec<Touchpoint>)))]
+pub async fn touchpoints(State(state): State<AppState>) -> AppResult<Json<Vec<Touchpoint>>> {
     Ok(Json(state.store.touchpoints().await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/touchpoints", tag = "journeys", request_body = TouchpointInput, responses((status = 200, body = Touchpoint)))]
+#[utoipa::path(post, path = "/api/v1/touchpoints", security(("bearer" = ["journeys_edit"])), tag = "journeys", request_body = TouchpointInput, responses((status = 200, body = Touchpoint)))]
 pub async fn create_touchpoint(
-    auth: Need<perm::JourneysEdit>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<TouchpointInput>,
 ) -> AppResult<Json<Touchpoint>> {
@@ -215,9 +193,9 @@ pub async fn create_touchpoint(
     ))
 }
 
-#[utoipa::path(patch, path = "/api/v1/touchpoints/{id}", tag = "journeys", params(("id" = i64, Path)), request_body = TouchpointInput, responses((status = 200, body = Touchpoint)))]
+#[utoipa::path(patch, path = "/api/v1/touchpoints/{id}", security(("bearer" = ["journeys_edit"])), tag = "journeys", params(("id" = i64, Path)), request_body = TouchpointInput, responses((status = 200, body = Touchpoint)))]
 pub async fn update_touchpoint(
-    auth: Need<perm::JourneysEdit>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<TouchpointInput>,
@@ -236,9 +214,9 @@ pub async fn update_touchpoint(
     Ok(Json(t))
 }
 
-#[utoipa::path(delete, path = "/api/v1/touchpoints/{id}", tag = "journeys", params(("id" = i64, Path)), responses((status = 200, body = Vec<Touchpoint>)))]
+#[utoipa::path(delete, path = "/api/v1/touchpoints/{id}", security(("bearer" = ["journeys_edit"])), tag = "journeys", params(("id" = i64, Path)), responses((status = 200, body = Vec<Touchpoint>)))]
 pub async fn delete_touchpoint(
-    auth: Need<perm::JourneysEdit>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Vec<Touchpoint>>> {

@@ -3,11 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::{
-    Json, Router,
-    http::StatusCode,
-    routing::{delete, get, post},
-};
+use axum::{Json, http::StatusCode};
 use nunchi_core::{
     access::Permission,
     consent::{Consent, ContactChannel, Purpose},
@@ -26,6 +22,7 @@ use nunchi_core::{
 use nunchi_store::model::{Customer, CustomerExport, CustomerSummary, Note, Order};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use nunchi_app::paging::limit;
 use nunchi_app::privacy::{mask_customer, mask_summary};
@@ -34,32 +31,27 @@ use nunchi_app::customers::{self, CustomerPage, ListQuery, PageQuery, TimelinePa
 
 use crate::{
     AppState,
-    auth::{Auth, Need, perm},
+    auth::Auth,
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/customers", get(list).post(create))
-        .route("/api/v1/customers/lookup", get(lookup))
-        .route("/api/v1/search", get(search))
-        .route(
-            "/api/v1/customers/{id}",
-            get(read).patch(update).delete(erase),
-        )
-        .route("/api/v1/customers/{id}/identities", post(add_identity))
-        .route(
-            "/api/v1/customers/{id}/identities/{kind}/{value}",
-            delete(remove_identity),
-        )
-        .route("/api/v1/customers/{id}/consents", post(record_consent))
-        .route("/api/v1/customers/{id}/life-events", post(set_life_event))
-        .route("/api/v1/customers/{id}/notes", get(notes).post(add_note))
-        .route("/api/v1/customers/{id}/timeline", get(timeline))
-        .route("/api/v1/customers/{id}/orders", get(orders))
-        .route("/api/v1/customers/{id}/merge", post(merge))
-        .route("/api/v1/customers/{id}/export", get(export))
+/// Routes and their OpenAPI operations, both from each handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(lookup))
+        .routes(routes!(search))
+        .routes(routes!(read, update, erase))
+        .routes(routes!(add_identity))
+        .routes(routes!(remove_identity))
+        .routes(routes!(record_consent))
+        .routes(routes!(set_life_event))
+        .routes(routes!(notes, add_note))
+        .routes(routes!(timeline))
+        .routes(routes!(orders))
+        .routes(routes!(merge))
+        .routes(routes!(export))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -203,10 +195,10 @@ async fn visible(state: &AppState, auth: &Auth, id: i64) -> AppResult<Customer> 
     Ok(c)
 }
 
-#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerInput,
+#[utoipa::path(post, path = "/api/v1/customers", security(("bearer" = ["customers_write"])), tag = "customers", request_body = CustomerInput,
     responses((status = 201, body = Customer), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create(
-    auth: Need<perm::CustomersWrite>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiJson(input): ApiJson<CustomerInput>,
 ) -> AppResult<(StatusCode, Json<Customer>)> {
@@ -280,20 +272,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(visible(&state, &auth, id).await?)))
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/v1/customers/{id}", security(("bearer" = ["customers_read"])), tag = "customers", params(("id" = i64, Path)),
     responses((status = 200, body = Customer), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn read(
-    auth: Need<perm::CustomersRead>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Customer>> {
     Ok(Json(visible(&state, &auth, id).await?))
 }
 
-#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)), request_body = CustomerPatch,
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)), request_body = CustomerPatch,
     responses((status = 200, body = Customer), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn update(
-    auth: Need<perm::CustomersWrite>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(p): ApiJson<CustomerPatch>,
@@ -327,10 +319,10 @@ pub struct LookupQuery {
     pub value: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/lookup", tag = "customers", params(LookupQuery),
+#[utoipa::path(get, path = "/api/v1/customers/lookup", security(("bearer" = ["customers_read"])), tag = "customers", params(LookupQuery),
     responses((status = 200, body = Customer), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn lookup(
-    auth: Need<perm::CustomersRead>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiQuery(q): ApiQuery<LookupQuery>,
 ) -> AppResult<Json<Customer>> {
@@ -343,9 +335,9 @@ pub async fn lookup(
     Ok(Json(visible(&state, &auth, id).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListQuery), responses((status = 200, body = CustomerPage)))]
+#[utoipa::path(get, path = "/api/v1/customers", security(("bearer" = ["customers_read"])), tag = "customers", params(ListQuery), responses((status = 200, body = CustomerPage)))]
 pub async fn list(
-    auth: Need<perm::CustomersRead>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<CustomerPage>> {
@@ -361,9 +353,9 @@ pub struct SearchQuery {
     pub limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/search", tag = "customers", params(SearchQuery), responses((status = 200, body = Vec<CustomerSummary>)))]
+#[utoipa::path(get, path = "/api/v1/search", security(("bearer" = ["customers_read"])), tag = "customers", params(SearchQuery), responses((status = 200, body = Vec<CustomerSummary>)))]
 pub async fn search(
-    auth: Need<perm::CustomersRead>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> AppResult<Json<Vec<CustomerSummary>>> {
@@ -377,10 +369,10 @@ pub async fn search(
     Ok(Json(hits))
 }
 
-#[utoipa::path(post, path = "/api/v1/customers/{id}/identities", tag = "customers", params(("id" = i64, Path)), request_body = IdentityInput,
+#[utoipa::path(post, path = "/api/v1/customers/{id}/identities", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)), request_body = IdentityInput,
     responses((status = 200, body = Customer), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn add_identity(
-    auth: Need<perm::CustomersWrite>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<IdentityInput>,
@@ -396,10 +388,10 @@ pub async fn add_identity(
     Ok(Json(visible(&state, &auth, id).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/customers/{id}/identities/{kind}/{value}", tag = "customers",
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/identities/{kind}/{value}", security(("bearer" = ["customers_write"])), tag = "customers",
     params(("id" = i64, Path), ("kind" = String, Path), ("value" = String, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn remove_identity(
-    auth: Need<perm::CustomersWrite>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath((id, kind, value)): ApiPath<(i64, String, String)>,
 ) -> AppResult<StatusCode> {
@@ -410,9 +402,9 @@ pub async fn remove_identity(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/customers/{id}/consents", tag = "customers", params(("id" = i64, Path)), request_body = ConsentInput, responses((status = 200, body = Customer)))]
+#[utoipa::path(post, path = "/api/v1/customers/{id}/consents", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)), request_body = ConsentInput, responses((status = 200, body = Customer)))]
 pub async fn record_consent(
-    auth: Need<perm::CustomersWrite>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<ConsentInput>,
@@ -424,9 +416,9 @@ pub async fn record_consent(
     Ok(Json(visible(&state, &auth, id).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/customers/{id}/life-events", tag = "customers", params(("id" = i64, Path)), request_body = LifeEventInput, responses((status = 200, body = Customer)))]
+#[utoipa::path(post, path = "/api/v1/customers/{id}/life-events", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)), request_body = LifeEventInput, responses((status = 200, body = Customer)))]
 pub async fn set_life_event(
-    auth: Need<perm::CustomersWrite>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(e): ApiJson<LifeEventInput>,
@@ -455,9 +447,9 @@ pub struct NoteInput {
     pub body: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/customers/{id}/notes", tag = "customers", params(("id" = i64, Path)), request_body = NoteInput, responses((status = 201, body = Note)))]
+#[utoipa::path(post, path = "/api/v1/customers/{id}/notes", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)), request_body = NoteInput, responses((status = 201, body = Note)))]
 pub async fn add_note(
-    auth: Need<perm::CustomersWrite>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<NoteInput>,
@@ -474,18 +466,17 @@ pub async fn add_note(
     Ok((StatusCode::CREATED, Json(note)))
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}/notes", tag = "customers", params(("id" = i64, Path)), responses((status = 200, body = Vec<Note>)))]
+#[utoipa::path(get, path = "/api/v1/customers/{id}/notes", security(("bearer" = ["customers_read"])), tag = "customers", params(("id" = i64, Path)), responses((status = 200, body = Vec<Note>)))]
 pub async fn notes(
-    _auth: Need<perm::CustomersRead>,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Vec<Note>>> {
     Ok(Json(state.store.notes(id).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers", params(("id" = i64, Path), PageQuery), responses((status = 200, body = TimelinePage)))]
+#[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", security(("bearer" = ["customers_read"])), tag = "customers", params(("id" = i64, Path), PageQuery), responses((status = 200, body = TimelinePage)))]
 pub async fn timeline(
-    auth: Need<perm::CustomersRead>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<PageQuery>,
@@ -496,9 +487,8 @@ pub async fn timeline(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}/orders", tag = "orders", params(("id" = i64, Path)), responses((status = 200, body = Vec<Order>)))]
+#[utoipa::path(get, path = "/api/v1/customers/{id}/orders", security(("bearer" = ["customers_read"])), tag = "orders", params(("id" = i64, Path)), responses((status = 200, body = Vec<Order>)))]
 pub async fn orders(
-    _auth: Need<perm::CustomersRead>,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Vec<Order>>> {
@@ -511,10 +501,10 @@ pub struct MergeInput {
     pub source_id: i64,
 }
 
-#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers", params(("id" = i64, Path)), request_body = MergeInput,
+#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", security(("bearer" = ["customers_merge"])), tag = "customers", params(("id" = i64, Path)), request_body = MergeInput,
     responses((status = 200, body = Customer), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn merge(
-    auth: Need<perm::CustomersMerge>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<MergeInput>,
@@ -523,11 +513,11 @@ pub async fn merge(
     Ok(Json(visible(&state, &auth, id).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", security(("bearer" = ["customers_erase"])), tag = "customers", params(("id" = i64, Path)),
     description = "Erases the customer's personal data (right to be forgotten); anonymised orders remain for aggregates.",
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn erase(
-    auth: Need<perm::CustomersErase>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
@@ -535,9 +525,9 @@ pub async fn erase(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}/export", operation_id = "export_customer", tag = "customers", params(("id" = i64, Path)), responses((status = 200, body = CustomerExport)))]
+#[utoipa::path(get, path = "/api/v1/customers/{id}/export", security(("bearer" = ["data_export"])), operation_id = "export_customer", tag = "customers", params(("id" = i64, Path)), responses((status = 200, body = CustomerExport)))]
 pub async fn export(
-    auth: Need<perm::DataExport>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<CustomerExport>> {

@@ -2,31 +2,31 @@
 //! and streaming CSV exports in the same format.
 
 use axum::{
-    Json, Router,
+    Json,
     body::Body,
     extract::DefaultBodyLimit,
     http::{HeaderMap, StatusCode, header},
     response::Response,
-    routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
-    auth::{Need, perm},
+    auth::Auth,
     error::{AppError, AppResult},
     extract::{ApiPath, ApiQuery},
 };
 use nunchi_app::import::{self, ImportKind};
 
-pub fn routes(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/imports/{kind}",
-            post(start_import).layer(DefaultBodyLimit::max(state.settings.max_upload_bytes)),
-        )
-        .route("/api/v1/exports/{file}", get(export))
+/// Routes and their OpenAPI operations, both from each handler's `#[utoipa::path]`.
+pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let (schemas, paths, import) = routes!(start_import);
+    let import = import.layer(DefaultBodyLimit::max(state.settings.max_upload_bytes));
+    OpenApiRouter::new()
+        .routes((schemas, paths, import))
+        .routes(routes!(export))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -43,11 +43,11 @@ pub struct ImportStarted {
     pub job_id: i64,
 }
 
-#[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "data", params(("kind" = String, Path, description = "`customers` or `orders`"), ImportQuery),
+#[utoipa::path(post, path = "/api/v1/imports/{kind}", security(("bearer" = ["data_import"])), tag = "data", params(("kind" = String, Path, description = "`customers` or `orders`"), ImportQuery),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 202, body = ImportStarted), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
 pub async fn start_import(
-    auth: Need<perm::DataImport>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(kind): ApiPath<String>,
     ApiQuery(q): ApiQuery<ImportQuery>,
@@ -70,10 +70,10 @@ pub async fn start_import(
     Ok((StatusCode::ACCEPTED, Json(ImportStarted { job_id })))
 }
 
-#[utoipa::path(get, path = "/api/v1/exports/{file}", operation_id = "export_csv", tag = "data", params(("file" = String, Path, description = "`customers.csv` or `orders.csv`")),
+#[utoipa::path(get, path = "/api/v1/exports/{file}", security(("bearer" = ["data_export"])), operation_id = "export_csv", tag = "data", params(("file" = String, Path, description = "`customers.csv` or `orders.csv`")),
     responses((status = 200, content_type = "text/csv", body = String)))]
 pub async fn export(
-    auth: Need<perm::DataExport>,
+    auth: Auth,
     state: axum::extract::State<AppState>,
     ApiPath(file): ApiPath<String>,
 ) -> AppResult<Response> {

@@ -10,7 +10,7 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::post,
 };
 use base64::Engine;
 use jiff::Timestamp;
@@ -18,12 +18,13 @@ use nunchi_store::model::{EventRow, EventSource};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json, value::RawValue};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use nunchi_app::sources::{CreatedSource, SourceInput, create_source_checked};
 
 use crate::{
     AppState,
-    auth::{Need, perm, secret},
+    auth::{Auth, secret},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
     ratelimit::ClientIp,
@@ -33,12 +34,17 @@ use nunchi_app::events::{
     segment::{self, Invalid, Kind, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES},
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/{call}", post(tracking))
-        .route("/api/v1/events", post(native))
-        .route("/api/v1/sources", get(sources).post(create_source))
-        .route("/api/v1/customers/{id}/events", get(customer_events))
+/// Segment's tracking calls: write-key auth, outside the OpenAPI document.
+pub fn tracking_routes() -> Router<AppState> {
+    Router::new().route("/v1/{call}", post(tracking))
+}
+
+/// Routes and their OpenAPI operations, both from each handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(native))
+        .routes(routes!(sources, create_source))
+        .routes(routes!(customer_events))
 }
 
 /// A Segment-shaped error: `{"success": false, "code", "message"}`, plus the refused
@@ -324,13 +330,9 @@ pub struct EventsInput {
     pub events: Vec<Box<RawValue>>,
 }
 
-#[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = EventsInput,
+#[utoipa::path(post, path = "/api/v1/events", security(("bearer" = ["data_import"])), tag = "events", request_body = EventsInput,
     responses((status = 200, body = IngestResult), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn native(
-    _auth: Need<perm::DataImport>,
-    State(state): State<AppState>,
-    body: Bytes,
-) -> AppResult<Json<IngestResult>> {
+pub async fn native(State(state): State<AppState>, body: Bytes) -> AppResult<Json<IngestResult>> {
     if body.len() > MAX_BATCH_BYTES {
         return Err(AppError::PayloadTooLarge);
     }
@@ -385,17 +387,14 @@ async fn api_source(state: &AppState) -> AppResult<EventSource> {
         .await?)
 }
 
-#[utoipa::path(get, path = "/api/v1/sources", tag = "events", responses((status = 200, body = Vec<EventSource>)))]
-pub async fn sources(
-    _auth: Need<perm::UsersManage>,
-    State(state): State<AppState>,
-) -> AppResult<Json<Vec<EventSource>>> {
+#[utoipa::path(get, path = "/api/v1/sources", security(("bearer" = ["users_manage"])), tag = "events", responses((status = 200, body = Vec<EventSource>)))]
+pub async fn sources(State(state): State<AppState>) -> AppResult<Json<Vec<EventSource>>> {
     Ok(Json(state.store.sources().await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/sources", tag = "events", request_body = SourceInput, responses((status = 200, body = CreatedSource)))]
+#[utoipa::path(post, path = "/api/v1/sources", security(("bearer" = ["users_manage"])), tag = "events", request_body = SourceInput, responses((status = 200, body = CreatedSource)))]
 pub async fn create_source(
-    auth: Need<perm::UsersManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<SourceInput>,
 ) -> AppResult<Json<CreatedSource>> {
@@ -410,10 +409,9 @@ pub struct EventsQuery {
     pub limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/customers/{id}/events", tag = "events", params(("id" = i64, Path), EventsQuery),
+#[utoipa::path(get, path = "/api/v1/customers/{id}/events", security(("bearer" = ["customers_read"])), tag = "events", params(("id" = i64, Path), EventsQuery),
     responses((status = 200, body = Vec<EventRow>)))]
 pub async fn customer_events(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<EventsQuery>,

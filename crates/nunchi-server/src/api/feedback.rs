@@ -3,19 +3,15 @@
 //! scores (NPS, CSAT, CES) with margins of error by period and by channel, touchpoint,
 //! journey stage or team.
 
-use axum::{
-    Json, Router,
-    body::Bytes,
-    extract::State,
-    routing::{get, post},
-};
+use axum::{Json, body::Bytes, extract::State};
 use nunchi_store::model::{Feedback, FeedbackFilter};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
-    auth::{Auth, Need, perm},
+    auth::Auth,
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
 };
@@ -24,13 +20,14 @@ use nunchi_app::feedback::{
 };
 use nunchi_app::scores::{self, GapRow, RangeQuery, ScoresQuery, ScoresReport};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/feedback", get(list).post(add))
-        .route("/api/v1/feedback/import", post(import_csv))
-        .route("/api/v1/feedback/{id}", get(read))
-        .route("/api/v1/scores", get(scores_report))
-        .route("/api/v1/perception-gap", get(perception_gap_report))
+/// Routes and their OpenAPI operations, both from each handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(import_csv))
+        .routes(routes!(read))
+        .routes(routes!(scores_report))
+        .routes(routes!(perception_gap_report))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,10 +36,9 @@ pub struct FeedbackBatch {
     pub feedback: Vec<FeedbackInput>,
 }
 
-#[utoipa::path(post, operation_id = "add_feedback", path = "/api/v1/feedback", tag = "feedback", request_body = FeedbackBatch,
+#[utoipa::path(post, operation_id = "add_feedback", path = "/api/v1/feedback", security(("bearer" = ["data_import"])), tag = "feedback", request_body = FeedbackBatch,
     responses((status = 200, body = AddReport, description = "Good items are stored even when others are rejected")))]
 pub async fn add(
-    _auth: Need<perm::DataImport>,
     State(state): State<AppState>,
     ApiJson(batch): ApiJson<FeedbackBatch>,
 ) -> AppResult<Json<AddReport>> {
@@ -68,14 +64,10 @@ pub async fn add(
     Ok(Json(report))
 }
 
-#[utoipa::path(post, operation_id = "import_feedback", path = "/api/v1/feedback/import", tag = "feedback",
+#[utoipa::path(post, operation_id = "import_feedback", path = "/api/v1/feedback/import", security(("bearer" = ["data_import"])), tag = "feedback",
     request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header naming the columns: source, external_id, metric, rating, scale_min, scale_max, text (or body, comment), url, author, customer_id, customer_external_id, touchpoint_id, stage, team_id, channel, created_at"),
     responses((status = 200, body = AddReport, description = "Rejected rows are listed by line; the good rows are stored")))]
-pub async fn import_csv(
-    _auth: Need<perm::DataImport>,
-    State(state): State<AppState>,
-    body: Bytes,
-) -> AppResult<Json<AddReport>> {
+pub async fn import_csv(State(state): State<AppState>, body: Bytes) -> AppResult<Json<AddReport>> {
     let text = std::str::from_utf8(&body).map_err(|e| {
         AppError::bad_request(
             "invalid_encoding",
@@ -111,9 +103,9 @@ pub(crate) fn masked(f: Feedback, auth: &Auth) -> Feedback {
     nunchi_app::privacy::masked_feedback(f, &auth.as_actor())
 }
 
-#[utoipa::path(get, operation_id = "list_feedback", path = "/api/v1/feedback", tag = "feedback", params(ListQuery), responses((status = 200, body = Vec<Feedback>)))]
+#[utoipa::path(get, operation_id = "list_feedback", path = "/api/v1/feedback", security(("bearer" = ["customers_read"])), tag = "feedback", params(ListQuery), responses((status = 200, body = Vec<Feedback>)))]
 pub async fn list(
-    auth: Need<perm::CustomersRead>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<Vec<Feedback>>> {
@@ -128,28 +120,26 @@ pub async fn list(
     Ok(Json(items.into_iter().map(|f| masked(f, &auth)).collect()))
 }
 
-#[utoipa::path(get, operation_id = "read_feedback", path = "/api/v1/feedback/{id}", tag = "feedback", params(("id" = i64, Path)), responses((status = 200, body = Feedback)))]
+#[utoipa::path(get, operation_id = "read_feedback", path = "/api/v1/feedback/{id}", security(("bearer" = ["customers_read"])), tag = "feedback", params(("id" = i64, Path)), responses((status = 200, body = Feedback)))]
 pub async fn read(
-    auth: Need<perm::CustomersRead>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Feedback>> {
     Ok(Json(masked(state.store.feedback(id).await?, &auth)))
 }
 
-#[utoipa::path(get, operation_id = "scores", path = "/api/v1/scores", tag = "feedback", params(ScoresQuery), responses((status = 200, body = ScoresReport)))]
+#[utoipa::path(get, operation_id = "scores", path = "/api/v1/scores", security(("bearer" = ["customers_read"])), tag = "feedback", params(ScoresQuery), responses((status = 200, body = ScoresReport)))]
 pub async fn scores_report(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ScoresQuery>,
 ) -> AppResult<Json<ScoresReport>> {
     Ok(Json(scores::scores(&state, &q).await?))
 }
 
-#[utoipa::path(get, operation_id = "perception_gap", path = "/api/v1/perception-gap", tag = "feedback", params(RangeQuery),
+#[utoipa::path(get, operation_id = "perception_gap", path = "/api/v1/perception-gap", security(("bearer" = ["customers_read"])), tag = "feedback", params(RangeQuery),
     responses((status = 200, body = Vec<GapRow>, description = "Biggest gap first")))]
 pub async fn perception_gap_report(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> AppResult<Json<Vec<GapRow>>> {

@@ -4,19 +4,15 @@
 //! closed-loop rate and time to close per owner and team; outbound webhooks; and the
 //! outer loop's root-cause items, tracked to "fixed" with affected customers told.
 
-use axum::{
-    Json, Router,
-    extract::State,
-    http::StatusCode,
-    routing::{delete, get, post},
-};
+use axum::{Json, extract::State, http::StatusCode};
 use nunchi_store::model::{Feedback, FollowUp, FollowUpNote, LoopRule, RootCause, Webhook};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
-    auth::{Need, perm},
+    auth::Auth,
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
 };
@@ -28,37 +24,32 @@ use nunchi_app::loops::{
 use nunchi_app::outer_loop::{LoopReport, TopicSuggestion};
 use nunchi_app::webhooks;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/loop-rules", get(rules).post(create_rule))
-        .route("/api/v1/loop-rules/{id}", delete(delete_rule))
-        .route("/api/v1/follow-ups", get(follow_ups))
-        .route("/api/v1/follow-ups/report", get(report))
-        .route("/api/v1/follow-ups/{id}", get(follow_up))
-        .route("/api/v1/follow-ups/{id}/close", post(close))
-        .route("/api/v1/follow-ups/{id}/notes", post(add_note))
-        .route("/api/v1/webhooks", get(webhooks).post(create_webhook))
-        .route("/api/v1/webhooks/{id}", delete(delete_webhook))
-        .route(
-            "/api/v1/root-causes",
-            get(root_causes).post(create_root_cause),
-        )
-        .route("/api/v1/root-causes/suggestions", get(suggestions))
-        .route("/api/v1/root-causes/{id}/fix", post(fix_root_cause))
+/// Routes and their OpenAPI operations, both from each handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(rules, create_rule))
+        .routes(routes!(delete_rule))
+        .routes(routes!(follow_ups))
+        .routes(routes!(report))
+        .routes(routes!(follow_up))
+        .routes(routes!(close))
+        .routes(routes!(add_note))
+        .routes(routes!(webhooks, create_webhook))
+        .routes(routes!(delete_webhook))
+        .routes(routes!(root_causes, create_root_cause))
+        .routes(routes!(suggestions))
+        .routes(routes!(fix_root_cause))
 }
 
-#[utoipa::path(get, operation_id = "loop_rules", path = "/api/v1/loop-rules", tag = "feedback", responses((status = 200, body = Vec<LoopRule>)))]
-pub async fn rules(
-    _auth: Need<perm::CustomersRead>,
-    State(state): State<AppState>,
-) -> AppResult<Json<Vec<LoopRule>>> {
+#[utoipa::path(get, operation_id = "loop_rules", path = "/api/v1/loop-rules", security(("bearer" = ["customers_read"])), tag = "feedback", responses((status = 200, body = Vec<LoopRule>)))]
+pub async fn rules(State(state): State<AppState>) -> AppResult<Json<Vec<LoopRule>>> {
     Ok(Json(state.store.loop_rules().await?))
 }
 
-#[utoipa::path(post, operation_id = "create_loop_rule", path = "/api/v1/loop-rules", tag = "feedback", request_body = LoopRuleInput,
+#[utoipa::path(post, operation_id = "create_loop_rule", path = "/api/v1/loop-rules", security(("bearer" = ["loops_manage"])), tag = "feedback", request_body = LoopRuleInput,
     responses((status = 201, body = LoopRule)))]
 pub async fn create_rule(
-    auth: Need<perm::LoopsManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<LoopRuleInput>,
 ) -> AppResult<(StatusCode, Json<LoopRule>)> {
@@ -66,10 +57,10 @@ pub async fn create_rule(
     Ok((StatusCode::CREATED, Json(rule)))
 }
 
-#[utoipa::path(delete, operation_id = "delete_loop_rule", path = "/api/v1/loop-rules/{id}", tag = "feedback", params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "delete_loop_rule", path = "/api/v1/loop-rules/{id}", security(("bearer" = ["loops_manage"])), tag = "feedback", params(("id" = i64, Path)),
     responses((status = 204)))]
 pub async fn delete_rule(
-    auth: Need<perm::LoopsManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
@@ -85,10 +76,9 @@ pub struct FollowUpQuery {
     pub limit: Option<i64>,
 }
 
-#[utoipa::path(get, operation_id = "follow_ups", path = "/api/v1/follow-ups", tag = "feedback", params(FollowUpQuery),
+#[utoipa::path(get, operation_id = "follow_ups", path = "/api/v1/follow-ups", security(("bearer" = ["customers_read"])), tag = "feedback", params(FollowUpQuery),
     responses((status = 200, body = Vec<FollowUp>)))]
 pub async fn follow_ups(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<FollowUpQuery>,
 ) -> AppResult<Json<Vec<FollowUp>>> {
@@ -106,10 +96,10 @@ pub async fn follow_ups(
     Ok(Json(state.store.follow_ups(status, limit).await?))
 }
 
-#[utoipa::path(post, operation_id = "close_follow_up", path = "/api/v1/follow-ups/{id}/close", tag = "feedback", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "close_follow_up", path = "/api/v1/follow-ups/{id}/close", security(("bearer" = ["customers_write"])), tag = "feedback", params(("id" = i64, Path)),
     request_body = CloseInput, responses((status = 200, body = FollowUp)))]
 pub async fn close(
-    auth: Need<perm::CustomersWrite>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<CloseInput>,
@@ -119,12 +109,9 @@ pub async fn close(
     ))
 }
 
-#[utoipa::path(get, operation_id = "follow_up_report", path = "/api/v1/follow-ups/report", tag = "feedback",
+#[utoipa::path(get, operation_id = "follow_up_report", path = "/api/v1/follow-ups/report", security(("bearer" = ["customers_read"])), tag = "feedback",
     responses((status = 200, body = LoopReport)))]
-pub async fn report(
-    _auth: Need<perm::CustomersRead>,
-    State(state): State<AppState>,
-) -> AppResult<Json<LoopReport>> {
+pub async fn report(State(state): State<AppState>) -> AppResult<Json<LoopReport>> {
     Ok(Json(loop_report(&state).await?))
 }
 
@@ -137,10 +124,10 @@ pub struct FollowUpDetail {
     pub notes: Vec<FollowUpNote>,
 }
 
-#[utoipa::path(get, operation_id = "follow_up", path = "/api/v1/follow-ups/{id}", tag = "feedback", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "follow_up", path = "/api/v1/follow-ups/{id}", security(("bearer" = ["customers_read"])), tag = "feedback", params(("id" = i64, Path)),
     responses((status = 200, body = FollowUpDetail)))]
 pub async fn follow_up(
-    auth: Need<perm::CustomersRead>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<FollowUpDetail>> {
@@ -154,10 +141,10 @@ pub async fn follow_up(
     }))
 }
 
-#[utoipa::path(post, operation_id = "add_follow_up_note", path = "/api/v1/follow-ups/{id}/notes", tag = "feedback", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "add_follow_up_note", path = "/api/v1/follow-ups/{id}/notes", security(("bearer" = ["customers_write"])), tag = "feedback", params(("id" = i64, Path)),
     request_body = NoteInput, responses((status = 201, body = FollowUpNote)))]
 pub async fn add_note(
-    auth: Need<perm::CustomersWrite>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<NoteInput>,
@@ -184,18 +171,15 @@ pub struct CreatedWebhook {
     pub secret: String,
 }
 
-#[utoipa::path(get, operation_id = "webhooks", path = "/api/v1/webhooks", tag = "feedback", responses((status = 200, body = Vec<Webhook>)))]
-pub async fn webhooks(
-    _auth: Need<perm::UsersManage>,
-    State(state): State<AppState>,
-) -> AppResult<Json<Vec<Webhook>>> {
+#[utoipa::path(get, operation_id = "webhooks", path = "/api/v1/webhooks", security(("bearer" = ["users_manage"])), tag = "feedback", responses((status = 200, body = Vec<Webhook>)))]
+pub async fn webhooks(State(state): State<AppState>) -> AppResult<Json<Vec<Webhook>>> {
     Ok(Json(state.store.webhooks().await?))
 }
 
-#[utoipa::path(post, operation_id = "create_webhook", path = "/api/v1/webhooks", tag = "feedback", request_body = WebhookInput,
+#[utoipa::path(post, operation_id = "create_webhook", path = "/api/v1/webhooks", security(("bearer" = ["users_manage"])), tag = "feedback", request_body = WebhookInput,
     responses((status = 201, body = CreatedWebhook)))]
 pub async fn create_webhook(
-    auth: Need<perm::UsersManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<WebhookInput>,
 ) -> AppResult<(StatusCode, Json<CreatedWebhook>)> {
@@ -246,10 +230,10 @@ pub async fn create_webhook(
     ))
 }
 
-#[utoipa::path(delete, operation_id = "delete_webhook", path = "/api/v1/webhooks/{id}", tag = "feedback", params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "delete_webhook", path = "/api/v1/webhooks/{id}", security(("bearer" = ["users_manage"])), tag = "feedback", params(("id" = i64, Path)),
     responses((status = 204)))]
 pub async fn delete_webhook(
-    auth: Need<perm::UsersManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<StatusCode> {
@@ -260,27 +244,21 @@ pub async fn delete_webhook(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, operation_id = "root_causes", path = "/api/v1/root-causes", tag = "feedback", responses((status = 200, body = Vec<RootCause>)))]
-pub async fn root_causes(
-    _auth: Need<perm::CustomersRead>,
-    State(state): State<AppState>,
-) -> AppResult<Json<Vec<RootCause>>> {
+#[utoipa::path(get, operation_id = "root_causes", path = "/api/v1/root-causes", security(("bearer" = ["customers_read"])), tag = "feedback", responses((status = 200, body = Vec<RootCause>)))]
+pub async fn root_causes(State(state): State<AppState>) -> AppResult<Json<Vec<RootCause>>> {
     Ok(Json(state.store.root_causes().await?))
 }
 
-#[utoipa::path(get, operation_id = "root_cause_suggestions", path = "/api/v1/root-causes/suggestions", tag = "feedback",
+#[utoipa::path(get, operation_id = "root_cause_suggestions", path = "/api/v1/root-causes/suggestions", security(("bearer" = ["customers_read"])), tag = "feedback",
     responses((status = 200, body = Vec<TopicSuggestion>)))]
-pub async fn suggestions(
-    _auth: Need<perm::CustomersRead>,
-    State(state): State<AppState>,
-) -> AppResult<Json<Vec<TopicSuggestion>>> {
+pub async fn suggestions(State(state): State<AppState>) -> AppResult<Json<Vec<TopicSuggestion>>> {
     Ok(Json(topic_suggestions(&state).await?))
 }
 
-#[utoipa::path(post, operation_id = "create_root_cause", path = "/api/v1/root-causes", tag = "feedback", request_body = RootCauseInput,
+#[utoipa::path(post, operation_id = "create_root_cause", path = "/api/v1/root-causes", security(("bearer" = ["loops_manage"])), tag = "feedback", request_body = RootCauseInput,
     responses((status = 201, body = RootCause)))]
 pub async fn create_root_cause(
-    auth: Need<perm::LoopsManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<RootCauseInput>,
 ) -> AppResult<(StatusCode, Json<RootCause>)> {
@@ -288,10 +266,10 @@ pub async fn create_root_cause(
     Ok((StatusCode::CREATED, Json(rc)))
 }
 
-#[utoipa::path(post, operation_id = "fix_root_cause", path = "/api/v1/root-causes/{id}/fix", tag = "feedback", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "fix_root_cause", path = "/api/v1/root-causes/{id}/fix", security(("bearer" = ["loops_manage"])), tag = "feedback", params(("id" = i64, Path)),
     request_body = FixInput, responses((status = 200, body = RootCause)))]
 pub async fn fix_root_cause(
-    auth: Need<perm::LoopsManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<FixInput>,

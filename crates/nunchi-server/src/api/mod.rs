@@ -11,12 +11,19 @@ pub mod orders;
 pub mod public;
 pub mod surveys;
 
+pub mod permissions;
+
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
-pub fn routes(state: &AppState) -> Router<AppState> {
-    Router::new()
+/// Every `/api/v1` route with its OpenAPI operation. Each is declared once, in its
+/// handler's `#[utoipa::path]` (method, path, the permission it needs as the bearer
+/// scope, schemas); the router, the OpenAPI document and the permission check all come
+/// from that declaration.
+pub fn documented(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(<crate::openapi::ApiDoc as utoipa::OpenApi>::openapi())
         .merge(customers::routes())
         .merge(orders::routes())
         .merge(admin::routes())
@@ -26,5 +33,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(feedback::routes())
         .merge(loops::routes())
         .merge(surveys::routes())
+}
+
+/// Routes outside the document and the role matrix: Segment's tracking API (write keys)
+/// and the public survey endpoints customers call without signing in.
+pub fn undocumented() -> Router<AppState> {
+    Router::new()
+        .merge(events::tracking_routes())
         .merge(public::routes())
 }

@@ -1,6 +1,6 @@
 //! Orders over JSON: upsert line items (the same shape as a CSV row) and record refunds.
 
-use axum::{Json, Router, routing::post};
+use axum::Json;
 use nunchi_core::{
     channel::Channel,
     import::{OrderLine, OrderStatus},
@@ -10,19 +10,20 @@ use nunchi_core::{
 use nunchi_store::model::OrderRow;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
-    auth::{Need, perm},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath},
 };
 use nunchi_app::import::RowError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/orders", post(upsert))
-        .route("/api/v1/orders/{id}/refunds", post(refund))
+/// Routes and their OpenAPI operations, both from each handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upsert))
+        .routes(routes!(refund))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -120,9 +121,8 @@ fn check_amounts(parsed: &[nunchi_core::CoreResult<OrderLine>]) -> AppResult<()>
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = OrderLinesInput, responses((status = 200, body = OrderLinesResult)))]
+#[utoipa::path(post, path = "/api/v1/orders", security(("bearer" = ["customers_write"])), tag = "orders", request_body = OrderLinesInput, responses((status = 200, body = OrderLinesResult)))]
 pub async fn upsert(
-    _auth: Need<perm::CustomersWrite>,
     state: axum::extract::State<AppState>,
     ApiJson(input): ApiJson<OrderLinesInput>,
 ) -> AppResult<Json<OrderLinesResult>> {
@@ -169,10 +169,9 @@ pub struct RefundInput {
     pub amount: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", tag = "orders", params(("id" = i64, Path)), request_body = RefundInput,
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", security(("bearer" = ["customers_write"])), tag = "orders", params(("id" = i64, Path)), request_body = RefundInput,
     responses((status = 200, body = OrderRow), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn refund(
-    _auth: Need<perm::CustomersWrite>,
     state: axum::extract::State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<RefundInput>,

@@ -3,19 +3,15 @@
 //! customers, and set the brand's survey cap. The public side (link page, widget) is in
 //! `public.rs`.
 
-use axum::{
-    Json, Router,
-    extract::State,
-    http::StatusCode,
-    routing::{get, post},
-};
+use axum::{Json, extract::State, http::StatusCode};
 use nunchi_store::model::NewSurveyContact;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
-    auth::{Need, perm},
+    auth::Auth,
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath},
 };
@@ -24,29 +20,27 @@ use nunchi_app::survey_builder::{
 };
 use nunchi_app::surveys::{self as run, Loaded};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/surveys", get(list).post(create))
-        .route("/api/v1/surveys/{id}", get(read).put(update))
-        .route("/api/v1/surveys/{id}/results", get(results))
-        .route("/api/v1/surveys/{id}/contacts", get(contacts))
-        .route("/api/v1/surveys/{id}/send", post(send))
-        .route("/api/v1/survey-settings", get(settings).put(set_settings))
+/// Routes and their OpenAPI operations, both from each handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update))
+        .routes(routes!(results))
+        .routes(routes!(contacts))
+        .routes(routes!(send))
+        .routes(routes!(settings, set_settings))
 }
 
-#[utoipa::path(get, operation_id = "surveys", path = "/api/v1/surveys", tag = "surveys", responses((status = 200, body = Vec<SurveyView>)))]
-pub async fn list(
-    _auth: Need<perm::CustomersRead>,
-    State(state): State<AppState>,
-) -> AppResult<Json<Vec<SurveyView>>> {
+#[utoipa::path(get, operation_id = "surveys", path = "/api/v1/surveys", security(("bearer" = ["customers_read"])), tag = "surveys", responses((status = 200, body = Vec<SurveyView>)))]
+pub async fn list(State(state): State<AppState>) -> AppResult<Json<Vec<SurveyView>>> {
     let all = state.store.surveys().await?;
     Ok(Json(all.into_iter().map(|s| view(&state, s)).collect()))
 }
 
-#[utoipa::path(post, operation_id = "create_survey", path = "/api/v1/surveys", tag = "surveys", request_body = SurveyInput,
+#[utoipa::path(post, operation_id = "create_survey", path = "/api/v1/surveys", security(("bearer" = ["surveys_manage"])), tag = "surveys", request_body = SurveyInput,
     responses((status = 201, body = SurveyView)))]
 pub async fn create(
-    auth: Need<perm::SurveysManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<SurveyInput>,
 ) -> AppResult<(StatusCode, Json<SurveyView>)> {
@@ -58,20 +52,19 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view(&state, s))))
 }
 
-#[utoipa::path(get, operation_id = "survey", path = "/api/v1/surveys/{id}", tag = "surveys", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "survey", path = "/api/v1/surveys/{id}", security(("bearer" = ["customers_read"])), tag = "surveys", params(("id" = i64, Path)),
     responses((status = 200, body = SurveyView)))]
 pub async fn read(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<SurveyView>> {
     Ok(Json(view(&state, state.store.survey(id).await?)))
 }
 
-#[utoipa::path(put, operation_id = "update_survey", path = "/api/v1/surveys/{id}", tag = "surveys", params(("id" = i64, Path)),
+#[utoipa::path(put, operation_id = "update_survey", path = "/api/v1/surveys/{id}", security(("bearer" = ["surveys_manage"])), tag = "surveys", params(("id" = i64, Path)),
     request_body = SurveyInput, responses((status = 200, body = SurveyView)))]
 pub async fn update(
-    auth: Need<perm::SurveysManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<SurveyInput>,
@@ -85,10 +78,9 @@ pub async fn update(
     Ok(Json(view(&state, s)))
 }
 
-#[utoipa::path(get, operation_id = "survey_results", path = "/api/v1/surveys/{id}/results", tag = "surveys", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "survey_results", path = "/api/v1/surveys/{id}/results", security(("bearer" = ["customers_read"])), tag = "surveys", params(("id" = i64, Path)),
     responses((status = 200, body = SurveyResults)))]
 pub async fn results(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<SurveyResults>> {
@@ -96,10 +88,9 @@ pub async fn results(
     Ok(Json(survey_results(&state, &s).await?))
 }
 
-#[utoipa::path(get, operation_id = "survey_contacts", path = "/api/v1/surveys/{id}/contacts", tag = "surveys", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "survey_contacts", path = "/api/v1/surveys/{id}/contacts", security(("bearer" = ["customers_read"])), tag = "surveys", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<ContactView>)))]
 pub async fn contacts(
-    _auth: Need<perm::CustomersRead>,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Vec<ContactView>>> {
@@ -120,10 +111,10 @@ pub struct Queued {
     pub queued: usize,
 }
 
-#[utoipa::path(post, operation_id = "send_survey", path = "/api/v1/surveys/{id}/send", tag = "surveys", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "send_survey", path = "/api/v1/surveys/{id}/send", security(("bearer" = ["surveys_manage"])), tag = "surveys", params(("id" = i64, Path)),
     request_body = SendInput, responses((status = 202, body = Queued)))]
 pub async fn send(
-    auth: Need<perm::SurveysManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<SendInput>,
@@ -191,20 +182,17 @@ pub struct SurveySettings {
     pub global_cap: Option<i64>,
 }
 
-#[utoipa::path(get, operation_id = "survey_settings", path = "/api/v1/survey-settings", tag = "surveys", responses((status = 200, body = SurveySettings)))]
-pub async fn settings(
-    _auth: Need<perm::CustomersRead>,
-    State(state): State<AppState>,
-) -> AppResult<Json<SurveySettings>> {
+#[utoipa::path(get, operation_id = "survey_settings", path = "/api/v1/survey-settings", security(("bearer" = ["customers_read"])), tag = "surveys", responses((status = 200, body = SurveySettings)))]
+pub async fn settings(State(state): State<AppState>) -> AppResult<Json<SurveySettings>> {
     Ok(Json(SurveySettings {
         global_cap: run::global_cap(state.store.as_ref()).await?,
     }))
 }
 
-#[utoipa::path(put, operation_id = "set_survey_settings", path = "/api/v1/survey-settings", tag = "surveys", request_body = SurveySettings,
+#[utoipa::path(put, operation_id = "set_survey_settings", path = "/api/v1/survey-settings", security(("bearer" = ["surveys_manage"])), tag = "surveys", request_body = SurveySettings,
     responses((status = 200, body = SurveySettings)))]
 pub async fn set_settings(
-    auth: Need<perm::SurveysManage>,
+    auth: Auth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<SurveySettings>,
 ) -> AppResult<Json<SurveySettings>> {

@@ -155,6 +155,10 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // The API's permission layer has already authenticated the caller.
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
         let auth = authenticate(parts, state)
             .await?
             .ok_or(AppError::Unauthorized)?;

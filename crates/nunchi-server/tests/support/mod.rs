@@ -70,12 +70,12 @@ impl TestApp {
         let db_url = testing::fresh_url(testing::default_backend())
             .await
             .expect("create a test database");
-        let store = nunchi_store::connect(&db_url)
+        let store = nunchi_store::connect_with_clock(&db_url, clock)
             .await
             .expect("open the test database");
         let mut settings = Settings::for_tests(dir.path().to_path_buf());
         change(&mut settings);
-        let state = AppState::with_clock(store, settings, clock);
+        let state = AppState::new(store, settings);
         let router = nunchi_server::router(state.clone());
         let hash = nunchi_app::password::hash(PASSWORD).unwrap();
         let (mut tokens, mut sessions, mut user_ids) =

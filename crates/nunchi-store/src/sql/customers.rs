@@ -126,13 +126,14 @@ macro_rules! impl_customer_store {
                 out: &mut [Option<$crate::StoreResult<$crate::model::Upserted>>],
                 source: &str,
                 defs: &mut std::collections::HashMap<String, String>,
+                now: i64,
             ) -> $crate::StoreResult<()> {
                 use $crate::sql::customers::{Owner, identity_key, record_identities};
                 if group.is_empty() { return Ok(()); }
                 let rows: Vec<&nunchi_core::import::CustomerRecord> = group.iter().map(|i| &records[*i]).collect();
                 let saved_defs = defs.clone();
                 let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-                let outcome: Vec<(usize, $crate::StoreResult<i64>)> = match Self::insert_group(&mut sp, &rows, source, defs).await {
+                let outcome: Vec<(usize, $crate::StoreResult<i64>)> = match Self::insert_group(&mut sp, &rows, source, defs, now).await {
                     Ok(ids) => { sp.commit().await?; group.iter().copied().zip(ids.into_iter().map(Ok)).collect() }
                     Err(_) => {
                         sp.rollback().await?;
@@ -141,7 +142,7 @@ macro_rules! impl_customer_store {
                         for &i in group.iter() {
                             let saved_defs = defs.clone();
                             let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-                            match Self::insert_group(&mut sp, &[&records[i]], source, defs).await {
+                            match Self::insert_group(&mut sp, &[&records[i]], source, defs, now).await {
                                 Ok(ids) => { sp.commit().await?; each.push((i, Ok(ids[0]))); }
                                 Err(e) => { sp.rollback().await?; *defs = saved_defs; each.push((i, Err(e))); }
                             }
@@ -165,8 +166,7 @@ macro_rules! impl_customer_store {
             /// Inserts new customers and everything their records carry. The caller has checked
             /// that none of their identities exists; a concurrent writer that slipped one in
             /// makes the unique index fail.
-            async fn insert_group(conn: &mut <$db as sqlx::Database>::Connection, rows: &[&nunchi_core::import::CustomerRecord], source: &str, defs: &mut std::collections::HashMap<String, String>) -> $crate::StoreResult<Vec<i64>> {
-                let now = $crate::now_ms();
+            async fn insert_group(conn: &mut <$db as sqlx::Database>::Connection, rows: &[&nunchi_core::import::CustomerRecord], source: &str, defs: &mut std::collections::HashMap<String, String>, now: i64) -> $crate::StoreResult<Vec<i64>> {
                 let mut attributes: Vec<(usize, String, String)> = Vec::new();
                 for (n, r) in rows.iter().enumerate() {
                     for (key, ty, value) in &r.attributes {
@@ -251,14 +251,14 @@ macro_rules! impl_customer_store {
                 Ok(())
             }
 
-            async fn log_identity(conn: &mut <$db as sqlx::Database>::Connection, id: i64, action: &str, kind: &str, value: &str, actor: &str) -> $crate::StoreResult<()> {
+            async fn log_identity(conn: &mut <$db as sqlx::Database>::Connection, id: i64, action: &str, kind: &str, value: &str, actor: &str, now: i64) -> $crate::StoreResult<()> {
                 sqlx::query("INSERT INTO identity_log (customer_id, action, kind, value, actor, at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(id).bind(action).bind(kind).bind(value).bind(actor).bind($crate::now_ms()).execute(&mut *conn).await?;
+                    .bind(id).bind(action).bind(kind).bind(value).bind(actor).bind(now).execute(&mut *conn).await?;
                 Ok(())
             }
 
             /// Attaches an identity, or fails with `Conflict` if another customer holds it.
-            async fn attach_identity(conn: &mut <$db as sqlx::Database>::Connection, id: i64, identity: &nunchi_core::identity::Identity, actor: &str) -> $crate::StoreResult<bool> {
+            async fn attach_identity(conn: &mut <$db as sqlx::Database>::Connection, id: i64, identity: &nunchi_core::identity::Identity, actor: &str, now: i64) -> $crate::StoreResult<bool> {
                 let owner: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
                     .bind(identity.kind.as_str()).bind(&identity.value).fetch_optional(&mut *conn).await?;
                 match owner {
@@ -266,29 +266,29 @@ macro_rules! impl_customer_store {
                     Some(o) => Err($crate::StoreError::Conflict(format!("{} {} already belongs to customer {o}", identity.kind.as_str(), identity.value))),
                     None => {
                         sqlx::query("INSERT INTO customer_identities (customer_id, kind, value, created_at) VALUES ($1, $2, $3, $4)")
-                            .bind(id).bind(identity.kind.as_str()).bind(&identity.value).bind($crate::now_ms()).execute(&mut *conn).await?;
-                        Self::log_identity(conn, id, "added", identity.kind.as_str(), &identity.value, actor).await?;
+                            .bind(id).bind(identity.kind.as_str()).bind(&identity.value).bind(now).execute(&mut *conn).await?;
+                        Self::log_identity(conn, id, "added", identity.kind.as_str(), &identity.value, actor, now).await?;
                         Ok(true)
                     }
                 }
             }
 
-            async fn write_profile(conn: &mut <$db as sqlx::Database>::Connection, id: i64, f: &nunchi_core::customer::ProfileFields) -> $crate::StoreResult<()> {
+            async fn write_profile(conn: &mut <$db as sqlx::Database>::Connection, id: i64, f: &nunchi_core::customer::ProfileFields, now: i64) -> $crate::StoreResult<()> {
                 sqlx::query("UPDATE customers SET name = COALESCE($2, name), language = COALESCE($3, language), time_zone = COALESCE($4, time_zone), preferred_channel = COALESCE($5, preferred_channel), updated_at = $6 WHERE id = $1")
                     .bind(id)
                     .bind(f.name.as_ref().map(|v| v.as_str()))
                     .bind(f.language.as_ref().map(|v| v.as_str()))
                     .bind(f.time_zone.as_ref().map(|v| v.as_str()))
                     .bind(f.preferred_channel.map(|v| v.as_str()))
-                    .bind($crate::now_ms())
+                    .bind(now)
                     .execute(&mut *conn).await?;
                 Ok(())
             }
 
-            async fn write_attribute(conn: &mut <$db as sqlx::Database>::Connection, id: i64, key: &str, ty: nunchi_core::customer::AttributeType, value: &str) -> $crate::StoreResult<()> {
+            async fn write_attribute(conn: &mut <$db as sqlx::Database>::Connection, id: i64, key: &str, ty: nunchi_core::customer::AttributeType, value: &str, now: i64) -> $crate::StoreResult<()> {
                 let declared: Option<String> = sqlx::query_scalar("SELECT type FROM attribute_defs WHERE key = $1").bind(key).fetch_optional(&mut *conn).await?;
                 if declared.is_none() {
-                    sqlx::query("INSERT INTO attribute_defs (key, type, created_at) VALUES ($1, $2, $3)").bind(key).bind(ty.as_str()).bind($crate::now_ms()).execute(&mut *conn).await?;
+                    sqlx::query("INSERT INTO attribute_defs (key, type, created_at) VALUES ($1, $2, $3)").bind(key).bind(ty.as_str()).bind(now).execute(&mut *conn).await?;
                 }
                 let value = $crate::sql::customers::checked_attribute(Some(declared.as_deref().unwrap_or(ty.as_str())), key, value)?;
                 sqlx::query("INSERT INTO customer_attributes (customer_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (customer_id, key) DO UPDATE SET value = excluded.value")
@@ -313,32 +313,30 @@ macro_rules! impl_customer_store {
             }
 
             /// Writes everything a record carries onto customer `id`.
-            async fn write_record(conn: &mut <$db as sqlx::Database>::Connection, id: i64, r: &nunchi_core::import::CustomerRecord, extra: &[nunchi_core::identity::Identity], source: &str) -> $crate::StoreResult<()> {
-                Self::write_profile(conn, id, &r.profile).await?;
+            async fn write_record(conn: &mut <$db as sqlx::Database>::Connection, id: i64, r: &nunchi_core::import::CustomerRecord, extra: &[nunchi_core::identity::Identity], source: &str, now: i64) -> $crate::StoreResult<()> {
+                Self::write_profile(conn, id, &r.profile, now).await?;
                 let mut identities: Vec<nunchi_core::identity::Identity> = extra.to_vec();
                 identities.extend($crate::sql::customers::record_identities(r));
                 for identity in &identities {
-                    Self::attach_identity(conn, id, identity, source).await?;
+                    Self::attach_identity(conn, id, identity, source, now).await?;
                 }
                 for tag in &r.tags {
                     sqlx::query("INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(id).bind(tag.as_str()).execute(&mut *conn).await?;
                 }
-                let now = nunchi_core::time::Millis($crate::now_ms());
                 for (channel, purpose) in &r.consents {
-                    let c = nunchi_core::consent::Consent { channel: *channel, purpose: *purpose, granted: true, at: now, source: source.to_string() };
+                    let c = nunchi_core::consent::Consent { channel: *channel, purpose: *purpose, granted: true, at: nunchi_core::time::Millis(now), source: source.to_string() };
                     Self::write_consent(conn, id, &c).await?;
                 }
                 for (kind, date) in &r.life_events {
                     Self::write_life_event(conn, id, kind.as_str(), "", &date.to_string(), true).await?;
                 }
                 for (key, ty, value) in &r.attributes {
-                    Self::write_attribute(conn, id, key, *ty, value).await?;
+                    Self::write_attribute(conn, id, key, *ty, value, now).await?;
                 }
                 Self::refresh_search_keys(conn, id).await
             }
 
-            async fn insert_customer_row(conn: &mut <$db as sqlx::Database>::Connection, since: Option<nunchi_core::time::Millis>) -> $crate::StoreResult<i64> {
-                let now = $crate::now_ms();
+            async fn insert_customer_row(conn: &mut <$db as sqlx::Database>::Connection, since: Option<nunchi_core::time::Millis>, now: i64) -> $crate::StoreResult<i64> {
                 Ok(sqlx::query_scalar("INSERT INTO customers (created_at, updated_at) VALUES ($1, $2) RETURNING id").bind(since.map(|m| m.0).unwrap_or(now)).bind(now).fetch_one(&mut *conn).await?)
             }
 
@@ -368,9 +366,10 @@ macro_rules! impl_customer_store {
         #[async_trait::async_trait]
         impl $crate::traits::CustomerStore for $store {
             async fn create_customer(&self, record: &nunchi_core::import::CustomerRecord, extra: &[nunchi_core::identity::Identity], source: &str) -> $crate::StoreResult<i64> {
+                let now = self.clock.now_ms();
                 let mut tx = self.write.begin().await?;
-                let id = Self::insert_customer_row(&mut tx, record.created_at).await?;
-                Self::write_record(&mut tx, id, record, extra, source).await?;
+                let id = Self::insert_customer_row(&mut tx, record.created_at, now).await?;
+                Self::write_record(&mut tx, id, record, extra, source, now).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -378,6 +377,7 @@ macro_rules! impl_customer_store {
             async fn upsert_customers(&self, records: &[nunchi_core::import::CustomerRecord], source: &str) -> $crate::StoreResult<Vec<$crate::StoreResult<$crate::model::Upserted>>> {
                 use $crate::{model::Upserted, sql::customers::{Owner, identity_key, record_identities}};
                 let mut tx = self.write.begin().await?;
+                let now = self.clock.now_ms();
                 // One query finds every existing customer the batch refers to. New customers
                 // (the bulk of a first import) are then written in groups, a few multi-row
                 // statements per group; updates go row by row.
@@ -389,12 +389,12 @@ macro_rules! impl_customer_store {
                     let keys = record_identities(r);
                     let find = |known: &std::collections::HashMap<(String, String), Owner>| keys.iter().find_map(|i| known.get(&identity_key(i)).copied());
                     if matches!(find(&known), Some(Owner::Pending)) {
-                        Self::flush_group(&mut tx, records, &mut group, &mut known, &mut out, source, &mut defs).await?;
+                        Self::flush_group(&mut tx, records, &mut group, &mut known, &mut out, source, &mut defs, now).await?;
                     }
                     match find(&known) {
                         Some(Owner::Id(id)) => {
                             let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-                            let result = async { Self::live_customer(&mut sp, id).await?; Self::write_record(&mut sp, id, r, &[], source).await }.await;
+                            let result = async { Self::live_customer(&mut sp, id).await?; Self::write_record(&mut sp, id, r, &[], source, now).await }.await;
                             if result.is_ok() {
                                 sp.commit().await?;
                                 for i in &keys { known.insert(identity_key(i), Owner::Id(id)); }
@@ -407,12 +407,12 @@ macro_rules! impl_customer_store {
                             for i in &keys { known.insert(identity_key(i), Owner::Pending); }
                             group.push(idx);
                             if group.len() >= $crate::sql::customers::GROUP {
-                                Self::flush_group(&mut tx, records, &mut group, &mut known, &mut out, source, &mut defs).await?;
+                                Self::flush_group(&mut tx, records, &mut group, &mut known, &mut out, source, &mut defs, now).await?;
                             }
                         }
                     }
                 }
-                Self::flush_group(&mut tx, records, &mut group, &mut known, &mut out, source, &mut defs).await?;
+                Self::flush_group(&mut tx, records, &mut group, &mut known, &mut out, source, &mut defs, now).await?;
                 tx.commit().await?;
                 Ok(out.into_iter().map(|r| r.unwrap_or_else(|| Err($crate::StoreError::Conflict("row was not processed".into())))).collect())
             }
@@ -425,7 +425,7 @@ macro_rules! impl_customer_store {
             async fn update_profile(&self, id: i64, fields: &nunchi_core::customer::ProfileFields) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
                 Self::live_customer(&mut tx, id).await?;
-                Self::write_profile(&mut tx, id, fields).await?;
+                Self::write_profile(&mut tx, id, fields, self.clock.now_ms()).await?;
                 Self::refresh_search_keys(&mut tx, id).await?;
                 tx.commit().await?;
                 Ok(())
@@ -438,7 +438,7 @@ macro_rules! impl_customer_store {
             async fn add_identity(&self, id: i64, identity: &nunchi_core::identity::Identity, actor: &str) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
                 Self::live_customer(&mut tx, id).await?;
-                Self::attach_identity(&mut tx, id, identity, actor).await?;
+                Self::attach_identity(&mut tx, id, identity, actor, self.clock.now_ms()).await?;
                 Self::refresh_search_keys(&mut tx, id).await?;
                 tx.commit().await?;
                 Ok(())
@@ -450,7 +450,7 @@ macro_rules! impl_customer_store {
                 if done.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound(format!("{} {} on customer {id}", identity.kind.as_str(), identity.value)));
                 }
-                Self::log_identity(&mut tx, id, "removed", identity.kind.as_str(), &identity.value, actor).await?;
+                Self::log_identity(&mut tx, id, "removed", identity.kind.as_str(), &identity.value, actor, self.clock.now_ms()).await?;
                 Self::refresh_search_keys(&mut tx, id).await?;
                 tx.commit().await?;
                 Ok(())
@@ -510,7 +510,7 @@ macro_rules! impl_customer_store {
             async fn set_attribute(&self, id: i64, key: &str, ty: nunchi_core::customer::AttributeType, value: &str) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
                 Self::live_customer(&mut tx, id).await?;
-                Self::write_attribute(&mut tx, id, key, ty, value).await?;
+                Self::write_attribute(&mut tx, id, key, ty, value, self.clock.now_ms()).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -556,14 +556,14 @@ macro_rules! impl_customer_store {
                 let mut tx = self.write.begin().await?;
                 Self::live_customer(&mut tx, id).await?;
                 let note: $crate::model::Note = sqlx::query_as("INSERT INTO notes (customer_id, author_user_id, author_name, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *")
-                    .bind(id).bind(author_user_id).bind(author_name).bind(body).bind($crate::now_ms()).fetch_one(&mut *tx).await?;
+                    .bind(id).bind(author_user_id).bind(author_name).bind(body).bind(self.clock.now_ms()).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(note)
             }
 
             async fn add_notes(&self, notes: &[(i64, String, String)]) -> $crate::StoreResult<()> {
                 if notes.is_empty() { return Ok(()); }
-                let now = $crate::now_ms();
+                let now = self.clock.now_ms();
                 let mut tx = self.write.begin().await?;
                 for chunk in notes.chunks(5000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO notes (customer_id, author_name, body, created_at) ");
@@ -587,6 +587,7 @@ macro_rules! impl_customer_store {
             }
 
             async fn merge_customers(&self, source: i64, target: i64, actor: &str) -> $crate::StoreResult<()> {
+                let now = self.clock.now_ms();
                 if source == target {
                     return Err($crate::StoreError::Conflict("cannot merge a customer into itself".into()));
                 }
@@ -602,20 +603,21 @@ macro_rules! impl_customer_store {
                     }
                 }
                 sqlx::query("UPDATE customers SET name = COALESCE(name, (SELECT s.name FROM customers s WHERE s.id = $2)), language = COALESCE(language, (SELECT s.language FROM customers s WHERE s.id = $2)), time_zone = COALESCE(time_zone, (SELECT s.time_zone FROM customers s WHERE s.id = $2)), preferred_channel = COALESCE(preferred_channel, (SELECT s.preferred_channel FROM customers s WHERE s.id = $2)), created_at = (SELECT MIN(x.created_at) FROM customers x WHERE x.id IN ($1, $2)), updated_at = $3 WHERE id = $1")
-                    .bind(target).bind(source).bind($crate::now_ms()).execute(&mut *tx).await?;
-                sqlx::query("UPDATE customers SET merged_into = $1, name = NULL, updated_at = $3 WHERE id = $2 OR merged_into = $2").bind(target).bind(source).bind($crate::now_ms()).execute(&mut *tx).await?;
-                Self::log_identity(&mut tx, target, "merged_from", "customer", &source.to_string(), actor).await?;
-                sqlx::query("INSERT INTO merges (source_id, target_id, actor, at) VALUES ($1, $2, $3, $4)").bind(source).bind(target).bind(actor).bind($crate::now_ms()).execute(&mut *tx).await?;
+                    .bind(target).bind(source).bind(now).execute(&mut *tx).await?;
+                sqlx::query("UPDATE customers SET merged_into = $1, name = NULL, updated_at = $3 WHERE id = $2 OR merged_into = $2").bind(target).bind(source).bind(now).execute(&mut *tx).await?;
+                Self::log_identity(&mut tx, target, "merged_from", "customer", &source.to_string(), actor, now).await?;
+                sqlx::query("INSERT INTO merges (source_id, target_id, actor, at) VALUES ($1, $2, $3, $4)").bind(source).bind(target).bind(actor).bind(now).execute(&mut *tx).await?;
                 Self::refresh_search_keys(&mut tx, target).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
             async fn erase_customer(&self, id: i64, actor: &str) -> $crate::StoreResult<()> {
+                let now = self.clock.now_ms();
                 let mut tx = self.write.begin().await?;
                 let row = Self::live_customer(&mut tx, id).await?;
-                Self::erase_everywhere(&mut tx, id, row.name).await?;
-                Self::log_identity(&mut tx, id, "erased", "customer", "", actor).await?;
+                Self::erase_everywhere(&mut tx, id, row.name, now).await?;
+                Self::log_identity(&mut tx, id, "erased", "customer", "", actor, now).await?;
                 tx.commit().await?;
                 self.purge_erased().await
             }

@@ -59,7 +59,7 @@ macro_rules! impl_erasure {
         impl $store {
             /// Removes or anonymises every copy of customer `id`'s personal data inside the
             /// caller's transaction.
-            pub(crate) async fn erase_everywhere(conn: &mut <$db as sqlx::Database>::Connection, id: i64, name: Option<String>) -> $crate::StoreResult<()> {
+            pub(crate) async fn erase_everywhere(conn: &mut <$db as sqlx::Database>::Connection, id: i64, name: Option<String>, now: i64) -> $crate::StoreResult<()> {
                 // Everything that identified the person, gathered before it is deleted, to
                 // find copies outside their own rows.
                 let identities: Vec<(String, String)> = sqlx::query_as("SELECT kind, value FROM customer_identities WHERE customer_id = $1")
@@ -123,7 +123,7 @@ macro_rules! impl_erasure {
                 for table in $crate::lifecycle::erased_tables() {
                     sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1")).bind(id).execute(&mut *conn).await?;
                 }
-                sqlx::query("UPDATE customers SET name = NULL, time_zone = NULL, preferred_channel = NULL, erased_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind($crate::now_ms()).execute(&mut *conn).await?;
+                sqlx::query("UPDATE customers SET name = NULL, time_zone = NULL, preferred_channel = NULL, erased_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *conn).await?;
                 Ok(())
             }
         }

@@ -28,7 +28,7 @@ macro_rules! impl_event_store {
         impl $crate::traits::EventStore for $store {
             async fn create_source(&self, name: &str, write_key_hash: &str, write_key_prefix: &str, channel: Option<&str>) -> $crate::StoreResult<$crate::model::EventSource> {
                 Ok(sqlx::query_as("INSERT INTO event_sources (name, write_key_hash, write_key_prefix, channel, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *")
-                    .bind(name).bind(write_key_hash).bind(write_key_prefix).bind(channel).bind($crate::now_ms()).fetch_one(&self.write).await?)
+                    .bind(name).bind(write_key_hash).bind(write_key_prefix).bind(channel).bind(self.clock.now_ms()).fetch_one(&self.write).await?)
             }
             async fn sources(&self) -> $crate::StoreResult<Vec<$crate::model::EventSource>> {
                 Ok(sqlx::query_as("SELECT * FROM event_sources ORDER BY id").fetch_all(&self.read).await?)
@@ -120,7 +120,7 @@ macro_rules! impl_event_store {
             }
             async fn create_touchpoint(&self, t: &$crate::model::NewTouchpoint) -> $crate::StoreResult<$crate::model::Touchpoint> {
                 Ok(sqlx::query_as("INSERT INTO touchpoints (name, channel, event, conditions, stage_id, expected_rating, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *")
-                    .bind(&t.name).bind(&t.channel).bind(&t.event).bind(&t.conditions).bind(t.stage_id).bind(t.expected_rating).bind($crate::now_ms())
+                    .bind(&t.name).bind(&t.channel).bind(&t.event).bind(&t.conditions).bind(t.stage_id).bind(t.expected_rating).bind(self.clock.now_ms())
                     .fetch_one(&self.write).await?)
             }
             async fn update_touchpoint(&self, id: i64, t: &$crate::model::NewTouchpoint) -> $crate::StoreResult<$crate::model::Touchpoint> {

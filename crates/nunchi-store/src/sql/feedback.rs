@@ -12,7 +12,7 @@ macro_rules! impl_feedback_store {
                 use $crate::model::Added;
                 let mut tx = self.write.begin().await?;
                 let mut out = Vec::with_capacity(items.len());
-                let now = $crate::now_ms();
+                let now = self.clock.now_ms();
                 for f in items {
                     let created: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO feedback (source, external_id, metric, rating, scale_min, scale_max, score, body, url, author, customer_id, touchpoint_id, stage_id, team_id, channel, created_at, received_at) \
@@ -101,7 +101,7 @@ macro_rules! impl_feedback_store {
 
             async fn annotate(&self, items: &[(i64, $crate::model::Annotation)]) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
-                let now = $crate::now_ms();
+                let now = self.clock.now_ms();
                 for (id, a) in items {
                     sqlx::query("UPDATE feedback SET lang = $2, sentiment = $3, sentiment_label = $4, topics = $5, annotated_at = $6 WHERE id = $1")
                         .bind(id).bind(&a.lang).bind(a.sentiment).bind(&a.sentiment_label).bind(&a.topics).bind(now)
@@ -126,7 +126,7 @@ macro_rules! impl_loop_store {
         impl $crate::traits::LoopStore for $store {
             async fn create_loop_rule(&self, r: &$crate::model::NewLoopRule) -> $crate::StoreResult<$crate::model::LoopRule> {
                 Ok(sqlx::query_as("INSERT INTO loop_rules (name, max_score, max_sentiment, topic, source, owner_id, due_hours, created_at, notify_email, notify_webhook, tag, min_score) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *")
-                    .bind(&r.name).bind(r.max_score).bind(r.max_sentiment).bind(&r.topic).bind(&r.source).bind(r.owner_id).bind(r.due_hours).bind($crate::now_ms())
+                    .bind(&r.name).bind(r.max_score).bind(r.max_sentiment).bind(&r.topic).bind(&r.source).bind(r.owner_id).bind(r.due_hours).bind(self.clock.now_ms())
                     .bind(&r.notify_email).bind(r.notify_webhook).bind(&r.tag).bind(r.min_score)
                     .fetch_one(&self.write).await?)
             }
@@ -150,7 +150,7 @@ macro_rules! impl_loop_store {
 
             async fn open_follow_ups(&self, looked_at: &[i64], follow_ups: &[$crate::model::NewFollowUp], jobs: &[$crate::model::NewJob]) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
-                let now = $crate::now_ms();
+                let now = self.clock.now_ms();
                 for f in follow_ups {
                     sqlx::query("INSERT INTO follow_ups (feedback_id, rule_id, owner_id, status, due_at, created_at) VALUES ($1, $2, $3, 'open', $4, $5) ON CONFLICT (feedback_id, rule_id) DO NOTHING")
                         .bind(f.feedback_id).bind(f.rule_id).bind(f.owner_id).bind(f.due_at).bind(now)
@@ -178,7 +178,7 @@ macro_rules! impl_loop_store {
 
             async fn close_follow_up(&self, id: i64, resolution: &str) -> $crate::StoreResult<$crate::model::FollowUp> {
                 sqlx::query_as("UPDATE follow_ups SET status = 'closed', closed_at = $2, resolution = $3 WHERE id = $1 AND status = 'open' RETURNING *")
-                    .bind(id).bind($crate::now_ms()).bind(resolution).fetch_optional(&self.write).await?
+                    .bind(id).bind(self.clock.now_ms()).bind(resolution).fetch_optional(&self.write).await?
                     .ok_or_else(|| $crate::StoreError::NotFound(format!("open follow-up {id}")))
             }
 
@@ -199,7 +199,7 @@ macro_rules! impl_loop_store {
                     return Err($crate::StoreError::NotFound(format!("follow-up {follow_up_id}")));
                 }
                 let note = sqlx::query_as("INSERT INTO follow_up_notes (follow_up_id, author_id, body, created_at) VALUES ($1, $2, $3, $4) RETURNING *")
-                    .bind(follow_up_id).bind(author_id).bind(body).bind($crate::now_ms()).fetch_one(&mut *tx).await?;
+                    .bind(follow_up_id).bind(author_id).bind(body).bind(self.clock.now_ms()).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(note)
             }
@@ -223,7 +223,7 @@ macro_rules! impl_loop_store {
 
             async fn create_webhook(&self, url: &str, secret: &str, events: &str) -> $crate::StoreResult<$crate::model::Webhook> {
                 Ok(sqlx::query_as("INSERT INTO webhooks (url, secret, events, active, created_at) VALUES ($1, $2, $3, TRUE, $4) RETURNING *")
-                    .bind(url).bind(secret).bind(events).bind($crate::now_ms()).fetch_one(&self.write).await?)
+                    .bind(url).bind(secret).bind(events).bind(self.clock.now_ms()).fetch_one(&self.write).await?)
             }
 
             async fn webhooks(&self) -> $crate::StoreResult<Vec<$crate::model::Webhook>> {
@@ -246,7 +246,7 @@ macro_rules! impl_loop_store {
             async fn create_root_cause(&self, topic: &str, title: &str, owner_id: Option<i64>, since: i64) -> $crate::StoreResult<$crate::model::RootCause> {
                 let mut tx = self.write.begin().await?;
                 let id: i64 = sqlx::query_scalar("INSERT INTO root_causes (topic, title, status, owner_id, notified, created_at) VALUES ($1, $2, 'open', $3, 0, $4) RETURNING id")
-                    .bind(topic).bind(title).bind(owner_id).bind($crate::now_ms()).fetch_one(&mut *tx).await?;
+                    .bind(topic).bind(title).bind(owner_id).bind(self.clock.now_ms()).fetch_one(&mut *tx).await?;
                 sqlx::query(&format!("INSERT INTO root_cause_feedback (root_cause_id, feedback_id) SELECT $1, f.id FROM feedback f \
                              WHERE f.source <> 'employee' AND f.created_at >= $3 AND f.topics LIKE '%\"topic\":\"' || $2 || '\"%' AND {}", $crate::sql::feedback::negative("f")))
                     .bind(id).bind(topic).bind(since).execute(&mut *tx).await?;
@@ -271,7 +271,7 @@ macro_rules! impl_loop_store {
 
             async fn fix_root_cause(&self, id: i64, note: &str, notified: i64, jobs: &[$crate::model::NewJob]) -> $crate::StoreResult<$crate::model::RootCause> {
                 let mut tx = self.write.begin().await?;
-                let now = $crate::now_ms();
+                let now = self.clock.now_ms();
                 let done = sqlx::query("UPDATE root_causes SET status = 'fixed', fix_note = $2, fixed_at = $3, notified = $4 WHERE id = $1 AND status = 'open'")
                     .bind(id).bind(note).bind(now).bind(notified).execute(&mut *tx).await?;
                 if done.rows_affected() == 0 {

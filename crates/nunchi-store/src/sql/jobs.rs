@@ -7,7 +7,7 @@ macro_rules! impl_job_store {
         #[async_trait::async_trait]
         impl $crate::traits::JobStore for $store {
             async fn enqueue_job(&self, kind: &str, payload: &str, run_at: i64, max_attempts: i64) -> $crate::StoreResult<i64> {
-                let now = $crate::now_ms();
+                let now = self.clock.now_ms();
                 Ok(sqlx::query_scalar($crate::sql::jobs::INSERT_JOB)
                     .bind(kind).bind(payload).bind(max_attempts).bind(run_at).bind(now).fetch_one(&self.write).await?)
             }
@@ -15,13 +15,13 @@ macro_rules! impl_job_store {
                 Ok(sqlx::query_as($claim).bind(now).bind(now + lease_ms).bind(worker).fetch_optional(&self.write).await?)
             }
             async fn complete_job(&self, id: i64, result: &str) -> $crate::StoreResult<()> {
-                sqlx::query("UPDATE jobs SET status = 'done', result = $2, locked_until = 0, updated_at = $3 WHERE id = $1").bind(id).bind(result).bind($crate::now_ms()).execute(&self.write).await?;
+                sqlx::query("UPDATE jobs SET status = 'done', result = $2, locked_until = 0, updated_at = $3 WHERE id = $1").bind(id).bind(result).bind(self.clock.now_ms()).execute(&self.write).await?;
                 Ok(())
             }
             async fn fail_job(&self, id: i64, error: &str, retry_at: Option<i64>) -> $crate::StoreResult<()> {
                 let (status, run_at) = match retry_at { Some(t) => ("queued", t), None => ("failed", 0) };
                 sqlx::query("UPDATE jobs SET status = $2, last_error = $3, run_at = CASE WHEN $2 = 'queued' THEN $4 ELSE run_at END, locked_until = 0, updated_at = $5 WHERE id = $1")
-                    .bind(id).bind(status).bind(error).bind(run_at).bind($crate::now_ms()).execute(&self.write).await?;
+                    .bind(id).bind(status).bind(error).bind(run_at).bind(self.clock.now_ms()).execute(&self.write).await?;
                 Ok(())
             }
             async fn job(&self, id: i64) -> $crate::StoreResult<$crate::model::Job> {

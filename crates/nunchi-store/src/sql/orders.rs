@@ -50,8 +50,7 @@ macro_rules! impl_order_store {
             /// Creates new orders, one statement each, and all their items in bulk. Within an
             /// order a later line for the same product replaces the earlier one, and the last
             /// line's status, channel and time win, as they would line by line.
-            async fn insert_orders(conn: &mut <$db as sqlx::Database>::Connection, lines: &[nunchi_core::import::OrderLine], groups: &[(String, Vec<usize>)], customers: &std::collections::HashMap<String, i64>) -> $crate::StoreResult<Vec<i64>> {
-                let now = $crate::now_ms();
+            async fn insert_orders(conn: &mut <$db as sqlx::Database>::Connection, lines: &[nunchi_core::import::OrderLine], groups: &[(String, Vec<usize>)], customers: &std::collections::HashMap<String, i64>, now: i64) -> $crate::StoreResult<Vec<i64>> {
                 let ids = Self::reserve_ids(&mut *conn, "orders", groups.len()).await?;
                 let mut orders: Vec<(i64, &str, i64, &nunchi_core::import::OrderLine, i64, i64)> = Vec::with_capacity(groups.len());
                 let mut items: Vec<(i64, &nunchi_core::import::OrderLine)> = Vec::new();
@@ -90,7 +89,7 @@ macro_rules! impl_order_store {
                 Ok(ids)
             }
 
-            async fn write_order_line(conn: &mut <$db as sqlx::Database>::Connection, line: &nunchi_core::import::OrderLine) -> $crate::StoreResult<i64> {
+            async fn write_order_line(conn: &mut <$db as sqlx::Database>::Connection, line: &nunchi_core::import::OrderLine, now: i64) -> $crate::StoreResult<i64> {
                 let customer: Option<i64> = sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = 'external_id' AND value = $1")
                     .bind(&line.customer_external_id).fetch_optional(&mut *conn).await?;
                 let customer = customer.ok_or_else(|| $crate::StoreError::NotFound(format!("no customer with external_id {}", line.customer_external_id)))?;
@@ -101,7 +100,7 @@ macro_rules! impl_order_store {
                 let order_id: i64 = sqlx::query_scalar("INSERT INTO orders (external_id, customer_id, status, currency, channel, total_minor, refunded_minor, placed_at, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8) \
                     ON CONFLICT (external_id) DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status, channel = excluded.channel, placed_at = excluded.placed_at, refunded_minor = CASE WHEN $9 THEN excluded.refunded_minor ELSE orders.refunded_minor END RETURNING id")
                     .bind(&line.order_id).bind(customer).bind(line.status.as_str()).bind(line.unit_price.currency.code()).bind(line.channel.as_str())
-                    .bind(line.refunded.map(|m| m.minor).unwrap_or(0)).bind(line.placed_at.0).bind($crate::now_ms()).bind(line.refunded.is_some())
+                    .bind(line.refunded.map(|m| m.minor).unwrap_or(0)).bind(line.placed_at.0).bind(now).bind(line.refunded.is_some())
                     .fetch_one(&mut *conn).await?;
                 sqlx::query("INSERT INTO order_items (order_id, product, category, unit_price_minor, quantity) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, product) DO UPDATE SET category = excluded.category, unit_price_minor = excluded.unit_price_minor, quantity = excluded.quantity")
                     .bind(order_id).bind(&line.product).bind(&line.category).bind(line.unit_price.minor).bind(line.quantity).execute(&mut *conn).await?;
@@ -119,6 +118,7 @@ macro_rules! impl_order_store {
         #[async_trait::async_trait]
         impl $crate::traits::OrderStore for $store {
             async fn upsert_order_lines(&self, lines: &[nunchi_core::import::OrderLine]) -> $crate::StoreResult<Vec<$crate::StoreResult<i64>>> {
+                let now = self.clock.now_ms();
                 let mut tx = self.write.begin().await?;
                 let mut out: Vec<Option<$crate::StoreResult<i64>>> = lines.iter().map(|_| None).collect();
                 // Lines of orders that do not exist yet are written order by order with their
@@ -139,7 +139,7 @@ macro_rules! impl_order_store {
                     }
                 }
                 let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-                match Self::insert_orders(&mut sp, lines, &groups, &customers).await {
+                match Self::insert_orders(&mut sp, lines, &groups, &customers, now).await {
                     Ok(ids) => {
                         sp.commit().await?;
                         for ((_, g), id) in groups.iter().zip(ids) {
@@ -154,7 +154,7 @@ macro_rules! impl_order_store {
                 }
                 for i in slow {
                     let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-                    let result = Self::write_order_line(&mut sp, &lines[i]).await;
+                    let result = Self::write_order_line(&mut sp, &lines[i], now).await;
                     if result.is_ok() { sp.commit().await?; } else { sp.rollback().await?; }
                     out[i] = Some(result);
                 }

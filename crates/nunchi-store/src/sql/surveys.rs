@@ -10,7 +10,7 @@ macro_rules! impl_survey_store {
         #[async_trait::async_trait]
         impl $crate::traits::SurveyStore for $store {
             async fn create_survey(&self, key: &str, s: &$crate::model::NewSurvey) -> $crate::StoreResult<$crate::model::Survey> {
-                let now = $crate::now_ms();
+                let now = self.clock.now_ms();
                 Ok(sqlx::query_as("INSERT INTO surveys (key, name, status, audience, questions, touchpoint_id, stage_id, team_id, trigger_event, trigger_delay_hours, sample_rate, min_days, repeat, created_at, updated_at) \
                                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING *")
                     .bind(key).bind(&s.name).bind(&s.status).bind(&s.audience).bind(&s.questions).bind(s.touchpoint_id).bind(s.stage_id).bind(s.team_id)
@@ -22,7 +22,7 @@ macro_rules! impl_survey_store {
                 sqlx::query_as("UPDATE surveys SET name = $2, status = $3, audience = $4, questions = $5, touchpoint_id = $6, stage_id = $7, team_id = $8, trigger_event = $9, \
                                 trigger_delay_hours = $10, sample_rate = $11, min_days = $12, repeat = $13, updated_at = $14 WHERE id = $1 RETURNING *")
                     .bind(id).bind(&s.name).bind(&s.status).bind(&s.audience).bind(&s.questions).bind(s.touchpoint_id).bind(s.stage_id).bind(s.team_id)
-                    .bind(&s.trigger_event).bind(s.trigger_delay_hours).bind(s.sample_rate).bind(s.min_days).bind(&s.repeat).bind($crate::now_ms())
+                    .bind(&s.trigger_event).bind(s.trigger_delay_hours).bind(s.sample_rate).bind(s.min_days).bind(&s.repeat).bind(self.clock.now_ms())
                     .fetch_optional(&self.write).await?
                     .ok_or_else(|| $crate::StoreError::NotFound(format!("survey {id}")))
             }
@@ -42,7 +42,7 @@ macro_rules! impl_survey_store {
             }
 
             async fn start_response(&self, r: &$crate::model::NewSurveyResponse) -> $crate::StoreResult<$crate::model::SurveyResponse> {
-                let now = $crate::now_ms();
+                let now = self.clock.now_ms();
                 Ok(sqlx::query_as("INSERT INTO survey_responses (survey_id, token, customer_id, anonymous_id, channel, lang, answers, next_question, started_at, updated_at) \
                                    VALUES ($1, $2, $3, $4, $5, $6, '{}', $7, $8, $8) RETURNING *")
                     .bind(r.survey_id).bind(&r.token).bind(r.customer_id).bind(&r.anonymous_id).bind(&r.channel).bind(&r.lang).bind(&r.next_question).bind(now)
@@ -56,7 +56,7 @@ macro_rules! impl_survey_store {
 
             async fn save_response(&self, id: i64, answers: &str, next_question: Option<&str>, completed_at: Option<i64>) -> $crate::StoreResult<()> {
                 sqlx::query("UPDATE survey_responses SET answers = $2, next_question = $3, completed_at = $4, updated_at = $5 WHERE id = $1")
-                    .bind(id).bind(answers).bind(next_question).bind(completed_at).bind($crate::now_ms()).execute(&self.write).await?;
+                    .bind(id).bind(answers).bind(next_question).bind(completed_at).bind(self.clock.now_ms()).execute(&self.write).await?;
                 Ok(())
             }
 
@@ -73,14 +73,14 @@ macro_rules! impl_survey_store {
 
             async fn add_contacts(&self, contacts: &[$crate::model::NewSurveyContact]) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
-                insert_contacts(&mut tx, contacts).await?;
+                insert_contacts(&mut tx, contacts, self.clock.now_ms()).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
             async fn schedule_triggered(&self, contacts: &[$crate::model::NewSurveyContact], cursor: i64) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
-                insert_contacts(&mut tx, contacts).await?;
+                insert_contacts(&mut tx, contacts, self.clock.now_ms()).await?;
                 sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                     .bind($crate::sql::surveys::TRIGGER_CURSOR).bind(cursor.to_string()).execute(&mut *tx).await?;
                 tx.commit().await?;
@@ -94,7 +94,7 @@ macro_rules! impl_survey_store {
 
             async fn settle_contact(&self, id: i64, status: &str, reason: Option<&str>, reason_value: Option<i64>, response_token: Option<&str>) -> $crate::StoreResult<()> {
                 sqlx::query("UPDATE survey_contacts SET status = $2, reason = $3, reason_value = $4, response_token = $5, decided_at = $6, attempts = attempts + 1 WHERE id = $1")
-                    .bind(id).bind(status).bind(reason).bind(reason_value).bind(response_token).bind($crate::now_ms()).execute(&self.write).await?;
+                    .bind(id).bind(status).bind(reason).bind(reason_value).bind(response_token).bind(self.clock.now_ms()).execute(&self.write).await?;
                 Ok(())
             }
 
@@ -159,8 +159,7 @@ macro_rules! impl_survey_store {
             }
         }
 
-        async fn insert_contacts(tx: &mut sqlx::Transaction<'_, $db>, contacts: &[$crate::model::NewSurveyContact]) -> $crate::StoreResult<()> {
-            let now = $crate::now_ms();
+        async fn insert_contacts(tx: &mut sqlx::Transaction<'_, $db>, contacts: &[$crate::model::NewSurveyContact], now: i64) -> $crate::StoreResult<()> {
             for c in contacts {
                 sqlx::query("INSERT INTO survey_contacts (survey_id, customer_id, anonymous_id, channel, status, reason, reason_value, event_id, response_token, due_at, decided_at, created_at) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (survey_id, event_id) DO NOTHING")

@@ -7,7 +7,7 @@ macro_rules! impl_user_store {
         impl $crate::traits::UserStore for $store {
             async fn create_user(&self, email: &str, name: &str, password_hash: &str, role: &str, locale: &str) -> $crate::StoreResult<$crate::model::User> {
                 Ok(sqlx::query_as("INSERT INTO users (email, name, password_hash, role, locale, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *")
-                    .bind(email).bind(name).bind(password_hash).bind(role).bind(locale).bind($crate::now_ms()).fetch_one(&self.write).await?)
+                    .bind(email).bind(name).bind(password_hash).bind(role).bind(locale).bind(self.clock.now_ms()).fetch_one(&self.write).await?)
             }
             async fn user(&self, id: i64) -> $crate::StoreResult<$crate::model::User> {
                 let u: Option<$crate::model::User> = sqlx::query_as("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
@@ -55,7 +55,7 @@ macro_rules! impl_user_store {
                 Ok(())
             }
             async fn create_team(&self, name: &str) -> $crate::StoreResult<$crate::model::Team> {
-                Ok(sqlx::query_as("INSERT INTO teams (name, created_at) VALUES ($1, $2) RETURNING *").bind(name).bind($crate::now_ms()).fetch_one(&self.write).await?)
+                Ok(sqlx::query_as("INSERT INTO teams (name, created_at) VALUES ($1, $2) RETURNING *").bind(name).bind(self.clock.now_ms()).fetch_one(&self.write).await?)
             }
             async fn teams(&self) -> $crate::StoreResult<Vec<$crate::model::Team>> {
                 Ok(sqlx::query_as("SELECT * FROM teams ORDER BY name").fetch_all(&self.read).await?)
@@ -79,7 +79,7 @@ macro_rules! impl_user_store {
             }
             async fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str, prefix: &str, scopes: &str) -> $crate::StoreResult<$crate::model::ApiToken> {
                 Ok(sqlx::query_as("INSERT INTO api_tokens (user_id, name, token_hash, prefix, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, user_id, name, prefix, scopes, created_at, last_used_at, revoked_at")
-                    .bind(user_id).bind(name).bind(token_hash).bind(prefix).bind(scopes).bind($crate::now_ms()).fetch_one(&self.write).await?)
+                    .bind(user_id).bind(name).bind(token_hash).bind(prefix).bind(scopes).bind(self.clock.now_ms()).fetch_one(&self.write).await?)
             }
             async fn api_token(&self, token_hash: &str) -> $crate::StoreResult<Option<($crate::model::ApiToken, $crate::model::User)>> {
                 let t: Option<$crate::model::ApiToken> = sqlx::query_as("SELECT id, user_id, name, prefix, scopes, created_at, last_used_at, revoked_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
@@ -87,14 +87,14 @@ macro_rules! impl_user_store {
                 let Some(t) = t else { return Ok(None) };
                 let u = <Self as $crate::traits::UserStore>::user(self, t.user_id).await?;
                 // Recording use is best effort: a busy writer must not fail the request.
-                let _ = sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1").bind(t.id).bind($crate::now_ms()).execute(&self.write).await;
+                let _ = sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1").bind(t.id).bind(self.clock.now_ms()).execute(&self.write).await;
                 Ok(if u.disabled { None } else { Some((t, u)) })
             }
             async fn api_tokens(&self, user_id: i64) -> $crate::StoreResult<Vec<$crate::model::ApiToken>> {
                 Ok(sqlx::query_as("SELECT id, user_id, name, prefix, scopes, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id DESC").bind(user_id).fetch_all(&self.read).await?)
             }
             async fn revoke_api_token(&self, user_id: i64, token_id: i64) -> $crate::StoreResult<()> {
-                let done = sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL").bind(token_id).bind(user_id).bind($crate::now_ms()).execute(&self.write).await?;
+                let done = sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL").bind(token_id).bind(user_id).bind(self.clock.now_ms()).execute(&self.write).await?;
                 if done.rows_affected() == 0 { return Err($crate::StoreError::NotFound(format!("token {token_id}"))); }
                 Ok(())
             }

@@ -1,5 +1,6 @@
-//! The one source of the current time. Operations ask `App::now`, so a test can move time
-//! (a survey's minimum days between contacts, retries, windows) instead of sleeping.
+//! The one source of the current time. The store stamps rows and operations ask `App::now`
+//! from the same `Clock`, so a test can move time (a survey's minimum days between
+//! contacts, retries, windows) instead of sleeping.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nunchi_core::channel::Channel;
+use nunchi_core::closed_loop::{self, TopicMention};
 use nunchi_core::feedback::{Metric, Rating, Source};
 use nunchi_core::identity::{Identity, IdentityKind};
 use nunchi_core::time::Millis;
@@ -479,33 +480,48 @@ impl Annotator {
         annotator
     }
 
+    /// An annotator that never runs: the server's picks the text up when it starts.
+    pub fn idle() -> Arc<Annotator> {
+        Arc::new(Annotator {
+            wake: Notify::new(),
+        })
+    }
+
     pub fn wake(&self) {
         self.wake.notify_one();
     }
 }
 
-/// Whether a closed-loop rule applies to a piece of feedback: every condition it sets
-/// holds. Employee pulse answers only meet rules that name their source.
-pub fn rule_matches(rule: &LoopRule, f: &Feedback) -> bool {
-    let source = match &rule.source {
-        Some(s) => s == &f.source,
-        None => f.source != "employee",
+/// The topics annotated on a piece of feedback. Stored topics that cannot be read are
+/// logged and count as none, so a rule on a topic does not fire on them.
+pub fn topics_of(f: &Feedback) -> Vec<TopicMention> {
+    let Some(json) = f.topics.as_deref() else {
+        return Vec::new();
     };
-    source
-        && rule
-            .max_score
-            .is_none_or(|m| f.score.is_some_and(|s| s <= m))
-        && rule
-            .min_score
-            .is_none_or(|m| f.score.is_some_and(|s| s >= m))
-        && rule
-            .max_sentiment
-            .is_none_or(|m| f.sentiment.is_some_and(|s| s <= m))
-        && rule.topic.as_deref().is_none_or(|t| {
-            f.topics
-                .as_deref()
-                .is_some_and(|j| j.to_lowercase().contains(&t.to_lowercase()))
-        })
+    serde_json::from_str(json).unwrap_or_else(|e| {
+        tracing::error!(feedback = f.id, error = %e, "unreadable topics");
+        Vec::new()
+    })
+}
+
+/// Whether a closed-loop rule applies to a piece of feedback whose topics are `topics`
+/// (`closed_loop::matches`).
+pub fn rule_matches(rule: &LoopRule, f: &Feedback, topics: &[TopicMention]) -> bool {
+    closed_loop::matches(
+        &closed_loop::Conditions {
+            source: rule.source.as_deref(),
+            max_score: rule.max_score,
+            min_score: rule.min_score,
+            max_sentiment: rule.max_sentiment,
+            topic: rule.topic.as_deref(),
+        },
+        &closed_loop::Signal {
+            source: &f.source,
+            score: f.score,
+            sentiment: f.sentiment,
+            topics,
+        },
+    )
 }
 
 /// Runs the closed-loop rules over feedback they have not seen (text feedback once it is
@@ -548,9 +564,10 @@ pub async fn close_the_loop(store: &dyn Store, cx: &LoopContext) -> anyhow::Resu
                 None,
                 now,
             ));
+            let topics = topics_of(f);
             for r in rules
                 .iter()
-                .filter(|r| rule_matches(r, f) && in_segment(r, f))
+                .filter(|r| rule_matches(r, f, &topics) && in_segment(r, f))
             {
                 let due_at = f.received_at + r.due_hours * 3_600_000;
                 follow_ups.push(NewFollowUp {

@@ -8,6 +8,7 @@ pub mod analysis;
 pub use nunchi_core::clock;
 pub mod csv_records;
 pub mod customers;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod feedback;
@@ -88,8 +89,20 @@ pub struct App {
 }
 
 impl App {
-    /// Starts the event writer and the annotator over `store`.
+    /// The server's app: starts the event writer and the annotator over `store`.
     pub fn new(store: Arc<dyn Store>, config: AppConfig) -> Self {
+        Self::build(store, config, true)
+    }
+
+    /// An app for one-shot commands (the CLI's `user`, `token`, `demo`): the same
+    /// operations, without the event writer (whose start reads every stored event into
+    /// the engine) and the annotator. Ingesting events through it fails as unavailable;
+    /// text it stores waits for the server to annotate it.
+    pub fn offline(store: Arc<dyn Store>, config: AppConfig) -> Self {
+        Self::build(store, config, false)
+    }
+
+    fn build(store: Arc<dyn Store>, config: AppConfig, background: bool) -> Self {
         // One clock for the store's stamps and the operations' decisions.
         let clock = store.clock();
         let job_wakeup: jobs::Wakeup = Arc::new(tokio::sync::Notify::new());
@@ -100,15 +113,23 @@ impl App {
             });
         App {
             store: store.clone(),
-            events: events::Events::start(store.clone(), config.dedup_max_ids, clock.clone()),
-            annotator: feedback::Annotator::start(
-                store,
-                feedback::LoopContext {
-                    job_wakeup: job_wakeup.clone(),
-                    public_url: config.public_url.clone(),
-                    clock: clock.clone(),
-                },
-            ),
+            events: if background {
+                events::Events::start(store.clone(), config.dedup_max_ids, clock.clone())
+            } else {
+                events::Events::offline()
+            },
+            annotator: if background {
+                feedback::Annotator::start(
+                    store,
+                    feedback::LoopContext {
+                        job_wakeup: job_wakeup.clone(),
+                        public_url: config.public_url.clone(),
+                        clock: clock.clone(),
+                    },
+                )
+            } else {
+                feedback::Annotator::idle()
+            },
             job_wakeup,
             mailer: Arc::new(mailer),
             http: reqwest::Client::builder()

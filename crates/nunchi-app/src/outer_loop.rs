@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use nunchi_core::closed_loop::EMPLOYEE_SOURCE;
 use nunchi_store::model::{Feedback, FollowUp, RootCause, Team, User};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -145,28 +146,26 @@ pub fn suggestions(
     let mut by_topic: BTreeMap<String, (TopicSuggestion, Vec<i64>)> = BTreeMap::new();
     for f in feedback
         .iter()
-        .filter(|f| f.source != "employee" && is_negative(f))
+        .filter(|f| f.source != EMPLOYEE_SOURCE && is_negative(f))
     {
-        let Some(topics) = f
-            .topics
-            .as_deref()
-            .and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(t).ok())
-        else {
-            continue;
-        };
-        for t in topics {
-            let Some(key) = t["topic"].as_str() else {
-                continue;
-            };
+        for t in crate::feedback::topics_of(f) {
+            let key = t.topic.as_str();
             if tracked.iter().any(|r| r.status == "open" && r.topic == key) {
                 continue;
             }
+            let label = |l: &str| {
+                if l.is_empty() {
+                    key.to_string()
+                } else {
+                    l.to_string()
+                }
+            };
             let (s, customers) = by_topic.entry(key.to_string()).or_insert_with(|| {
                 (
                     TopicSuggestion {
                         topic: key.into(),
-                        label_ko: t["ko"].as_str().unwrap_or(key).into(),
-                        label_en: t["en"].as_str().unwrap_or(key).into(),
+                        label_ko: label(&t.ko),
+                        label_en: label(&t.en),
                         negative: 0,
                         customers: 0,
                         open_follow_ups: 0,

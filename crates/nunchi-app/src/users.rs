@@ -51,7 +51,7 @@ pub async fn create_user_checked(state: &App, actor: &Actor, u: &NewUser) -> Res
     Ok(user)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     pub role: Option<String>,
@@ -119,6 +119,8 @@ pub async fn update_user_checked(
     }
     if let Some(pw) = &p.password {
         state.store.set_password(id, &password::hash(pw)?).await?;
+        // A new password also lifts a lockout from failed sign-ins.
+        state.store.record_login_success(id).await?;
         state
             .audit_by(
                 actor,

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod channel;
 pub mod clock;
+pub mod closed_loop;
 pub mod consent;
 pub mod customer;
 pub mod email;
@@ -18,6 +19,7 @@ pub mod money;
 pub mod phone;
 pub mod search;
 pub mod survey;
+pub mod survey_edit;
 pub mod time;
 pub mod touchpoint;
 

@@ -107,6 +107,19 @@ impl Events {
         })
     }
 
+    /// Events with no writer: ingest answers unavailable, and the engine stays empty.
+    pub fn offline() -> Arc<Events> {
+        let (tx, _) = mpsc::channel(1);
+        let (_, ready) = watch::channel(true);
+        Arc::new(Events {
+            engine: Arc::new(RwLock::new(Engine::default())),
+            tx,
+            ready,
+            users: Mutex::new(HashMap::new()),
+            sources: Mutex::new(HashMap::new()),
+        })
+    }
+
     /// Waits until the engine holds every stored event.
     pub async fn ready(&self) {
         let mut ready = self.ready.clone();

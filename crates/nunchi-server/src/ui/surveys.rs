@@ -11,7 +11,10 @@ use axum::{
     routing::{get, post},
 };
 use nunchi_core::access::Permission;
-use nunchi_core::survey::{Choice, Condition, END, Jump, Localized, Question, QuestionKind};
+use nunchi_core::{
+    survey::{Condition, END, Jump, Localized, Question, QuestionKind},
+    survey_edit,
+};
 use nunchi_store::model::{Stage, Team, Touchpoint};
 use serde::Deserialize;
 
@@ -127,63 +130,6 @@ async fn list(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
     }))
 }
 
-/// The first question of a survey made from a template.
-fn template_question(template: &str) -> Option<Question> {
-    let (kind, ko, en) = match template {
-        "nps" | "enps" => (
-            QuestionKind::Nps,
-            if template == "enps" {
-                "우리 회사를 친구에게 직장으로 추천하시겠어요?"
-            } else {
-                "저희를 친구나 동료에게 추천하실 가능성은 얼마나 되나요?"
-            },
-            if template == "enps" {
-                "How likely are you to recommend us as a place to work?"
-            } else {
-                "How likely are you to recommend us to a friend or colleague?"
-            },
-        ),
-        "csat" => (
-            QuestionKind::Csat,
-            "이번 경험에 얼마나 만족하셨나요?",
-            "How satisfied were you with this experience?",
-        ),
-        "ces" => (
-            QuestionKind::Ces,
-            "원하시는 일을 처리하기가 얼마나 쉬웠나요?",
-            "How easy was it to get what you needed?",
-        ),
-        _ => return None,
-    };
-    Some(Question {
-        id: kind.as_str().into(),
-        kind,
-        text: Localized {
-            ko: ko.into(),
-            en: en.into(),
-        },
-        choices: vec![],
-        required: true,
-        scale_max: None,
-        logic: vec![],
-    })
-}
-
-fn why_question() -> Question {
-    Question {
-        id: "why".into(),
-        kind: QuestionKind::Text,
-        text: Localized {
-            ko: "그렇게 답하신 가장 큰 이유는 무엇인가요?".into(),
-            en: "What is the main reason for your answer?".into(),
-        },
-        choices: vec![],
-        required: false,
-        scale_max: None,
-        logic: vec![],
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct CreateForm {
     #[serde(default)]
@@ -217,10 +163,7 @@ async fn create(
     Form(f): Form<CreateForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    let questions: Vec<Question> = match template_question(&f.template) {
-        Some(q) => vec![q, why_question()],
-        None => vec![why_question()],
-    };
+    let questions = survey_edit::template_questions(&f.template);
     let input = SurveyInput {
         name: f.name,
         status: Some("draft".into()),
@@ -652,28 +595,6 @@ struct LogicForm {
     logic_to: String,
 }
 
-/// Choices typed one per line, "Korean | English" or one label for both.
-fn parse_choices(text: &str) -> Vec<Choice> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .enumerate()
-        .map(|(i, line)| {
-            let (ko, en) = match line.split_once('|') {
-                Some((ko, en)) => (ko.trim(), en.trim()),
-                None => (line, line),
-            };
-            Choice {
-                id: format!("c{}", i + 1),
-                label: Localized {
-                    ko: ko.into(),
-                    en: en.into(),
-                },
-            }
-        })
-        .collect()
-}
-
 async fn add_question(
     State(state): State<AppState>,
     auth: UiNeed<perm::SurveysManage>,
@@ -684,29 +605,18 @@ async fn add_question(
     let s = Loaded::new(state.store.survey(id).await?)?;
     let kind = QuestionKind::parse(&f.kind)
         .map_err(|e| AppError::bad_request("invalid_kind", e.message))?;
-    let mut n = s.questions.len() + 1;
-    while s.question(&format!("q{n}")).is_some() {
-        n += 1;
-    }
-    let choices = parse_choices(&f.choices);
-    let question = Question {
-        id: format!("q{n}"),
-        kind,
-        text: Localized {
-            ko: f.text_ko.trim().into(),
-            en: f.text_en.trim().into(),
+    let questions = survey_edit::add_question(
+        &s.questions,
+        survey_edit::NewQuestion {
+            kind,
+            text: Localized {
+                ko: f.text_ko.clone(),
+                en: f.text_en.clone(),
+            },
+            choices: survey_edit::parse_choices(&f.choices),
+            required: f.required.is_some(),
         },
-        choices: if matches!(kind, QuestionKind::Single | QuestionKind::Multi) {
-            choices
-        } else {
-            vec![]
-        },
-        required: f.required.is_some(),
-        scale_max: None,
-        logic: vec![],
-    };
-    let mut questions = s.questions.clone();
-    questions.push(question);
+    );
     save(
         &state,
         &auth,
@@ -734,21 +644,7 @@ async fn delete_question(
     if s.question(&qid).is_none() {
         return Err(AppError::NotFound(format!("question {qid}")).into());
     }
-    // Jumps to the removed question go on to the end instead.
-    let questions: Vec<Question> = s
-        .questions
-        .iter()
-        .filter(|q| q.id != qid)
-        .cloned()
-        .map(|mut q| {
-            for j in &mut q.logic {
-                if j.to == qid {
-                    j.to = END.into();
-                }
-            }
-            q
-        })
-        .collect();
+    let questions = survey_edit::remove_question(&s.questions, &qid)?;
     save(
         &state,
         &auth,
@@ -769,36 +665,12 @@ async fn add_logic(
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
     let s = Loaded::new(state.store.survey(id).await?)?;
-    let Some((index, q)) = s.question(&qid) else {
+    if s.question(&qid).is_none() {
         return Err(AppError::NotFound(format!("question {qid}")).into());
-    };
-    let value = f.logic_value.trim();
-    let number = || {
-        value.parse::<f64>().map_err(|_| {
-            AppError::bad_request("invalid_logic", "the skip condition needs a number")
-        })
-    };
-    let when = match f.logic_op.as_str() {
-        "at_most" => Condition::AtMost(number()?),
-        "at_least" => Condition::AtLeast(number()?),
-        "chose" => Condition::Chose(
-            q.choices
-                .iter()
-                .find(|c| c.label.ko == value || c.label.en == value || c.id == value)
-                .map(|c| c.id.clone())
-                .unwrap_or_else(|| value.to_string()),
-        ),
-        "skipped" => Condition::Skipped,
-        _ => Condition::Answered,
-    };
-    let mut questions = s.questions.clone();
-    questions[index].logic.push(Jump {
-        when,
-        to: match f.logic_to.trim() {
-            "" => END.into(),
-            to => to.into(),
-        },
-    });
+    }
+    let questions =
+        survey_edit::add_jump(&s.questions, &qid, &f.logic_op, &f.logic_value, &f.logic_to)
+            .map_err(|e| AppError::bad_request("invalid_logic", e.message))?;
     save(
         &state,
         &auth,

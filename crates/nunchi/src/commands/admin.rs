@@ -3,8 +3,13 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use nunchi_core::access::{Role, Scope};
-use nunchi_store::Store;
+use nunchi_app::{
+    Actor, App,
+    users::{
+        NewToken, NewUser, UserPatch, create_token_checked, create_user_checked,
+        update_user_checked,
+    },
+};
 
 use crate::config::Config;
 
@@ -41,32 +46,22 @@ pub enum UserCommand {
     },
 }
 
-async fn find(store: &dyn Store, email: &str) -> anyhow::Result<nunchi_store::model::User> {
-    store
+async fn find(app: &App, email: &str) -> anyhow::Result<nunchi_store::model::User> {
+    app.store
         .user_by_email(&email.trim().to_lowercase())
         .await?
         .with_context(|| format!("no user {email}"))
 }
 
-fn hash(password: &str) -> anyhow::Result<String> {
-    nunchi_app::password::hash(password).map_err(|e| anyhow::anyhow!("{e}"))
+/// The operation's error, as the CLI prints it.
+fn plain(e: nunchi_app::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
 }
 
-async fn audit(store: &dyn Store, action: &str, target: &str, detail: &str) {
-    let entry = nunchi_store::model::NewAuditEntry {
-        at: nunchi_app::clock::system_now_ms(),
-        actor: "cli".into(),
-        action: action.into(),
-        target: target.into(),
-        detail: detail.into(),
-        ..Default::default()
-    };
-    if let Err(e) = store.audit(&entry).await {
-        eprintln!("warning: could not write the audit log: {e}");
-    }
-}
-
-pub async fn user(store: &std::sync::Arc<dyn Store>, cmd: UserCommand) -> anyhow::Result<()> {
+/// The user commands call the same operations as the admin page and the API, as the
+/// server's operator.
+pub async fn user(app: &App, cmd: UserCommand) -> anyhow::Result<()> {
+    let operator = Actor::operator();
     match cmd {
         UserCommand::Create {
             email,
@@ -74,29 +69,23 @@ pub async fn user(store: &std::sync::Arc<dyn Store>, cmd: UserCommand) -> anyhow
             role,
             password,
         } => {
-            let email =
-                nunchi_core::email::Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let u = store
-                .create_user(
-                    email.as_str(),
-                    name.trim(),
-                    &hash(&password)?,
-                    role.as_str(),
-                    "ko",
-                )
-                .await?;
-            audit(
-                store.as_ref(),
-                "user.create",
-                &format!("user {}", u.id),
-                &format!("{} as {}", u.email, u.role),
+            let u = create_user_checked(
+                app,
+                &operator,
+                &NewUser {
+                    email,
+                    name,
+                    password,
+                    role,
+                    locale: None,
+                },
             )
-            .await;
+            .await
+            .map_err(plain)?;
             println!("created user {} ({}) with id {}", u.email, u.role, u.id);
         }
         UserCommand::List => {
-            for u in store.users().await? {
+            for u in app.store.users().await? {
                 println!(
                     "{:>5}  {:<32} {:<8} {}{}",
                     u.id,
@@ -108,64 +97,47 @@ pub async fn user(store: &std::sync::Arc<dyn Store>, cmd: UserCommand) -> anyhow
             }
         }
         UserCommand::SetPassword { email, password } => {
-            let u = find(store.as_ref(), &email).await?;
-            store.set_password(u.id, &hash(&password)?).await?;
-            store.record_login_success(u.id).await?;
-            audit(
-                store.as_ref(),
-                "user.password",
-                &format!("user {}", u.id),
-                "password reset from the CLI",
-            )
-            .await;
+            let u = find(app, &email).await?;
+            let patch = UserPatch {
+                password: Some(password),
+                ..UserPatch::default()
+            };
+            update_user_checked(app, &operator, u.id, &patch)
+                .await
+                .map_err(plain)?;
             println!("password of {} changed; their sessions have ended", u.email);
         }
         UserCommand::SetRole { email, role } => {
-            let u = find(store.as_ref(), &email).await?;
-            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
-            store.set_role(u.id, role.as_str()).await?;
-            audit(
-                store.as_ref(),
-                "user.role",
-                &format!("user {}", u.id),
-                &format!("{} → {}", u.role, role.as_str()),
-            )
-            .await;
-            println!("{} is now {}", u.email, role.as_str());
+            let u = find(app, &email).await?;
+            let patch = UserPatch {
+                role: Some(role),
+                ..UserPatch::default()
+            };
+            let changed = update_user_checked(app, &operator, u.id, &patch)
+                .await
+                .map_err(plain)?;
+            println!("{} is now {}", changed.email, changed.role);
         }
     }
     Ok(())
 }
 
-pub async fn token(
-    store: &std::sync::Arc<dyn Store>,
-    email: &str,
-    name: &str,
-    scopes: &str,
-) -> anyhow::Result<()> {
-    let u = find(store.as_ref(), email).await?;
-    let scopes = Scope::parse_list(scopes).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if scopes.is_empty() {
-        bail!("give at least one scope");
-    }
-    let token = nunchi_app::secret::new_api_token();
-    let t = store
-        .create_api_token(
-            u.id,
-            name,
-            &nunchi_app::secret::hash(&token),
-            &token[..10],
-            &Scope::join(&scopes),
-        )
-        .await?;
-    audit(
-        store.as_ref(),
-        "token.create",
-        &format!("token {}", t.id),
-        &Scope::join(&scopes),
+/// Creates an API token for a user (as the token page does for its signed-in user) and
+/// prints the secret, which is shown only this once.
+pub async fn token(app: &App, email: &str, name: &str, scopes: &str) -> anyhow::Result<()> {
+    let u = find(app, email).await?;
+    let actor = Actor::cli_for(&u).map_err(plain)?;
+    let created = create_token_checked(
+        app,
+        &actor,
+        &NewToken {
+            name: name.into(),
+            scopes: vec![scopes.to_string()],
+        },
     )
-    .await;
-    println!("{token}");
+    .await
+    .map_err(plain)?;
+    println!("{}", created.token);
     Ok(())
 }
 

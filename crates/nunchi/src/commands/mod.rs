@@ -75,7 +75,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Restore { file } => admin::restore(&config, &file).await,
         Command::User(cmd) => {
             init_logging(&config, "warn");
-            admin::user(&open(&config).await?, cmd).await
+            admin::user(&open_app(&config).await?, cmd).await
         }
         Command::Token {
             email,
@@ -83,7 +83,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             scopes,
         } => {
             init_logging(&config, "warn");
-            admin::token(&open(&config).await?, &email, &name, &scopes).await
+            admin::token(&open_app(&config).await?, &email, &name, &scopes).await
         }
         Command::Config { print_default } => {
             if print_default {
@@ -109,6 +109,15 @@ pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     nunchi_store::connect(&config.database_url.0)
         .await
         .context("failed to open the database")
+}
+
+/// The operations over the configured store, for a one-shot command (no event writer or
+/// annotator running).
+pub async fn open_app(config: &Config) -> anyhow::Result<nunchi_app::App> {
+    Ok(nunchi_app::App::offline(
+        open(config).await?,
+        config.settings().app,
+    ))
 }
 
 pub fn init_logging(config: &Config, default_level: &str) {

@@ -1,0 +1,390 @@
+//! The demo brand written into a store: customers, orders and notes from `nunchi-demo`,
+//! the journey map's touchpoints, 90 days of events, the feedback that follows them, and
+//! the surveys and closed-loop rules. `nunchi demo` and `nunchi serve --demo-if-empty`
+//! both call `load`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use nunchi_store::{Store, model::Upserted};
+
+/// What a demo load stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DemoReport {
+    pub customers: u64,
+    pub order_lines: usize,
+    pub notes: usize,
+    pub events: usize,
+    pub feedback: usize,
+}
+
+/// How a face shows a long load: one stage after another, each with a known length.
+pub trait Progress: Send + Sync {
+    fn start(&self, what: &str, total: u64);
+    fn advance(&self, n: u64);
+    fn finish(&self);
+}
+
+/// No progress shown.
+#[derive(Debug)]
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+const BATCH: u64 = 1000;
+
+/// Loads the demo brand: `customers` customers with their orders and notes, the journey
+/// map's touchpoints, 90 days of events, the feedback that follows them, and the surveys
+/// and closed-loop rules. Loading again refreshes the customers and keeps the rest.
+pub async fn load(
+    store: &Arc<dyn Store>,
+    customers: u64,
+    seed: u64,
+    progress: &dyn Progress,
+) -> anyhow::Result<DemoReport> {
+    progress.start("demo customers", customers);
+    // Generation runs on a blocking thread, one batch ahead of the writes.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<nunchi_demo::DemoCustomer>>(2);
+    let generator = tokio::task::spawn_blocking(move || {
+        let mut start = 0;
+        while start < customers {
+            let end = (start + BATCH).min(customers);
+            if tx
+                .blocking_send(
+                    (start..end)
+                        .map(|i| nunchi_demo::customer(seed, i))
+                        .collect(),
+                )
+                .is_err()
+            {
+                break;
+            }
+            start = end;
+        }
+    });
+    let mut report = DemoReport {
+        customers,
+        ..DemoReport::default()
+    };
+    let mut ids = Vec::with_capacity(customers as usize);
+    let mut korean = Vec::with_capacity(customers as usize);
+    while let Some(batch) = rx.recv().await {
+        let records: Vec<_> = batch.iter().map(|c| c.record.clone()).collect();
+        let results = store.upsert_customers(&records, "demo").await?;
+        let lines: Vec<_> = batch
+            .iter()
+            .flat_map(|c| c.orders.iter().cloned())
+            .collect();
+        for r in store.upsert_order_lines(&lines).await? {
+            r.context("a demo order was rejected")?;
+        }
+        report.order_lines += lines.len();
+        let mut batch_notes = Vec::new();
+        for (c, r) in batch.iter().zip(results) {
+            let id = match r.context("a demo customer was rejected")? {
+                Upserted::Created(id) | Upserted::Updated(id) => id,
+            };
+            ids.push(id);
+            korean.push(
+                c.record
+                    .profile
+                    .language
+                    .as_ref()
+                    .is_none_or(|l| l.as_str() == "ko"),
+            );
+            batch_notes.extend(
+                c.notes
+                    .iter()
+                    .map(|(author, body)| (id, author.clone(), body.clone())),
+            );
+        }
+        report.notes += batch_notes.len();
+        store.add_notes(&batch_notes).await?;
+        progress.advance(batch.len() as u64);
+    }
+    generator.await?;
+    progress.finish();
+    (report.events, report.feedback) = load_events(store, seed, &ids, &korean, progress).await?;
+    Ok(report)
+}
+
+async fn load_events(
+    store: &Arc<dyn Store>,
+    seed: u64,
+    ids: &[i64],
+    korean: &[bool],
+    progress: &dyn Progress,
+) -> anyhow::Result<(usize, usize)> {
+    use nunchi_demo::journey;
+    use nunchi_store::model::{EventRow, NewTouchpoint};
+
+    let write_key = format!("demo-{seed}");
+    if store.source_by_key(&write_key).await?.is_some() {
+        // Loading the demo again refreshes its customers; its event history is
+        // append-only, so it is loaded once per seed rather than doubled.
+        tracing::info!(
+            seed,
+            "the demo's events are already loaded; kept as they are"
+        );
+        return Ok((0, 0));
+    }
+    let stages = store.stages().await?;
+    for t in &journey::TOUCHPOINTS {
+        store
+            .create_touchpoint(&NewTouchpoint {
+                name: t.name.into(),
+                channel: t.channel.into(),
+                event: t.event.into(),
+                conditions: t.conditions.into(),
+                stage_id: stages.iter().find(|s| s.key == t.stage).map(|s| s.id),
+                expected_rating: Some(t.expected_rating),
+            })
+            .await?;
+    }
+    let source = store
+        .create_source("하늘결 웹·앱 (demo)", &write_key, "(demo)", None)
+        .await?;
+    let events = tokio::task::spawn_blocking({
+        let n = ids.len() as u64;
+        move || journey::events(seed, n)
+    })
+    .await?;
+    progress.start("demo events", events.len() as u64);
+    let mut rows = Vec::with_capacity(events.len());
+    let mut first_purchase: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    for e in &events {
+        if e.name() == "purchase" {
+            first_purchase.entry(e.customer).or_insert(e.ts);
+        }
+    }
+    for (n, e) in events.iter().enumerate() {
+        let i = e.customer as u64;
+        let anonymous = journey::browsed_anonymously(i)
+            && first_purchase.get(&e.customer).is_none_or(|&p| e.ts < p);
+        let anon_id = journey::browsed_anonymously(i).then(|| format!("anon-{i:07}"));
+        let row = |name: &str, kind: &str, customer: Option<i64>, message_id: String| EventRow {
+            id: 0,
+            source_id: source.id,
+            message_id,
+            kind: kind.into(),
+            name: name.into(),
+            customer_id: customer,
+            user_id: customer.map(|_| format!("HG-{:07}", i + 1)),
+            anonymous_id: anon_id.clone(),
+            channel: e.channel.as_str().into(),
+            ts: e.ts as i64 * 1000,
+            received_at: e.ts as i64 * 1000,
+            properties: "{}".into(),
+            context: "{}".into(),
+        };
+        if anon_id.is_some()
+            && first_purchase.get(&e.customer) == Some(&e.ts)
+            && e.name() == "purchase"
+        {
+            rows.push(row(
+                "identify",
+                "identify",
+                Some(ids[i as usize]),
+                format!("demo-{n}-identify"),
+            ));
+        }
+        rows.push(row(
+            e.name(),
+            "track",
+            (!anonymous).then_some(ids[i as usize]),
+            format!("demo-{n}"),
+        ));
+    }
+    for chunk in rows.chunks(20_000) {
+        store.append_events(chunk).await?;
+        progress.advance(chunk.len() as u64);
+    }
+    for (i, &id) in ids.iter().enumerate() {
+        if journey::browsed_anonymously(i as u64) && first_purchase.contains_key(&(i as u32)) {
+            let identity =
+                nunchi_core::identity::Identity::parse("anonymous_id", &format!("anon-{i:07}"))?;
+            store.add_identity(id, &identity, "demo").await?;
+        }
+    }
+    progress.finish();
+    let feedback = load_feedback(store, seed, ids, korean, &events, progress).await?;
+    load_surveys(store, seed, ids, korean, &events, progress).await?;
+    Ok((rows.len(), feedback))
+}
+
+/// The demo brand's surveys (`nunchi_demo::surveys`); the demo's survey answers become
+/// their completed responses, and the brand caps surveys per person per 30 days. The
+/// closed-loop rules open follow-ups as the server reads the feedback.
+async fn load_surveys(
+    store: &Arc<dyn Store>,
+    seed: u64,
+    ids: &[i64],
+    korean: &[bool],
+    events: &[nunchi_analytics::synth::SynthEvent],
+    progress: &dyn Progress,
+) -> anyhow::Result<()> {
+    use nunchi_demo::surveys::{self, WHY};
+    use nunchi_store::model::{NewLoopRule, NewSurvey, NewSurveyResponse};
+    if !store.surveys().await?.is_empty() {
+        return Ok(());
+    }
+    let touchpoints = store.touchpoints().await?;
+    let stages = store.stages().await?;
+    let specs = surveys::surveys();
+    let mut created = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        nunchi_core::survey::validate(&spec.questions)?;
+        let survey = NewSurvey {
+            name: spec.name.into(),
+            status: spec.status.into(),
+            audience: spec.audience.into(),
+            questions: serde_json::to_string(&spec.questions)?,
+            touchpoint_id: spec
+                .touchpoint_event
+                .and_then(|e| touchpoints.iter().find(|t| t.event == e))
+                .map(|t| t.id),
+            stage_id: spec
+                .stage_key
+                .and_then(|k| stages.iter().find(|s| s.key == k))
+                .map(|s| s.id),
+            team_id: None,
+            trigger_event: spec.trigger_event.map(str::to_string),
+            trigger_delay_hours: spec.trigger_delay_hours,
+            sample_rate: spec.sample_rate,
+            min_days: spec.min_days,
+            repeat: spec.repeat.into(),
+        };
+        created.push(
+            store
+                .create_survey(&crate::surveys::new_key(), &survey)
+                .await?,
+        );
+    }
+    store
+        .set_setting(
+            crate::surveys::GLOBAL_CAP_KEY,
+            &surveys::SURVEYS_PER_30_DAYS.to_string(),
+        )
+        .await?;
+    for rule in surveys::loop_rules() {
+        store
+            .create_loop_rule(&NewLoopRule {
+                name: rule.name.into(),
+                max_score: rule.max_score,
+                min_score: None,
+                max_sentiment: rule.max_sentiment,
+                topic: rule.topic.map(str::to_string),
+                source: None,
+                tag: None,
+                owner_id: None,
+                due_hours: rule.due_hours,
+                notify_email: None,
+                notify_webhook: false,
+            })
+            .await?;
+    }
+    let answers: Vec<_> = nunchi_demo::voc::feedback(seed, events, korean)
+        .into_iter()
+        .filter(|f| f.source == "survey")
+        .collect();
+    progress.start("demo survey responses", answers.len() as u64);
+    for f in &answers {
+        let Some(metric) = f.metric else { continue };
+        let Some(survey) = specs
+            .iter()
+            .zip(&created)
+            .find(|(spec, _)| spec.answers(metric))
+            .map(|(_, s)| s)
+        else {
+            continue;
+        };
+        let mut answer = serde_json::Map::new();
+        answer.insert(metric.into(), f.rating.into());
+        answer.insert(WHY.into(), f.body.clone().into());
+        let response = store
+            .start_response(&NewSurveyResponse {
+                survey_id: survey.id,
+                token: crate::surveys::new_token(),
+                customer_id: ids.get(f.customer as usize).copied(),
+                anonymous_id: None,
+                channel: "email".into(),
+                lang: if korean.get(f.customer as usize).copied().unwrap_or(true) {
+                    "ko"
+                } else {
+                    "en"
+                }
+                .into(),
+                next_question: None,
+            })
+            .await?;
+        store
+            .save_response(
+                response.id,
+                &serde_json::Value::Object(answer).to_string(),
+                None,
+                Some(f.ts as i64 * 1000),
+            )
+            .await?;
+        progress.advance(1);
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// The demo's survey answers, reviews, support ratings and social posts, tied to the
+/// customer, touchpoint and stage they are about. The server annotates their text.
+async fn load_feedback(
+    store: &Arc<dyn Store>,
+    seed: u64,
+    ids: &[i64],
+    korean: &[bool],
+    events: &[nunchi_analytics::synth::SynthEvent],
+    progress: &dyn Progress,
+) -> anyhow::Result<usize> {
+    use nunchi_store::model::NewFeedback;
+    let touchpoints = store.touchpoints().await?;
+    let items = nunchi_demo::voc::feedback(seed, events, korean);
+    progress.start("demo feedback", items.len() as u64);
+    let mut rows: Vec<NewFeedback> = Vec::with_capacity(items.len());
+    for f in &items {
+        use nunchi_core::feedback::{Metric, Rating};
+        let touchpoint = touchpoints.iter().find(|t| t.event == f.touchpoint_event);
+        let rating = match f.rating {
+            Some(r) => Some(Rating::new(
+                Metric::parse(f.metric.unwrap_or("rating"))?,
+                r as f64,
+                None,
+                None,
+            )?),
+            None => None,
+        };
+        rows.push(NewFeedback {
+            source: f.source.into(),
+            external_id: Some(f.external_id.clone()),
+            metric: rating.map(|r| r.metric.as_str().into()),
+            rating: rating.map(|r| r.value),
+            scale_min: rating.map(|r| r.min),
+            scale_max: rating.map(|r| r.max),
+            score: rating.map(|r| r.normalised),
+            body: f.body.clone(),
+            url: None,
+            author: None,
+            customer_id: ids.get(f.customer as usize).copied(),
+            touchpoint_id: touchpoint.map(|t| t.id),
+            stage_id: touchpoint.and_then(|t| t.stage_id),
+            team_id: None,
+            channel: f.channel.into(),
+            created_at: f.ts as i64 * 1000,
+        });
+    }
+    for chunk in rows.chunks(1000) {
+        store.add_feedback(chunk).await?;
+        progress.advance(chunk.len() as u64);
+    }
+    progress.finish();
+    Ok(rows.len())
+}

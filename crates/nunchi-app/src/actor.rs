@@ -42,7 +42,7 @@ impl Actor {
             name: user.name.clone(),
             label: format!("cli for {}", user.email),
             grant: Grant {
-                role: Role::parse(&user.role)?,
+                role: user.role,
                 scopes: None,
             },
         })

@@ -240,8 +240,8 @@ async fn load_surveys(
         nunchi_core::survey::validate(&spec.questions)?;
         let survey = NewSurvey {
             name: spec.name.into(),
-            status: spec.status.into(),
-            audience: spec.audience.into(),
+            status: spec.status,
+            audience: spec.audience,
             questions: serde_json::to_string(&spec.questions)?,
             touchpoint_id: spec
                 .touchpoint_event
@@ -256,7 +256,7 @@ async fn load_surveys(
             trigger_delay_hours: spec.trigger_delay_hours,
             sample_rate: spec.sample_rate,
             min_days: spec.min_days,
-            repeat: spec.repeat.into(),
+            repeat: spec.repeat,
         };
         created.push(
             store

@@ -4,6 +4,7 @@
 //! mentioning and marked fixed (telling the affected customers).
 
 use nunchi_core::feedback::Source;
+use nunchi_core::status::RootCauseStatus;
 use nunchi_store::model::{FollowUp, FollowUpNote, LoopRule, NewLoopRule, RootCause};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -302,7 +303,7 @@ pub async fn open_root_cause(
         .root_causes()
         .await?
         .iter()
-        .any(|r| r.status == "open" && r.topic == topic)
+        .any(|r| r.status == RootCauseStatus::Open && r.topic == topic)
     {
         return Err(Error::Conflict(format!(
             "an open root cause already tracks {topic}"

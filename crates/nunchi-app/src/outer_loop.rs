@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use nunchi_core::closed_loop::EMPLOYEE_SOURCE;
+use nunchi_core::status::{FollowUpStatus, RootCauseStatus};
 use nunchi_store::model::{Feedback, FollowUp, RootCause, Team, User};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -71,7 +72,7 @@ fn stats(items: &[&FollowUp], now: i64) -> LoopStats {
         median_hours_to_close: median,
         overdue: items
             .iter()
-            .filter(|f| f.status == "open" && f.due_at < now)
+            .filter(|f| f.status == FollowUpStatus::Open && f.due_at < now)
             .count() as u64,
     }
 }
@@ -135,14 +136,13 @@ pub fn suggestions(
     open_follow_ups: &[FollowUp],
     tracked: &[RootCause],
 ) -> Vec<TopicSuggestion> {
-    let open: HashMap<i64, u64> =
-        open_follow_ups
-            .iter()
-            .filter(|f| f.status == "open")
-            .fold(HashMap::new(), |mut m, f| {
-                *m.entry(f.feedback_id).or_default() += 1;
-                m
-            });
+    let open: HashMap<i64, u64> = open_follow_ups
+        .iter()
+        .filter(|f| f.status == FollowUpStatus::Open)
+        .fold(HashMap::new(), |mut m, f| {
+            *m.entry(f.feedback_id).or_default() += 1;
+            m
+        });
     let mut by_topic: BTreeMap<String, (TopicSuggestion, Vec<i64>)> = BTreeMap::new();
     for f in feedback
         .iter()
@@ -150,7 +150,10 @@ pub fn suggestions(
     {
         for t in crate::feedback::topics_of(f) {
             let key = t.topic.as_str();
-            if tracked.iter().any(|r| r.status == "open" && r.topic == key) {
+            if tracked
+                .iter()
+                .any(|r| r.status == RootCauseStatus::Open && r.topic == key)
+            {
                 continue;
             }
             let label = |l: &str| {
@@ -204,7 +207,11 @@ mod tests {
             feedback_id: id,
             rule_id: Some(1),
             owner_id: owner,
-            status: if closed.is_some() { "closed" } else { "open" }.into(),
+            status: if closed.is_some() {
+                FollowUpStatus::Closed
+            } else {
+                FollowUpStatus::Open
+            },
             due_at: due,
             created_at: created,
             closed_at: closed,
@@ -218,7 +225,7 @@ mod tests {
             email: format!("u{id}@example.com"),
             name: format!("User {id}"),
             password_hash: String::new(),
-            role: "agent".into(),
+            role: nunchi_core::access::Role::Agent,
             locale: "ko".into(),
             team_id: team,
             failed_logins: 0,

@@ -2,7 +2,7 @@
 //! survey's fields checked one by one, the survey as shown (with its public link), its
 //! results question by question with every contact tally explained in Korean and English.
 
-use nunchi_core::survey::{self, Question, Repeat, Suppressed};
+use nunchi_core::survey::{self, Audience, Question, Repeat, Suppressed, SurveyStatus};
 use nunchi_store::model::{ContactCount, NewSurvey, Survey, SurveyContact};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -56,8 +56,12 @@ pub struct SurveyView {
     pub key: String,
     pub link: String,
     pub name: String,
-    pub status: String,
-    pub audience: String,
+    /// draft, active or closed.
+    #[schema(value_type = String)]
+    pub status: SurveyStatus,
+    /// survey (customers) or employee.
+    #[schema(value_type = String)]
+    pub audience: Audience,
     #[schema(value_type = Vec<Object>)]
     pub questions: serde_json::Value,
     pub touchpoint_id: Option<i64>,
@@ -67,7 +71,9 @@ pub struct SurveyView {
     pub trigger_delay_hours: i64,
     pub sample_rate: f64,
     pub min_days: i64,
-    pub repeat: String,
+    /// once, until_answered or always.
+    #[schema(value_type = String)]
+    pub repeat: Repeat,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -105,20 +111,16 @@ pub async fn check(state: &App, input: &SurveyInput) -> Result<NewSurvey> {
     if name.is_empty() || name.chars().count() > 200 {
         return bad("invalid_name", "the name must be 1–200 characters".into());
     }
-    let status = input.status.as_deref().unwrap_or("draft");
-    if !["draft", "active", "closed"].contains(&status) {
-        return bad(
-            "invalid_status",
-            format!("status is draft, active or closed, not {status:?}"),
-        );
-    }
-    let audience = input.audience.as_deref().unwrap_or("survey");
-    if !["survey", "employee"].contains(&audience) {
-        return bad(
-            "invalid_audience",
-            format!("audience is survey or employee, not {audience:?}"),
-        );
-    }
+    let status = match input.status.as_deref() {
+        None => SurveyStatus::Draft,
+        Some(s) => {
+            SurveyStatus::parse(s).map_err(|e| Error::invalid("invalid_status", e.message))?
+        }
+    };
+    let audience = match input.audience.as_deref() {
+        None => Audience::Customers,
+        Some(a) => Audience::parse(a).map_err(|e| Error::invalid("invalid_audience", e.message))?,
+    };
     let questions: Vec<Question> = serde_json::from_value(input.questions.clone())
         .map_err(|e| Error::invalid("invalid_questions", e.to_string()))?;
     survey::validate(&questions).map_err(|e| Error::invalid("invalid_questions", e.message))?;
@@ -164,8 +166,8 @@ pub async fn check(state: &App, input: &SurveyInput) -> Result<NewSurvey> {
     }
     Ok(NewSurvey {
         name: name.into(),
-        status: status.into(),
-        audience: audience.into(),
+        status,
+        audience,
         questions: serde_json::to_string(&questions).expect("questions serialise"),
         touchpoint_id: input.touchpoint_id,
         stage_id: input.stage_id,
@@ -174,7 +176,7 @@ pub async fn check(state: &App, input: &SurveyInput) -> Result<NewSurvey> {
         trigger_delay_hours: delay,
         sample_rate,
         min_days,
-        repeat: repeat.as_str().into(),
+        repeat,
     })
 }
 

@@ -11,7 +11,9 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use nunchi_analytics::scores::Tally;
 use nunchi_core::channel::Channel;
 use nunchi_core::feedback::{Metric, Rating};
-use nunchi_core::survey::{self, Answer, Exposure, Fatigue, Question, Repeat, Suppressed};
+use nunchi_core::survey::{
+    self, Answer, Audience, Exposure, Fatigue, Question, Suppressed, SurveyStatus,
+};
 use nunchi_store::Store;
 use nunchi_store::model::{
     NewFeedback, NewSurveyContact, NewSurveyResponse, Survey, SurveyResponse,
@@ -54,14 +56,14 @@ impl Loaded {
     }
 
     pub fn is_active(&self) -> bool {
-        self.row.status == "active"
+        self.row.status == SurveyStatus::Active
     }
 
     fn fatigue(&self, global_cap: Option<i64>) -> Fatigue {
         Fatigue {
             sample_rate: self.row.sample_rate,
             min_days: self.row.min_days,
-            repeat: Repeat::parse(&self.row.repeat).unwrap_or(Repeat::UntilAnswered),
+            repeat: self.row.repeat,
             global_cap,
         }
     }
@@ -295,7 +297,7 @@ async fn to_feedback(
     answer: &Answer,
     now: i64,
 ) -> Result<()> {
-    let source = if s.row.audience == "employee" {
+    let source = if s.row.audience == Audience::Employees {
         "employee"
     } else {
         "survey"
@@ -518,7 +520,7 @@ pub async fn schedule_triggers(store: &dyn Store, now: i64) -> anyhow::Result<()
         .surveys()
         .await?
         .into_iter()
-        .filter(|s| s.status == "active" && s.trigger_event.is_some())
+        .filter(|s| s.status == SurveyStatus::Active && s.trigger_event.is_some())
         .map(Loaded::new)
         .collect::<Result<_>>()
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

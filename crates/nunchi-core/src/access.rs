@@ -15,6 +15,19 @@ pub enum Role {
     Admin,
 }
 
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = CoreError;
+    fn try_from(s: String) -> CoreResult<Self> {
+        Self::parse(&s)
+    }
+}
+
 impl Role {
     pub const ALL: [Role; 4] = [Role::Admin, Role::Manager, Role::Agent, Role::Viewer];
 

@@ -386,37 +386,33 @@ pub fn next(questions: &[Question], index: usize, answer: Option<&Answer>) -> Op
     }
 }
 
-/// How often the same survey may reach the same person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Repeat {
-    /// Shown once, answered or not.
-    Once,
-    /// Shown again (after the minimum gap) until answered.
-    UntilAnswered,
-    /// Every time it is due, within the other limits.
-    Always,
+crate::named_enum! {
+    /// How often the same survey may reach the same person.
+    pub enum Repeat("repeat") {
+        /// Shown once, answered or not.
+        Once = "once",
+        /// Shown again (after the minimum gap) until answered.
+        UntilAnswered = "until_answered",
+        /// Every time it is due, within the other limits.
+        Always = "always",
+    }
 }
 
-impl Repeat {
-    pub fn parse(s: &str) -> CoreResult<Repeat> {
-        match s.trim() {
-            "once" => Ok(Self::Once),
-            "until_answered" => Ok(Self::UntilAnswered),
-            "always" => Ok(Self::Always),
-            other => Err(CoreError::new(
-                "repeat",
-                format!("unknown repeat {other:?}; one of once, until_answered, always"),
-            )),
-        }
+crate::named_enum! {
+    /// A survey's state: built as a draft, live, or closed to new answers.
+    pub enum SurveyStatus("survey status") {
+        Draft = "draft",
+        Active = "active",
+        Closed = "closed",
     }
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Once => "once",
-            Self::UntilAnswered => "until_answered",
-            Self::Always => "always",
-        }
+crate::named_enum! {
+    /// Who a survey asks: customers (its answers are customer feedback) or employees (a
+    /// pulse, whose answers feed eNPS and meet only rules that name their source).
+    pub enum Audience("audience") {
+        Customers = "survey",
+        Employees = "employee",
     }
 }
 

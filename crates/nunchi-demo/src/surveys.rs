@@ -3,7 +3,10 @@
 //! detractors and for late-delivery complaints. `nunchi-app` writes them into a store.
 
 use nunchi_core::{
-    survey::{Choice, Condition, END, Jump, Localized, Question, QuestionKind},
+    survey::{
+        Audience, Choice, Condition, END, Jump, Localized, Question, QuestionKind, Repeat,
+        SurveyStatus,
+    },
     survey_edit::{template_question, why_question},
 };
 
@@ -12,8 +15,8 @@ use nunchi_core::{
 #[derive(Debug, Clone)]
 pub struct DemoSurvey {
     pub name: &'static str,
-    pub status: &'static str,
-    pub audience: &'static str,
+    pub status: SurveyStatus,
+    pub audience: Audience,
     pub questions: Vec<Question>,
     /// The event of the touchpoint it asks about.
     pub touchpoint_event: Option<&'static str>,
@@ -23,14 +26,15 @@ pub struct DemoSurvey {
     pub trigger_delay_hours: i64,
     pub sample_rate: f64,
     pub min_days: i64,
-    pub repeat: &'static str,
+    pub repeat: Repeat,
 }
 
 impl DemoSurvey {
     /// Whether the demo's generated survey answers on `metric` (`nps`, `csat`) are this
     /// survey's responses: it is live and opens with that question.
     pub fn answers(&self, metric: &str) -> bool {
-        self.status == "active" && self.questions.first().is_some_and(|q| q.id == metric)
+        self.status == SurveyStatus::Active
+            && self.questions.first().is_some_and(|q| q.id == metric)
     }
 }
 
@@ -111,8 +115,8 @@ pub fn surveys() -> Vec<DemoSurvey> {
     };
     let customer_survey = |name, questions, event: &'static str, stage_key| DemoSurvey {
         name,
-        status: "active",
-        audience: "survey",
+        status: SurveyStatus::Active,
+        audience: Audience::Customers,
         questions,
         touchpoint_event: Some(event),
         stage_key,
@@ -120,7 +124,7 @@ pub fn surveys() -> Vec<DemoSurvey> {
         trigger_delay_hours: 24,
         sample_rate: 0.5,
         min_days: 30,
-        repeat: "until_answered",
+        repeat: Repeat::UntilAnswered,
     };
     vec![
         customer_survey(
@@ -137,8 +141,8 @@ pub fn surveys() -> Vec<DemoSurvey> {
         ),
         DemoSurvey {
             name: "직원 펄스 (eNPS)",
-            status: "draft",
-            audience: "employee",
+            status: SurveyStatus::Draft,
+            audience: Audience::Employees,
             questions: vec![enps, why_question()],
             touchpoint_event: None,
             stage_key: None,
@@ -146,7 +150,7 @@ pub fn surveys() -> Vec<DemoSurvey> {
             trigger_delay_hours: 24,
             sample_rate: 0.5,
             min_days: 30,
-            repeat: "until_answered",
+            repeat: Repeat::UntilAnswered,
         },
     ]
 }

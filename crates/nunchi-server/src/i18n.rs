@@ -61,13 +61,14 @@ impl Lang {
 include!(concat!(env!("OUT_DIR"), "/strings.rs"));
 
 impl Strings {
-    /// A job's status (`queued`, `running`, `done`, `failed`) in this language.
-    pub fn job_status(&self, status: &str) -> &'static str {
+    /// A job's status in this language.
+    pub fn job_status(&self, status: &nunchi_core::status::JobStatus) -> &'static str {
+        use nunchi_core::status::JobStatus;
         match status {
-            "queued" => self.job_queued,
-            "running" => self.job_running_status,
-            "done" => self.job_done,
-            _ => self.job_failed,
+            JobStatus::Queued => self.job_queued,
+            JobStatus::Running => self.job_running_status,
+            JobStatus::Done => self.job_done,
+            JobStatus::Failed => self.job_failed,
         }
     }
 }

@@ -386,7 +386,10 @@ async fn forms_need_the_csrf_token_and_notes_land_on_the_timeline() {
         .status,
         StatusCode::SEE_OTHER
     );
-    assert_eq!(app.state.store.user(viewer_id).await.unwrap().role, "agent");
+    assert_eq!(
+        app.state.store.user(viewer_id).await.unwrap().role,
+        Role::Agent
+    );
     let audit = app
         .page(Role::Admin, "GET", "/admin/audit", None)
         .await

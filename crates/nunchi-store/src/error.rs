@@ -13,6 +13,9 @@ pub enum StoreError {
     BadUrl(String),
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// A stored value that does not read as its type (a status no version writes).
+    #[error("corrupt value in column {column}: {message}")]
+    Corrupt { column: String, message: String },
     #[error("migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
@@ -24,6 +27,10 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(ref db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_string())
             }
+            sqlx::Error::ColumnDecode { index, source } => StoreError::Corrupt {
+                column: index,
+                message: source.to_string(),
+            },
             other => StoreError::Database(other),
         }
     }

@@ -1,6 +1,11 @@
 //! The records the store hands out. They are plain data, shaped for reading; what may be
 //! written goes in through the parsed types of `nunchi-core`.
 
+use nunchi_core::{
+    access::Role,
+    status::{FollowUpStatus, JobStatus, RootCauseStatus},
+    survey::{Audience, Repeat, SurveyStatus},
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -18,7 +23,9 @@ pub struct User {
     pub name: String,
     #[serde(skip)]
     pub password_hash: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub role: Role,
     pub locale: String,
     pub team_id: Option<i64>,
     #[serde(skip)]
@@ -221,7 +228,9 @@ pub struct Job {
     pub kind: String,
     pub payload: String,
     /// `queued`, `running`, `done` or `failed`.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub status: JobStatus,
     pub attempts: i64,
     pub max_attempts: i64,
     pub run_at: i64,
@@ -523,7 +532,9 @@ pub struct FollowUp {
     pub rule_id: Option<i64>,
     pub owner_id: Option<i64>,
     /// open or closed.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub status: FollowUpStatus,
     pub due_at: i64,
     pub created_at: i64,
     pub closed_at: Option<i64>,
@@ -585,7 +596,9 @@ pub struct RootCause {
     pub topic: String,
     pub title: String,
     /// open or fixed.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub status: RootCauseStatus,
     pub owner_id: Option<i64>,
     pub fix_note: Option<String>,
     /// Affected customers told of the fix.
@@ -603,10 +616,10 @@ pub struct Survey {
     pub id: i64,
     pub key: String,
     pub name: String,
-    /// draft, active or closed.
-    pub status: String,
-    /// survey (customers) or employee.
-    pub audience: String,
+    #[sqlx(try_from = "String")]
+    pub status: SurveyStatus,
+    #[sqlx(try_from = "String")]
+    pub audience: Audience,
     pub questions: String,
     pub touchpoint_id: Option<i64>,
     pub stage_id: Option<i64>,
@@ -615,8 +628,8 @@ pub struct Survey {
     pub trigger_delay_hours: i64,
     pub sample_rate: f64,
     pub min_days: i64,
-    /// once, until_answered or always.
-    pub repeat: String,
+    #[sqlx(try_from = "String")]
+    pub repeat: Repeat,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -625,8 +638,8 @@ pub struct Survey {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSurvey {
     pub name: String,
-    pub status: String,
-    pub audience: String,
+    pub status: SurveyStatus,
+    pub audience: Audience,
     pub questions: String,
     pub touchpoint_id: Option<i64>,
     pub stage_id: Option<i64>,
@@ -635,7 +648,7 @@ pub struct NewSurvey {
     pub trigger_delay_hours: i64,
     pub sample_rate: f64,
     pub min_days: i64,
-    pub repeat: String,
+    pub repeat: Repeat,
 }
 
 /// One person's answers to a survey, kept as they arrive.

@@ -613,7 +613,10 @@ each_backend!(users_sessions_tokens_and_audit, |s| {
     let team = s.create_team("CX 1팀").await.unwrap();
     s.set_team(u.id, Some(team.id)).await.unwrap();
     s.set_role(u.id, "manager").await.unwrap();
-    assert_eq!(s.user(u.id).await.unwrap().role, "manager");
+    assert_eq!(
+        s.user(u.id).await.unwrap().role,
+        nunchi_core::access::Role::Manager
+    );
     s.set_password(u.id, "new").await.unwrap();
     assert!(
         s.session("th", 50).await.unwrap().is_none(),
@@ -650,7 +653,10 @@ each_backend!(jobs_are_claimed_retried_and_survive_a_dead_worker, |s| {
         (a, 2, Some("w2"))
     );
     s.fail_job(a, "boom", Some(5_000)).await.unwrap();
-    assert_eq!(s.job(a).await.unwrap().status, "queued");
+    assert_eq!(
+        s.job(a).await.unwrap().status,
+        nunchi_core::status::JobStatus::Queued
+    );
     assert!(s.claim_job("w2", 4_000, 1_000).await.unwrap().is_none());
     s.claim_job("w2", 5_000, 1_000).await.unwrap().unwrap();
     s.complete_job(a, "{\"ok\":true}").await.unwrap();
@@ -662,7 +668,10 @@ each_backend!(jobs_are_claimed_retried_and_survive_a_dead_worker, |s| {
     let l = s.claim_job("w3", 10_000, 1_000).await.unwrap().unwrap();
     assert_eq!(l.id, later);
     s.fail_job(later, "gave up", None).await.unwrap();
-    assert_eq!(s.job(later).await.unwrap().status, "failed");
+    assert_eq!(
+        s.job(later).await.unwrap().status,
+        nunchi_core::status::JobStatus::Failed
+    );
     assert_eq!(s.jobs(10).await.unwrap().len(), 2);
 });
 
@@ -1506,8 +1515,8 @@ each_backend!(
 fn survey(name: &str, trigger: Option<&str>) -> NewSurvey {
     NewSurvey {
         name: name.into(),
-        status: "active".into(),
-        audience: "survey".into(),
+        status: nunchi_core::survey::SurveyStatus::Active,
+        audience: nunchi_core::survey::Audience::Customers,
         questions: r#"[{"id":"nps","kind":"nps","text":{"en":"Recommend?"}}]"#.into(),
         touchpoint_id: None,
         stage_id: None,
@@ -1516,7 +1525,7 @@ fn survey(name: &str, trigger: Option<&str>) -> NewSurvey {
         trigger_delay_hours: 24,
         sample_rate: 1.0,
         min_days: 7,
-        repeat: "until_answered".into(),
+        repeat: nunchi_core::survey::Repeat::UntilAnswered,
     }
 }
 
@@ -1562,7 +1571,7 @@ each_backend!(surveys_keep_partial_responses_and_log_every_contact, |s| {
         "keys are unique"
     );
     let mut paused = survey("Post-purchase NPS", Some("purchase"));
-    paused.status = "closed".into();
+    paused.status = nunchi_core::survey::SurveyStatus::Closed;
     let updated = s.update_survey(created.id, &paused).await.unwrap();
     assert_eq!(
         (updated.status.as_str(), updated.key.as_str()),
@@ -1805,5 +1814,55 @@ async fn rows_are_stamped_with_the_store_clock() {
         let job = s.enqueue_job("email", "{}", start, 3).await.unwrap();
         let claimed = s.claim_job("w", start + 86_400_000, 60_000).await.unwrap();
         assert_eq!(claimed.map(|j| j.id), Some(job), "{backend}");
+    }
+}
+
+/// Statuses, audiences and roles are read as core enums: a value outside their names
+/// (written by hand or by an older version) is an error naming the column, never read as
+/// a default such as "until answered" or "draft". (sqlx 0.8 drops the conversion's own
+/// message, so the column is what the error can name.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_enum_columns_are_errors_not_defaults() {
+    for backend in testing::backends() {
+        let url = testing::fresh_url(backend).await.unwrap();
+        let s = nunchi_store::connect(&url).await.unwrap();
+        let sv = s.create_survey("k1", &survey("NPS", None)).await.unwrap();
+        let u = s
+            .create_user("a@example.com", "A", "hash", "agent", "ko")
+            .await
+            .unwrap();
+        assert_eq!(
+            s.survey(sv.id).await.unwrap().repeat,
+            nunchi_core::survey::Repeat::UntilAnswered
+        );
+        for (sql, what) in [
+            (
+                format!(
+                    "UPDATE surveys SET repeat = 'sometimes' WHERE id = {}",
+                    sv.id
+                ),
+                "column repeat",
+            ),
+            (
+                format!(
+                    "UPDATE surveys SET repeat = 'once', status = 'paused' WHERE id = {}",
+                    sv.id
+                ),
+                "column status",
+            ),
+        ] {
+            testing::execute_raw(&url, &sql).await.unwrap();
+            let e = s.survey(sv.id).await.expect_err(what);
+            assert!(e.to_string().contains(what), "{backend}: {e}");
+            assert!(s.surveys().await.is_err(), "{backend}: the list fails too");
+        }
+        testing::execute_raw(
+            &url,
+            &format!("UPDATE users SET role = 'owner' WHERE id = {}", u.id),
+        )
+        .await
+        .unwrap();
+        let e = s.user(u.id).await.expect_err("a bad role");
+        assert!(e.to_string().contains("column role"), "{backend}: {e}");
     }
 }

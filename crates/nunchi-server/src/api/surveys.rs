@@ -73,7 +73,12 @@ pub async fn update(
     let new = check(&state, &input).await?;
     let s = state.store.update_survey(id, &new).await?;
     state
-        .audit(&auth, "survey.update", &format!("survey:{id}"), &s.status)
+        .audit(
+            &auth,
+            "survey.update",
+            &format!("survey:{id}"),
+            s.status.as_str(),
+        )
         .await;
     Ok(Json(view(&state, s)))
 }
@@ -120,7 +125,7 @@ pub async fn send(
     ApiJson(input): ApiJson<SendInput>,
 ) -> AppResult<(StatusCode, Json<Queued>)> {
     let s = state.store.survey(id).await?;
-    if s.status != "active" {
+    if s.status != nunchi_core::survey::SurveyStatus::Active {
         return Err(AppError::Conflict(
             "only an active survey can be sent".into(),
         ));

@@ -7,7 +7,7 @@ use axum::{
     extract::FromRequestParts,
     http::{Method, request::Parts},
 };
-use nunchi_core::access::{Grant, Permission, Role, Scope};
+use nunchi_core::access::{Grant, Permission, Scope};
 use nunchi_store::model::User;
 
 use crate::{AppState, error::AppError};
@@ -82,11 +82,6 @@ pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Optio
         })
 }
 
-fn role_of(user: &User) -> Result<Role, AppError> {
-    Role::parse(&user.role)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("user {} has a bad role: {e}", user.id)))
-}
-
 /// Resolves the caller from `Authorization: Bearer …` or the session cookie. Cookie-borne
 /// requests that change state must also carry the session's CSRF token in `x-csrf-token`
 /// (forms check theirs in the handler).
@@ -113,7 +108,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth
         let scopes = Scope::parse_list(&t.scopes)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("token {}: {e}", t.id)))?;
         let grant = Grant {
-            role: role_of(&user)?,
+            role: user.role,
             scopes: Some(scopes),
         };
         return Ok(Some(Auth {
@@ -131,7 +126,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth
         return Ok(None);
     };
     let grant = Grant {
-        role: role_of(&user)?,
+        role: user.role,
         scopes: None,
     };
     Ok(Some(Auth {

@@ -54,8 +54,8 @@ struct UsersPage {
 }
 
 impl UsersPage {
-    fn same(&self, a: &str, b: &str) -> bool {
-        a == b
+    fn same(&self, a: &Role, b: &str) -> bool {
+        a.as_str() == b
     }
 }
 
@@ -133,7 +133,7 @@ async fn update_user(
     let team_id = f.team_id.parse::<i64>().ok();
     let current = state.store.user(id).await?;
     let patch = UserPatch {
-        role: (current.role != f.role).then_some(f.role),
+        role: (current.role.as_str() != f.role).then_some(f.role),
         team_id: (current.team_id != team_id).then_some(team_id),
         disabled: None,
         password: None,

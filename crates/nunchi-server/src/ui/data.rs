@@ -9,6 +9,7 @@ use axum::{
     routing::get,
 };
 use futures_util::StreamExt;
+use nunchi_core::status::JobStatus;
 use nunchi_store::model::Job;
 
 use super::{Chrome, UiNeed, UiResult, fmt_time, lang_of, render};
@@ -33,7 +34,7 @@ pub fn routes() -> Router<AppState> {
 
 struct JobRow {
     id: i64,
-    status: String,
+    status: JobStatus,
     created: String,
     summary: String,
 }
@@ -73,7 +74,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::DataImport>) -> 
         .filter(|j| j.kind == "import")
         .map(|j| JobRow {
             id: j.id,
-            status: j.status.clone(),
+            status: j.status,
             created: fmt_time(j.created_at),
             summary: summary(&j),
         })
@@ -156,7 +157,7 @@ async fn job_page(
             r.errors.truncate(1000);
             r
         });
-    let finished = job.status == "done" || job.status == "failed";
+    let finished = matches!(job.status, JobStatus::Done | JobStatus::Failed);
     Ok(render(JobPage {
         chrome: Chrome::new(&auth, "/import", t.report),
         job,

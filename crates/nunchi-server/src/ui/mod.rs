@@ -122,7 +122,7 @@ impl Chrome {
             title: title.to_string(),
             signed_in: true,
             user_name: auth.user.name.clone(),
-            user_role: auth.user.role.clone(),
+            user_role: auth.user.role.as_str().into(),
             csrf: auth.csrf().to_string(),
             nav,
             admin_nav,

@@ -12,7 +12,7 @@ use axum::{
 };
 use nunchi_core::access::Permission;
 use nunchi_core::{
-    survey::{Condition, END, Jump, Localized, Question, QuestionKind},
+    survey::{Audience, Condition, END, Jump, Localized, Question, QuestionKind, SurveyStatus},
     survey_edit,
 };
 use nunchi_store::model::{Stage, Team, Touchpoint};
@@ -59,11 +59,11 @@ pub fn kind_label(t: &'static Strings, kind: &str) -> &'static str {
     }
 }
 
-fn status_label(t: &'static Strings, status: &str) -> &'static str {
+fn status_label(t: &'static Strings, status: SurveyStatus) -> &'static str {
     match status {
-        "active" => t.status_active,
-        "closed" => t.status_closed,
-        _ => t.status_draft,
+        SurveyStatus::Active => t.status_active,
+        SurveyStatus::Closed => t.status_closed,
+        SurveyStatus::Draft => t.status_draft,
     }
 }
 
@@ -71,7 +71,7 @@ struct SurveyRow {
     id: i64,
     name: String,
     status: &'static str,
-    status_key: String,
+    status_key: &'static str,
     audience: &'static str,
     started: i64,
     completed: i64,
@@ -105,8 +105,8 @@ async fn list(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
             let (started, completed) = counts.get(&s.id).copied().unwrap_or_default();
             SurveyRow {
                 id: s.id,
-                status: status_label(t, &s.status),
-                audience: if s.audience == "employee" {
+                status: status_label(t, s.status),
+                audience: if s.audience == Audience::Employees {
                     t.audience_employees
                 } else {
                     t.audience_customers
@@ -114,7 +114,7 @@ async fn list(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
                 started,
                 completed,
                 link: format!("/s/{}", s.key),
-                status_key: s.status,
+                status_key: s.status.as_str(),
                 name: s.name,
             }
         })
@@ -143,8 +143,8 @@ struct CreateForm {
 fn input_of(s: &Loaded, questions: &[Question]) -> SurveyInput {
     SurveyInput {
         name: s.row.name.clone(),
-        status: Some(s.row.status.clone()),
-        audience: Some(s.row.audience.clone()),
+        status: Some(s.row.status.as_str().into()),
+        audience: Some(s.row.audience.as_str().into()),
         questions: serde_json::to_value(questions).expect("questions serialise"),
         touchpoint_id: s.row.touchpoint_id,
         stage_id: s.row.stage_id,
@@ -153,7 +153,7 @@ fn input_of(s: &Loaded, questions: &[Question]) -> SurveyInput {
         trigger_delay_hours: Some(s.row.trigger_delay_hours),
         sample_rate: Some(s.row.sample_rate),
         min_days: Some(s.row.min_days),
-        repeat: Some(s.row.repeat.clone()),
+        repeat: Some(s.row.repeat.as_str().into()),
     }
 }
 
@@ -275,7 +275,7 @@ struct SurveyPage {
     chrome: Chrome,
     id: i64,
     name: String,
-    status_key: String,
+    status_key: &'static str,
     status: &'static str,
     audience: String,
     link: String,
@@ -377,9 +377,9 @@ async fn page(
         chrome: Chrome::new(&auth, "/surveys", &s.row.name),
         id,
         name: s.row.name.clone(),
-        status_key: s.row.status.clone(),
-        status: status_label(t, &s.row.status),
-        audience: if s.row.audience == "employee" {
+        status_key: s.row.status.as_str(),
+        status: status_label(t, s.row.status),
+        audience: if s.row.audience == Audience::Employees {
             t.audience_employees
         } else {
             t.audience_customers
@@ -480,7 +480,7 @@ async fn page(
         trigger_delay_hours: s.row.trigger_delay_hours,
         sample_percent: format!("{}", (s.row.sample_rate * 100.0).round()),
         min_days: s.row.min_days,
-        repeat: s.row.repeat.clone(),
+        repeat: s.row.repeat.as_str().into(),
     }))
 }
 

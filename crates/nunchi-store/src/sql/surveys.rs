@@ -13,16 +13,16 @@ macro_rules! impl_survey_store {
                 let now = self.clock.now_ms();
                 Ok(sqlx::query_as("INSERT INTO surveys (key, name, status, audience, questions, touchpoint_id, stage_id, team_id, trigger_event, trigger_delay_hours, sample_rate, min_days, repeat, created_at, updated_at) \
                                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING *")
-                    .bind(key).bind(&s.name).bind(&s.status).bind(&s.audience).bind(&s.questions).bind(s.touchpoint_id).bind(s.stage_id).bind(s.team_id)
-                    .bind(&s.trigger_event).bind(s.trigger_delay_hours).bind(s.sample_rate).bind(s.min_days).bind(&s.repeat).bind(now)
+                    .bind(key).bind(&s.name).bind(s.status.as_str()).bind(s.audience.as_str()).bind(&s.questions).bind(s.touchpoint_id).bind(s.stage_id).bind(s.team_id)
+                    .bind(&s.trigger_event).bind(s.trigger_delay_hours).bind(s.sample_rate).bind(s.min_days).bind(s.repeat.as_str()).bind(now)
                     .fetch_one(&self.write).await?)
             }
 
             async fn update_survey(&self, id: i64, s: &$crate::model::NewSurvey) -> $crate::StoreResult<$crate::model::Survey> {
                 sqlx::query_as("UPDATE surveys SET name = $2, status = $3, audience = $4, questions = $5, touchpoint_id = $6, stage_id = $7, team_id = $8, trigger_event = $9, \
                                 trigger_delay_hours = $10, sample_rate = $11, min_days = $12, repeat = $13, updated_at = $14 WHERE id = $1 RETURNING *")
-                    .bind(id).bind(&s.name).bind(&s.status).bind(&s.audience).bind(&s.questions).bind(s.touchpoint_id).bind(s.stage_id).bind(s.team_id)
-                    .bind(&s.trigger_event).bind(s.trigger_delay_hours).bind(s.sample_rate).bind(s.min_days).bind(&s.repeat).bind(self.clock.now_ms())
+                    .bind(id).bind(&s.name).bind(s.status.as_str()).bind(s.audience.as_str()).bind(&s.questions).bind(s.touchpoint_id).bind(s.stage_id).bind(s.team_id)
+                    .bind(&s.trigger_event).bind(s.trigger_delay_hours).bind(s.sample_rate).bind(s.min_days).bind(s.repeat.as_str()).bind(self.clock.now_ms())
                     .fetch_optional(&self.write).await?
                     .ok_or_else(|| $crate::StoreError::NotFound(format!("survey {id}")))
             }

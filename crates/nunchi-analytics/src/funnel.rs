@@ -7,6 +7,14 @@
 //! increasing times. Within one second, entries apply in step order (an event matching
 //! no step first), as ClickHouse sorts them, so an event matching two consecutive steps
 //! advances both unless `strict_increase` is set.
+//!
+//! With `separate_events` (the product's funnels, as PostHog counts them) each step needs
+//! an event of its own, later in the customer's timeline than the previous step's: a
+//! funnel `purchase → purchase` counts customers who bought twice. Events are taken in
+//! time order (within one second, by their first step, so the result does not depend on
+//! arrival order), and an event that matches several steps is applied to them from the
+//! last to the first, so it can extend a chain or start one but never fill two steps of
+//! the same chain.
 
 use std::collections::BTreeMap;
 
@@ -21,15 +29,20 @@ pub struct FunnelSpec {
     pub window_secs: u64,
     pub strict_order: bool,
     pub strict_increase: bool,
+    /// Each step needs a separate, later event (see the module's notes); off: ClickHouse's
+    /// `windowFunnel`, where one event may satisfy two steps.
+    pub separate_events: bool,
 }
 
 impl FunnelSpec {
+    /// A `windowFunnel` funnel: no strictness, one event may fill repeated steps.
     pub fn new(steps: Vec<u16>, window_secs: u64) -> FunnelSpec {
         FunnelSpec {
             steps,
             window_secs,
             strict_order: false,
             strict_increase: false,
+            separate_events: false,
         }
     }
 }
@@ -320,6 +333,9 @@ pub(crate) fn level(
     ties: &mut Vec<u32>,
 ) -> usize {
     chain.fill(UNSET);
+    if spec.separate_events {
+        return level_separate(events, spec, table, chain, ties);
+    }
     if !spec.strict_order {
         return level_loose(events, spec, table, chain, ties);
     }
@@ -366,6 +382,84 @@ pub(crate) fn level(
         .iter()
         .rposition(Slot::is_set)
         .map_or(0, |i| i + 1)
+}
+
+/// [`level`] with `separate_events`: one event per step of a chain.
+fn level_separate(
+    events: &[u64],
+    spec: &FunnelSpec,
+    table: &StepTable,
+    chain: &mut [Slot],
+    order: &mut Vec<u32>,
+) -> usize {
+    let n = chain.len() - 1;
+    let mut walk = Walk {
+        spec,
+        chain: &mut chain[..n],
+        started: false,
+    };
+    // An event's place within its second: events matching no step first, then by the
+    // first step they match, then by channel (which the breakdown reports).
+    let rank = |e: u64| {
+        let first = table.steps_of(log::name(e)).first().map_or(0, |&s| s + 1);
+        first << 3 | log::channel_code(e) as u32
+    };
+    let mut i = 0;
+    while i < events.len() {
+        let at = log::ts(events[i]);
+        let mut end = i + 1;
+        while end < events.len() && log::ts(events[end]) == at {
+            end += 1;
+        }
+        let second = &events[i..end];
+        i = end;
+        let flow = if second.len() == 1 {
+            separate_event(&mut walk, table, second[0], at)
+        } else {
+            order.clear();
+            order.extend(0..second.len() as u32);
+            order.sort_by_key(|&k| rank(second[k as usize]));
+            let mut flow = Flow::Go;
+            for &k in order.iter() {
+                flow = separate_event(&mut walk, table, second[k as usize], at);
+                if !matches!(flow, Flow::Go) {
+                    break;
+                }
+            }
+            flow
+        };
+        match flow {
+            Flow::Go => {}
+            Flow::Stop => break,
+            Flow::Done(level) => return level,
+        }
+    }
+    walk.chain
+        .iter()
+        .rposition(Slot::is_set)
+        .map_or(0, |i| i + 1)
+}
+
+/// Applies one event to the steps it matches, last step first, so that it reads the
+/// chain as it stood before the event.
+#[inline]
+fn separate_event(walk: &mut Walk<'_>, table: &StepTable, e: u64, at: u32) -> Flow {
+    let channel = log::channel_code(e);
+    let steps = table.steps_of(log::name(e));
+    if steps.is_empty() {
+        return if walk.spec.strict_order {
+            walk.entry(0, at, channel)
+        } else {
+            Flow::Go
+        };
+    }
+    for &idx in steps.iter().rev() {
+        match walk.entry(idx + 1, at, channel) {
+            Flow::Go => {}
+            other => return other,
+        }
+    }
+    Flow::Go
 }
 
 fn apply(walk: &mut Walk<'_>, entries: &[u32], at: u32) -> Flow {

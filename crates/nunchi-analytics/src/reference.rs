@@ -76,11 +76,99 @@ fn window_funnel(rows: &[Row], spec: &FunnelSpec) -> usize {
     (1..=n).rev().find(|&k| times[k - 1].is_some()).unwrap_or(0)
 }
 
+/// A timeline in the order `separate_events` takes it: by time, and within one second by
+/// the first step each event matches (events matching none first).
+fn separate_order(rows: &[Row], spec: &FunnelSpec) -> Vec<Row> {
+    let first_step = |r: &Row| {
+        spec.steps
+            .iter()
+            .position(|&s| s == r.name)
+            .map_or(0, |i| i + 1)
+    };
+    let mut rows = rows.to_vec();
+    rows.sort_by_key(|r| (r.ts, first_step(r)));
+    rows
+}
+
+/// `separate_events` from its definition, when neither strictness is set: the longest
+/// k such that some k distinct events, in timeline order, match steps 1..k and all fall
+/// within the window of the first. Found by trying every start and taking, for each next
+/// step, the earliest event after the previous one.
+fn separate_definition(rows: &[Row], spec: &FunnelSpec) -> usize {
+    let rows = separate_order(rows, spec);
+    let mut best = 0;
+    for (i, start) in rows.iter().enumerate() {
+        if start.name != spec.steps[0] {
+            continue;
+        }
+        let (mut level, mut pos) = (1, i);
+        for &step in &spec.steps[1..] {
+            let next = rows[pos + 1..]
+                .iter()
+                .position(|r| r.name == step && r.ts as u64 <= start.ts as u64 + spec.window_secs);
+            match next {
+                Some(j) => {
+                    pos += 1 + j;
+                    level += 1;
+                }
+                None => break,
+            }
+        }
+        best = best.max(level);
+    }
+    best
+}
+
+/// `separate_events` with strict order or strictly increasing times: the `windowFunnel`
+/// walk over the timeline in `separate_order`, each event's steps applied last first.
+fn separate_walk(rows: &[Row], spec: &FunnelSpec) -> usize {
+    let n = spec.steps.len();
+    let mut times: Vec<Option<(u64, u64)>> = vec![None; n];
+    let mut started = false;
+    for row in separate_order(rows, spec) {
+        let ts = row.ts as u64;
+        let matched: Vec<usize> = (0..n)
+            .rev()
+            .filter(|&i| spec.steps[i] == row.name)
+            .collect();
+        if matched.is_empty() {
+            if spec.strict_order && started {
+                break;
+            }
+            continue;
+        }
+        for idx in matched {
+            if idx == 0 {
+                times[0] = Some((ts, ts));
+                started = true;
+            } else if spec.strict_order && started && times[idx - 1].is_none() {
+                return times.iter().position(Option::is_none).unwrap_or(n);
+            } else if let Some((first, prev)) = times[idx - 1] {
+                let ok = ts <= first + spec.window_secs && (!spec.strict_increase || prev < ts);
+                if ok {
+                    times[idx] = Some((first, ts));
+                    if idx + 1 == n {
+                        return n;
+                    }
+                }
+            }
+        }
+    }
+    (1..=n).rev().find(|&k| times[k - 1].is_some()).unwrap_or(0)
+}
+
 /// Customers reaching at least each step.
 pub fn funnel(rows: &[Row], spec: &FunnelSpec) -> Vec<u64> {
     let mut reached = vec![0; spec.steps.len()];
     for rows in timelines(rows).values() {
-        let level = window_funnel(rows, spec);
+        let level = match (
+            spec.separate_events,
+            spec.strict_order || spec.strict_increase,
+        ) {
+            (false, _) => window_funnel(rows, spec),
+            (true, false) => separate_definition(rows, spec),
+            (true, true) => separate_walk(rows, spec),
+        };
         for r in reached.iter_mut().take(level) {
             *r += 1;
         }

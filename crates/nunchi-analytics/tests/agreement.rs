@@ -60,9 +60,10 @@ proptest! {
         window in prop_oneof![(0u64..20).prop_map(|k| k * 3_000), 0u64..60_000],
         strict_order: bool,
         strict_increase: bool,
+        separate_events: bool,
     ) {
         let log = load(&rows);
-        let spec = FunnelSpec { steps, window_secs: window, strict_order, strict_increase };
+        let spec = FunnelSpec { steps, window_secs: window, strict_order, strict_increase, separate_events };
         let fast = funnel::funnel(&log, Scope::all(), &spec, Breakdown::None).unwrap();
         prop_assert_eq!(fast.reached, reference::funnel(&rows, &spec));
     }

@@ -146,6 +146,10 @@ pub struct FunnelParams {
     pub strict_order: bool,
     #[serde(default)]
     pub strict_increase: bool,
+    /// How a step repeated in the funnel counts: `separate` (the default: each step needs
+    /// its own, later event, so `purchase,purchase` is the customers who bought twice) or
+    /// `window_funnel` (ClickHouse's `windowFunnel`: one event may satisfy both).
+    pub mode: Option<String>,
     /// `channel`, `first_touch`, or `attr:KEY` for a custom attribute.
     pub breakdown: Option<String>,
 }
@@ -174,6 +178,20 @@ pub struct FunnelView {
     pub time_to_convert: DurationSummary,
     pub breakdown: Vec<BreakdownRow>,
     pub window_secs: u64,
+    /// `separate` or `window_funnel`, as counted.
+    pub mode: &'static str,
+}
+
+/// `FunnelParams::mode`, read: whether each step needs a separate event.
+pub fn separate_events(mode: Option<&str>) -> Result<bool> {
+    match mode.map(str::trim).unwrap_or("") {
+        "" | "separate" => Ok(true),
+        "window_funnel" => Ok(false),
+        other => Err(Error::invalid(
+            "invalid_mode",
+            format!("mode is separate or window_funnel, not {other:?}"),
+        )),
+    }
 }
 
 pub fn ratio(n: u64, of: u64) -> f64 {
@@ -204,6 +222,7 @@ pub async fn funnel(state: &App, filter: &Filter, p: &FunnelParams) -> Result<Fu
     };
     let breakdown = p.breakdown.clone().unwrap_or_default();
     let (strict_order, strict_increase) = (p.strict_order, p.strict_increase);
+    let separate = separate_events(p.mode.as_deref())?;
     with_engine(state, move |engine| {
         // Unknown names match nothing rather than failing: a step with no events yet is 0.
         let codes = names
@@ -215,6 +234,7 @@ pub async fn funnel(state: &App, filter: &Filter, p: &FunnelParams) -> Result<Fu
             window_secs,
             strict_order,
             strict_increase,
+            separate_events: separate,
         };
         let set = resolved.members.as_deref().map(|m| engine.slots_of(m));
         let (codes_by_slot, labels) = attribute
@@ -272,6 +292,11 @@ pub async fn funnel(state: &App, filter: &Filter, p: &FunnelParams) -> Result<Fu
             time_to_convert: report.time_to_convert().summary(),
             breakdown: rows,
             window_secs,
+            mode: if separate {
+                "separate"
+            } else {
+                "window_funnel"
+            },
         })
     })
     .await?

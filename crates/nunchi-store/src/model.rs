@@ -475,7 +475,7 @@ pub struct TouchpointSignal {
 pub struct FeedbackFilter {
     pub source: Option<String>,
     pub customer_id: Option<i64>,
-    /// Only ids below this (older), for paging back.
+    /// Only feedback older than this item (by time, then id), for paging back.
     pub before_id: Option<i64>,
     /// Only ids above this (newer), for the live feed.
     pub after_id: Option<i64>,

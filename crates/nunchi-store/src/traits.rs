@@ -229,8 +229,11 @@ pub trait FeedbackStore: Send + Sync {
     async fn feedback(&self, id: i64) -> StoreResult<Feedback>;
     /// The feedback with these ids (those that exist), in id order.
     async fn feedback_many(&self, ids: &[i64]) -> StoreResult<Vec<Feedback>>;
-    /// Newest first, or oldest first after `after_id` (the live feed's catch-up).
+    /// Newest first by the time it was given (then id), or, after `after_id`, the rows
+    /// stored since in the order they arrived (the live feed's catch-up).
     async fn list_feedback(&self, filter: &FeedbackFilter) -> StoreResult<Vec<Feedback>>;
+    /// The id of the feedback stored last (0 when there is none): where a live feed starts.
+    async fn last_feedback_id(&self) -> StoreResult<i64>;
     /// Ratings on one metric given in `[from, to)` (Unix ms), for scores.
     async fn metric_ratings(
         &self,

@@ -91,9 +91,10 @@ pub struct ListQuery {
     /// Only this source.
     pub source: Option<String>,
     pub customer_id: Option<i64>,
-    /// Older than this id (paging back through the stream).
+    /// Given before the feedback with this id (paging back through the stream, which is
+    /// newest first by the time feedback was given).
     pub before: Option<i64>,
-    /// Newer than this id, oldest first (catching up a live feed).
+    /// Stored after the feedback with this id, in arrival order (catching up a live feed).
     pub after: Option<i64>,
     pub limit: Option<i64>,
 }

@@ -502,6 +502,8 @@ struct FunnelPage {
     window: String,
     breakdown: String,
     strict_order: bool,
+    /// The `mode` parameter as given, for the form and the CSV link.
+    mode: String,
     attributes: Vec<String>,
     rows: Vec<StepRow>,
     chart_svg: String,
@@ -551,6 +553,7 @@ async fn funnel(
         window: p.window.clone().unwrap_or_else(|| "7d".into()),
         breakdown: p.breakdown.clone().unwrap_or_default(),
         strict_order: p.strict_order,
+        mode: p.mode.clone().unwrap_or_default(),
         attributes: state.store.attribute_keys().await?,
         rows: vec![],
         chart_svg: String::new(),

@@ -253,14 +253,8 @@ async fn page(
         ..Default::default()
     };
     let recent = state.store.list_feedback(&filter).await?;
-    let newest = state
-        .store
-        .list_feedback(&FeedbackFilter {
-            limit: 1,
-            ..Default::default()
-        })
-        .await?;
-    // Scores cover the range asked for, or the 90 days up to the newest feedback (or today).
+    // Scores cover the range asked for, or the 90 days up to now: never a period that
+    // moves because of which row was stored last.
     let when = |field: &str, text: &str| -> Result<Option<i64>, AppError> {
         match text.trim() {
             "" => Ok(None),
@@ -269,12 +263,7 @@ async fn page(
                 .map_err(|e| AppError::bad_request(&format!("invalid_{field}"), e.to_string())),
         }
     };
-    let to = when("to", &q.to)?.unwrap_or_else(|| {
-        newest
-            .first()
-            .map_or(state.now(), |f| f.created_at.min(state.now()))
-            + 1
-    });
+    let to = when("to", &q.to)?.unwrap_or_else(|| state.now() + 1);
     let from = when("from", &q.from)?.unwrap_or(to - 90 * 86_400_000);
     // Each metric's ratings are read once and grouped in memory for every view below.
     let spec = ScoreSpec {
@@ -374,7 +363,7 @@ async fn page(
         })
         .collect();
     let stages_svg = charts::bar_chart(t.csat_by_stage_title, &bars, t.chart_no_scores);
-    let last_id = newest.first().map_or(0, |f| f.id);
+    let last_id = state.store.last_feedback_id().await?;
     let teams = team_rows(&state, &ratings[0], &ratings[1], spec).await?;
     let gaps = perception_gap(&state, from, to)
         .await?

@@ -60,15 +60,23 @@ macro_rules! impl_feedback_store {
                     qb.push(" AND customer_id = ").push_bind(customer);
                 }
                 if let Some(before) = filter.before_id {
-                    qb.push(" AND id < ").push_bind(before);
+                    // Older than that item in time (then id), so pages follow the dates
+                    // even when history was imported after newer feedback.
+                    qb.push(" AND (created_at < (SELECT created_at FROM feedback WHERE id = ").push_bind(before)
+                        .push(") OR (created_at = (SELECT created_at FROM feedback WHERE id = ").push_bind(before)
+                        .push(") AND id < ").push_bind(before).push("))");
                 }
                 if let Some(after) = filter.after_id {
                     qb.push(" AND id > ").push_bind(after).push(" ORDER BY id ASC");
                 } else {
-                    qb.push(" ORDER BY id DESC");
+                    qb.push(" ORDER BY created_at DESC, id DESC");
                 }
                 qb.push(" LIMIT ").push_bind(filter.limit.clamp(1, 1000));
                 Ok(qb.build_query_as().fetch_all(&self.read).await?)
+            }
+
+            async fn last_feedback_id(&self) -> $crate::StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM feedback").fetch_one(&self.read).await?)
             }
 
             async fn metric_ratings(&self, metric: &str, from: i64, to: i64) -> $crate::StoreResult<Vec<$crate::model::MetricRating>> {

@@ -54,6 +54,10 @@ pub enum AnalyzeCommand {
         /// Each step must come strictly later than the one before.
         #[arg(long)]
         strict_increase: bool,
+        /// Each step needs its own, later event (a repeated step is a repeat of the
+        /// action); without it one event may fill two steps, as windowFunnel counts.
+        #[arg(long)]
+        separate_events: bool,
         #[arg(long, value_enum)]
         breakdown: Option<BreakdownBy>,
         /// Print {"steps": [{"name", "customers"}, …]} instead of a table.
@@ -137,6 +141,7 @@ pub fn run(command: AnalyzeCommand) -> anyhow::Result<()> {
             window,
             strict_order,
             strict_increase,
+            separate_events,
             breakdown,
             json,
         } => {
@@ -159,6 +164,7 @@ pub fn run(command: AnalyzeCommand) -> anyhow::Result<()> {
                 window_secs: window,
                 strict_order,
                 strict_increase,
+                separate_events,
             };
             let by = match breakdown {
                 None => Breakdown::None,

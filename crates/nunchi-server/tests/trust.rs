@@ -1,0 +1,197 @@
+//! Regression tests for numbers a CX manager must be able to trust (issue 20), each named
+//! after the defect it pins. `scripts/test.sh` runs them on SQLite and on PostgreSQL.
+
+mod support;
+
+use axum::http::StatusCode;
+use nunchi_core::access::Role;
+use serde_json::{Value, json};
+use support::{TestApp, segment, write_key};
+
+fn counts(funnel: &Value) -> Vec<u64> {
+    funnel["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no steps in {funnel}"))
+        .iter()
+        .map(|s| s["customers"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_funnel_steps_need_a_separate_later_event() {
+    let app = TestApp::new().await;
+    let key = write_key(&app, None).await;
+    // Three buyers: one bought twice, one once, one bought and then asked for a refund
+    // twice. Two events in the same second for the last.
+    let mut batch = Vec::new();
+    for (n, (user, event, at)) in [
+        ("U-1", "purchase", "2026-10-01T10:00:00Z"),
+        ("U-1", "purchase", "2026-10-20T10:00:00Z"),
+        ("U-2", "purchase", "2026-10-02T10:00:00Z"),
+        ("U-3", "purchase", "2026-10-03T10:00:00Z"),
+        ("U-3", "refund", "2026-10-04T10:00:00Z"),
+        ("U-3", "refund", "2026-10-04T10:00:00Z"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        batch.push(json!({"type": "track", "userId": user, "event": event,
+                          "messageId": format!("m{n}"), "timestamp": at}));
+    }
+    let r = segment(
+        &app,
+        Some(&key),
+        "batch",
+        json!({ "batch": batch }).to_string().into_bytes(),
+        false,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let funnel = |query: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .api(
+                    Some(Role::Viewer),
+                    "GET",
+                    &format!("/api/v1/analytics/funnel?{query}"),
+                    None,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text());
+            r.json()
+        }
+    };
+    // Before: 3 → 3 (100%), the same purchase counted as the repeat.
+    let twice = funnel("steps=purchase,purchase&window=365d").await;
+    assert_eq!(counts(&twice), [3, 1], "{twice}");
+    assert_eq!(twice["mode"], "separate");
+    assert_eq!(
+        counts(&funnel("steps=refund,refund&window=365d").await),
+        [1, 1],
+        "two refunds in the same second are two events"
+    );
+    assert_eq!(
+        counts(&funnel("steps=purchase,purchase,purchase&window=365d").await),
+        [3, 1, 0]
+    );
+    // ClickHouse's semantics stay available when asked for by name.
+    let clickhouse = funnel("steps=purchase,purchase&window=365d&mode=window_funnel").await;
+    assert_eq!(counts(&clickhouse), [3, 3], "{clickhouse}");
+    assert_eq!(clickhouse["mode"], "window_funnel");
+    let bad = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/analytics/funnel?steps=purchase&mode=loose",
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text());
+    assert_eq!(bad.json()["error"]["code"], "invalid_mode");
+    // The page counts the same way and offers the choice.
+    let page = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/analytics/funnel?steps=purchase,purchase&window=365d",
+            None,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains(r#"id="funnel-mode""#), "the mode is offered");
+    let cells: Vec<&str> = html
+        .split(r#"<td class="num">"#)
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        cells.get(4),
+        Some(&"1"),
+        "second step's customers: {cells:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_voc_feed_and_period_follow_dates_not_row_ids() {
+    let app = TestApp::new().await;
+    let today = jiff::Timestamp::now();
+    let days_ago = |d: i64| (today - jiff::SignedDuration::from_hours(24 * d)).to_string();
+    let add = |items: Value| {
+        let app = &app;
+        async move {
+            let r = app
+                .api(
+                    Some(Role::Admin),
+                    "POST",
+                    "/api/v1/feedback",
+                    Some(json!({ "feedback": items })),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        }
+    };
+    // Recent answers first, then an old one imported later: its id is the highest.
+    add(json!([
+        {"source": "survey", "metric": "nps", "rating": 10, "text": "셋째", "created_at": days_ago(3)},
+        {"source": "survey", "metric": "nps", "rating": 9, "text": "첫째", "created_at": days_ago(1)},
+        {"source": "survey", "metric": "nps", "rating": 10, "text": "둘째", "created_at": days_ago(2)},
+    ]))
+    .await;
+    add(json!([{"source": "survey", "metric": "nps", "rating": 0, "text": "오래된 것", "created_at": days_ago(200)}])).await;
+    let list = app
+        .api(Some(Role::Viewer), "GET", "/api/v1/feedback?limit=10", None)
+        .await
+        .json();
+    let bodies: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["첫째", "둘째", "셋째", "오래된 것"],
+        "newest first by date"
+    );
+    // Paging back from the second item goes on by date too.
+    let second = list[1]["id"].as_i64().unwrap();
+    let older = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            &format!("/api/v1/feedback?before={second}"),
+            None,
+        )
+        .await
+        .json();
+    let older: Vec<&str> = older
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(older, ["셋째", "오래된 것"]);
+    // The page's default period is the 90 days up to now: the old detractor is outside it,
+    // and the three promoters make NPS 100 (before: the period ended at the newest id's
+    // date, 200 days ago, and showed that one answer's -100).
+    let page = app.page(Role::Viewer, "GET", "/voc", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    let feed_order: Vec<usize> = ["첫째", "둘째", "셋째"]
+        .iter()
+        .map(|b| html.find(b).unwrap_or_else(|| panic!("{b} is in the feed")))
+        .collect();
+    assert!(feed_order.windows(2).all(|w| w[0] < w[1]), "{feed_order:?}");
+    let scores = app
+        .api(Some(Role::Viewer), "GET", "/api/v1/scores?metric=nps", None)
+        .await
+        .json();
+    assert_eq!(scores["overall"]["responses"], 3, "{scores}");
+    assert!(
+        html.contains(&format!("{} –", days_ago(89).get(..10).unwrap()))
+            || html.contains(&format!("{} –", days_ago(90).get(..10).unwrap())),
+        "the period starts 90 days ago"
+    );
+}

@@ -126,7 +126,9 @@ def main() -> int:
         driver.find_element(By.ID, "file").send_keys(csv_path)
         driver.find_element(By.CSS_SELECTOR, "form[action='/import'] button[type=submit]").click()
         WebDriverWait(driver, 60).until(EC.text_to_be_present_in_element_attribute((By.ID, "job-status"), "data-status", "done"))
-        assert driver.find_element(By.ID, "job-status").text == "완료", "the status is shown in Korean"
+        status = driver.find_element(By.ID, "job-status")
+        assert status.text == "완료 (일부 행 거부)", "the outcome is shown in Korean: " + status.text
+        assert status.get_attribute("data-outcome") == "completed_with_errors"
         assert driver.find_element(By.ID, "rejected").text == "1"
         row = driver.find_element(By.CSS_SELECTOR, "#row-errors tbody tr").text
         assert row.startswith("3") and "email" in row, row

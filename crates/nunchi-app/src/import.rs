@@ -394,6 +394,60 @@ pub async fn export_orders(store: &dyn Store, sink: ExportSink) -> anyhow::Resul
     Ok(count)
 }
 
+/// How an import went, as a person reads it: the job can be done while the import
+/// failed (a file that could not be read, or every row refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Queued,
+    Running,
+    /// Every row imported (or, in a dry run, would be).
+    Completed,
+    /// Imported, with some rows refused.
+    CompletedWithErrors,
+    /// Nothing imported: the file could not be read, every row was refused, or the job
+    /// failed.
+    Failed,
+}
+
+impl ImportOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::CompletedWithErrors => "completed_with_errors",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running)
+    }
+}
+
+/// What an import job's status and result say about the import.
+pub fn outcome(job: &nunchi_store::model::Job) -> ImportOutcome {
+    use nunchi_core::status::JobStatus;
+    match job.status {
+        JobStatus::Queued => ImportOutcome::Queued,
+        JobStatus::Running => ImportOutcome::Running,
+        JobStatus::Failed => ImportOutcome::Failed,
+        JobStatus::Done => {
+            match job
+                .result
+                .as_deref()
+                .map(serde_json::from_str::<ImportReport>)
+            {
+                Some(Ok(r)) if r.rows > 0 && r.imported == 0 => ImportOutcome::Failed,
+                Some(Ok(r)) if r.rejected > 0 => ImportOutcome::CompletedWithErrors,
+                Some(Ok(_)) => ImportOutcome::Completed,
+                // A file-level error (`{"file_error": …}`) or a result this version cannot read.
+                _ => ImportOutcome::Failed,
+            }
+        }
+    }
+}
+
 /// An import of an uploaded file as a background job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImportJob {

@@ -61,6 +61,18 @@ impl Lang {
 include!(concat!(env!("OUT_DIR"), "/strings.rs"));
 
 impl Strings {
+    /// How an import went, in this language.
+    pub fn import_outcome(&self, o: &nunchi_app::import::ImportOutcome) -> &'static str {
+        use nunchi_app::import::ImportOutcome;
+        match o {
+            ImportOutcome::Queued => self.job_queued,
+            ImportOutcome::Running => self.job_running_status,
+            ImportOutcome::Completed => self.import_completed,
+            ImportOutcome::CompletedWithErrors => self.import_completed_with_errors,
+            ImportOutcome::Failed => self.import_failed,
+        }
+    }
+
     /// A job's status in this language.
     pub fn job_status(&self, status: &nunchi_core::status::JobStatus) -> &'static str {
         use nunchi_core::status::JobStatus;

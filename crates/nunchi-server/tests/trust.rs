@@ -195,3 +195,73 @@ async fn the_voc_feed_and_period_follow_dates_not_row_ids() {
         "the period starts 90 days ago"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_imports_are_not_labelled_completed() {
+    use axum::{
+        body::Body,
+        http::{Request, header},
+    };
+    let app = TestApp::new().await;
+    let (_stop, stop_rx) = tokio::sync::watch::channel(false);
+    let _runner =
+        nunchi_app::jobs::spawn_runner(app.state.app.clone(), "w".into(), stop_rx, |_, _| {});
+    let start = |body: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .send(
+                    Request::builder()
+                        .method("POST")
+                        .uri("/api/v1/imports/customers")
+                        .header(
+                            header::AUTHORIZATION,
+                            format!("Bearer {}", app.tokens[&Role::Manager]),
+                        )
+                        .header(header::CONTENT_TYPE, "text/csv")
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+            let id = r.json()["job_id"].as_i64().unwrap();
+            for _ in 0..200 {
+                let page = app
+                    .page(Role::Manager, "GET", &format!("/import/jobs/{id}"), None)
+                    .await
+                    .text();
+                if page.contains(r#"data-status="done""#) {
+                    return page;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("import {id} did not finish");
+        }
+    };
+    let outcome = |page: &str| {
+        page.split(r#"data-outcome=""#)
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    // A file whose columns name no customer: before, the job read "done" ("완료").
+    let unreadable = start("foo,bar\n1,2\n").await;
+    assert_eq!(outcome(&unreadable), "failed", "{unreadable}");
+    assert!(unreadable.contains("Failed: nothing imported"), "{unreadable}");
+    let all_refused = start("external_id,name,email\nK-1,김서연,not-an-email\n").await;
+    assert_eq!(outcome(&all_refused), "failed");
+    let partial =
+        start("external_id,name,email\nK-1,김서연,seo@example.com\nK-2,이도윤,nope\n").await;
+    assert_eq!(outcome(&partial), "completed_with_errors");
+    assert!(partial.contains("Completed, some rows refused"));
+    let clean = start("external_id,name,email\nK-3,박지우,jiwoo@example.com\n").await;
+    assert_eq!(outcome(&clean), "completed");
+    // The list says the same, with the file's problem as the summary.
+    let list = app.page(Role::Manager, "GET", "/import", None).await.text();
+    assert_eq!(
+        list.matches(r#"class="outcome-failed""#).count(),
+        2,
+        "{list}"
+    );
+}

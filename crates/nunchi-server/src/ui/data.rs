@@ -9,7 +9,6 @@ use axum::{
     routing::get,
 };
 use futures_util::StreamExt;
-use nunchi_core::status::JobStatus;
 use nunchi_store::model::Job;
 
 use super::{Chrome, UiNeed, UiResult, fmt_time, lang_of, render};
@@ -20,7 +19,7 @@ use crate::{
     extract::ApiPath,
     files::{csv_download, save_upload},
 };
-use nunchi_app::import::{ImportKind, ImportReport};
+use nunchi_app::import::{ImportKind, ImportOutcome, ImportReport};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -34,7 +33,7 @@ pub fn routes() -> Router<AppState> {
 
 struct JobRow {
     id: i64,
-    status: JobStatus,
+    outcome: ImportOutcome,
     created: String,
     summary: String,
 }
@@ -60,7 +59,14 @@ fn summary(job: &Job) -> String {
             r.rejected,
             if r.dry_run { " (dry run)" } else { "" }
         ),
-        _ => job.last_error.clone().unwrap_or_default(),
+        // A file the import could not read: its reason.
+        _ => job
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+            .and_then(|v| v.get("file_error")?.as_str().map(str::to_string))
+            .or_else(|| job.last_error.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -74,7 +80,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::DataImport>) -> 
         .filter(|j| j.kind == "import")
         .map(|j| JobRow {
             id: j.id,
-            status: j.status,
+            outcome: nunchi_app::import::outcome(&j),
             created: fmt_time(j.created_at),
             summary: summary(&j),
         })
@@ -130,6 +136,7 @@ struct JobPage {
     report: Option<ImportReport>,
     file_error: Option<String>,
     finished: bool,
+    outcome: ImportOutcome,
 }
 
 async fn job_page(
@@ -157,13 +164,15 @@ async fn job_page(
             r.errors.truncate(1000);
             r
         });
-    let finished = matches!(job.status, JobStatus::Done | JobStatus::Failed);
+    let outcome = nunchi_app::import::outcome(&job);
+    let finished = outcome.is_finished();
     Ok(render(JobPage {
         chrome: Chrome::new(&auth, "/import", t.report),
         job,
         report,
         file_error,
         finished,
+        outcome,
     }))
 }
 

@@ -91,13 +91,21 @@ fn spawn_parser<T: Send + 'static>(
 ) -> (ParsedBatches<T>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let handle = tokio::task::spawn_blocking(move || {
+        // UTF-8, or CP949 as Korean Excel saves it.
+        let reader = match crate::text_encoding::utf8_reader(reader) {
+            Ok((reader, _)) => reader,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(ImportError::Read(e.to_string())));
+                return;
+            }
+        };
         let mut records = Records::new(std::io::BufReader::with_capacity(1 << 16, reader));
         let header = match records.read() {
             Ok(Some(Ok(record))) => match record.strs() {
                 Some(f) => Header::parse(&f, known, required, allow_attributes)
                     .map_err(|e| ImportError::Header(e.message)),
                 None => Err(ImportError::Header(
-                    "the header is not valid UTF-8; save the file as UTF-8".into(),
+                    "the header is neither UTF-8 nor CP949 (EUC-KR); save the file as UTF-8".into(),
                 )),
             },
             Ok(Some(Err(broken))) => Err(ImportError::Header(broken.reason)),
@@ -122,7 +130,7 @@ fn spawn_parser<T: Send + 'static>(
                     batch.push(match record.strs() {
                         None => Parsed::Bad(
                             record.line,
-                            "not valid UTF-8; save the file as UTF-8".into(),
+                            "not valid UTF-8 (nor CP949); save the file as UTF-8".into(),
                         ),
                         Some(f) => match parse(&header, &f) {
                             Ok(v) => Parsed::Good(record.line, v),
@@ -281,6 +289,13 @@ async fn send(sink: &ExportSink, chunk: Vec<u8>) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("the export's reader went away"))
 }
 
+/// The first chunk of an export, after the byte-order mark Korean Excel needs to read
+/// the file as UTF-8 (our own import skips it).
+fn with_bom(mut chunk: Vec<u8>) -> Vec<u8> {
+    chunk.splice(0..0, crate::text_encoding::UTF8_BOM.iter().copied());
+    chunk
+}
+
 fn csv_rows(
     write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
 ) -> anyhow::Result<Vec<u8>> {
@@ -294,7 +309,7 @@ pub async fn export_customers(store: &dyn Store, sink: ExportSink) -> anyhow::Re
     let attrs = store.attribute_keys().await?;
     let mut header: Vec<String> = CUSTOMER_COLUMNS.iter().map(|s| s.to_string()).collect();
     header.extend(attrs.iter().map(|k| format!("attr_{k}")));
-    send(&sink, csv_rows(|w| w.write_record(&header))?).await?;
+    send(&sink, with_bom(csv_rows(|w| w.write_record(&header))?)).await?;
     let (mut after, mut count) = (0, 0u64);
     loop {
         let page = store.customers_page(after, 1000).await?;
@@ -349,7 +364,11 @@ pub async fn export_customers(store: &dyn Store, sink: ExportSink) -> anyhow::Re
 
 /// Writes orders as CSV in the import format, one row per line item.
 pub async fn export_orders(store: &dyn Store, sink: ExportSink) -> anyhow::Result<u64> {
-    send(&sink, csv_rows(|w| w.write_record(ORDER_COLUMNS))?).await?;
+    send(
+        &sink,
+        with_bom(csv_rows(|w| w.write_record(ORDER_COLUMNS))?),
+    )
+    .await?;
     let (mut after, mut count) = (0, 0u64);
     let mut externals: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
     loop {

@@ -27,6 +27,7 @@ pub mod secret;
 pub mod sources;
 pub mod survey_builder;
 pub mod surveys;
+pub mod text_encoding;
 pub mod users;
 pub mod webhooks;
 

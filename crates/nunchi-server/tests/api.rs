@@ -846,7 +846,7 @@ async fn csv_import_runs_as_a_job_and_reports_bad_lines() {
     assert_eq!(exported.status, StatusCode::OK);
     let text = exported.text();
     assert!(
-        text.starts_with("external_id,name,email")
+        text.starts_with("\u{feff}external_id,name,email")
             && text.contains("김서연")
             && text.contains("+821011112222"),
         "{text}"

@@ -248,7 +248,10 @@ async fn failed_imports_are_not_labelled_completed() {
     // A file whose columns name no customer: before, the job read "done" ("완료").
     let unreadable = start("foo,bar\n1,2\n").await;
     assert_eq!(outcome(&unreadable), "failed", "{unreadable}");
-    assert!(unreadable.contains("Failed: nothing imported"), "{unreadable}");
+    assert!(
+        unreadable.contains("Failed: nothing imported"),
+        "{unreadable}"
+    );
     let all_refused = start("external_id,name,email\nK-1,김서연,not-an-email\n").await;
     assert_eq!(outcome(&all_refused), "failed");
     let partial =
@@ -263,5 +266,94 @@ async fn failed_imports_are_not_labelled_completed() {
         list.matches(r#"class="outcome-failed""#).count(),
         2,
         "{list}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn korean_excel_files_import_and_exports_open_in_korean_excel() {
+    use axum::{
+        body::Body,
+        http::{Request, header},
+    };
+    let app = TestApp::new().await;
+    let (_stop, stop_rx) = tokio::sync::watch::channel(false);
+    let _runner =
+        nunchi_app::jobs::spawn_runner(app.state.app.clone(), "w".into(), stop_rx, |_, _| {});
+    // What Korean Excel writes by default: CP949. Before, every row was refused as not UTF-8.
+    let (cp949, _, _) = encoding_rs::EUC_KR.encode(
+        "external_id,name,email\nX-1,김서연,seo@example.com\nX-2,이도윤,doyoon@example.com\n",
+    );
+    let r = app
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/imports/customers")
+                .header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", app.tokens[&Role::Manager]),
+                )
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(Body::from(cp949.into_owned()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let id = r.json()["job_id"].as_i64().unwrap();
+    let mut report = Value::Null;
+    for _ in 0..200 {
+        let job = app
+            .api(
+                Some(Role::Manager),
+                "GET",
+                &format!("/api/v1/jobs/{id}"),
+                None,
+            )
+            .await
+            .json();
+        if job["status"] == "done" {
+            report = serde_json::from_str(job["result"].as_str().unwrap()).unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(report["imported"], 2, "{report}");
+    let found = app
+        .api(
+            Some(Role::Admin),
+            "GET",
+            "/api/v1/customers/lookup?kind=external_id&value=X-1",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(found["name"], "김서연", "{found}");
+    // Exports start with the byte-order mark Korean Excel needs to read UTF-8.
+    let export = app
+        .api(
+            Some(Role::Admin),
+            "GET",
+            "/api/v1/exports/customers.csv",
+            None,
+        )
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(
+        export.body.starts_with(b"\xEF\xBB\xBFexternal_id,"),
+        "{}",
+        export.text()
+    );
+    assert!(export.text().contains("김서연"));
+    let page_csv = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/analytics/funnel.csv?steps=purchase",
+            None,
+        )
+        .await;
+    assert!(
+        page_csv.body.starts_with(b"\xEF\xBB\xBF"),
+        "{}",
+        page_csv.text()
     );
 }

@@ -438,5 +438,5 @@ async fn importing_feedback_reports_bad_lines_and_stores_each_review_once() {
     std::fs::write(&latin1, b"source,text\nreview,caf\xe9\n").unwrap();
     let out = e.run(&["import", "feedback", latin1.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither UTF-8 nor CP949"));
 }

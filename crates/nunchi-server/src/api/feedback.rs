@@ -65,16 +65,19 @@ pub async fn add(
 }
 
 #[utoipa::path(post, operation_id = "import_feedback", path = "/api/v1/feedback/import", security(("bearer" = ["data_import"])), tag = "feedback",
-    request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header naming the columns: source, external_id, metric, rating, scale_min, scale_max, text (or body, comment), url, author, customer_id, customer_external_id, touchpoint_id, stage, team_id, channel, created_at"),
+    request_body(content = String, content_type = "text/csv", description = "CSV in UTF-8 (or CP949, as Korean Excel saves it) with a header naming the columns: source, external_id, metric, rating, scale_min, scale_max, text (or body, comment), url, author, customer_id, customer_external_id, touchpoint_id, stage, team_id, channel, created_at"),
     responses((status = 200, body = AddReport, description = "Rejected rows are listed by line; the good rows are stored")))]
 pub async fn import_csv(State(state): State<AppState>, body: Bytes) -> AppResult<Json<AddReport>> {
-    let text = std::str::from_utf8(&body).map_err(|e| {
-        AppError::bad_request(
+    let Some((text, _)) = nunchi_app::text_encoding::utf8_text(&body) else {
+        let at = std::str::from_utf8(&body)
+            .err()
+            .map_or(0, |e| e.valid_up_to());
+        return Err(AppError::bad_request(
             "invalid_encoding",
-            format!("the file is not UTF-8 (byte {})", e.valid_up_to()),
-        )
-    })?;
-    let report = stream::import_csv(state.store.as_ref(), text, state.now(), false, &|_| {})
+            format!("the file is neither UTF-8 nor CP949 (EUC-KR) (byte {at})"),
+        ));
+    };
+    let report = stream::import_csv(state.store.as_ref(), &text, state.now(), false, &|_| {})
         .await
         .map_err(|e| match e {
             ImportError::Header(m) => AppError::bad_request("invalid_header", m),

@@ -53,8 +53,9 @@ fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 
+/// A CSV download, after the byte-order mark that makes Korean Excel read it as UTF-8.
 fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Result<Response, UiError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = csv::Writer::from_writer(nunchi_app::text_encoding::UTF8_BOM.to_vec());
     for r in rows {
         w.write_record(&r)
             .map_err(|e| AppError::Internal(e.into()))?;

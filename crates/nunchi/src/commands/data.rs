@@ -111,19 +111,24 @@ async fn import_feedback(
 ) -> anyhow::Result<()> {
     let bytes =
         std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not UTF-8 (byte {}); save it as UTF-8 and try again",
-            file.display(),
-            e.valid_up_to()
-        )
-    })?;
+    let Some((text, charset)) = nunchi_app::text_encoding::utf8_text(&bytes) else {
+        let at = std::str::from_utf8(&bytes)
+            .err()
+            .map_or(0, |e| e.valid_up_to());
+        anyhow::bail!(
+            "{} is neither UTF-8 nor CP949 (byte {at}); save it as UTF-8 and try again",
+            file.display()
+        );
+    };
+    if charset == nunchi_app::text_encoding::Charset::Cp949 {
+        println!("read {} as CP949 (EUC-KR)", file.display());
+    }
     let lines = text.lines().count().saturating_sub(1) as u64;
     let bar = progress(lines, if dry_run { "checking" } else { "importing" });
     let started = std::time::Instant::now();
     let report = nunchi_app::feedback::import_csv(
         store.as_ref(),
-        text,
+        &text,
         nunchi_app::clock::system_now_ms(),
         dry_run,
         &|_| bar.inc(1),

@@ -1,5 +1,5 @@
-//! Retention cohorts: customers grouped by the day or week of their first event (or first
-//! purchase), and for each later period the share who came back.
+//! Retention cohorts: customers grouped by the day, week or month of their first event (or
+//! first purchase), and for each later period the share who came back.
 
 use std::collections::BTreeMap;
 
@@ -16,17 +16,37 @@ pub const MAX_PERIODS: usize = 128;
 pub enum Period {
     Day,
     Week,
+    /// Calendar months.
+    Month,
+}
+
+/// Days since 1970-01-01 to (year, month 1–12) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn year_month(days: i64) -> (i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month)
+}
+
+/// The first day of a month as days since 1970-01-01 (`days_from_civil`).
+fn first_of_month(year: i64, month: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5;
+    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
 }
 
 impl Period {
-    pub fn secs(self) -> i64 {
-        match self {
-            Period::Day => 86_400,
-            Period::Week => 7 * 86_400,
-        }
-    }
-
-    /// Period number of a time; weeks start on Monday in the given UTC offset.
+    /// Period number of a time; weeks start on Monday, months on the 1st, days at
+    /// midnight, all in the given UTC offset.
     #[inline]
     pub fn index(self, ts: u32, utc_offset_secs: i32) -> i64 {
         let local = ts as i64 + utc_offset_secs as i64;
@@ -34,6 +54,10 @@ impl Period {
             Period::Day => local.div_euclid(86_400),
             // 1970-01-01 was a Thursday; shift so that Monday opens each week.
             Period::Week => (local + 3 * 86_400).div_euclid(7 * 86_400),
+            Period::Month => {
+                let (year, month) = year_month(local.div_euclid(86_400));
+                year * 12 + month - 1
+            }
         }
     }
 
@@ -42,6 +66,10 @@ impl Period {
         match self {
             Period::Day => index * 86_400 - utc_offset_secs as i64,
             Period::Week => index * 7 * 86_400 - 3 * 86_400 - utc_offset_secs as i64,
+            Period::Month => {
+                first_of_month(index.div_euclid(12), index.rem_euclid(12) + 1) * 86_400
+                    - utc_offset_secs as i64
+            }
         }
     }
 }
@@ -145,6 +173,41 @@ mod tests {
     use crate::log::Event;
 
     const DAY: u32 = 86_400;
+
+    #[test]
+    fn months_follow_the_calendar_in_the_brands_offset() {
+        let kst = 9 * 3_600;
+        let at = |s: &str| {
+            // "YYYY-MM-DDTHH:MM:SS" in UTC, parsed by hand to stay free of a date crate.
+            let n = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap();
+            let days = first_of_month(n(0, 4), n(5, 7)) + n(8, 10) - 1;
+            (days * 86_400 + n(11, 13) * 3_600 + n(14, 16) * 60 + n(17, 19)) as u32
+        };
+        let month = |s: &str, off| Period::Month.index(at(s), off);
+        assert_eq!(month("1970-01-01T00:00:00", 0), 1970 * 12);
+        assert_eq!(month("2024-02-29T12:00:00", 0), 2024 * 12 + 1, "leap day");
+        assert_eq!(month("2024-03-01T00:00:00", 0), 2024 * 12 + 2);
+        // 15:00 UTC on New Year's Eve is already January in Seoul.
+        assert_eq!(month("2026-12-31T15:00:00", kst), 2027 * 12);
+        assert_eq!(month("2026-12-31T14:59:59", kst), 2026 * 12 + 11);
+        assert_eq!(
+            Period::Month.start(2027 * 12, kst),
+            at("2026-12-31T15:00:00") as i64
+        );
+        // Every time lies in the period that starts at or before it and ends after it.
+        for ts in (0..4_000_000_000u32).step_by(9_999_991) {
+            for period in [Period::Day, Period::Week, Period::Month] {
+                for off in [-12 * 3_600, 0, kst, 14 * 3_600] {
+                    let i = period.index(ts, off);
+                    assert!(period.start(i, off) <= ts as i64, "{period:?} {ts} {off}");
+                    assert!(
+                        period.start(i + 1, off) > ts as i64,
+                        "{period:?} {ts} {off}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn weeks_start_on_monday_and_cohorts_count_returns() {

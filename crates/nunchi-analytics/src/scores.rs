@@ -133,8 +133,13 @@ pub fn by_period(
     // years and many keys): count into a map instead.
     let limit = 4 * answers.len().max(1 << 16);
     let grid = match period {
-        Period::Day => count::<86_400>(answers, period, utc_offset_secs, limit),
-        Period::Week => count::<604_800>(answers, period, utc_offset_secs, limit),
+        Period::Day => count::<86_400>(answers, utc_offset_secs as i64, limit),
+        // Weeks open on Monday: 1970-01-01 was a Thursday.
+        Period::Week => count::<604_800>(answers, utc_offset_secs as i64 + 3 * 86_400, limit),
+        // Months differ in length: counted by the plain definition.
+        Period::Month => {
+            return crate::reference::scores_by_period(answers, period, utc_offset_secs);
+        }
     };
     if grid.overflow {
         return crate::reference::scores_by_period(answers, period, utc_offset_secs);
@@ -264,16 +269,7 @@ impl Grid {
 /// Counts every answer into per-core grids and merges them. `SECS` is the period length,
 /// a constant so that the index is a multiply and shift rather than a division: times are
 /// shifted to the period's boundary and biased by one period so the division is unsigned.
-fn count<const SECS: u64>(
-    answers: &[Answer],
-    period: Period,
-    utc_offset_secs: i32,
-    limit: usize,
-) -> Grid {
-    let boundary = match period {
-        Period::Day => utc_offset_secs as i64,
-        Period::Week => utc_offset_secs as i64 + 3 * 86_400,
-    };
+fn count<const SECS: u64>(answers: &[Answer], boundary: i64, limit: usize) -> Grid {
     // |offset| < 1 day ≤ SECS, so one period of bias keeps the sum positive.
     let bias = (boundary + SECS as i64) as u64;
     parallel::over_customers(

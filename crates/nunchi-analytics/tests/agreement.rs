@@ -26,6 +26,21 @@ fn rows() -> impl Strategy<Value = Vec<Row>> {
     )
 }
 
+/// Rows over about seven months, so that day, week and month cohorts all span periods.
+fn spread_rows() -> impl Strategy<Value = Vec<Row>> {
+    prop::collection::vec(
+        (0u32..6, 0u32..210, 0u32..86_400, 0u16..NAMES).prop_map(|(customer, day, secs, name)| {
+            Row {
+                customer,
+                // From 2026-01-01, across month ends of every length.
+                ts: 1_767_225_600 + day * 86_400 + secs,
+                name,
+            }
+        }),
+        0..80,
+    )
+}
+
 fn load(rows: &[Row]) -> EventLog {
     let mut log = EventLog::new();
     for n in 0..NAMES {
@@ -95,15 +110,15 @@ proptest! {
 
     #[test]
     fn retention_matches_reference(
-        rows in rows(),
-        weekly: bool,
+        rows in prop_oneof![rows(), spread_rows()],
+        period in prop_oneof![Just(Period::Day), Just(Period::Week), Just(Period::Month)],
         cohort_event in prop::option::of(0u16..NAMES),
         return_event in prop::option::of(0u16..NAMES),
         utc_offset_secs in -43_200i32..43_200,
     ) {
         let log = load(&rows);
         let spec = RetentionSpec {
-            period: if weekly { Period::Week } else { Period::Day },
+            period,
             cohort_event,
             return_event,
             periods: 3,

@@ -403,7 +403,7 @@ pub async fn paths(state: &App, filter: &Filter, p: &PathParams) -> Result<Paths
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RetentionParams {
-    /// `day` or `week` (default).
+    /// `day`, `week` (default) or `month` (calendar months).
     pub period: Option<String>,
     /// Periods after the cohort's own (default 8, at most 52).
     pub periods: Option<usize>,
@@ -419,13 +419,19 @@ pub struct RetentionParams {
 pub struct CohortRow {
     /// The period's first day, local time.
     pub start: String,
+    /// Customers in the cohort.
     pub size: u64,
-    pub returned: Vec<u64>,
-    pub rates: Vec<f64>,
+    /// Per period after the cohort's own (index 0 is the cohort's period): members who
+    /// came back; `null` for a period that has not begun yet (as of now, or the range's
+    /// end), which is unknown rather than 0.
+    pub returned: Vec<Option<u64>>,
+    /// `returned` as shares of `size`, `null` likewise.
+    pub rates: Vec<Option<f64>>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RetentionView {
+    /// `day`, `week` or `month`: the unit of the cohorts and of the periods after them.
     pub period: String,
     pub cohorts: Vec<CohortRow>,
 }
@@ -443,13 +449,14 @@ fn event_code(engine: &Engine, name: Option<&str>) -> Result<Option<u16>, String
 }
 
 pub async fn retention(state: &App, filter: &Filter, p: &RetentionParams) -> Result<RetentionView> {
-    let period = match p.period.as_deref().unwrap_or("week") {
+    let period = match p.period.as_deref().map(str::trim).unwrap_or("week") {
         "day" => Period::Day,
-        "week" => Period::Week,
+        "" | "week" => Period::Week,
+        "month" => Period::Month,
         other => {
             return Err(Error::invalid(
                 "invalid_period",
-                format!("period {other:?}: use day or week"),
+                format!("period {other:?}: use day, week or month"),
             ));
         }
     };
@@ -465,6 +472,9 @@ pub async fn retention(state: &App, filter: &Filter, p: &RetentionParams) -> Res
         ));
     }
     let resolved = resolve(state, filter).await?;
+    // Periods that begin after this have not happened: now, or the end of the range asked.
+    let now = (state.now() / 1000).clamp(0, u32::MAX as i64);
+    let as_of = resolved.to.map_or(now, |to| (to as i64).min(now));
     let p = p.clone();
     with_engine(state, move |engine| {
         let spec = RetentionSpec {
@@ -486,10 +496,26 @@ pub async fn retention(state: &App, filter: &Filter, p: &RetentionParams) -> Res
                     start: jiff::Timestamp::from_second(local)
                         .map(|t| t.strftime("%Y-%m-%d").to_string())
                         .unwrap_or_default(),
-                    rates: c.returned.iter().map(|&n| ratio(n, c.size)).collect(),
+                    returned: c
+                        .returned
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &n)| {
+                            let begins = period.start(c.index + k as i64, spec.utc_offset_secs);
+                            (begins < as_of).then_some(n)
+                        })
+                        .collect(),
+                    rates: Vec::new(),
                     size: c.size,
-                    returned: c.returned,
                 }
+            })
+            .map(|mut row: CohortRow| {
+                row.rates = row
+                    .returned
+                    .iter()
+                    .map(|n| n.map(|n| ratio(n, row.size)))
+                    .collect();
+                row
             })
             .collect();
         Ok::<_, String>(RetentionView {

@@ -161,10 +161,11 @@ pub async fn scores(state: &App, q: &ScoresQuery) -> Result<ScoresReport> {
     let period = match q.period.as_deref().unwrap_or("week") {
         "week" => Period::Week,
         "day" => Period::Day,
+        "month" => Period::Month,
         other => {
             return Err(Error::invalid(
                 "invalid_period",
-                format!("period is day or week, not {other:?}"),
+                format!("period is day, week or month, not {other:?}"),
             ));
         }
     };
@@ -253,6 +254,7 @@ pub fn report(ratings: &[MetricRating], spec: &ScoreSpec) -> ScoresReport {
         period: match spec.period {
             Period::Week => "week".into(),
             Period::Day => "day".into(),
+            Period::Month => "month".into(),
         },
         by: spec.by.as_str().into(),
         overall: overall.score(metric),

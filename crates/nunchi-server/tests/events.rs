@@ -404,7 +404,7 @@ async fn native_api_touchpoints_and_the_journey_map() {
         .api(
             Some(Role::Viewer),
             "GET",
-            "/api/v1/analytics/retention?period=month",
+            "/api/v1/analytics/retention?period=year",
             None,
         )
         .await;
@@ -523,7 +523,10 @@ async fn analytics_pages_draw_the_map_funnel_sankey_and_heatmap() {
         .await;
     assert_eq!(csv.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
     let text = csv.text();
-    assert!(text.starts_with("\u{feff}breakdown,step,event,customers"), "{text}");
+    assert!(
+        text.starts_with("\u{feff}breakdown,step,event,customers"),
+        "{text}"
+    );
     assert!(text.contains("(all),2,purchase,3,"), "{text}");
 
     let paths = app

@@ -357,3 +357,88 @@ async fn korean_excel_files_import_and_exports_open_in_korean_excel() {
         page_csv.text()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_leaves_periods_that_have_not_happened_empty() {
+    let app = TestApp::new().await;
+    let key = write_key(&app, None).await;
+    let now = jiff::Timestamp::now();
+    let at = |days: i64| (now - jiff::SignedDuration::from_hours(24 * days)).to_string();
+    // Two customers first seen 15 days ago; one back 8 days later; one first seen today.
+    let mut batch = Vec::new();
+    for (n, (user, day)) in [("R-1", 15), ("R-2", 15), ("R-1", 7), ("R-3", 0)]
+        .into_iter()
+        .enumerate()
+    {
+        batch.push(json!({"type": "track", "userId": user, "event": "visit",
+                          "messageId": format!("r{n}"), "timestamp": at(day)}));
+    }
+    let r = segment(
+        &app,
+        Some(&key),
+        "batch",
+        json!({ "batch": batch }).to_string().into_bytes(),
+        false,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let view = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/analytics/retention?period=day&periods=20",
+            None,
+        )
+        .await
+        .json();
+    let cohorts = view["cohorts"].as_array().unwrap();
+    assert_eq!(cohorts.len(), 2, "{view}");
+    let first = &cohorts[0]["returned"];
+    assert_eq!(first[0], 2);
+    assert_eq!(first[8], 1);
+    assert_eq!(first[9], 0, "a day that passed with nobody back is 0");
+    // Day 16 after a cohort 15 days old has not happened: unknown, not 0 (before: 0).
+    assert_eq!(first[16], Value::Null, "{first}");
+    assert_eq!(cohorts[0]["rates"][16], Value::Null);
+    let today = &cohorts[1]["returned"];
+    assert_eq!(today[0], 1);
+    assert!(
+        today.as_array().unwrap()[1..].iter().all(Value::is_null),
+        "{today}"
+    );
+    // Monthly cohorts exist, and the CSV leaves the same cells empty with named units.
+    let monthly = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/analytics/retention?period=month&periods=2",
+            None,
+        )
+        .await;
+    assert_eq!(monthly.status, StatusCode::OK, "{}", monthly.text());
+    assert_eq!(monthly.json()["period"], "month");
+    let csv = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/analytics/retention.csv?period=day",
+            None,
+        )
+        .await
+        .text();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("\u{feff}cohort_start,cohort_customers,day_0,day_1"),
+        "{csv}"
+    );
+    let today_row = lines.last().unwrap();
+    assert!(today_row.ends_with(",1,,,,,,,,"), "{today_row}");
+    let page = app
+        .page(Role::Viewer, "GET", "/analytics/retention?period=day", None)
+        .await
+        .text();
+    assert!(page.contains("cell-empty") && page.contains(r#"id="return-event""#));
+}

@@ -761,6 +761,7 @@ struct RetentionPage {
     query: String,
     period: String,
     cohort_event: String,
+    return_event: String,
     heatmap_svg: String,
     events: Vec<String>,
     error: String,
@@ -784,7 +785,7 @@ async fn retention(
         ),
         Err(e) => return Err(e.into()),
     };
-    let rows: Vec<(String, u64, Vec<f64>)> = view
+    let rows: Vec<(String, u64, Vec<Option<f64>>)> = view
         .cohorts
         .iter()
         .map(|c| (c.start.clone(), c.size, c.rates.clone()))
@@ -795,7 +796,22 @@ async fn retention(
         filter: FilterText::from(&filter),
         period: p.period.clone().unwrap_or_else(|| "week".into()),
         cohort_event: p.cohort_event.clone().unwrap_or_default(),
-        heatmap_svg: charts::heatmap(t.retention_chart, &rows, t.analytics_empty),
+        return_event: p.return_event.clone().unwrap_or_default(),
+        heatmap_svg: charts::heatmap(
+            &charts::HeatmapLabels {
+                title: t.retention_chart,
+                empty: t.analytics_empty,
+                row_head: t.retention_cohort,
+                size_head: t.retention_size,
+                unit: match view.period.as_str() {
+                    "day" => t.retention_unit_day,
+                    "month" => t.retention_unit_month,
+                    _ => t.retention_unit_week,
+                },
+                not_yet: t.retention_not_yet,
+            },
+            &rows,
+        ),
         events: event_names(&state).await,
         error,
     };
@@ -815,12 +831,17 @@ async fn retention_csv(
         .map(|c| c.returned.len())
         .max()
         .unwrap_or(0);
-    let mut head = vec!["cohort".to_string(), "customers".into()];
-    head.extend((0..periods).map(|k| format!("period_{k}")));
+    // Columns named by their unit (`week_0` …); a period that has not begun is empty.
+    let mut head = vec!["cohort_start".to_string(), "cohort_customers".into()];
+    head.extend((0..periods).map(|k| format!("{}_{k}", view.period)));
     let mut rows = vec![head];
     for c in &view.cohorts {
         let mut r = vec![c.start.clone(), c.size.to_string()];
-        r.extend(c.returned.iter().map(|n| n.to_string()));
+        r.extend(
+            c.returned
+                .iter()
+                .map(|n| n.map(|n| n.to_string()).unwrap_or_default()),
+        );
         rows.push(r);
     }
     csv_response("retention.csv", rows)

@@ -294,25 +294,52 @@ pub fn sankey(title: &str, links: &[(u8, String, String, u64)], empty: &str) -> 
 }
 
 /// A retention heatmap: one row per cohort, one cell per period, shaded by the rate.
-pub fn heatmap(title: &str, rows: &[(String, u64, Vec<f64>)], empty: &str) -> String {
+/// Labels a heatmap needs besides its rows.
+pub struct HeatmapLabels<'a> {
+    pub title: &'a str,
+    pub empty: &'a str,
+    /// Above the row labels and the sizes.
+    pub row_head: &'a str,
+    pub size_head: &'a str,
+    /// The columns' unit, after their numbers ("weeks later").
+    pub unit: &'a str,
+    /// The hover text of a cell with no value yet.
+    pub not_yet: &'a str,
+}
+
+/// Rows of (label, size, share per column); a `None` share is a period that has not
+/// happened yet, drawn as an empty cell rather than 0%.
+pub fn heatmap(l: &HeatmapLabels<'_>, rows: &[(String, u64, Vec<Option<f64>>)]) -> String {
     if rows.is_empty() {
-        return empty_svg(title, empty);
+        return empty_svg(l.title, l.empty);
     }
     let cols = rows.iter().map(|r| r.2.len()).max().unwrap_or(0);
     let (label_w, size_w, cell_w, cell_h) = (100.0, 70.0, 52.0, 26.0);
     let w = label_w + size_w + cell_w * cols as f64 + 4.0;
-    let h = cell_h * (rows.len() + 1) as f64 + 4.0;
+    let h = cell_h * (rows.len() + 2) as f64 + 4.0;
     let mut svg = String::new();
-    open_svg(&mut svg, w, h, title);
+    open_svg(&mut svg, w, h, l.title);
+    let _ = write!(
+        svg,
+        r#"<text x="{:.1}" y="14" text-anchor="middle" class="label">{}</text><text x="4" y="{:.1}" class="label">{}</text><text x="{:.1}" y="{:.1}" text-anchor="end" class="label">{}</text>"#,
+        label_w + size_w + cell_w * cols as f64 / 2.0,
+        escape(l.unit),
+        cell_h + 18.0,
+        escape(l.row_head),
+        label_w + size_w - 8.0,
+        cell_h + 18.0,
+        escape(l.size_head),
+    );
     for k in 0..cols {
         let _ = write!(
             svg,
-            r#"<text x="{:.1}" y="18" text-anchor="middle" class="label">+{k}</text>"#,
-            label_w + size_w + cell_w * (k as f64 + 0.5)
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" class="label">+{k}</text>"#,
+            label_w + size_w + cell_w * (k as f64 + 0.5),
+            cell_h + 18.0
         );
     }
     for (r, (label, size, rates)) in rows.iter().enumerate() {
-        let y = cell_h * (r + 1) as f64;
+        let y = cell_h * (r + 2) as f64;
         let _ = write!(
             svg,
             r#"<text x="4" y="{:.1}" class="label">{}</text><text x="{:.1}" y="{:.1}" text-anchor="end" class="label">{size}</text>"#,
@@ -323,6 +350,17 @@ pub fn heatmap(title: &str, rows: &[(String, u64, Vec<f64>)], empty: &str) -> St
         );
         for (k, rate) in rates.iter().enumerate() {
             let x = label_w + size_w + cell_w * k as f64;
+            let Some(rate) = rate else {
+                let _ = write!(
+                    svg,
+                    r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" class="cell-empty"><title>{} +{k}: {}</title></rect>"#,
+                    cell_w - 2.0,
+                    cell_h - 2.0,
+                    escape(label),
+                    escape(l.not_yet),
+                );
+                continue;
+            };
             let _ = write!(
                 svg,
                 r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" class="cell" fill-opacity="{:.3}"><title>{} +{k}: {:.1}%</title></rect><text x="{:.1}" y="{:.1}" text-anchor="middle" class="{}">{:.0}%</text>"#,
@@ -400,12 +438,27 @@ mod tests {
 
     #[test]
     fn heatmap_shades_by_rate_and_curve_marks_pains() {
-        let svg = heatmap("r", &[("2026-08-03".into(), 120, vec![1.0, 0.25])], "none");
+        let labels = HeatmapLabels {
+            title: "r",
+            empty: "none",
+            row_head: "cohort",
+            size_head: "customers",
+            unit: "weeks later",
+            not_yet: "not yet",
+        };
+        let svg = heatmap(
+            &labels,
+            &[("2026-08-03".into(), 120, vec![Some(1.0), Some(0.25), None])],
+        );
         assert!(
             svg.contains(r#"fill-opacity="1.000""#) && svg.contains(r#"fill-opacity="0.310""#),
             "{svg}"
         );
         assert!(svg.contains("25%"));
+        // A period that has not happened is an empty cell, never "0%".
+        assert_eq!(svg.matches("cell-empty").count(), 1);
+        assert!(!svg.contains(">0%<"), "{svg}");
+        assert!(svg.contains("weeks later") && svg.contains(">customers<"));
         let curve = curve_chart(
             "c",
             &["a".into(), "b".into()],

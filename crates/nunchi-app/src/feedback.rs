@@ -565,34 +565,49 @@ pub async fn close_the_loop(store: &dyn Store, cx: &LoopContext) -> anyhow::Resu
                 now,
             ));
             let topics = topics_of(f);
-            for r in rules
+            let mut matched: Vec<&LoopRule> = rules
                 .iter()
                 .filter(|r| rule_matches(r, f, &topics) && in_segment(r, f))
-            {
-                let due_at = f.received_at + r.due_hours * 3_600_000;
-                follow_ups.push(NewFollowUp {
-                    feedback_id: f.id,
-                    rule_id: r.id,
-                    owner_id: r.owner_id,
-                    due_at,
-                });
-                if let Some(to) = &r.notify_email {
+                .collect();
+            // One follow-up per customer problem, however many rules it met: the most
+            // urgent rule (shortest due time, then the oldest rule) sets owner and due
+            // time, falling back to another matching rule's owner; every rule is recorded.
+            matched.sort_by_key(|r| (r.due_hours, r.id));
+            let Some(first) = matched.first() else {
+                continue;
+            };
+            let due_at = f.received_at + first.due_hours * 3_600_000;
+            let owner_id = matched.iter().find_map(|r| r.owner_id);
+            follow_ups.push(NewFollowUp {
+                feedback_id: f.id,
+                rule_ids: matched.iter().map(|r| r.id).collect(),
+                owner_id,
+                due_at,
+            });
+            // Each address is told once, by the first rule that names it.
+            let mut told: Vec<&str> = Vec::new();
+            for r in &matched {
+                if let Some(to) = r.notify_email.as_deref()
+                    && !told.contains(&to)
+                {
+                    told.push(to);
                     jobs.push(follow_up_email(to, r, f, due_at, &cx.public_url).row(now));
                 }
-                if r.notify_webhook {
-                    let data = serde_json::json!({
-                        "rule_id": r.id, "rule": r.name, "owner_id": r.owner_id,
-                        "due_at": due_at, "feedback": data,
-                    });
-                    jobs.extend(webhooks::jobs_for(
-                        &hooks,
-                        "follow_up.opened",
-                        &format!("fu{}_{}", f.id, r.id),
-                        &data,
-                        Some((f.id, r.id)),
-                        now,
-                    ));
-                }
+            }
+            if matched.iter().any(|r| r.notify_webhook) {
+                let data = serde_json::json!({
+                    "rule_id": first.id, "rule": first.name, "owner_id": owner_id,
+                    "rule_ids": matched.iter().map(|r| r.id).collect::<Vec<_>>(),
+                    "due_at": due_at, "feedback": data,
+                });
+                jobs.extend(webhooks::jobs_for(
+                    &hooks,
+                    "follow_up.opened",
+                    &format!("fu{}", f.id),
+                    &data,
+                    Some(f.id),
+                    now,
+                ));
             }
         }
         opened += follow_ups.len();

@@ -206,6 +206,7 @@ mod tests {
             id,
             feedback_id: id,
             rule_id: Some(1),
+            rule_ids: vec![1],
             owner_id: owner,
             status: if closed.is_some() {
                 FollowUpStatus::Closed

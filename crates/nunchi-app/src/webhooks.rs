@@ -49,7 +49,7 @@ pub fn jobs_for(
     event: &str,
     msg_id: &str,
     data: &serde_json::Value,
-    follow_up: Option<(i64, i64)>,
+    follow_up: Option<i64>,
     now: i64,
 ) -> Vec<NewJob> {
     hooks
@@ -99,8 +99,26 @@ pub struct WebhookJob {
     pub webhook_id: i64,
     pub msg_id: String,
     pub body: String,
-    #[serde(default)]
-    pub follow_up: Option<(i64, i64)>,
+    /// The feedback whose follow-up the delivery announces (its id is added on delivery).
+    /// Jobs queued before one follow-up per feedback carried `(feedback, rule)`.
+    #[serde(default, deserialize_with = "feedback_of_follow_up")]
+    pub follow_up: Option<i64>,
+}
+
+/// Reads `follow_up` as a feedback id, or as the `(feedback, rule)` pair of jobs queued
+/// by earlier versions (still waiting in the jobs table after an upgrade).
+fn feedback_of_follow_up<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Feedback(i64),
+        FeedbackAndRule(i64, #[allow(dead_code)] i64),
+    }
+    Ok(
+        <Option<Either> as serde::Deserialize>::deserialize(d)?.map(|e| match e {
+            Either::Feedback(f) | Either::FeedbackAndRule(f, _) => f,
+        }),
+    )
 }
 
 impl Job for WebhookJob {
@@ -116,8 +134,8 @@ impl Job for WebhookJob {
             Err(e) => return Err(e.into()),
         };
         let mut body = self.body;
-        if let Some((feedback_id, rule_id)) = self.follow_up {
-            let f = app.store.follow_up_for(feedback_id, rule_id).await?;
+        if let Some(feedback_id) = self.follow_up {
+            let f = app.store.follow_up_for(feedback_id).await?;
             let mut value: serde_json::Value = serde_json::from_str(&body)?;
             value["data"]["follow_up_id"] = f.id.into();
             body = value.to_string();

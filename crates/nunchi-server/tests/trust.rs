@@ -442,3 +442,95 @@ async fn retention_leaves_periods_that_have_not_happened_empty() {
         .text();
     assert!(page.contains("cell-empty") && page.contains(r#"id="return-event""#));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_customer_problem_opens_one_follow_up_with_every_rule_it_met() {
+    let app = TestApp::new().await;
+    let agent = app
+        .api(Some(Role::Agent), "GET", "/api/v1/me", None)
+        .await
+        .json()["user"]["id"]
+        .as_i64()
+        .unwrap();
+    let mut rule_ids = Vec::new();
+    for body in [
+        json!({"name": "Detractors", "max_score": 0.6, "due_hours": 48}),
+        json!({"name": "Late deliveries", "topic": "배송", "max_sentiment": -0.2,
+               "owner_id": agent, "due_hours": 24}),
+    ] {
+        let r = app
+            .api(
+                Some(Role::Manager),
+                "POST",
+                "/api/v1/loop-rules",
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        rule_ids.push(r.json()["id"].as_i64().unwrap());
+    }
+    // Three late-delivery complaints with 1-star ratings: each meets both rules.
+    let items: Vec<Value> = [
+        "배송이 일주일이나 늦었어요. 너무 화나요",
+        "택배가 너무 늦게 와서 실망했어요",
+        "Delivery was late again, really annoying",
+    ]
+    .iter()
+    .map(|text| json!({"source": "review", "rating": 1, "text": text}))
+    .collect();
+    let r = app
+        .api(
+            Some(Role::Admin),
+            "POST",
+            "/api/v1/feedback",
+            Some(json!({ "feedback": items })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    for _ in 0..200 {
+        let opened = app
+            .api(Some(Role::Agent), "GET", "/api/v1/follow-ups", None)
+            .await
+            .json();
+        if opened.as_array().unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let list = app
+        .api(Some(Role::Agent), "GET", "/api/v1/follow-ups", None)
+        .await
+        .json();
+    // Before: six follow-ups, two per complaint.
+    assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
+    for f in list.as_array().unwrap() {
+        let mut met: Vec<i64> = f["rule_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_i64().unwrap())
+            .collect();
+        met.sort_unstable();
+        assert_eq!(met, rule_ids, "every rule is recorded: {f}");
+        // The most urgent rule sets the due time and the owner.
+        assert_eq!(f["rule_id"], rule_ids[1]);
+        assert_eq!(f["owner_id"], agent);
+        let due_in = f["due_at"].as_i64().unwrap() - f["created_at"].as_i64().unwrap();
+        assert!((due_in - 24 * 3_600_000).abs() < 60_000, "{due_in}");
+    }
+    let page = app
+        .page(Role::Agent, "GET", "/follow-ups", None)
+        .await
+        .text();
+    assert_eq!(
+        page.matches("Late deliveries, Detractors").count(),
+        3,
+        "each row names both rules"
+    );
+    let report = app
+        .api(Some(Role::Viewer), "GET", "/api/v1/follow-ups/report", None)
+        .await
+        .json();
+    assert_eq!(report["owners"][0]["opened"], 3, "{report}");
+}

@@ -524,12 +524,16 @@ pub struct NewLoopRule {
     pub notify_webhook: bool,
 }
 
-/// A follow-up opened by a rule, tracked to closure.
+/// A follow-up opened for one piece of feedback by the rules it met, tracked to closure.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct FollowUp {
     pub id: i64,
     pub feedback_id: i64,
+    /// The rule that set its owner and due time (the most urgent of those that matched).
     pub rule_id: Option<i64>,
+    /// Every rule the feedback met, `rule_id` first.
+    #[sqlx(skip)]
+    pub rule_ids: Vec<i64>,
     pub owner_id: Option<i64>,
     /// open or closed.
     #[sqlx(try_from = "String")]
@@ -541,11 +545,12 @@ pub struct FollowUp {
     pub resolution: Option<String>,
 }
 
-/// A follow-up to open for one piece of feedback.
+/// The follow-up to open for one piece of feedback: one, however many rules it met.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFollowUp {
     pub feedback_id: i64,
-    pub rule_id: i64,
+    /// Every rule it met; the first sets the owner and the due time.
+    pub rule_ids: Vec<i64>,
     pub owner_id: Option<i64>,
     pub due_at: i64,
 }

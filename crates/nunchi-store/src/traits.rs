@@ -267,7 +267,8 @@ pub trait LoopStore: Send + Sync {
     /// Feedback the rules have not looked at yet and whose text (if any) is annotated,
     /// oldest first.
     async fn unlooped(&self, limit: i64) -> StoreResult<Vec<Feedback>>;
-    /// Opens the follow-ups (at most one per feedback and rule) and marks `looked_at`
+    /// Opens the follow-ups (at most one per feedback, recording every rule it met) and
+    /// marks `looked_at`
     /// feedback as looked at, in one transaction.
     /// Also links the negative ones to open root-cause items of their topics and queues
     /// `jobs` (notifications, webhooks), so that nothing the rules decided is lost.
@@ -280,8 +281,8 @@ pub trait LoopStore: Send + Sync {
     /// Follow-ups, newest first; only those with this status when given.
     async fn follow_ups(&self, status: Option<&str>, limit: i64) -> StoreResult<Vec<FollowUp>>;
     async fn follow_up(&self, id: i64) -> StoreResult<FollowUp>;
-    /// The follow-up a rule opened for a piece of feedback.
-    async fn follow_up_for(&self, feedback_id: i64, rule_id: i64) -> StoreResult<FollowUp>;
+    /// The follow-up opened for a piece of feedback (there is at most one).
+    async fn follow_up_for(&self, feedback_id: i64) -> StoreResult<FollowUp>;
     async fn close_follow_up(&self, id: i64, resolution: &str) -> StoreResult<FollowUp>;
     async fn add_follow_up_note(
         &self,

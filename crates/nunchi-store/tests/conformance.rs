@@ -1273,7 +1273,7 @@ each_backend!(
 );
 
 each_backend!(
-    closed_loop_rules_open_follow_ups_once_and_track_them_to_closure,
+    closed_loop_rules_open_one_follow_up_per_feedback_and_track_it_to_closure,
     |s| {
         let rule = s
             .create_loop_rule(&NewLoopRule {
@@ -1308,7 +1308,7 @@ each_backend!(
         assert_eq!(waiting, vec![rated]);
         let open = NewFollowUp {
             feedback_id: rated,
-            rule_id: rule.id,
+            rule_ids: vec![rule.id],
             owner_id: None,
             due_at: 86_400_000,
         };
@@ -1325,7 +1325,36 @@ each_backend!(
         )
         .await
         .unwrap();
-        s.open_follow_ups(&[], &[open], &[]).await.unwrap();
+        // The same feedback meeting another rule later: still one follow-up, both rules on it.
+        let other = s
+            .create_loop_rule(&NewLoopRule {
+                name: "Angry".into(),
+                max_score: None,
+                min_score: None,
+                max_sentiment: Some(-0.5),
+                topic: None,
+                source: None,
+                owner_id: None,
+                due_hours: 4,
+                notify_email: None,
+                notify_webhook: false,
+                tag: None,
+            })
+            .await
+            .unwrap();
+        s.open_follow_ups(&[], std::slice::from_ref(&open), &[])
+            .await
+            .unwrap();
+        s.open_follow_ups(
+            &[],
+            &[NewFollowUp {
+                rule_ids: vec![other.id],
+                ..open
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
         let queued = s.jobs(10).await.unwrap();
         assert_eq!(
             (
@@ -1338,11 +1367,10 @@ each_backend!(
         );
         assert!(s.unlooped(10).await.unwrap().is_empty());
         let follow_ups = s.follow_ups(Some("open"), 10).await.unwrap();
-        assert_eq!(follow_ups.len(), 1, "once per feedback and rule");
-        assert_eq!(
-            s.follow_up_for(rated, rule.id).await.unwrap(),
-            follow_ups[0]
-        );
+        assert_eq!(follow_ups.len(), 1, "one follow-up per feedback");
+        assert_eq!(follow_ups[0].rule_id, Some(rule.id));
+        assert_eq!(follow_ups[0].rule_ids, vec![rule.id, other.id]);
+        assert_eq!(s.follow_up_for(rated).await.unwrap(), follow_ups[0]);
         let note = s
             .add_follow_up_note(follow_ups[0].id, None, "left a voicemail")
             .await

@@ -49,6 +49,8 @@ struct FollowUpRow {
     body: String,
     customer_id: Option<i64>,
     owner: String,
+    /// Every rule the feedback met, by name.
+    rules: String,
     due: String,
     overdue: bool,
     notes: Vec<(String, String, String)>,
@@ -103,6 +105,13 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
+    let rule_names: HashMap<i64, String> = state
+        .store
+        .loop_rules()
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
     let now = state.now();
     // Three queries for the whole list: the follow-ups, their feedback, their notes.
     let open = state.store.follow_ups(Some("open"), SHOWN).await?;
@@ -137,6 +146,12 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
                     .owner_id
                     .and_then(|o| users.get(&o).cloned())
                     .unwrap_or_else(|| t.unassigned.into()),
+                rules: f
+                    .rule_ids
+                    .iter()
+                    .filter_map(|r| rule_names.get(r).map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 due: fmt_time(f.due_at),
                 overdue: f.due_at < now,
                 notes: notes

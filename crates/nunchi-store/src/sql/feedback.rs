@@ -130,6 +130,31 @@ macro_rules! impl_feedback_store {
 
 macro_rules! impl_loop_store {
     ($store:ty, $db:ty) => {
+        impl $store {
+            /// Fills each follow-up's `rule_ids`: its own rule first, then the others it met.
+            async fn with_rules(&self, mut rows: Vec<$crate::model::FollowUp>) -> $crate::StoreResult<Vec<$crate::model::FollowUp>> {
+                if rows.is_empty() {
+                    return Ok(rows);
+                }
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT follow_up_id, rule_id FROM follow_up_rules WHERE follow_up_id IN (");
+                let mut ids = qb.separated(", ");
+                for r in &rows {
+                    ids.push_bind(r.id);
+                }
+                qb.push(") ORDER BY rule_id");
+                let pairs: Vec<(i64, i64)> = qb.build_query_as().fetch_all(&self.read).await?;
+                for row in &mut rows {
+                    row.rule_ids = row.rule_id.into_iter().collect();
+                    for &(_, rule) in pairs.iter().filter(|(f, _)| *f == row.id) {
+                        if Some(rule) != row.rule_id {
+                            row.rule_ids.push(rule);
+                        }
+                    }
+                }
+                Ok(rows)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::traits::LoopStore for $store {
             async fn create_loop_rule(&self, r: &$crate::model::NewLoopRule) -> $crate::StoreResult<$crate::model::LoopRule> {
@@ -160,9 +185,14 @@ macro_rules! impl_loop_store {
                 let mut tx = self.write.begin().await?;
                 let now = self.clock.now_ms();
                 for f in follow_ups {
-                    sqlx::query("INSERT INTO follow_ups (feedback_id, rule_id, owner_id, status, due_at, created_at) VALUES ($1, $2, $3, 'open', $4, $5) ON CONFLICT (feedback_id, rule_id) DO NOTHING")
-                        .bind(f.feedback_id).bind(f.rule_id).bind(f.owner_id).bind(f.due_at).bind(now)
+                    sqlx::query("INSERT INTO follow_ups (feedback_id, rule_id, owner_id, status, due_at, created_at) VALUES ($1, $2, $3, 'open', $4, $5) ON CONFLICT (feedback_id) DO NOTHING")
+                        .bind(f.feedback_id).bind(f.rule_ids.first()).bind(f.owner_id).bind(f.due_at).bind(now)
                         .execute(&mut *tx).await?;
+                    let id: i64 = sqlx::query_scalar("SELECT id FROM follow_ups WHERE feedback_id = $1").bind(f.feedback_id).fetch_one(&mut *tx).await?;
+                    for rule in &f.rule_ids {
+                        sqlx::query("INSERT INTO follow_up_rules (follow_up_id, rule_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                            .bind(id).bind(rule).execute(&mut *tx).await?;
+                    }
                 }
                 for id in looked_at {
                     sqlx::query("UPDATE feedback SET looped_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
@@ -178,26 +208,30 @@ macro_rules! impl_loop_store {
             }
 
             async fn follow_ups(&self, status: Option<&str>, limit: i64) -> $crate::StoreResult<Vec<$crate::model::FollowUp>> {
-                Ok(match status {
+                let rows = match status {
                     Some(s) => sqlx::query_as("SELECT * FROM follow_ups WHERE status = $1 ORDER BY id DESC LIMIT $2").bind(s).bind(limit).fetch_all(&self.read).await?,
                     None => sqlx::query_as("SELECT * FROM follow_ups ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(&self.read).await?,
-                })
+                };
+                self.with_rules(rows).await
             }
 
             async fn close_follow_up(&self, id: i64, resolution: &str) -> $crate::StoreResult<$crate::model::FollowUp> {
-                sqlx::query_as("UPDATE follow_ups SET status = 'closed', closed_at = $2, resolution = $3 WHERE id = $1 AND status = 'open' RETURNING *")
+                let row = sqlx::query_as("UPDATE follow_ups SET status = 'closed', closed_at = $2, resolution = $3 WHERE id = $1 AND status = 'open' RETURNING *")
                     .bind(id).bind(self.clock.now_ms()).bind(resolution).fetch_optional(&self.write).await?
-                    .ok_or_else(|| $crate::StoreError::NotFound(format!("open follow-up {id}")))
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("open follow-up {id}")))?;
+                Ok(self.with_rules(vec![row]).await?.remove(0))
             }
 
             async fn follow_up(&self, id: i64) -> $crate::StoreResult<$crate::model::FollowUp> {
-                sqlx::query_as("SELECT * FROM follow_ups WHERE id = $1").bind(id).fetch_optional(&self.read).await?
-                    .ok_or_else(|| $crate::StoreError::NotFound(format!("follow-up {id}")))
+                let row = sqlx::query_as("SELECT * FROM follow_ups WHERE id = $1").bind(id).fetch_optional(&self.read).await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("follow-up {id}")))?;
+                Ok(self.with_rules(vec![row]).await?.remove(0))
             }
 
-            async fn follow_up_for(&self, feedback_id: i64, rule_id: i64) -> $crate::StoreResult<$crate::model::FollowUp> {
-                sqlx::query_as("SELECT * FROM follow_ups WHERE feedback_id = $1 AND rule_id = $2").bind(feedback_id).bind(rule_id).fetch_optional(&self.read).await?
-                    .ok_or_else(|| $crate::StoreError::NotFound(format!("follow-up for feedback {feedback_id}")))
+            async fn follow_up_for(&self, feedback_id: i64) -> $crate::StoreResult<$crate::model::FollowUp> {
+                let row = sqlx::query_as("SELECT * FROM follow_ups WHERE feedback_id = $1").bind(feedback_id).fetch_optional(&self.read).await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("follow-up for feedback {feedback_id}")))?;
+                Ok(self.with_rules(vec![row]).await?.remove(0))
             }
 
             async fn add_follow_up_note(&self, follow_up_id: i64, author_id: Option<i64>, body: &str) -> $crate::StoreResult<$crate::model::FollowUpNote> {

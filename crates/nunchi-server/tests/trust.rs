@@ -534,3 +534,56 @@ async fn one_customer_problem_opens_one_follow_up_with_every_rule_it_met() {
         .json();
     assert_eq!(report["owners"][0]["opened"], 3, "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_funnel_on_an_unknown_event_name_says_so_instead_of_asking_for_an_sdk() {
+    let app = TestApp::new().await;
+    let key = write_key(&app, None).await;
+    let batch: Vec<Value> = (0..3)
+        .map(|n| {
+            json!({"type": "track", "userId": format!("S-{n}"), "event": "purchase",
+                   "messageId": format!("s{n}"), "timestamp": "2026-10-01T10:00:00Z"})
+        })
+        .collect();
+    let r = segment(
+        &app,
+        Some(&key),
+        "batch",
+        json!({ "batch": batch }).to_string().into_bytes(),
+        false,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let view = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/analytics/funnel?steps=Purchse,purchase",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        view["unknown_steps"],
+        json!([{"name": "Purchse", "suggestions": ["purchase"]}])
+    );
+    let page = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/analytics/funnel?steps=Purchse,purchase&window=7d",
+            None,
+        )
+        .await
+        .text();
+    assert!(
+        page.contains("No events with this name have arrived"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"href="?steps=purchase,purchase&amp;window=7d""#),
+        "{page}"
+    );
+    // Before: "No events yet. Send events with any Segment SDK…", with 3 events stored.
+    assert!(!page.contains("No events yet"), "{page}");
+}

@@ -505,6 +505,9 @@ struct FunnelPage {
     strict_order: bool,
     /// The `mode` parameter as given, for the form and the CSV link.
     mode: String,
+    /// Step names no event has carried, with the known names closest to each and the
+    /// steps with that name put in.
+    unknown: Vec<(String, Vec<(String, String)>)>,
     attributes: Vec<String>,
     rows: Vec<StepRow>,
     chart_svg: String,
@@ -555,6 +558,31 @@ async fn funnel(
         breakdown: p.breakdown.clone().unwrap_or_default(),
         strict_order: p.strict_order,
         mode: p.mode.clone().unwrap_or_default(),
+        unknown: view
+            .as_ref()
+            .map(|v| {
+                v.unknown_steps
+                    .iter()
+                    .map(|u| {
+                        let with = |s: &str| {
+                            p.steps
+                                .split(',')
+                                .map(|step| {
+                                    if step.trim() == u.name {
+                                        s
+                                    } else {
+                                        step.trim()
+                                    }
+                                })
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        };
+                        let fixes = u.suggestions.iter().map(|s| (s.clone(), with(s))).collect();
+                        (u.name.clone(), fixes)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         attributes: state.store.attribute_keys().await?,
         rows: vec![],
         chart_svg: String::new(),
@@ -585,7 +613,8 @@ async fn funnel(
                     shown: format!("{} · {}", s.customers, pct(s.of_first)),
                 })
                 .collect::<Vec<_>>(),
-            t.analytics_empty,
+            // Events exist (the page says so otherwise): nobody matched, in this range.
+            t.funnel_nobody,
         );
         page.ttc_svg = charts::bar_chart(
             t.funnel_time_to_convert,

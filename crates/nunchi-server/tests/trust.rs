@@ -587,3 +587,29 @@ async fn a_funnel_on_an_unknown_event_name_says_so_instead_of_asking_for_an_sdk(
     // Before: "No events yet. Send events with any Segment SDK…", with 3 events stored.
     assert!(!page.contains("No events yet"), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_have_an_icon_and_counts_have_thousands_separators() {
+    let app = TestApp::new().await;
+    let icon = app.page(Role::Viewer, "GET", "/favicon.ico", None).await;
+    assert_eq!(icon.status, StatusCode::OK, "before: 404 on every page");
+    assert_eq!(icon.headers["content-type"], "image/svg+xml");
+    // Ten thousand and one customers, imported in one go, read "10,001" on the dashboard.
+    let mut csv = String::from("external_id,name\n");
+    for n in 0..10_001 {
+        csv.push_str(&format!("T-{n},고객{n}\n"));
+    }
+    let report = nunchi_app::import::import_customers(
+        app.state.store.clone(),
+        Box::new(std::io::Cursor::new(csv.into_bytes())),
+        false,
+        "test",
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.imported, 10_001);
+    let page = app.page(Role::Viewer, "GET", "/", None).await.text();
+    assert!(page.contains(r#"<span class="n">10,001</span>"#), "{page}");
+    assert!(page.contains(r#"rel="icon""#));
+}

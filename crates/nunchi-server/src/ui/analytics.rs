@@ -610,7 +610,7 @@ async fn funnel(
                 .map(|s| charts::Bar {
                     label: s.name.clone(),
                     value: s.customers as f64,
-                    shown: format!("{} · {}", s.customers, pct(s.of_first)),
+                    shown: format!("{} · {}", super::count(&s.customers), pct(s.of_first)),
                 })
                 .collect::<Vec<_>>(),
             // Events exist (the page says so otherwise): nobody matched, in this range.

@@ -35,6 +35,9 @@ pub fn routes() -> Router<AppState> {
     let mut router = Router::new()
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
+        // Browsers ask for /favicon.ico on every page; both paths serve the SVG icon.
+        .route("/favicon.ico", get(favicon))
+        .route("/favicon.svg", get(favicon))
         .route("/widget.js", get(widget_js))
         .merge(signin::routes())
         .merge(dashboard::routes())
@@ -277,6 +280,16 @@ async fn css() -> impl IntoResponse {
     )
 }
 
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            ("content-type", "image/svg+xml"),
+            ("cache-control", "public, max-age=86400"),
+        ],
+        include_str!("../../assets/favicon.svg"),
+    )
+}
+
 async fn js() -> impl IntoResponse {
     (
         [
@@ -315,6 +328,25 @@ pub fn form_number(field: &str, text: &str) -> Result<Option<f64>, AppError> {
 
 /// Formats a Unix-millisecond time as a date and minute in Korea's time zone, which is
 /// where our users work; per-user zones come with user preferences.
+/// A whole number with thousands separators (17,415), as both Korean and English write
+/// them. Takes any integer (templates pass references).
+pub fn count(n: &impl std::fmt::Display) -> String {
+    let text = n.to_string();
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(d) => ("-", d),
+        None => ("", text.as_str()),
+    };
+    let mut out = String::with_capacity(text.len() + digits.len() / 3);
+    out.push_str(sign);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn fmt_time(ms: i64) -> String {
     let tz = jiff::tz::TimeZone::get("Asia/Seoul").unwrap_or(jiff::tz::TimeZone::UTC);
     nunchi_core::time::Millis(ms)
@@ -328,4 +360,16 @@ pub fn fmt_money(minor: i64, currency: &str) -> String {
     nunchi_core::money::Currency::parse(currency)
         .map(|c| nunchi_core::money::Money::new(minor, c).display())
         .unwrap_or_else(|_| format!("{minor} {currency}"))
+}
+
+#[cfg(test)]
+mod count_tests {
+    #[test]
+    fn counts_group_thousands() {
+        assert_eq!(super::count(&0), "0");
+        assert_eq!(super::count(&999), "999");
+        assert_eq!(super::count(&10_000), "10,000");
+        assert_eq!(super::count(&17_415u64), "17,415");
+        assert_eq!(super::count(&-1_234_567i64), "-1,234,567");
+    }
 }

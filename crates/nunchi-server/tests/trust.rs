@@ -613,3 +613,25 @@ async fn pages_have_an_icon_and_counts_have_thousands_separators() {
     assert!(page.contains(r#"<span class="n">10,001</span>"#), "{page}");
     assert!(page.contains(r#"rel="icon""#));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_on_an_optional_survey_question_answers_it_instead_of_skipping() {
+    use support::{create, form, get, nps_survey};
+    let app = TestApp::new().await;
+    let s = create(&app, nps_survey(json!({}))).await;
+    let key = s["key"].as_str().unwrap();
+    let r = form(&app, &format!("/s/{key}"), "t=&q=nps&lang=ko&answer=3").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let location = r.headers[axum::http::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let page = get(&app, &location).await.text();
+    // Pressing Enter submits with the form's first submit button (HTML's implicit
+    // submission). Before: "Skip" came first, so Enter dropped the answer typed.
+    let next = page.find(r#"id="survey-next""#).expect("a next button");
+    let skip = page
+        .find(r#"id="survey-skip""#)
+        .expect("an optional question");
+    assert!(next < skip, "the answering button is the form's first");
+}

@@ -635,3 +635,63 @@ async fn enter_on_an_optional_survey_question_answers_it_instead_of_skipping() {
         .expect("an optional question");
     assert!(next < skip, "the answering button is the form's first");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loop_report_tells_opened_from_still_open() {
+    let app = TestApp::new().await;
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loop-rules",
+            Some(json!({"name": "Detractors", "max_score": 0.6, "due_hours": 24})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let items: Vec<Value> = (0..3)
+        .map(|_| json!({"source": "survey", "metric": "nps", "rating": 1}))
+        .collect();
+    let r = app
+        .api(
+            Some(Role::Admin),
+            "POST",
+            "/api/v1/feedback",
+            Some(json!({ "feedback": items })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut opened = Value::Null;
+    for _ in 0..200 {
+        opened = app
+            .api(Some(Role::Agent), "GET", "/api/v1/follow-ups", None)
+            .await
+            .json();
+        if opened.as_array().unwrap().len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let first = opened[0]["id"].as_i64().unwrap();
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/follow-ups/{first}/close"),
+            Some(json!({"resolution": "called back"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = app
+        .page(Role::Agent, "GET", "/follow-ups", None)
+        .await
+        .text();
+    // Before: one "Open" column said 3 with one of them closed.
+    assert!(
+        page.contains("Opened (all)") && page.contains("Open now"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<td>3</td><td class="open-now">2</td><td>1</td>"#),
+        "{page}"
+    );
+}

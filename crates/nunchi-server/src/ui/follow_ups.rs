@@ -59,6 +59,8 @@ struct FollowUpRow {
 struct StatsRow {
     name: String,
     opened: u64,
+    /// Opened and not closed yet (the "open" the column header used to claim for all).
+    open_now: u64,
     closed: u64,
     rate: String,
     median: String,
@@ -69,6 +71,7 @@ fn stats_row(name: String, s: &LoopStats) -> StatsRow {
     StatsRow {
         name,
         opened: s.opened,
+        open_now: s.opened.saturating_sub(s.closed),
         closed: s.closed,
         rate: format!("{:.0}%", s.closed_loop_rate * 100.0),
         median: s

@@ -695,3 +695,45 @@ async fn the_loop_report_tells_opened_from_still_open() {
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nps_trend_shows_empty_and_sparse_weeks_honestly() {
+    let app = TestApp::new().await;
+    let now = jiff::Timestamp::now();
+    let at = |days: i64| (now - jiff::SignedDuration::from_hours(24 * days)).to_string();
+    // Twelve answers five weeks ago, nothing in the weeks after, three detractors last
+    // week. Before: the line joined the two weeks as neighbours and the 3-answer week's
+    // margin drew a band from -100 to 100.
+    let mut items: Vec<Value> = (0..12)
+        .map(|n| json!({"source": "survey", "metric": "nps", "rating": 9 + n % 2, "created_at": at(35)}))
+        .collect();
+    items.extend(
+        (0..3).map(
+            |_| json!({"source": "survey", "metric": "nps", "rating": 0, "created_at": at(7)}),
+        ),
+    );
+    let r = app
+        .api(
+            Some(Role::Admin),
+            "POST",
+            "/api/v1/feedback",
+            Some(json!({ "feedback": items })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = app.page(Role::Viewer, "GET", "/voc", None).await.text();
+    let trend = page
+        .split("<svg")
+        .find(|s| s.contains("dot sparse") || s.contains("dot current"))
+        .unwrap_or_else(|| panic!("no trend chart: {page}"));
+    assert_eq!(
+        trend.matches(r#"class="line current""#).count(),
+        2,
+        "{trend}"
+    );
+    assert_eq!(trend.matches(r#"class="band""#).count(), 1, "{trend}");
+    assert_eq!(trend.matches("dot sparse").count(), 1, "{trend}");
+    // Only weeks with answers have dots; the axis still has every week of the 90 days.
+    assert_eq!(trend.matches("<circle").count(), 2);
+    assert!(trend.matches(r#"text-anchor="middle" class="label""#).count() >= 12, "{trend}");
+}

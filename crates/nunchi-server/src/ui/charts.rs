@@ -437,6 +437,37 @@ mod tests {
     }
 
     #[test]
+    fn trends_break_at_empty_periods_and_show_sparse_ones_hollow() {
+        let point = |value: Option<f64>, responses: u64| TrendPoint {
+            label: "w".into(),
+            value,
+            margin: value.map(|_| 20.0),
+            responses,
+        };
+        let svg = trend_chart(
+            "nps",
+            &[
+                point(Some(30.0), 40),
+                point(Some(35.0), 50),
+                point(None, 0),
+                point(Some(-100.0), 3),
+                point(Some(20.0), 30),
+            ],
+            (-100.0, 100.0),
+            "none",
+            "few answers",
+        );
+        // Two line runs (never across the empty week), one band per run of reliable weeks.
+        assert_eq!(svg.matches(r#"class="line current""#).count(), 2, "{svg}");
+        assert_eq!(svg.matches(r#"class="band""#).count(), 2, "{svg}");
+        assert_eq!(svg.matches("dot sparse").count(), 1);
+        assert!(svg.contains("(n = 3, few answers)"));
+        assert!(
+            trend_chart("nps", &[point(None, 0)], (-100.0, 100.0), "none", "").contains("none")
+        );
+    }
+
+    #[test]
     fn heatmap_shades_by_rate_and_curve_marks_pains() {
         let labels = HeatmapLabels {
             title: "r",
@@ -485,19 +516,32 @@ mod tests {
     }
 }
 
-/// One period of a score trend: its label, and the score with its margin of error.
+/// One period of a score trend: its label, and the score with its margin of error;
+/// `value` is `None` for a period without answers.
 #[derive(Debug, Clone)]
 pub struct TrendPoint {
     pub label: String,
-    pub value: f64,
+    pub value: Option<f64>,
     pub margin: Option<f64>,
     pub responses: u64,
 }
 
+/// Below this many answers a period's score is shown as a hollow dot without a band: its
+/// margin would fill the chart and read as a swing.
+pub const SPARSE_RESPONSES: u64 = 10;
+
 /// A score over time on its own scale (`lo..hi`, e.g. −100..100 for NPS): a line with a
-/// shaded band for the 95% margin of error, so a small week does not look like a trend.
-pub fn trend_chart(title: &str, points: &[TrendPoint], lo: f64, hi: f64, empty: &str) -> String {
-    if points.is_empty() {
+/// shaded band for the 95% margin of error. Periods without answers break the line (it
+/// never joins across them), and sparse periods are hollow dots outside the band.
+/// `sparse` is the words after "n = 3" in a sparse dot's hover text.
+pub fn trend_chart(
+    title: &str,
+    points: &[TrendPoint],
+    (lo, hi): (f64, f64),
+    empty: &str,
+    sparse: &str,
+) -> String {
+    if points.iter().all(|p| p.value.is_none()) {
         return empty_svg(title, empty);
     }
     let (w, h, pad, left) = (960.0, 220.0, 26.0, 44.0);
@@ -515,56 +559,80 @@ pub fn trend_chart(title: &str, points: &[TrendPoint], lo: f64, hi: f64, empty: 
             v.round()
         );
     }
-    let mut upper = String::new();
-    let mut lower = Vec::new();
-    for (i, p) in points.iter().enumerate() {
-        let m = p.margin.unwrap_or(0.0);
-        let _ = write!(
-            upper,
-            "{}{:.1},{:.1} ",
-            if upper.is_empty() { "M" } else { "L" },
-            x(i),
-            y(p.value + m)
-        );
-        lower.push(format!("L{:.1},{:.1}", x(i), y(p.value - m)));
-    }
-    lower.reverse();
-    let _ = write!(
-        svg,
-        r#"<path d="{}{} Z" class="band"/>"#,
-        upper,
-        lower.join(" ")
-    );
-    let line: Vec<String> = points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            format!(
-                "{}{:.1},{:.1}",
-                if i == 0 { "M" } else { "L" },
-                x(i),
-                y(p.value)
-            )
-        })
-        .collect();
-    let _ = write!(
-        svg,
-        r#"<path d="{}" class="line current" fill="none"/>"#,
-        line.join(" ")
-    );
-    let every = (points.len() / 12).max(1);
-    for (i, p) in points.iter().enumerate() {
-        let margin = p.margin.map(|m| format!(" ± {m:.1}")).unwrap_or_default();
+    // Runs of consecutive periods: with answers (the line), and with enough answers and a
+    // margin (the band).
+    let runs = |keep: &dyn Fn(&TrendPoint) -> bool| {
+        let mut out: Vec<Vec<usize>> = Vec::new();
+        let mut run: Vec<usize> = Vec::new();
+        for (i, p) in points.iter().enumerate() {
+            if keep(p) {
+                run.push(i);
+            } else if !run.is_empty() {
+                out.push(std::mem::take(&mut run));
+            }
+        }
+        if !run.is_empty() {
+            out.push(run);
+        }
+        out
+    };
+    let solid =
+        |p: &TrendPoint| p.value.is_some() && p.margin.is_some() && p.responses >= SPARSE_RESPONSES;
+    for run in runs(&solid) {
+        let value = |i: usize| points[i].value.unwrap_or_default();
+        let margin = |i: usize| points[i].margin.unwrap_or_default();
+        let upper: Vec<String> = run
+            .iter()
+            .map(|&i| format!("{:.1},{:.1}", x(i), y(value(i) + margin(i))))
+            .collect();
+        let lower: Vec<String> = run
+            .iter()
+            .rev()
+            .map(|&i| format!("{:.1},{:.1}", x(i), y(value(i) - margin(i))))
+            .collect();
         let _ = write!(
             svg,
-            r#"<circle cx="{:.1}" cy="{:.1}" r="4" class="dot current"><title>{}: {:.1}{} (n = {})</title></circle>"#,
-            x(i),
-            y(p.value),
-            escape(&p.label),
-            p.value,
-            margin,
-            p.responses
+            r#"<path d="M{} L{} Z" class="band"/>"#,
+            upper.join(" L"),
+            lower.join(" L")
         );
+    }
+    for run in runs(&|p: &TrendPoint| p.value.is_some()) {
+        let d: Vec<String> = run
+            .iter()
+            .map(|&i| format!("{:.1},{:.1}", x(i), y(points[i].value.unwrap_or_default())))
+            .collect();
+        let _ = write!(
+            svg,
+            r#"<path d="M{}" class="line current" fill="none"/>"#,
+            d.join(" L")
+        );
+    }
+    let every = (points.len() / 12).max(1);
+    for (i, p) in points.iter().enumerate() {
+        if let Some(value) = p.value {
+            let few = p.responses < SPARSE_RESPONSES;
+            let margin = match p.margin {
+                Some(m) if !few => format!(" ± {m:.1}"),
+                _ => String::new(),
+            };
+            let _ = write!(
+                svg,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="4" class="dot {}"><title>{}: {:.1}{} (n = {}{})</title></circle>"#,
+                x(i),
+                y(value),
+                if few { "sparse" } else { "current" },
+                escape(&p.label),
+                value,
+                margin,
+                p.responses,
+                if few {
+                    format!(", {}", escape(sparse))
+                } else {
+                    String::new()
+                }
+            );
+        }
         if i % every == 0 {
             let _ = write!(
                 svg,

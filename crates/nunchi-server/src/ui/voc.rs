@@ -239,6 +239,37 @@ struct GapView {
     wide: bool,
 }
 
+/// Every week of `[from, to)` in the brand's time zone, with the score of those that had
+/// answers and nothing for the others, so the trend never joins across empty weeks.
+fn weekly_trend(
+    series: &[nunchi_app::scores::ScorePoint],
+    from: i64,
+    to: i64,
+    utc_offset_secs: i32,
+) -> Vec<charts::TrendPoint> {
+    let secs = |ms: i64| (ms.div_euclid(1000)).clamp(0, u32::MAX as i64) as u32;
+    let first = Period::Week.index(secs(from), utc_offset_secs);
+    let last = Period::Week.index(secs(to - 1), utc_offset_secs).max(first);
+    // A range of years would be too many points to read; keep the most recent 104 weeks.
+    let first = first.max(last - 103);
+    (first..=last)
+        .map(|week| {
+            let start = Period::Week.start(week, utc_offset_secs);
+            let point = series.iter().find(|p| {
+                Millis::parse(&p.period_start).is_ok_and(|m| m.0.div_euclid(1000) == start)
+            });
+            charts::TrendPoint {
+                label: jiff::Timestamp::from_second(start + utc_offset_secs as i64)
+                    .map(|t| t.strftime("%m-%d").to_string())
+                    .unwrap_or_default(),
+                value: point.map(|p| p.score.value),
+                margin: point.and_then(|p| p.score.margin),
+                responses: point.map_or(0, |p| p.score.responses),
+            }
+        })
+        .collect()
+}
+
 async fn page(
     State(state): State<AppState>,
     auth: UiNeed<perm::CustomersRead>,
@@ -324,17 +355,14 @@ async fn page(
             nps_series = report.series;
         }
     }
-    let trend: Vec<charts::TrendPoint> = nps_series
-        .iter()
-        .map(|p| charts::TrendPoint {
-            label: p.period_start.get(5..10).unwrap_or("").to_string(),
-            value: p.score.value,
-            margin: p.score.margin,
-            responses: p.score.responses,
-        })
-        .collect();
-    let trend_svg =
-        charts::trend_chart(t.nps_trend_title, &trend, -100.0, 100.0, t.chart_no_scores);
+    let trend = weekly_trend(&nps_series, from, to, state.utc_offset_secs());
+    let trend_svg = charts::trend_chart(
+        t.nps_trend_title,
+        &trend,
+        (-100.0, 100.0),
+        t.chart_no_scores,
+        t.trend_sparse,
+    );
     let stages = state.store.stages().await?;
     let by_stage = report(
         &ratings[1],

@@ -735,5 +735,42 @@ async fn the_nps_trend_shows_empty_and_sparse_weeks_honestly() {
     assert_eq!(trend.matches("dot sparse").count(), 1, "{trend}");
     // Only weeks with answers have dots; the axis still has every week of the 90 days.
     assert_eq!(trend.matches("<circle").count(), 2);
-    assert!(trend.matches(r#"text-anchor="middle" class="label""#).count() >= 12, "{trend}");
+    assert!(
+        trend
+            .matches(r#"text-anchor="middle" class="label""#)
+            .count()
+            >= 12,
+        "{trend}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wide_range_still_draws_the_trend_up_to_now() {
+    let app = TestApp::new().await;
+    let week_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 7)).to_string();
+    let items: Vec<Value> = (0..12)
+        .map(|_| json!({"source": "survey", "metric": "nps", "rating": 10, "created_at": week_ago}))
+        .collect();
+    let r = app
+        .api(
+            Some(Role::Admin),
+            "POST",
+            "/api/v1/feedback",
+            Some(json!({ "feedback": items })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/voc?from=2020-01-01&to=2100-01-01",
+            None,
+        )
+        .await
+        .text();
+    assert!(
+        page.contains("dot current"),
+        "the week with answers is drawn"
+    );
 }

@@ -245,11 +245,15 @@ fn weekly_trend(
     series: &[nunchi_app::scores::ScorePoint],
     from: i64,
     to: i64,
+    now: i64,
     utc_offset_secs: i32,
 ) -> Vec<charts::TrendPoint> {
     let secs = |ms: i64| (ms.div_euclid(1000)).clamp(0, u32::MAX as i64) as u32;
     let first = Period::Week.index(secs(from), utc_offset_secs);
-    let last = Period::Week.index(secs(to - 1), utc_offset_secs).max(first);
+    // Weeks that have not begun hold nothing: the chart ends at the current week.
+    let last = Period::Week
+        .index(secs(to.min(now + 1) - 1), utc_offset_secs)
+        .max(first);
     // A range of years would be too many points to read; keep the most recent 104 weeks.
     let first = first.max(last - 103);
     (first..=last)
@@ -355,7 +359,7 @@ async fn page(
             nps_series = report.series;
         }
     }
-    let trend = weekly_trend(&nps_series, from, to, state.utc_offset_secs());
+    let trend = weekly_trend(&nps_series, from, to, state.now(), state.utc_offset_secs());
     let trend_svg = charts::trend_chart(
         t.nps_trend_title,
         &trend,

@@ -10,6 +10,7 @@ pub mod csv_records;
 pub mod customers;
 pub mod demo;
 pub mod error;
+pub mod event_names;
 pub mod events;
 pub mod feedback;
 pub mod import;

@@ -333,7 +333,9 @@ pub(crate) fn level(
     ties: &mut Vec<u32>,
 ) -> usize {
     chain.fill(UNSET);
-    if spec.separate_events {
+    // With no event name on two steps, one event can fill only one step anyway, and ties
+    // are ordered the same way: the two modes agree, and the faster walks below apply.
+    if spec.separate_events && table.single.is_none() {
         return level_separate(events, spec, table, chain, ties);
     }
     if !spec.strict_order {

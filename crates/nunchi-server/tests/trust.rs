@@ -774,3 +774,60 @@ async fn a_wide_range_still_draws_the_trend_up_to_now() {
         "the week with answers is drawn"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn irreversible_actions_ask_before_they_run() {
+    use support::{create, nps_survey};
+    let app = TestApp::new().await;
+    let customer = app
+        .customer(json!({"name": "확인 고객", "external_id": "C-1"}))
+        .await;
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loop-rules",
+            Some(json!({"name": "Detractors", "max_score": 0.6, "due_hours": 24})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = app
+        .api(
+            Some(Role::Admin),
+            "POST",
+            "/api/v1/touchpoints",
+            Some(json!({"name": "Checkout", "channel": "web", "event": "purchase"})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let survey = create(&app, nps_survey(json!({}))).await;
+    let mut checked = 0;
+    for path in [
+        format!("/customers/{customer}"),
+        "/follow-ups".to_string(),
+        "/journeys".to_string(),
+        format!("/surveys/{}", survey["id"]),
+    ] {
+        let page = app.page(Role::Admin, "GET", &path, None).await.text();
+        for form in page.split("<form").skip(1) {
+            let tag = form.split('>').next().unwrap_or_default();
+            let action = tag
+                .split("action=\"")
+                .nth(1)
+                .and_then(|a| a.split('"').next());
+            let Some(action) = action else { continue };
+            if ["/delete", "/merge", "/erase"]
+                .iter()
+                .any(|end| action.ends_with(end))
+            {
+                assert!(
+                    tag.contains("data-confirm=\""),
+                    "{path}: {action} runs unasked"
+                );
+                checked += 1;
+            }
+        }
+    }
+    // Merge, erase, the rule, the touchpoint, the stages and the survey's questions.
+    assert!(checked >= 6, "only {checked} irreversible forms found");
+}

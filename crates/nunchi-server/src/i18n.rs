@@ -61,6 +61,52 @@ impl Lang {
 include!(concat!(env!("OUT_DIR"), "/strings.rs"));
 
 impl Strings {
+    /// An audit-log action (`user.role`) in this language; `None` for one this version
+    /// does not name (shown as its key).
+    pub fn audit_action(&self, action: &str) -> Option<&'static str> {
+        Some(match action {
+            "customer.erase" => self.audit_customer_erase,
+            "customer.export" => self.audit_customer_export,
+            "customer.merge" => self.audit_customer_merge,
+            "export" => self.audit_export,
+            "follow_up.close" => self.audit_follow_up_close,
+            "follow_up.note" => self.audit_follow_up_note,
+            "import" => self.audit_import,
+            "import.start" => self.audit_import_start,
+            "loop_rule.create" => self.audit_loop_rule_create,
+            "loop_rule.delete" => self.audit_loop_rule_delete,
+            "root_cause.create" => self.audit_root_cause_create,
+            "root_cause.fix" => self.audit_root_cause_fix,
+            "sign_in" => self.audit_sign_in,
+            "sign_in.failed" => self.audit_sign_in_failed,
+            "sign_in.locked" => self.audit_sign_in_locked,
+            "sign_out" => self.audit_sign_out,
+            "source.create" => self.audit_source_create,
+            "stage.add" => self.audit_stage_add,
+            "stage.delete" => self.audit_stage_delete,
+            "stage.edit" => self.audit_stage_edit,
+            "survey.create" => self.audit_survey_create,
+            "survey.send" => self.audit_survey_send,
+            "survey.settings" => self.audit_survey_settings,
+            "survey.update" => self.audit_survey_update,
+            "team.create" => self.audit_team_create,
+            "token.create" => self.audit_token_create,
+            "token.revoke" => self.audit_token_revoke,
+            "touchpoint.create" => self.audit_touchpoint_create,
+            "touchpoint.delete" => self.audit_touchpoint_delete,
+            "touchpoint.update" => self.audit_touchpoint_update,
+            "user.create" => self.audit_user_create,
+            "user.disable" => self.audit_user_disable,
+            "user.enable" => self.audit_user_enable,
+            "user.password" => self.audit_user_password,
+            "user.role" => self.audit_user_role,
+            "user.team" => self.audit_user_team,
+            "webhook.create" => self.audit_webhook_create,
+            "webhook.delete" => self.audit_webhook_delete,
+            _ => return None,
+        })
+    }
+
     /// How an import went, in this language.
     pub fn import_outcome(&self, o: &nunchi_app::import::ImportOutcome) -> &'static str {
         use nunchi_app::import::ImportOutcome;

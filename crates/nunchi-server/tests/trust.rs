@@ -831,3 +831,29 @@ async fn irreversible_actions_ask_before_they_run() {
     // Merge, erase, the rule, the touchpoint, the stages and the survey's questions.
     assert!(checked >= 6, "only {checked} irreversible forms found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_reads_in_the_users_language() {
+    let app = TestApp::new().await;
+    let viewer = app.user_ids[&Role::Viewer];
+    let r = app
+        .api(
+            Some(Role::Admin),
+            "PATCH",
+            &format!("/api/v1/users/{viewer}"),
+            Some(json!({"role": "agent"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = app
+        .page(Role::Admin, "GET", "/admin/audit", None)
+        .await
+        .text();
+    // Before: `user.role` and `user 2`.
+    assert!(
+        page.contains(r#"title="user.role">Role changed<"#),
+        "{page}"
+    );
+    assert!(page.contains("Test viewer (viewer@test.local)"), "{page}");
+    assert!(!page.contains(&format!("<td>user {viewer}</td>")));
+}

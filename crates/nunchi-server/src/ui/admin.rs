@@ -13,7 +13,7 @@ use nunchi_core::{
     access::{Role, Scope},
     channel::Channel,
 };
-use nunchi_store::model::{ApiToken, AuditEntry, EventSource, Job, Team, User};
+use nunchi_store::model::{ApiToken, EventSource, Job, Team, User};
 use serde::Deserialize;
 
 use super::{Chrome, UiAuth, UiNeed, UiResult, fmt_time, lang_of, render};
@@ -301,8 +301,19 @@ async fn revoke_token(
 #[template(path = "admin_audit.html")]
 struct AuditPage {
     chrome: Chrome,
-    entries: Vec<(String, AuditEntry)>,
+    entries: Vec<AuditRow>,
     next_href: Option<String>,
+}
+
+/// An audit entry as people read it: the action in their language (its key beside it),
+/// and a user target by name rather than `user 12`.
+struct AuditRow {
+    when: String,
+    actor: String,
+    action: String,
+    key: String,
+    target: String,
+    detail: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,9 +338,32 @@ async fn audit(
                 .map(|e| format!("/admin/audit?cursor={}", encode_id_cursor(e.id)))
         })
         .flatten();
+    let users: std::collections::HashMap<String, String> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| {
+            (
+                format!("user {}", u.id),
+                format!("{} ({})", u.name, u.email),
+            )
+        })
+        .collect();
+    let rows = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            when: fmt_time(e.at),
+            action: t.audit_action(&e.action).unwrap_or(&e.action).to_string(),
+            target: users.get(&e.target).cloned().unwrap_or(e.target),
+            key: e.action,
+            actor: e.actor,
+            detail: e.detail,
+        })
+        .collect();
     Ok(render(AuditPage {
         chrome: Chrome::new(&auth, "/admin/audit", t.audit_title),
-        entries: entries.into_iter().map(|e| (fmt_time(e.at), e)).collect(),
+        entries: rows,
         next_href,
     }))
 }

@@ -61,6 +61,48 @@ impl Lang {
 include!(concat!(env!("OUT_DIR"), "/strings.rs"));
 
 impl Strings {
+    /// "3d 4h", "12m 5s" in English; "3일 4시간", "12분 5초" in Korean.
+    pub fn duration(&self, secs: u64) -> String {
+        let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
+        let (ud, uh, um, us) = (
+            self.unit_day,
+            self.unit_hour,
+            self.unit_minute,
+            self.unit_second,
+        );
+        if d > 0 {
+            format!("{d}{ud} {h}{uh}")
+        } else if h > 0 {
+            format!("{h}{uh} {m}{um}")
+        } else if m > 0 {
+            format!("{m}{um} {s}{us}")
+        } else {
+            format!("{s}{us}")
+        }
+    }
+
+    /// A time-to-convert band (`nunchi_analytics::duration::BAND_EDGES`) in this language.
+    pub fn duration_band(&self, band: usize) -> String {
+        use nunchi_analytics::duration::BAND_EDGES;
+        let short = |secs: u64| {
+            let (value, unit) = match secs {
+                s if s % 86_400 == 0 => (s / 86_400, self.unit_day),
+                s if s % 3_600 == 0 => (s / 3_600, self.unit_hour),
+                s => (s / 60, self.unit_minute),
+            };
+            format!("{value}{unit}")
+        };
+        match (
+            band.checked_sub(1).map(|i| BAND_EDGES[i]),
+            BAND_EDGES.get(band),
+        ) {
+            (None, Some(&hi)) => format!("< {}", short(hi)),
+            (Some(lo), Some(&hi)) => format!("{}–{}", short(lo), short(hi)),
+            (Some(lo), None) => format!("≥ {}", short(lo)),
+            (None, None) => String::new(),
+        }
+    }
+
     /// An audit-log action (`user.role`) in this language; `None` for one this version
     /// does not name (shown as its key).
     pub fn audit_action(&self, action: &str) -> Option<&'static str> {
@@ -134,6 +176,20 @@ impl Strings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_and_bands_read_in_each_language() {
+        let (en, ko) = (Lang::En.strings(), Lang::Ko.strings());
+        assert_eq!(en.duration(3 * 86_400 + 4 * 3_600), "3d 4h");
+        assert_eq!(ko.duration(3 * 86_400 + 4 * 3_600), "3일 4시간");
+        assert_eq!(ko.duration(12 * 60 + 5), "12분 5초");
+        assert_eq!(ko.duration(45), "45초");
+        assert_eq!(en.duration_band(0), "< 1m");
+        assert_eq!(ko.duration_band(2), "10분–1시간");
+        assert_eq!(ko.duration_band(7), "≥ 7일");
+        let bands = nunchi_analytics::duration::BAND_LABELS.len();
+        assert!((0..bands).all(|b| !ko.duration_band(b).is_empty()));
+    }
 
     #[test]
     fn accept_language() {

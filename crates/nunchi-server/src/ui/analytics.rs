@@ -10,7 +10,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use nunchi_analytics::duration::human;
 use nunchi_analytics::journey::Pain;
 use nunchi_core::access::Permission;
 use nunchi_core::channel::Channel;
@@ -242,7 +241,10 @@ async fn journeys(
             reach: s.reach,
             conversion: s.conversion.map(pct).unwrap_or_else(|| "—".into()),
             previous: s.previous_conversion.map(pct).unwrap_or_default(),
-            median_next: s.median_secs_to_next.map(human).unwrap_or_default(),
+            median_next: s
+                .median_secs_to_next
+                .map(|secs| t.duration(secs))
+                .unwrap_or_default(),
             emotion: s.emotion.map(|e| format!("{e:+.2}")).unwrap_or_default(),
             pains: s.pains.iter().map(|&p| pain_label(t, p)).collect(),
             is_pain: s.pains.iter().any(|&p| p != Pain::WorstDropOff) || s.pains.len() > 1,
@@ -621,8 +623,9 @@ async fn funnel(
             &v.time_to_convert
                 .bands
                 .iter()
-                .map(|(label, n)| charts::Bar {
-                    label: label.clone(),
+                .enumerate()
+                .map(|(band, (_, n))| charts::Bar {
+                    label: t.duration_band(band),
                     value: *n as f64,
                     shown: n.to_string(),
                 })
@@ -637,7 +640,10 @@ async fn funnel(
                 customers: s.customers,
                 of_first: pct(s.of_first),
                 of_previous: pct(s.of_previous),
-                median: s.median_secs.map(human).unwrap_or_default(),
+                median: s
+                    .median_secs
+                    .map(|secs| t.duration(secs))
+                    .unwrap_or_default(),
             })
             .collect();
         page.breakdown_head = v.steps.iter().map(|s| s.name.clone()).collect();

@@ -46,7 +46,7 @@ struct ImportPage {
     can_export: bool,
 }
 
-fn summary(job: &Job) -> String {
+fn summary(t: &crate::i18n::Strings, job: &Job) -> String {
     match job
         .result
         .as_deref()
@@ -57,7 +57,11 @@ fn summary(job: &Job) -> String {
             r.imported,
             r.rows,
             r.rejected,
-            if r.dry_run { " (dry run)" } else { "" }
+            if r.dry_run {
+                format!(" {}", t.dry_run_note)
+            } else {
+                String::new()
+            }
         ),
         // A file the import could not read: its reason.
         _ => job
@@ -82,7 +86,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::DataImport>) -> 
             id: j.id,
             outcome: nunchi_app::import::outcome(&j),
             created: fmt_time(j.created_at),
-            summary: summary(&j),
+            summary: summary(t, &j),
         })
         .collect();
     Ok(render(ImportPage {

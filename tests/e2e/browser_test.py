@@ -147,7 +147,8 @@ def main() -> int:
         assert "응답" in before, before
         chart_before = driver.find_element(By.CSS_SELECTOR, "svg.chart").get_attribute("outerHTML")
         assert driver.find_elements(By.CSS_SELECTOR, "svg.chart circle.dot"), "the NPS trend is drawn"
-        wait.until(lambda d: d.find_element(By.ID, "voc-live").is_displayed())
+        wait.until(lambda d: d.find_element(By.ID, "voc-live").get_attribute("data-state") == "live")
+        assert driver.find_element(By.ID, "voc-live").text == "● 실시간", "the connected state is shown"
         items_before = len(feed.find_elements(By.TAG_NAME, "li"))
         voc_tab = driver.current_window_handle
 

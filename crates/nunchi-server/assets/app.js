@@ -10,7 +10,16 @@ document.addEventListener("submit", (event) => {
 const feed = document.getElementById("voc-feed");
 if (feed && window.EventSource) {
   const source = new EventSource(feed.dataset.stream);
-  source.addEventListener("open", () => { document.getElementById("voc-live").hidden = false; });
+  // The indicator says whether new feedback is arriving: connecting, live, or reconnecting
+  // (EventSource retries by itself after an error).
+  const live = document.getElementById("voc-live");
+  const show = (state) => {
+    if (!live) { return; }
+    live.dataset.state = state;
+    live.querySelector("span").textContent = state === "live" ? live.dataset.live : live.dataset.reconnecting;
+  };
+  source.addEventListener("open", () => show("live"));
+  source.addEventListener("error", () => show("reconnecting"));
   source.addEventListener("feedback", (event) => {
     const holder = document.createElement("ul");
     holder.innerHTML = event.data;

@@ -857,3 +857,28 @@ async fn the_audit_log_reads_in_the_users_language() {
     assert!(page.contains("Test viewer (viewer@test.local)"), "{page}");
     assert!(!page.contains(&format!("<td>user {viewer}</td>")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_feed_says_whether_it_is_connected() {
+    let app = TestApp::new().await;
+    let page = app.page(Role::Viewer, "GET", "/voc", None).await.text();
+    // Before: a grey "● live" appeared on connecting and stayed after the stream dropped.
+    let tag = page
+        .split(r#"id="voc-live""#)
+        .nth(1)
+        .and_then(|s| s.split('>').next())
+        .unwrap_or_else(|| panic!("no indicator: {page}"));
+    assert!(tag.contains(r#"data-state="connecting""#), "{tag}");
+    assert!(
+        tag.contains(r#"data-live="live""#) && tag.contains(r#"data-reconnecting="reconnecting…""#),
+        "{tag}"
+    );
+    let js = app
+        .page(Role::Viewer, "GET", "/assets/app.js", None)
+        .await
+        .text();
+    assert!(
+        js.contains(r#"addEventListener("error""#),
+        "a dropped stream is shown"
+    );
+}

@@ -193,7 +193,7 @@ def main() -> int:
         shot("voc-live")
         driver.refresh()
         after = wait.until(lambda d: nps_card() if nps_card() != before else False)
-        count = lambda text: int(text.split("응답")[0].split()[-1])
+        count = lambda text: int(text.split("응답")[0].split()[-1].replace(",", ""))
         assert count(after) == count(before) + 2, (before, after)
         assert driver.find_element(By.CSS_SELECTOR, "svg.chart").get_attribute("outerHTML") != chart_before, "the NPS chart moved"
         wait.until(EC.text_to_be_present_in_element((By.ID, "voc-feed"), reason))

@@ -210,7 +210,13 @@ async fn team_rows(
         groups
             .iter()
             .find(|g| g.group.as_deref() == Some(team.to_string().as_str()))
-            .map(|g| format!("{:.0} (n = {})", g.score.value, g.score.responses))
+            .map(|g| {
+                format!(
+                    "{:.0} (n = {})",
+                    g.score.value,
+                    super::count(&g.score.responses)
+                )
+            })
             .unwrap_or_else(|| "—".into())
     };
     Ok(state
@@ -341,7 +347,7 @@ async fn page(
                 },
                 format!(
                     "{} {} · ± {}",
-                    s.responses,
+                    super::count(&s.responses),
                     t.score_responses,
                     s.margin
                         .map(|m| format!("{m:.1}"))

@@ -123,17 +123,22 @@ pub struct DurationSummary {
     pub bands: Vec<(String, u64)>,
 }
 
-/// "3d 4h", "12m", "45s": durations as people read them.
+/// "3d 4h", "12m 5s", "45s": durations as people read them.
 pub fn human(secs: u64) -> String {
+    human_in(secs, ["d", "h", "m", "s"])
+}
+
+/// [`human`] with the units (day, hour, minute, second) of another language: "3일 4시간".
+pub fn human_in(secs: u64, [ud, uh, um, us]: [&str; 4]) -> String {
     let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
     if d > 0 {
-        format!("{d}d {h}h")
+        format!("{d}{ud} {h}{uh}")
     } else if h > 0 {
-        format!("{h}h {m}m")
+        format!("{h}{uh} {m}{um}")
     } else if m > 0 {
-        format!("{m}m {s}s")
+        format!("{m}{um} {s}{us}")
     } else {
-        format!("{s}s")
+        format!("{s}{us}")
     }
 }
 

@@ -159,6 +159,11 @@ impl Slot {
     }
 }
 
+/// The level a chain reached: one past its last set step.
+fn deepest(chain: &[Slot]) -> usize {
+    chain.iter().rposition(Slot::is_set).map_or(0, |i| i + 1)
+}
+
 /// What the walk does after one entry.
 enum Flow {
     Go,
@@ -278,10 +283,7 @@ fn level_loose(
             return n;
         }
     }
-    chain[..n]
-        .iter()
-        .rposition(Slot::is_set)
-        .map_or(0, |i| i + 1)
+    deepest(&chain[..n])
 }
 
 /// Collects into `ties` the entries of the events from `start` that share its second, in
@@ -380,10 +382,7 @@ pub(crate) fn level(
             Flow::Done(level) => return level,
         }
     }
-    walk.chain
-        .iter()
-        .rposition(Slot::is_set)
-        .map_or(0, |i| i + 1)
+    deepest(walk.chain)
 }
 
 /// [`level`] with `separate_events`: one event per step of a chain.
@@ -436,10 +435,7 @@ fn level_separate(
             Flow::Done(level) => return level,
         }
     }
-    walk.chain
-        .iter()
-        .rposition(Slot::is_set)
-        .map_or(0, |i| i + 1)
+    deepest(walk.chain)
 }
 
 /// Applies one event to the steps it matches, last step first, so that it reads the

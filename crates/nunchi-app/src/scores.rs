@@ -351,3 +351,36 @@ pub async fn perception_gap(state: &App, from: i64, to: i64) -> Result<Vec<GapRo
     rows.sort_by(|a, b| b.gap.total_cmp(&a.gap));
     Ok(rows)
 }
+
+/// Most weeks a weekly series is filled out to: a range of years would be too many points
+/// to read.
+pub const MAX_WEEKS: i64 = 104;
+
+/// Every week of `[from, to)` (Unix ms) up to the current one, in the brand's offset:
+/// each week's start (Unix seconds) with its point from `series`, `None` for a week
+/// without answers, so a chart never joins across empty weeks. The most recent
+/// [`MAX_WEEKS`] when the range is longer.
+pub fn every_week(
+    series: &[ScorePoint],
+    from: i64,
+    to: i64,
+    now: i64,
+    utc_offset_secs: i32,
+) -> Vec<(i64, Option<&ScorePoint>)> {
+    let secs = |ms: i64| ms.div_euclid(1000).clamp(0, u32::MAX as i64) as u32;
+    let first = Period::Week.index(secs(from), utc_offset_secs);
+    // Weeks that have not begun hold nothing: the series ends at the current week.
+    let last = Period::Week
+        .index(secs(to.min(now + 1) - 1), utc_offset_secs)
+        .max(first);
+    let first = first.max(last - (MAX_WEEKS - 1));
+    (first..=last)
+        .map(|week| {
+            let start = Period::Week.start(week, utc_offset_secs);
+            let point = series.iter().find(|p| {
+                Millis::parse(&p.period_start).is_ok_and(|m| m.0.div_euclid(1000) == start)
+            });
+            (start, point)
+        })
+        .collect()
+}

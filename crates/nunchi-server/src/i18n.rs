@@ -63,22 +63,15 @@ include!(concat!(env!("OUT_DIR"), "/strings.rs"));
 impl Strings {
     /// "3d 4h", "12m 5s" in English; "3일 4시간", "12분 5초" in Korean.
     pub fn duration(&self, secs: u64) -> String {
-        let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
-        let (ud, uh, um, us) = (
-            self.unit_day,
-            self.unit_hour,
-            self.unit_minute,
-            self.unit_second,
-        );
-        if d > 0 {
-            format!("{d}{ud} {h}{uh}")
-        } else if h > 0 {
-            format!("{h}{uh} {m}{um}")
-        } else if m > 0 {
-            format!("{m}{um} {s}{us}")
-        } else {
-            format!("{s}{us}")
-        }
+        nunchi_analytics::duration::human_in(
+            secs,
+            [
+                self.unit_day,
+                self.unit_hour,
+                self.unit_minute,
+                self.unit_second,
+            ],
+        )
     }
 
     /// A time-to-convert band (`nunchi_analytics::duration::BAND_EDGES`) in this language.

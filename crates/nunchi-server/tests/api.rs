@@ -10,8 +10,8 @@ use axum::{
     http::{Request, StatusCode, header},
 };
 use nunchi_core::access::{Permission, Role};
-use serde_json::{Value, json};
-use support::TestApp;
+use serde_json::json;
+use support::{TestApp, job_result, start_customer_import};
 
 /// A documented operation: method, path, and the permission its bearer scope declares.
 struct Operation {
@@ -747,47 +747,8 @@ async fn csv_import_runs_as_a_job_and_reports_bad_lines() {
         K-3,박지우,jiwoo@example.com,12,,\n\
         K-4,Grace Park,grace@example.com,+1 415 555 0100,,1990-02-30\n\
         K-5,최하은,haeun@example.com,010-5555-6666,,\n";
-    let start = |body: &'static str, dry: bool| {
-        let uri = format!(
-            "/api/v1/imports/customers{}",
-            if dry { "?dry_run=true" } else { "" }
-        );
-        Request::builder()
-            .method("POST")
-            .uri(uri)
-            .header(
-                header::AUTHORIZATION,
-                format!("Bearer {}", app.tokens[&Role::Manager]),
-            )
-            .header(header::CONTENT_TYPE, "text/csv")
-            .body(Body::from(body))
-            .unwrap()
-    };
-    let wait = |id: i64| {
-        let app = &app;
-        async move {
-            for _ in 0..200 {
-                let job = app
-                    .api(
-                        Some(Role::Manager),
-                        "GET",
-                        &format!("/api/v1/jobs/{id}"),
-                        None,
-                    )
-                    .await
-                    .json();
-                if job["status"] == "done" {
-                    return serde_json::from_str::<Value>(job["result"].as_str().unwrap()).unwrap();
-                }
-                assert_ne!(job["status"], "failed", "{job}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            panic!("job {id} did not finish");
-        }
-    };
-    let dry = app.send(start(csv, true)).await;
-    assert_eq!(dry.status, StatusCode::ACCEPTED, "{}", dry.text());
-    let report = wait(dry.json()["job_id"].as_i64().unwrap()).await;
+    let dry = start_customer_import(&app, csv.into(), true).await;
+    let report = job_result(&app, dry).await;
     assert_eq!(
         (
             report["rows"].as_i64(),
@@ -805,8 +766,8 @@ async fn csv_import_runs_as_a_job_and_reports_bad_lines() {
         "a dry run saves nothing"
     );
 
-    let real = app.send(start(csv, false)).await;
-    let report = wait(real.json()["job_id"].as_i64().unwrap()).await;
+    let real = start_customer_import(&app, csv.into(), false).await;
+    let report = job_result(&app, real).await;
     let lines: Vec<i64> = report["errors"]
         .as_array()
         .unwrap()
@@ -851,10 +812,8 @@ async fn csv_import_runs_as_a_job_and_reports_bad_lines() {
             && text.contains("+821011112222"),
         "{text}"
     );
-    let again = app
-        .send(start(Box::leak(text.into_boxed_str()), false))
-        .await;
-    let report = wait(again.json()["job_id"].as_i64().unwrap()).await;
+    let again = start_customer_import(&app, text.into_bytes(), false).await;
+    let report = job_result(&app, again).await;
     assert_eq!(
         (
             report["updated"].as_i64(),
@@ -879,8 +838,8 @@ async fn csv_import_runs_as_a_job_and_reports_bad_lines() {
         app.send(not_csv).await.status,
         StatusCode::UNSUPPORTED_MEDIA_TYPE
     );
-    let bad_header = app.send(start("id,colour\n1,blue\n", false)).await;
-    let report = wait(bad_header.json()["job_id"].as_i64().unwrap()).await;
+    let bad_header = start_customer_import(&app, "id,colour\n1,blue\n".into(), false).await;
+    let report = job_result(&app, bad_header).await;
     assert!(
         report["file_error"]
             .as_str()

@@ -10,20 +10,7 @@ use axum::{
 };
 use nunchi_core::access::Role;
 use serde_json::{Value, json};
-use support::TestApp;
-
-async fn add(app: &TestApp, items: Value) -> Value {
-    let r = app
-        .api(
-            Some(Role::Manager),
-            "POST",
-            "/api/v1/feedback",
-            Some(json!({ "feedback": items })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    r.json()
-}
+use support::{TestApp, add_feedback as add, follow_ups};
 
 /// Waits for the background annotator to reach a piece of feedback.
 async fn annotated(app: &TestApp, id: i64) -> Value {
@@ -548,22 +535,6 @@ async fn employee_pulse_is_reported_beside_customer_scores_per_team() {
         row.contains("배송팀") && row.contains("33 (n = 3)") && row.contains("-100 (n = 1)"),
         "{row}"
     );
-}
-
-/// Waits until the background pass has opened `n` follow-ups.
-async fn follow_ups(app: &TestApp, n: usize) -> Vec<Value> {
-    for _ in 0..100 {
-        let list = app
-            .api(Some(Role::Agent), "GET", "/api/v1/follow-ups", None)
-            .await
-            .json();
-        let list = list.as_array().unwrap().clone();
-        if list.len() >= n {
-            return list;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("fewer than {n} follow-ups were opened");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

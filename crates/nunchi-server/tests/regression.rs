@@ -12,7 +12,9 @@ use axum::{
 use nunchi_core::access::Role;
 use nunchi_server::ratelimit::LimitSettings;
 use serde_json::{Value, json};
-use support::{Reply, TestApp, create, nps_survey, segment, token_of, track, write_key};
+use support::{
+    Reply, TestApp, create, nps_survey, segment, send_batch, token_of, track, write_key,
+};
 
 async fn stored_message_ids(app: &TestApp) -> Vec<String> {
     let mut ids = Vec::new();
@@ -49,15 +51,7 @@ async fn acknowledged_events_with_similar_message_ids_are_never_dropped() {
             .iter()
             .map(|id| json!({"type": "track", "userId": "U-1", "event": "view", "messageId": id, "timestamp": "2026-11-01T10:00:00Z"}))
             .collect();
-        let r = segment(
-            &app,
-            Some(&key),
-            "batch",
-            json!({ "batch": batch }).to_string().into_bytes(),
-            false,
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        send_batch(&app, &key, batch).await;
     }
     // A true retry is still stored once.
     let again = json!({"userId": "U-1", "event": "purchase", "messageId": "order-182", "timestamp": "2026-11-01T10:00:00Z"});

@@ -6,7 +6,9 @@ mod support;
 use axum::http::StatusCode;
 use nunchi_core::access::Role;
 use serde_json::{Value, json};
-use support::{TestApp, segment, write_key};
+use support::{
+    TestApp, add_feedback, follow_ups, job_result, send_batch, start_customer_import, write_key,
+};
 
 fn counts(funnel: &Value) -> Vec<u64> {
     funnel["steps"]
@@ -38,15 +40,7 @@ async fn repeated_funnel_steps_need_a_separate_later_event() {
         batch.push(json!({"type": "track", "userId": user, "event": event,
                           "messageId": format!("m{n}"), "timestamp": at}));
     }
-    let r = segment(
-        &app,
-        Some(&key),
-        "batch",
-        json!({ "batch": batch }).to_string().into_bytes(),
-        false,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    send_batch(&app, &key, batch).await;
     let funnel = |query: &'static str| {
         let app = &app;
         async move {
@@ -118,28 +112,14 @@ async fn the_voc_feed_and_period_follow_dates_not_row_ids() {
     let app = TestApp::new().await;
     let today = jiff::Timestamp::now();
     let days_ago = |d: i64| (today - jiff::SignedDuration::from_hours(24 * d)).to_string();
-    let add = |items: Value| {
-        let app = &app;
-        async move {
-            let r = app
-                .api(
-                    Some(Role::Admin),
-                    "POST",
-                    "/api/v1/feedback",
-                    Some(json!({ "feedback": items })),
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-        }
-    };
     // Recent answers first, then an old one imported later: its id is the highest.
-    add(json!([
+    add_feedback(&app, json!([
         {"source": "survey", "metric": "nps", "rating": 10, "text": "셋째", "created_at": days_ago(3)},
         {"source": "survey", "metric": "nps", "rating": 9, "text": "첫째", "created_at": days_ago(1)},
         {"source": "survey", "metric": "nps", "rating": 10, "text": "둘째", "created_at": days_ago(2)},
     ]))
     .await;
-    add(json!([{"source": "survey", "metric": "nps", "rating": 0, "text": "오래된 것", "created_at": days_ago(200)}])).await;
+    add_feedback(&app, json!([{"source": "survey", "metric": "nps", "rating": 0, "text": "오래된 것", "created_at": days_ago(200)}])).await;
     let list = app
         .api(Some(Role::Viewer), "GET", "/api/v1/feedback?limit=10", None)
         .await
@@ -198,10 +178,6 @@ async fn the_voc_feed_and_period_follow_dates_not_row_ids() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_imports_are_not_labelled_completed() {
-    use axum::{
-        body::Body,
-        http::{Request, header},
-    };
     let app = TestApp::new().await;
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
     let _runner =
@@ -209,33 +185,11 @@ async fn failed_imports_are_not_labelled_completed() {
     let start = |body: &'static str| {
         let app = &app;
         async move {
-            let r = app
-                .send(
-                    Request::builder()
-                        .method("POST")
-                        .uri("/api/v1/imports/customers")
-                        .header(
-                            header::AUTHORIZATION,
-                            format!("Bearer {}", app.tokens[&Role::Manager]),
-                        )
-                        .header(header::CONTENT_TYPE, "text/csv")
-                        .body(Body::from(body))
-                        .unwrap(),
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
-            let id = r.json()["job_id"].as_i64().unwrap();
-            for _ in 0..200 {
-                let page = app
-                    .page(Role::Manager, "GET", &format!("/import/jobs/{id}"), None)
-                    .await
-                    .text();
-                if page.contains(r#"data-status="done""#) {
-                    return page;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            panic!("import {id} did not finish");
+            let id = start_customer_import(app, body.into(), false).await;
+            job_result(app, id).await;
+            app.page(Role::Manager, "GET", &format!("/import/jobs/{id}"), None)
+                .await
+                .text()
         }
     };
     let outcome = |page: &str| {
@@ -271,10 +225,6 @@ async fn failed_imports_are_not_labelled_completed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn korean_excel_files_import_and_exports_open_in_korean_excel() {
-    use axum::{
-        body::Body,
-        http::{Request, header},
-    };
     let app = TestApp::new().await;
     let (_stop, stop_rx) = tokio::sync::watch::channel(false);
     let _runner =
@@ -283,39 +233,8 @@ async fn korean_excel_files_import_and_exports_open_in_korean_excel() {
     let (cp949, _, _) = encoding_rs::EUC_KR.encode(
         "external_id,name,email\nX-1,김서연,seo@example.com\nX-2,이도윤,doyoon@example.com\n",
     );
-    let r = app
-        .send(
-            Request::builder()
-                .method("POST")
-                .uri("/api/v1/imports/customers")
-                .header(
-                    header::AUTHORIZATION,
-                    format!("Bearer {}", app.tokens[&Role::Manager]),
-                )
-                .header(header::CONTENT_TYPE, "text/csv")
-                .body(Body::from(cp949.into_owned()))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
-    let id = r.json()["job_id"].as_i64().unwrap();
-    let mut report = Value::Null;
-    for _ in 0..200 {
-        let job = app
-            .api(
-                Some(Role::Manager),
-                "GET",
-                &format!("/api/v1/jobs/{id}"),
-                None,
-            )
-            .await
-            .json();
-        if job["status"] == "done" {
-            report = serde_json::from_str(job["result"].as_str().unwrap()).unwrap();
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let id = start_customer_import(&app, cp949.into_owned(), false).await;
+    let report = job_result(&app, id).await;
     assert_eq!(report["imported"], 2, "{report}");
     let found = app
         .api(
@@ -373,15 +292,7 @@ async fn retention_leaves_periods_that_have_not_happened_empty() {
         batch.push(json!({"type": "track", "userId": user, "event": "visit",
                           "messageId": format!("r{n}"), "timestamp": at(day)}));
     }
-    let r = segment(
-        &app,
-        Some(&key),
-        "batch",
-        json!({ "batch": batch }).to_string().into_bytes(),
-        false,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    send_batch(&app, &key, batch).await;
     let view = app
         .api(
             Some(Role::Viewer),
@@ -478,25 +389,8 @@ async fn one_customer_problem_opens_one_follow_up_with_every_rule_it_met() {
     .iter()
     .map(|text| json!({"source": "review", "rating": 1, "text": text}))
     .collect();
-    let r = app
-        .api(
-            Some(Role::Admin),
-            "POST",
-            "/api/v1/feedback",
-            Some(json!({ "feedback": items })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    for _ in 0..200 {
-        let opened = app
-            .api(Some(Role::Agent), "GET", "/api/v1/follow-ups", None)
-            .await
-            .json();
-        if opened.as_array().unwrap().len() >= 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    add_feedback(&app, items.into()).await;
+    follow_ups(&app, 3).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let list = app
         .api(Some(Role::Agent), "GET", "/api/v1/follow-ups", None)
@@ -545,15 +439,7 @@ async fn a_funnel_on_an_unknown_event_name_says_so_instead_of_asking_for_an_sdk(
                    "messageId": format!("s{n}"), "timestamp": "2026-10-01T10:00:00Z"})
         })
         .collect();
-    let r = segment(
-        &app,
-        Some(&key),
-        "batch",
-        json!({ "batch": batch }).to_string().into_bytes(),
-        false,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    send_batch(&app, &key, batch).await;
     let view = app
         .api(
             Some(Role::Viewer),
@@ -651,26 +537,8 @@ async fn the_loop_report_tells_opened_from_still_open() {
     let items: Vec<Value> = (0..3)
         .map(|_| json!({"source": "survey", "metric": "nps", "rating": 1}))
         .collect();
-    let r = app
-        .api(
-            Some(Role::Admin),
-            "POST",
-            "/api/v1/feedback",
-            Some(json!({ "feedback": items })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let mut opened = Value::Null;
-    for _ in 0..200 {
-        opened = app
-            .api(Some(Role::Agent), "GET", "/api/v1/follow-ups", None)
-            .await
-            .json();
-        if opened.as_array().unwrap().len() == 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    add_feedback(&app, items.into()).await;
+    let opened = follow_ups(&app, 3).await;
     let first = opened[0]["id"].as_i64().unwrap();
     let r = app
         .api(
@@ -712,15 +580,7 @@ async fn the_nps_trend_shows_empty_and_sparse_weeks_honestly() {
             |_| json!({"source": "survey", "metric": "nps", "rating": 0, "created_at": at(7)}),
         ),
     );
-    let r = app
-        .api(
-            Some(Role::Admin),
-            "POST",
-            "/api/v1/feedback",
-            Some(json!({ "feedback": items })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    add_feedback(&app, items.into()).await;
     let page = app.page(Role::Viewer, "GET", "/voc", None).await.text();
     let trend = page
         .split("<svg")
@@ -751,15 +611,7 @@ async fn a_wide_range_still_draws_the_trend_up_to_now() {
     let items: Vec<Value> = (0..12)
         .map(|_| json!({"source": "survey", "metric": "nps", "rating": 10, "created_at": week_ago}))
         .collect();
-    let r = app
-        .api(
-            Some(Role::Admin),
-            "POST",
-            "/api/v1/feedback",
-            Some(json!({ "feedback": items })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    add_feedback(&app, items.into()).await;
     let page = app
         .page(
             Role::Viewer,

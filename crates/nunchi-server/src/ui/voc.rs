@@ -245,8 +245,8 @@ struct GapView {
     wide: bool,
 }
 
-/// Every week of `[from, to)` in the brand's time zone, with the score of those that had
-/// answers and nothing for the others, so the trend never joins across empty weeks.
+/// The NPS trend's points: every week of the range (`scores::every_week`), labelled by
+/// its first day in the brand's time zone.
 fn weekly_trend(
     series: &[nunchi_app::scores::ScorePoint],
     from: i64,
@@ -254,28 +254,15 @@ fn weekly_trend(
     now: i64,
     utc_offset_secs: i32,
 ) -> Vec<charts::TrendPoint> {
-    let secs = |ms: i64| (ms.div_euclid(1000)).clamp(0, u32::MAX as i64) as u32;
-    let first = Period::Week.index(secs(from), utc_offset_secs);
-    // Weeks that have not begun hold nothing: the chart ends at the current week.
-    let last = Period::Week
-        .index(secs(to.min(now + 1) - 1), utc_offset_secs)
-        .max(first);
-    // A range of years would be too many points to read; keep the most recent 104 weeks.
-    let first = first.max(last - 103);
-    (first..=last)
-        .map(|week| {
-            let start = Period::Week.start(week, utc_offset_secs);
-            let point = series.iter().find(|p| {
-                Millis::parse(&p.period_start).is_ok_and(|m| m.0.div_euclid(1000) == start)
-            });
-            charts::TrendPoint {
-                label: jiff::Timestamp::from_second(start + utc_offset_secs as i64)
-                    .map(|t| t.strftime("%m-%d").to_string())
-                    .unwrap_or_default(),
-                value: point.map(|p| p.score.value),
-                margin: point.and_then(|p| p.score.margin),
-                responses: point.map_or(0, |p| p.score.responses),
-            }
+    nunchi_app::scores::every_week(series, from, to, now, utc_offset_secs)
+        .into_iter()
+        .map(|(start, point)| charts::TrendPoint {
+            label: jiff::Timestamp::from_second(start + utc_offset_secs as i64)
+                .map(|t| t.strftime("%m-%d").to_string())
+                .unwrap_or_default(),
+            value: point.map(|p| p.score.value),
+            margin: point.and_then(|p| p.score.margin),
+            responses: point.map_or(0, |p| p.score.responses),
         })
         .collect()
 }

@@ -417,3 +417,94 @@ pub fn token_of(location: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Stores feedback through the API (`{"feedback": items}`, as a manager) and returns the
+/// report.
+pub async fn add_feedback(app: &TestApp, items: Value) -> Value {
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/feedback",
+            Some(json!({ "feedback": items })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
+/// Waits until the background pass has opened at least `n` follow-ups, and returns them.
+pub async fn follow_ups(app: &TestApp, n: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let list = app
+            .api(Some(Role::Agent), "GET", "/api/v1/follow-ups", None)
+            .await
+            .json();
+        let list = list.as_array().unwrap().clone();
+        if list.len() >= n {
+            return list;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} follow-ups were opened");
+}
+
+/// Sends Segment `track`/`page`/… messages as one `/v1/batch` call and checks it is
+/// acknowledged.
+pub async fn send_batch(app: &TestApp, key: &str, batch: Vec<Value>) {
+    let r = segment(
+        app,
+        Some(key),
+        "batch",
+        json!({ "batch": batch }).to_string().into_bytes(),
+        false,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
+/// Uploads a customer CSV through `POST /api/v1/imports/customers` (as a manager) and
+/// returns the job's id; a job runner must be running for it to finish.
+pub async fn start_customer_import(app: &TestApp, body: Vec<u8>, dry_run: bool) -> i64 {
+    let uri = format!(
+        "/api/v1/imports/customers{}",
+        if dry_run { "?dry_run=true" } else { "" }
+    );
+    let r = app
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri(uri)
+                .header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", app.tokens[&Role::Manager]),
+                )
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    r.json()["job_id"].as_i64().unwrap()
+}
+
+/// Waits until job `id` is done and returns its result as JSON; a failed job fails the test.
+pub async fn job_result(app: &TestApp, id: i64) -> Value {
+    for _ in 0..200 {
+        let job = app
+            .api(
+                Some(Role::Manager),
+                "GET",
+                &format!("/api/v1/jobs/{id}"),
+                None,
+            )
+            .await
+            .json();
+        if job["status"] == "done" {
+            return serde_json::from_str(job["result"].as_str().unwrap()).unwrap();
+        }
+        assert_ne!(job["status"], "failed", "{job}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("job {id} did not finish");
+}

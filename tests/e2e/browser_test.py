@@ -20,6 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 PASSWORD = "e2e-admin-password-1"
@@ -197,6 +198,29 @@ def main() -> int:
         assert count(after) == count(before) + 2, (before, after)
         assert driver.find_element(By.CSS_SELECTOR, "svg.chart").get_attribute("outerHTML") != chart_before, "the NPS chart moved"
         wait.until(EC.text_to_be_present_in_element((By.ID, "voc-feed"), reason))
+
+        # The support desk: the demo's late-delivery conversations, a note and a resolution,
+        # each shown in Korean on the thread.
+        driver.find_element(By.LINK_TEXT, "상담함").click()
+        wait.until(EC.presence_of_element_located((By.ID, "inbox-tabs")))
+        driver.get(url + "/inbox?status=all")
+        row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#inbox-list tbody tr td a")))
+        assert driver.find_element(By.ID, "inbox-tabs").text.count("열림") >= 1
+        row.click()
+        wait.until(EC.presence_of_element_located((By.ID, "thread")))
+        assert driver.find_elements(By.CSS_SELECTOR, "#thread li.msg-incoming"), "the customer's message is shown"
+        assert driver.find_element(By.ID, "customer-panel").text, "the customer panel is beside the thread"
+        memo = f"브라우저 내부 메모 {int(time.time())}"
+        driver.find_element(By.ID, "composer-text").send_keys(memo)
+        driver.find_element(By.CSS_SELECTOR, "#composer button[value=note]").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "thread"), memo))
+        status = Select(driver.find_element(By.ID, "conv-status-select"))
+        target, label = ("open", "열림") if status.first_selected_option.get_attribute("value") == "resolved" else ("resolved", "해결됨")
+        status.select_by_value(target)
+        driver.find_element(By.CSS_SELECTOR, "#conv-state button.primary").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "thread"), "상태 변경: " + label))
+        assert driver.find_element(By.ID, "conv-status").text == label
+        shot("conversation")
         print(f"browser test passed on {args.backend}; screenshots in {os.path.abspath(shots)}")
         return 0
     finally:

@@ -28,7 +28,11 @@ class Sink:
         with open(path + ".tmp", "w", encoding="utf-8") as f:
             f.write("X-Envelope-To: " + ", ".join(envelope.rcpt_tos) + "\n")
             f.write("From: " + str(message["From"]) + "\n")
-            f.write("Subject: " + str(message["Subject"]) + "\n\n")
+            f.write("Subject: " + str(message["Subject"]) + "\n")
+            for name in ("Message-ID", "In-Reply-To", "References"):
+                if message[name] is not None:
+                    f.write(f"{name}: {message[name]}\n")
+            f.write("\n")
             f.write(part.get_content() if part is not None else "")
         os.rename(path + ".tmp", path)
         return "250 Message accepted for delivery"

@@ -1,6 +1,6 @@
 //! The demo brand written into a store: customers, orders and notes from `nunchi-demo`,
 //! the journey map's touchpoints, 90 days of events, the feedback that follows them, and
-//! the surveys and closed-loop rules. `nunchi demo` and `nunchi serve --demo-if-empty`
+//! the surveys and closed-loop rules, and the support desk's conversations. `nunchi demo` and `nunchi serve --demo-if-empty`
 //! both call `load`.
 
 use std::sync::Arc;
@@ -213,6 +213,7 @@ async fn load_events(
     progress.finish();
     let feedback = load_feedback(store, seed, ids, korean, &events, progress).await?;
     load_surveys(store, seed, ids, korean, &events, progress).await?;
+    load_conversations(store, seed, ids, korean, &events, progress).await?;
     Ok((rows.len(), feedback))
 }
 
@@ -387,4 +388,87 @@ async fn load_feedback(
     }
     progress.finish();
     Ok(rows.len())
+}
+
+/// The demo's support conversations (`nunchi_demo::support`), each with its lines at their
+/// own times; loading again skips those already stored (their first line's id is stable).
+async fn load_conversations(
+    store: &Arc<dyn Store>,
+    seed: u64,
+    ids: &[i64],
+    korean: &[bool],
+    events: &[nunchi_analytics::synth::SynthEvent],
+    progress: &dyn Progress,
+) -> anyhow::Result<usize> {
+    use nunchi_core::conversation::{
+        ConversationChannel, ConversationStatus, MessageDirection, Priority,
+    };
+    use nunchi_store::model::{ConversationState, NewConversation, NewMessage};
+    let all = nunchi_demo::support::conversations(seed, events, korean);
+    progress.start("demo conversations", all.len() as u64);
+    let mut stored = 0;
+    for (k, c) in all.iter().enumerate() {
+        progress.advance(1);
+        let Some(&customer_id) = ids.get(c.customer as usize) else {
+            continue;
+        };
+        let channel = ConversationChannel::parse(c.channel)?;
+        let line = |l: &nunchi_demo::support::DemoLine, external_id: Option<String>| NewMessage {
+            direction: if l.incoming {
+                MessageDirection::Incoming
+            } else {
+                MessageDirection::Outgoing
+            },
+            channel,
+            author_user_id: None,
+            text: l.text.clone(),
+            external_id,
+            subject: (channel == ConversationChannel::Email).then(|| c.subject.clone()),
+            delivery: (!l.incoming && channel == ConversationChannel::Email)
+                .then(|| "sent".to_string()),
+            at: Some(l.ts as i64 * 1000),
+        };
+        let first = line(&c.lines[0], Some(format!("demo-{seed}-conversation-{k}")));
+        let (conversation, _) = match store
+            .create_conversation(
+                &NewConversation {
+                    customer_id,
+                    channel,
+                    subject: c.subject.clone(),
+                    priority: Priority::parse(c.priority)?,
+                    team_id: None,
+                },
+                &first,
+            )
+            .await
+        {
+            Ok(created) => created,
+            Err(nunchi_store::StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        for l in &c.lines[1..] {
+            store.add_message(conversation.id, &line(l, None)).await?;
+        }
+        let status = ConversationStatus::parse(c.status)?;
+        if status != ConversationStatus::Open {
+            store
+                .set_conversation_state(
+                    conversation.id,
+                    &ConversationState {
+                        status,
+                        snoozed_until: None,
+                        priority: conversation.priority,
+                        team_id: None,
+                        assignee_id: None,
+                        at: c.resolved_at.map(|t| t as i64 * 1000),
+                    },
+                )
+                .await?;
+        }
+        let labels: Vec<String> = c.labels.iter().map(|l| l.to_string()).collect();
+        store.set_labels(conversation.id, &labels).await?;
+        stored += 1;
+    }
+    progress.finish();
+    Ok(stored)
 }

@@ -60,7 +60,13 @@ impl From<StoreError> for Error {
 
 impl From<CoreError> for Error {
     fn from(e: CoreError) -> Self {
-        Self::invalid(&format!("invalid_{}", e.field), e.to_string())
+        // Codes are identifiers: "conversation status" reads `invalid_conversation_status`.
+        let field: String = e
+            .field
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        Self::invalid(&format!("invalid_{field}"), e.to_string())
     }
 }
 

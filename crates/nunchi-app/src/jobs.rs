@@ -83,6 +83,7 @@ impl Registry {
             .register::<crate::import::ImportJob>()
             .register::<crate::mail::EmailJob>()
             .register::<crate::webhooks::WebhookJob>()
+            .register::<crate::conversations::ReplyJob>()
     }
 }
 

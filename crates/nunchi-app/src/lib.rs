@@ -5,6 +5,7 @@
 
 pub mod actor;
 pub mod analysis;
+pub mod conversations;
 pub use nunchi_core::clock;
 pub mod csv_records;
 pub mod customers;
@@ -14,6 +15,7 @@ pub mod event_names;
 pub mod events;
 pub mod feedback;
 pub mod import;
+pub mod inbound_mail;
 pub mod jobs;
 pub mod journeys;
 pub mod loops;

@@ -43,29 +43,77 @@ impl Mailer {
         text: &str,
         html: Option<&str>,
     ) -> anyhow::Result<()> {
+        self.send_mail(&OutgoingMail {
+            to,
+            subject,
+            text,
+            html,
+            thread: None,
+        })
+        .await
+    }
+
+    /// The domain of the sender address, for Message-IDs nunchi makes.
+    pub fn domain(&self) -> &str {
+        self.from.email.domain()
+    }
+
+    /// Sends one message, as a reply in a thread when `mail.thread` says so.
+    pub async fn send_mail(&self, mail: &OutgoingMail<'_>) -> anyhow::Result<()> {
         let Some(transport) = &self.transport else {
             anyhow::bail!("no SMTP server is configured (set NUNCHI_SMTP_URL)");
         };
-        let to: Mailbox = to
+        let to: Mailbox = mail
+            .to
             .parse()
-            .map_err(|e| anyhow::anyhow!("the address {to:?} is not valid: {e}"))?;
-        let builder = Message::builder()
+            .map_err(|e| anyhow::anyhow!("the address {:?} is not valid: {e}", mail.to))?;
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject);
-        let message = match html {
+            .subject(mail.subject);
+        if let Some(t) = &mail.thread {
+            builder = builder.message_id(Some(format!("<{}>", t.message_id)));
+            if let Some(parent) = t.references.last() {
+                builder = builder.in_reply_to(format!("<{parent}>")).references(
+                    t.references
+                        .iter()
+                        .map(|r| format!("<{r}>"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+            }
+        }
+        let message = match mail.html {
             Some(h) => builder.multipart(MultiPart::alternative_plain_html(
-                text.to_string(),
+                mail.text.to_string(),
                 h.to_string(),
             ))?,
             // Without the charset, clients read Korean text as Latin-1.
             None => builder
                 .header(ContentType::TEXT_PLAIN)
-                .body(text.to_string())?,
+                .body(mail.text.to_string())?,
         };
         transport.send(message).await?;
         Ok(())
     }
+}
+
+/// One message to send.
+#[derive(Debug, Clone)]
+pub struct OutgoingMail<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: Option<&'a str>,
+    pub thread: Option<MailThread>,
+}
+
+/// Where a reply sits in its thread: its own Message-ID and the ids before it, oldest
+/// first (the last is the message it answers). Ids are without angle brackets.
+#[derive(Debug, Clone)]
+pub struct MailThread {
+    pub message_id: String,
+    pub references: Vec<String>,
 }
 
 /// One e-mail as a background job: a closed-loop notice or a fix notice to a customer.

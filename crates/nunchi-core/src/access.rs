@@ -57,7 +57,13 @@ impl Role {
         use Permission::*;
         match self {
             Self::Viewer => &[CustomersRead],
-            Self::Agent => &[CustomersRead, CustomersWrite, ViewPii],
+            Self::Agent => &[
+                CustomersRead,
+                CustomersWrite,
+                ViewPii,
+                InboxRead,
+                InboxWrite,
+            ],
             Self::Manager => &[
                 CustomersRead,
                 CustomersWrite,
@@ -69,6 +75,8 @@ impl Role {
                 JourneysEdit,
                 LoopsManage,
                 SurveysManage,
+                InboxRead,
+                InboxWrite,
             ],
             Self::Admin => &Permission::ALL,
         }
@@ -100,10 +108,14 @@ pub enum Permission {
     LoopsManage,
     /// Build, launch and send surveys.
     SurveysManage,
+    /// Read the support desk's conversations.
+    InboxRead,
+    /// Take in messages (e-mail intake, calls), answer, assign and close conversations.
+    InboxWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 15] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::ViewPii,
@@ -117,6 +129,8 @@ impl Permission {
         Permission::JourneysEdit,
         Permission::LoopsManage,
         Permission::SurveysManage,
+        Permission::InboxRead,
+        Permission::InboxWrite,
     ];
 
     /// The name the API documents it by (a bearer scope in the OpenAPI document).
@@ -135,6 +149,8 @@ impl Permission {
             Permission::JourneysEdit => "journeys_edit",
             Permission::LoopsManage => "loops_manage",
             Permission::SurveysManage => "surveys_manage",
+            Permission::InboxRead => "inbox_read",
+            Permission::InboxWrite => "inbox_write",
         }
     }
 
@@ -147,22 +163,26 @@ impl Permission {
 }
 
 /// A right an API token carries, narrower than a role: `customers:read`, `customers:write`,
-/// `data:import`, `data:export`, `admin`.
+/// `data:import`, `data:export`, `inbox:read`, `inbox:write`, `admin`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     CustomersRead,
     CustomersWrite,
     DataImport,
     DataExport,
+    InboxRead,
+    InboxWrite,
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 7] = [
         Scope::CustomersRead,
         Scope::CustomersWrite,
         Scope::DataImport,
         Scope::DataExport,
+        Scope::InboxRead,
+        Scope::InboxWrite,
         Scope::Admin,
     ];
 
@@ -179,6 +199,8 @@ impl Scope {
             Self::CustomersWrite => "customers:write",
             Self::DataImport => "data:import",
             Self::DataExport => "data:export",
+            Self::InboxRead => "inbox:read",
+            Self::InboxWrite => "inbox:write",
             Self::Admin => "admin",
         }
     }
@@ -210,6 +232,9 @@ impl Scope {
             Self::CustomersWrite => matches!(p, CustomersWrite | CustomersMerge | CustomersErase),
             Self::DataImport => p == DataImport,
             Self::DataExport => p == DataExport,
+            Self::InboxRead => p == InboxRead,
+            // Intake needs no reading: a relay's token can add mail but not read the inbox.
+            Self::InboxWrite => p == InboxWrite,
             Self::Admin => true,
         }
     }

@@ -7,6 +7,7 @@ pub mod channel;
 pub mod clock;
 pub mod closed_loop;
 pub mod consent;
+pub mod conversation;
 pub mod customer;
 pub mod email;
 pub mod error;

@@ -7,6 +7,7 @@
 mod catalog;
 pub mod journey;
 mod people;
+pub mod support;
 pub mod surveys;
 pub mod voc;
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use nunchi_core::access::Role;
 use serde_json::{Value, json};
 use support::{
-    Peer, TestApp, create, eventually, form, get, nps_survey, public, python_has, token_of,
+    Peer, TestApp, create, eventually, form, get, mailbox, nps_survey, public, token_of, with_smtp,
 };
 
 async fn survey_feedback(app: &TestApp) -> Vec<Value> {
@@ -377,37 +377,6 @@ async fn the_widget_respects_fatigue_rules_and_explains_every_refusal() {
         .json()["error"]["code"],
         "unknown_visitor"
     );
-}
-
-/// Messages the SMTP sink stored, as text.
-fn mailbox(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    names.sort();
-    names
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect()
-}
-
-/// A real SMTP server (aiosmtpd) storing into a folder, and an app that sends to it with
-/// survey links on https://cx.example.com; `None` (the test skips) without aiosmtpd.
-async fn with_smtp() -> Option<(tempfile::TempDir, Peer, TestApp)> {
-    if !python_has("aiosmtpd") {
-        eprintln!("aiosmtpd is not installed; skipping (scripts/test.sh installs it)");
-        return None;
-    }
-    let mail_dir = tempfile::tempdir().unwrap();
-    let smtp = Peer::start("smtp_sink.py", &[mail_dir.path().to_str().unwrap()]);
-    let app = TestApp::with_settings(|s| {
-        s.app.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
-        s.app.public_url = "https://cx.example.com".into();
-    })
-    .await;
-    Some((mail_dir, smtp, app))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -193,11 +193,28 @@ async fn every_page_renders_for_roles_that_may_see_it() {
         .json()["id"]
         .as_i64()
         .unwrap();
+    let mail = app
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/inbound/email")
+                .header(header::AUTHORIZATION, app.bearer(Role::Agent))
+                .header(header::CONTENT_TYPE, "message/rfc822")
+                .body(Body::from(
+                    "From: hana@example.com\r\nSubject: 배송\r\n\r\n언제 오나요?",
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(mail.status, StatusCode::OK, "{}", mail.text());
+    let conversation = mail.json()["conversation_id"].as_i64().unwrap();
     let mut failures = vec![];
     for role in Role::ALL {
         for spec in routes::UI.iter().filter(|s| s.method == "GET") {
             let target = if spec.path.starts_with("/surveys/") {
                 survey
+            } else if spec.path.starts_with("/inbox/") {
+                conversation
             } else {
                 id
             };
@@ -230,7 +247,7 @@ async fn every_page_renders_for_roles_that_may_see_it() {
                 ));
             }
         }
-        for path in ["/inbox", "/segments", "/campaigns", "/loyalty", "/insights"] {
+        for path in ["/segments", "/campaigns", "/loyalty", "/insights"] {
             let r = app.page(role, "GET", path, None).await;
             if r.status != StatusCode::OK || !r.text().contains("not built yet") {
                 failures.push(format!("GET {path} as {}: {}", role.as_str(), r.status));

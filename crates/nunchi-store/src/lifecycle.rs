@@ -91,6 +91,7 @@ pub const CUSTOMER_TABLES: &[CustomerTable] = &[
         Some("survey_responses"),
     ),
     table("survey_contacts", Move, Anonymise, Some("survey_contacts")),
+    table("conversations", Move, Anonymise, Some("conversations")),
 ];
 
 /// The tables whose rows an erasure deletes.

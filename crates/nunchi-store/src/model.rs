@@ -9,6 +9,9 @@ use nunchi_core::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+mod conversations;
+pub use conversations::*;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Team {
     pub id: i64,
@@ -256,6 +259,9 @@ pub struct CustomerExport {
     pub survey_responses: Vec<SurveyResponse>,
     /// Every attempt to survey them: sent, shown or suppressed, and why.
     pub survey_contacts: Vec<SurveyContact>,
+    pub conversations: Vec<Conversation>,
+    /// Every line of their conversations, notes and activity included.
+    pub conversation_messages: Vec<ConversationMessage>,
 }
 
 /// Filters of the customer list.

@@ -13,6 +13,7 @@ use sqlx::{
 use crate::{
     StoreError, StoreResult,
     sql::{
+        conversations::impl_conversation_store,
         customers::impl_customer_store,
         erasure::impl_erasure,
         events::impl_event_store,
@@ -83,6 +84,7 @@ impl PgStore {
 }
 
 impl_customer_store!(PgStore, Postgres);
+impl_conversation_store!(PgStore, Postgres);
 impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);

@@ -13,6 +13,7 @@ use sqlx::{
 use crate::{
     StoreError, StoreResult,
     sql::{
+        conversations::impl_conversation_store,
         customers::impl_customer_store,
         erasure::impl_erasure,
         events::impl_event_store,
@@ -115,6 +116,7 @@ impl SqliteStore {
 }
 
 impl_customer_store!(SqliteStore, Sqlite);
+impl_conversation_store!(SqliteStore, Sqlite);
 impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);

@@ -12,6 +12,22 @@ use std::sync::{
 
 use crate::{Store, StoreResult};
 
+/// Declares a test that runs `body` once on a fresh store of every backend the run covers:
+/// `each_backend!(name, |store| { … });`.
+#[macro_export]
+macro_rules! each_backend {
+    ($name:ident, |$store:ident| $body:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for backend in $crate::testing::backends() {
+                let $store = $crate::testing::fresh_store(backend).await;
+                eprintln!("{} on {backend}", stringify!($name));
+                $body
+            }
+        }
+    };
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 // Only to make names unique, not to tell the time.

@@ -389,6 +389,52 @@ pub trait SurveyStore: Send + Sync {
     async fn last_event_id(&self) -> StoreResult<i64>;
 }
 
+/// The support desk: conversations and their threads.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Opens a conversation with its first line, in one transaction.
+    async fn create_conversation(
+        &self,
+        conversation: &NewConversation,
+        first: &NewMessage,
+    ) -> StoreResult<(Conversation, ConversationMessage)>;
+    /// Adds a line and moves the conversation's activity times (an outgoing line is its
+    /// first reply if none came before). A line whose (channel, external id) is already
+    /// stored fails with `Conflict`.
+    async fn add_message(
+        &self,
+        conversation_id: i64,
+        message: &NewMessage,
+    ) -> StoreResult<ConversationMessage>;
+    async fn conversation(&self, id: i64) -> StoreResult<Conversation>;
+    async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<Conversation>>;
+    async fn inbox_counts(&self, user_id: i64) -> StoreResult<InboxCounts>;
+    /// A thread in order.
+    async fn messages(&self, conversation_id: i64) -> StoreResult<Vec<ConversationMessage>>;
+    /// The stored lines among `external_ids` on `channel`.
+    async fn messages_by_external_id(
+        &self,
+        channel: &str,
+        external_ids: &[String],
+    ) -> StoreResult<Vec<ConversationMessage>>;
+    async fn set_conversation_state(
+        &self,
+        id: i64,
+        state: &ConversationState,
+    ) -> StoreResult<Conversation>;
+    async fn set_labels(&self, id: i64, labels: &[String]) -> StoreResult<()>;
+    /// Records how sending an outgoing line went.
+    async fn set_delivery(
+        &self,
+        message_id: i64,
+        delivery: &str,
+        error: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn message(&self, id: i64) -> StoreResult<ConversationMessage>;
+    async fn keep_unreadable_mail(&self, raw: &[u8], reason: &str) -> StoreResult<i64>;
+    async fn unreadable_mail(&self, limit: i64) -> StoreResult<Vec<UnreadableMail>>;
+}
+
 #[async_trait]
 pub trait AdminStore: Send + Sync {
     fn backend(&self) -> &'static str;
@@ -411,6 +457,7 @@ pub trait Store:
     + FeedbackStore
     + LoopStore
     + SurveyStore
+    + ConversationStore
     + AdminStore
 {
 }
@@ -425,6 +472,7 @@ impl<
         + FeedbackStore
         + LoopStore
         + SurveyStore
+        + ConversationStore
         + AdminStore,
 > Store for T
 {

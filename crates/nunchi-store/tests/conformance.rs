@@ -10,7 +10,7 @@ use nunchi_core::{
     search::normalise_query,
     time::Millis,
 };
-use nunchi_store::{StoreError, model::*, testing};
+use nunchi_store::{StoreError, each_backend, model::*, testing};
 
 fn customer(external_id: &str, name: &str, email: &str, phone: &str) -> CustomerRecord {
     let h = Header::parse(
@@ -47,19 +47,6 @@ fn line(
         "",
     ])
     .unwrap()
-}
-
-macro_rules! each_backend {
-    ($name:ident, |$store:ident| $body:block) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            for backend in testing::backends() {
-                let $store = testing::fresh_store(backend).await;
-                eprintln!("{} on {backend}", stringify!($name));
-                $body
-            }
-        }
-    };
 }
 
 each_backend!(customers_are_found_by_every_identity_and_by_search, |s| {

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod conversations;
 pub mod customers;
 pub mod data;
 pub mod events;
@@ -33,6 +34,7 @@ pub fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(feedback::routes())
         .merge(loops::routes())
         .merge(surveys::routes())
+        .merge(conversations::routes())
 }
 
 /// Routes outside the document and the role matrix: Segment's tracking API (write keys)

@@ -213,7 +213,9 @@ pub mod perm {
         AuditRead,
         JourneysEdit,
         LoopsManage,
-        SurveysManage
+        SurveysManage,
+        InboxRead,
+        InboxWrite
     );
 }
 

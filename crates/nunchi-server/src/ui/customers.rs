@@ -140,6 +140,8 @@ struct OrderView {
 }
 
 struct TimelineView {
+    /// Where the entry opens, for kinds with a page of their own (conversations).
+    href: Option<String>,
     kind: String,
     when: String,
     title: String,
@@ -206,6 +208,7 @@ fn order_view(o: &Order) -> OrderView {
 
 fn timeline_view(e: TimelineEntry) -> TimelineView {
     TimelineView {
+        href: (e.kind == "conversation").then(|| format!("/inbox/{}", e.ref_id)),
         amount: match (e.amount_minor, e.currency.as_deref()) {
             (Some(m), Some(c)) => fmt_money(m, c),
             _ => String::new(),

@@ -9,6 +9,7 @@ mod customers;
 mod dashboard;
 mod data;
 mod follow_ups;
+mod inbox;
 mod signin;
 mod survey_page;
 pub mod surveys;
@@ -48,7 +49,8 @@ pub fn routes() -> Router<AppState> {
         .merge(voc::routes())
         .merge(surveys::routes())
         .merge(survey_page::routes())
-        .merge(follow_ups::routes());
+        .merge(follow_ups::routes())
+        .merge(inbox::routes());
     for (path, _) in NOT_BUILT {
         router = router.route(path, get(not_built));
     }
@@ -59,7 +61,6 @@ pub fn routes() -> Router<AppState> {
 type LabelOf = fn(&Strings) -> &'static str;
 
 const NOT_BUILT: &[(&str, LabelOf)] = &[
-    ("/inbox", |t| t.nav_inbox),
     ("/segments", |t| t.nav_segments),
     ("/campaigns", |t| t.nav_campaigns),
     ("/loyalty", |t| t.nav_loyalty),
@@ -103,6 +104,9 @@ impl Chrome {
             nav.push(item("/voc", t.nav_voc));
             nav.push(item("/surveys", t.nav_surveys));
             nav.push(item("/follow-ups", t.nav_follow_ups));
+        }
+        if auth.can(Permission::InboxRead) {
+            nav.push(item("/inbox", t.nav_inbox));
         }
         nav.extend(NOT_BUILT.iter().map(|(href, label)| item(href, label(t))));
         if auth.can(Permission::DataImport) {

@@ -508,3 +508,34 @@ pub async fn job_result(app: &TestApp, id: i64) -> Value {
     }
     panic!("job {id} did not finish");
 }
+
+/// Messages the SMTP sink stored, as text.
+pub fn mailbox(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+/// A real SMTP server (aiosmtpd) storing into a folder, and an app that sends to it with
+/// survey links on https://cx.example.com; `None` (the test skips) without aiosmtpd.
+pub async fn with_smtp() -> Option<(tempfile::TempDir, Peer, TestApp)> {
+    if !python_has("aiosmtpd") {
+        eprintln!("aiosmtpd is not installed; skipping (scripts/test.sh installs it)");
+        return None;
+    }
+    let mail_dir = tempfile::tempdir().unwrap();
+    let smtp = Peer::start("smtp_sink.py", &[mail_dir.path().to_str().unwrap()]);
+    let app = TestApp::with_settings(|s| {
+        s.app.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+        s.app.public_url = "https://cx.example.com".into();
+    })
+    .await;
+    Some((mail_dir, smtp, app))
+}

@@ -640,9 +640,12 @@ macro_rules! impl_customer_store {
                 let feedback = sqlx::query_as("SELECT * FROM feedback WHERE customer_id = $1 ORDER BY created_at, id").bind(id).fetch_all(&self.read).await?;
                 let survey_responses = sqlx::query_as("SELECT * FROM survey_responses WHERE customer_id = $1 ORDER BY started_at, id").bind(id).fetch_all(&self.read).await?;
                 let survey_contacts = sqlx::query_as("SELECT * FROM survey_contacts WHERE customer_id = $1 ORDER BY created_at, id").bind(id).fetch_all(&self.read).await?;
+                use $crate::traits::ConversationStore;
+                let conversations = self.conversations(&$crate::model::ConversationFilter { customer_id: Some(id), limit: i64::MAX, ..Default::default() }).await?;
+                let conversation_messages = sqlx::query_as("SELECT m.* FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1 ORDER BY m.id").bind(id).fetch_all(&self.read).await?;
                 Ok($crate::model::CustomerExport {
                     orders: self.orders_of(id).await?, notes: self.notes(id).await?, consent_history: self.consent_history(id).await?,
-                    customer, timeline, events, feedback, survey_responses, survey_contacts,
+                    customer, timeline, events, feedback, survey_responses, survey_contacts, conversations, conversation_messages,
                 })
             }
 
@@ -682,5 +685,6 @@ pub(crate) const TIMELINE_SQL: &str = "SELECT kind, ref_id, at, title, detail, a
     UNION ALL SELECT 'order', id, placed_at, external_id, status || ' · ' || channel, total_minor, currency FROM orders WHERE customer_id = $1 \
     UNION ALL SELECT 'identity', id, at, action, kind || ' ' || value, NULL, NULL FROM identity_log WHERE customer_id = $1 \
     UNION ALL SELECT 'consent', id, at, channel || ' ' || purpose, CASE WHEN granted THEN 'granted' ELSE 'withdrawn' END || ' · ' || source, NULL, NULL FROM consents WHERE customer_id = $1 \
+    UNION ALL SELECT 'conversation', id, created_at, subject, channel || ' · ' || status, NULL, NULL FROM conversations WHERE customer_id = $1 \
     ) t WHERE at < $2 OR (at = $2 AND (kind > $3 OR (kind = $3 AND ref_id < $4))) \
     ORDER BY at DESC, kind ASC, ref_id DESC LIMIT $5";

@@ -14,7 +14,14 @@ pub(crate) fn touched_tables() -> impl Iterator<Item = &'static str> {
         .iter()
         .filter(|t| t.on_erase != crate::lifecycle::OnErase::Keep)
         .map(|t| t.name)
-        .chain(["customers", "follow_ups", "follow_up_notes", "jobs"])
+        .chain([
+            "customers",
+            "follow_ups",
+            "follow_up_notes",
+            "jobs",
+            "conversation_messages",
+            "conversation_labels",
+        ])
 }
 
 /// A response's answers with every free-text answer removed: ratings and choice ids stay
@@ -105,6 +112,13 @@ macro_rules! impl_erasure {
                 sqlx::query("DELETE FROM follow_up_notes WHERE follow_up_id IN (SELECT f.id FROM follow_ups f JOIN feedback b ON b.id = f.feedback_id WHERE b.customer_id = $1)").bind(id).execute(&mut *conn).await?;
                 sqlx::query("UPDATE follow_ups SET resolution = NULL WHERE feedback_id IN (SELECT id FROM feedback WHERE customer_id = $1)").bind(id).execute(&mut *conn).await?;
                 sqlx::query("UPDATE feedback SET body = '', author = NULL, url = NULL, topics = NULL WHERE customer_id = $1").bind(id).execute(&mut *conn).await?;
+
+                // Conversations keep their channel, times and who handled them for the desk's
+                // reports; every word, subject and mail id goes.
+                traces.extend(sqlx::query_scalar::<_, String>("SELECT m.text FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1 AND m.text <> '' AND m.direction IN ('incoming', 'outgoing')").bind(id).fetch_all(&mut *conn).await?);
+                sqlx::query("UPDATE conversation_messages SET text = '', subject = NULL, external_id = NULL, delivery_error = NULL WHERE conversation_id IN (SELECT id FROM conversations WHERE customer_id = $1)").bind(id).execute(&mut *conn).await?;
+                sqlx::query("DELETE FROM conversation_labels WHERE conversation_id IN (SELECT id FROM conversations WHERE customer_id = $1)").bind(id).execute(&mut *conn).await?;
+                sqlx::query("UPDATE conversations SET subject = '' WHERE customer_id = $1").bind(id).execute(&mut *conn).await?;
 
                 // Jobs (e-mails, webhook deliveries) that carried any of it: emptied, and
                 // those still waiting are cancelled so nothing goes out after the erasure.

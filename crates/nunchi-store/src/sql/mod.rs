@@ -1,6 +1,7 @@
 //! SQL written once for both backends (`$N` placeholders, portable syntax), stamped onto
 //! each backend type by the macros in these modules.
 
+pub(crate) mod conversations;
 pub(crate) mod customers;
 pub(crate) mod erasure;
 pub(crate) mod events;

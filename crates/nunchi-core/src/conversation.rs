@@ -1,0 +1,140 @@
+//! The support desk's conversations as pure rules: the channels a customer writes in, the
+//! states and priorities of a conversation, the kinds of line in its thread, and how an
+//! incoming e-mail finds the thread it answers (by its headers, never by its subject).
+
+crate::named_enum! {
+    /// Where a conversation takes place.
+    pub enum ConversationChannel("conversation channel") {
+        Email = "email",
+        Chat = "chat",
+        Phone = "phone",
+        Messenger = "messenger",
+    }
+}
+
+crate::named_enum! {
+    /// Where a conversation stands. Pending waits on the customer; snoozed waits until a time.
+    pub enum ConversationStatus("conversation status") {
+        Open = "open",
+        Pending = "pending",
+        Snoozed = "snoozed",
+        Resolved = "resolved",
+    }
+}
+
+crate::named_enum! {
+    /// How urgent a conversation is.
+    pub enum Priority("priority") {
+        Low = "low",
+        Normal = "normal",
+        High = "high",
+        Urgent = "urgent",
+    }
+}
+
+crate::named_enum! {
+    /// A line of a thread: from the customer, to the customer, a note only staff see, or an
+    /// activity line the desk writes (assigned, status changed).
+    pub enum MessageDirection("message direction") {
+        Incoming = "incoming",
+        Outgoing = "outgoing",
+        Note = "note",
+        Activity = "activity",
+    }
+}
+
+impl ConversationStatus {
+    /// Whether the conversation still waits on the team.
+    pub fn is_open(self) -> bool {
+        !matches!(self, ConversationStatus::Resolved)
+    }
+}
+
+/// The longest message text kept, in bytes (a long e-mail thread quoted in full fits).
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// The Message-IDs an incoming e-mail refers to, most specific first: `In-Reply-To`, then
+/// `References` from the newest back. Its thread is the first of them nunchi knows. Outlook
+/// and Gmail keep both headers on a reply, but some clients send only `References`, and
+/// some put several ids in `In-Reply-To`; all of them count, each once.
+pub fn thread_candidates(in_reply_to: &[String], references: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in in_reply_to.iter().chain(references.iter().rev()) {
+        let id = normalise_message_id(id);
+        if !id.is_empty() && !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
+/// A Message-ID without its angle brackets or surrounding space, as it is stored.
+pub fn normalise_message_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_string()
+}
+
+/// A subject without the reply and forward prefixes mail clients add, in English and
+/// Korean (`Re:`, `Fwd:`, `회신:`, `답장:`, `전달:`, and counted forms such as `Re[2]:`),
+/// for display: threading never uses the subject.
+pub fn base_subject(subject: &str) -> &str {
+    let mut s = subject.trim();
+    loop {
+        let Some((head, rest)) = s.split_once(':') else {
+            return s;
+        };
+        let head = head.trim();
+        let word = head.split('[').next().unwrap_or(head).trim();
+        let counted = head[word.len()..].trim();
+        let is_prefix = matches!(
+            word.to_ascii_lowercase().as_str(),
+            "re" | "fw" | "fwd" | "aw" | "sv" | "vs" | "답장" | "회신" | "전달" | "답변"
+        ) && (counted.is_empty()
+            || (counted.starts_with('[')
+                && counted.ends_with(']')
+                && counted[1..counted.len() - 1]
+                    .chars()
+                    .all(|c| c.is_ascii_digit())));
+        if !is_prefix {
+            return s;
+        }
+        s = rest.trim();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_headers_give_candidates_newest_first_once_each() {
+        let got = thread_candidates(
+            &["<c@x>".into()],
+            &["<a@x>".into(), "<b@x>".into(), " <c@x> ".into()],
+        );
+        assert_eq!(got, vec!["c@x", "b@x", "a@x"]);
+        assert!(thread_candidates(&[], &["<>".into()]).is_empty());
+    }
+
+    #[test]
+    fn reply_and_forward_prefixes_are_removed_in_both_languages() {
+        assert_eq!(base_subject("Re: RE: Fwd: 배송 문의"), "배송 문의");
+        assert_eq!(base_subject("회신: 전달: 환불 요청"), "환불 요청");
+        assert_eq!(base_subject("Re[3]: Order 1234"), "Order 1234");
+        assert_eq!(base_subject("답장 : 교환"), "교환");
+        // Not a prefix: a colon inside the subject stays.
+        assert_eq!(base_subject("Order: 1234"), "Order: 1234");
+        assert_eq!(base_subject("Re[x]: hi"), "Re[x]: hi");
+        assert_eq!(base_subject("  "), "");
+    }
+
+    #[test]
+    fn only_resolved_is_closed() {
+        for s in ConversationStatus::ALL {
+            assert_eq!(s.is_open(), *s != ConversationStatus::Resolved);
+        }
+    }
+}

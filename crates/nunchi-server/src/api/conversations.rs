@@ -1,0 +1,188 @@
+//! The support desk over HTTP: raw e-mail intake for relays (Postfix pipes, cloud inbound
+//! forwarding), the inbox, a conversation's thread, replies and notes, and changes of
+//! status, priority, assignment and labels.
+
+use axum::{
+    Json,
+    body::Body,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+};
+use nunchi_app::conversations::{
+    self, ConversationChange, InboxPage, InboxQuery, Intake, MessageInput,
+};
+use nunchi_app::inbound_mail::MAX_RAW_BYTES;
+use nunchi_store::model::{Conversation, ConversationMessage, UnreadableMail};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    AppState,
+    auth::Auth,
+    error::{AppError, AppResult},
+    extract::{ApiJson, ApiPath, ApiQuery},
+};
+
+/// Routes and their OpenAPI operations, both from each handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(inbound_email))
+        .routes(routes!(unreadable))
+        .routes(routes!(list))
+        .routes(routes!(get_one, patch))
+        .routes(routes!(messages, post_message))
+}
+
+#[utoipa::path(post, path = "/api/v1/inbound/email", security(("bearer" = ["inbox_write"])), tag = "inbox",
+    request_body(content = String, content_type = "message/rfc822", description = "The raw message, headers and body, as received"),
+    responses((status = 200, body = Intake, description = "Stored, or already stored under these ids (same Message-ID)"),
+              (status = 400, body = crate::error::ErrorBody, description = "`unreadable_mail`: kept raw for an admin"),
+              (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
+pub async fn inbound_email(
+    auth: Auth,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<Intake>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("message/rfc822")
+    {
+        return Err(AppError::UnsupportedMediaType(
+            "send the raw message as Content-Type: message/rfc822".into(),
+        ));
+    }
+    let raw = axum::body::to_bytes(body, MAX_RAW_BYTES)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    Ok(Json(
+        conversations::take_in_email(&state, &auth.as_actor(), &raw).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LimitQuery {
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/inbound/unreadable", security(("bearer" = ["users_manage"])), tag = "inbox", params(LimitQuery),
+    responses((status = 200, body = Vec<UnreadableMailView>)))]
+pub async fn unreadable(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<LimitQuery>,
+) -> AppResult<Json<Vec<UnreadableMailView>>> {
+    let limit = nunchi_app::paging::limit(q.limit)?;
+    let kept = state.store.unreadable_mail(limit).await?;
+    Ok(Json(
+        kept.into_iter().map(UnreadableMailView::from).collect(),
+    ))
+}
+
+/// Mail kept because it could not be read, with its bytes as text (lossy) to look at.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadableMailView {
+    pub id: i64,
+    pub received_at: i64,
+    pub reason: String,
+    pub size: usize,
+    pub raw: String,
+}
+
+impl From<UnreadableMail> for UnreadableMailView {
+    fn from(m: UnreadableMail) -> Self {
+        UnreadableMailView {
+            id: m.id,
+            received_at: m.received_at,
+            reason: m.reason,
+            size: m.raw.len(),
+            raw: String::from_utf8_lossy(&m.raw).into_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// open, pending, snoozed or resolved; all when absent.
+    pub status: Option<String>,
+    /// `mine`, `unassigned` or a user id.
+    pub assignee: Option<String>,
+    pub team_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    /// The `next` cursor of the previous page.
+    pub before: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, operation_id = "conversations", path = "/api/v1/conversations", security(("bearer" = ["inbox_read"])), tag = "inbox", params(ListQuery),
+    responses((status = 200, body = InboxPage)))]
+pub async fn list(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> AppResult<Json<InboxPage>> {
+    let query = InboxQuery {
+        status: q.status,
+        assignee: q.assignee,
+        team_id: q.team_id,
+        customer_id: q.customer_id,
+        before: q.before,
+        limit: q.limit,
+    };
+    Ok(Json(
+        conversations::inbox(&state, &auth.as_actor(), &query).await?,
+    ))
+}
+
+#[utoipa::path(get, operation_id = "conversation", path = "/api/v1/conversations/{id}", security(("bearer" = ["inbox_read"])), tag = "inbox", params(("id" = i64, Path)),
+    responses((status = 200, body = Conversation)))]
+pub async fn get_one(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Conversation>> {
+    let (conversation, _) = conversations::thread(&state, &auth.as_actor(), id).await?;
+    Ok(Json(conversation))
+}
+
+#[utoipa::path(patch, operation_id = "change_conversation", path = "/api/v1/conversations/{id}", security(("bearer" = ["inbox_write"])), tag = "inbox", params(("id" = i64, Path)),
+    request_body = ConversationChange, responses((status = 200, body = Conversation)))]
+pub async fn patch(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<ConversationChange>,
+) -> AppResult<Json<Conversation>> {
+    Ok(Json(
+        conversations::change(&state, &auth.as_actor(), id, &input).await?,
+    ))
+}
+
+#[utoipa::path(get, operation_id = "conversation_messages", path = "/api/v1/conversations/{id}/messages", security(("bearer" = ["inbox_read"])), tag = "inbox", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<ConversationMessage>, description = "The thread in order: incoming, outgoing, notes and activity lines")))]
+pub async fn messages(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Vec<ConversationMessage>>> {
+    let (_, thread) = conversations::thread(&state, &auth.as_actor(), id).await?;
+    Ok(Json(thread))
+}
+
+#[utoipa::path(post, operation_id = "post_conversation_message", path = "/api/v1/conversations/{id}/messages", security(("bearer" = ["inbox_write"])), tag = "inbox", params(("id" = i64, Path)),
+    request_body = MessageInput, responses((status = 201, body = ConversationMessage)))]
+pub async fn post_message(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<MessageInput>,
+) -> AppResult<(StatusCode, Json<ConversationMessage>)> {
+    let added = conversations::post_message(&state, &auth.as_actor(), id, &input).await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}

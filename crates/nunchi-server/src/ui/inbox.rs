@@ -1,0 +1,506 @@
+//! The support desk's pages: the inbox (tabs by status and assignee with counts, newest
+//! activity first) and a conversation (the thread, the composer for replies and internal
+//! notes, status, priority, assignment and labels, and the customer panel beside it).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Query, State},
+    response::{IntoResponse, Redirect},
+    routing::{get, post},
+};
+use nunchi_app::conversations::{self, ConversationChange, InboxQuery, MessageInput};
+use nunchi_core::{
+    access::Permission,
+    conversation::{ConversationChannel, ConversationStatus, MessageDirection, Priority},
+};
+use nunchi_store::model::ConversationMessage;
+use serde::Deserialize;
+
+use super::{Chrome, UiNeed, UiResult, fmt_money, fmt_time, lang_of, render};
+use crate::{
+    AppState,
+    auth::{check_form_csrf, perm},
+    extract::ApiPath,
+    i18n::Strings,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/inbox", get(inbox))
+        .route("/inbox/{id}", get(conversation))
+        .route("/inbox/{id}/messages", post(write))
+        .route("/inbox/{id}/state", post(set_state))
+}
+
+pub fn channel_label(t: &Strings, c: ConversationChannel) -> &'static str {
+    match c {
+        ConversationChannel::Email => t.channel_email,
+        ConversationChannel::Chat => t.channel_chat,
+        ConversationChannel::Phone => t.channel_phone,
+        ConversationChannel::Messenger => t.channel_messenger,
+    }
+}
+
+pub fn status_label(t: &Strings, s: ConversationStatus) -> &'static str {
+    match s {
+        ConversationStatus::Open => t.conv_status_open,
+        ConversationStatus::Pending => t.conv_status_pending,
+        ConversationStatus::Snoozed => t.conv_status_snoozed,
+        ConversationStatus::Resolved => t.conv_status_resolved,
+    }
+}
+
+fn priority_label(t: &Strings, p: Priority) -> &'static str {
+    match p {
+        Priority::Low => t.priority_low,
+        Priority::Normal => t.priority_normal,
+        Priority::High => t.priority_high,
+        Priority::Urgent => t.priority_urgent,
+    }
+}
+
+struct Tab {
+    href: String,
+    label: &'static str,
+    count: i64,
+    active: bool,
+}
+
+struct Row {
+    id: i64,
+    customer: String,
+    subject: String,
+    preview: String,
+    channel: &'static str,
+    status: &'static str,
+    status_key: &'static str,
+    priority: &'static str,
+    urgent: bool,
+    assignee: String,
+    when: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    chrome: Chrome,
+    tabs: Vec<Tab>,
+    rows: Vec<Row>,
+    older: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct InboxParams {
+    status: Option<String>,
+    assignee: Option<String>,
+    before: Option<String>,
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxRead>,
+    Query(p): Query<InboxParams>,
+) -> UiResult {
+    let t = lang_of(&auth).strings();
+    let page = conversations::inbox(
+        &state,
+        &auth.as_actor(),
+        &InboxQuery {
+            status: p.status.clone(),
+            assignee: p.assignee.clone(),
+            before: p.before.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let users = user_names(&state).await?;
+    let status = p.status.as_deref().unwrap_or("");
+    let assignee = p.assignee.as_deref().unwrap_or("");
+    let c = &page.counts;
+    let mut tabs = vec![
+        (
+            "/inbox?status=open",
+            t.conv_status_open,
+            c.open,
+            status == "open" && assignee.is_empty(),
+        ),
+        (
+            "/inbox?assignee=mine",
+            t.inbox_tab_mine,
+            c.mine,
+            assignee == "mine",
+        ),
+        (
+            "/inbox?assignee=unassigned",
+            t.unassigned,
+            c.unassigned,
+            assignee == "unassigned",
+        ),
+        (
+            "/inbox?status=pending",
+            t.conv_status_pending,
+            c.pending,
+            status == "pending",
+        ),
+        (
+            "/inbox?status=snoozed",
+            t.conv_status_snoozed,
+            c.snoozed,
+            status == "snoozed",
+        ),
+        (
+            "/inbox?status=resolved",
+            t.conv_status_resolved,
+            c.resolved,
+            status == "resolved",
+        ),
+    ];
+    let total = c.open + c.pending + c.snoozed + c.resolved;
+    tabs.push(("/inbox?status=all", t.inbox_tab_all, total, status == "all"));
+    // A bare /inbox is the open list.
+    if status.is_empty() && assignee.is_empty() {
+        tabs[0].3 = true;
+    }
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|r| Row {
+            id: r.conversation.id,
+            customer: r
+                .customer_name
+                .unwrap_or_else(|| format!("#{}", r.conversation.customer_id)),
+            subject: if r.conversation.subject.is_empty() {
+                t.inbox_no_subject.into()
+            } else {
+                r.conversation.subject.clone()
+            },
+            preview: r.preview,
+            channel: channel_label(t, r.conversation.channel),
+            status: status_label(t, r.conversation.status),
+            status_key: r.conversation.status.as_str(),
+            priority: priority_label(t, r.conversation.priority),
+            urgent: r.conversation.priority >= Priority::High,
+            assignee: r
+                .conversation
+                .assignee_id
+                .and_then(|a| users.get(&a).cloned())
+                .unwrap_or_else(|| t.unassigned.into()),
+            when: fmt_time(r.conversation.last_message_at),
+        })
+        .collect();
+    let older = page.next.map(|cursor| {
+        let mut q = vec![("before", cursor)];
+        if let Some(s) = p.status {
+            q.push(("status", s));
+        }
+        if let Some(a) = p.assignee {
+            q.push(("assignee", a));
+        }
+        format!(
+            "/inbox?{}",
+            serde_urlencoded::to_string(q).unwrap_or_default()
+        )
+    });
+    Ok(render(InboxPage {
+        chrome: Chrome::new(&auth, "/inbox", t.nav_inbox),
+        tabs: tabs
+            .into_iter()
+            .map(|(href, label, count, active)| Tab {
+                href: href.into(),
+                label,
+                count,
+                active,
+            })
+            .collect(),
+        rows,
+        older,
+    }))
+}
+
+async fn user_names(state: &AppState) -> Result<HashMap<i64, String>, crate::error::AppError> {
+    Ok(state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect())
+}
+
+struct Line {
+    id: i64,
+    kind: &'static str,
+    who: String,
+    when: String,
+    text: String,
+    delivery: Option<(&'static str, bool)>,
+    delivery_error: String,
+}
+
+struct PanelView {
+    customer_id: i64,
+    name: String,
+    email: String,
+    phone: String,
+    tags: Vec<String>,
+    language: String,
+    orders: Vec<(String, String, String, String)>,
+    feedback: Vec<(String, String, String)>,
+    others: Vec<(i64, String, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "conversation.html")]
+struct ConversationPage {
+    chrome: Chrome,
+    id: i64,
+    subject: String,
+    channel: &'static str,
+    status: &'static str,
+    lines: Vec<Line>,
+    can_write: bool,
+    statuses: Vec<(&'static str, &'static str, bool)>,
+    priorities: Vec<(&'static str, &'static str, bool)>,
+    users: Vec<(i64, String, bool)>,
+    teams: Vec<(i64, String, bool)>,
+    labels: String,
+    panel: PanelView,
+}
+
+/// An activity line's stable key in the reader's words.
+fn activity_text(
+    t: &Strings,
+    what: &str,
+    users: &HashMap<i64, String>,
+    teams: &HashMap<i64, String>,
+) -> String {
+    let (key, value) = what.split_once('=').unwrap_or((what, ""));
+    let id = value.parse::<i64>().unwrap_or(0);
+    match key {
+        "reopened" => t.activity_reopened.into(),
+        "status" => match ConversationStatus::parse(value) {
+            Ok(s) => format!("{} {}", t.activity_status, status_label(t, s)),
+            Err(_) => what.into(),
+        },
+        "priority" => match Priority::parse(value) {
+            Ok(p) => format!("{} {}", t.activity_priority, priority_label(t, p)),
+            Err(_) => what.into(),
+        },
+        "assignee" if id == 0 => t.activity_unassigned.into(),
+        "assignee" => format!(
+            "{} {}",
+            t.activity_assignee,
+            users.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+        ),
+        "team" => format!(
+            "{} {}",
+            t.activity_team,
+            teams.get(&id).cloned().unwrap_or_else(|| t.no_team.into())
+        ),
+        _ => what.into(),
+    }
+}
+
+fn line(
+    t: &Strings,
+    m: ConversationMessage,
+    customer: &str,
+    users: &HashMap<i64, String>,
+    teams: &HashMap<i64, String>,
+) -> Line {
+    let staff = m
+        .author_user_id
+        .and_then(|a| users.get(&a).cloned())
+        .unwrap_or_else(|| "nunchi".into());
+    let (kind, who, text) = match m.direction {
+        MessageDirection::Incoming => ("incoming", customer.to_string(), m.text),
+        MessageDirection::Outgoing => ("outgoing", staff, m.text),
+        MessageDirection::Note => ("note", format!("{} · {}", staff, t.conv_note), m.text),
+        MessageDirection::Activity => ("activity", staff, activity_text(t, &m.text, users, teams)),
+    };
+    let delivery = m.delivery.as_deref().map(|d| match d {
+        "sent" => (t.delivery_sent, false),
+        "failed" => (t.delivery_failed, true),
+        _ => (t.delivery_queued, false),
+    });
+    Line {
+        id: m.id,
+        kind,
+        who,
+        when: fmt_time(m.created_at),
+        text,
+        delivery,
+        delivery_error: m.delivery_error.unwrap_or_default(),
+    }
+}
+
+async fn conversation(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxRead>,
+    ApiPath(id): ApiPath<i64>,
+) -> UiResult {
+    let t = lang_of(&auth).strings();
+    let actor = auth.as_actor();
+    let (c, messages) = conversations::thread(&state, &actor, id).await?;
+    let panel = conversations::customer_panel(&state, &actor, c.customer_id).await?;
+    let users = user_names(&state).await?;
+    let team_list = state.store.teams().await?;
+    let teams: HashMap<i64, String> = team_list.iter().map(|t| (t.id, t.name.clone())).collect();
+    let customer = &panel.customer;
+    let name =
+        conversations::display_name(customer).unwrap_or_else(|| format!("#{}", customer.row.id));
+    let lines = messages
+        .into_iter()
+        .map(|m| line(t, m, &name, &users, &teams))
+        .collect();
+    let mut user_rows: Vec<(i64, String, bool)> = users
+        .iter()
+        .map(|(uid, n)| (*uid, n.clone(), c.assignee_id == Some(*uid)))
+        .collect();
+    user_rows.sort_by(|a, b| a.1.cmp(&b.1));
+    let panel_view = PanelView {
+        customer_id: customer.row.id,
+        email: customer.identity("email").unwrap_or("—").into(),
+        phone: customer.identity("phone").unwrap_or("—").into(),
+        tags: customer.tags.clone(),
+        language: customer.row.language.clone().unwrap_or_else(|| "—".into()),
+        orders: panel
+            .orders
+            .iter()
+            .map(|o| {
+                (
+                    o.row.external_id.clone(),
+                    fmt_time(o.row.placed_at),
+                    o.row.status.clone(),
+                    fmt_money(o.row.total_minor, &o.row.currency),
+                )
+            })
+            .collect(),
+        feedback: panel
+            .feedback
+            .iter()
+            .map(|f| {
+                (
+                    fmt_time(f.created_at),
+                    match (&f.metric, f.rating) {
+                        (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
+                        _ => f.source.clone(),
+                    },
+                    f.body.chars().take(160).collect(),
+                )
+            })
+            .collect(),
+        others: panel
+            .conversations
+            .iter()
+            .filter(|o| o.id != c.id)
+            .map(|o| (o.id, o.subject.clone(), status_label(t, o.status)))
+            .collect(),
+        name,
+    };
+    Ok(render(ConversationPage {
+        chrome: Chrome::new(&auth, "/inbox", &c.subject),
+        id: c.id,
+        subject: if c.subject.is_empty() {
+            t.inbox_no_subject.into()
+        } else {
+            c.subject.clone()
+        },
+        channel: channel_label(t, c.channel),
+        status: status_label(t, c.status),
+        lines,
+        can_write: auth.can(Permission::InboxWrite),
+        statuses: ConversationStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), status_label(t, *s), *s == c.status))
+            .collect(),
+        priorities: Priority::ALL
+            .iter()
+            .map(|p| (p.as_str(), priority_label(t, *p), *p == c.priority))
+            .collect(),
+        users: user_rows,
+        teams: team_list
+            .into_iter()
+            .map(|team| (team.id, team.name, c.team_id == Some(team.id)))
+            .collect(),
+        labels: c.labels.join(", "),
+        panel: panel_view,
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WriteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+    /// `note` for an internal note; anything else replies.
+    #[serde(default)]
+    action: String,
+}
+
+async fn write(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxWrite>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<WriteForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let input = MessageInput {
+        text: f.text,
+        note: f.action == "note",
+    };
+    let added = conversations::post_message(&state, &auth.as_actor(), id, &input).await?;
+    Ok(Redirect::to(&format!("/inbox/{id}#m-{}", added.id)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    assignee_id: String,
+    #[serde(default)]
+    team_id: String,
+    #[serde(default)]
+    snooze_hours: String,
+    #[serde(default)]
+    labels: String,
+}
+
+async fn set_state(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxWrite>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<StateForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let number = |field: &str, text: &str| -> Result<i64, crate::error::AppError> {
+        Ok(super::form_number(field, text)?.unwrap_or(0.0) as i64)
+    };
+    let hours = number("snooze_hours", &f.snooze_hours)?;
+    let change = ConversationChange {
+        status: Some(f.status).filter(|s| !s.is_empty()),
+        snoozed_until: (hours > 0).then(|| state.now() + hours * 3_600_000),
+        priority: Some(f.priority).filter(|s| !s.is_empty()),
+        assignee_id: Some(number("assignee_id", &f.assignee_id)?),
+        team_id: Some(number("team_id", &f.team_id)?),
+        labels: Some(
+            f.labels
+                .split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+    };
+    conversations::change(&state, &auth.as_actor(), id, &change).await?;
+    Ok(Redirect::to(&format!("/inbox/{id}")).into_response())
+}

@@ -1,0 +1,416 @@
+//! The support desk over HTTP: the raw e-mail intake contract (ids, idempotency on
+//! Message-ID, Korean charsets, unreadable mail kept), threading by reply headers with a
+//! real SMTP server receiving the agent's reply, and the inbox's states and activity lines.
+
+mod support;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use nunchi_core::access::Role;
+use serde_json::{Value, json};
+use support::{Reply, TestApp, eventually, mailbox, with_smtp};
+
+async fn post_mail(app: &TestApp, role: Role, raw: &[u8], content_type: &str) -> Reply {
+    app.send(
+        Request::builder()
+            .method("POST")
+            .uri("/api/v1/inbound/email")
+            .header(header::AUTHORIZATION, app.bearer(role))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(raw.to_vec()))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn intake(app: &TestApp, raw: &[u8]) -> Value {
+    let r = post_mail(app, Role::Agent, raw, "message/rfc822").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
+async fn thread(app: &TestApp, conversation: &Value) -> Vec<Value> {
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json().as_array().unwrap().clone()
+}
+
+fn euc_kr_mail(message_id: &str) -> Vec<u8> {
+    let (body, _, _) =
+        encoding_rs::EUC_KR.encode("주문한 지 열흘이 지났는데 배송이 안 와요. 환불해 주세요.");
+    let mut raw = format!(
+        "From: =?EUC-KR?B?sei5zsHY?= <minjun@example.com>\r\n\
+         To: help@brand.example\r\n\
+         Subject: =?ks_c_5601-1987?B?uei82yC5rsDH?=\r\n\
+         Message-ID: <{message_id}>\r\n\
+         Date: Mon, 30 Nov 2026 10:00:00 +0900\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=ks_c_5601-1987\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n"
+    )
+    .into_bytes();
+    raw.extend_from_slice(&body);
+    raw
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_email_contract_ids_idempotency_and_korean_text() {
+    let app = TestApp::new().await;
+    let raw = euc_kr_mail("order-late-1@example.com");
+    let first = intake(&app, &raw).await;
+    for key in ["conversation_id", "message_id", "customer_id"] {
+        assert!(first[key].as_i64().is_some_and(|v| v > 0), "{first}");
+    }
+    // The same message again (a relay retrying): stored once, the same ids.
+    assert_eq!(intake(&app, &raw).await, first);
+
+    let messages = thread(&app, &first["conversation_id"]).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    assert_eq!(m["direction"], "incoming");
+    assert_eq!(m["channel"], "email");
+    assert_eq!(
+        m["text"],
+        "주문한 지 열흘이 지났는데 배송이 안 와요. 환불해 주세요."
+    );
+    assert!(m["created_at"].as_i64().is_some());
+    assert_eq!(m["id"], first["message_id"]);
+
+    // The sender became a customer, found by their address from now on.
+    let customer = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/customers/{}", first["customer_id"]),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(customer["name"], "김민준", "{customer}");
+    let again = intake(
+        &app,
+        b"From: minjun@example.com\r\nSubject: another\r\nMessage-ID: <two@example.com>\r\n\r\nhi",
+    )
+    .await;
+    assert_eq!(again["customer_id"], first["customer_id"]);
+    assert_ne!(again["conversation_id"], first["conversation_id"]);
+    let conversation = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{}", first["conversation_id"]),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(conversation["subject"], "배송 문의");
+    assert_eq!(conversation["status"], "open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_mail_is_refused_clearly_and_kept_for_admins() {
+    let app = TestApp::new().await;
+    let wrong_type = post_mail(&app, Role::Agent, b"From: a@b.c\r\n\r\nx", "text/plain").await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let no_sender = post_mail(
+        &app,
+        Role::Agent,
+        b"Subject: lost\r\n\r\nwho sent me?",
+        "message/rfc822",
+    )
+    .await;
+    assert_eq!(
+        no_sender.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        no_sender.text()
+    );
+    assert_eq!(no_sender.json()["error"]["code"], "unreadable_mail");
+    let kept = app
+        .api(Some(Role::Admin), "GET", "/api/v1/inbound/unreadable", None)
+        .await;
+    assert_eq!(kept.status, StatusCode::OK);
+    let kept = kept.json();
+    assert_eq!(kept.as_array().unwrap().len(), 1);
+    assert!(kept[0]["raw"].as_str().unwrap().contains("who sent me?"));
+    assert_eq!(
+        app.api(Some(Role::Agent), "GET", "/api/v1/inbound/unreadable", None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Viewers may not read conversations, nor add mail.
+    let raw = euc_kr_mail("v@example.com");
+    assert_eq!(
+        post_mail(&app, Role::Viewer, &raw, "message/rfc822")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.api(Some(Role::Viewer), "GET", "/api/v1/conversations", None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_thread_by_their_headers_through_a_real_smtp_server() {
+    let Some((mail_dir, _smtp, app)) = with_smtp().await else {
+        return;
+    };
+    let first = intake(&app, &euc_kr_mail("start@example.com")).await;
+    let conversation = first["conversation_id"].clone();
+    let reply = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(json!({"text": "불편을 드려 죄송합니다. 오늘 출고됩니다."})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let reply = reply.json();
+    assert_eq!(reply["direction"], "outgoing");
+    assert_eq!(reply["delivery"], "queued");
+    let reply_id = reply["external_id"].as_str().unwrap().to_string();
+
+    let (_stop, stop_rx) = tokio::sync::watch::channel(false);
+    nunchi_app::jobs::spawn_runner(app.state.app.clone(), "w".into(), stop_rx, |_, _| {});
+    let sent = eventually("the reply at the SMTP server", async || {
+        let m = mailbox(mail_dir.path());
+        (!m.is_empty()).then_some(m)
+    })
+    .await;
+    let mail = &sent[0];
+    assert!(mail.contains("X-Envelope-To: minjun@example.com"), "{mail}");
+    assert!(
+        mail.contains(&format!("Message-ID: <{reply_id}>")),
+        "{mail}"
+    );
+    assert!(mail.contains("In-Reply-To: <start@example.com>"), "{mail}");
+    assert!(mail.contains("References: <start@example.com>"), "{mail}");
+    assert!(mail.contains("Subject: Re: 배송 문의"), "{mail}");
+    assert!(mail.contains("오늘 출고됩니다"), "{mail}");
+    eventually("the reply marked sent", async || {
+        let lines = thread(&app, &conversation).await;
+        (lines[1]["delivery"] == "sent").then_some(())
+    })
+    .await;
+
+    // Outlook answers the agent's reply: In-Reply-To names our Message-ID, the subject a
+    // Korean prefix. It joins the same conversation and reopens it.
+    let outlook = format!(
+        "From: Minjun <minjun@example.com>\r\nSubject: 회신: Re: 배송 문의\r\n\
+         Message-ID: <outlook-1@example.com>\r\nIn-Reply-To: <{reply_id}>\r\n\
+         References: <start@example.com> <{reply_id}>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n감사합니다. 기다릴게요."
+    );
+    let joined = intake(&app, outlook.as_bytes()).await;
+    assert_eq!(joined["conversation_id"], conversation);
+    // Gmail sometimes drops In-Reply-To and keeps References only.
+    let gmail = format!(
+        "From: minjun@example.com\r\nSubject: Re: 배송 문의\r\nMessage-ID: <gmail-1@example.com>\r\n\
+         References: <start@example.com> <{reply_id}> <outlook-1@example.com>\r\n\r\n하나 더요"
+    );
+    assert_eq!(
+        intake(&app, gmail.as_bytes()).await["conversation_id"],
+        conversation
+    );
+    // The same subject without reply headers is a new conversation: never by subject alone.
+    let fresh = intake(
+        &app,
+        "From: minjun@example.com\r\nSubject: 회신: 배송 문의\r\nMessage-ID: <new@example.com>\r\n\r\n새 문의"
+            .as_bytes(),
+    )
+    .await;
+    assert_ne!(fresh["conversation_id"], conversation);
+
+    let lines = thread(&app, &conversation).await;
+    let kinds: Vec<&str> = lines
+        .iter()
+        .map(|m| m["direction"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["incoming", "outgoing", "incoming", "activity", "incoming"],
+        "{lines:?}"
+    );
+    assert_eq!(lines[3]["text"], "reopened");
+    let state = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{conversation}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(state["status"], "open");
+    assert!(state["first_reply_at"].as_i64().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assignment_status_and_notes_leave_activity_lines_and_counts() {
+    let app = TestApp::new().await;
+    let first = intake(&app, &euc_kr_mail("assign@example.com")).await;
+    let id = first["conversation_id"].clone();
+    let agent = app.user_ids[&Role::Agent];
+    let patch = |body: Value| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            app.api(
+                Some(Role::Agent),
+                "PATCH",
+                &format!("/api/v1/conversations/{id}"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let r = patch(json!({"assignee_id": agent, "priority": "urgent", "labels": ["배송", "환불"]}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["labels"], json!(["배송", "환불"]));
+    let mine = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/conversations?assignee=mine",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(mine["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["counts"]["mine"], 1);
+    assert_eq!(mine["rows"][0]["customer_name"], "김민준");
+    assert!(
+        mine["rows"][0]["preview"]
+            .as_str()
+            .unwrap()
+            .contains("배송")
+    );
+
+    let note = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/conversations/{id}/messages"),
+            Some(json!({"text": "택배사 확인 중", "note": true})),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED);
+    assert_eq!(note.json()["direction"], "note");
+    assert_eq!(note.json()["delivery"], Value::Null, "notes are not sent");
+
+    let bad = patch(json!({"status": "snoozed"})).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.json()["error"]["code"], "invalid_snoozed_until");
+    assert_eq!(
+        patch(json!({"status": "closed"})).await.json()["error"]["code"],
+        "invalid_conversation_status"
+    );
+    let resolved = patch(json!({"status": "resolved"})).await.json();
+    assert_eq!(resolved["status"], "resolved");
+    assert!(resolved["resolved_at"].as_i64().is_some());
+
+    let lines = thread(&app, &id).await;
+    let activity: Vec<&str> = lines
+        .iter()
+        .filter(|m| m["direction"] == "activity")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        activity,
+        vec![
+            "priority=urgent",
+            &format!("assignee={agent}"),
+            "status=resolved"
+        ]
+    );
+    let all = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/conversations?status=resolved",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(all["counts"]["resolved"], 1);
+    assert_eq!(all["counts"]["open"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_and_conversation_pages_work_for_an_agent() {
+    let app = TestApp::new().await;
+    let empty = app.page(Role::Agent, "GET", "/inbox", None).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.text().contains("id=\"inbox-empty\""));
+    let first = intake(&app, &euc_kr_mail("page@example.com")).await;
+    let id = first["conversation_id"].as_i64().unwrap();
+    let list = app.page(Role::Agent, "GET", "/inbox", None).await.text();
+    assert!(list.contains(&format!("href=\"/inbox/{id}\"")), "{list}");
+    assert!(list.contains("배송 문의") && list.contains("김민준"));
+
+    let csrf = app.csrf(Role::Agent).to_string();
+    let note = app
+        .page(
+            Role::Agent,
+            "POST",
+            &format!("/inbox/{id}/messages"),
+            Some(&format!(
+                "csrf={csrf}&action=note&text=%ED%83%9D%EB%B0%B0%EC%82%AC+%ED%99%95%EC%9D%B8"
+            )),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::SEE_OTHER, "{}", note.text());
+    let agent = app.user_ids[&Role::Agent];
+    let state = app
+        .page(
+            Role::Agent,
+            "POST",
+            &format!("/inbox/{id}/state"),
+            Some(&format!(
+                "csrf={csrf}&status=resolved&priority=high&assignee_id={agent}&team_id=0&snooze_hours=&labels=%EB%B0%B0%EC%86%A1"
+            )),
+        )
+        .await;
+    assert_eq!(state.status, StatusCode::SEE_OTHER, "{}", state.text());
+    let page = app
+        .page(Role::Agent, "GET", &format!("/inbox/{id}"), None)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("class=\"msg-incoming\""), "{html}");
+    assert!(html.contains("class=\"msg-note\"") && html.contains("택배사 확인"));
+    assert!(html.contains("Status changed to Resolved"), "{html}");
+    assert!(html.contains("Assigned to Test agent"), "{html}");
+    assert!(html.contains("id=\"customer-panel\"") && html.contains("minjun@example.com"));
+    assert!(html.contains("value=\"배송\""), "labels kept: {html}");
+    // Without the CSRF token nothing changes.
+    let forged = app
+        .page(
+            Role::Agent,
+            "POST",
+            &format!("/inbox/{id}/messages"),
+            Some("action=reply&text=hi"),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.page(Role::Viewer, "GET", "/inbox", None).await.status,
+        StatusCode::FORBIDDEN
+    );
+}

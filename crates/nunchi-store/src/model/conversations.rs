@@ -1,0 +1,140 @@
+//! The support desk's records: conversations, the lines of their threads, and mail that
+//! could not be read into one.
+
+use nunchi_core::conversation::{
+    ConversationChannel, ConversationStatus, MessageDirection, Priority,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A conversation with one customer, on the channel it started on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Conversation {
+    pub id: i64,
+    pub customer_id: i64,
+    /// email, chat, phone or messenger.
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub channel: ConversationChannel,
+    /// open, pending, snoozed or resolved.
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub status: ConversationStatus,
+    /// low, normal, high or urgent.
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub priority: Priority,
+    pub subject: String,
+    pub team_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub snoozed_until: Option<i64>,
+    pub last_message_at: i64,
+    pub last_incoming_at: Option<i64>,
+    pub first_reply_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[sqlx(skip)]
+    pub labels: Vec<String>,
+}
+
+/// One line of a thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct ConversationMessage {
+    pub id: i64,
+    pub conversation_id: i64,
+    /// incoming, outgoing, note or activity.
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub direction: MessageDirection,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub channel: ConversationChannel,
+    pub author_user_id: Option<i64>,
+    pub text: String,
+    /// The channel's own id, e.g. an e-mail's Message-ID without angle brackets.
+    pub external_id: Option<String>,
+    pub subject: Option<String>,
+    /// Outgoing: queued, sent or failed.
+    pub delivery: Option<String>,
+    pub delivery_error: Option<String>,
+    pub created_at: i64,
+}
+
+/// A conversation to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewConversation {
+    pub customer_id: i64,
+    pub channel: ConversationChannel,
+    pub subject: String,
+    pub priority: Priority,
+    pub team_id: Option<i64>,
+}
+
+/// A line to add to a thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub direction: MessageDirection,
+    pub channel: ConversationChannel,
+    pub author_user_id: Option<i64>,
+    pub text: String,
+    pub external_id: Option<String>,
+    pub subject: Option<String>,
+    pub delivery: Option<String>,
+    /// When it was written, for history brought in from elsewhere; `None`: now.
+    pub at: Option<i64>,
+}
+
+/// Who a conversation is assigned to, as a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    User(i64),
+    Nobody,
+}
+
+/// Which conversations to list, newest activity first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationFilter {
+    pub status: Option<ConversationStatus>,
+    pub assignee: Option<AssigneeFilter>,
+    pub team_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    /// Continue after this (last_message_at, id), exclusive.
+    pub before: Option<(i64, i64)>,
+    pub limit: i64,
+}
+
+/// The inbox's counts, for its tabs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct InboxCounts {
+    pub open: i64,
+    pub pending: i64,
+    pub snoozed: i64,
+    pub resolved: i64,
+    /// Not resolved and assigned to the asking user.
+    pub mine: i64,
+    /// Not resolved and assigned to nobody.
+    pub unassigned: i64,
+}
+
+/// A conversation's state as staff set it; the store writes it whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationState {
+    pub status: ConversationStatus,
+    pub snoozed_until: Option<i64>,
+    pub priority: Priority,
+    pub team_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    /// When the change happened, for history brought in from elsewhere; `None`: now.
+    pub at: Option<i64>,
+}
+
+/// Mail kept whole because it could not be read into a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct UnreadableMail {
+    pub id: i64,
+    pub received_at: i64,
+    pub reason: String,
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+}

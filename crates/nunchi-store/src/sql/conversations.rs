@@ -1,0 +1,380 @@
+//! `ConversationStore` in SQL shared by both backends: conversations, their threads, labels
+//! and the mail kept raw because it could not be read.
+
+pub(crate) const INSERT_CONVERSATION: &str = "
+    INSERT INTO conversations (
+        customer_id, channel, status, priority, subject, team_id,
+        last_message_at, created_at, updated_at
+    )
+    VALUES ($1, $2, 'open', $3, $4, $5, $6, $6, $6)
+    RETURNING *";
+
+pub(crate) const INSERT_MESSAGE: &str = "
+    INSERT INTO conversation_messages (
+        conversation_id, direction, channel, author_user_id, text, external_id, subject,
+        delivery, created_at
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    RETURNING *";
+
+/// Moves a conversation's activity times for a new line `$2` (its direction) at `$3`.
+/// Notes and activity lines are not customer-facing, so they move only `updated_at`.
+pub(crate) const TOUCH_CONVERSATION: &str = "
+    UPDATE conversations SET
+        last_message_at = CASE WHEN $2 IN ('incoming', 'outgoing') THEN $3
+                               ELSE last_message_at END,
+        last_incoming_at = CASE WHEN $2 = 'incoming' THEN $3 ELSE last_incoming_at END,
+        first_reply_at = CASE WHEN $2 = 'outgoing' AND first_reply_at IS NULL THEN $3
+                              ELSE first_reply_at END,
+        updated_at = $3
+    WHERE id = $1";
+
+pub(crate) const SET_STATE: &str = "
+    UPDATE conversations SET
+        status = $2, snoozed_until = $3, priority = $4, team_id = $5, assignee_id = $6,
+        resolved_at = CASE WHEN $2 = 'resolved' THEN COALESCE(resolved_at, $7) ELSE NULL END,
+        updated_at = $7
+    WHERE id = $1
+    RETURNING *";
+
+pub(crate) const INBOX_COUNTS: &str = "
+    SELECT
+        COUNT(CASE WHEN status = 'open' THEN 1 END),
+        COUNT(CASE WHEN status = 'pending' THEN 1 END),
+        COUNT(CASE WHEN status = 'snoozed' THEN 1 END),
+        COUNT(CASE WHEN status = 'resolved' THEN 1 END),
+        COUNT(CASE WHEN status <> 'resolved' AND assignee_id = $1 THEN 1 END),
+        COUNT(CASE WHEN status <> 'resolved' AND assignee_id IS NULL THEN 1 END)
+    FROM conversations";
+
+macro_rules! impl_conversation_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            async fn labels_of(
+                &self,
+                ids: &[i64],
+            ) -> $crate::StoreResult<std::collections::HashMap<i64, Vec<String>>> {
+                let mut out: std::collections::HashMap<i64, Vec<String>> = Default::default();
+                for chunk in ids.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT conversation_id, label FROM conversation_labels \
+                         WHERE conversation_id IN (",
+                    );
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(") ORDER BY label");
+                    let rows: Vec<(i64, String)> =
+                        qb.build_query_as().fetch_all(&self.read).await?;
+                    for (id, label) in rows {
+                        out.entry(id).or_default().push(label);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn with_labels(
+                &self,
+                mut list: Vec<$crate::model::Conversation>,
+            ) -> $crate::StoreResult<Vec<$crate::model::Conversation>> {
+                let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
+                let mut labels = self.labels_of(&ids).await?;
+                for c in &mut list {
+                    c.labels = labels.remove(&c.id).unwrap_or_default();
+                }
+                Ok(list)
+            }
+
+            async fn insert_message(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                conversation_id: i64,
+                m: &$crate::model::NewMessage,
+                now: i64,
+            ) -> $crate::StoreResult<$crate::model::ConversationMessage> {
+                let at = m.at.unwrap_or(now);
+                let exists: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1")
+                        .bind(conversation_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                if exists.is_none() {
+                    return Err($crate::StoreError::NotFound(format!(
+                        "conversation {conversation_id}"
+                    )));
+                }
+                let row: $crate::model::ConversationMessage =
+                    sqlx::query_as($crate::sql::conversations::INSERT_MESSAGE)
+                        .bind(conversation_id)
+                        .bind(m.direction.as_str())
+                        .bind(m.channel.as_str())
+                        .bind(m.author_user_id)
+                        .bind(&m.text)
+                        .bind(&m.external_id)
+                        .bind(&m.subject)
+                        .bind(&m.delivery)
+                        .bind(at)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                sqlx::query($crate::sql::conversations::TOUCH_CONVERSATION)
+                    .bind(conversation_id)
+                    .bind(m.direction.as_str())
+                    .bind(at)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(row)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::traits::ConversationStore for $store {
+            async fn create_conversation(
+                &self,
+                c: &$crate::model::NewConversation,
+                first: &$crate::model::NewMessage,
+            ) -> $crate::StoreResult<(
+                $crate::model::Conversation,
+                $crate::model::ConversationMessage,
+            )> {
+                let now = first.at.unwrap_or_else(|| self.clock.now_ms());
+                let mut tx = self.write.begin().await?;
+                let conversation: $crate::model::Conversation =
+                    sqlx::query_as($crate::sql::conversations::INSERT_CONVERSATION)
+                        .bind(c.customer_id)
+                        .bind(c.channel.as_str())
+                        .bind(c.priority.as_str())
+                        .bind(&c.subject)
+                        .bind(c.team_id)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let message = Self::insert_message(&mut tx, conversation.id, first, now).await?;
+                tx.commit().await?;
+                Ok((self.conversation(conversation.id).await?, message))
+            }
+
+            async fn add_message(
+                &self,
+                conversation_id: i64,
+                m: &$crate::model::NewMessage,
+            ) -> $crate::StoreResult<$crate::model::ConversationMessage> {
+                let now = self.clock.now_ms();
+                let mut tx = self.write.begin().await?;
+                let row = Self::insert_message(&mut tx, conversation_id, m, now).await?;
+                tx.commit().await?;
+                Ok(row)
+            }
+
+            async fn conversation(
+                &self,
+                id: i64,
+            ) -> $crate::StoreResult<$crate::model::Conversation> {
+                let row: $crate::model::Conversation =
+                    sqlx::query_as("SELECT * FROM conversations WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&self.read)
+                        .await?
+                        .ok_or_else(|| {
+                            $crate::StoreError::NotFound(format!("conversation {id}"))
+                        })?;
+                Ok(self.with_labels(vec![row]).await?.remove(0))
+            }
+
+            async fn conversations(
+                &self,
+                f: &$crate::model::ConversationFilter,
+            ) -> $crate::StoreResult<Vec<$crate::model::Conversation>> {
+                let mut qb =
+                    sqlx::QueryBuilder::<$db>::new("SELECT * FROM conversations WHERE 1 = 1");
+                if let Some(s) = f.status {
+                    qb.push(" AND status = ").push_bind(s.as_str());
+                }
+                match f.assignee {
+                    Some($crate::model::AssigneeFilter::User(u)) => {
+                        qb.push(" AND assignee_id = ").push_bind(u);
+                    }
+                    Some($crate::model::AssigneeFilter::Nobody) => {
+                        qb.push(" AND assignee_id IS NULL");
+                    }
+                    None => {}
+                }
+                if let Some(t) = f.team_id {
+                    qb.push(" AND team_id = ").push_bind(t);
+                }
+                if let Some(c) = f.customer_id {
+                    qb.push(" AND customer_id = ").push_bind(c);
+                }
+                if let Some((at, id)) = f.before {
+                    qb.push(" AND (last_message_at < ")
+                        .push_bind(at)
+                        .push(" OR (last_message_at = ")
+                        .push_bind(at)
+                        .push(" AND id < ")
+                        .push_bind(id)
+                        .push("))");
+                }
+                qb.push(" ORDER BY last_message_at DESC, id DESC LIMIT ")
+                    .push_bind(f.limit);
+                let list = qb.build_query_as().fetch_all(&self.read).await?;
+                self.with_labels(list).await
+            }
+
+            async fn inbox_counts(
+                &self,
+                user_id: i64,
+            ) -> $crate::StoreResult<$crate::model::InboxCounts> {
+                let (open, pending, snoozed, resolved, mine, unassigned): (
+                    i64,
+                    i64,
+                    i64,
+                    i64,
+                    i64,
+                    i64,
+                ) = sqlx::query_as($crate::sql::conversations::INBOX_COUNTS)
+                    .bind(user_id)
+                    .fetch_one(&self.read)
+                    .await?;
+                Ok($crate::model::InboxCounts {
+                    open,
+                    pending,
+                    snoozed,
+                    resolved,
+                    mine,
+                    unassigned,
+                })
+            }
+
+            async fn messages(
+                &self,
+                conversation_id: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::ConversationMessage>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM conversation_messages WHERE conversation_id = $1 ORDER BY id",
+                )
+                .bind(conversation_id)
+                .fetch_all(&self.read)
+                .await?)
+            }
+
+            async fn messages_by_external_id(
+                &self,
+                channel: &str,
+                external_ids: &[String],
+            ) -> $crate::StoreResult<Vec<$crate::model::ConversationMessage>> {
+                if external_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT * FROM conversation_messages WHERE channel = ",
+                );
+                qb.push_bind(channel.to_string())
+                    .push(" AND external_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in external_ids.iter().take(200) {
+                    sep.push_bind(id.clone());
+                }
+                qb.push(") ORDER BY id");
+                Ok(qb.build_query_as().fetch_all(&self.read).await?)
+            }
+
+            async fn set_conversation_state(
+                &self,
+                id: i64,
+                s: &$crate::model::ConversationState,
+            ) -> $crate::StoreResult<$crate::model::Conversation> {
+                sqlx::query_as::<_, $crate::model::Conversation>(
+                    $crate::sql::conversations::SET_STATE,
+                )
+                .bind(id)
+                .bind(s.status.as_str())
+                .bind(s.snoozed_until)
+                .bind(s.priority.as_str())
+                .bind(s.team_id)
+                .bind(s.assignee_id)
+                .bind(s.at.unwrap_or_else(|| self.clock.now_ms()))
+                .fetch_optional(&self.write)
+                .await?
+                .ok_or_else(|| $crate::StoreError::NotFound(format!("conversation {id}")))?;
+                self.conversation(id).await
+            }
+
+            async fn set_labels(&self, id: i64, labels: &[String]) -> $crate::StoreResult<()> {
+                let mut tx = self.write.begin().await?;
+                sqlx::query("DELETE FROM conversation_labels WHERE conversation_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                for label in labels {
+                    sqlx::query(
+                        "INSERT INTO conversation_labels (conversation_id, label) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(label)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_delivery(
+                &self,
+                message_id: i64,
+                delivery: &str,
+                error: Option<&str>,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE conversation_messages SET delivery = $2, delivery_error = $3 \
+                     WHERE id = $1",
+                )
+                .bind(message_id)
+                .bind(delivery)
+                .bind(error)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn message(
+                &self,
+                id: i64,
+            ) -> $crate::StoreResult<$crate::model::ConversationMessage> {
+                sqlx::query_as("SELECT * FROM conversation_messages WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("message {id}")))
+            }
+
+            async fn keep_unreadable_mail(
+                &self,
+                raw: &[u8],
+                reason: &str,
+            ) -> $crate::StoreResult<i64> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO unreadable_mail (received_at, reason, raw) VALUES ($1, $2, $3) \
+                     RETURNING id",
+                )
+                .bind(self.clock.now_ms())
+                .bind(reason)
+                .bind(raw)
+                .fetch_one(&self.write)
+                .await?)
+            }
+
+            async fn unreadable_mail(
+                &self,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::UnreadableMail>> {
+                Ok(
+                    sqlx::query_as("SELECT * FROM unreadable_mail ORDER BY id DESC LIMIT $1")
+                        .bind(limit)
+                        .fetch_all(&self.read)
+                        .await?,
+                )
+            }
+        }
+    };
+}
+pub(crate) use impl_conversation_store;

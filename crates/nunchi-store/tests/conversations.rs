@@ -1,0 +1,299 @@
+//! The support desk's storage on both backends: threads, activity times, the channel's own
+//! ids kept once, states, counts, paging, and what merge, erasure and export do with it.
+
+use nunchi_core::{
+    conversation::{ConversationChannel, ConversationStatus, MessageDirection, Priority},
+    customer::{CustomerName, ProfileFields},
+    import::CustomerRecord,
+};
+use nunchi_store::{Store, StoreError, each_backend, model::*};
+
+async fn person(s: &dyn Store, name: &str) -> i64 {
+    let record = CustomerRecord {
+        external_id: Some(format!("ext-{name}")),
+        profile: ProfileFields {
+            name: Some(CustomerName::parse(name).unwrap()),
+            ..Default::default()
+        },
+        email: None,
+        phone: None,
+        tags: vec![],
+        consents: vec![],
+        life_events: vec![],
+        attributes: vec![],
+        created_at: None,
+    };
+    s.create_customer(&record, &[], "test").await.unwrap()
+}
+
+fn line(direction: MessageDirection, text: &str, external_id: Option<&str>) -> NewMessage {
+    NewMessage {
+        direction,
+        channel: ConversationChannel::Email,
+        author_user_id: None,
+        text: text.into(),
+        external_id: external_id.map(str::to_string),
+        subject: Some("배송 문의".into()),
+        delivery: None,
+        at: None,
+    }
+}
+
+fn opening(customer_id: i64) -> NewConversation {
+    NewConversation {
+        customer_id,
+        channel: ConversationChannel::Email,
+        subject: "배송 문의".into(),
+        priority: Priority::Normal,
+        team_id: None,
+    }
+}
+
+each_backend!(a_thread_keeps_its_lines_in_order_and_its_times, |s| {
+    let c = person(&*s, "김민준").await;
+    let (conv, first) = s
+        .create_conversation(
+            &opening(c),
+            &line(MessageDirection::Incoming, "환불해 주세요", Some("a@mail")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(conv.status, ConversationStatus::Open);
+    assert_eq!(conv.last_incoming_at, Some(first.created_at));
+    assert_eq!(conv.first_reply_at, None);
+    let note = s
+        .add_message(
+            conv.id,
+            &line(MessageDirection::Note, "@지우 확인 부탁", None),
+        )
+        .await
+        .unwrap();
+    let after_note = s.conversation(conv.id).await.unwrap();
+    assert_eq!(after_note.first_reply_at, None, "a note is not a reply");
+    let reply = s
+        .add_message(
+            conv.id,
+            &line(
+                MessageDirection::Outgoing,
+                "확인하겠습니다",
+                Some("r@nunchi"),
+            ),
+        )
+        .await
+        .unwrap();
+    let replied = s.conversation(conv.id).await.unwrap();
+    assert_eq!(replied.first_reply_at, Some(reply.created_at));
+    let thread = s.messages(conv.id).await.unwrap();
+    assert_eq!(
+        thread.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![first.id, note.id, reply.id]
+    );
+    assert_eq!(thread[0].text, "환불해 주세요");
+
+    // The channel's own id is stored once; the second copy is a conflict.
+    assert!(matches!(
+        s.add_message(
+            conv.id,
+            &line(MessageDirection::Incoming, "again", Some("a@mail"))
+        )
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let found = s
+        .messages_by_external_id("email", &["nope".into(), "r@nunchi".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, reply.id);
+    assert!(
+        s.messages_by_external_id("chat", &["r@nunchi".into()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    s.set_delivery(reply.id, "failed", Some("550 no such user"))
+        .await
+        .unwrap();
+    let failed = s.message(reply.id).await.unwrap();
+    assert_eq!(failed.delivery.as_deref(), Some("failed"));
+    assert_eq!(failed.delivery_error.as_deref(), Some("550 no such user"));
+    assert!(matches!(
+        s.add_message(9_999_999, &line(MessageDirection::Note, "x", None))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+});
+
+each_backend!(states_counts_filters_and_paging, |s| {
+    let agent = s
+        .create_user("agent@nunchi.local", "Agent", "h", "agent", "ko")
+        .await
+        .unwrap();
+    let c = person(&*s, "이서연").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (conv, _) = s
+            .create_conversation(
+                &opening(c),
+                &line(MessageDirection::Incoming, &format!("문의 {i}"), None),
+            )
+            .await
+            .unwrap();
+        ids.push(conv.id);
+    }
+    let base = s.conversation(ids[0]).await.unwrap();
+    let state = |status, assignee_id| ConversationState {
+        status,
+        snoozed_until: None,
+        priority: Priority::High,
+        team_id: None,
+        assignee_id,
+        at: None,
+    };
+    let resolved = s
+        .set_conversation_state(ids[0], &state(ConversationStatus::Resolved, Some(agent.id)))
+        .await
+        .unwrap();
+    assert_eq!(resolved.status, ConversationStatus::Resolved);
+    assert!(resolved.resolved_at.is_some());
+    assert_eq!(resolved.priority, Priority::High);
+    assert_eq!(resolved.created_at, base.created_at);
+    let reopened = s
+        .set_conversation_state(ids[0], &state(ConversationStatus::Open, Some(agent.id)))
+        .await
+        .unwrap();
+    assert_eq!(reopened.resolved_at, None);
+    s.set_conversation_state(ids[1], &state(ConversationStatus::Pending, Some(agent.id)))
+        .await
+        .unwrap();
+    s.set_conversation_state(ids[2], &state(ConversationStatus::Resolved, None))
+        .await
+        .unwrap();
+    s.set_labels(ids[1], &["환불".into(), "vip".into(), "환불".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.conversation(ids[1]).await.unwrap().labels,
+        vec!["vip".to_string(), "환불".to_string()]
+    );
+
+    let counts = s.inbox_counts(agent.id).await.unwrap();
+    assert_eq!(
+        counts,
+        InboxCounts {
+            open: 3,
+            pending: 1,
+            snoozed: 0,
+            resolved: 1,
+            mine: 2,
+            unassigned: 2,
+        }
+    );
+    let list = |f: ConversationFilter| {
+        let s = s.clone();
+        async move {
+            s.conversations(&f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let mine = list(ConversationFilter {
+        assignee: Some(AssigneeFilter::User(agent.id)),
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(mine.len(), 2);
+    let nobody_open = list(ConversationFilter {
+        status: Some(ConversationStatus::Open),
+        assignee: Some(AssigneeFilter::Nobody),
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(nobody_open.len(), 2);
+    assert!(!nobody_open.contains(&ids[2]));
+
+    // Pages of two, newest activity first, cover all five once.
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = s
+            .conversations(&ConversationFilter {
+                customer_id: Some(c),
+                before,
+                limit: 2,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        before = Some((last.last_message_at, last.id));
+        seen.extend(page.iter().map(|c| c.id));
+    }
+    let mut want = ids.clone();
+    want.reverse();
+    assert_eq!(seen, want);
+});
+
+each_backend!(merge_moves_conversations_and_erasure_keeps_no_words, |s| {
+    let a = person(&*s, "박지우").await;
+    let b = person(&*s, "Jiwoo Park").await;
+    let (conv, _) = s
+        .create_conversation(
+            &opening(b),
+            &line(
+                MessageDirection::Incoming,
+                "제 주소는 서울시 마포구입니다",
+                Some("m@x"),
+            ),
+        )
+        .await
+        .unwrap();
+    s.set_labels(conv.id, &["배송".into()]).await.unwrap();
+    s.merge_customers(b, a, "tester").await.unwrap();
+    assert_eq!(s.conversation(conv.id).await.unwrap().customer_id, a);
+    let timeline = s.timeline(a, None, 50).await.unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t.kind == "conversation" && t.ref_id == conv.id)
+    );
+    let export = s.export_customer(a).await.unwrap();
+    assert_eq!(export.conversations.len(), 1);
+    assert_eq!(
+        export.conversation_messages[0].text,
+        "제 주소는 서울시 마포구입니다"
+    );
+
+    s.erase_customer(a, "dpo").await.unwrap();
+    let kept = s.conversation(conv.id).await.unwrap();
+    assert_eq!(kept.subject, "");
+    assert!(kept.labels.is_empty());
+    assert_eq!(
+        kept.channel,
+        ConversationChannel::Email,
+        "reports keep the channel"
+    );
+    let thread = s.messages(conv.id).await.unwrap();
+    assert_eq!(thread.len(), 1);
+    assert_eq!(thread[0].text, "");
+    assert_eq!(thread[0].external_id, None);
+});
+
+each_backend!(unreadable_mail_is_kept_whole, |s| {
+    let raw = b"\xff\xfe not mail at all \x00".to_vec();
+    let id = s
+        .keep_unreadable_mail(&raw, "no From header")
+        .await
+        .unwrap();
+    let kept = s.unreadable_mail(10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].id, id);
+    assert_eq!(kept[0].raw, raw);
+    assert_eq!(kept[0].reason, "no From header");
+});

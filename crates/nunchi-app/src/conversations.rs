@@ -12,6 +12,7 @@ use nunchi_core::{
     email::Email,
     identity::Identity,
     import::CustomerRecord,
+    sla::SlaEvent,
 };
 use nunchi_store::{
     StoreError,
@@ -125,6 +126,15 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
     if let Some(parent) = thread {
         let conversation = app.store.conversation(parent.conversation_id).await?;
         let added = app.store.add_message(conversation.id, &line).await?;
+        crate::sla::track(
+            app,
+            &conversation,
+            SlaEvent::Incoming {
+                at: added.created_at,
+                replied_before: conversation.first_reply_at.is_some(),
+            },
+        )
+        .await?;
         reopen_on_reply(app, &conversation).await?;
         return Ok(Intake {
             conversation_id: conversation.id,
@@ -147,6 +157,14 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
             &line,
         )
         .await?;
+    crate::sla::track(
+        app,
+        &conversation,
+        SlaEvent::Opened {
+            at: conversation.created_at,
+        },
+    )
+    .await?;
     Ok(Intake {
         conversation_id: conversation.id,
         message_id: added.id,
@@ -162,7 +180,17 @@ async fn reopen_on_reply(app: &App, c: &Conversation) -> Result<()> {
     let mut state = state_of(c);
     state.status = ConversationStatus::Open;
     state.snoozed_until = None;
-    app.store.set_conversation_state(c.id, &state).await?;
+    let after = app.store.set_conversation_state(c.id, &state).await?;
+    crate::sla::track(
+        app,
+        &after,
+        SlaEvent::Status {
+            from: c.status,
+            to: after.status,
+            at: after.updated_at,
+        },
+    )
+    .await?;
     activity(app, c.id, c.channel, None, "reopened").await
 }
 
@@ -313,13 +341,34 @@ pub async fn post_message(
         )
         .await?;
     }
+    crate::sla::track(
+        app,
+        &conversation,
+        SlaEvent::Reply {
+            at: reply.created_at,
+        },
+    )
+    .await?;
     // Answering a customer hands the conversation back to them.
     if conversation.status == ConversationStatus::Open {
         let mut state = state_of(&conversation);
         state.status = ConversationStatus::Pending;
-        app.store
+        let after = app
+            .store
             .set_conversation_state(conversation_id, &state)
             .await?;
+        // The reply moved the deadlines: read them again before pausing the clock.
+        let after = app.store.conversation(after.id).await?;
+        crate::sla::track(
+            app,
+            &after,
+            SlaEvent::Status {
+                from: conversation.status,
+                to: after.status,
+                at: after.updated_at,
+            },
+        )
+        .await?;
     }
     Ok(reply)
 }
@@ -481,6 +530,18 @@ pub async fn change(
         .store
         .set_conversation_state(conversation_id, &state)
         .await?;
+    if before.status != after.status {
+        crate::sla::track(
+            app,
+            &after,
+            SlaEvent::Status {
+                from: before.status,
+                to: after.status,
+                at: after.updated_at,
+            },
+        )
+        .await?;
+    }
     let by = Some(actor.user_id).filter(|id| *id > 0);
     let moved = [
         (before.status != after.status).then(|| format!("status={}", after.status)),

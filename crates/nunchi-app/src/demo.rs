@@ -405,6 +405,11 @@ async fn load_conversations(
     };
     use nunchi_store::model::{ConversationState, NewConversation, NewMessage};
     let all = nunchi_demo::support::conversations(seed, events, korean);
+    let policy = demo_sla_policy(store).await?;
+    let hours = crate::sla::hours_of(&policy)?;
+    let targets = crate::sla::targets_of(&policy);
+    // The demo's "now": deadlines before it that nobody met were missed.
+    let until = events.iter().map(|e| e.ts as i64 * 1000).max().unwrap_or(0);
     progress.start("demo conversations", all.len() as u64);
     let mut stored = 0;
     for (k, c) in all.iter().enumerate() {
@@ -467,8 +472,119 @@ async fn load_conversations(
         }
         let labels: Vec<String> = c.labels.iter().map(|l| l.to_string()).collect();
         store.set_labels(conversation.id, &labels).await?;
+        let (deadlines, missed) = sla_history(c, &hours, &targets, until);
+        store
+            .set_sla(conversation.id, Some(policy.id), &deadlines)
+            .await?;
+        for (metric, due, at) in missed {
+            store
+                .record_breach(conversation.id, metric.as_str(), due, at)
+                .await?;
+        }
         stored += 1;
     }
     progress.finish();
     Ok(stored)
+}
+
+/// The demo's SLA policy: the one it finds, or a weekday one it adds.
+async fn demo_sla_policy(store: &Arc<dyn Store>) -> anyhow::Result<nunchi_store::model::SlaPolicy> {
+    if let Some(p) = store.sla_policies().await?.into_iter().next() {
+        return Ok(p);
+    }
+    Ok(store
+        .create_sla_policy(&nunchi_store::model::NewSlaPolicy {
+            name: "평일 응대 / Weekday support".into(),
+            team_id: None,
+            priority: None,
+            first_response_minutes: Some(4 * 60),
+            next_response_minutes: Some(8 * 60),
+            resolution_minutes: Some(3 * 9 * 60),
+            business_hours: Some("mon-fri 09:00-18:00".into()),
+            time_zone: "Asia/Seoul".into(),
+            korean_holidays: true,
+            holidays: String::new(),
+        })
+        .await?)
+}
+
+/// A demo conversation's SLA clocks replayed through its lines: the deadlines it is left
+/// with, and every deadline it missed (metric, due, when it was seen missed) — those still
+/// open before `until` (ms) count as missed at their due time.
+fn sla_history(
+    c: &nunchi_demo::support::DemoConversation,
+    hours: &nunchi_core::business_hours::BusinessHours,
+    targets: &nunchi_core::sla::Targets,
+    until: i64,
+) -> (
+    nunchi_core::sla::Deadlines,
+    Vec<(nunchi_core::sla::SlaMetric, i64, i64)>,
+) {
+    use nunchi_core::{
+        conversation::ConversationStatus::*,
+        sla::{Deadlines, SlaEvent, SlaMetric, apply},
+    };
+    let ms = |ts: u32| ts as i64 * 1000;
+    let mut missed = Vec::new();
+    let mut d = Deadlines::default();
+    let mut step = |d: Deadlines, event: SlaEvent, at: i64| {
+        let (next, m) = apply(d, targets, hours, event);
+        missed.extend(m.into_iter().map(|(metric, due)| (metric, due, at)));
+        next
+    };
+    let opened = ms(c.lines[0].ts);
+    d = step(d, SlaEvent::Opened { at: opened }, opened);
+    let mut replied = false;
+    for l in &c.lines[1..] {
+        let at = ms(l.ts);
+        if l.incoming {
+            d = step(
+                d,
+                SlaEvent::Status {
+                    from: Pending,
+                    to: Open,
+                    at,
+                },
+                at,
+            );
+            d = step(
+                d,
+                SlaEvent::Incoming {
+                    at,
+                    replied_before: replied,
+                },
+                at,
+            );
+        } else {
+            d = step(d, SlaEvent::Reply { at }, at);
+            d = step(
+                d,
+                SlaEvent::Status {
+                    from: Open,
+                    to: Pending,
+                    at,
+                },
+                at,
+            );
+            replied = true;
+        }
+    }
+    if let Some(done) = c.resolved_at {
+        let at = ms(done);
+        d = step(
+            d,
+            SlaEvent::Status {
+                from: Open,
+                to: Resolved,
+                at,
+            },
+            at,
+        );
+    }
+    for metric in SlaMetric::ALL {
+        if let Some(due) = d.due(*metric).filter(|due| *due < until) {
+            missed.push((*metric, due, due));
+        }
+    }
+    (d, missed)
 }

@@ -40,7 +40,12 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
 
 /// Queues `job` to run now and wakes the runner.
 pub async fn enqueue<J: Job>(app: &App, job: &J) -> anyhow::Result<i64> {
-    let row = job.row(app.now());
+    enqueue_at(app, job, app.now()).await
+}
+
+/// Queues `job` to run at `run_at` (ms) or soon after.
+pub async fn enqueue_at<J: Job>(app: &App, job: &J, run_at: i64) -> anyhow::Result<i64> {
+    let row = job.row(run_at);
     let id = app
         .store
         .enqueue_job(&row.kind, &row.payload, row.run_at, row.max_attempts)
@@ -84,6 +89,7 @@ impl Registry {
             .register::<crate::mail::EmailJob>()
             .register::<crate::webhooks::WebhookJob>()
             .register::<crate::conversations::ReplyJob>()
+            .register::<crate::sla::SlaCheckJob>()
     }
 }
 

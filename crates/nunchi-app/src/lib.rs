@@ -27,6 +27,7 @@ pub mod periodic;
 pub mod privacy;
 pub mod scores;
 pub mod secret;
+pub mod sla;
 pub mod sources;
 pub mod survey_builder;
 pub mod surveys;

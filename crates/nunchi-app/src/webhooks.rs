@@ -12,7 +12,12 @@ use sha2::Sha256;
 use crate::jobs::Job;
 
 /// Every event type a webhook may subscribe to.
-pub const EVENTS: [&str; 3] = ["feedback.created", "follow_up.opened", "root_cause.fixed"];
+pub const EVENTS: [&str; 4] = [
+    "feedback.created",
+    "follow_up.opened",
+    "root_cause.fixed",
+    "conversation.sla_breached",
+];
 /// Deliveries are tried this many times (backoff 2 s … 256 s).
 pub const MAX_ATTEMPTS: i64 = 8;
 

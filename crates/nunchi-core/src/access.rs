@@ -77,6 +77,7 @@ impl Role {
                 SurveysManage,
                 InboxRead,
                 InboxWrite,
+                InboxManage,
             ],
             Self::Admin => &Permission::ALL,
         }
@@ -112,10 +113,12 @@ pub enum Permission {
     InboxRead,
     /// Take in messages (e-mail intake, calls), answer, assign and close conversations.
     InboxWrite,
+    /// Set the support desk's SLA policies.
+    InboxManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::ViewPii,
@@ -131,6 +134,7 @@ impl Permission {
         Permission::SurveysManage,
         Permission::InboxRead,
         Permission::InboxWrite,
+        Permission::InboxManage,
     ];
 
     /// The name the API documents it by (a bearer scope in the OpenAPI document).
@@ -151,6 +155,7 @@ impl Permission {
             Permission::SurveysManage => "surveys_manage",
             Permission::InboxRead => "inbox_read",
             Permission::InboxWrite => "inbox_write",
+            Permission::InboxManage => "inbox_manage",
         }
     }
 

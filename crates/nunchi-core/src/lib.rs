@@ -3,6 +3,7 @@
 //! SQL or HTTP, or reads the clock: callers pass the time in.
 
 pub mod access;
+pub mod business_hours;
 pub mod channel;
 pub mod clock;
 pub mod closed_loop;
@@ -20,6 +21,7 @@ pub mod money;
 pub mod named;
 pub mod phone;
 pub mod search;
+pub mod sla;
 pub mod status;
 pub mod survey;
 pub mod survey_edit;

@@ -414,3 +414,220 @@ async fn the_inbox_and_conversation_pages_work_for_an_agent() {
         StatusCode::FORBIDDEN
     );
 }
+
+fn kst(s: &str) -> i64 {
+    s.parse::<jiff::Zoned>()
+        .unwrap()
+        .timestamp()
+        .as_millisecond()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sla_breach_in_business_hours_alerts_in_the_thread_by_webhook_and_mail() {
+    // Created Fri 16:30, first response within 1 working hour, Mon–Fri 9–17 → due Mon 09:30.
+    let clock = std::sync::Arc::new(nunchi_app::TestClock::at(kst(
+        "2026-11-27T16:30:00+09:00[Asia/Seoul]",
+    )));
+    let app = TestApp::with_clock(clock.clone()).await;
+    let bad = app
+        .api(
+            Some(Role::Admin),
+            "POST",
+            "/api/v1/sla-policies",
+            Some(json!({"name": "x", "first_response_minutes": 60, "business_hours": "mon-fri 9-17"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text());
+    assert_eq!(bad.json()["error"]["code"], "invalid_business_hours");
+    let agent_may_not = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            "/api/v1/sla-policies",
+            Some(json!({"name": "x", "first_response_minutes": 60})),
+        )
+        .await;
+    assert_eq!(agent_may_not.status, StatusCode::FORBIDDEN);
+    let policy = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/sla-policies",
+            Some(json!({
+                "name": "평일 응대", "first_response_minutes": 60, "resolution_minutes": 960,
+                "business_hours": "mon-fri 09:00-17:00", "time_zone": "Asia/Seoul"
+            })),
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::CREATED, "{}", policy.text());
+    let hook = app
+        .api(
+            Some(Role::Admin),
+            "POST",
+            "/api/v1/webhooks",
+            Some(
+                json!({"url": "http://127.0.0.1:9/hooks", "events": ["conversation.sla_breached"]}),
+            ),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text());
+
+    let first = intake(&app, &euc_kr_mail("sla@example.com")).await;
+    let id = first["conversation_id"].clone();
+    let agent = app.user_ids[&Role::Agent];
+    app.api(
+        Some(Role::Agent),
+        "PATCH",
+        &format!("/api/v1/conversations/{id}"),
+        Some(json!({"assignee_id": agent})),
+    )
+    .await;
+    let conversation = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{id}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        conversation["first_response_due_at"],
+        kst("2026-11-30T09:30:00+09:00[Asia/Seoul]")
+    );
+    assert_eq!(
+        conversation["resolution_due_at"],
+        kst("2026-12-01T16:30:00+09:00[Asia/Seoul]")
+    );
+
+    let (_stop, stop_rx) = tokio::sync::watch::channel(false);
+    nunchi_app::jobs::spawn_runner(app.state.app.clone(), "w".into(), stop_rx, |_, _| {});
+    // The weekend passes with no reply: nothing is breached before Monday 09:30 …
+    clock
+        .advance(kst("2026-11-30T09:29:00+09:00[Asia/Seoul]") - nunchi_app::Clock::now_ms(&*clock));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let none = app
+        .api(Some(Role::Agent), "GET", "/api/v1/sla-breaches", None)
+        .await
+        .json();
+    assert_eq!(none, json!([]));
+    // … and at 09:31 the first-response deadline is missed.
+    clock.advance(2 * 60_000);
+    let breaches = eventually("the breach", async || {
+        let b = app
+            .api(Some(Role::Agent), "GET", "/api/v1/sla-breaches", None)
+            .await
+            .json();
+        (!b.as_array().unwrap().is_empty()).then_some(b)
+    })
+    .await;
+    assert_eq!(breaches[0]["metric"], "first_response");
+    assert_eq!(breaches[0]["conversation_id"], id);
+    let lines = thread(&app, &id).await;
+    assert!(
+        lines
+            .iter()
+            .any(|m| m["direction"] == "activity" && m["text"] == "sla_breached=first_response"),
+        "{lines:?}"
+    );
+    let jobs = app
+        .api(Some(Role::Admin), "GET", "/api/v1/jobs", None)
+        .await
+        .json();
+    let jobs = jobs.as_array().unwrap();
+    assert!(
+        jobs.iter().any(|j| j["kind"] == "webhook"
+            && j["payload"]
+                .as_str()
+                .unwrap()
+                .contains("conversation.sla_breached")),
+        "{jobs:?}"
+    );
+    assert!(
+        jobs.iter()
+            .any(|j| j["kind"] == "email"
+                && j["payload"].as_str().unwrap().contains("agent@test.local")),
+        "the assignee is told: {jobs:?}"
+    );
+
+    // A late reply does not record the same breach twice; pending pauses resolution.
+    let reply = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/conversations/{id}/messages"),
+            Some(json!({"text": "늦어서 죄송합니다", "note": false})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let after = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{id}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(after["status"], "pending");
+    assert_eq!(after["first_response_due_at"], Value::Null);
+    assert_eq!(
+        after["resolution_due_at"],
+        Value::Null,
+        "paused while pending"
+    );
+    assert!(after["resolution_left_minutes"].as_i64().unwrap() > 0);
+    let breaches = app
+        .api(Some(Role::Agent), "GET", "/api/v1/sla-breaches", None)
+        .await
+        .json();
+    assert_eq!(breaches.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managers_set_sla_policies_on_their_page() {
+    let app = TestApp::new().await;
+    let empty = app
+        .page(Role::Agent, "GET", "/inbox/sla", None)
+        .await
+        .text();
+    assert!(empty.contains("id=\"sla-empty\"") && !empty.contains("id=\"new-sla\""));
+    let csrf = app.csrf(Role::Manager).to_string();
+    let form = format!(
+        "csrf={csrf}&name=%ED%8F%89%EC%9D%BC&team_id=&priority=urgent&first_response_minutes=30\
+         &next_response_minutes=&resolution_minutes=480&business_hours=mon-fri+09%3A00-18%3A00\
+         &time_zone=Asia%2FSeoul&korean_holidays=1"
+    );
+    let added = app
+        .page(Role::Manager, "POST", "/inbox/sla", Some(&form))
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text());
+    let page = app
+        .page(Role::Manager, "GET", "/inbox/sla", None)
+        .await
+        .text();
+    assert!(
+        page.contains("id=\"sla-policies\"") && page.contains("평일"),
+        "{page}"
+    );
+    assert!(page.contains("mon-fri 09:00-18:00 · Asia/Seoul"), "{page}");
+    let agent_csrf = app.csrf(Role::Agent).to_string();
+    let refused = app
+        .page(
+            Role::Agent,
+            "POST",
+            "/inbox/sla",
+            Some(&format!(
+                "csrf={agent_csrf}&name=x&first_response_minutes=5"
+            )),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let policies = app
+        .api(Some(Role::Agent), "GET", "/api/v1/sla-policies", None)
+        .await
+        .json();
+    assert_eq!(policies.as_array().unwrap().len(), 1);
+    assert_eq!(policies[0]["priority"], "urgent");
+    assert_eq!(policies[0]["korean_holidays"], true);
+}

@@ -432,6 +432,26 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<()>;
     async fn message(&self, id: i64) -> StoreResult<ConversationMessage>;
     async fn keep_unreadable_mail(&self, raw: &[u8], reason: &str) -> StoreResult<i64>;
+    async fn create_sla_policy(&self, policy: &NewSlaPolicy) -> StoreResult<SlaPolicy>;
+    async fn sla_policies(&self) -> StoreResult<Vec<SlaPolicy>>;
+    async fn delete_sla_policy(&self, id: i64) -> StoreResult<()>;
+    /// Stores the policy a conversation is held to and its deadlines.
+    async fn set_sla(
+        &self,
+        conversation_id: i64,
+        policy_id: Option<i64>,
+        deadlines: &nunchi_core::sla::Deadlines,
+    ) -> StoreResult<()>;
+    /// Records a missed deadline once; says whether it was new.
+    async fn record_breach(
+        &self,
+        conversation_id: i64,
+        metric: &str,
+        due_at: i64,
+        at: i64,
+    ) -> StoreResult<bool>;
+    /// Breaches from `since` (ms) on, newest first.
+    async fn sla_breaches(&self, since: i64, limit: i64) -> StoreResult<Vec<SlaBreach>>;
     async fn unreadable_mail(&self, limit: i64) -> StoreResult<Vec<UnreadableMail>>;
 }
 

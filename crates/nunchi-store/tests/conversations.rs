@@ -297,3 +297,60 @@ each_backend!(unreadable_mail_is_kept_whole, |s| {
     assert_eq!(kept[0].raw, raw);
     assert_eq!(kept[0].reason, "no From header");
 });
+
+each_backend!(sla_policies_deadlines_and_breaches_recorded_once, |s| {
+    let policy = s
+        .create_sla_policy(&NewSlaPolicy {
+            name: "VIP".into(),
+            team_id: None,
+            priority: Some("urgent".into()),
+            first_response_minutes: Some(60),
+            next_response_minutes: None,
+            resolution_minutes: Some(480),
+            business_hours: Some("mon-fri 09:00-17:00".into()),
+            time_zone: "Asia/Seoul".into(),
+            korean_holidays: true,
+            holidays: "2026-12-31".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.sla_policies().await.unwrap(), vec![policy.clone()]);
+    let c = person(&*s, "최유나").await;
+    let (conv, _) = s
+        .create_conversation(
+            &opening(c),
+            &line(MessageDirection::Incoming, "급해요", None),
+        )
+        .await
+        .unwrap();
+    let d = nunchi_core::sla::Deadlines {
+        first_response: Some(1_000),
+        next_response: None,
+        resolution: Some(2_000),
+        resolution_left: None,
+    };
+    s.set_sla(conv.id, Some(policy.id), &d).await.unwrap();
+    let held = s.conversation(conv.id).await.unwrap();
+    assert_eq!(held.sla_policy_id, Some(policy.id));
+    assert_eq!(held.deadlines(), d);
+    assert_eq!(held.next_due(), Some(1_000));
+    assert!(
+        s.record_breach(conv.id, "first_response", 1_000, 1_500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.record_breach(conv.id, "first_response", 1_000, 1_600)
+            .await
+            .unwrap()
+    );
+    let breaches = s.sla_breaches(0, 10).await.unwrap();
+    assert_eq!(breaches.len(), 1);
+    assert_eq!(breaches[0].breached_at, 1_500);
+    s.delete_sla_policy(policy.id).await.unwrap();
+    assert_eq!(s.conversation(conv.id).await.unwrap().sla_policy_id, None);
+    assert!(matches!(
+        s.delete_sla_policy(policy.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+});

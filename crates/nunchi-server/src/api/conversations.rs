@@ -12,7 +12,10 @@ use nunchi_app::conversations::{
     self, ConversationChange, InboxPage, InboxQuery, Intake, MessageInput,
 };
 use nunchi_app::inbound_mail::MAX_RAW_BYTES;
-use nunchi_store::model::{Conversation, ConversationMessage, UnreadableMail};
+use nunchi_app::sla::{self, SlaPolicyInput};
+use nunchi_store::model::{
+    Conversation, ConversationMessage, SlaBreach, SlaPolicy, UnreadableMail,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -32,6 +35,60 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(get_one, patch))
         .routes(routes!(messages, post_message))
+        .routes(routes!(sla_policies, create_sla_policy))
+        .routes(routes!(delete_sla_policy))
+        .routes(routes!(sla_breaches))
+}
+
+#[utoipa::path(get, operation_id = "sla_policies", path = "/api/v1/sla-policies", security(("bearer" = ["inbox_read"])), tag = "inbox",
+    responses((status = 200, body = Vec<SlaPolicy>)))]
+pub async fn sla_policies(State(state): State<AppState>) -> AppResult<Json<Vec<SlaPolicy>>> {
+    Ok(Json(state.store.sla_policies().await?))
+}
+
+#[utoipa::path(post, operation_id = "create_sla_policy", path = "/api/v1/sla-policies", security(("bearer" = ["inbox_manage"])), tag = "inbox",
+    request_body = SlaPolicyInput, responses((status = 201, body = SlaPolicy)))]
+pub async fn create_sla_policy(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<SlaPolicyInput>,
+) -> AppResult<(StatusCode, Json<SlaPolicy>)> {
+    let created = sla::create_policy(&state, &auth.as_actor(), &input).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(delete, operation_id = "delete_sla_policy", path = "/api/v1/sla-policies/{id}", security(("bearer" = ["inbox_manage"])), tag = "inbox", params(("id" = i64, Path)),
+    responses((status = 204)))]
+pub async fn delete_sla_policy(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
+    sla::delete_policy(&state, &auth.as_actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BreachQuery {
+    /// From this time on (ms since the epoch); everything when absent.
+    pub since: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, operation_id = "sla_breaches", path = "/api/v1/sla-breaches", security(("bearer" = ["inbox_read"])), tag = "inbox", params(BreachQuery),
+    responses((status = 200, body = Vec<SlaBreach>, description = "Missed deadlines, newest first")))]
+pub async fn sla_breaches(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<BreachQuery>,
+) -> AppResult<Json<Vec<SlaBreach>>> {
+    let limit = nunchi_app::paging::limit(q.limit)?;
+    Ok(Json(
+        state
+            .store
+            .sla_breaches(q.since.unwrap_or(0), limit)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/inbound/email", security(("bearer" = ["inbox_write"])), tag = "inbox",

@@ -215,7 +215,8 @@ pub mod perm {
         LoopsManage,
         SurveysManage,
         InboxRead,
-        InboxWrite
+        InboxWrite,
+        InboxManage
     );
 }
 

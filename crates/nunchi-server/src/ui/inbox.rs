@@ -53,7 +53,7 @@ pub fn status_label(t: &Strings, s: ConversationStatus) -> &'static str {
     }
 }
 
-fn priority_label(t: &Strings, p: Priority) -> &'static str {
+pub fn priority_label(t: &Strings, p: Priority) -> &'static str {
     match p {
         Priority::Low => t.priority_low,
         Priority::Normal => t.priority_normal,
@@ -81,6 +81,8 @@ struct Row {
     urgent: bool,
     assignee: String,
     when: String,
+    /// The soonest SLA deadline, and whether it has passed.
+    due: Option<(String, bool)>,
 }
 
 #[derive(Template)]
@@ -164,6 +166,7 @@ async fn inbox(
     if status.is_empty() && assignee.is_empty() {
         tabs[0].3 = true;
     }
+    let now = state.now();
     let rows = page
         .rows
         .into_iter()
@@ -189,6 +192,10 @@ async fn inbox(
                 .and_then(|a| users.get(&a).cloned())
                 .unwrap_or_else(|| t.unassigned.into()),
             when: fmt_time(r.conversation.last_message_at),
+            due: r
+                .conversation
+                .next_due()
+                .map(|due| (fmt_time(due), due < now)),
         })
         .collect();
     let older = page.next.map(|cursor| {
@@ -281,6 +288,14 @@ fn activity_text(
     let id = value.parse::<i64>().unwrap_or(0);
     match key {
         "reopened" => t.activity_reopened.into(),
+        "sla_breached" => match nunchi_core::sla::SlaMetric::parse(value) {
+            Ok(m) => format!(
+                "{} {}",
+                t.activity_sla_breached,
+                super::sla::metric_label(t, m)
+            ),
+            Err(_) => what.into(),
+        },
         "status" => match ConversationStatus::parse(value) {
             Ok(s) => format!("{} {}", t.activity_status, status_label(t, s)),
             Err(_) => what.into(),

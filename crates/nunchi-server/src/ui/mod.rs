@@ -11,6 +11,7 @@ mod data;
 mod follow_ups;
 mod inbox;
 mod signin;
+mod sla;
 mod survey_page;
 pub mod surveys;
 mod voc;
@@ -50,7 +51,8 @@ pub fn routes() -> Router<AppState> {
         .merge(surveys::routes())
         .merge(survey_page::routes())
         .merge(follow_ups::routes())
-        .merge(inbox::routes());
+        .merge(inbox::routes())
+        .merge(sla::routes());
     for (path, _) in NOT_BUILT {
         router = router.route(path, get(not_built));
     }

@@ -34,8 +34,86 @@ pub struct Conversation {
     pub resolved_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The SLA policy it is held to, and its open deadlines (ms).
+    pub sla_policy_id: Option<i64>,
+    pub first_response_due_at: Option<i64>,
+    pub next_response_due_at: Option<i64>,
+    pub resolution_due_at: Option<i64>,
+    /// While pending: the resolution clock's working minutes left.
+    pub resolution_left_minutes: Option<i64>,
     #[sqlx(skip)]
     pub labels: Vec<String>,
+}
+
+impl Conversation {
+    /// Its SLA deadlines as the rules read them.
+    pub fn deadlines(&self) -> nunchi_core::sla::Deadlines {
+        nunchi_core::sla::Deadlines {
+            first_response: self.first_response_due_at,
+            next_response: self.next_response_due_at,
+            resolution: self.resolution_due_at,
+            resolution_left: self.resolution_left_minutes,
+        }
+    }
+
+    /// The soonest open deadline.
+    pub fn next_due(&self) -> Option<i64> {
+        [
+            self.first_response_due_at,
+            self.next_response_due_at,
+            self.resolution_due_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+/// An SLA policy: targets in working minutes for the conversations it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct SlaPolicy {
+    pub id: i64,
+    pub name: String,
+    /// The team it covers; any when absent.
+    pub team_id: Option<i64>,
+    /// The priority it covers; any when absent.
+    pub priority: Option<String>,
+    pub first_response_minutes: Option<i64>,
+    pub next_response_minutes: Option<i64>,
+    pub resolution_minutes: Option<i64>,
+    /// A weekly schedule (`mon-fri 09:00-18:00`); calendar hours when absent.
+    pub business_hours: Option<String>,
+    pub time_zone: String,
+    pub korean_holidays: bool,
+    /// Extra days off, comma-separated ISO dates.
+    pub holidays: String,
+    pub created_at: i64,
+}
+
+/// A policy to create (already checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSlaPolicy {
+    pub name: String,
+    pub team_id: Option<i64>,
+    pub priority: Option<String>,
+    pub first_response_minutes: Option<i64>,
+    pub next_response_minutes: Option<i64>,
+    pub resolution_minutes: Option<i64>,
+    pub business_hours: Option<String>,
+    pub time_zone: String,
+    pub korean_holidays: bool,
+    pub holidays: String,
+}
+
+/// A deadline that passed unmet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct SlaBreach {
+    pub id: i64,
+    pub conversation_id: i64,
+    /// first_response, next_response or resolution.
+    pub metric: String,
+    pub due_at: i64,
+    pub breached_at: i64,
 }
 
 /// One line of a thread.

@@ -47,6 +47,25 @@ pub(crate) const INBOX_COUNTS: &str = "
         COUNT(CASE WHEN status <> 'resolved' AND assignee_id IS NULL THEN 1 END)
     FROM conversations";
 
+pub(crate) const INSERT_SLA_POLICY: &str = "
+    INSERT INTO sla_policies (
+        name, team_id, priority, first_response_minutes, next_response_minutes,
+        resolution_minutes, business_hours, time_zone, korean_holidays, holidays, created_at
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    RETURNING *";
+
+pub(crate) const SET_SLA: &str = "
+    UPDATE conversations SET
+        sla_policy_id = $2, first_response_due_at = $3, next_response_due_at = $4,
+        resolution_due_at = $5, resolution_left_minutes = $6
+    WHERE id = $1";
+
+pub(crate) const RECORD_BREACH: &str = "
+    INSERT INTO sla_breaches (conversation_id, metric, due_at, breached_at)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT DO NOTHING";
+
 macro_rules! impl_conversation_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -360,6 +379,95 @@ macro_rules! impl_conversation_store {
                 .bind(reason)
                 .bind(raw)
                 .fetch_one(&self.write)
+                .await?)
+            }
+
+            async fn create_sla_policy(
+                &self,
+                p: &$crate::model::NewSlaPolicy,
+            ) -> $crate::StoreResult<$crate::model::SlaPolicy> {
+                Ok(
+                    sqlx::query_as($crate::sql::conversations::INSERT_SLA_POLICY)
+                        .bind(&p.name)
+                        .bind(p.team_id)
+                        .bind(&p.priority)
+                        .bind(p.first_response_minutes)
+                        .bind(p.next_response_minutes)
+                        .bind(p.resolution_minutes)
+                        .bind(&p.business_hours)
+                        .bind(&p.time_zone)
+                        .bind(p.korean_holidays)
+                        .bind(&p.holidays)
+                        .bind(self.clock.now_ms())
+                        .fetch_one(&self.write)
+                        .await?,
+                )
+            }
+
+            async fn sla_policies(&self) -> $crate::StoreResult<Vec<$crate::model::SlaPolicy>> {
+                Ok(sqlx::query_as("SELECT * FROM sla_policies ORDER BY id")
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn delete_sla_policy(&self, id: i64) -> $crate::StoreResult<()> {
+                let done = sqlx::query("DELETE FROM sla_policies WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("SLA policy {id}")));
+                }
+                Ok(())
+            }
+
+            async fn set_sla(
+                &self,
+                conversation_id: i64,
+                policy_id: Option<i64>,
+                d: &nunchi_core::sla::Deadlines,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($crate::sql::conversations::SET_SLA)
+                    .bind(conversation_id)
+                    .bind(policy_id)
+                    .bind(d.first_response)
+                    .bind(d.next_response)
+                    .bind(d.resolution)
+                    .bind(d.resolution_left)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn record_breach(
+                &self,
+                conversation_id: i64,
+                metric: &str,
+                due_at: i64,
+                at: i64,
+            ) -> $crate::StoreResult<bool> {
+                let done = sqlx::query($crate::sql::conversations::RECORD_BREACH)
+                    .bind(conversation_id)
+                    .bind(metric)
+                    .bind(due_at)
+                    .bind(at)
+                    .execute(&self.write)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn sla_breaches(
+                &self,
+                since: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::SlaBreach>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM sla_breaches WHERE breached_at >= $1 \
+                     ORDER BY breached_at DESC, id DESC LIMIT $2",
+                )
+                .bind(since)
+                .bind(limit)
+                .fetch_all(&self.read)
                 .await?)
             }
 

@@ -1,0 +1,214 @@
+//! The SLA policies page: the support desk's targets per team and priority in working or
+//! calendar hours, a form to add one, and the deadlines missed lately.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::State,
+    response::{IntoResponse, Redirect},
+    routing::{get, post},
+};
+use nunchi_app::sla::{self, SlaPolicyInput};
+use nunchi_core::{access::Permission, conversation::Priority, sla::SlaMetric};
+use serde::Deserialize;
+
+use super::{Chrome, UiNeed, UiResult, fmt_time, form_number, lang_of, render};
+use crate::{
+    AppState,
+    auth::{check_form_csrf, perm},
+    extract::ApiPath,
+    i18n::Strings,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/inbox/sla", get(page).post(add))
+        .route("/inbox/sla/{id}/delete", post(remove))
+}
+
+/// Breaches listed, at most.
+const BREACHES_SHOWN: i64 = 50;
+
+pub fn metric_label(t: &Strings, m: SlaMetric) -> &'static str {
+    match m {
+        SlaMetric::FirstResponse => t.sla_metric_first_response,
+        SlaMetric::NextResponse => t.sla_metric_next_response,
+        SlaMetric::Resolution => t.sla_metric_resolution,
+    }
+}
+
+struct PolicyRow {
+    id: i64,
+    name: String,
+    team: String,
+    priority: String,
+    first_response: String,
+    next_response: String,
+    resolution: String,
+    hours: String,
+}
+
+#[derive(Template)]
+#[template(path = "sla.html")]
+struct Page {
+    chrome: Chrome,
+    policies: Vec<PolicyRow>,
+    breaches: Vec<(i64, String, String, String)>,
+    teams: Vec<(i64, String)>,
+    priorities: Vec<(&'static str, &'static str)>,
+    can_manage: bool,
+}
+
+fn minutes(m: Option<i64>) -> String {
+    m.map(|m| crate::ui::count(&m))
+        .unwrap_or_else(|| "—".into())
+}
+
+async fn page(State(state): State<AppState>, auth: UiNeed<perm::InboxRead>) -> UiResult {
+    let t = lang_of(&auth).strings();
+    let teams: HashMap<i64, String> = state
+        .store
+        .teams()
+        .await?
+        .into_iter()
+        .map(|team| (team.id, team.name))
+        .collect();
+    let policies = state
+        .store
+        .sla_policies()
+        .await?
+        .into_iter()
+        .map(|p| PolicyRow {
+            id: p.id,
+            team: p
+                .team_id
+                .and_then(|id| teams.get(&id).cloned())
+                .unwrap_or_else(|| t.sla_any.into()),
+            priority: p
+                .priority
+                .as_deref()
+                .and_then(|x| Priority::parse(x).ok())
+                .map(|x| super::inbox::priority_label(t, x).to_string())
+                .unwrap_or_else(|| t.sla_any.into()),
+            first_response: minutes(p.first_response_minutes),
+            next_response: minutes(p.next_response_minutes),
+            resolution: minutes(p.resolution_minutes),
+            hours: format!(
+                "{} · {}{}",
+                p.business_hours.as_deref().unwrap_or(t.sla_calendar),
+                p.time_zone,
+                if p.korean_holidays && p.business_hours.is_some() {
+                    format!(" · {}", t.sla_korean_holidays)
+                } else {
+                    String::new()
+                }
+            ),
+            name: p.name,
+        })
+        .collect();
+    let breaches = state
+        .store
+        .sla_breaches(0, BREACHES_SHOWN)
+        .await?
+        .into_iter()
+        .map(|b| {
+            let metric = SlaMetric::parse(&b.metric)
+                .map(|m| metric_label(t, m).to_string())
+                .unwrap_or(b.metric);
+            (
+                b.conversation_id,
+                metric,
+                fmt_time(b.due_at),
+                fmt_time(b.breached_at),
+            )
+        })
+        .collect();
+    let mut team_list: Vec<(i64, String)> = teams.into_iter().collect();
+    team_list.sort();
+    Ok(render(Page {
+        chrome: Chrome::new(&auth, "/inbox", t.sla_title),
+        policies,
+        breaches,
+        teams: team_list,
+        priorities: Priority::ALL
+            .iter()
+            .map(|p| (p.as_str(), super::inbox::priority_label(t, *p)))
+            .collect(),
+        can_manage: auth.can(Permission::InboxManage),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PolicyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    team_id: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    first_response_minutes: String,
+    #[serde(default)]
+    next_response_minutes: String,
+    #[serde(default)]
+    resolution_minutes: String,
+    #[serde(default)]
+    business_hours: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    korean_holidays: Option<String>,
+    #[serde(default)]
+    holidays: String,
+}
+
+async fn add(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxManage>,
+    Form(f): Form<PolicyForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let whole = |field: &str, text: &str| -> Result<Option<i64>, crate::error::AppError> {
+        Ok(form_number(field, text)?.map(|n| n as i64))
+    };
+    let input = SlaPolicyInput {
+        name: f.name,
+        team_id: whole("team_id", &f.team_id)?.filter(|t| *t > 0),
+        priority: Some(f.priority).filter(|p| !p.is_empty()),
+        first_response_minutes: whole("first_response_minutes", &f.first_response_minutes)?,
+        next_response_minutes: whole("next_response_minutes", &f.next_response_minutes)?,
+        resolution_minutes: whole("resolution_minutes", &f.resolution_minutes)?,
+        business_hours: Some(f.business_hours),
+        time_zone: Some(f.time_zone),
+        korean_holidays: Some(f.korean_holidays.is_some()),
+        holidays: f
+            .holidays
+            .split([',', ' '])
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
+    sla::create_policy(&state, &auth.as_actor(), &input).await?;
+    Ok(Redirect::to("/inbox/sla").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxManage>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<CsrfForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    sla::delete_policy(&state, &auth.as_actor(), id).await?;
+    Ok(Redirect::to("/inbox/sla").into_response())
+}

@@ -586,6 +586,9 @@ pub struct InboxQuery {
     pub assignee: Option<String>,
     pub team_id: Option<i64>,
     pub customer_id: Option<i64>,
+    /// Only conversations with a message containing this (any language, any length);
+    /// results are not paged.
+    pub q: Option<String>,
     /// The cursor a previous page gave.
     pub before: Option<String>,
     pub limit: Option<i64>,
@@ -629,24 +632,37 @@ pub async fn inbox(app: &App, actor: &Actor, q: &InboxQuery) -> Result<InboxPage
             )
         })?)),
     };
-    let before = q.before.as_deref().map(parse_cursor).transpose()?;
-    let list = app
-        .store
-        .conversations(&ConversationFilter {
-            status,
-            assignee,
-            team_id: q.team_id,
-            customer_id: q.customer_id,
-            before,
-            limit,
-        })
-        .await?;
-    let next = (list.len() as i64 == limit)
-        .then(|| {
-            list.last()
-                .map(|c| format!("{}.{}", c.last_message_at, c.id))
-        })
-        .flatten();
+    let filter = ConversationFilter {
+        status,
+        assignee,
+        team_id: q.team_id,
+        customer_id: q.customer_id,
+        before: q.before.as_deref().map(parse_cursor).transpose()?,
+        limit,
+    };
+    let mut found_text = std::collections::HashMap::new();
+    let (list, next) = match q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => {
+            if text.chars().count() > MAX_QUERY_CHARS {
+                return Err(Error::invalid(
+                    "invalid_query",
+                    format!("search for at most {MAX_QUERY_CHARS} characters"),
+                ));
+            }
+            let list = search(app, text, &filter, &mut found_text).await?;
+            (list, None)
+        }
+        None => {
+            let list = app.store.conversations(&filter).await?;
+            let next = (list.len() as i64 == limit)
+                .then(|| {
+                    list.last()
+                        .map(|c| format!("{}.{}", c.last_message_at, c.id))
+                })
+                .flatten();
+            (list, next)
+        }
+    };
     let mut rows = Vec::with_capacity(list.len());
     let mut names = std::collections::HashMap::new();
     for c in list {
@@ -657,20 +673,24 @@ pub async fn inbox(app: &App, actor: &Actor, q: &InboxQuery) -> Result<InboxPage
             }
             slot.insert(display_name(&customer));
         }
-        let preview = app
-            .store
-            .messages(c.id)
-            .await?
-            .into_iter()
-            .rev()
-            .find(|m| {
-                matches!(
-                    m.direction,
-                    MessageDirection::Incoming | MessageDirection::Outgoing
-                )
-            })
-            .map(|m| m.text.chars().take(140).collect())
-            .unwrap_or_default();
+        let preview = match found_text.remove(&c.id) {
+            Some(text) => Some(text),
+            None => app
+                .store
+                .messages(c.id)
+                .await?
+                .into_iter()
+                .rev()
+                .find(|m| {
+                    matches!(
+                        m.direction,
+                        MessageDirection::Incoming | MessageDirection::Outgoing
+                    )
+                })
+                .map(|m| m.text),
+        }
+        .map(|t| t.chars().take(140).collect())
+        .unwrap_or_default();
         rows.push(InboxRow {
             customer_name: names[&c.customer_id].clone(),
             conversation: c,
@@ -690,6 +710,44 @@ pub fn display_name(c: &nunchi_store::model::Customer) -> Option<String> {
         .name
         .clone()
         .or_else(|| c.identity("email").map(str::to_string))
+}
+
+/// The longest search accepted, in characters.
+const MAX_QUERY_CHARS: usize = 200;
+/// Matching messages read for one search, at most (newest first).
+const SEARCH_MESSAGES: i64 = 2_000;
+
+/// Conversations with a message containing `text`, newest match first, that also meet
+/// `filter`; the matching message's text is kept for the preview.
+async fn search(
+    app: &App,
+    text: &str,
+    filter: &ConversationFilter,
+    found_text: &mut std::collections::HashMap<i64, String>,
+) -> Result<Vec<Conversation>> {
+    let mut list = Vec::new();
+    for m in app.store.search_messages(text, SEARCH_MESSAGES).await? {
+        if found_text.contains_key(&m.conversation_id) {
+            continue;
+        }
+        let c = app.store.conversation(m.conversation_id).await?;
+        let fits = filter.status.is_none_or(|s| s == c.status)
+            && filter.team_id.is_none_or(|t| Some(t) == c.team_id)
+            && filter.customer_id.is_none_or(|id| id == c.customer_id)
+            && match filter.assignee {
+                Some(AssigneeFilter::User(u)) => c.assignee_id == Some(u),
+                Some(AssigneeFilter::Nobody) => c.assignee_id.is_none(),
+                None => true,
+            };
+        found_text.insert(m.conversation_id, m.text);
+        if fits {
+            list.push(c);
+            if list.len() as i64 >= filter.limit {
+                break;
+            }
+        }
+    }
+    Ok(list)
 }
 
 fn parse_cursor(s: &str) -> Result<(i64, i64)> {

@@ -631,3 +631,83 @@ async fn managers_set_sla_policies_on_their_page() {
     assert_eq!(policies[0]["priority"], "urgent");
     assert_eq!(policies[0]["korean_holidays"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searching_the_inbox_finds_two_syllable_korean_and_filters() {
+    let app = TestApp::new().await;
+    let refund = intake(
+        &app,
+        "From: a@example.com\r\nSubject: =?UTF-8?B?7ZmY67aI?=\r\nMessage-ID: <s1@x>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n환불해 주세요".as_bytes(),
+    )
+    .await;
+    let late = intake(
+        &app,
+        "From: b@example.com\r\nSubject: late\r\nMessage-ID: <s2@x>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n배송이 늦어요".as_bytes(),
+    )
+    .await;
+    let search = |q: &str| {
+        let path = format!(
+            "/api/v1/conversations?{}",
+            serde_urlencoded::to_string([("q", q)]).unwrap()
+        );
+        let app = &app;
+        async move {
+            let r = app.api(Some(Role::Agent), "GET", &path, None).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            r.json()["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row["conversation"]["id"].clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        search("환불").await,
+        vec![refund["conversation_id"].clone()]
+    );
+    assert_eq!(
+        search("늦어요").await,
+        vec![late["conversation_id"].clone()]
+    );
+    assert!(search("교환").await.is_empty());
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/conversations?status=resolved&q=%ED%99%98%EB%B6%88",
+            None,
+        )
+        .await
+        .json();
+    assert!(
+        r["rows"].as_array().unwrap().is_empty(),
+        "filters still apply: {r}"
+    );
+    let page = app
+        .page(Role::Agent, "GET", "/inbox?q=%EB%B0%B0%EC%86%A1", None)
+        .await
+        .text();
+    assert!(
+        page.contains("배송이 늦어요") && !page.contains("환불해 주세요"),
+        "{page}"
+    );
+    let none = app
+        .page(Role::Agent, "GET", "/inbox?q=zzz", None)
+        .await
+        .text();
+    assert!(none.contains("id=\"inbox-no-match\""));
+    let long = "가".repeat(201);
+    let too_long = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!(
+                "/api/v1/conversations?{}",
+                serde_urlencoded::to_string([("q", long.as_str())]).unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
+}

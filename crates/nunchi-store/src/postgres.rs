@@ -46,6 +46,7 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(StoreError::Migrate)?;
+        Self::check_trigram_locale(&pool).await?;
         Ok(Self {
             read: pool.clone(),
             write: pool,
@@ -55,6 +56,44 @@ impl PgStore {
 }
 
 impl PgStore {
+    /// A message search: ILIKE, which the trigram index serves for three characters or
+    /// more; shorter ones scan, with a plain substring test when case cannot matter.
+    pub(crate) fn message_search(query: &str) -> (&'static str, String) {
+        use crate::sql::conversations::{caseless, contains_pattern, message_search_sql};
+        if query.chars().count() < 3 && caseless(query) {
+            (
+                message_search_sql!("strpos(m.text, $1) > 0"),
+                query.to_string(),
+            )
+        } else {
+            (
+                message_search_sql!("m.text ILIKE $1 ESCAPE '\\'"),
+                contains_pattern(query),
+            )
+        }
+    }
+
+    /// Whether pg_trgm reads Hangul in this database (it does only under a UTF-8
+    /// LC_CTYPE); logs what to do when it does not, since Korean search then scans.
+    async fn check_trigram_locale(pool: &PgPool) -> StoreResult<()> {
+        let (hangul, ctype): (bool, String) = sqlx::query_as(
+            "SELECT array_length(show_trgm('환불해'), 1) IS NOT NULL, \
+             (SELECT datctype FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_one(pool)
+        .await?;
+        if !hangul {
+            tracing::warn!(
+                lc_ctype = %ctype,
+                "this database's LC_CTYPE is not a UTF-8 locale, so conversation search cannot index Korean \
+                 and scans instead; create the database with LC_CTYPE 'C.UTF-8' (or ko_KR.UTF-8), e.g. \
+                 CREATE DATABASE nunchi TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8', \
+                 and restore into it"
+            );
+        }
+        Ok(())
+    }
+
     /// Ids for `n` new rows of `table` from its identity sequence, so concurrent writers
     /// never collide.
     pub(crate) async fn reserve_ids(

@@ -91,6 +91,34 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// A message search: FTS5's trigram index for three characters or more (the query as
+    /// one quoted phrase, so any substring matches), a scan for shorter ones, which a
+    /// trigram index cannot answer.
+    pub(crate) fn message_search(query: &str) -> (&'static str, String) {
+        use crate::sql::conversations::{caseless, contains_pattern, message_search_sql};
+        if query.chars().count() >= 3 {
+            (
+                message_search_sql!(
+                    "m.id IN (SELECT rowid FROM conversation_message_fts \
+                     WHERE conversation_message_fts MATCH $1)"
+                ),
+                format!("\"{}\"", query.replace('"', "\"\"")),
+            )
+        } else if caseless(query) {
+            (
+                message_search_sql!("instr(m.text, $1) > 0"),
+                query.to_string(),
+            )
+        } else {
+            (
+                message_search_sql!("m.text LIKE $1 ESCAPE '\\'"),
+                contains_pattern(query),
+            )
+        }
+    }
+}
+
+impl SqliteStore {
     /// After an erasure: copies every page into the database file and truncates the WAL,
     /// so the pages' earlier versions (with the erased data) are gone from the data
     /// folder. Readers holding an old snapshot can delay it; the busy timeout waits for

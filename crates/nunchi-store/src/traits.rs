@@ -406,6 +406,8 @@ pub trait ConversationStore: Send + Sync {
         conversation_id: i64,
         message: &NewMessage,
     ) -> StoreResult<ConversationMessage>;
+    /// Adds many lines (history brought in from elsewhere) in one transaction.
+    async fn import_messages(&self, lines: &[(i64, NewMessage)]) -> StoreResult<()>;
     async fn conversation(&self, id: i64) -> StoreResult<Conversation>;
     async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<Conversation>>;
     async fn inbox_counts(&self, user_id: i64) -> StoreResult<InboxCounts>;
@@ -432,6 +434,13 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<()>;
     async fn message(&self, id: i64) -> StoreResult<ConversationMessage>;
     async fn keep_unreadable_mail(&self, raw: &[u8], reason: &str) -> StoreResult<i64>;
+    /// Messages and notes containing `query` (any language, any length, case-insensitive
+    /// for Latin letters), newest first.
+    async fn search_messages(
+        &self,
+        query: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<ConversationMessage>>;
     async fn create_sla_policy(&self, policy: &NewSlaPolicy) -> StoreResult<SlaPolicy>;
     async fn sla_policies(&self) -> StoreResult<Vec<SlaPolicy>>;
     async fn delete_sla_policy(&self, id: i64) -> StoreResult<()>;

@@ -354,3 +354,76 @@ each_backend!(sla_policies_deadlines_and_breaches_recorded_once, |s| {
         Err(StoreError::NotFound(_))
     ));
 });
+
+each_backend!(
+    search_finds_substrings_in_korean_and_english_of_any_length,
+    |s| {
+        let c = person(&*s, "한소희").await;
+        let texts = [
+            "환불해 주세요",
+            "배송이 늦어요. 오배송 아닌가요?",
+            "Please REFUND my order",
+            "100% 만족_아님",
+            "교환",
+        ];
+        let (conv, _) = s
+            .create_conversation(
+                &opening(c),
+                &line(MessageDirection::Incoming, texts[0], None),
+            )
+            .await
+            .unwrap();
+        for t in &texts[1..] {
+            s.add_message(conv.id, &line(MessageDirection::Incoming, t, None))
+                .await
+                .unwrap();
+        }
+        s.add_message(
+            conv.id,
+            &line(MessageDirection::Activity, "status=환불", None),
+        )
+        .await
+        .unwrap();
+        let found = |q: &'static str| {
+            let s = s.clone();
+            async move {
+                s.search_messages(q, 50)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|m| m.text)
+                    .collect::<Vec<_>>()
+            }
+        };
+        // One and two syllables (below a trigram), three and more, across a space.
+        assert_eq!(
+            found("환불").await,
+            vec![texts[0].to_string()],
+            "activity lines are not searched"
+        );
+        assert_eq!(
+            found("환").await,
+            vec![texts[4].to_string(), texts[0].to_string()]
+        );
+        assert_eq!(found("환불해").await, vec![texts[0].to_string()]);
+        assert_eq!(found("불해 주").await, vec![texts[0].to_string()]);
+        assert_eq!(found("배송").await, vec![texts[1].to_string()]);
+        assert_eq!(found("오배송 아닌").await, vec![texts[1].to_string()]);
+        assert_eq!(found("refund").await, vec![texts[2].to_string()]);
+        assert_eq!(found("Re").await, vec![texts[2].to_string()]);
+        // Wildcards are literal.
+        assert_eq!(found("0%").await, vec![texts[3].to_string()]);
+        assert_eq!(found("족_아").await, vec![texts[3].to_string()]);
+        assert_eq!(found("\"quoted\"").await, Vec::<String>::new());
+        assert!(found("없는 말").await.is_empty());
+        // Newest first.
+        let both = s.search_messages("요", 50).await.unwrap();
+        assert_eq!(both.len(), 2);
+        assert!(both[0].id > both[1].id);
+
+        // An erased customer's words cannot be found any more.
+        s.erase_customer(c, "dpo").await.unwrap();
+        assert!(found("환불해").await.is_empty());
+        assert!(found("환불").await.is_empty());
+    }
+);

@@ -102,10 +102,13 @@ enum Command {
     /// generator and timings.
     #[command(subcommand)]
     Analyze(commands::analyze::AnalyzeCommand),
-    /// Measure customer search latency on the current database (load a demo first).
+    /// Measure customer search latency on the current database (load a demo first), or
+    /// with --conversation-messages N, fill the inbox with N messages and time its search.
     Bench {
         #[arg(long, default_value_t = 2000)]
         queries: usize,
+        #[arg(long)]
+        conversation_messages: Option<usize>,
     },
 }
 

@@ -172,6 +172,9 @@ pub struct ListQuery {
     pub assignee: Option<String>,
     pub team_id: Option<i64>,
     pub customer_id: Option<i64>,
+    /// Only conversations with a message or note containing this, in any language and of
+    /// any length ("환불" finds "환불해 주세요"); search results come in one page.
+    pub q: Option<String>,
     /// The `next` cursor of the previous page.
     pub before: Option<String>,
     pub limit: Option<i64>,
@@ -189,6 +192,7 @@ pub async fn list(
         assignee: q.assignee,
         team_id: q.team_id,
         customer_id: q.customer_id,
+        q: q.q,
         before: q.before,
         limit: q.limit,
     };

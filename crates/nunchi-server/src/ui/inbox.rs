@@ -92,10 +92,14 @@ struct InboxPage {
     tabs: Vec<Tab>,
     rows: Vec<Row>,
     older: Option<String>,
+    query: String,
+    status: String,
+    assignee: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct InboxParams {
+    q: Option<String>,
     status: Option<String>,
     assignee: Option<String>,
     before: Option<String>,
@@ -113,6 +117,7 @@ async fn inbox(
         &InboxQuery {
             status: p.status.clone(),
             assignee: p.assignee.clone(),
+            q: p.q.clone(),
             before: p.before.clone(),
             ..Default::default()
         },
@@ -200,11 +205,11 @@ async fn inbox(
         .collect();
     let older = page.next.map(|cursor| {
         let mut q = vec![("before", cursor)];
-        if let Some(s) = p.status {
-            q.push(("status", s));
+        if let Some(s) = &p.status {
+            q.push(("status", s.clone()));
         }
-        if let Some(a) = p.assignee {
-            q.push(("assignee", a));
+        if let Some(a) = &p.assignee {
+            q.push(("assignee", a.clone()));
         }
         format!(
             "/inbox?{}",
@@ -224,6 +229,9 @@ async fn inbox(
             .collect(),
         rows,
         older,
+        query: p.q.clone().unwrap_or_default(),
+        status: status.to_string(),
+        assignee: assignee.to_string(),
     }))
 }
 

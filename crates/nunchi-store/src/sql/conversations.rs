@@ -66,6 +66,40 @@ pub(crate) const RECORD_BREACH: &str = "
     VALUES ($1, $2, $3, $4)
     ON CONFLICT DO NOTHING";
 
+/// `text` as a `LIKE … ESCAPE '\'` pattern matching it anywhere.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Messages (not activity lines) containing `$1` by substring, newest first, `$2` at most;
+/// each backend fills in how `$1` is matched.
+macro_rules! message_search_sql {
+    ($matching:literal) => {
+        concat!(
+            "SELECT m.* FROM conversation_messages m WHERE m.direction <> 'activity' AND ",
+            $matching,
+            " ORDER BY m.id DESC LIMIT $2"
+        )
+    };
+}
+pub(crate) use message_search_sql;
+
+/// Whether `text` reads the same in any case (Hangul, digits): then a plain substring test
+/// is a case-insensitive one, and much cheaper than `ILIKE` over every row.
+pub(crate) fn caseless(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.to_lowercase().eq(std::iter::once(c)) && c.to_uppercase().eq(std::iter::once(c)))
+}
+
 macro_rules! impl_conversation_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -182,6 +216,19 @@ macro_rules! impl_conversation_store {
                 let row = Self::insert_message(&mut tx, conversation_id, m, now).await?;
                 tx.commit().await?;
                 Ok(row)
+            }
+
+            async fn import_messages(
+                &self,
+                lines: &[(i64, $crate::model::NewMessage)],
+            ) -> $crate::StoreResult<()> {
+                let now = self.clock.now_ms();
+                let mut tx = self.write.begin().await?;
+                for (conversation_id, m) in lines {
+                    Self::insert_message(&mut tx, *conversation_id, m, now).await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn conversation(
@@ -469,6 +516,22 @@ macro_rules! impl_conversation_store {
                 .bind(limit)
                 .fetch_all(&self.read)
                 .await?)
+            }
+
+            async fn search_messages(
+                &self,
+                query: &str,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::ConversationMessage>> {
+                let (sql, bound) = Self::message_search(query);
+                // Planned with the real pattern each time: a cached generic plan walks the
+                // primary key backwards and reads every row for a rare word.
+                Ok(sqlx::query_as(sql)
+                    .persistent(false)
+                    .bind(bound)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn unreadable_mail(

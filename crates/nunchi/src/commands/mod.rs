@@ -5,6 +5,7 @@ pub mod admin;
 pub mod analyze;
 pub mod data;
 pub mod demo;
+pub mod inbox_bench;
 pub mod serve;
 pub mod text;
 
@@ -95,9 +96,15 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Text(command) => text::run(command),
         Command::Analyze(command) => analyze::run(command),
-        Command::Bench { queries } => {
+        Command::Bench {
+            queries,
+            conversation_messages,
+        } => {
             init_logging(&config, "warn");
-            demo::bench_search(&open(&config).await?, queries).await
+            match conversation_messages {
+                Some(n) => inbox_bench::run(&open(&config).await?, n, queries).await,
+                None => demo::bench_search(&open(&config).await?, queries).await,
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod scores;
 pub mod secret;
 pub mod sla;
 pub mod sources;
+pub mod support_report;
 pub mod survey_builder;
 pub mod surveys;
 pub mod text_encoding;

@@ -1,5 +1,6 @@
 //! Files over HTTP, for the API and the pages alike: an upload streamed to the data folder
-//! (refusing more than the configured size) and a CSV export streamed as a download.
+//! (refusing more than the configured size), a CSV export streamed as a download, and the
+//! support report's rows as CSV.
 
 use axum::{
     body::Body,
@@ -82,6 +83,48 @@ pub async fn csv_download(state: &AppState, auth: &Auth, file: &str) -> AppResul
             ),
         ],
         Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// The report's rows as a CSV download, groups named (teams and users by name).
+pub async fn support_report_csv(
+    state: &AppState,
+    auth: &Auth,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> AppResult<axum::response::Response> {
+    let (from, to) = nunchi_app::scores::range_ms(state, from, to)?;
+    let report = nunchi_app::support_report::report(state, &auth.as_actor(), from, to).await?;
+    let users: std::collections::HashMap<String, String> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id.to_string(), u.name))
+        .collect();
+    let teams: std::collections::HashMap<String, String> = state
+        .store
+        .teams()
+        .await?
+        .into_iter()
+        .map(|t| (t.id.to_string(), t.name))
+        .collect();
+    let body = nunchi_app::support_report::csv(&report, |group, key| match (group, key) {
+        ("team", Some(k)) => teams.get(k).cloned().unwrap_or_else(|| k.to_string()),
+        ("agent", Some(k)) => users.get(k).cloned().unwrap_or_else(|| k.to_string()),
+        (_, Some(k)) => k.to_string(),
+        (_, None) => String::new(),
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"support-report.csv\"",
+            ),
+        ],
+        body,
     )
         .into_response())
 }

@@ -101,6 +101,8 @@ pub const UI: &[RouteSpec] = &[
     ),
     r("GET", "/inbox", Some(InboxRead)),
     r("GET", "/inbox/sla", Some(InboxRead)),
+    r("GET", "/inbox/reports", Some(InboxRead)),
+    r("GET", "/inbox/reports.csv", Some(InboxRead)),
     r("POST", "/inbox/sla", Some(InboxManage)),
     r("POST", "/inbox/sla/{id}/delete", Some(InboxManage)),
     r("GET", "/inbox/{id}", Some(InboxRead)),

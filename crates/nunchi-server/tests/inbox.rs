@@ -711,3 +711,100 @@ async fn searching_the_inbox_finds_two_syllable_korean_and_filters() {
         .await;
     assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_support_report_measures_response_and_resolution_times() {
+    let clock = std::sync::Arc::new(nunchi_app::TestClock::at(kst(
+        "2026-11-30T10:00:00+09:00[Asia/Seoul]",
+    )));
+    let app = TestApp::with_clock(clock.clone()).await;
+    let empty = app.page(Role::Agent, "GET", "/inbox/reports", None).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.text().contains("id=\"report-empty\""));
+    let mut ids = vec![];
+    for (i, reply_after_min) in [(1, 30), (2, 90)] {
+        let mail =
+            format!("From: r{i}@example.com\r\nSubject: q{i}\r\nMessage-ID: <r{i}@x>\r\n\r\nhello");
+        ids.push(intake(&app, mail.as_bytes()).await["conversation_id"].clone());
+        clock.advance(reply_after_min * 60_000);
+        let r = app
+            .api(
+                Some(Role::Agent),
+                "POST",
+                &format!("/api/v1/conversations/{}/messages", ids[ids.len() - 1]),
+                Some(json!({"text": "답변드립니다"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    // Now 12:00; the first (opened 10:00) is resolved at 12:30, 150 minutes in.
+    clock.advance(30 * 60_000);
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "PATCH",
+            &format!("/api/v1/conversations/{}", ids[0]),
+            Some(json!({"status": "resolved"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let report = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/support/report?from=2026-11-29",
+            None,
+        )
+        .await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text());
+    let o = &report.json()["overall"];
+    assert_eq!(o["conversations"], 2);
+    assert_eq!(o["replied"], 2);
+    assert_eq!(o["first_response_median_secs"], 30 * 60);
+    assert_eq!(o["first_response_p90_secs"], 90 * 60);
+    assert_eq!(o["resolved"], 1);
+    assert_eq!(o["still_open"], 1);
+    assert_eq!(o["resolution_median_secs"], 150 * 60, "{o}");
+    assert_eq!(
+        o["sla_hit_rate"],
+        Value::Null,
+        "no policy, nothing measured"
+    );
+    let page = app
+        .page(Role::Agent, "GET", "/inbox/reports?from=2026-11-29", None)
+        .await
+        .text();
+    assert!(
+        page.contains("id=\"report-overall\"") && page.contains("svg"),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"report-channels\"") && page.contains("E-mail"),
+        "{page}"
+    );
+    let csv = app
+        .page(
+            Role::Agent,
+            "GET",
+            "/inbox/reports.csv?from=2026-11-29",
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let text = csv.text();
+    assert!(text.starts_with('\u{feff}'));
+    assert!(
+        text.contains("channel,email,2,1,1,1800,5400,9000,9000"),
+        "{text}"
+    );
+    assert!(text.contains("agent,,2,"), "nobody was assigned: {text}");
+    let bad = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/support/report?from=yesterday",
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}

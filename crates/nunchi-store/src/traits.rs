@@ -459,6 +459,8 @@ pub trait ConversationStore: Send + Sync {
         due_at: i64,
         at: i64,
     ) -> StoreResult<bool>;
+    /// The facts the support report reads, for conversations started in `[from, to)`.
+    async fn conversation_facts(&self, from: i64, to: i64) -> StoreResult<Vec<ConversationFacts>>;
     /// Breaches from `since` (ms) on, newest first.
     async fn sla_breaches(&self, since: i64, limit: i64) -> StoreResult<Vec<SlaBreach>>;
     async fn unreadable_mail(&self, limit: i64) -> StoreResult<Vec<UnreadableMail>>;

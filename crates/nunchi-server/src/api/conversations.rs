@@ -12,7 +12,9 @@ use nunchi_app::conversations::{
     self, ConversationChange, InboxPage, InboxQuery, Intake, MessageInput,
 };
 use nunchi_app::inbound_mail::MAX_RAW_BYTES;
+use nunchi_app::scores::{RangeQuery, range_ms};
 use nunchi_app::sla::{self, SlaPolicyInput};
+use nunchi_app::support_report::{self, SupportReport};
 use nunchi_store::model::{
     Conversation, ConversationMessage, SlaBreach, SlaPolicy, UnreadableMail,
 };
@@ -38,6 +40,31 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sla_policies, create_sla_policy))
         .routes(routes!(delete_sla_policy))
         .routes(routes!(sla_breaches))
+        .routes(routes!(support_report))
+        .routes(routes!(support_report_csv))
+}
+
+#[utoipa::path(get, operation_id = "support_report", path = "/api/v1/support/report", security(("bearer" = ["inbox_read"])), tag = "inbox", params(RangeQuery),
+    responses((status = 200, body = SupportReport, description = "Conversations started in the period: volume, response and resolution times, SLA hit rate, reopen rate; overall, per channel, team and agent")))]
+pub async fn support_report(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> AppResult<Json<SupportReport>> {
+    let (from, to) = range_ms(&state, q.from.as_deref(), q.to.as_deref())?;
+    Ok(Json(
+        support_report::report(&state, &auth.as_actor(), from, to).await?,
+    ))
+}
+
+#[utoipa::path(get, operation_id = "support_report_csv", path = "/api/v1/support/report.csv", security(("bearer" = ["inbox_read"])), tag = "inbox", params(RangeQuery),
+    responses((status = 200, content_type = "text/csv", body = String, description = "The per-channel, per-team and per-agent rows")))]
+pub async fn support_report_csv(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> AppResult<axum::response::Response> {
+    crate::files::support_report_csv(&state, &auth, q.from.as_deref(), q.to.as_deref()).await
 }
 
 #[utoipa::path(get, operation_id = "sla_policies", path = "/api/v1/sla-policies", security(("bearer" = ["inbox_read"])), tag = "inbox",

@@ -12,6 +12,7 @@ mod follow_ups;
 mod inbox;
 mod signin;
 mod sla;
+mod support_reports;
 mod survey_page;
 pub mod surveys;
 mod voc;
@@ -52,7 +53,8 @@ pub fn routes() -> Router<AppState> {
         .merge(survey_page::routes())
         .merge(follow_ups::routes())
         .merge(inbox::routes())
-        .merge(sla::routes());
+        .merge(sla::routes())
+        .merge(support_reports::routes());
     for (path, _) in NOT_BUILT {
         router = router.route(path, get(not_built));
     }

@@ -216,3 +216,23 @@ pub struct UnreadableMail {
     #[serde(skip)]
     pub raw: Vec<u8>,
 }
+
+/// What the support report reads of one conversation.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ConversationFacts {
+    pub id: i64,
+    #[sqlx(try_from = "String")]
+    pub channel: ConversationChannel,
+    #[sqlx(try_from = "String")]
+    pub status: ConversationStatus,
+    pub team_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub created_at: i64,
+    pub first_reply_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub sla_policy_id: Option<i64>,
+    /// Times a customer's message reopened it after it was resolved.
+    pub reopens: i64,
+    /// SLA deadlines it missed.
+    pub breaches: i64,
+}

@@ -100,6 +100,17 @@ pub(crate) fn caseless(text: &str) -> bool {
         .all(|c| c.to_lowercase().eq(std::iter::once(c)) && c.to_uppercase().eq(std::iter::once(c)))
 }
 
+pub(crate) const CONVERSATION_FACTS: &str = "
+    SELECT c.id, c.channel, c.status, c.team_id, c.assignee_id, c.created_at,
+        c.first_reply_at, c.resolved_at, c.sla_policy_id,
+        (SELECT COUNT(*) FROM conversation_messages m
+         WHERE m.conversation_id = c.id AND m.direction = 'activity' AND m.text = 'reopened')
+            AS reopens,
+        (SELECT COUNT(*) FROM sla_breaches b WHERE b.conversation_id = c.id) AS breaches
+    FROM conversations c
+    WHERE c.created_at >= $1 AND c.created_at < $2
+    ORDER BY c.id";
+
 macro_rules! impl_conversation_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -501,6 +512,20 @@ macro_rules! impl_conversation_store {
                     .execute(&self.write)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn conversation_facts(
+                &self,
+                from: i64,
+                to: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::ConversationFacts>> {
+                Ok(
+                    sqlx::query_as($crate::sql::conversations::CONVERSATION_FACTS)
+                        .bind(from)
+                        .bind(to)
+                        .fetch_all(&self.read)
+                        .await?,
+                )
             }
 
             async fn sla_breaches(

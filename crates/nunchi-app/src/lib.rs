@@ -5,6 +5,7 @@
 
 pub mod actor;
 pub mod analysis;
+pub mod calls;
 pub mod conversations;
 pub use nunchi_core::clock;
 pub mod csv_records;
@@ -16,6 +17,7 @@ pub mod events;
 pub mod feedback;
 pub mod import;
 pub mod inbound_mail;
+pub mod inbox;
 pub mod jobs;
 pub mod journeys;
 pub mod loops;

@@ -43,6 +43,25 @@ crate::named_enum! {
     }
 }
 
+crate::named_enum! {
+    /// Which way a phone call went.
+    pub enum CallDirection("call direction") {
+        Inbound = "inbound",
+        Outbound = "outbound",
+    }
+}
+
+crate::named_enum! {
+    /// How a phone call ended.
+    pub enum CallOutcome("call outcome") {
+        Answered = "answered",
+        Missed = "missed",
+        Voicemail = "voicemail",
+        Busy = "busy",
+        Failed = "failed",
+    }
+}
+
 impl ConversationStatus {
     /// Whether the conversation still waits on the team.
     pub fn is_open(self) -> bool {

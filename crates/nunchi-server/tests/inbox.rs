@@ -808,3 +808,94 @@ async fn the_support_report_measures_response_and_resolution_times() {
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_logged_by_a_telephony_system_join_the_customers_history() {
+    let app = TestApp::new().await;
+    let log = |body: Value| {
+        let app = &app;
+        async move {
+            app.api(Some(Role::Agent), "POST", "/api/v1/calls", Some(body))
+                .await
+        }
+    };
+    let agent = app.user_ids[&Role::Agent];
+    let call = json!({
+        "direction": "inbound", "number": "010-5555-1234", "agent_id": agent,
+        "started_at": "2026-11-30T10:00:00+09:00", "ended_at": "2026-11-30T10:04:12+09:00",
+        "outcome": "answered", "recording_url": "https://pbx.example.com/rec/1.mp3",
+        "notes": "배송 지연 문의, 내일 재발송 안내", "call_id": "pbx-1"
+    });
+    let first = log(call.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    let first = first.json();
+    assert_eq!(
+        log(call.clone()).await.json(),
+        first,
+        "the same call id is stored once"
+    );
+    let customer = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/customers/{}", first["customer_id"]),
+            None,
+        )
+        .await
+        .json();
+    assert!(customer.to_string().contains("+821055551234"), "{customer}");
+
+    // A call back joins the same open conversation.
+    let back = log(json!({"direction": "outbound", "number": "+82 10 5555 1234", "outcome": "missed", "call_id": "pbx-2"}))
+        .await
+        .json();
+    assert_eq!(back["conversation_id"], first["conversation_id"]);
+    let lines = thread(&app, &first["conversation_id"]).await;
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["channel"], "phone");
+    assert_eq!(lines[0]["direction"], "incoming");
+    assert_eq!(lines[1]["direction"], "outgoing");
+    let page = app
+        .page(
+            Role::Agent,
+            "GET",
+            &format!("/inbox/{}", first["conversation_id"]),
+            None,
+        )
+        .await
+        .text();
+    assert!(
+        page.contains("Inbound call +821055551234") && page.contains("answered"),
+        "{page}"
+    );
+    assert!(page.contains("https://pbx.example.com/rec/1.mp3") && page.contains("내일 재발송"));
+
+    for (field, value, code) in [
+        ("direction", json!("sideways"), "invalid_call_direction"),
+        ("outcome", json!("exploded"), "invalid_call_outcome"),
+        ("number", json!("not a number"), "invalid_phone"),
+        (
+            "recording_url",
+            json!("javascript:alert(1)"),
+            "invalid_recording_url",
+        ),
+        (
+            "ended_at",
+            json!("2026-11-30T09:00:00+09:00"),
+            "invalid_ended_at",
+        ),
+    ] {
+        let mut bad = call.clone();
+        bad[field] = value;
+        bad["call_id"] = json!(format!("bad-{field}"));
+        let r = log(bad).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{field}: {}", r.text());
+        assert_eq!(r.json()["error"]["code"], code, "{field}");
+    }
+    assert_eq!(
+        app.api(Some(Role::Viewer), "POST", "/api/v1/calls", Some(call))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}

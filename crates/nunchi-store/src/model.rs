@@ -262,6 +262,8 @@ pub struct CustomerExport {
     pub conversations: Vec<Conversation>,
     /// Every line of their conversations, notes and activity included.
     pub conversation_messages: Vec<ConversationMessage>,
+    /// The phone calls among those lines.
+    pub calls: Vec<Call>,
 }
 
 /// Filters of the customer list.

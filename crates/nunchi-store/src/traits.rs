@@ -406,6 +406,23 @@ pub trait ConversationStore: Send + Sync {
         conversation_id: i64,
         message: &NewMessage,
     ) -> StoreResult<ConversationMessage>;
+    /// Opens a conversation whose first line is a call, with the call's facts, in one
+    /// transaction (`call.message_id` is ignored).
+    async fn create_call_conversation(
+        &self,
+        conversation: &NewConversation,
+        line: &NewMessage,
+        call: &Call,
+    ) -> StoreResult<(Conversation, ConversationMessage)>;
+    /// Adds a call's line and its facts in one transaction (`call.message_id` is ignored).
+    async fn add_call(
+        &self,
+        conversation_id: i64,
+        line: &NewMessage,
+        call: &Call,
+    ) -> StoreResult<ConversationMessage>;
+    /// The calls among a thread's lines.
+    async fn calls(&self, conversation_id: i64) -> StoreResult<Vec<Call>>;
     /// Adds many lines (history brought in from elsewhere) in one transaction.
     async fn import_messages(&self, lines: &[(i64, NewMessage)]) -> StoreResult<()>;
     async fn conversation(&self, id: i64) -> StoreResult<Conversation>;

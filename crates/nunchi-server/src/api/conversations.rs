@@ -8,10 +8,10 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode, header},
 };
-use nunchi_app::conversations::{
-    self, ConversationChange, InboxPage, InboxQuery, Intake, MessageInput,
-};
+use nunchi_app::calls::CallInput;
+use nunchi_app::conversations::{self, ConversationChange, Intake, MessageInput};
 use nunchi_app::inbound_mail::MAX_RAW_BYTES;
+use nunchi_app::inbox::{InboxPage, InboxQuery};
 use nunchi_app::scores::{RangeQuery, range_ms};
 use nunchi_app::sla::{self, SlaPolicyInput};
 use nunchi_app::support_report::{self, SupportReport};
@@ -33,6 +33,7 @@ use crate::{
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(inbound_email))
+        .routes(routes!(log_call))
         .routes(routes!(unreadable))
         .routes(routes!(list))
         .routes(routes!(get_one, patch))
@@ -149,6 +150,18 @@ pub async fn inbound_email(
     ))
 }
 
+#[utoipa::path(post, operation_id = "log_call", path = "/api/v1/calls", security(("bearer" = ["inbox_write"])), tag = "inbox", request_body = CallInput,
+    responses((status = 200, body = Intake, description = "Logged on the customer's open conversation or a new phone one; the same call_id answers the same ids")))]
+pub async fn log_call(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<CallInput>,
+) -> AppResult<Json<Intake>> {
+    Ok(Json(
+        nunchi_app::calls::log_call(&state, &auth.as_actor(), &input).await?,
+    ))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LimitQuery {
@@ -224,7 +237,7 @@ pub async fn list(
         limit: q.limit,
     };
     Ok(Json(
-        conversations::inbox(&state, &auth.as_actor(), &query).await?,
+        nunchi_app::inbox::inbox(&state, &auth.as_actor(), &query).await?,
     ))
 }
 

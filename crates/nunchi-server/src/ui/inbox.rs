@@ -11,7 +11,8 @@ use axum::{
     response::{IntoResponse, Redirect},
     routing::{get, post},
 };
-use nunchi_app::conversations::{self, ConversationChange, InboxQuery, MessageInput};
+use nunchi_app::conversations::{self, ConversationChange, MessageInput};
+use nunchi_app::inbox::InboxQuery;
 use nunchi_core::{
     access::Permission,
     conversation::{ConversationChannel, ConversationStatus, MessageDirection, Priority},
@@ -111,7 +112,7 @@ async fn inbox(
     Query(p): Query<InboxParams>,
 ) -> UiResult {
     let t = lang_of(&auth).strings();
-    let page = conversations::inbox(
+    let page = nunchi_app::inbox::inbox(
         &state,
         &auth.as_actor(),
         &InboxQuery {
@@ -253,6 +254,9 @@ struct Line {
     text: String,
     delivery: Option<(&'static str, bool)>,
     delivery_error: String,
+    /// For a phone call: what happened, and where its recording plays.
+    call: Option<String>,
+    recording: Option<String>,
 }
 
 struct PanelView {
@@ -327,9 +331,35 @@ fn activity_text(
     }
 }
 
+fn call_text(t: &Strings, c: &nunchi_store::model::Call) -> String {
+    use nunchi_core::conversation::{CallDirection, CallOutcome};
+    let direction = match CallDirection::parse(&c.direction) {
+        Ok(CallDirection::Outbound) => t.call_outbound,
+        _ => t.call_inbound,
+    };
+    let outcome = match CallOutcome::parse(&c.outcome) {
+        Ok(CallOutcome::Answered) => t.call_answered,
+        Ok(CallOutcome::Missed) => t.call_missed,
+        Ok(CallOutcome::Voicemail) => t.call_voicemail,
+        Ok(CallOutcome::Busy) => t.call_busy,
+        _ => t.call_failed,
+    };
+    let length = c
+        .ended_at
+        .map(|e| {
+            format!(
+                " · {}",
+                t.duration(((e - c.started_at).max(0) / 1000) as u64)
+            )
+        })
+        .unwrap_or_default();
+    format!("📞 {direction} {}{length} · {outcome}", c.number)
+}
+
 fn line(
     t: &Strings,
     m: ConversationMessage,
+    call: Option<&nunchi_store::model::Call>,
     customer: &str,
     users: &HashMap<i64, String>,
     teams: &HashMap<i64, String>,
@@ -357,6 +387,8 @@ fn line(
         text,
         delivery,
         delivery_error: m.delivery_error.unwrap_or_default(),
+        call: call.map(|c| call_text(t, c)),
+        recording: call.and_then(|c| c.recording_url.clone()),
     }
 }
 
@@ -368,16 +400,26 @@ async fn conversation(
     let t = lang_of(&auth).strings();
     let actor = auth.as_actor();
     let (c, messages) = conversations::thread(&state, &actor, id).await?;
-    let panel = conversations::customer_panel(&state, &actor, c.customer_id).await?;
+    let panel = nunchi_app::inbox::customer_panel(&state, &actor, c.customer_id).await?;
     let users = user_names(&state).await?;
     let team_list = state.store.teams().await?;
     let teams: HashMap<i64, String> = team_list.iter().map(|t| (t.id, t.name.clone())).collect();
     let customer = &panel.customer;
-    let name =
-        conversations::display_name(customer).unwrap_or_else(|| format!("#{}", customer.row.id));
+    let name = nunchi_app::inbox::display_name(customer)
+        .unwrap_or_else(|| format!("#{}", customer.row.id));
+    let calls: HashMap<i64, nunchi_store::model::Call> = state
+        .store
+        .calls(c.id)
+        .await?
+        .into_iter()
+        .map(|k| (k.message_id, k))
+        .collect();
     let lines = messages
         .into_iter()
-        .map(|m| line(t, m, &name, &users, &teams))
+        .map(|m| {
+            let call = calls.get(&m.id);
+            line(t, m, call, &name, &users, &teams)
+        })
         .collect();
     let mut user_rows: Vec<(i64, String, bool)> = users
         .iter()

@@ -236,3 +236,19 @@ pub struct ConversationFacts {
     /// SLA deadlines it missed.
     pub breaches: i64,
 }
+
+/// A phone call logged on a conversation line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Call {
+    pub message_id: i64,
+    /// inbound or outbound.
+    pub direction: String,
+    /// E.164.
+    pub number: String,
+    pub agent_id: Option<i64>,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    /// answered, missed, voicemail, busy or failed.
+    pub outcome: String,
+    pub recording_url: Option<String>,
+}

@@ -150,6 +150,57 @@ macro_rules! impl_conversation_store {
                 Ok(list)
             }
 
+            async fn insert_call(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                message_id: i64,
+                call: &$crate::model::Call,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO calls (message_id, direction, number, agent_id, started_at, \
+                     ended_at, outcome, recording_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(message_id)
+                .bind(&call.direction)
+                .bind(&call.number)
+                .bind(call.agent_id)
+                .bind(call.started_at)
+                .bind(call.ended_at)
+                .bind(&call.outcome)
+                .bind(&call.recording_url)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn open_conversation(
+                &self,
+                c: &$crate::model::NewConversation,
+                first: &$crate::model::NewMessage,
+                call: Option<&$crate::model::Call>,
+            ) -> $crate::StoreResult<(
+                $crate::model::Conversation,
+                $crate::model::ConversationMessage,
+            )> {
+                let now = first.at.unwrap_or_else(|| self.clock.now_ms());
+                let mut tx = self.write.begin().await?;
+                let conversation: $crate::model::Conversation =
+                    sqlx::query_as($crate::sql::conversations::INSERT_CONVERSATION)
+                        .bind(c.customer_id)
+                        .bind(c.channel.as_str())
+                        .bind(c.priority.as_str())
+                        .bind(&c.subject)
+                        .bind(c.team_id)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let message = Self::insert_message(&mut tx, conversation.id, first, now).await?;
+                if let Some(call) = call {
+                    Self::insert_call(&mut tx, message.id, call).await?;
+                }
+                tx.commit().await?;
+                Ok(($crate::traits::ConversationStore::conversation(self, conversation.id).await?, message))
+            }
+
             async fn insert_message(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 conversation_id: i64,
@@ -200,21 +251,7 @@ macro_rules! impl_conversation_store {
                 $crate::model::Conversation,
                 $crate::model::ConversationMessage,
             )> {
-                let now = first.at.unwrap_or_else(|| self.clock.now_ms());
-                let mut tx = self.write.begin().await?;
-                let conversation: $crate::model::Conversation =
-                    sqlx::query_as($crate::sql::conversations::INSERT_CONVERSATION)
-                        .bind(c.customer_id)
-                        .bind(c.channel.as_str())
-                        .bind(c.priority.as_str())
-                        .bind(&c.subject)
-                        .bind(c.team_id)
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let message = Self::insert_message(&mut tx, conversation.id, first, now).await?;
-                tx.commit().await?;
-                Ok((self.conversation(conversation.id).await?, message))
+                self.open_conversation(c, first, None).await
             }
 
             async fn add_message(
@@ -227,6 +264,45 @@ macro_rules! impl_conversation_store {
                 let row = Self::insert_message(&mut tx, conversation_id, m, now).await?;
                 tx.commit().await?;
                 Ok(row)
+            }
+
+            async fn create_call_conversation(
+                &self,
+                c: &$crate::model::NewConversation,
+                line: &$crate::model::NewMessage,
+                call: &$crate::model::Call,
+            ) -> $crate::StoreResult<(
+                $crate::model::Conversation,
+                $crate::model::ConversationMessage,
+            )> {
+                self.open_conversation(c, line, Some(call)).await
+            }
+
+            async fn add_call(
+                &self,
+                conversation_id: i64,
+                line: &$crate::model::NewMessage,
+                call: &$crate::model::Call,
+            ) -> $crate::StoreResult<$crate::model::ConversationMessage> {
+                let now = self.clock.now_ms();
+                let mut tx = self.write.begin().await?;
+                let row = Self::insert_message(&mut tx, conversation_id, line, now).await?;
+                Self::insert_call(&mut tx, row.id, call).await?;
+                tx.commit().await?;
+                Ok(row)
+            }
+
+            async fn calls(
+                &self,
+                conversation_id: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::Call>> {
+                Ok(sqlx::query_as(
+                    "SELECT k.* FROM calls k JOIN conversation_messages m ON m.id = k.message_id \
+                     WHERE m.conversation_id = $1 ORDER BY k.message_id",
+                )
+                .bind(conversation_id)
+                .fetch_all(&self.read)
+                .await?)
             }
 
             async fn import_messages(

@@ -643,9 +643,10 @@ macro_rules! impl_customer_store {
                 use $crate::traits::ConversationStore;
                 let conversations = self.conversations(&$crate::model::ConversationFilter { customer_id: Some(id), limit: i64::MAX, ..Default::default() }).await?;
                 let conversation_messages = sqlx::query_as("SELECT m.* FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1 ORDER BY m.id").bind(id).fetch_all(&self.read).await?;
+                let calls = sqlx::query_as("SELECT k.* FROM calls k JOIN conversation_messages m ON m.id = k.message_id JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1 ORDER BY k.message_id").bind(id).fetch_all(&self.read).await?;
                 Ok($crate::model::CustomerExport {
                     orders: self.orders_of(id).await?, notes: self.notes(id).await?, consent_history: self.consent_history(id).await?,
-                    customer, timeline, events, feedback, survey_responses, survey_contacts, conversations, conversation_messages,
+                    customer, timeline, events, feedback, survey_responses, survey_contacts, conversations, conversation_messages, calls,
                 })
             }
 

@@ -21,6 +21,7 @@ pub(crate) fn touched_tables() -> impl Iterator<Item = &'static str> {
             "jobs",
             "conversation_messages",
             "conversation_labels",
+            "calls",
         ])
 }
 
@@ -118,6 +119,7 @@ macro_rules! impl_erasure {
                 traces.extend(sqlx::query_scalar::<_, String>("SELECT m.text FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1 AND m.text <> '' AND m.direction IN ('incoming', 'outgoing')").bind(id).fetch_all(&mut *conn).await?);
                 sqlx::query("UPDATE conversation_messages SET text = '', subject = NULL, external_id = NULL, delivery_error = NULL WHERE conversation_id IN (SELECT id FROM conversations WHERE customer_id = $1)").bind(id).execute(&mut *conn).await?;
                 sqlx::query("DELETE FROM conversation_labels WHERE conversation_id IN (SELECT id FROM conversations WHERE customer_id = $1)").bind(id).execute(&mut *conn).await?;
+                sqlx::query("UPDATE calls SET number = '', recording_url = NULL WHERE message_id IN (SELECT m.id FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1)").bind(id).execute(&mut *conn).await?;
                 sqlx::query("UPDATE conversations SET subject = '' WHERE customer_id = $1").bind(id).execute(&mut *conn).await?;
 
                 // Jobs (e-mails, webhook deliveries) that carried any of it: emptied, and

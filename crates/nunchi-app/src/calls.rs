@@ -222,6 +222,15 @@ pub async fn log_call(app: &App, actor: &Actor, input: &CallInput) -> Result<Int
             match app.store.create_call_conversation(&new, &line, &call).await {
                 Ok((c, m)) => {
                     crate::sla::track(app, &c, SlaEvent::Opened { at: c.created_at }).await?;
+                    // The agent on the call keeps the conversation; otherwise the desk assigns it.
+                    match input.agent_id {
+                        Some(agent) => {
+                            app.store.assign_within_cap(c.id, agent, None).await?;
+                        }
+                        None => {
+                            crate::assignment::auto_assign(app, &c).await?;
+                        }
+                    }
                     (c, m)
                 }
                 Err(e) => return settle_conflict(app, call_id.as_deref(), e).await,

@@ -163,6 +163,7 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
         },
     )
     .await?;
+    crate::assignment::auto_assign(app, &conversation).await?;
     Ok(Intake {
         conversation_id: conversation.id,
         message_id: added.id,

@@ -5,6 +5,7 @@
 
 pub mod actor;
 pub mod analysis;
+pub mod assignment;
 pub mod calls;
 pub mod conversations;
 pub use nunchi_core::clock;

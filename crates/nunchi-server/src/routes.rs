@@ -105,6 +105,8 @@ pub const UI: &[RouteSpec] = &[
     r("GET", "/inbox/reports.csv", Some(InboxRead)),
     r("POST", "/inbox/sla", Some(InboxManage)),
     r("POST", "/inbox/sla/{id}/delete", Some(InboxManage)),
+    r("POST", "/inbox/assignment", Some(InboxManage)),
+    r("POST", "/inbox/agents/{id}/availability", Some(InboxWrite)),
     r("GET", "/inbox/{id}", Some(InboxRead)),
     r("POST", "/inbox/{id}/messages", Some(InboxWrite)),
     r("POST", "/inbox/{id}/state", Some(InboxWrite)),

@@ -899,3 +899,116 @@ async fn calls_logged_by_a_telephony_system_join_the_customers_history() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balanced_assignment_respects_away_caps_and_tells_managers_when_nobody_can() {
+    let app = TestApp::new().await;
+    let (agent, manager, admin) = (
+        app.user_ids[&Role::Agent],
+        app.user_ids[&Role::Manager],
+        app.user_ids[&Role::Admin],
+    );
+    let put = |path: String, body: Value, role: Role| {
+        let app = &app;
+        async move { app.api(Some(role), "PUT", &path, Some(body)).await }
+    };
+    // An agent may step away themselves, not others.
+    let own = put(
+        format!("/api/v1/agents/{agent}/availability"),
+        json!({"max_open": 2}),
+        Role::Agent,
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text());
+    let others = put(
+        format!("/api/v1/agents/{manager}/availability"),
+        json!({"away": true}),
+        Role::Agent,
+    )
+    .await;
+    assert_eq!(others.status, StatusCode::FORBIDDEN);
+    let bad = put(
+        format!("/api/v1/agents/{agent}/availability"),
+        json!({"working_hours": "mon 25:00-26:00"}),
+        Role::Manager,
+    )
+    .await;
+    assert_eq!(bad.json()["error"]["code"], "invalid_business_hours");
+    for who in [manager, admin] {
+        let r = put(
+            format!("/api/v1/agents/{who}/availability"),
+            json!({"away": true}),
+            Role::Manager,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let mode = put(
+        "/api/v1/assignment".into(),
+        json!({"mode": "balanced"}),
+        Role::Manager,
+    )
+    .await;
+    assert_eq!(mode.status, StatusCode::OK, "{}", mode.text());
+    assert_eq!(mode.json()["mode"], "balanced");
+    assert_eq!(
+        put(
+            "/api/v1/assignment".into(),
+            json!({"mode": "random"}),
+            Role::Manager
+        )
+        .await
+        .status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Only the agent is on duty, and they take two at most.
+    let mut assigned = vec![];
+    for i in 0..3 {
+        let mail =
+            format!("From: c{i}@example.com\r\nSubject: q{i}\r\nMessage-ID: <as{i}@x>\r\n\r\nhi");
+        let id = intake(&app, mail.as_bytes()).await["conversation_id"].clone();
+        let c = app
+            .api(
+                Some(Role::Agent),
+                "GET",
+                &format!("/api/v1/conversations/{id}"),
+                None,
+            )
+            .await
+            .json();
+        assigned.push((id, c["assignee_id"].clone()));
+    }
+    assert_eq!(assigned[0].1, agent);
+    assert_eq!(assigned[1].1, agent);
+    assert_eq!(
+        assigned[2].1,
+        Value::Null,
+        "over the cap and everyone else away: it waits"
+    );
+    let waiting = thread(&app, &assigned[2].0).await;
+    assert!(
+        waiting.iter().any(|m| m["text"] == "unassigned_no_agent"),
+        "{waiting:?}"
+    );
+    let jobs = app
+        .api(Some(Role::Admin), "GET", "/api/v1/jobs", None)
+        .await
+        .json();
+    assert!(
+        jobs.as_array().unwrap().iter().any(|j| j["kind"] == "email"
+            && j["payload"]
+                .as_str()
+                .unwrap()
+                .contains("manager@test.local")),
+        "the managers are told: {jobs}"
+    );
+    let page = app
+        .page(Role::Manager, "GET", "/inbox/sla", None)
+        .await
+        .text();
+    assert!(
+        page.contains("id=\"agents\"") && page.contains("selected>Balanced"),
+        "{page}"
+    );
+}

@@ -56,6 +56,16 @@ impl PgStore {
 }
 
 impl PgStore {
+    /// Locks the agent's user row for the transaction, so concurrent assignments to them
+    /// run one after another and each sees the others' counts.
+    pub(crate) async fn lock_agent(conn: &mut sqlx::PgConnection, user_id: i64) -> StoreResult<()> {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     /// A message search: ILIKE, which the trigram index serves for three characters or
     /// more; shorter ones scan, with a plain substring test when case cannot matter.
     pub(crate) fn message_search(query: &str) -> (&'static str, String) {

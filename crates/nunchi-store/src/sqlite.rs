@@ -91,6 +91,12 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// Nothing to lock: this process writes through one connection, so assignments
+    /// already run one at a time.
+    pub(crate) async fn lock_agent(_: &mut sqlx::SqliteConnection, _: i64) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// A message search: FTS5's trigram index for three characters or more (the query as
     /// one quoted phrase, so any substring matches), a scan for shorter ones, which a
     /// trigram index cannot answer.

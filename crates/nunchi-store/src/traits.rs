@@ -423,6 +423,19 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<ConversationMessage>;
     /// The calls among a thread's lines.
     async fn calls(&self, conversation_id: i64) -> StoreResult<Vec<Call>>;
+    /// Sets an agent's availability (their last assignment time is kept).
+    async fn set_availability(&self, a: &AgentAvailability) -> StoreResult<()>;
+    async fn availabilities(&self) -> StoreResult<Vec<AgentAvailability>>;
+    /// Open (not resolved) conversations per assignee.
+    async fn open_counts(&self) -> StoreResult<Vec<(i64, i64)>>;
+    /// Assigns an unassigned conversation to `user_id` if they hold fewer than `cap` open
+    /// ones, atomically however many assigners run at once; says whether it did.
+    async fn assign_within_cap(
+        &self,
+        conversation_id: i64,
+        user_id: i64,
+        cap: Option<i64>,
+    ) -> StoreResult<bool>;
     /// Adds many lines (history brought in from elsewhere) in one transaction.
     async fn import_messages(&self, lines: &[(i64, NewMessage)]) -> StoreResult<()>;
     async fn conversation(&self, id: i64) -> StoreResult<Conversation>;

@@ -427,3 +427,104 @@ each_backend!(
         assert!(found("환불").await.is_empty());
     }
 );
+
+each_backend!(
+    concurrent_assigners_never_exceed_a_cap_or_assign_twice,
+    |s| {
+        use rand::{Rng, SeedableRng, seq::SliceRandom};
+        let mut agents = Vec::new();
+        for i in 0..4 {
+            let u = s
+                .create_user(
+                    &format!("a{i}@nunchi.local"),
+                    &format!("A{i}"),
+                    "h",
+                    "agent",
+                    "ko",
+                )
+                .await
+                .unwrap();
+            agents.push(u.id);
+        }
+        let c = person(&*s, "동시성").await;
+        for seed in 0..3u64 {
+            let mut conversations = Vec::new();
+            for i in 0..30 {
+                let (conv, _) = s
+                    .create_conversation(
+                        &opening(c),
+                        &line(MessageDirection::Incoming, &format!("{seed}-{i}"), None),
+                    )
+                    .await
+                    .unwrap();
+                conversations.push(conv.id);
+            }
+            let cap = 2 + seed as i64;
+            // Eight assigners race over every (conversation, agent) pair in their own order.
+            let mut tasks = Vec::new();
+            for worker in 0..8u64 {
+                let s = s.clone();
+                let mut pairs: Vec<(i64, i64)> = conversations
+                    .iter()
+                    .flat_map(|c| agents.iter().map(move |a| (*c, *a)))
+                    .collect();
+                let mut rng = rand::rngs::StdRng::seed_from_u64(seed * 100 + worker);
+                pairs.shuffle(&mut rng);
+                let skip = rng.gen_range(0..3);
+                tasks.push(tokio::spawn(async move {
+                    let mut won = Vec::new();
+                    for (conversation, agent) in pairs.into_iter().skip(skip) {
+                        if s.assign_within_cap(conversation, agent, Some(cap))
+                            .await
+                            .unwrap()
+                        {
+                            won.push(conversation);
+                        }
+                    }
+                    won
+                }));
+            }
+            let mut wins: Vec<i64> = Vec::new();
+            for t in tasks {
+                wins.extend(t.await.unwrap());
+            }
+            let mut unique = wins.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(
+                unique.len(),
+                wins.len(),
+                "a conversation was assigned twice"
+            );
+            let counts: std::collections::HashMap<i64, i64> =
+                s.open_counts().await.unwrap().into_iter().collect();
+            for a in &agents {
+                assert!(
+                    counts.get(a).copied().unwrap_or(0) <= cap,
+                    "agent {a} over the cap: {counts:?}"
+                );
+            }
+            assert_eq!(
+                wins.len() as i64,
+                (agents.len() as i64 * cap).min(30),
+                "every free place was used"
+            );
+            // Resolve them all for the next round.
+            for id in &conversations {
+                let mut state = ConversationState {
+                    status: nunchi_core::conversation::ConversationStatus::Resolved,
+                    snoozed_until: None,
+                    priority: Priority::Normal,
+                    team_id: None,
+                    assignee_id: None,
+                    at: None,
+                };
+                state.assignee_id = s.conversation(*id).await.unwrap().assignee_id;
+                s.set_conversation_state(*id, &state).await.unwrap();
+            }
+        }
+        let last = s.availabilities().await.unwrap();
+        assert_eq!(last.len(), agents.len());
+        assert!(last.iter().all(|a| a.last_assigned_at.is_some()));
+    }
+);

@@ -8,6 +8,7 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode, header},
 };
+use nunchi_app::assignment::{AssignmentSettings, AvailabilityInput};
 use nunchi_app::calls::CallInput;
 use nunchi_app::conversations::{self, ConversationChange, Intake, MessageInput};
 use nunchi_app::inbound_mail::MAX_RAW_BYTES;
@@ -16,7 +17,7 @@ use nunchi_app::scores::{RangeQuery, range_ms};
 use nunchi_app::sla::{self, SlaPolicyInput};
 use nunchi_app::support_report::{self, SupportReport};
 use nunchi_store::model::{
-    Conversation, ConversationMessage, SlaBreach, SlaPolicy, UnreadableMail,
+    AgentAvailability, Conversation, ConversationMessage, SlaBreach, SlaPolicy, UnreadableMail,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -41,8 +42,55 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sla_policies, create_sla_policy))
         .routes(routes!(delete_sla_policy))
         .routes(routes!(sla_breaches))
+        .routes(routes!(assignment, set_assignment))
+        .routes(routes!(set_availability))
         .routes(routes!(support_report))
         .routes(routes!(support_report_csv))
+}
+
+#[utoipa::path(get, operation_id = "assignment", path = "/api/v1/assignment", security(("bearer" = ["inbox_read"])), tag = "inbox",
+    responses((status = 200, body = AssignmentSettings)))]
+pub async fn assignment(
+    auth: Auth,
+    State(state): State<AppState>,
+) -> AppResult<Json<AssignmentSettings>> {
+    Ok(Json(
+        nunchi_app::assignment::settings(&state, &auth.as_actor()).await?,
+    ))
+}
+
+/// How new conversations find an agent.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ModeInput {
+    /// manual, round_robin or balanced.
+    pub mode: String,
+}
+
+#[utoipa::path(put, operation_id = "set_assignment", path = "/api/v1/assignment", security(("bearer" = ["inbox_manage"])), tag = "inbox",
+    request_body = ModeInput, responses((status = 200, body = AssignmentSettings)))]
+pub async fn set_assignment(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ModeInput>,
+) -> AppResult<Json<AssignmentSettings>> {
+    let actor = auth.as_actor();
+    nunchi_app::assignment::set_mode(&state, &actor, &input.mode).await?;
+    Ok(Json(
+        nunchi_app::assignment::settings(&state, &actor).await?,
+    ))
+}
+
+#[utoipa::path(put, operation_id = "set_agent_availability", path = "/api/v1/agents/{id}/availability", security(("bearer" = ["inbox_write"])), tag = "inbox", params(("id" = i64, Path)),
+    request_body = AvailabilityInput, responses((status = 200, body = AgentAvailability, description = "Managers set anyone's; an agent may set their own")))]
+pub async fn set_availability(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<AvailabilityInput>,
+) -> AppResult<Json<AgentAvailability>> {
+    Ok(Json(
+        nunchi_app::assignment::set_availability(&state, &auth.as_actor(), id, &input).await?,
+    ))
 }
 
 #[utoipa::path(get, operation_id = "support_report", path = "/api/v1/support/report", security(("bearer" = ["inbox_read"])), tag = "inbox", params(RangeQuery),

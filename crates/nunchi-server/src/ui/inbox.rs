@@ -300,6 +300,7 @@ fn activity_text(
     let id = value.parse::<i64>().unwrap_or(0);
     match key {
         "reopened" => t.activity_reopened.into(),
+        "unassigned_no_agent" => t.activity_no_agent.into(),
         "sla_breached" => match nunchi_core::sla::SlaMetric::parse(value) {
             Ok(m) => format!(
                 "{} {}",

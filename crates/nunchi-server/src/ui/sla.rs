@@ -1,5 +1,6 @@
-//! The SLA policies page: the support desk's targets per team and priority in working or
-//! calendar hours, a form to add one, and the deadlines missed lately.
+//! The support desk's settings page: SLA policies (targets per team and priority in working
+//! or calendar hours) with the deadlines missed lately, and automatic assignment (the mode,
+//! and each agent's availability, cap and working hours).
 
 use std::collections::HashMap;
 
@@ -26,6 +27,17 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/inbox/sla", get(page).post(add))
         .route("/inbox/sla/{id}/delete", post(remove))
+        .route("/inbox/assignment", post(set_mode))
+        .route("/inbox/agents/{id}/availability", post(set_availability))
+}
+
+struct AgentRow {
+    id: i64,
+    name: String,
+    away: bool,
+    cap: String,
+    hours: String,
+    open: i64,
 }
 
 /// Breaches listed, at most.
@@ -59,6 +71,8 @@ struct Page {
     teams: Vec<(i64, String)>,
     priorities: Vec<(&'static str, &'static str)>,
     can_manage: bool,
+    modes: Vec<(&'static str, &'static str, bool)>,
+    agents: Vec<AgentRow>,
 }
 
 fn minutes(m: Option<i64>) -> String {
@@ -125,6 +139,41 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::InboxRead>) -> U
             )
         })
         .collect();
+    let assignment = nunchi_app::assignment::settings(&state, &auth.as_actor()).await?;
+    let open: HashMap<i64, i64> = state.store.open_counts().await?.into_iter().collect();
+    let agents = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| !u.disabled && u.role.has(Permission::InboxWrite))
+        .map(|u| {
+            let a = assignment.agents.iter().find(|a| a.user_id == u.id);
+            AgentRow {
+                id: u.id,
+                away: a.is_some_and(|a| a.away),
+                cap: a
+                    .and_then(|a| a.max_open)
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
+                hours: a.and_then(|a| a.working_hours.clone()).unwrap_or_default(),
+                open: open.get(&u.id).copied().unwrap_or(0),
+                name: u.name,
+            }
+        })
+        .collect();
+    use nunchi_app::assignment::AssignmentMode;
+    let modes = AssignmentMode::ALL
+        .iter()
+        .map(|m| {
+            let label = match m {
+                AssignmentMode::Manual => t.assign_mode_manual,
+                AssignmentMode::RoundRobin => t.assign_mode_round_robin,
+                AssignmentMode::Balanced => t.assign_mode_balanced,
+            };
+            (m.as_str(), label, *m == assignment.mode)
+        })
+        .collect();
     let mut team_list: Vec<(i64, String)> = teams.into_iter().collect();
     team_list.sort();
     Ok(render(Page {
@@ -137,6 +186,8 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::InboxRead>) -> U
             .map(|p| (p.as_str(), super::inbox::priority_label(t, *p)))
             .collect(),
         can_manage: auth.can(Permission::InboxManage),
+        modes,
+        agents,
     }))
 }
 
@@ -211,4 +262,51 @@ async fn remove(
     check_form_csrf(&auth, &f.csrf)?;
     sla::delete_policy(&state, &auth.as_actor(), id).await?;
     Ok(Redirect::to("/inbox/sla").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ModeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    mode: String,
+}
+
+async fn set_mode(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxManage>,
+    Form(f): Form<ModeForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    nunchi_app::assignment::set_mode(&state, &auth.as_actor(), &f.mode).await?;
+    Ok(Redirect::to("/inbox/sla#assignment").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AvailabilityForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    away: Option<String>,
+    #[serde(default)]
+    max_open: String,
+    #[serde(default)]
+    working_hours: String,
+}
+
+async fn set_availability(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxWrite>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<AvailabilityForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let input = nunchi_app::assignment::AvailabilityInput {
+        away: f.away.is_some(),
+        max_open: form_number("max_open", &f.max_open)?.map(|n| n as i64),
+        working_hours: Some(f.working_hours),
+        time_zone: None,
+    };
+    nunchi_app::assignment::set_availability(&state, &auth.as_actor(), id, &input).await?;
+    Ok(Redirect::to("/inbox/sla#assignment").into_response())
 }

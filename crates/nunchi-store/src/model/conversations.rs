@@ -252,3 +252,16 @@ pub struct Call {
     pub outcome: String,
     pub recording_url: Option<String>,
 }
+
+/// Whether and when an agent takes conversations automatically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct AgentAvailability {
+    pub user_id: i64,
+    pub away: bool,
+    /// Open conversations they may hold at once; no cap when absent.
+    pub max_open: Option<i64>,
+    /// A weekly schedule (`mon-fri 09:00-18:00`) in `time_zone`; any time when absent.
+    pub working_hours: Option<String>,
+    pub time_zone: String,
+    pub last_assigned_at: Option<i64>,
+}

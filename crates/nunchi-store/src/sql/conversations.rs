@@ -111,6 +111,22 @@ pub(crate) const CONVERSATION_FACTS: &str = "
     WHERE c.created_at >= $1 AND c.created_at < $2
     ORDER BY c.id";
 
+pub(crate) const SET_AVAILABILITY: &str = "
+    INSERT INTO agent_availability (user_id, away, max_open, working_hours, time_zone)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (user_id) DO UPDATE SET
+        away = excluded.away, max_open = excluded.max_open,
+        working_hours = excluded.working_hours, time_zone = excluded.time_zone";
+
+pub(crate) const OPEN_COUNTS: &str = "
+    SELECT assignee_id, COUNT(*) FROM conversations
+    WHERE assignee_id IS NOT NULL AND status <> 'resolved'
+    GROUP BY assignee_id ORDER BY assignee_id";
+
+pub(crate) const ASSIGN_IF_FREE: &str = "
+    UPDATE conversations SET assignee_id = $2, updated_at = $3
+    WHERE id = $1 AND assignee_id IS NULL";
+
 macro_rules! impl_conversation_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -303,6 +319,79 @@ macro_rules! impl_conversation_store {
                 .bind(conversation_id)
                 .fetch_all(&self.read)
                 .await?)
+            }
+
+            async fn set_availability(
+                &self,
+                a: &$crate::model::AgentAvailability,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($crate::sql::conversations::SET_AVAILABILITY)
+                    .bind(a.user_id)
+                    .bind(a.away)
+                    .bind(a.max_open)
+                    .bind(&a.working_hours)
+                    .bind(&a.time_zone)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn availabilities(
+                &self,
+            ) -> $crate::StoreResult<Vec<$crate::model::AgentAvailability>> {
+                Ok(sqlx::query_as("SELECT * FROM agent_availability ORDER BY user_id")
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn open_counts(&self) -> $crate::StoreResult<Vec<(i64, i64)>> {
+                Ok(sqlx::query_as($crate::sql::conversations::OPEN_COUNTS)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn assign_within_cap(
+                &self,
+                conversation_id: i64,
+                user_id: i64,
+                cap: Option<i64>,
+            ) -> $crate::StoreResult<bool> {
+                let now = self.clock.now_ms();
+                let mut tx = self.write.begin().await?;
+                // Concurrent assigners to one agent queue here, so each counts what the
+                // others committed.
+                Self::lock_agent(&mut tx, user_id).await?;
+                if let Some(cap) = cap {
+                    let open: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM conversations \
+                         WHERE assignee_id = $1 AND status <> 'resolved'",
+                    )
+                    .bind(user_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if open >= cap {
+                        return Ok(false);
+                    }
+                }
+                let done = sqlx::query($crate::sql::conversations::ASSIGN_IF_FREE)
+                    .bind(conversation_id)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO agent_availability (user_id, last_assigned_at) VALUES ($1, $2) \
+                     ON CONFLICT (user_id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at",
+                )
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn import_messages(

@@ -1,0 +1,231 @@
+//! Automatic assignment of new conversations: round-robin (whoever waited longest since
+//! their last one) or balanced (fewest open, then round-robin), among agents of the
+//! conversation's team who may answer, are not away, are within their working hours and
+//! below their cap. The store makes each assignment atomic, so however many run at once
+//! no agent passes their cap and no conversation is given twice. When nobody is eligible
+//! the conversation waits unassigned and the team's managers are told.
+
+use nunchi_core::{
+    access::Permission, business_hours::BusinessHours, conversation::MessageDirection,
+};
+use nunchi_store::model::{AgentAvailability, Conversation, NewMessage};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{App, Error, Result, actor::Actor};
+
+/// The settings key holding the mode.
+const MODE_KEY: &str = "inbox_assignment";
+
+nunchi_core::named_enum! {
+    /// How new conversations find an agent.
+    pub enum AssignmentMode("assignment mode") {
+        Manual = "manual",
+        RoundRobin = "round_robin",
+        Balanced = "balanced",
+    }
+}
+
+pub async fn mode(app: &App) -> Result<AssignmentMode> {
+    Ok(match app.store.setting(MODE_KEY).await? {
+        Some(m) => AssignmentMode::parse(&m).unwrap_or(AssignmentMode::Manual),
+        None => AssignmentMode::Manual,
+    })
+}
+
+pub async fn set_mode(app: &App, actor: &Actor, mode: &str) -> Result<AssignmentMode> {
+    if !actor.can(Permission::InboxManage) {
+        return Err(Error::Forbidden);
+    }
+    let mode = AssignmentMode::parse(mode)?;
+    app.store.set_setting(MODE_KEY, mode.as_str()).await?;
+    app.audit_by(actor, "inbox.assignment_mode", mode.as_str(), "")
+        .await;
+    Ok(mode)
+}
+
+/// An agent's availability as a manager sets it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct AvailabilityInput {
+    #[serde(default)]
+    pub away: bool,
+    pub max_open: Option<i64>,
+    /// `mon-fri 09:00-18:00`; any time when absent.
+    pub working_hours: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+pub async fn set_availability(
+    app: &App,
+    actor: &Actor,
+    user_id: i64,
+    input: &AvailabilityInput,
+) -> Result<AgentAvailability> {
+    // Agents may step away themselves; anything else about others is a manager's.
+    if !(actor.can(Permission::InboxManage)
+        || actor.user_id == user_id && actor.can(Permission::InboxWrite))
+    {
+        return Err(Error::Forbidden);
+    }
+    app.store.user(user_id).await?;
+    if input.max_open.is_some_and(|m| !(1..=10_000).contains(&m)) {
+        return Err(Error::invalid(
+            "invalid_max_open",
+            "the cap is 1 to 10,000 open conversations",
+        ));
+    }
+    let time_zone = input
+        .time_zone
+        .clone()
+        .filter(|z| !z.trim().is_empty())
+        .unwrap_or_else(|| {
+            app.config
+                .time_zone
+                .iana_name()
+                .unwrap_or("UTC")
+                .to_string()
+        });
+    let working_hours = input
+        .working_hours
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string);
+    if let Some(h) = &working_hours {
+        BusinessHours::parse(&time_zone, h, &[], false)?;
+    }
+    let a = AgentAvailability {
+        user_id,
+        away: input.away,
+        max_open: input.max_open,
+        working_hours,
+        time_zone,
+        last_assigned_at: None,
+    };
+    app.store.set_availability(&a).await?;
+    app.audit_by(actor, "agent.availability", &format!("user:{user_id}"), "")
+        .await;
+    Ok(app
+        .store
+        .availabilities()
+        .await?
+        .into_iter()
+        .find(|x| x.user_id == user_id)
+        .unwrap_or(a))
+}
+
+/// Whether an agent with availability `a` (none: always, no cap) may take one more now.
+fn on_duty(a: Option<&AgentAvailability>, now: i64) -> bool {
+    let Some(a) = a else { return true };
+    if a.away {
+        return false;
+    }
+    match &a.working_hours {
+        None => true,
+        Some(h) => BusinessHours::parse(&a.time_zone, h, &[], true)
+            .map(|hours| hours.add_minutes(now, 1) == now + 60_000)
+            .unwrap_or(false),
+    }
+}
+
+/// Assigns a new conversation as the mode says; returns the agent, or `None` when it
+/// waits (manual mode, or nobody eligible — then the team's managers are told).
+pub async fn auto_assign(app: &App, c: &Conversation) -> Result<Option<i64>> {
+    let mode = mode(app).await?;
+    if mode == AssignmentMode::Manual || c.assignee_id.is_some() {
+        return Ok(None);
+    }
+    let now = app.now();
+    let users = app.store.users().await?;
+    let availability = app.store.availabilities().await?;
+    let open: std::collections::HashMap<i64, i64> =
+        app.store.open_counts().await?.into_iter().collect();
+    let mut candidates: Vec<(i64, Option<i64>, i64, Option<i64>)> = users
+        .iter()
+        .filter(|u| !u.disabled && u.role.has(Permission::InboxWrite))
+        .filter(|u| c.team_id.is_none() || u.team_id == c.team_id)
+        .filter_map(|u| {
+            let a = availability.iter().find(|a| a.user_id == u.id);
+            let load = open.get(&u.id).copied().unwrap_or(0);
+            let cap = a.and_then(|a| a.max_open);
+            (on_duty(a, now) && cap.is_none_or(|cap| load < cap))
+                .then(|| (u.id, cap, load, a.and_then(|a| a.last_assigned_at)))
+        })
+        .collect();
+    match mode {
+        AssignmentMode::Balanced => {
+            candidates.sort_by_key(|(id, _, load, last)| (*load, last.unwrap_or(i64::MIN), *id))
+        }
+        _ => candidates.sort_by_key(|(id, _, _, last)| (last.unwrap_or(i64::MIN), *id)),
+    }
+    for (user, cap, _, _) in candidates {
+        if app.store.assign_within_cap(c.id, user, cap).await? {
+            line(app, c, &format!("assignee={user}")).await?;
+            return Ok(Some(user));
+        }
+    }
+    line(app, c, "unassigned_no_agent").await?;
+    let managers: Vec<_> = users
+        .iter()
+        .filter(|u| !u.disabled && u.role.has(Permission::InboxManage))
+        .filter(|u| c.team_id.is_none() || u.team_id == c.team_id || u.team_id.is_none())
+        .collect();
+    for m in managers {
+        let ko = m.locale == "ko";
+        crate::jobs::enqueue(
+            app,
+            &crate::mail::EmailJob {
+                to: m.email.clone(),
+                subject: if ko {
+                    format!(
+                        "[배정 대기] 상담 #{}: 배정할 수 있는 상담원이 없습니다",
+                        c.id
+                    )
+                } else {
+                    format!("[Waiting] Conversation #{}: no agent can take it", c.id)
+                },
+                text: format!("{}/inbox/{}", app.config.public_url, c.id),
+            },
+        )
+        .await?;
+    }
+    Ok(None)
+}
+
+async fn line(app: &App, c: &Conversation, what: &str) -> Result<()> {
+    app.store
+        .add_message(
+            c.id,
+            &NewMessage {
+                direction: MessageDirection::Activity,
+                channel: c.channel,
+                author_user_id: None,
+                text: what.into(),
+                external_id: None,
+                subject: None,
+                delivery: None,
+                at: None,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// The desk's assignment settings, for the settings page and API.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssignmentSettings {
+    /// manual, round_robin or balanced.
+    #[schema(value_type = String)]
+    pub mode: AssignmentMode,
+    pub agents: Vec<AgentAvailability>,
+}
+
+pub async fn settings(app: &App, actor: &Actor) -> Result<AssignmentSettings> {
+    if !actor.can(Permission::InboxRead) {
+        return Err(Error::Forbidden);
+    }
+    Ok(AssignmentSettings {
+        mode: mode(app).await?,
+        agents: app.store.availabilities().await?,
+    })
+}

@@ -914,7 +914,7 @@ async fn balanced_assignment_respects_away_caps_and_tells_managers_when_nobody_c
     };
     // An agent may step away themselves, not others.
     let own = put(
-        format!("/api/v1/agents/{agent}/availability"),
+        "/api/v1/me/availability".into(),
         json!({"max_open": 2}),
         Role::Agent,
     )

@@ -44,6 +44,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sla_breaches))
         .routes(routes!(assignment, set_assignment))
         .routes(routes!(set_availability))
+        .routes(routes!(set_my_availability))
         .routes(routes!(support_report))
         .routes(routes!(support_report_csv))
 }
@@ -80,8 +81,8 @@ pub async fn set_assignment(
     ))
 }
 
-#[utoipa::path(put, operation_id = "set_agent_availability", path = "/api/v1/agents/{id}/availability", security(("bearer" = ["inbox_write"])), tag = "inbox", params(("id" = i64, Path)),
-    request_body = AvailabilityInput, responses((status = 200, body = AgentAvailability, description = "Managers set anyone's; an agent may set their own")))]
+#[utoipa::path(put, operation_id = "set_agent_availability", path = "/api/v1/agents/{id}/availability", security(("bearer" = ["inbox_manage"])), tag = "inbox", params(("id" = i64, Path)),
+    request_body = AvailabilityInput, responses((status = 200, body = AgentAvailability)))]
 pub async fn set_availability(
     auth: Auth,
     State(state): State<AppState>,
@@ -90,6 +91,19 @@ pub async fn set_availability(
 ) -> AppResult<Json<AgentAvailability>> {
     Ok(Json(
         nunchi_app::assignment::set_availability(&state, &auth.as_actor(), id, &input).await?,
+    ))
+}
+
+#[utoipa::path(put, operation_id = "set_my_availability", path = "/api/v1/me/availability", security(("bearer" = ["inbox_write"])), tag = "inbox",
+    request_body = AvailabilityInput, responses((status = 200, body = AgentAvailability, description = "The caller's own: away, cap, working hours")))]
+pub async fn set_my_availability(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<AvailabilityInput>,
+) -> AppResult<Json<AgentAvailability>> {
+    let actor = auth.as_actor();
+    Ok(Json(
+        nunchi_app::assignment::set_availability(&state, &actor, actor.user_id, &input).await?,
     ))
 }
 

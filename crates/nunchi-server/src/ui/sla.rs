@@ -29,10 +29,14 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox/sla/{id}/delete", post(remove))
         .route("/inbox/assignment", post(set_mode))
         .route("/inbox/agents/{id}/availability", post(set_availability))
+        .route("/inbox/me/availability", post(set_my_availability))
 }
 
 struct AgentRow {
     id: i64,
+    /// Where its form posts: the agent's own row for themselves, any row for managers.
+    action: String,
+    editable: bool,
     name: String,
     away: bool,
     cap: String,
@@ -149,8 +153,15 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::InboxRead>) -> U
         .filter(|u| !u.disabled && u.role.has(Permission::InboxWrite))
         .map(|u| {
             let a = assignment.agents.iter().find(|a| a.user_id == u.id);
+            let mine = u.id == auth.user.id;
             AgentRow {
                 id: u.id,
+                action: if mine {
+                    "/inbox/me/availability".into()
+                } else {
+                    format!("/inbox/agents/{}/availability", u.id)
+                },
+                editable: mine || auth.can(Permission::InboxManage),
                 away: a.is_some_and(|a| a.away),
                 cap: a
                     .and_then(|a| a.max_open)
@@ -296,17 +307,36 @@ struct AvailabilityForm {
 
 async fn set_availability(
     State(state): State<AppState>,
-    auth: UiNeed<perm::InboxWrite>,
+    auth: UiNeed<perm::InboxManage>,
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<AvailabilityForm>,
 ) -> UiResult {
-    check_form_csrf(&auth, &f.csrf)?;
+    save_availability(&state, &auth, id, f).await
+}
+
+/// An agent's own row: the same form, for themselves.
+async fn set_my_availability(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxWrite>,
+    Form(f): Form<AvailabilityForm>,
+) -> UiResult {
+    let me = auth.user.id;
+    save_availability(&state, &auth, me, f).await
+}
+
+async fn save_availability(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    user_id: i64,
+    f: AvailabilityForm,
+) -> UiResult {
+    check_form_csrf(auth, &f.csrf)?;
     let input = nunchi_app::assignment::AvailabilityInput {
         away: f.away.is_some(),
         max_open: form_number("max_open", &f.max_open)?.map(|n| n as i64),
         working_hours: Some(f.working_hours),
         time_zone: None,
     };
-    nunchi_app::assignment::set_availability(&state, &auth.as_actor(), id, &input).await?;
+    nunchi_app::assignment::set_availability(state, &auth.as_actor(), user_id, &input).await?;
     Ok(Redirect::to("/inbox/sla#assignment").into_response())
 }

@@ -566,6 +566,9 @@ pub async fn change(
         }
         app.store.set_labels(conversation_id, &clean).await?;
     }
+    if before.status != after.status && after.status == ConversationStatus::Resolved {
+        crate::csat::ask(app, &after).await?;
+    }
     app.audit_by(
         actor,
         "conversation.change",

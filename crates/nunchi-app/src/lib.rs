@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod assignment;
 pub mod calls;
 pub mod conversations;
+pub mod csat;
 pub use nunchi_core::clock;
 pub mod csv_records;
 pub mod customers;

@@ -35,6 +35,9 @@ pub struct SupportStats {
     /// Of the conversations ever resolved, those a customer's reply reopened.
     pub reopened: u64,
     pub reopen_rate: Option<f64>,
+    /// CSAT answers after resolution, and the share that were 4 or 5 (satisfied).
+    pub csat_responses: u64,
+    pub csat: Option<f64>,
 }
 
 /// One day's new conversations per channel (in `ConversationChannel::ALL` order).
@@ -95,6 +98,8 @@ pub fn stats(facts: &[&ConversationFacts]) -> SupportStats {
     let sla_met = count(&|f| (f.sla_policy_id.is_some() || f.breaches > 0) && f.breaches == 0);
     let ever_resolved = count(&|f| f.resolved_at.is_some() || f.reopens > 0);
     let reopened = count(&|f| f.reopens > 0);
+    let csat_responses = count(&|f| f.csat.is_some());
+    let satisfied = count(&|f| f.csat.is_some_and(|r| r >= 4));
     SupportStats {
         conversations: facts.len() as u64,
         resolved: count(&|f| f.status == ConversationStatus::Resolved),
@@ -109,6 +114,8 @@ pub fn stats(facts: &[&ConversationFacts]) -> SupportStats {
         sla_hit_rate: rate(sla_met, sla_measured),
         reopened,
         reopen_rate: rate(reopened, ever_resolved),
+        csat_responses,
+        csat: rate(satisfied, csat_responses),
     }
 }
 
@@ -195,7 +202,7 @@ fn share(v: Option<f64>) -> String {
 /// `name` turns a group's kind and key into the name shown.
 pub fn csv(report: &SupportReport, name: impl Fn(&str, Option<&str>) -> String) -> String {
     let mut out = String::from('\u{feff}');
-    out.push_str("group,name,conversations,resolved,still_open,first_response_median_secs,first_response_p90_secs,resolution_median_secs,resolution_p90_secs,sla_measured,sla_met,sla_hit_rate,reopened,reopen_rate\n");
+    out.push_str("group,name,conversations,resolved,still_open,first_response_median_secs,first_response_p90_secs,resolution_median_secs,resolution_p90_secs,sla_measured,sla_met,sla_hit_rate,reopened,reopen_rate,csat_responses,csat\n");
     let mut w = csv::Writer::from_writer(Vec::new());
     for (group, rows) in [
         ("channel", &report.by_channel),
@@ -219,6 +226,8 @@ pub fn csv(report: &SupportReport, name: impl Fn(&str, Option<&str>) -> String) 
                 share(s.sla_hit_rate),
                 s.reopened.to_string(),
                 share(s.reopen_rate),
+                s.csat_responses.to_string(),
+                share(s.csat),
             ]);
         }
     }
@@ -247,6 +256,7 @@ mod tests {
             sla_policy_id: Some(1),
             reopens: 0,
             breaches: 0,
+            csat: None,
         }
     }
 
@@ -259,6 +269,8 @@ mod tests {
         facts[0].breaches = 2;
         facts[2].reopens = 1;
         facts[3].sla_policy_id = None;
+        facts[0].csat = Some(5);
+        facts[1].csat = Some(2);
         let r = compute(&facts, 0, 1, &jiff::tz::TimeZone::UTC);
         let s = &r.overall;
         assert_eq!(s.conversations, 10);
@@ -268,6 +280,7 @@ mod tests {
         assert_eq!((s.resolved, s.still_open), (5, 5));
         assert_eq!((s.sla_measured, s.sla_met), (9, 8));
         assert_eq!((s.reopened, s.reopen_rate), (1, Some(0.2)));
+        assert_eq!((s.csat_responses, s.csat), (2, Some(0.5)));
         assert_eq!(r.by_agent.len(), 2);
         assert_eq!(
             r.by_agent

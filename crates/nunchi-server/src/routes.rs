@@ -27,6 +27,7 @@ const fn r(method: &'static str, path: &'static str, permission: Option<Permissi
 /// widget script and the widget's JSON calls (see `api::public`).
 pub const PUBLIC: &[&str] = &[
     "/s/{key}",
+    "/csat/{token}",
     "/widget.js",
     "/api/public/surveys/{key}/display",
     "/api/public/responses/{token}",

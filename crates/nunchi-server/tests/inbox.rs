@@ -336,7 +336,8 @@ async fn assignment_status_and_notes_leave_activity_lines_and_counts() {
         vec![
             "priority=urgent",
             &format!("assignee={agent}"),
-            "status=resolved"
+            "status=resolved",
+            "csat_requested"
         ]
     );
     let all = app
@@ -1011,4 +1012,135 @@ async fn balanced_assignment_respects_away_caps_and_tells_managers_when_nobody_c
         page.contains("id=\"agents\"") && page.contains("selected>Balanced"),
         "{page}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolving_asks_for_csat_and_the_answer_joins_the_feedback_stream() {
+    let app = TestApp::new().await;
+    let first = intake(&app, &euc_kr_mail("csat@example.com")).await;
+    let id = first["conversation_id"].clone();
+    let agent = app.user_ids[&Role::Agent];
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "PATCH",
+            &format!("/api/v1/conversations/{id}"),
+            Some(json!({"assignee_id": agent, "status": "resolved"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let jobs = app
+        .api(Some(Role::Admin), "GET", "/api/v1/jobs", None)
+        .await
+        .json();
+    let mail = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| {
+            j["kind"] == "email"
+                && j["payload"]
+                    .as_str()
+                    .unwrap()
+                    .contains("minjun@example.com")
+        })
+        .expect("the CSAT e-mail is queued")["payload"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mail: Value = serde_json::from_str(&mail).unwrap();
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap()
+            .contains("상담은 어떠셨나요"),
+        "{mail}"
+    );
+    let start = text.find("/csat/").expect("a link");
+    let token: String = text[start + 6..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+
+    let page = app
+        .send(
+            axum::http::Request::builder()
+                .uri(format!("/csat/{token}?rating=5"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("받으신 상담에 얼마나 만족하셨나요")
+            && html.contains("value=\"5\" id=\"rating-5\" checked"),
+        "{html}"
+    );
+    let post = |body: &'static str| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            app.send(
+                axum::http::Request::builder()
+                    .method("POST")
+                    .uri(format!("/csat/{token}"))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let bad = post("rating=9").await;
+    assert!(bad.text().contains("1부터 5 중에서"), "{}", bad.text());
+    let done = post("rating=5&comment=%EC%B9%9C%EC%A0%88%ED%96%88%EC%96%B4%EC%9A%94").await;
+    assert!(done.text().contains("id=\"csat-done\""));
+    let again = post("rating=1").await;
+    assert!(
+        again.text().contains("id=\"csat-done\""),
+        "a second answer changes nothing"
+    );
+
+    let feedback = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/feedback?source=support",
+            None,
+        )
+        .await
+        .json();
+    let items = feedback["items"]
+        .as_array()
+        .or(feedback.as_array())
+        .unwrap()
+        .clone();
+    assert_eq!(items.len(), 1, "{feedback}");
+    assert_eq!(items[0]["metric"], "csat");
+    assert_eq!(items[0]["rating"], 5.0);
+    assert_eq!(items[0]["body"], "친절했어요");
+    let lines = thread(&app, &id).await;
+    assert!(lines.iter().any(|m| m["text"] == "csat=5"), "{lines:?}");
+    let report = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/support/report?from=2000-01-01",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(report["overall"]["csat_responses"], 1);
+    assert_eq!(report["by_agent"][0]["stats"]["csat"], 1.0, "{report}");
+    let unknown = app
+        .send(
+            axum::http::Request::builder()
+                .uri("/csat/not-a-token")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }

@@ -436,6 +436,16 @@ pub trait ConversationStore: Send + Sync {
         user_id: i64,
         cap: Option<i64>,
     ) -> StoreResult<bool>;
+    async fn create_csat_request(&self, request: &CsatRequest) -> StoreResult<()>;
+    async fn csat_request(&self, token_hash: &str) -> StoreResult<CsatRequest>;
+    /// Records the answer once; `Conflict` when it was already answered.
+    async fn answer_csat(
+        &self,
+        token_hash: &str,
+        rating: i64,
+        feedback_id: i64,
+        at: i64,
+    ) -> StoreResult<()>;
     /// Adds many lines (history brought in from elsewhere) in one transaction.
     async fn import_messages(&self, lines: &[(i64, NewMessage)]) -> StoreResult<()>;
     async fn conversation(&self, id: i64) -> StoreResult<Conversation>;

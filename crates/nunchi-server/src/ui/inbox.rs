@@ -301,6 +301,8 @@ fn activity_text(
     match key {
         "reopened" => t.activity_reopened.into(),
         "unassigned_no_agent" => t.activity_no_agent.into(),
+        "csat_requested" => t.activity_csat_requested.into(),
+        "csat" => format!("{} {value}/5", t.activity_csat),
         "sla_breached" => match nunchi_core::sla::SlaMetric::parse(value) {
             Ok(m) => format!(
                 "{} {}",

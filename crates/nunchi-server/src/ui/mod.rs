@@ -5,6 +5,7 @@
 mod admin;
 mod analytics;
 pub mod charts;
+mod csat_page;
 mod customers;
 mod dashboard;
 mod data;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .merge(voc::routes())
         .merge(surveys::routes())
         .merge(survey_page::routes())
+        .merge(csat_page::routes())
         .merge(follow_ups::routes())
         .merge(inbox::routes())
         .merge(sla::routes())

@@ -235,6 +235,8 @@ pub struct ConversationFacts {
     pub reopens: i64,
     /// SLA deadlines it missed.
     pub breaches: i64,
+    /// The customer's CSAT answer (1–5) after it was resolved, the latest if several.
+    pub csat: Option<i64>,
 }
 
 /// A phone call logged on a conversation line.
@@ -264,4 +266,20 @@ pub struct AgentAvailability {
     pub working_hours: Option<String>,
     pub time_zone: String,
     pub last_assigned_at: Option<i64>,
+}
+
+/// A CSAT question sent when a conversation was resolved, and its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct CsatRequest {
+    #[serde(skip)]
+    pub token_hash: String,
+    pub conversation_id: i64,
+    pub agent_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub lang: String,
+    pub sent_at: i64,
+    pub answered_at: Option<i64>,
+    /// 1–5.
+    pub rating: Option<i64>,
+    pub feedback_id: Option<i64>,
 }

@@ -106,7 +106,10 @@ pub(crate) const CONVERSATION_FACTS: &str = "
         (SELECT COUNT(*) FROM conversation_messages m
          WHERE m.conversation_id = c.id AND m.direction = 'activity' AND m.text = 'reopened')
             AS reopens,
-        (SELECT COUNT(*) FROM sla_breaches b WHERE b.conversation_id = c.id) AS breaches
+        (SELECT COUNT(*) FROM sla_breaches b WHERE b.conversation_id = c.id) AS breaches,
+        (SELECT q.rating FROM csat_requests q
+         WHERE q.conversation_id = c.id AND q.rating IS NOT NULL
+         ORDER BY q.answered_at DESC LIMIT 1) AS csat
     FROM conversations c
     WHERE c.created_at >= $1 AND c.created_at < $2
     ORDER BY c.id";
@@ -392,6 +395,59 @@ macro_rules! impl_conversation_store {
                 .await?;
                 tx.commit().await?;
                 Ok(true)
+            }
+
+            async fn create_csat_request(
+                &self,
+                r: &$crate::model::CsatRequest,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO csat_requests (token_hash, conversation_id, agent_id, team_id, \
+                     lang, sent_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&r.token_hash)
+                .bind(r.conversation_id)
+                .bind(r.agent_id)
+                .bind(r.team_id)
+                .bind(&r.lang)
+                .bind(r.sent_at)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn csat_request(
+                &self,
+                token_hash: &str,
+            ) -> $crate::StoreResult<$crate::model::CsatRequest> {
+                sqlx::query_as("SELECT * FROM csat_requests WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.read)
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound("CSAT link".into()))
+            }
+
+            async fn answer_csat(
+                &self,
+                token_hash: &str,
+                rating: i64,
+                feedback_id: i64,
+                at: i64,
+            ) -> $crate::StoreResult<()> {
+                let done = sqlx::query(
+                    "UPDATE csat_requests SET rating = $2, feedback_id = $3, answered_at = $4 \
+                     WHERE token_hash = $1 AND answered_at IS NULL",
+                )
+                .bind(token_hash)
+                .bind(rating)
+                .bind(feedback_id)
+                .bind(at)
+                .execute(&self.write)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::Conflict("already answered".into()));
+                }
+                Ok(())
             }
 
             async fn import_messages(

@@ -2,10 +2,7 @@
 //! paged by an opaque cursor; or a search over every message in any language) and the
 //! customer panel beside a thread, masked as the caller must see them.
 
-use nunchi_core::{
-    access::Permission,
-    conversation::{ConversationStatus, MessageDirection},
-};
+use nunchi_core::{access::Permission, conversation::ConversationStatus};
 use nunchi_store::model::{AssigneeFilter, Conversation, ConversationFilter, InboxCounts};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -98,6 +95,15 @@ pub async fn inbox(app: &App, actor: &Actor, q: &InboxQuery) -> Result<InboxPage
             (list, next)
         }
     };
+    // One query for every row's newest line, not one thread per row.
+    let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
+    let mut latest: std::collections::HashMap<i64, String> = app
+        .store
+        .latest_messages(&ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.conversation_id, m.text))
+        .collect();
     let mut rows = Vec::with_capacity(list.len());
     let mut names = std::collections::HashMap::new();
     for c in list {
@@ -108,24 +114,11 @@ pub async fn inbox(app: &App, actor: &Actor, q: &InboxQuery) -> Result<InboxPage
             }
             slot.insert(display_name(&customer));
         }
-        let preview = match found_text.remove(&c.id) {
-            Some(text) => Some(text),
-            None => app
-                .store
-                .messages(c.id)
-                .await?
-                .into_iter()
-                .rev()
-                .find(|m| {
-                    matches!(
-                        m.direction,
-                        MessageDirection::Incoming | MessageDirection::Outgoing
-                    )
-                })
-                .map(|m| m.text),
-        }
-        .map(|t| t.chars().take(140).collect())
-        .unwrap_or_default();
+        let preview = found_text
+            .remove(&c.id)
+            .or_else(|| latest.remove(&c.id))
+            .map(|t| t.chars().take(140).collect())
+            .unwrap_or_default();
         rows.push(InboxRow {
             customer_name: names[&c.customer_id].clone(),
             conversation: c,

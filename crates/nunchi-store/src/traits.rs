@@ -451,6 +451,11 @@ pub trait ConversationStore: Send + Sync {
     async fn conversation(&self, id: i64) -> StoreResult<Conversation>;
     async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<Conversation>>;
     async fn inbox_counts(&self, user_id: i64) -> StoreResult<InboxCounts>;
+    /// The newest message to or from the customer of each of these conversations.
+    async fn latest_messages(
+        &self,
+        conversation_ids: &[i64],
+    ) -> StoreResult<Vec<ConversationMessage>>;
     /// A thread in order.
     async fn messages(&self, conversation_id: i64) -> StoreResult<Vec<ConversationMessage>>;
     /// The stored lines among `external_ids` on `channel`.

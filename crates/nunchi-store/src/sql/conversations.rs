@@ -554,6 +554,31 @@ macro_rules! impl_conversation_store {
                 .await?)
             }
 
+            async fn latest_messages(
+                &self,
+                conversation_ids: &[i64],
+            ) -> $crate::StoreResult<Vec<$crate::model::ConversationMessage>> {
+                let mut out = Vec::new();
+                for chunk in conversation_ids.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT * FROM conversation_messages WHERE id IN (\
+                         SELECT MAX(id) FROM conversation_messages \
+                         WHERE direction IN ('incoming', 'outgoing') AND conversation_id IN (",
+                    );
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(") GROUP BY conversation_id)");
+                    out.extend(
+                        qb.build_query_as::<$crate::model::ConversationMessage>()
+                            .fetch_all(&self.read)
+                            .await?,
+                    );
+                }
+                Ok(out)
+            }
+
             async fn messages_by_external_id(
                 &self,
                 channel: &str,

@@ -304,6 +304,7 @@ pub async fn post_message(
                 },
             )
             .await?;
+        notify_mentions(app, actor, &conversation, text).await?;
         return Ok(note);
     }
     let by_email = conversation.channel == ConversationChannel::Email;
@@ -370,6 +371,61 @@ pub async fn post_message(
         .await?;
     }
     Ok(reply)
+}
+
+/// E-mails each colleague a note @mentions (by e-mail name or by name without spaces),
+/// in their own language, with the link to the thread.
+async fn notify_mentions(app: &App, actor: &Actor, c: &Conversation, note: &str) -> Result<()> {
+    let wanted = nunchi_core::conversation::mentions(note);
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    for user in app.store.users().await? {
+        let local = user.email.split('@').next().unwrap_or("").to_lowercase();
+        let squashed: String = user
+            .name
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        let named = wanted.iter().any(|w| *w == local || *w == squashed);
+        if !named
+            || user.disabled
+            || user.id == actor.user_id
+            || !user.role.has(Permission::InboxRead)
+        {
+            continue;
+        }
+        let link = format!(
+            "{}/inbox/{}",
+            app.config.public_url.trim_end_matches('/'),
+            c.id
+        );
+        let (subject, text) = if user.locale == "ko" {
+            (
+                format!(
+                    "{}님이 상담 #{}에서 회원님을 언급했습니다",
+                    actor.name, c.id
+                ),
+                format!("{note}\n\n{link}"),
+            )
+        } else {
+            (
+                format!("{} mentioned you in conversation #{}", actor.name, c.id),
+                format!("{note}\n\n{link}"),
+            )
+        };
+        crate::jobs::enqueue(
+            app,
+            &crate::mail::EmailJob {
+                to: user.email,
+                subject,
+                text,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn reply_subject(subject: &str) -> String {

@@ -124,9 +124,40 @@ pub fn base_subject(subject: &str) -> &str {
     }
 }
 
+/// The people a note @mentions: each word after `@` (letters, digits, `.`, `_`, `-`, and
+/// Hangul), lower-cased, once each, in order. `kim@brand.kr` inside a word is an address,
+/// not a mention.
+pub fn mentions(note: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let chars: Vec<char> = note.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if *c != '@' || (i > 0 && !chars[i - 1].is_whitespace() && !"([{,".contains(chars[i - 1])) {
+            continue;
+        }
+        let word: String = chars[i + 1..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            .collect();
+        let word = word.trim_end_matches(['.', '-', '_']).to_lowercase();
+        if !word.is_empty() && !out.contains(&word) {
+            out.push(word);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mentions_are_words_after_an_at_sign() {
+        assert_eq!(
+            mentions("@지우 확인 부탁, (@Minjun.Kim) 그리고 @지우. mail kim@brand.kr"),
+            vec!["지우", "minjun.kim"]
+        );
+        assert!(mentions("no one @ all").is_empty());
+    }
 
     #[test]
     fn reply_headers_give_candidates_newest_first_once_each() {

@@ -1144,3 +1144,35 @@ async fn resolving_asks_for_csat_and_the_answer_joins_the_feedback_stream() {
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_that_mentions_a_colleague_tells_them() {
+    let app = TestApp::new().await;
+    let first = intake(&app, &euc_kr_mail("mention@example.com")).await;
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/conversations/{}/messages", first["conversation_id"]),
+            Some(json!({"text": "@manager 환불 승인 부탁드려요 (@nobody, agent@test.local)", "note": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let jobs = app
+        .api(Some(Role::Admin), "GET", "/api/v1/jobs", None)
+        .await
+        .json();
+    let mails: Vec<String> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "email")
+        .map(|j| j["payload"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(
+        mails[0].contains("manager@test.local") && mails[0].contains("mentioned you"),
+        "{mails:?}"
+    );
+    assert!(mails[0].contains(&format!("/inbox/{}", first["conversation_id"])));
+}

@@ -406,6 +406,7 @@ async fn load_conversations(
     use nunchi_store::model::{ConversationState, NewConversation, NewMessage};
     let all = nunchi_demo::support::conversations(seed, events, korean);
     let policy = demo_sla_policy(store).await?;
+    demo_macros(store).await?;
     let hours = crate::sla::hours_of(&policy)?;
     let targets = crate::sla::targets_of(&policy);
     // The demo's "now": deadlines before it that nobody met were missed.
@@ -485,6 +486,17 @@ async fn load_conversations(
     }
     progress.finish();
     Ok(stored)
+}
+
+/// The demo's canned replies for its late-delivery pain point, added once.
+async fn demo_macros(store: &Arc<dyn Store>) -> anyhow::Result<()> {
+    if !store.macros().await?.is_empty() {
+        return Ok(());
+    }
+    for (shortcut, name, ko, en) in nunchi_demo::support::MACROS {
+        store.create_macro(shortcut, name, ko, en).await?;
+    }
+    Ok(())
 }
 
 /// The demo's SLA policy: the one it finds, or a weekday one it adds.

@@ -23,6 +23,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod journeys;
 pub mod loops;
+pub mod macros;
 pub mod mail;
 pub mod outer_loop;
 pub mod paging;

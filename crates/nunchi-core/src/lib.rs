@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod business_hours;
+pub mod canned;
 pub mod channel;
 pub mod clock;
 pub mod closed_loop;

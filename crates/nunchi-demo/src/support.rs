@@ -34,6 +34,22 @@ pub struct DemoConversation {
     pub resolved_at: Option<u32>,
 }
 
+/// The brand's canned replies: (shortcut, name, Korean, English).
+pub const MACROS: &[(&str, &str, &str, &str)] = &[
+    (
+        "delay",
+        "배송 지연 사과 / Late delivery apology",
+        "{{customer_name}}님, 배송이 늦어져 정말 죄송합니다. 주문 {{last_order}}은(는) 택배사 변경으로 지연되고 있으며, 내일까지 받으실 수 있도록 재출고했습니다. 사과의 뜻으로 적립금을 넣어 드렸어요. - {{agent_name}}",
+        "{{customer_name}}, we're very sorry your order {{last_order}} is late. Our courier change slowed some deliveries; we've re-shipped it to arrive by tomorrow and added points to your account. - {{agent_name}}",
+    ),
+    (
+        "refund",
+        "환불 안내 / Refund steps",
+        "{{customer_name}}님, 환불을 도와드리겠습니다. 주문 {{last_order}}의 제품을 받으신 상자에 넣어 두시면 내일 수거해 가고, 확인 후 2영업일 안에 환불됩니다.",
+        "{{customer_name}}, we'll refund your order {{last_order}}. Leave the product in its box and our courier will pick it up tomorrow; the refund follows within 2 business days.",
+    ),
+];
+
 /// Conversations at most, so loading the demo stays quick.
 const MAX_CONVERSATIONS: usize = 400;
 

@@ -107,6 +107,8 @@ pub const UI: &[RouteSpec] = &[
     r("POST", "/inbox/sla", Some(InboxManage)),
     r("POST", "/inbox/sla/{id}/delete", Some(InboxManage)),
     r("POST", "/inbox/assignment", Some(InboxManage)),
+    r("POST", "/inbox/macros", Some(InboxManage)),
+    r("POST", "/inbox/macros/{id}/delete", Some(InboxManage)),
     r("POST", "/inbox/agents/{id}/availability", Some(InboxManage)),
     r("POST", "/inbox/me/availability", Some(InboxWrite)),
     r("GET", "/inbox/{id}", Some(InboxRead)),

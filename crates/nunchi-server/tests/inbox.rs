@@ -1176,3 +1176,77 @@ async fn a_note_that_mentions_a_colleague_tells_them() {
     );
     assert!(mails[0].contains(&format!("/inbox/{}", first["conversation_id"])));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canned_replies_fill_in_the_customers_language() {
+    let app = TestApp::new().await;
+    let create = |body: Value| {
+        let app = &app;
+        async move {
+            app.api(Some(Role::Manager), "POST", "/api/v1/macros", Some(body))
+                .await
+        }
+    };
+    let m = create(json!({
+        "shortcut": "/delay", "name": "배송 지연 사과",
+        "body_ko": "{{customer_name}}님, 배송이 늦어 죄송합니다. 담당 {{agent_name}} 드림",
+        "body_en": "Sorry for the wait, {{customer_name}}."
+    }))
+    .await;
+    assert_eq!(m.status, StatusCode::CREATED, "{}", m.text());
+    let m = m.json();
+    assert_eq!(m["shortcut"], "delay");
+    let unknown =
+        create(json!({"shortcut": "x", "name": "x", "body_en": "Hi {{first_name}}"})).await;
+    assert_eq!(unknown.json()["error"]["code"], "invalid_template");
+    let taken = create(json!({"shortcut": "delay", "name": "again", "body_en": "x"})).await;
+    assert_eq!(taken.json()["error"]["code"], "invalid_shortcut");
+    assert_eq!(
+        app.api(
+            Some(Role::Agent),
+            "POST",
+            "/api/v1/macros",
+            Some(json!({"shortcut": "a", "name": "a", "body_en": "a"}))
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    let first = intake(&app, &euc_kr_mail("macro@example.com")).await;
+    let id = first["conversation_id"].clone();
+    let filled = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{id}/macros/{}", m["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(filled.status, StatusCode::OK, "{}", filled.text());
+    let filled = filled.json();
+    assert_eq!(filled["lang"], "ko");
+    assert_eq!(
+        filled["text"],
+        "김민준님, 배송이 늦어 죄송합니다. 담당 Test agent 드림"
+    );
+    let page = app
+        .page(
+            Role::Agent,
+            "GET",
+            &format!("/inbox/{id}?macro={}", m["id"]),
+            None,
+        )
+        .await
+        .text();
+    assert!(
+        page.contains("김민준님, 배송이 늦어 죄송합니다. 담당 Test agent 드림</textarea>"),
+        "{page}"
+    );
+    assert!(page.contains("/delay · 배송 지연 사과"));
+    let settings = app
+        .page(Role::Manager, "GET", "/inbox/sla", None)
+        .await
+        .text();
+    assert!(settings.contains("id=\"macro-list\"") && settings.contains("/delay"));
+}

@@ -446,6 +446,16 @@ pub trait ConversationStore: Send + Sync {
         feedback_id: i64,
         at: i64,
     ) -> StoreResult<()>;
+    /// `Conflict` when the shortcut is taken.
+    async fn create_macro(
+        &self,
+        shortcut: &str,
+        name: &str,
+        body_ko: &str,
+        body_en: &str,
+    ) -> StoreResult<Macro>;
+    async fn macros(&self) -> StoreResult<Vec<Macro>>;
+    async fn delete_macro(&self, id: i64) -> StoreResult<()>;
     /// Adds many lines (history brought in from elsewhere) in one transaction.
     async fn import_messages(&self, lines: &[(i64, NewMessage)]) -> StoreResult<()>;
     async fn conversation(&self, id: i64) -> StoreResult<Conversation>;

@@ -13,11 +13,13 @@ use nunchi_app::calls::CallInput;
 use nunchi_app::conversations::{self, ConversationChange, Intake, MessageInput};
 use nunchi_app::inbound_mail::MAX_RAW_BYTES;
 use nunchi_app::inbox::{InboxPage, InboxQuery};
+use nunchi_app::macros::{Filled, MacroInput};
 use nunchi_app::scores::{RangeQuery, range_ms};
 use nunchi_app::sla::{self, SlaPolicyInput};
 use nunchi_app::support_report::{self, SupportReport};
 use nunchi_store::model::{
-    AgentAvailability, Conversation, ConversationMessage, SlaBreach, SlaPolicy, UnreadableMail,
+    AgentAvailability, Conversation, ConversationMessage, Macro, SlaBreach, SlaPolicy,
+    UnreadableMail,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -45,6 +47,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(assignment, set_assignment))
         .routes(routes!(set_availability))
         .routes(routes!(set_my_availability))
+        .routes(routes!(macros, create_macro))
+        .routes(routes!(delete_macro))
+        .routes(routes!(fill_macro))
         .routes(routes!(support_report))
         .routes(routes!(support_report_csv))
 }
@@ -104,6 +109,47 @@ pub async fn set_my_availability(
     let actor = auth.as_actor();
     Ok(Json(
         nunchi_app::assignment::set_availability(&state, &actor, actor.user_id, &input).await?,
+    ))
+}
+
+#[utoipa::path(get, operation_id = "macros", path = "/api/v1/macros", security(("bearer" = ["inbox_read"])), tag = "inbox",
+    responses((status = 200, body = Vec<Macro>)))]
+pub async fn macros(State(state): State<AppState>) -> AppResult<Json<Vec<Macro>>> {
+    Ok(Json(state.store.macros().await?))
+}
+
+#[utoipa::path(post, operation_id = "create_macro", path = "/api/v1/macros", security(("bearer" = ["inbox_manage"])), tag = "inbox",
+    request_body = MacroInput, responses((status = 201, body = Macro)))]
+pub async fn create_macro(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<MacroInput>,
+) -> AppResult<(StatusCode, Json<Macro>)> {
+    let created = nunchi_app::macros::create(&state, &auth.as_actor(), &input).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(delete, operation_id = "delete_macro", path = "/api/v1/macros/{id}", security(("bearer" = ["inbox_manage"])), tag = "inbox", params(("id" = i64, Path)),
+    responses((status = 204)))]
+pub async fn delete_macro(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
+    nunchi_app::macros::delete(&state, &auth.as_actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, operation_id = "fill_macro", path = "/api/v1/conversations/{id}/macros/{macro_id}", security(("bearer" = ["inbox_write"])), tag = "inbox",
+    params(("id" = i64, Path), ("macro_id" = i64, Path)),
+    responses((status = 200, body = Filled, description = "The macro in the customer's language with its variables filled")))]
+pub async fn fill_macro(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiPath((id, macro_id)): ApiPath<(i64, i64)>,
+) -> AppResult<Json<Filled>> {
+    Ok(Json(
+        nunchi_app::macros::fill(&state, &auth.as_actor(), macro_id, id).await?,
     ))
 }
 

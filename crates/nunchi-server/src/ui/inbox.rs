@@ -287,6 +287,15 @@ struct ConversationPage {
     teams: Vec<(i64, String, bool)>,
     labels: String,
     panel: PanelView,
+    macros: Vec<(i64, String)>,
+    /// The composer's text: a macro chosen from the list, filled for this customer.
+    draft: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConversationParams {
+    #[serde(rename = "macro")]
+    canned: Option<i64>,
 }
 
 /// An activity line's stable key in the reader's words.
@@ -399,6 +408,7 @@ async fn conversation(
     State(state): State<AppState>,
     auth: UiNeed<perm::InboxRead>,
     ApiPath(id): ApiPath<i64>,
+    Query(params): Query<ConversationParams>,
 ) -> UiResult {
     let t = lang_of(&auth).strings();
     let actor = auth.as_actor();
@@ -496,6 +506,21 @@ async fn conversation(
             .collect(),
         labels: c.labels.join(", "),
         panel: panel_view,
+        macros: state
+            .store
+            .macros()
+            .await?
+            .into_iter()
+            .map(|m| (m.id, format!("/{} · {}", m.shortcut, m.name)))
+            .collect(),
+        draft: match params.canned {
+            Some(m) if auth.can(Permission::InboxWrite) => {
+                nunchi_app::macros::fill(&state, &actor, m, c.id)
+                    .await?
+                    .text
+            }
+            _ => String::new(),
+        },
     }))
 }
 

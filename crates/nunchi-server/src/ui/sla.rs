@@ -1,6 +1,6 @@
 //! The support desk's settings page: SLA policies (targets per team and priority in working
 //! or calendar hours) with the deadlines missed lately, and automatic assignment (the mode,
-//! and each agent's availability, cap and working hours).
+//! and each agent's availability, cap and working hours), and canned replies.
 
 use std::collections::HashMap;
 
@@ -28,6 +28,8 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox/sla", get(page).post(add))
         .route("/inbox/sla/{id}/delete", post(remove))
         .route("/inbox/assignment", post(set_mode))
+        .route("/inbox/macros", post(add_macro))
+        .route("/inbox/macros/{id}/delete", post(remove_macro))
         .route("/inbox/agents/{id}/availability", post(set_availability))
         .route("/inbox/me/availability", post(set_my_availability))
 }
@@ -77,6 +79,7 @@ struct Page {
     can_manage: bool,
     modes: Vec<(&'static str, &'static str, bool)>,
     agents: Vec<AgentRow>,
+    macros: Vec<nunchi_store::model::Macro>,
 }
 
 fn minutes(m: Option<i64>) -> String {
@@ -199,6 +202,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::InboxRead>) -> U
         can_manage: auth.can(Permission::InboxManage),
         modes,
         agents,
+        macros: state.store.macros().await?,
     }))
 }
 
@@ -339,4 +343,45 @@ async fn save_availability(
     };
     nunchi_app::assignment::set_availability(state, &auth.as_actor(), user_id, &input).await?;
     Ok(Redirect::to("/inbox/sla#assignment").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MacroForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    shortcut: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    body_ko: String,
+    #[serde(default)]
+    body_en: String,
+}
+
+async fn add_macro(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxManage>,
+    Form(f): Form<MacroForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let input = nunchi_app::macros::MacroInput {
+        shortcut: f.shortcut,
+        name: f.name,
+        body_ko: f.body_ko,
+        body_en: f.body_en,
+    };
+    nunchi_app::macros::create(&state, &auth.as_actor(), &input).await?;
+    Ok(Redirect::to("/inbox/sla#macros").into_response())
+}
+
+async fn remove_macro(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxManage>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<CsrfForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    nunchi_app::macros::delete(&state, &auth.as_actor(), id).await?;
+    Ok(Redirect::to("/inbox/sla#macros").into_response())
 }

@@ -283,3 +283,15 @@ pub struct CsatRequest {
     pub rating: Option<i64>,
     pub feedback_id: Option<i64>,
 }
+
+/// A canned reply, in Korean and English (either may be empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Macro {
+    pub id: i64,
+    /// Typed after `/` in the composer.
+    pub shortcut: String,
+    pub name: String,
+    pub body_ko: String,
+    pub body_en: String,
+    pub created_at: i64,
+}

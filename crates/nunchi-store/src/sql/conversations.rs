@@ -450,6 +450,43 @@ macro_rules! impl_conversation_store {
                 Ok(())
             }
 
+            async fn create_macro(
+                &self,
+                shortcut: &str,
+                name: &str,
+                body_ko: &str,
+                body_en: &str,
+            ) -> $crate::StoreResult<$crate::model::Macro> {
+                Ok(sqlx::query_as(
+                    "INSERT INTO macros (shortcut, name, body_ko, body_en, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING *",
+                )
+                .bind(shortcut)
+                .bind(name)
+                .bind(body_ko)
+                .bind(body_en)
+                .bind(self.clock.now_ms())
+                .fetch_one(&self.write)
+                .await?)
+            }
+
+            async fn macros(&self) -> $crate::StoreResult<Vec<$crate::model::Macro>> {
+                Ok(sqlx::query_as("SELECT * FROM macros ORDER BY shortcut")
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn delete_macro(&self, id: i64) -> $crate::StoreResult<()> {
+                let done = sqlx::query("DELETE FROM macros WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("macro {id}")));
+                }
+                Ok(())
+            }
+
             async fn import_messages(
                 &self,
                 lines: &[(i64, $crate::model::NewMessage)],

@@ -18,8 +18,8 @@ use nunchi_core::clock::{Clock, SystemClock};
 
 pub use error::{StoreError, StoreResult};
 pub use traits::{
-    AdminStore, AuditStore, CustomerStore, EventStore, FeedbackStore, JobStore, JourneyStore,
-    LoopStore, OrderStore, Store, SurveyStore, UserStore,
+    AdminStore, AuditStore, ConversationStore, CustomerStore, DeskStore, EventStore, FeedbackStore,
+    JobStore, JourneyStore, LoopStore, OrderStore, Store, SurveyStore, UserStore,
 };
 
 /// Opens the store a URL names (`sqlite:path/to.db` or `postgres://…`) and applies any

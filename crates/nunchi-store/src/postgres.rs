@@ -15,6 +15,7 @@ use crate::{
     sql::{
         conversations::impl_conversation_store,
         customers::impl_customer_store,
+        desk::impl_desk_store,
         erasure::impl_erasure,
         events::impl_event_store,
         feedback::{impl_feedback_store, impl_loop_store},
@@ -134,6 +135,7 @@ impl PgStore {
 
 impl_customer_store!(PgStore, Postgres);
 impl_conversation_store!(PgStore, Postgres);
+impl_desk_store!(PgStore, Postgres);
 impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);

@@ -15,6 +15,7 @@ use crate::{
     sql::{
         conversations::impl_conversation_store,
         customers::impl_customer_store,
+        desk::impl_desk_store,
         erasure::impl_erasure,
         events::impl_event_store,
         feedback::{impl_feedback_store, impl_loop_store},
@@ -151,6 +152,7 @@ impl SqliteStore {
 
 impl_customer_store!(SqliteStore, Sqlite);
 impl_conversation_store!(SqliteStore, Sqlite);
+impl_desk_store!(SqliteStore, Sqlite);
 impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);

@@ -423,39 +423,6 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<ConversationMessage>;
     /// The calls among a thread's lines.
     async fn calls(&self, conversation_id: i64) -> StoreResult<Vec<Call>>;
-    /// Sets an agent's availability (their last assignment time is kept).
-    async fn set_availability(&self, a: &AgentAvailability) -> StoreResult<()>;
-    async fn availabilities(&self) -> StoreResult<Vec<AgentAvailability>>;
-    /// Open (not resolved) conversations per assignee.
-    async fn open_counts(&self) -> StoreResult<Vec<(i64, i64)>>;
-    /// Assigns an unassigned conversation to `user_id` if they hold fewer than `cap` open
-    /// ones, atomically however many assigners run at once; says whether it did.
-    async fn assign_within_cap(
-        &self,
-        conversation_id: i64,
-        user_id: i64,
-        cap: Option<i64>,
-    ) -> StoreResult<bool>;
-    async fn create_csat_request(&self, request: &CsatRequest) -> StoreResult<()>;
-    async fn csat_request(&self, token_hash: &str) -> StoreResult<CsatRequest>;
-    /// Records the answer once; `Conflict` when it was already answered.
-    async fn answer_csat(
-        &self,
-        token_hash: &str,
-        rating: i64,
-        feedback_id: i64,
-        at: i64,
-    ) -> StoreResult<()>;
-    /// `Conflict` when the shortcut is taken.
-    async fn create_macro(
-        &self,
-        shortcut: &str,
-        name: &str,
-        body_ko: &str,
-        body_en: &str,
-    ) -> StoreResult<Macro>;
-    async fn macros(&self) -> StoreResult<Vec<Macro>>;
-    async fn delete_macro(&self, id: i64) -> StoreResult<()>;
     /// Adds many lines (history brought in from elsewhere) in one transaction.
     async fn import_messages(&self, lines: &[(i64, NewMessage)]) -> StoreResult<()>;
     async fn conversation(&self, id: i64) -> StoreResult<Conversation>;
@@ -496,6 +463,46 @@ pub trait ConversationStore: Send + Sync {
         query: &str,
         limit: i64,
     ) -> StoreResult<Vec<ConversationMessage>>;
+    async fn unreadable_mail(&self, limit: i64) -> StoreResult<Vec<UnreadableMail>>;
+}
+
+/// The support desk's settings and measurements: SLA policies and breaches, agents'
+/// availability and assignment, canned replies, CSAT requests, report facts.
+#[async_trait]
+pub trait DeskStore: Send + Sync {
+    /// Sets an agent's availability (their last assignment time is kept).
+    async fn set_availability(&self, a: &AgentAvailability) -> StoreResult<()>;
+    async fn availabilities(&self) -> StoreResult<Vec<AgentAvailability>>;
+    /// Open (not resolved) conversations per assignee.
+    async fn open_counts(&self) -> StoreResult<Vec<(i64, i64)>>;
+    /// Assigns an unassigned conversation to `user_id` if they hold fewer than `cap` open
+    /// ones, atomically however many assigners run at once; says whether it did.
+    async fn assign_within_cap(
+        &self,
+        conversation_id: i64,
+        user_id: i64,
+        cap: Option<i64>,
+    ) -> StoreResult<bool>;
+    async fn create_csat_request(&self, request: &CsatRequest) -> StoreResult<()>;
+    async fn csat_request(&self, token_hash: &str) -> StoreResult<CsatRequest>;
+    /// Records the answer once; `Conflict` when it was already answered.
+    async fn answer_csat(
+        &self,
+        token_hash: &str,
+        rating: i64,
+        feedback_id: i64,
+        at: i64,
+    ) -> StoreResult<()>;
+    /// `Conflict` when the shortcut is taken.
+    async fn create_macro(
+        &self,
+        shortcut: &str,
+        name: &str,
+        body_ko: &str,
+        body_en: &str,
+    ) -> StoreResult<Macro>;
+    async fn macros(&self) -> StoreResult<Vec<Macro>>;
+    async fn delete_macro(&self, id: i64) -> StoreResult<()>;
     async fn create_sla_policy(&self, policy: &NewSlaPolicy) -> StoreResult<SlaPolicy>;
     async fn sla_policies(&self) -> StoreResult<Vec<SlaPolicy>>;
     async fn delete_sla_policy(&self, id: i64) -> StoreResult<()>;
@@ -518,7 +525,6 @@ pub trait ConversationStore: Send + Sync {
     async fn conversation_facts(&self, from: i64, to: i64) -> StoreResult<Vec<ConversationFacts>>;
     /// Breaches from `since` (ms) on, newest first.
     async fn sla_breaches(&self, since: i64, limit: i64) -> StoreResult<Vec<SlaBreach>>;
-    async fn unreadable_mail(&self, limit: i64) -> StoreResult<Vec<UnreadableMail>>;
 }
 
 #[async_trait]
@@ -544,6 +550,7 @@ pub trait Store:
     + LoopStore
     + SurveyStore
     + ConversationStore
+    + DeskStore
     + AdminStore
 {
 }
@@ -559,6 +566,7 @@ impl<
         + LoopStore
         + SurveyStore
         + ConversationStore
+        + DeskStore
         + AdminStore,
 > Store for T
 {

@@ -3,6 +3,7 @@
 
 pub(crate) mod conversations;
 pub(crate) mod customers;
+pub(crate) mod desk;
 pub(crate) mod erasure;
 pub(crate) mod events;
 pub(crate) mod feedback;

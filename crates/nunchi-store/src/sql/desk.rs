@@ -1,0 +1,328 @@
+//! `DeskStore` in SQL shared by both backends: the support desk's settings and
+//! measurements beside its conversations — SLA policies, deadlines and breaches, agents'
+//! availability and atomic assignment, canned replies, CSAT requests, and the facts the
+//! support report reads.
+
+pub(crate) const INSERT_SLA_POLICY: &str = "
+    INSERT INTO sla_policies (
+        name, team_id, priority, first_response_minutes, next_response_minutes,
+        resolution_minutes, business_hours, time_zone, korean_holidays, holidays, created_at
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    RETURNING *";
+
+pub(crate) const SET_SLA: &str = "
+    UPDATE conversations SET
+        sla_policy_id = $2, first_response_due_at = $3, next_response_due_at = $4,
+        resolution_due_at = $5, resolution_left_minutes = $6
+    WHERE id = $1";
+
+pub(crate) const RECORD_BREACH: &str = "
+    INSERT INTO sla_breaches (conversation_id, metric, due_at, breached_at)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT DO NOTHING";
+
+pub(crate) const CONVERSATION_FACTS: &str = "
+    SELECT c.id, c.channel, c.status, c.team_id, c.assignee_id, c.created_at,
+        c.first_reply_at, c.resolved_at, c.sla_policy_id,
+        (SELECT COUNT(*) FROM conversation_messages m
+         WHERE m.conversation_id = c.id AND m.direction = 'activity' AND m.text = 'reopened')
+            AS reopens,
+        (SELECT COUNT(*) FROM sla_breaches b WHERE b.conversation_id = c.id) AS breaches,
+        (SELECT q.rating FROM csat_requests q
+         WHERE q.conversation_id = c.id AND q.rating IS NOT NULL
+         ORDER BY q.answered_at DESC LIMIT 1) AS csat
+    FROM conversations c
+    WHERE c.created_at >= $1 AND c.created_at < $2
+    ORDER BY c.id";
+
+pub(crate) const SET_AVAILABILITY: &str = "
+    INSERT INTO agent_availability (user_id, away, max_open, working_hours, time_zone)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (user_id) DO UPDATE SET
+        away = excluded.away, max_open = excluded.max_open,
+        working_hours = excluded.working_hours, time_zone = excluded.time_zone";
+
+pub(crate) const OPEN_COUNTS: &str = "
+    SELECT assignee_id, COUNT(*) FROM conversations
+    WHERE assignee_id IS NOT NULL AND status <> 'resolved'
+    GROUP BY assignee_id ORDER BY assignee_id";
+
+pub(crate) const ASSIGN_IF_FREE: &str = "
+    UPDATE conversations SET assignee_id = $2, updated_at = $3
+    WHERE id = $1 AND assignee_id IS NULL";
+
+macro_rules! impl_desk_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::traits::DeskStore for $store {
+            async fn set_availability(
+                &self,
+                a: &$crate::model::AgentAvailability,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($crate::sql::desk::SET_AVAILABILITY)
+                    .bind(a.user_id)
+                    .bind(a.away)
+                    .bind(a.max_open)
+                    .bind(&a.working_hours)
+                    .bind(&a.time_zone)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn availabilities(
+                &self,
+            ) -> $crate::StoreResult<Vec<$crate::model::AgentAvailability>> {
+                Ok(sqlx::query_as("SELECT * FROM agent_availability ORDER BY user_id")
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn open_counts(&self) -> $crate::StoreResult<Vec<(i64, i64)>> {
+                Ok(sqlx::query_as($crate::sql::desk::OPEN_COUNTS)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn assign_within_cap(
+                &self,
+                conversation_id: i64,
+                user_id: i64,
+                cap: Option<i64>,
+            ) -> $crate::StoreResult<bool> {
+                let now = self.clock.now_ms();
+                let mut tx = self.write.begin().await?;
+                // Concurrent assigners to one agent queue here, so each counts what the
+                // others committed.
+                Self::lock_agent(&mut tx, user_id).await?;
+                if let Some(cap) = cap {
+                    let open: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM conversations \
+                         WHERE assignee_id = $1 AND status <> 'resolved'",
+                    )
+                    .bind(user_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if open >= cap {
+                        return Ok(false);
+                    }
+                }
+                let done = sqlx::query($crate::sql::desk::ASSIGN_IF_FREE)
+                    .bind(conversation_id)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO agent_availability (user_id, last_assigned_at) VALUES ($1, $2) \
+                     ON CONFLICT (user_id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at",
+                )
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn create_csat_request(
+                &self,
+                r: &$crate::model::CsatRequest,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO csat_requests (token_hash, conversation_id, agent_id, team_id, \
+                     lang, sent_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&r.token_hash)
+                .bind(r.conversation_id)
+                .bind(r.agent_id)
+                .bind(r.team_id)
+                .bind(&r.lang)
+                .bind(r.sent_at)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn csat_request(
+                &self,
+                token_hash: &str,
+            ) -> $crate::StoreResult<$crate::model::CsatRequest> {
+                sqlx::query_as("SELECT * FROM csat_requests WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.read)
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound("CSAT link".into()))
+            }
+
+            async fn answer_csat(
+                &self,
+                token_hash: &str,
+                rating: i64,
+                feedback_id: i64,
+                at: i64,
+            ) -> $crate::StoreResult<()> {
+                let done = sqlx::query(
+                    "UPDATE csat_requests SET rating = $2, feedback_id = $3, answered_at = $4 \
+                     WHERE token_hash = $1 AND answered_at IS NULL",
+                )
+                .bind(token_hash)
+                .bind(rating)
+                .bind(feedback_id)
+                .bind(at)
+                .execute(&self.write)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::Conflict("already answered".into()));
+                }
+                Ok(())
+            }
+
+            async fn create_macro(
+                &self,
+                shortcut: &str,
+                name: &str,
+                body_ko: &str,
+                body_en: &str,
+            ) -> $crate::StoreResult<$crate::model::Macro> {
+                Ok(sqlx::query_as(
+                    "INSERT INTO macros (shortcut, name, body_ko, body_en, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING *",
+                )
+                .bind(shortcut)
+                .bind(name)
+                .bind(body_ko)
+                .bind(body_en)
+                .bind(self.clock.now_ms())
+                .fetch_one(&self.write)
+                .await?)
+            }
+
+            async fn macros(&self) -> $crate::StoreResult<Vec<$crate::model::Macro>> {
+                Ok(sqlx::query_as("SELECT * FROM macros ORDER BY shortcut")
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn delete_macro(&self, id: i64) -> $crate::StoreResult<()> {
+                let done = sqlx::query("DELETE FROM macros WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("macro {id}")));
+                }
+                Ok(())
+            }
+
+            async fn create_sla_policy(
+                &self,
+                p: &$crate::model::NewSlaPolicy,
+            ) -> $crate::StoreResult<$crate::model::SlaPolicy> {
+                Ok(
+                    sqlx::query_as($crate::sql::desk::INSERT_SLA_POLICY)
+                        .bind(&p.name)
+                        .bind(p.team_id)
+                        .bind(&p.priority)
+                        .bind(p.first_response_minutes)
+                        .bind(p.next_response_minutes)
+                        .bind(p.resolution_minutes)
+                        .bind(&p.business_hours)
+                        .bind(&p.time_zone)
+                        .bind(p.korean_holidays)
+                        .bind(&p.holidays)
+                        .bind(self.clock.now_ms())
+                        .fetch_one(&self.write)
+                        .await?,
+                )
+            }
+
+            async fn sla_policies(&self) -> $crate::StoreResult<Vec<$crate::model::SlaPolicy>> {
+                Ok(sqlx::query_as("SELECT * FROM sla_policies ORDER BY id")
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn delete_sla_policy(&self, id: i64) -> $crate::StoreResult<()> {
+                let done = sqlx::query("DELETE FROM sla_policies WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("SLA policy {id}")));
+                }
+                Ok(())
+            }
+
+            async fn set_sla(
+                &self,
+                conversation_id: i64,
+                policy_id: Option<i64>,
+                d: &nunchi_core::sla::Deadlines,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($crate::sql::desk::SET_SLA)
+                    .bind(conversation_id)
+                    .bind(policy_id)
+                    .bind(d.first_response)
+                    .bind(d.next_response)
+                    .bind(d.resolution)
+                    .bind(d.resolution_left)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn record_breach(
+                &self,
+                conversation_id: i64,
+                metric: &str,
+                due_at: i64,
+                at: i64,
+            ) -> $crate::StoreResult<bool> {
+                let done = sqlx::query($crate::sql::desk::RECORD_BREACH)
+                    .bind(conversation_id)
+                    .bind(metric)
+                    .bind(due_at)
+                    .bind(at)
+                    .execute(&self.write)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn conversation_facts(
+                &self,
+                from: i64,
+                to: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::ConversationFacts>> {
+                Ok(
+                    sqlx::query_as($crate::sql::desk::CONVERSATION_FACTS)
+                        .bind(from)
+                        .bind(to)
+                        .fetch_all(&self.read)
+                        .await?,
+                )
+            }
+
+            async fn sla_breaches(
+                &self,
+                since: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::SlaBreach>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM sla_breaches WHERE breached_at >= $1 \
+                     ORDER BY breached_at DESC, id DESC LIMIT $2",
+                )
+                .bind(since)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?)
+            }
+
+        }
+    };
+}
+pub(crate) use impl_desk_store;

@@ -106,6 +106,56 @@ pub fn clip(text: &str, max: usize) -> String {
     text[..end].to_string()
 }
 
+/// The `.eml` files of `mail-parser`'s own sample corpus (RFC examples, third-party and
+/// deliberately malformed mail) where cargo keeps the crate's sources, for the no-panic
+/// test and the intake benchmark; empty when they are not there.
+pub fn sample_corpus() -> Vec<std::path::PathBuf> {
+    use std::path::{Path, PathBuf};
+    fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect(&p, out);
+            } else if p.extension().is_some_and(|x| x == "eml") {
+                out.push(p);
+            }
+        }
+    }
+    let Some(home) = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+    else {
+        return vec![];
+    };
+    let mut found = Vec::new();
+    for index in std::fs::read_dir(home.join("registry").join("src"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for krate in std::fs::read_dir(index.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if krate
+                .file_name()
+                .to_string_lossy()
+                .starts_with("mail-parser-0.11.")
+            {
+                found.push(krate.path().join("resources"));
+            }
+        }
+    }
+    found.sort();
+    let mut files = Vec::new();
+    if let Some(newest) = found.pop() {
+        collect(&newest, &mut files);
+    }
+    files.sort();
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,12 +103,15 @@ enum Command {
     #[command(subcommand)]
     Analyze(commands::analyze::AnalyzeCommand),
     /// Measure customer search latency on the current database (load a demo first), or
-    /// with --conversation-messages N, fill the inbox with N messages and time its search.
+    /// with --conversation-messages N, fill the inbox with N messages and time its search,
+    /// or with --inbound-mail N, take in N e-mails and time it.
     Bench {
         #[arg(long, default_value_t = 2000)]
         queries: usize,
         #[arg(long)]
         conversation_messages: Option<usize>,
+        #[arg(long)]
+        inbound_mail: Option<usize>,
     },
 }
 

@@ -1,7 +1,7 @@
 //! `nunchi bench --conversation-messages N`: fills the support desk with N messages of
 //! varied Korean and English text, then times conversation search as agents type it —
 //! three characters or more (the trigram index) and one- or two-syllable Korean words
-//! (a scan) — and prints the percentiles.
+//! (a scan) — and prints the percentiles; `--inbound-mail N` times e-mail intake.
 
 use std::{sync::Arc, time::Instant};
 
@@ -195,6 +195,88 @@ pub async fn run(store: &Arc<dyn Store>, messages: usize, queries: usize) -> any
             percentile(&latencies, 0.95),
             percentile(&latencies, 0.99),
             latencies[latencies.len() - 1]
+        );
+    }
+    Ok(())
+}
+
+/// `nunchi bench --inbound-mail N`: takes in N generated e-mails through the same operation
+/// as `POST /api/v1/inbound/email` — a third are replies that must find their thread by
+/// `In-Reply-To`/`References`, half are Korean in EUC-KR — and prints messages/s; then
+/// parses `mail-parser`'s sample corpus, when its sources are present, and prints that rate.
+pub async fn inbound_mail(app: &nunchi_app::App, n: usize) -> anyhow::Result<()> {
+    let actor = nunchi_app::Actor::operator();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let run = rng.r#gen::<u32>();
+    let mut sent: Vec<String> = Vec::new();
+    let mut thread_of: std::collections::HashMap<String, i64> = Default::default();
+    let bar = ProgressBar::new(n as u64).with_style(ProgressStyle::with_template(
+        "{msg} {bar:40} {pos}/{len} {per_sec} eta {eta}",
+    )?);
+    bar.set_message("e-mails");
+    let started = Instant::now();
+    let mut threaded = 0;
+    let mut replies = 0;
+    for i in 0..n {
+        let id = format!("bench-{run}-{i}@example.com");
+        let sender = format!("customer{}@example.com", rng.gen_range(0..n.max(1) / 3 + 1));
+        let reply_to = (!sent.is_empty() && rng.gen_bool(1.0 / 3.0))
+            .then(|| sent[rng.gen_range(0..sent.len())].clone());
+        replies += usize::from(reply_to.is_some());
+        let mut raw = format!("From: {sender}\r\nTo: help@brand.example\r\nMessage-ID: <{id}>\r\n");
+        if let Some(parent) = &reply_to {
+            raw.push_str(&format!(
+                "Subject: Re: 문의\r\nIn-Reply-To: <{parent}>\r\nReferences: <{parent}>\r\n"
+            ));
+        } else {
+            raw.push_str("Subject: 문의\r\n");
+        }
+        let body = sentence(&mut rng);
+        let mut bytes = if rng.gen_bool(0.5) {
+            raw.push_str("Content-Type: text/plain; charset=euc-kr\r\n\r\n");
+            let mut b = raw.into_bytes();
+            b.extend_from_slice(&encoding_rs::EUC_KR.encode(&body).0);
+            b
+        } else {
+            raw.push_str("Content-Type: text/plain; charset=utf-8\r\n\r\n");
+            raw.push_str(&body);
+            raw.into_bytes()
+        };
+        bytes.extend_from_slice(b"\r\n");
+        let intake = nunchi_app::conversations::take_in_email(app, &actor, &bytes).await?;
+        // A reply counts as threaded only when it joined its parent's conversation.
+        threaded += usize::from(
+            reply_to.is_some_and(|p| thread_of.get(&p) == Some(&intake.conversation_id)),
+        );
+        thread_of.insert(id.clone(), intake.conversation_id);
+        sent.push(id);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "took in {n} e-mails ({threaded} of {replies} replies joined their thread) in {secs:.1} s: {:.0} messages/s ({} backend)",
+        n as f64 / secs,
+        app.store.backend()
+    );
+    let files = nunchi_app::inbound_mail::sample_corpus();
+    if !files.is_empty() {
+        let raws: Vec<Vec<u8>> = files.iter().filter_map(|p| std::fs::read(p).ok()).collect();
+        let rounds = 100;
+        let started = Instant::now();
+        let mut readable = 0;
+        for _ in 0..rounds {
+            for raw in &raws {
+                readable += usize::from(nunchi_app::inbound_mail::read(raw).is_ok());
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "parsed mail-parser's sample corpus ({} messages) {rounds} times: {:.0} messages/s, {} of {} readable each round",
+            raws.len(),
+            (raws.len() * rounds) as f64 / secs,
+            readable / rounds,
+            raws.len()
         );
     }
     Ok(())

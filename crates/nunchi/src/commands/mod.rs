@@ -99,11 +99,13 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Bench {
             queries,
             conversation_messages,
+            inbound_mail,
         } => {
             init_logging(&config, "warn");
-            match conversation_messages {
-                Some(n) => inbox_bench::run(&open(&config).await?, n, queries).await,
-                None => demo::bench_search(&open(&config).await?, queries).await,
+            match (conversation_messages, inbound_mail) {
+                (Some(n), _) => inbox_bench::run(&open(&config).await?, n, queries).await,
+                (None, Some(n)) => inbox_bench::inbound_mail(&open_app(&config).await?, n).await,
+                (None, None) => demo::bench_search(&open(&config).await?, queries).await,
             }
         }
     }

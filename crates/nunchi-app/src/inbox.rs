@@ -69,6 +69,7 @@ pub async fn inbox(app: &App, actor: &Actor, q: &InboxQuery) -> Result<InboxPage
         assignee,
         team_id: q.team_id,
         customer_id: q.customer_id,
+        ids: None,
         before: q.before.as_deref().map(parse_cursor).transpose()?,
         limit,
     };
@@ -104,23 +105,31 @@ pub async fn inbox(app: &App, actor: &Actor, q: &InboxQuery) -> Result<InboxPage
         .into_iter()
         .map(|m| (m.conversation_id, m.text))
         .collect();
-    let mut rows = Vec::with_capacity(list.len());
-    let mut names = std::collections::HashMap::new();
-    for c in list {
-        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(c.customer_id) {
-            let mut customer = app.store.customer(c.customer_id).await?;
+    // One query for every row's customer too.
+    let mut customer_ids: Vec<i64> = list.iter().map(|c| c.customer_id).collect();
+    customer_ids.sort_unstable();
+    customer_ids.dedup();
+    let names: std::collections::HashMap<i64, Option<String>> = app
+        .store
+        .customer_summaries(&customer_ids)
+        .await?
+        .into_iter()
+        .map(|mut s| {
             if !actor.sees_pii() {
-                crate::privacy::mask_customer(&mut customer);
+                crate::privacy::mask_summary(&mut s);
             }
-            slot.insert(display_name(&customer));
-        }
+            (s.id, s.name.or(s.email))
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(list.len());
+    for c in list {
         let preview = found_text
             .remove(&c.id)
             .or_else(|| latest.remove(&c.id))
             .map(|t| t.chars().take(140).collect())
             .unwrap_or_default();
         rows.push(InboxRow {
-            customer_name: names[&c.customer_id].clone(),
+            customer_name: names.get(&c.customer_id).cloned().flatten(),
             conversation: c,
             preview,
         });
@@ -132,7 +141,8 @@ pub async fn inbox(app: &App, actor: &Actor, q: &InboxQuery) -> Result<InboxPage
     })
 }
 
-/// How the desk names a customer: their name, else their e-mail address.
+/// How the desk names a customer: their name, else their e-mail address (as the inbox's
+/// rows do from a customer summary).
 pub fn display_name(c: &nunchi_store::model::Customer) -> Option<String> {
     c.row
         .name
@@ -153,28 +163,29 @@ async fn search(
     filter: &ConversationFilter,
     found_text: &mut std::collections::HashMap<i64, String>,
 ) -> Result<Vec<Conversation>> {
-    let mut list = Vec::new();
+    // The conversations hit, in the order of their newest matching message.
+    let mut hits: Vec<i64> = Vec::new();
     for m in app.store.search_messages(text, SEARCH_MESSAGES).await? {
-        if found_text.contains_key(&m.conversation_id) {
-            continue;
-        }
-        let c = app.store.conversation(m.conversation_id).await?;
-        let fits = filter.status.is_none_or(|s| s == c.status)
-            && filter.team_id.is_none_or(|t| Some(t) == c.team_id)
-            && filter.customer_id.is_none_or(|id| id == c.customer_id)
-            && match filter.assignee {
-                Some(AssigneeFilter::User(u)) => c.assignee_id == Some(u),
-                Some(AssigneeFilter::Nobody) => c.assignee_id.is_none(),
-                None => true,
-            };
-        found_text.insert(m.conversation_id, m.text);
-        if fits {
-            list.push(c);
-            if list.len() as i64 >= filter.limit {
-                break;
-            }
+        if let std::collections::hash_map::Entry::Vacant(slot) = found_text.entry(m.conversation_id)
+        {
+            slot.insert(m.text);
+            hits.push(m.conversation_id);
         }
     }
+    // One query applies the inbox's filters to all of them.
+    let mut list = app
+        .store
+        .conversations(&ConversationFilter {
+            ids: Some(hits.clone()),
+            before: None,
+            limit: hits.len() as i64,
+            ..filter.clone()
+        })
+        .await?;
+    let rank: std::collections::HashMap<i64, usize> =
+        hits.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    list.sort_by_key(|c| rank.get(&c.id).copied());
+    list.truncate(filter.limit.max(0) as usize);
     Ok(list)
 }
 

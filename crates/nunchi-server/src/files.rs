@@ -87,7 +87,7 @@ pub async fn csv_download(state: &AppState, auth: &Auth, file: &str) -> AppResul
         .into_response())
 }
 
-/// The report's rows as a CSV download, groups named (teams and users by name).
+/// The report's rows as a CSV download, teams and agents by name.
 pub async fn support_report_csv(
     state: &AppState,
     auth: &Auth,
@@ -96,26 +96,7 @@ pub async fn support_report_csv(
 ) -> AppResult<axum::response::Response> {
     let (from, to) = nunchi_app::scores::range_ms(state, from, to)?;
     let report = nunchi_app::support_report::report(state, &auth.as_actor(), from, to).await?;
-    let users: std::collections::HashMap<String, String> = state
-        .store
-        .users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id.to_string(), u.name))
-        .collect();
-    let teams: std::collections::HashMap<String, String> = state
-        .store
-        .teams()
-        .await?
-        .into_iter()
-        .map(|t| (t.id.to_string(), t.name))
-        .collect();
-    let body = nunchi_app::support_report::csv(&report, |group, key| match (group, key) {
-        ("team", Some(k)) => teams.get(k).cloned().unwrap_or_else(|| k.to_string()),
-        ("agent", Some(k)) => users.get(k).cloned().unwrap_or_else(|| k.to_string()),
-        (_, Some(k)) => k.to_string(),
-        (_, None) => String::new(),
-    });
+    let body = nunchi_app::support_report::csv(&report);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -44,6 +44,26 @@ async fn thread(app: &TestApp, conversation: &Value) -> Vec<Value> {
     r.json().as_array().unwrap().clone()
 }
 
+async fn get_conversation(app: &TestApp, id: &Value) -> Value {
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
+/// Every queued job, as the admin API lists them.
+async fn jobs(app: &TestApp) -> Value {
+    app.api(Some(Role::Admin), "GET", "/api/v1/jobs", None)
+        .await
+        .json()
+}
+
 fn euc_kr_mail(message_id: &str) -> Vec<u8> {
     let (body, _, _) =
         encoding_rs::EUC_KR.encode("주문한 지 열흘이 지났는데 배송이 안 와요. 환불해 주세요.");
@@ -103,15 +123,7 @@ async fn inbound_email_contract_ids_idempotency_and_korean_text() {
     .await;
     assert_eq!(again["customer_id"], first["customer_id"]);
     assert_ne!(again["conversation_id"], first["conversation_id"]);
-    let conversation = app
-        .api(
-            Some(Role::Agent),
-            "GET",
-            &format!("/api/v1/conversations/{}", first["conversation_id"]),
-            None,
-        )
-        .await
-        .json();
+    let conversation = get_conversation(&app, &first["conversation_id"]).await;
     assert_eq!(conversation["subject"], "배송 문의");
     assert_eq!(conversation["status"], "open");
 }
@@ -247,15 +259,7 @@ async fn replies_thread_by_their_headers_through_a_real_smtp_server() {
         "{lines:?}"
     );
     assert_eq!(lines[3]["text"], "reopened");
-    let state = app
-        .api(
-            Some(Role::Agent),
-            "GET",
-            &format!("/api/v1/conversations/{conversation}"),
-            None,
-        )
-        .await
-        .json();
+    let state = get_conversation(&app, &conversation).await;
     assert_eq!(state["status"], "open");
     assert!(state["first_reply_at"].as_i64().is_some());
 }
@@ -483,15 +487,7 @@ async fn an_sla_breach_in_business_hours_alerts_in_the_thread_by_webhook_and_mai
         Some(json!({"assignee_id": agent})),
     )
     .await;
-    let conversation = app
-        .api(
-            Some(Role::Agent),
-            "GET",
-            &format!("/api/v1/conversations/{id}"),
-            None,
-        )
-        .await
-        .json();
+    let conversation = get_conversation(&app, &id).await;
     assert_eq!(
         conversation["first_response_due_at"],
         kst("2026-11-30T09:30:00+09:00[Asia/Seoul]")
@@ -531,10 +527,7 @@ async fn an_sla_breach_in_business_hours_alerts_in_the_thread_by_webhook_and_mai
             .any(|m| m["direction"] == "activity" && m["text"] == "sla_breached=first_response"),
         "{lines:?}"
     );
-    let jobs = app
-        .api(Some(Role::Admin), "GET", "/api/v1/jobs", None)
-        .await
-        .json();
+    let jobs = jobs(&app).await;
     let jobs = jobs.as_array().unwrap();
     assert!(
         jobs.iter().any(|j| j["kind"] == "webhook"
@@ -561,15 +554,7 @@ async fn an_sla_breach_in_business_hours_alerts_in_the_thread_by_webhook_and_mai
         )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
-    let after = app
-        .api(
-            Some(Role::Agent),
-            "GET",
-            &format!("/api/v1/conversations/{id}"),
-            None,
-        )
-        .await
-        .json();
+    let after = get_conversation(&app, &id).await;
     assert_eq!(after["status"], "pending");
     assert_eq!(after["first_response_due_at"], Value::Null);
     assert_eq!(
@@ -969,15 +954,7 @@ async fn balanced_assignment_respects_away_caps_and_tells_managers_when_nobody_c
         let mail =
             format!("From: c{i}@example.com\r\nSubject: q{i}\r\nMessage-ID: <as{i}@x>\r\n\r\nhi");
         let id = intake(&app, mail.as_bytes()).await["conversation_id"].clone();
-        let c = app
-            .api(
-                Some(Role::Agent),
-                "GET",
-                &format!("/api/v1/conversations/{id}"),
-                None,
-            )
-            .await
-            .json();
+        let c = get_conversation(&app, &id).await;
         assigned.push((id, c["assignee_id"].clone()));
     }
     assert_eq!(assigned[0].1, agent);
@@ -992,10 +969,7 @@ async fn balanced_assignment_respects_away_caps_and_tells_managers_when_nobody_c
         waiting.iter().any(|m| m["text"] == "unassigned_no_agent"),
         "{waiting:?}"
     );
-    let jobs = app
-        .api(Some(Role::Admin), "GET", "/api/v1/jobs", None)
-        .await
-        .json();
+    let jobs = jobs(&app).await;
     assert!(
         jobs.as_array().unwrap().iter().any(|j| j["kind"] == "email"
             && j["payload"]
@@ -1029,10 +1003,7 @@ async fn resolving_asks_for_csat_and_the_answer_joins_the_feedback_stream() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let jobs = app
-        .api(Some(Role::Admin), "GET", "/api/v1/jobs", None)
-        .await
-        .json();
+    let jobs = jobs(&app).await;
     let mail = jobs
         .as_array()
         .unwrap()
@@ -1134,6 +1105,7 @@ async fn resolving_asks_for_csat_and_the_answer_joins_the_feedback_stream() {
         .json();
     assert_eq!(report["overall"]["csat_responses"], 1);
     assert_eq!(report["by_agent"][0]["stats"]["csat"], 1.0, "{report}");
+    assert_eq!(report["by_agent"][0]["name"], "Test agent", "{report}");
     let unknown = app
         .send(
             axum::http::Request::builder()
@@ -1158,10 +1130,7 @@ async fn a_note_that_mentions_a_colleague_tells_them() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let jobs = app
-        .api(Some(Role::Admin), "GET", "/api/v1/jobs", None)
-        .await
-        .json();
+    let jobs = jobs(&app).await;
     let mails: Vec<String> = jobs
         .as_array()
         .unwrap()
@@ -1249,4 +1218,53 @@ async fn canned_replies_fill_in_the_customers_language() {
         .await
         .text();
     assert!(settings.contains("id=\"macro-list\"") && settings.contains("/delay"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_token_with_only_the_inbox_write_scope_can_add_mail_and_nothing_else() {
+    let app = TestApp::new().await;
+    let token = nunchi_server::auth::secret::new_api_token();
+    app.state
+        .store
+        .create_api_token(
+            app.user_ids[&Role::Agent],
+            "relay",
+            &nunchi_server::auth::secret::hash(&token),
+            &token[..10],
+            "inbox:write",
+        )
+        .await
+        .unwrap();
+    let send = |method: &str, path: &str, content_type: &str, body: Vec<u8>| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = app
+        .send(send(
+            "POST",
+            "/api/v1/inbound/email",
+            "message/rfc822",
+            euc_kr_mail("relay@x"),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let ids = r.json();
+    let read = app
+        .send(send(
+            "GET",
+            &format!("/api/v1/conversations/{}/messages", ids["conversation_id"]),
+            "application/json",
+            vec![],
+        ))
+        .await;
+    assert_eq!(
+        read.status,
+        StatusCode::FORBIDDEN,
+        "a relay cannot read the inbox"
+    );
 }

@@ -31,6 +31,8 @@ pub trait CustomerStore: Send + Sync {
         source: &str,
     ) -> StoreResult<Vec<StoreResult<Upserted>>>;
     async fn customer(&self, id: i64) -> StoreResult<Customer>;
+    /// One list line per customer id, in the order given (unknown ids are left out).
+    async fn customer_summaries(&self, ids: &[i64]) -> StoreResult<Vec<CustomerSummary>>;
     async fn update_profile(&self, id: i64, fields: &ProfileFields) -> StoreResult<()>;
     async fn find_by_identity(&self, identity: &Identity) -> StoreResult<Option<i64>>;
     async fn add_identity(&self, id: i64, identity: &Identity, actor: &str) -> StoreResult<()>;

@@ -45,7 +45,7 @@ pub fn channel_label(t: &Strings, c: ConversationChannel) -> &'static str {
     }
 }
 
-pub fn status_label(t: &Strings, s: ConversationStatus) -> &'static str {
+fn status_label(t: &Strings, s: ConversationStatus) -> &'static str {
     match s {
         ConversationStatus::Open => t.conv_status_open,
         ConversationStatus::Pending => t.conv_status_pending,

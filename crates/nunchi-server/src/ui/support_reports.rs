@@ -2,11 +2,10 @@
 //! figures, new conversations per day as a chart, and tables per channel, team and agent,
 //! with the rows as a CSV download.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::{Router, extract::State, routing::get};
 use nunchi_app::support_report::{GroupRow, SupportStats};
+use nunchi_core::conversation::ConversationChannel;
 use serde::Deserialize;
 
 use super::{Chrome, UiNeed, UiResult, charts, inbox::channel_label, lang_of, render};
@@ -92,38 +91,21 @@ async fn page(
     let t = lang_of(&auth).strings();
     let (from, to) = nunchi_app::scores::range_ms(&state, p.from.as_deref(), p.to.as_deref())?;
     let report = nunchi_app::support_report::report(&state, &auth.as_actor(), from, to).await?;
-    let users: HashMap<String, String> = state
-        .store
-        .users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id.to_string(), u.name))
-        .collect();
-    let teams: HashMap<String, String> = state
-        .store
-        .teams()
-        .await?
-        .into_iter()
-        .map(|team| (team.id.to_string(), team.name))
-        .collect();
-    let rows = |groups: &[GroupRow], name: &dyn Fn(Option<&str>) -> String| -> Vec<Line> {
+    // Channels in the reader's words; a team or agent by name, or "no team" / "unassigned".
+    let rows = |groups: &[GroupRow], none: &str, channels: bool| -> Vec<Line> {
         groups
             .iter()
-            .map(|g| line(t, name(g.key.as_deref()), &g.stats))
+            .map(|g| {
+                let name = match (&g.name, channels) {
+                    (Some(key), true) => ConversationChannel::parse(key)
+                        .map(|c| channel_label(t, c).to_string())
+                        .unwrap_or_else(|_| key.clone()),
+                    (Some(name), false) => name.clone(),
+                    (None, _) => none.to_string(),
+                };
+                line(t, name, &g.stats)
+            })
             .collect()
-    };
-    let channel_name = |k: Option<&str>| {
-        k.and_then(|k| nunchi_core::conversation::ConversationChannel::parse(k).ok())
-            .map(|c| channel_label(t, c).to_string())
-            .unwrap_or_default()
-    };
-    let team_name = |k: Option<&str>| match k {
-        Some(k) => teams.get(k).cloned().unwrap_or_else(|| format!("#{k}")),
-        None => t.no_team.into(),
-    };
-    let agent_name = |k: Option<&str>| match k {
-        Some(k) => users.get(k).cloned().unwrap_or_else(|| format!("#{k}")),
-        None => t.unassigned.into(),
     };
     let bars: Vec<charts::Bar> = report
         .daily
@@ -155,17 +137,17 @@ async fn page(
             (
                 t.reports_by_channel,
                 "report-channels",
-                rows(&report.by_channel, &channel_name),
+                rows(&report.by_channel, "", true),
             ),
             (
                 t.reports_by_team,
                 "report-teams",
-                rows(&report.by_team, &team_name),
+                rows(&report.by_team, t.no_team, false),
             ),
             (
                 t.reports_by_agent,
                 "report-agents",
-                rows(&report.by_agent, &agent_name),
+                rows(&report.by_agent, t.unassigned, false),
             ),
         ],
     }))

@@ -177,6 +177,8 @@ pub struct ConversationFilter {
     pub assignee: Option<AssigneeFilter>,
     pub team_id: Option<i64>,
     pub customer_id: Option<i64>,
+    /// Only these conversations (a search's hits).
+    pub ids: Option<Vec<i64>>,
     /// Continue after this (last_message_at, id), exclusive.
     pub before: Option<(i64, i64)>,
     pub limit: i64,

@@ -327,6 +327,17 @@ macro_rules! impl_conversation_store {
                 if let Some(c) = f.customer_id {
                     qb.push(" AND customer_id = ").push_bind(c);
                 }
+                if let Some(ids) = &f.ids {
+                    if ids.is_empty() {
+                        return Ok(vec![]);
+                    }
+                    qb.push(" AND id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in ids {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                }
                 if let Some((at, id)) = f.before {
                     qb.push(" AND (last_message_at < ")
                         .push_bind(at)

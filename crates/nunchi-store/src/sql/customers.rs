@@ -481,6 +481,15 @@ macro_rules! impl_customer_store {
                 Self::summaries(&mut conn, &ids).await
             }
 
+            async fn customer_summaries(&self, ids: &[i64]) -> $crate::StoreResult<Vec<$crate::model::CustomerSummary>> {
+                let mut conn = self.read.acquire().await?;
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    out.extend(Self::summaries(&mut conn, chunk).await?);
+                }
+                Ok(out)
+            }
+
             async fn search_customers(&self, query: &str, limit: i64) -> $crate::StoreResult<Vec<$crate::model::CustomerSummary>> {
                 if query.is_empty() { return Ok(vec![]); }
                 let mut conn = self.read.acquire().await?;

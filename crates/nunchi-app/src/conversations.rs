@@ -3,6 +3,7 @@
 //! changes recorded as activity lines, and a thread as a caller may see it (the inbox and
 //! the customer panel are in `inbox`).
 
+use nunchi_core::identity::IdentityKind;
 use nunchi_core::{
     access::Permission,
     conversation::{
@@ -450,7 +451,7 @@ impl crate::jobs::Job for ReplyJob {
         let reply = app.store.message(self.message_id).await?;
         let conversation = app.store.conversation(reply.conversation_id).await?;
         let customer = app.store.customer(conversation.customer_id).await?;
-        let Some(to) = customer.identity("email").map(str::to_string) else {
+        let Some(to) = customer.identity(IdentityKind::Email).map(str::to_string) else {
             app.store
                 .set_delivery(
                     reply.id,

@@ -3,6 +3,7 @@
 //! support rating of the conversation's team (so VoC scores and closed-loop rules see
 //! it), and the request keeps the agent for the support report. One answer per link.
 
+use nunchi_core::identity::IdentityKind;
 use nunchi_core::{
     conversation::{ConversationChannel, MessageDirection},
     feedback::{Metric, Rating},
@@ -21,7 +22,7 @@ pub async fn ask(app: &App, c: &Conversation) -> Result<bool> {
         return Ok(false);
     }
     let customer = app.store.customer(c.customer_id).await?;
-    let Some(to) = customer.identity("email").map(str::to_string) else {
+    let Some(to) = customer.identity(IdentityKind::Email).map(str::to_string) else {
         return Ok(false);
     };
     let ko = customer.row.language.as_deref().is_none_or(|l| l == "ko");

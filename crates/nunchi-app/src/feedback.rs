@@ -492,31 +492,31 @@ impl Annotator {
     }
 }
 
-/// The topics annotated on a piece of feedback. Stored topics that cannot be read are
-/// logged and count as none, so a rule on a topic does not fire on them.
-pub fn topics_of(f: &Feedback) -> Vec<TopicMention> {
-    let Some(json) = f.topics.as_deref() else {
-        return Vec::new();
-    };
-    serde_json::from_str(json).unwrap_or_else(|e| {
-        tracing::error!(feedback = f.id, error = %e, "unreadable topics");
-        Vec::new()
-    })
+/// The topics annotated on a piece of feedback (none before annotation).
+pub fn topics_of(f: &Feedback) -> &[TopicMention] {
+    f.topics.as_deref().map_or(&[], Vec::as_slice)
 }
 
 /// Whether a closed-loop rule applies to a piece of feedback whose topics are `topics`
 /// (`closed_loop::matches`).
 pub fn rule_matches(rule: &LoopRule, f: &Feedback, topics: &[TopicMention]) -> bool {
+    let source = match rule.source.as_deref().map(Source::parse).transpose() {
+        Ok(source) => source,
+        Err(e) => {
+            tracing::error!(rule = rule.id, error = %e, "unreadable rule source");
+            return false;
+        }
+    };
     closed_loop::matches(
         &closed_loop::Conditions {
-            source: rule.source.as_deref(),
+            source,
             max_score: rule.max_score,
             min_score: rule.min_score,
             max_sentiment: rule.max_sentiment,
             topic: rule.topic.as_deref(),
         },
         &closed_loop::Signal {
-            source: &f.source,
+            source: f.source,
             score: f.score,
             sentiment: f.sentiment,
             topics,
@@ -567,7 +567,7 @@ pub async fn close_the_loop(store: &dyn Store, cx: &LoopContext) -> anyhow::Resu
             let topics = topics_of(f);
             let mut matched: Vec<&LoopRule> = rules
                 .iter()
-                .filter(|r| rule_matches(r, f, &topics) && in_segment(r, f))
+                .filter(|r| rule_matches(r, f, topics) && in_segment(r, f))
                 .collect();
             // One follow-up per customer problem, however many rules it met: the most
             // urgent rule (shortest due time, then the oldest rule) sets owner and due

@@ -3,6 +3,9 @@
 //! batches; the async side writes each batch in one transaction. Memory stays bounded by
 //! the batch size and the channel depth, whatever the file size.
 
+use nunchi_core::consent::Purpose;
+use nunchi_core::identity::IdentityKind;
+use nunchi_core::life_event::LifeEventKind;
 use std::{io::Read, sync::Arc};
 
 use nunchi_core::import::{CUSTOMER_COLUMNS, CustomerRecord, Header, ORDER_COLUMNS, OrderLine};
@@ -317,7 +320,7 @@ pub async fn export_customers(store: &dyn Store, sink: ExportSink) -> anyhow::Re
         after = last.row.id;
         let mut w = csv::Writer::from_writer(Vec::new());
         for c in &page {
-            let granted = |purpose: &str| {
+            let granted = |purpose: Purpose| {
                 c.consents
                     .iter()
                     .filter(|k| k.purpose == purpose && k.granted)
@@ -325,7 +328,7 @@ pub async fn export_customers(store: &dyn Store, sink: ExportSink) -> anyhow::Re
                     .collect::<Vec<_>>()
                     .join(";")
             };
-            let date = |kind: &str| {
+            let date = |kind: LifeEventKind| {
                 c.life_events
                     .iter()
                     .find(|e| e.kind == kind)
@@ -333,18 +336,24 @@ pub async fn export_customers(store: &dyn Store, sink: ExportSink) -> anyhow::Re
                     .unwrap_or_default()
             };
             let mut row = vec![
-                c.identity("external_id").unwrap_or_default().to_string(),
+                c.identity(IdentityKind::ExternalId)
+                    .unwrap_or_default()
+                    .to_string(),
                 c.row.name.clone().unwrap_or_default(),
-                c.identity("email").unwrap_or_default().to_string(),
-                c.identity("phone").unwrap_or_default().to_string(),
+                c.identity(IdentityKind::Email)
+                    .unwrap_or_default()
+                    .to_string(),
+                c.identity(IdentityKind::Phone)
+                    .unwrap_or_default()
+                    .to_string(),
                 c.row.language.clone().unwrap_or_default(),
                 c.row.time_zone.clone().unwrap_or_default(),
                 c.row.preferred_channel.clone().unwrap_or_default(),
                 c.tags.join(";"),
-                granted("marketing"),
-                granted("night_ads"),
-                date("birthday"),
-                date("wedding_anniversary"),
+                granted(Purpose::Marketing),
+                granted(Purpose::NightAds),
+                date(LifeEventKind::Birthday),
+                date(LifeEventKind::WeddingAnniversary),
                 nunchi_core::time::Millis(c.row.created_at).to_rfc3339(),
             ];
             row.extend(attrs.iter().map(|k| {
@@ -380,18 +389,22 @@ pub async fn export_orders(store: &dyn Store, sink: ExportSink) -> anyhow::Resul
             if let std::collections::hash_map::Entry::Vacant(e) = externals.entry(o.row.customer_id)
             {
                 let c = store.customer(o.row.customer_id).await?;
-                e.insert(c.identity("external_id").unwrap_or_default().to_string());
+                e.insert(
+                    c.identity(IdentityKind::ExternalId)
+                        .unwrap_or_default()
+                        .to_string(),
+                );
             }
-            let currency = nunchi_core::money::Currency::parse(&o.row.currency)?;
+            let currency = o.row.currency;
             let money = |m: i64| nunchi_core::money::Money::new(m, currency).to_decimal_string();
             for item in &o.items {
                 w.write_record([
                     o.row.external_id.as_str(),
                     &externals[&o.row.customer_id],
                     &nunchi_core::time::Millis(o.row.placed_at).to_rfc3339(),
-                    &o.row.status,
-                    &o.row.currency,
-                    &o.row.channel,
+                    o.row.status.as_str(),
+                    o.row.currency.code(),
+                    o.row.channel.as_str(),
                     &item.product,
                     &item.category,
                     &money(item.unit_price_minor),

@@ -2,6 +2,7 @@
 //! paged by an opaque cursor; or a search over every message in any language) and the
 //! customer panel beside a thread, masked as the caller must see them.
 
+use nunchi_core::identity::IdentityKind;
 use nunchi_core::{access::Permission, conversation::ConversationStatus};
 use nunchi_store::model::{AssigneeFilter, Conversation, ConversationFilter, InboxCounts};
 use serde::{Deserialize, Serialize};
@@ -147,7 +148,7 @@ pub fn display_name(c: &nunchi_store::model::Customer) -> Option<String> {
     c.row
         .name
         .clone()
-        .or_else(|| c.identity("email").map(str::to_string))
+        .or_else(|| c.identity(IdentityKind::Email).map(str::to_string))
 }
 
 /// The longest search accepted, in characters.

@@ -4,6 +4,7 @@
 //! mentioning and marked fixed (telling the affected customers).
 
 use nunchi_core::feedback::Source;
+use nunchi_core::identity::IdentityKind;
 use nunchi_core::status::RootCauseStatus;
 use nunchi_store::model::{FollowUp, FollowUpNote, LoopRule, NewLoopRule, RootCause};
 use serde::Deserialize;
@@ -362,7 +363,7 @@ pub async fn mark_fixed(
     if input.notify_customers {
         for c in state.store.root_cause_customers(id).await? {
             let customer = state.store.customer(c).await?;
-            let Some(email) = customer.identity("email") else {
+            let Some(email) = customer.identity(IdentityKind::Email) else {
                 continue;
             };
             let ko = customer.row.language.as_deref() != Some("en");

@@ -2,6 +2,7 @@
 //! inserts one into a reply, filled for the conversation's customer (their name, e-mail,
 //! last order) in the customer's language, falling back to the other when it is empty.
 
+use nunchi_core::identity::IdentityKind;
 use nunchi_core::{access::Permission, canned};
 use nunchi_store::model::Macro;
 use serde::{Deserialize, Serialize};
@@ -119,9 +120,9 @@ pub async fn fill(app: &App, actor: &Actor, macro_id: i64, conversation_id: i64)
     let last = orders.last();
     let text = canned::fill(body, |name| match name {
         "customer_name" => customer.row.name.clone(),
-        "customer_email" => customer.identity("email").map(str::to_string),
+        "customer_email" => customer.identity(IdentityKind::Email).map(str::to_string),
         "last_order" => last.map(|o| o.row.external_id.clone()),
-        "last_order_status" => last.map(|o| o.row.status.clone()),
+        "last_order_status" => last.map(|o| o.row.status.to_string()),
         "agent_name" => Some(actor.name.clone()),
         _ => None,
     });

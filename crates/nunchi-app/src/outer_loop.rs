@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use nunchi_core::closed_loop::EMPLOYEE_SOURCE;
+use nunchi_core::feedback::Source;
 use nunchi_core::status::{FollowUpStatus, RootCauseStatus};
 use nunchi_store::model::{Feedback, FollowUp, RootCause, Team, User};
 use serde::Serialize;
@@ -146,7 +146,7 @@ pub fn suggestions(
     let mut by_topic: BTreeMap<String, (TopicSuggestion, Vec<i64>)> = BTreeMap::new();
     for f in feedback
         .iter()
-        .filter(|f| f.source != EMPLOYEE_SOURCE && is_negative(f))
+        .filter(|f| f.source != Source::Employee && is_negative(f))
     {
         for t in crate::feedback::topics_of(f) {
             let key = t.topic.as_str();

@@ -3,6 +3,7 @@
 //! a segment or known customers only; and the perception gap (what the team expects of a
 //! touchpoint against what customers say). The API and the VoC page both read these.
 
+use nunchi_core::feedback::Source;
 use std::collections::HashMap;
 
 use nunchi_analytics::retention::Period;
@@ -112,7 +113,7 @@ impl By {
     fn group_of(self, r: &MetricRating) -> Option<String> {
         match self {
             By::None => None,
-            By::Channel => Some(r.channel.clone()),
+            By::Channel => Some(r.channel.to_string()),
             By::Touchpoint => r.touchpoint_id.map(|v| v.to_string()),
             By::Stage => r.stage_id.map(|v| v.to_string()),
             By::Team => r.team_id.map(|v| v.to_string()),
@@ -225,7 +226,7 @@ pub fn report(ratings: &[MetricRating], spec: &ScoreSpec) -> ScoresReport {
     let mut anonymous = 0;
     for r in ratings
         .iter()
-        .filter(|r| (r.source == "employee") == spec.employees)
+        .filter(|r| (r.source == Source::Employee) == spec.employees)
     {
         anonymous += u64::from(r.customer_id.is_none());
         let group = spec.by.group_of(r);

@@ -63,7 +63,7 @@ pub struct SurveyView {
     #[schema(value_type = String)]
     pub audience: Audience,
     #[schema(value_type = Vec<Object>)]
-    pub questions: serde_json::Value,
+    pub questions: Vec<Question>,
     pub touchpoint_id: Option<i64>,
     pub stage_id: Option<i64>,
     pub team_id: Option<i64>,
@@ -85,7 +85,7 @@ pub fn view(state: &App, s: Survey) -> SurveyView {
             state.config.public_url.trim_end_matches('/'),
             s.key
         ),
-        questions: serde_json::from_str(&s.questions).unwrap_or_default(),
+        questions: s.questions.0,
         id: s.id,
         key: s.key,
         name: s.name,

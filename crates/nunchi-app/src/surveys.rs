@@ -4,6 +4,7 @@
 //! display decision, and the dispatcher that turns events into due invitations ("one day
 //! after `purchase`") and sends due invitations by e-mail.
 
+use nunchi_core::identity::IdentityKind;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -45,8 +46,12 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// A stored survey whose questions no longer pass validation (a jump to a question
+    /// that is gone, two questions with one id) is corrupt: an error, not a survey that
+    /// misbehaves halfway through.
     pub fn new(row: Survey) -> Result<Loaded> {
-        let questions = serde_json::from_str(&row.questions)
+        let questions = row.questions.0.clone();
+        survey::validate(&questions)
             .map_err(|e| Error::Internal(anyhow::anyhow!("survey {}: {e}", row.id)))?;
         Ok(Loaded { row, questions })
     }
@@ -241,8 +246,7 @@ pub async fn answer(
     let answer = q
         .check_answer(raw.as_ref())
         .map_err(|e| Error::invalid("invalid_answer", e.message.clone()))?;
-    let mut answers: Map<String, Value> =
-        serde_json::from_str(&response.answers).unwrap_or_default();
+    let mut answers = response.answers.0.clone();
     answers.insert(
         q.id.clone(),
         serde_json::to_value(&answer).unwrap_or(Value::Null),
@@ -395,15 +399,10 @@ pub struct Results {
 
 /// Sums up responses (newest first) question by question.
 pub fn summarize(s: &Loaded, responses: &[SurveyResponse]) -> Results {
-    let parsed: Vec<(bool, Map<String, Value>)> = responses
+    let parsed: Vec<(bool, &Map<String, Value>)> = responses
         .iter()
-        .map(|r| {
-            (
-                r.completed_at.is_some(),
-                serde_json::from_str(&r.answers).unwrap_or_default(),
-            )
-        })
-        .filter(|(_, a): &(bool, Map<String, Value>)| !a.is_empty())
+        .map(|r| (r.completed_at.is_some(), &*r.answers))
+        .filter(|(_, a)| !a.is_empty())
         .collect();
     let completed = parsed.iter().filter(|(done, _)| *done).count() as u64;
     let started = parsed.len() as u64;
@@ -598,7 +597,7 @@ async fn send_due(state: &App) -> anyhow::Result<usize> {
         };
         let email = customer
             .as_ref()
-            .and_then(|cu| cu.identity("email").map(str::to_string));
+            .and_then(|cu| cu.identity(IdentityKind::Email).map(str::to_string));
         let verdict = verdict.and_then(|()| email.clone().ok_or(Suppressed::NoEmail));
         let to = match verdict {
             Err(why) => {

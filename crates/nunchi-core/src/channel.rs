@@ -141,6 +141,19 @@ pub fn derive_channel(hints: ContextHints<'_>) -> Channel {
     Channel::Custom
 }
 
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for Channel {
+    type Error = crate::CoreError;
+    fn try_from(s: String) -> crate::CoreResult<Self> {
+        Channel::parse_checked(&s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Feedback from this source (employee pulse answers) meets only rules that name it.
-pub const EMPLOYEE_SOURCE: &str = "employee";
+use crate::feedback::Source;
 
 /// A topic the text analytics found in a piece of feedback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,8 +46,9 @@ impl TopicMention {
 /// What a rule asks of a piece of feedback; every condition set must hold.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Conditions<'a> {
-    /// Only feedback from this source; none: any source but employees'.
-    pub source: Option<&'a str>,
+    /// Only feedback from this source; none: any source but employees' (pulse answers
+    /// meet only the rules that name them).
+    pub source: Option<Source>,
     /// Normalised score (0..1) at most this.
     pub max_score: Option<f64>,
     pub min_score: Option<f64>,
@@ -61,7 +61,7 @@ pub struct Conditions<'a> {
 /// The facts of a piece of feedback a rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Signal<'a> {
-    pub source: &'a str,
+    pub source: Source,
     pub score: Option<f64>,
     pub sentiment: Option<f64>,
     pub topics: &'a [TopicMention],
@@ -72,7 +72,7 @@ pub struct Signal<'a> {
 pub fn matches(rule: &Conditions<'_>, f: &Signal<'_>) -> bool {
     let source = match rule.source {
         Some(s) => s == f.source,
-        None => f.source != EMPLOYEE_SOURCE,
+        None => f.source != Source::Employee,
     };
     source
         && rule
@@ -129,7 +129,7 @@ mod tests {
     fn every_condition_must_hold_and_employees_need_their_source_named() {
         let topics = [mention("delivery/delay", "배송 지연", "delivery delay")];
         let complaint = Signal {
-            source: "review",
+            source: Source::Review,
             score: Some(0.25),
             sentiment: Some(-0.6),
             topics: &topics,
@@ -167,13 +167,13 @@ mod tests {
             }
         ));
         let employee = Signal {
-            source: EMPLOYEE_SOURCE,
+            source: Source::Employee,
             ..complaint
         };
         assert!(!matches(&detractors, &employee));
         assert!(matches(
             &Conditions {
-                source: Some(EMPLOYEE_SOURCE),
+                source: Some(Source::Employee),
                 ..detractors
             },
             &employee

@@ -141,6 +141,8 @@ pub fn ad_allowed(
     Ok(())
 }
 
+crate::read_by_name!(ContactChannel, Purpose);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -203,6 +203,8 @@ pub struct ProfileFields {
     pub preferred_channel: Option<ContactChannel>,
 }
 
+crate::read_by_name!(AttributeType);
+
 #[cfg(test)]
 mod tests {
     use super::*;

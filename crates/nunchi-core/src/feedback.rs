@@ -191,6 +191,8 @@ impl Rating {
     }
 }
 
+crate::read_by_name!(Source, Metric);
+
 #[cfg(test)]
 mod tests {
     use super::*;

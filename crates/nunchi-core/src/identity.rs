@@ -99,6 +99,8 @@ impl Identity {
     }
 }
 
+crate::read_by_name!(IdentityKind);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -324,6 +324,8 @@ impl OrderStatus {
     }
 }
 
+crate::read_by_name!(OrderStatus);
+
 #[cfg(test)]
 mod tests {
     use super::*;

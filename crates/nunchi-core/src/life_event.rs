@@ -60,6 +60,8 @@ pub fn next_occurrence(date: Date, from: Date) -> Date {
     }
 }
 
+crate::read_by_name!(LifeEventKind);
+
 #[cfg(test)]
 mod tests {
     use super::*;

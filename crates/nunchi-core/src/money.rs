@@ -243,6 +243,26 @@ impl Money {
     }
 }
 
+impl TryFrom<String> for Currency {
+    type Error = CoreError;
+    fn try_from(s: String) -> CoreResult<Self> {
+        Currency::parse(&s)
+    }
+}
+
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Sent and stored as its ISO 4217 code.
+impl serde::Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,6 +76,30 @@ macro_rules! named_enum {
     };
 }
 
+/// `TryFrom<String>` through a type's own `parse` (`fn parse(&str) -> CoreResult<Self>`) and
+/// `Display` as its `as_str`, for the types stored as a name whose parsing is more forgiving
+/// than `named_enum!`'s (aliases, case): the store reads their columns with it, so a corrupt
+/// value is an error.
+#[macro_export]
+macro_rules! read_by_name {
+    ($($t:ty),+ $(,)?) => {
+        $(
+            impl TryFrom<String> for $t {
+                type Error = $crate::CoreError;
+                fn try_from(s: String) -> $crate::CoreResult<Self> {
+                    <$t>::parse(&s)
+                }
+            }
+
+            impl std::fmt::Display for $t {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+        )+
+    };
+}
+
 #[cfg(test)]
 mod tests {
     named_enum! {

@@ -37,3 +37,15 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A column read by hand (a tuple, not a `FromRow`) that holds a core type's name: a value
+/// no version writes is `Corrupt`, never a default.
+pub(crate) fn named<T>(column: &str, value: String) -> StoreResult<T>
+where
+    T: TryFrom<String, Error = nunchi_core::CoreError>,
+{
+    T::try_from(value).map_err(|e| StoreError::Corrupt {
+        column: column.to_string(),
+        message: e.message,
+    })
+}

@@ -3,6 +3,7 @@
 //! SQL from `sql/`, and one conformance suite (`tests/conformance.rs`) runs against both.
 
 mod error;
+mod json;
 pub mod lifecycle;
 pub mod model;
 pub mod postgres;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use nunchi_core::clock::{Clock, SystemClock};
 
 pub use error::{StoreError, StoreResult};
+pub use json::Json;
 pub use traits::{
     AdminStore, AuditStore, ConversationStore, CustomerStore, DeskStore, EventStore, FeedbackStore,
     JobStore, JourneyStore, LoopStore, OrderStore, Store, SurveyStore, UserStore,

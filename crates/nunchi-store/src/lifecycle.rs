@@ -119,7 +119,8 @@ pub(crate) fn merge_statements(t: &CustomerTable) -> Vec<(String, bool)> {
             vec![
                 (
                     format!(
-                        "DELETE FROM {name} WHERE customer_id = $2 AND EXISTS (SELECT 1 FROM {name} s WHERE s.customer_id = $1 AND {same})"
+                        "DELETE FROM {name} WHERE customer_id = $2 AND EXISTS (SELECT 1
+                         FROM {name} s WHERE s.customer_id = $1 AND {same})"
                     ),
                     true,
                 ),

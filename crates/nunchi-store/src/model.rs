@@ -3,14 +3,27 @@
 
 use nunchi_core::{
     access::Role,
+    channel::Channel,
+    closed_loop::TopicMention,
+    consent::{ContactChannel, Purpose},
+    customer::AttributeType,
+    feedback::Source,
+    identity::IdentityKind,
+    import::OrderStatus,
+    life_event::LifeEventKind,
+    money::Currency,
     status::{FollowUpStatus, JobStatus, RootCauseStatus},
-    survey::{Audience, Repeat, SurveyStatus},
+    touchpoint::Condition,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::Json;
+
 mod conversations;
+mod surveys;
 pub use conversations::*;
+pub use surveys::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Team {
@@ -87,15 +100,21 @@ pub struct NewAuditEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct IdentityRow {
     pub id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub kind: IdentityKind,
     pub value: String,
     pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct ConsentRow {
-    pub channel: String,
-    pub purpose: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub channel: ContactChannel,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub purpose: Purpose,
     pub granted: bool,
     pub at: i64,
     pub source: String,
@@ -106,14 +125,18 @@ pub struct AttributeRow {
     pub key: String,
     #[sqlx(rename = "type")]
     #[serde(rename = "type")]
-    pub ty: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub ty: AttributeType,
     pub value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct LifeEventRow {
     pub id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub kind: LifeEventKind,
     pub label: String,
     /// `YYYY-MM-DD`.
     pub date: String,
@@ -147,7 +170,7 @@ pub struct Customer {
 }
 
 impl Customer {
-    pub fn identity(&self, kind: &str) -> Option<&str> {
+    pub fn identity(&self, kind: IdentityKind) -> Option<&str> {
         self.identities
             .iter()
             .find(|i| i.kind == kind)
@@ -189,9 +212,15 @@ pub struct OrderRow {
     pub id: i64,
     pub external_id: String,
     pub customer_id: i64,
-    pub status: String,
-    pub currency: String,
-    pub channel: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub status: OrderStatus,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub currency: Currency,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub channel: Channel,
     pub total_minor: i64,
     pub refunded_minor: i64,
     pub placed_at: i64,
@@ -348,8 +377,9 @@ pub struct Touchpoint {
     pub name: String,
     pub channel: String,
     pub event: String,
-    /// JSON array of `{"property", "op", "value"}`; all must hold.
-    pub conditions: String,
+    /// The property conditions that must all hold.
+    #[schema(value_type = String)]
+    pub conditions: Json<Vec<Condition>>,
     pub stage_id: Option<i64>,
     pub expected_rating: Option<f64>,
     pub created_at: i64,
@@ -371,7 +401,9 @@ pub struct NewTouchpoint {
 pub struct Feedback {
     pub id: i64,
     /// survey, review, social, app_store, support or employee.
-    pub source: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub source: Source,
     /// The source's own id; importing the same one twice stores it once.
     pub external_id: Option<String>,
     /// nps, csat, ces, rating, or none for text only.
@@ -388,14 +420,17 @@ pub struct Feedback {
     pub touchpoint_id: Option<i64>,
     pub stage_id: Option<i64>,
     pub team_id: Option<i64>,
-    pub channel: String,
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = String)]
+    pub channel: Channel,
     /// ko, en or other; set with the other annotations.
     pub lang: Option<String>,
     /// −1..1.
     pub sentiment: Option<f64>,
     pub sentiment_label: Option<String>,
-    /// JSON array of topic labels.
-    pub topics: Option<String>,
+    /// The topics the text analytics found.
+    #[schema(value_type = Option<String>)]
+    pub topics: Option<Json<Vec<TopicMention>>>,
     pub annotated_at: Option<i64>,
     /// When the closed-loop rules looked at it.
     pub looped_at: Option<i64>,
@@ -451,8 +486,10 @@ pub struct MetricRating {
     pub customer_id: Option<i64>,
     pub rating: f64,
     /// Employee pulse answers (`employee`) are kept apart from customers'.
-    pub source: String,
-    pub channel: String,
+    #[sqlx(try_from = "String")]
+    pub source: Source,
+    #[sqlx(try_from = "String")]
+    pub channel: Channel,
     pub touchpoint_id: Option<i64>,
     pub stage_id: Option<i64>,
     pub team_id: Option<i64>,
@@ -621,152 +658,4 @@ pub struct RootCause {
     /// Feedback grouped under it, and the distinct customers who gave it.
     pub feedback_count: i64,
     pub customers: i64,
-}
-
-/// A survey as stored; `questions` is the JSON of `nunchi_core::survey::Question`s.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct Survey {
-    pub id: i64,
-    pub key: String,
-    pub name: String,
-    #[sqlx(try_from = "String")]
-    pub status: SurveyStatus,
-    #[sqlx(try_from = "String")]
-    pub audience: Audience,
-    pub questions: String,
-    pub touchpoint_id: Option<i64>,
-    pub stage_id: Option<i64>,
-    pub team_id: Option<i64>,
-    pub trigger_event: Option<String>,
-    pub trigger_delay_hours: i64,
-    pub sample_rate: f64,
-    pub min_days: i64,
-    #[sqlx(try_from = "String")]
-    pub repeat: Repeat,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// A survey to create or the new state of one, validated by the caller.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewSurvey {
-    pub name: String,
-    pub status: SurveyStatus,
-    pub audience: Audience,
-    pub questions: String,
-    pub touchpoint_id: Option<i64>,
-    pub stage_id: Option<i64>,
-    pub team_id: Option<i64>,
-    pub trigger_event: Option<String>,
-    pub trigger_delay_hours: i64,
-    pub sample_rate: f64,
-    pub min_days: i64,
-    pub repeat: Repeat,
-}
-
-/// One person's answers to a survey, kept as they arrive.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
-pub struct SurveyResponse {
-    pub id: i64,
-    pub survey_id: i64,
-    #[serde(skip)]
-    pub token: String,
-    pub customer_id: Option<i64>,
-    pub anonymous_id: Option<String>,
-    /// link, email or widget.
-    pub channel: String,
-    pub lang: String,
-    /// JSON object: question id → answer (null when skipped).
-    pub answers: String,
-    /// The question to ask next; none once complete.
-    pub next_question: Option<String>,
-    pub started_at: i64,
-    pub updated_at: i64,
-    pub completed_at: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewSurveyResponse {
-    pub survey_id: i64,
-    pub token: String,
-    pub customer_id: Option<i64>,
-    pub anonymous_id: Option<String>,
-    pub channel: String,
-    pub lang: String,
-    pub next_question: Option<String>,
-}
-
-/// One attempt to survey someone and what became of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
-pub struct SurveyContact {
-    pub id: i64,
-    pub survey_id: i64,
-    pub customer_id: Option<i64>,
-    pub anonymous_id: Option<String>,
-    /// email or widget.
-    pub channel: String,
-    /// due, sent, shown, suppressed or failed.
-    pub status: String,
-    /// Why it was suppressed (nunchi_core::survey::Suppressed code).
-    pub reason: Option<String>,
-    pub reason_value: Option<i64>,
-    pub event_id: Option<i64>,
-    #[serde(skip)]
-    pub response_token: Option<String>,
-    pub due_at: i64,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub decided_at: Option<i64>,
-    pub created_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSurveyContact {
-    pub survey_id: i64,
-    pub customer_id: Option<i64>,
-    pub anonymous_id: Option<String>,
-    pub channel: String,
-    pub status: String,
-    pub reason: Option<String>,
-    pub reason_value: Option<i64>,
-    pub event_id: Option<i64>,
-    pub response_token: Option<String>,
-    pub due_at: i64,
-    /// Set when decided on the spot (the widget), not for contacts that wait to be sent.
-    pub decided_at: Option<i64>,
-}
-
-/// How far a survey's responses got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
-pub struct ResponseCount {
-    pub survey_id: i64,
-    /// With at least one answer.
-    pub started: i64,
-    pub completed: i64,
-}
-
-/// What has reached one person so far, for the fatigue rules.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ExposureCounts {
-    pub last_contact_at: Option<i64>,
-    pub contacts_30d: i64,
-    pub shown_this: i64,
-    pub answered_this: bool,
-}
-
-/// How many contacts of a survey ended one way, by reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
-pub struct ContactCount {
-    pub status: String,
-    pub reason: Option<String>,
-    pub count: i64,
-}
-
-/// An event that may trigger a survey.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct TriggerEvent {
-    pub id: i64,
-    pub customer_id: i64,
-    pub name: String,
-    pub ts: i64,
 }

@@ -14,6 +14,7 @@ use crate::{
     StoreError, StoreResult,
     sql::{
         conversations::impl_conversation_store,
+        customer_writes::impl_customer_writes,
         customers::impl_customer_store,
         desk::impl_desk_store,
         erasure::impl_erasure,
@@ -96,10 +97,10 @@ impl PgStore {
         if !hangul {
             tracing::warn!(
                 lc_ctype = %ctype,
-                "this database's LC_CTYPE is not a UTF-8 locale, so conversation search cannot index Korean \
-                 and scans instead; create the database with LC_CTYPE 'C.UTF-8' (or ko_KR.UTF-8), e.g. \
-                 CREATE DATABASE nunchi TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8', \
-                 and restore into it"
+                "this database's LC_CTYPE is not a UTF-8 locale, so conversation search cannot \
+                 index Korean and scans instead; create the database with LC_CTYPE 'C.UTF-8' (or \
+                 ko_KR.UTF-8), e.g. CREATE DATABASE nunchi TEMPLATE template0 ENCODING 'UTF8' \
+                 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8', and restore into it"
             );
         }
         Ok(())
@@ -133,6 +134,7 @@ impl PgStore {
     }
 }
 
+impl_customer_writes!(PgStore, Postgres);
 impl_customer_store!(PgStore, Postgres);
 impl_conversation_store!(PgStore, Postgres);
 impl_desk_store!(PgStore, Postgres);

@@ -14,6 +14,7 @@ use crate::{
     StoreError, StoreResult,
     sql::{
         conversations::impl_conversation_store,
+        customer_writes::impl_customer_writes,
         customers::impl_customer_store,
         desk::impl_desk_store,
         erasure::impl_erasure,
@@ -144,12 +145,14 @@ impl SqliteStore {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         tracing::error!(
-            "the WAL could not be truncated after an erasure; old page versions remain in it until they are overwritten"
+            "the WAL could not be truncated after an erasure; old page versions remain in it \
+             until they are overwritten"
         );
         Ok(())
     }
 }
 
+impl_customer_writes!(SqliteStore, Sqlite);
 impl_customer_store!(SqliteStore, Sqlite);
 impl_conversation_store!(SqliteStore, Sqlite);
 impl_desk_store!(SqliteStore, Sqlite);

@@ -144,7 +144,8 @@ pub async fn tables_containing(url: &str, needle: &str) -> StoreResult<Vec<Strin
     } else {
         let pool = sqlx::PgPool::connect(url).await?;
         let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'
+             AND table_type = 'BASE TABLE'",
         )
         .fetch_all(&pool)
         .await?;
@@ -169,7 +170,7 @@ pub async fn tables_with_column(url: &str, column: &str) -> StoreResult<Vec<Stri
     let mut tables: Vec<String> = if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await?;
         let found = sqlx::query_scalar(
-            "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
+            "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c
              WHERE m.type = 'table' AND c.name = $1",
         )
         .bind(column)
@@ -180,8 +181,8 @@ pub async fn tables_with_column(url: &str, column: &str) -> StoreResult<Vec<Stri
     } else {
         let pool = sqlx::PgPool::connect(url).await?;
         let found = sqlx::query_scalar(
-            "SELECT table_name::text FROM information_schema.columns \
-             WHERE table_schema = 'public' AND column_name = $1",
+            "SELECT table_name::text FROM information_schema.columns WHERE table_schema = 'public'
+             AND column_name = $1",
         )
         .bind(column)
         .fetch_all(&pool)

@@ -5,7 +5,7 @@ use nunchi_core::{
     consent::{Consent, ContactChannel, Purpose},
     customer::{AttributeType, CustomerName, ProfileFields, Tag},
     identity::{Identity, IdentityKind},
-    import::{CUSTOMER_COLUMNS, CustomerRecord, Header, ORDER_COLUMNS, OrderLine},
+    import::{CUSTOMER_COLUMNS, CustomerRecord, Header, ORDER_COLUMNS, OrderLine, OrderStatus},
     life_event::LifeEventKind,
     search::normalise_query,
     time::Millis,
@@ -119,7 +119,7 @@ each_backend!(customers_are_found_by_every_identity_and_by_search, |s| {
     }
     let c = s.customer(id).await.unwrap();
     assert_eq!(c.row.name.as_deref(), Some("김민준"));
-    assert_eq!(c.identity("phone"), Some("+821012345678"));
+    assert_eq!(c.identity(IdentityKind::Phone), Some("+821012345678"));
     assert_eq!(c.tags, vec!["vip".to_string()]);
 
     s.update_profile(
@@ -255,8 +255,16 @@ each_backend!(reimport_upserts_and_bad_rows_do_not_block_good_ones, |s| {
     assert!(matches!(again[2], Ok(Upserted::Created(_))));
     let c = s.customer(id1).await.unwrap();
     assert_eq!(c.row.name.as_deref(), Some("이서연B"));
-    assert_eq!(c.identity("email"), Some("seoyeon@example.com"), "kept");
-    assert_eq!(c.identity("phone"), Some("+821022223333"), "added");
+    assert_eq!(
+        c.identity(IdentityKind::Email),
+        Some("seoyeon@example.com"),
+        "kept"
+    );
+    assert_eq!(
+        c.identity(IdentityKind::Phone),
+        Some("+821022223333"),
+        "added"
+    );
 
     // A row whose external id and e-mail point at two different customers is rejected alone.
     let conflicting = customer("U-4", "y", "seoyeon@example.com", "");
@@ -350,14 +358,18 @@ each_backend!(merging_moves_everything_and_leaves_a_tombstone, |s| {
     s.merge_customers(b, a, "tester").await.unwrap();
 
     let merged = s.customer(a).await.unwrap();
-    for kind in ["email", "phone", "external_id"] {
+    for kind in [
+        IdentityKind::Email,
+        IdentityKind::Phone,
+        IdentityKind::ExternalId,
+    ] {
         assert!(merged.identity(kind).is_some(), "{kind} moved");
     }
     assert_eq!(
         merged
             .identities
             .iter()
-            .filter(|i| i.kind == "email")
+            .filter(|i| i.kind == IdentityKind::Email)
             .count(),
         2
     );
@@ -551,7 +563,7 @@ each_backend!(orders_total_refund_and_reject_bad_lines, |s| {
     );
     assert_eq!(
         s.refund_order(order.row.id, 60_000).await.unwrap().status,
-        "refunded"
+        OrderStatus::Refunded
     );
     assert_eq!(s.stats().await.unwrap().orders, 1);
 });
@@ -733,7 +745,7 @@ each_backend!(
         assert_eq!(
             c.identities
                 .iter()
-                .filter(|i| i.kind == "external_id")
+                .filter(|i| i.kind == IdentityKind::ExternalId)
                 .count(),
             2
         );
@@ -1193,13 +1205,16 @@ each_backend!(
                 lang: "ko".into(),
                 sentiment: -0.8,
                 sentiment_label: "negative".into(),
-                topics: r#"["배송 지연"]"#.into(),
+                topics: r#"[{"topic":"delivery/delay","ko":"배송 지연","en":"delivery delay"}]"#
+                    .into(),
             },
         )])
         .await
         .unwrap();
         assert_eq!(s.unannotated(10).await.unwrap().len(), 2);
         let annotated = s.feedback(ids[0]).await.unwrap();
+        let topics = annotated.topics.as_deref().expect("annotated topics");
+        assert_eq!(topics[0].ko, "배송 지연");
         assert_eq!(
             (annotated.lang.as_deref(), annotated.sentiment),
             (Some("ko"), Some(-0.8))
@@ -1606,18 +1621,18 @@ each_backend!(surveys_keep_partial_responses_and_log_every_contact, |s| {
         })
         .await
         .unwrap();
-    assert_eq!(response.answers, "{}");
+    assert!(response.answers.is_empty());
     s.save_response(response.id, r#"{"nps":9}"#, Some("why"), None)
         .await
         .unwrap();
     let partial = s.response_by_token("tok-1").await.unwrap();
     assert_eq!(
         (
-            partial.answers.as_str(),
+            serde_json::Value::Object(partial.answers.0.clone()),
             partial.next_question.as_deref(),
             partial.completed_at
         ),
-        (r#"{"nps":9}"#, Some("why"), None),
+        (serde_json::json!({"nps": 9}), Some("why"), None),
         "a partial response is kept"
     );
     let e = s.exposure(Some(c), None, created.id, 10_000).await.unwrap();
@@ -1832,10 +1847,11 @@ async fn rows_are_stamped_with_the_store_clock() {
     }
 }
 
-/// Statuses, audiences and roles are read as core enums: a value outside their names
-/// (written by hand or by an older version) is an error naming the column, never read as
-/// a default such as "until answered" or "draft". (sqlx 0.8 drops the conversion's own
-/// message, so the column is what the error can name.)
+/// Statuses, audiences, roles, channels, sources, currencies and identity kinds are read as
+/// core types, and JSON columns (questions, answers, conditions, topics) as their Rust
+/// types: a value outside them (written by hand or by an older version) is an error naming
+/// the column, never read as a default such as "until answered", "draft" or no topics.
+/// (sqlx 0.8 drops the conversion's own message, so the column is what the error can name.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_enum_columns_are_errors_not_defaults() {
     for backend in testing::backends() {
@@ -1868,7 +1884,10 @@ async fn corrupt_enum_columns_are_errors_not_defaults() {
         ] {
             testing::execute_raw(&url, &sql).await.unwrap();
             let e = s.survey(sv.id).await.expect_err(what);
-            assert!(e.to_string().contains(what), "{backend}: {e}");
+            assert!(
+                e.to_string().replace('"', "").contains(what),
+                "{backend}: {e}"
+            );
             assert!(s.surveys().await.is_err(), "{backend}: the list fails too");
         }
         testing::execute_raw(
@@ -1879,5 +1898,97 @@ async fn corrupt_enum_columns_are_errors_not_defaults() {
         .unwrap();
         let e = s.user(u.id).await.expect_err("a bad role");
         assert!(e.to_string().contains("column role"), "{backend}: {e}");
+
+        // Names of the customer's parts, orders and feedback are typed the same way.
+        let cid = s
+            .create_customer(
+                &customer("X-1", "한지우", "jiwoo@example.com", "010-2222-3333"),
+                &[],
+                "test",
+            )
+            .await
+            .unwrap();
+        s.upsert_order_lines(&[line("O-X", "X-1", "크림", "32000", "1", "KRW")])
+            .await
+            .unwrap();
+        let oid = s.orders_page(0, 10).await.unwrap()[0].row.id;
+        let fid = match s
+            .add_feedback(&[review(None, "nps", 3.0, "느려요", 1_000)])
+            .await
+            .unwrap()[0]
+        {
+            Added::Created(id) => id,
+            Added::Existing(id) => id,
+        };
+        for (sql, what) in [
+            (
+                format!("UPDATE orders SET status = 'lost' WHERE id = {oid}"),
+                "column status",
+            ),
+            (
+                format!("UPDATE orders SET status = 'paid', currency = 'XYZ' WHERE id = {oid}"),
+                "column currency",
+            ),
+            (
+                format!("UPDATE orders SET currency = 'KRW', channel = 'pigeon' WHERE id = {oid}"),
+                "column channel",
+            ),
+        ] {
+            testing::execute_raw(&url, &sql).await.unwrap();
+            let e = s.order(oid).await.expect_err(what);
+            assert!(
+                e.to_string().replace('"', "").contains(what),
+                "{backend}: {e}"
+            );
+        }
+        for (sql, what) in [
+            (
+                format!("UPDATE feedback SET source = 'rumour' WHERE id = {fid}"),
+                "column source",
+            ),
+            (
+                format!("UPDATE feedback SET source = 'survey', channel = 'fax' WHERE id = {fid}"),
+                "column channel",
+            ),
+            (
+                format!(
+                    "UPDATE feedback SET channel = 'app', topics = '[{{\"topic\": 7}}]' WHERE id = {fid}"
+                ),
+                "column topics",
+            ),
+        ] {
+            testing::execute_raw(&url, &sql).await.unwrap();
+            let e = s.feedback(fid).await.expect_err(what);
+            assert!(
+                e.to_string().replace('"', "").contains(what),
+                "{backend}: {e}"
+            );
+        }
+        testing::execute_raw(
+            &url,
+            &format!("UPDATE customer_identities SET kind = 'fax' WHERE customer_id = {cid}"),
+        )
+        .await
+        .unwrap();
+        let e = s.customer(cid).await.expect_err("a bad identity kind");
+        assert!(e.to_string().contains("column kind"), "{backend}: {e}");
+        // JSON columns are read as their types: questions that are not questions fail.
+        testing::execute_raw(
+            &url,
+            &format!(
+                "UPDATE surveys SET repeat = 'once', status = 'draft', questions = '{{\"nps\": 1}}' WHERE id = {}",
+                sv.id
+            ),
+        )
+        .await
+        .unwrap();
+        let e = s
+            .survey(sv.id)
+            .await
+            .expect_err("questions that are not a list");
+        assert!(
+            e.to_string().replace('"', "").contains("column questions"),
+            "{backend}: {e}"
+        );
     }
 }

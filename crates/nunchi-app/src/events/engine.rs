@@ -72,7 +72,7 @@ impl Matcher {
         for t in touchpoints.iter().take(MAX_TOUCHPOINTS as usize) {
             let rule = Rule {
                 event: t.event.clone(),
-                conditions: serde_json::from_str(&t.conditions).unwrap_or_default(),
+                conditions: t.conditions.0.clone(),
             };
             m.ids.push(t.id);
             let code = m.ids.len() as u16;
@@ -295,7 +295,7 @@ mod tests {
             name: format!("tp{id}"),
             channel: "web".into(),
             event: event.into(),
-            conditions: conditions.into(),
+            conditions: nunchi_store::Json(serde_json::from_str(conditions).unwrap()),
             stage_id: None,
             expected_rating: None,
             created_at: 0,

@@ -177,6 +177,6 @@ pub async fn refund(
     ApiJson(input): ApiJson<RefundInput>,
 ) -> AppResult<Json<OrderRow>> {
     let order = state.store.order(id).await?;
-    let amount = Money::parse_amount(&input.amount, Currency::parse(&order.row.currency)?)?;
+    let amount = Money::parse_amount(&input.amount, order.row.currency)?;
     Ok(Json(state.store.refund_order(id, amount.minor).await?))
 }

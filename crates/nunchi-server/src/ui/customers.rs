@@ -10,6 +10,7 @@ use axum::{
     routing::{get, post},
 };
 use nunchi_core::access::Permission;
+use nunchi_core::identity::IdentityKind;
 use nunchi_store::model::{Customer, CustomerSummary, Note, Order, TimelineEntry};
 use serde::Deserialize;
 
@@ -189,11 +190,11 @@ fn order_view(o: &Order) -> OrderView {
     OrderView {
         external_id: o.row.external_id.clone(),
         placed: fmt_time(o.row.placed_at),
-        channel: o.row.channel.clone(),
-        status: o.row.status.clone(),
-        total: fmt_money(o.row.total_minor, &o.row.currency),
+        channel: o.row.channel.to_string(),
+        status: o.row.status.to_string(),
+        total: fmt_money(o.row.total_minor, o.row.currency.code()),
         refunded: if o.row.refunded_minor > 0 {
-            fmt_money(o.row.refunded_minor, &o.row.currency)
+            fmt_money(o.row.refunded_minor, o.row.currency.code())
         } else {
             String::new()
         },
@@ -256,8 +257,8 @@ async fn profile(
             .iter()
             .map(|i| {
                 (
-                    i.kind.clone(),
-                    if i.kind == "phone" {
+                    i.kind.to_string(),
+                    if i.kind == IdentityKind::Phone {
                         display_phone(&i.value)
                     } else {
                         i.value.clone()
@@ -271,8 +272,8 @@ async fn profile(
             .consents
             .iter()
             .map(|k| ConsentView {
-                channel: k.channel.clone(),
-                purpose: k.purpose.clone(),
+                channel: k.channel.to_string(),
+                purpose: k.purpose.to_string(),
                 granted: k.granted,
                 when: fmt_time(k.at),
                 source: k.source.clone(),
@@ -282,7 +283,7 @@ async fn profile(
             .life_events
             .iter()
             .map(|e| LifeEventView {
-                kind: e.kind.clone(),
+                kind: e.kind.to_string(),
                 label: e.label.clone(),
                 date: e.date.clone(),
                 next: nunchi_core::life_event::parse_date(&e.date)

@@ -138,7 +138,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
             let fb = feedback.get(&f.feedback_id)?;
             Some(FollowUpRow {
                 id: f.id,
-                source: fb.source.clone(),
+                source: fb.source.to_string(),
                 rating: match (&fb.metric, fb.rating) {
                     (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
                     _ => String::new(),

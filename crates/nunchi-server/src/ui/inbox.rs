@@ -2,6 +2,7 @@
 //! activity first) and a conversation (the thread, the composer for replies and internal
 //! notes, status, priority, assignment and labels, and the customer panel beside it).
 
+use nunchi_core::identity::IdentityKind;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -441,8 +442,8 @@ async fn conversation(
     user_rows.sort_by(|a, b| a.1.cmp(&b.1));
     let panel_view = PanelView {
         customer_id: customer.row.id,
-        email: customer.identity("email").unwrap_or("—").into(),
-        phone: customer.identity("phone").unwrap_or("—").into(),
+        email: customer.identity(IdentityKind::Email).unwrap_or("—").into(),
+        phone: customer.identity(IdentityKind::Phone).unwrap_or("—").into(),
         tags: customer.tags.clone(),
         language: customer.row.language.clone().unwrap_or_else(|| "—".into()),
         orders: panel
@@ -452,8 +453,8 @@ async fn conversation(
                 (
                     o.row.external_id.clone(),
                     fmt_time(o.row.placed_at),
-                    o.row.status.clone(),
-                    fmt_money(o.row.total_minor, &o.row.currency),
+                    o.row.status.to_string(),
+                    fmt_money(o.row.total_minor, o.row.currency.code()),
                 )
             })
             .collect(),
@@ -465,7 +466,7 @@ async fn conversation(
                     fmt_time(f.created_at),
                     match (&f.metric, f.rating) {
                         (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
-                        _ => f.source.clone(),
+                        _ => f.source.to_string(),
                     },
                     f.body.chars().take(160).collect(),
                 )

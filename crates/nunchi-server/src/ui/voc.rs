@@ -2,6 +2,7 @@
 //! weekly NPS trend, CSAT per journey stage, and the live feed of feedback, which new
 //! items join without a reload (server-sent events from `/voc/stream`).
 
+use nunchi_core::feedback::Source;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -67,14 +68,14 @@ struct ItemView<'a> {
     t: &'static Strings,
 }
 
-fn source_label(t: &'static Strings, source: &str) -> &'static str {
+fn source_label(t: &'static Strings, source: Source) -> &'static str {
     match source {
-        "survey" => t.source_survey,
-        "review" => t.source_review,
-        "social" => t.source_social,
-        "app_store" => t.source_app_store,
-        "support" => t.source_support,
-        _ => t.source_employee,
+        Source::Survey => t.source_survey,
+        Source::Review => t.source_review,
+        Source::Social => t.source_social,
+        Source::AppStore => t.source_app_store,
+        Source::Support => t.source_support,
+        Source::Employee => t.source_employee,
     }
 }
 
@@ -97,20 +98,17 @@ fn item(f: Feedback, lang: Lang, auth: &Auth) -> FeedItem {
     let topics = f
         .topics
         .as_deref()
-        .and_then(|j| serde_json::from_str::<Vec<serde_json::Value>>(j).ok())
-        .unwrap_or_default()
+        .map_or(&[][..], Vec::as_slice)
         .iter()
-        .filter_map(|m| {
-            m[if lang == Lang::Ko { "ko" } else { "en" }]
-                .as_str()
-                .map(str::to_string)
-        })
+        .map(|m| if lang == Lang::Ko { &m.ko } else { &m.en })
+        .filter(|label| !label.is_empty())
         .take(4)
+        .cloned()
         .collect();
     let author = f.author.unwrap_or_default();
     FeedItem {
         id: f.id,
-        source: source_label(t, &f.source),
+        source: source_label(t, f.source),
         rating,
         body: f.body,
         sentiment: sentiment.to_string(),
@@ -123,7 +121,7 @@ fn item(f: Feedback, lang: Lang, auth: &Auth) -> FeedItem {
             mask::mask_name(&author)
         },
         when: fmt_time(f.created_at),
-        channel: f.channel,
+        channel: f.channel.to_string(),
     }
 }
 
@@ -408,17 +406,10 @@ async fn page(
         trend_svg,
         stages_svg,
         items: recent.into_iter().map(|f| item(f, lang, &auth)).collect(),
-        sources: [
-            "survey",
-            "review",
-            "social",
-            "app_store",
-            "support",
-            "employee",
-        ]
-        .into_iter()
-        .map(|s| (s, source_label(t, s)))
-        .collect(),
+        sources: Source::ALL
+            .into_iter()
+            .map(|s| (s.as_str(), source_label(t, s)))
+            .collect(),
         source,
         tag: q.tag.clone(),
         known_only,

@@ -91,7 +91,7 @@ macro_rules! impl_conversation_store {
                 let mut out: std::collections::HashMap<i64, Vec<String>> = Default::default();
                 for chunk in ids.chunks(500) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT conversation_id, label FROM conversation_labels \
+                        "SELECT conversation_id, label FROM conversation_labels
                          WHERE conversation_id IN (",
                     );
                     let mut sep = qb.separated(", ");
@@ -126,7 +126,7 @@ macro_rules! impl_conversation_store {
                 call: &$crate::model::Call,
             ) -> $crate::StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO calls (message_id, direction, number, agent_id, started_at, \
+                    "INSERT INTO calls (message_id, direction, number, agent_id, started_at,
                      ended_at, outcome, recording_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(message_id)
@@ -168,7 +168,11 @@ macro_rules! impl_conversation_store {
                     Self::insert_call(&mut tx, message.id, call).await?;
                 }
                 tx.commit().await?;
-                Ok(($crate::traits::ConversationStore::conversation(self, conversation.id).await?, message))
+                Ok((
+                    $crate::traits::ConversationStore::conversation(self, conversation.id)
+                        .await?,
+                    message,
+                ))
             }
 
             async fn insert_message(
@@ -267,7 +271,7 @@ macro_rules! impl_conversation_store {
                 conversation_id: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::Call>> {
                 Ok(sqlx::query_as(
-                    "SELECT k.* FROM calls k JOIN conversation_messages m ON m.id = k.message_id \
+                    "SELECT k.* FROM calls k JOIN conversation_messages m ON m.id = k.message_id
                      WHERE m.conversation_id = $1 ORDER BY k.message_id",
                 )
                 .bind(conversation_id)
@@ -397,9 +401,9 @@ macro_rules! impl_conversation_store {
                 let mut out = Vec::new();
                 for chunk in conversation_ids.chunks(500) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT * FROM conversation_messages WHERE id IN (\
-                         SELECT MAX(id) FROM conversation_messages \
-                         WHERE direction IN ('incoming', 'outgoing') AND conversation_id IN (",
+                        "SELECT * FROM conversation_messages WHERE id IN (SELECT MAX(id)
+                         FROM conversation_messages WHERE direction IN ('incoming', 'outgoing')
+                         AND conversation_id IN (",
                     );
                     let mut sep = qb.separated(", ");
                     for id in chunk {
@@ -459,13 +463,15 @@ macro_rules! impl_conversation_store {
 
             async fn set_labels(&self, id: i64, labels: &[String]) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
-                sqlx::query("DELETE FROM conversation_labels WHERE conversation_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "DELETE FROM conversation_labels WHERE conversation_id = $1",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
                 for label in labels {
                     sqlx::query(
-                        "INSERT INTO conversation_labels (conversation_id, label) VALUES ($1, $2) \
+                        "INSERT INTO conversation_labels (conversation_id, label) VALUES ($1, $2)
                          ON CONFLICT DO NOTHING",
                     )
                     .bind(id)
@@ -484,7 +490,7 @@ macro_rules! impl_conversation_store {
                 error: Option<&str>,
             ) -> $crate::StoreResult<()> {
                 sqlx::query(
-                    "UPDATE conversation_messages SET delivery = $2, delivery_error = $3 \
+                    "UPDATE conversation_messages SET delivery = $2, delivery_error = $3
                      WHERE id = $1",
                 )
                 .bind(message_id)
@@ -512,7 +518,7 @@ macro_rules! impl_conversation_store {
                 reason: &str,
             ) -> $crate::StoreResult<i64> {
                 Ok(sqlx::query_scalar(
-                    "INSERT INTO unreadable_mail (received_at, reason, raw) VALUES ($1, $2, $3) \
+                    "INSERT INTO unreadable_mail (received_at, reason, raw) VALUES ($1, $2, $3)
                      RETURNING id",
                 )
                 .bind(self.clock.now_ms())
@@ -542,12 +548,12 @@ macro_rules! impl_conversation_store {
                 &self,
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::UnreadableMail>> {
-                Ok(
-                    sqlx::query_as("SELECT * FROM unreadable_mail ORDER BY id DESC LIMIT $1")
-                        .bind(limit)
-                        .fetch_all(&self.read)
-                        .await?,
+                Ok(sqlx::query_as(
+                    "SELECT * FROM unreadable_mail ORDER BY id DESC LIMIT $1",
                 )
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?)
             }
         }
     };

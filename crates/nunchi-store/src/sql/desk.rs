@@ -74,9 +74,11 @@ macro_rules! impl_desk_store {
             async fn availabilities(
                 &self,
             ) -> $crate::StoreResult<Vec<$crate::model::AgentAvailability>> {
-                Ok(sqlx::query_as("SELECT * FROM agent_availability ORDER BY user_id")
-                    .fetch_all(&self.read)
-                    .await?)
+                Ok(
+                    sqlx::query_as("SELECT * FROM agent_availability ORDER BY user_id")
+                        .fetch_all(&self.read)
+                        .await?,
+                )
             }
 
             async fn open_counts(&self) -> $crate::StoreResult<Vec<(i64, i64)>> {
@@ -98,8 +100,8 @@ macro_rules! impl_desk_store {
                 Self::lock_agent(&mut tx, user_id).await?;
                 if let Some(cap) = cap {
                     let open: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM conversations \
-                         WHERE assignee_id = $1 AND status <> 'resolved'",
+                        "SELECT COUNT(*) FROM conversations WHERE assignee_id = $1
+                         AND status <> 'resolved'",
                     )
                     .bind(user_id)
                     .fetch_one(&mut *tx)
@@ -118,8 +120,9 @@ macro_rules! impl_desk_store {
                     return Ok(false);
                 }
                 sqlx::query(
-                    "INSERT INTO agent_availability (user_id, last_assigned_at) VALUES ($1, $2) \
-                     ON CONFLICT (user_id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at",
+                    "INSERT INTO agent_availability (user_id, last_assigned_at) VALUES ($1, $2)
+                     ON CONFLICT (user_id) DO UPDATE
+                     SET last_assigned_at = excluded.last_assigned_at",
                 )
                 .bind(user_id)
                 .bind(now)
@@ -134,7 +137,7 @@ macro_rules! impl_desk_store {
                 r: &$crate::model::CsatRequest,
             ) -> $crate::StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO csat_requests (token_hash, conversation_id, agent_id, team_id, \
+                    "INSERT INTO csat_requests (token_hash, conversation_id, agent_id, team_id,
                      lang, sent_at) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&r.token_hash)
@@ -167,7 +170,7 @@ macro_rules! impl_desk_store {
                 at: i64,
             ) -> $crate::StoreResult<()> {
                 let done = sqlx::query(
-                    "UPDATE csat_requests SET rating = $2, feedback_id = $3, answered_at = $4 \
+                    "UPDATE csat_requests SET rating = $2, feedback_id = $3, answered_at = $4
                      WHERE token_hash = $1 AND answered_at IS NULL",
                 )
                 .bind(token_hash)
@@ -190,7 +193,7 @@ macro_rules! impl_desk_store {
                 body_en: &str,
             ) -> $crate::StoreResult<$crate::model::Macro> {
                 Ok(sqlx::query_as(
-                    "INSERT INTO macros (shortcut, name, body_ko, body_en, created_at) \
+                    "INSERT INTO macros (shortcut, name, body_ko, body_en, created_at)
                      VALUES ($1, $2, $3, $4, $5) RETURNING *",
                 )
                 .bind(shortcut)
@@ -223,22 +226,20 @@ macro_rules! impl_desk_store {
                 &self,
                 p: &$crate::model::NewSlaPolicy,
             ) -> $crate::StoreResult<$crate::model::SlaPolicy> {
-                Ok(
-                    sqlx::query_as($crate::sql::desk::INSERT_SLA_POLICY)
-                        .bind(&p.name)
-                        .bind(p.team_id)
-                        .bind(&p.priority)
-                        .bind(p.first_response_minutes)
-                        .bind(p.next_response_minutes)
-                        .bind(p.resolution_minutes)
-                        .bind(&p.business_hours)
-                        .bind(&p.time_zone)
-                        .bind(p.korean_holidays)
-                        .bind(&p.holidays)
-                        .bind(self.clock.now_ms())
-                        .fetch_one(&self.write)
-                        .await?,
-                )
+                Ok(sqlx::query_as($crate::sql::desk::INSERT_SLA_POLICY)
+                    .bind(&p.name)
+                    .bind(p.team_id)
+                    .bind(&p.priority)
+                    .bind(p.first_response_minutes)
+                    .bind(p.next_response_minutes)
+                    .bind(p.resolution_minutes)
+                    .bind(&p.business_hours)
+                    .bind(&p.time_zone)
+                    .bind(p.korean_holidays)
+                    .bind(&p.holidays)
+                    .bind(self.clock.now_ms())
+                    .fetch_one(&self.write)
+                    .await?)
             }
 
             async fn sla_policies(&self) -> $crate::StoreResult<Vec<$crate::model::SlaPolicy>> {
@@ -298,13 +299,11 @@ macro_rules! impl_desk_store {
                 from: i64,
                 to: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::ConversationFacts>> {
-                Ok(
-                    sqlx::query_as($crate::sql::desk::CONVERSATION_FACTS)
-                        .bind(from)
-                        .bind(to)
-                        .fetch_all(&self.read)
-                        .await?,
-                )
+                Ok(sqlx::query_as($crate::sql::desk::CONVERSATION_FACTS)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn sla_breaches(
@@ -313,7 +312,7 @@ macro_rules! impl_desk_store {
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::SlaBreach>> {
                 Ok(sqlx::query_as(
-                    "SELECT * FROM sla_breaches WHERE breached_at >= $1 \
+                    "SELECT * FROM sla_breaches WHERE breached_at >= $1
                      ORDER BY breached_at DESC, id DESC LIMIT $2",
                 )
                 .bind(since)
@@ -321,7 +320,6 @@ macro_rules! impl_desk_store {
                 .fetch_all(&self.read)
                 .await?)
             }
-
         }
     };
 }

@@ -67,60 +67,174 @@ macro_rules! impl_erasure {
         impl $store {
             /// Removes or anonymises every copy of customer `id`'s personal data inside the
             /// caller's transaction.
-            pub(crate) async fn erase_everywhere(conn: &mut <$db as sqlx::Database>::Connection, id: i64, name: Option<String>, now: i64) -> $crate::StoreResult<()> {
+            pub(crate) async fn erase_everywhere(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                id: i64,
+                name: Option<String>,
+                now: i64,
+            ) -> $crate::StoreResult<()> {
                 // Everything that identified the person, gathered before it is deleted, to
                 // find copies outside their own rows.
-                let identities: Vec<(String, String)> = sqlx::query_as("SELECT kind, value FROM customer_identities WHERE customer_id = $1")
-                    .bind(id).fetch_all(&mut *conn).await?;
-                let anonymous: Vec<String> = identities.iter().filter(|(k, _)| k == "anonymous_id").map(|(_, v)| v.clone()).collect();
-                let mut traces: Vec<String> = identities.into_iter().map(|(_, v)| v).chain(name).collect();
-                traces.extend(sqlx::query_scalar::<_, String>("SELECT body FROM feedback WHERE customer_id = $1 AND body <> ''").bind(id).fetch_all(&mut *conn).await?);
+                let identities: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT kind, value FROM customer_identities WHERE customer_id = $1",
+                )
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+                let anonymous: Vec<String> = identities
+                    .iter()
+                    .filter(|(k, _)| k == "anonymous_id")
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                let mut traces: Vec<String> =
+                    identities.into_iter().map(|(_, v)| v).chain(name).collect();
+                traces.extend(
+                    sqlx::query_scalar::<_, String>(
+                        "SELECT body FROM feedback WHERE customer_id = $1 AND body <> ''",
+                    )
+                    .bind(id)
+                    .fetch_all(&mut *conn)
+                    .await?,
+                );
 
                 // Events keep their name, time and channel for the analytics, on the erased
                 // profile; who sent them and what they carried (traits, context) go.
-                const FORGET_SENDER: &str = ", user_id = NULL, anonymous_id = NULL, properties = '{}', context = '{}'";
-                sqlx::query(&format!("UPDATE events SET customer_id = $1{FORGET_SENDER} WHERE customer_id = $1")).bind(id).execute(&mut *conn).await?;
+                const FORGET_SENDER: &str =
+                    ", user_id = NULL, anonymous_id = NULL, properties = '{}', context = '{}'";
+                sqlx::query(&format!(
+                    "UPDATE events SET customer_id = $1{FORGET_SENDER} WHERE customer_id = $1"
+                ))
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
                 for chunk in anonymous.chunks(500) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE events SET customer_id = ");
-                    qb.push_bind(id).push(FORGET_SENDER).push(" WHERE anonymous_id IN (");
+                    let mut qb =
+                        sqlx::QueryBuilder::<$db>::new("UPDATE events SET customer_id = ");
+                    qb.push_bind(id)
+                        .push(FORGET_SENDER)
+                        .push(" WHERE anonymous_id IN (");
                     let mut sep = qb.separated(", ");
-                    for a in chunk { sep.push_bind(a.clone()); }
+                    for a in chunk {
+                        sep.push_bind(a.clone());
+                    }
                     qb.push(")");
                     qb.build().execute(&mut *conn).await?;
                 }
 
                 // Survey responses keep ratings and choices; free text and visitor ids go.
-                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT r.id, r.answers, s.questions FROM survey_responses r JOIN surveys s ON s.id = r.survey_id WHERE r.customer_id = ");
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT r.id, r.answers, s.questions FROM survey_responses r
+                     JOIN surveys s ON s.id = r.survey_id WHERE r.customer_id = ",
+                );
                 qb.push_bind(id);
                 if !anonymous.is_empty() {
                     qb.push(" OR r.anonymous_id IN (");
                     let mut sep = qb.separated(", ");
-                    for a in &anonymous { sep.push_bind(a.clone()); }
+                    for a in &anonymous {
+                        sep.push_bind(a.clone());
+                    }
                     qb.push(")");
                 }
-                let responses: Vec<(i64, String, String)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+                let responses: Vec<(i64, String, String)> =
+                    qb.build_query_as().fetch_all(&mut *conn).await?;
                 for (response, answers, questions) in responses {
-                    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&answers) {
-                        traces.extend(map.values().filter_map(|v| v.as_str()).filter(|s| s.chars().count() > 3).map(str::to_string));
+                    if let Ok(serde_json::Value::Object(map)) =
+                        serde_json::from_str::<serde_json::Value>(&answers)
+                    {
+                        traces.extend(
+                            map.values()
+                                .filter_map(|v| v.as_str())
+                                .filter(|s| s.chars().count() > 3)
+                                .map(str::to_string),
+                        );
                     }
-                    sqlx::query("UPDATE survey_responses SET answers = $2, customer_id = $3, anonymous_id = NULL WHERE id = $1")
-                        .bind(response).bind($crate::sql::erasure::answers_without_text(&answers, &questions)).bind(id).execute(&mut *conn).await?;
+                    sqlx::query(
+                        "UPDATE survey_responses SET answers = $2, customer_id = $3, anonymous_id
+                         = NULL WHERE id = $1",
+                    )
+                    .bind(response)
+                    .bind($crate::sql::erasure::answers_without_text(
+                        &answers, &questions,
+                    ))
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
                 }
-                sqlx::query("UPDATE survey_contacts SET anonymous_id = NULL, last_error = NULL WHERE customer_id = $1").bind(id).execute(&mut *conn).await?;
+                sqlx::query(
+                    "UPDATE survey_contacts SET anonymous_id = NULL, last_error = NULL
+                     WHERE customer_id = $1",
+                )
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
 
                 // Feedback keeps its ratings for the aggregates; its words and author go, and
                 // so do the staff's notes and resolutions about it.
-                sqlx::query("DELETE FROM follow_up_notes WHERE follow_up_id IN (SELECT f.id FROM follow_ups f JOIN feedback b ON b.id = f.feedback_id WHERE b.customer_id = $1)").bind(id).execute(&mut *conn).await?;
-                sqlx::query("UPDATE follow_ups SET resolution = NULL WHERE feedback_id IN (SELECT id FROM feedback WHERE customer_id = $1)").bind(id).execute(&mut *conn).await?;
-                sqlx::query("UPDATE feedback SET body = '', author = NULL, url = NULL, topics = NULL WHERE customer_id = $1").bind(id).execute(&mut *conn).await?;
+                sqlx::query(
+                    "DELETE FROM follow_up_notes WHERE follow_up_id IN (SELECT f.id
+                     FROM follow_ups f JOIN feedback b ON b.id = f.feedback_id
+                     WHERE b.customer_id = $1)",
+                )
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "UPDATE follow_ups SET resolution = NULL WHERE feedback_id IN (SELECT id
+                     FROM feedback WHERE customer_id = $1)",
+                )
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "UPDATE feedback SET body = '', author = NULL, url = NULL, topics = NULL
+                     WHERE customer_id = $1",
+                )
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
 
                 // Conversations keep their channel, times and who handled them for the desk's
                 // reports; every word, subject and mail id goes.
-                traces.extend(sqlx::query_scalar::<_, String>("SELECT m.text FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1 AND m.text <> '' AND m.direction IN ('incoming', 'outgoing')").bind(id).fetch_all(&mut *conn).await?);
-                sqlx::query("UPDATE conversation_messages SET text = '', subject = NULL, external_id = NULL, delivery_error = NULL WHERE conversation_id IN (SELECT id FROM conversations WHERE customer_id = $1)").bind(id).execute(&mut *conn).await?;
-                sqlx::query("DELETE FROM conversation_labels WHERE conversation_id IN (SELECT id FROM conversations WHERE customer_id = $1)").bind(id).execute(&mut *conn).await?;
-                sqlx::query("UPDATE calls SET number = '', recording_url = NULL WHERE message_id IN (SELECT m.id FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1)").bind(id).execute(&mut *conn).await?;
-                sqlx::query("UPDATE conversations SET subject = '' WHERE customer_id = $1").bind(id).execute(&mut *conn).await?;
+                traces.extend(
+                    sqlx::query_scalar::<_, String>(
+                        "SELECT m.text FROM conversation_messages m
+                         JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1
+                         AND m.text <> '' AND m.direction IN ('incoming', 'outgoing')",
+                    )
+                    .bind(id)
+                    .fetch_all(&mut *conn)
+                    .await?,
+                );
+                sqlx::query(
+                    "UPDATE conversation_messages
+                     SET text = '', subject = NULL, external_id = NULL, delivery_error = NULL
+                     WHERE conversation_id IN (SELECT id FROM conversations
+                     WHERE customer_id = $1)",
+                )
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "DELETE FROM conversation_labels WHERE conversation_id IN (SELECT id
+                     FROM conversations WHERE customer_id = $1)",
+                )
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "UPDATE calls SET number = '', recording_url = NULL
+                     WHERE message_id IN (SELECT m.id FROM conversation_messages m
+                     JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1)",
+                )
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "UPDATE conversations SET subject = '' WHERE customer_id = $1",
+                )
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
 
                 // Jobs (e-mails, webhook deliveries) that carried any of it: emptied, and
                 // those still waiting are cancelled so nothing goes out after the erasure.
@@ -129,17 +243,33 @@ macro_rules! impl_erasure {
                 traces.dedup();
                 for t in &traces {
                     let pattern = $crate::sql::erasure::like_json_fragment(t);
-                    sqlx::query("UPDATE jobs SET payload = '{}', result = NULL, \
-                                 last_error = CASE WHEN status IN ('queued', 'running') THEN 'cancelled: the customer was erased' ELSE NULL END, \
-                                 status = CASE WHEN status IN ('queued', 'running') THEN 'failed' ELSE status END \
-                                 WHERE payload LIKE $1 ESCAPE '\\' OR result LIKE $1 ESCAPE '\\' OR last_error LIKE $1 ESCAPE '\\'")
-                        .bind(pattern).execute(&mut *conn).await?;
+                    sqlx::query(
+                        "UPDATE jobs SET payload = '{}', result = NULL, last_error = CASE
+                         WHEN status IN ('queued', 'running') THEN
+                         'cancelled: the customer was erased' ELSE NULL END, status = CASE
+                         WHEN status IN ('queued', 'running') THEN 'failed' ELSE status END
+                         WHERE payload LIKE $1 ESCAPE '\\' OR result LIKE $1 ESCAPE '\\' OR
+                         last_error LIKE $1 ESCAPE '\\'",
+                    )
+                    .bind(pattern)
+                    .execute(&mut *conn)
+                    .await?;
                 }
 
                 for table in $crate::lifecycle::erased_tables() {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1")).bind(id).execute(&mut *conn).await?;
+                    sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1"))
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
                 }
-                sqlx::query("UPDATE customers SET name = NULL, time_zone = NULL, preferred_channel = NULL, erased_at = $2, updated_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *conn).await?;
+                sqlx::query(
+                    "UPDATE customers SET name = NULL, time_zone = NULL, preferred_channel = NULL,
+                     erased_at = $2, updated_at = $2 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
                 Ok(())
             }
         }
@@ -153,10 +283,12 @@ mod tests {
 
     #[test]
     fn only_text_answers_are_removed() {
-        let questions = r#"[{"id":"q1","kind":"nps","text":{"ko":"추천","en":"Recommend"},"required":true},
-                           {"id":"q2","kind":"text","text":{"ko":"이유","en":"Why"},"required":false},
-                           {"id":"q3","kind":"single","text":{"ko":"채널","en":"Channel"},"required":false,
-                            "choices":[{"id":"web","ko":"웹","en":"Web"}]}]"#;
+        let questions = r#"[
+            {"id":"q1","kind":"nps","text":{"ko":"추천","en":"Recommend"},"required":true},
+            {"id":"q2","kind":"text","text":{"ko":"이유","en":"Why"},"required":false},
+            {"id":"q3","kind":"single","text":{"ko":"채널","en":"Channel"},"required":false,
+             "choices":[{"id":"web","ko":"웹","en":"Web"}]}
+        ]"#;
         let out = answers_without_text(
             r#"{"q1":9,"q2":"김민준입니다, 010-1234-5678","q3":"web","gone":"x"}"#,
             questions,

@@ -26,17 +26,47 @@ macro_rules! impl_event_store {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl $crate::traits::EventStore for $store {
-            async fn create_source(&self, name: &str, write_key_hash: &str, write_key_prefix: &str, channel: Option<&str>) -> $crate::StoreResult<$crate::model::EventSource> {
-                Ok(sqlx::query_as("INSERT INTO event_sources (name, write_key_hash, write_key_prefix, channel, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *")
-                    .bind(name).bind(write_key_hash).bind(write_key_prefix).bind(channel).bind(self.clock.now_ms()).fetch_one(&self.write).await?)
+            async fn create_source(
+                &self,
+                name: &str,
+                write_key_hash: &str,
+                write_key_prefix: &str,
+                channel: Option<&str>,
+            ) -> $crate::StoreResult<$crate::model::EventSource> {
+                Ok(sqlx::query_as(
+                    "INSERT INTO event_sources (name, write_key_hash, write_key_prefix, channel,
+                     created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *",
+                )
+                .bind(name)
+                .bind(write_key_hash)
+                .bind(write_key_prefix)
+                .bind(channel)
+                .bind(self.clock.now_ms())
+                .fetch_one(&self.write)
+                .await?)
             }
-            async fn sources(&self) -> $crate::StoreResult<Vec<$crate::model::EventSource>> {
-                Ok(sqlx::query_as("SELECT * FROM event_sources ORDER BY id").fetch_all(&self.read).await?)
+            async fn sources(
+                &self,
+            ) -> $crate::StoreResult<Vec<$crate::model::EventSource>> {
+                Ok(sqlx::query_as("SELECT * FROM event_sources ORDER BY id")
+                    .fetch_all(&self.read)
+                    .await?)
             }
-            async fn source_by_key(&self, write_key_hash: &str) -> $crate::StoreResult<Option<$crate::model::EventSource>> {
-                Ok(sqlx::query_as("SELECT * FROM event_sources WHERE write_key_hash = $1").bind(write_key_hash).fetch_optional(&self.read).await?)
+            async fn source_by_key(
+                &self,
+                write_key_hash: &str,
+            ) -> $crate::StoreResult<Option<$crate::model::EventSource>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM event_sources WHERE write_key_hash = $1",
+                )
+                .bind(write_key_hash)
+                .fetch_optional(&self.read)
+                .await?)
             }
-            async fn append_events(&self, events: &[$crate::model::EventRow]) -> $crate::StoreResult<()> {
+            async fn append_events(
+                &self,
+                events: &[$crate::model::EventRow],
+            ) -> $crate::StoreResult<()> {
                 if events.is_empty() {
                     return Ok(());
                 }
@@ -45,43 +75,112 @@ macro_rules! impl_event_store {
                 for size in $crate::sql::events::statement_sizes(events.len()) {
                     let (chunk, tail) = rest.split_at(size);
                     rest = tail;
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO events (source_id, message_id, kind, name, customer_id, user_id, anonymous_id, channel, ts, received_at, properties, context) ");
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO events (source_id, message_id, kind, name, customer_id,
+                         user_id, anonymous_id, channel, ts, received_at, properties, context) ",
+                    );
                     qb.push_values(chunk, |mut b, e| {
-                        b.push_bind(e.source_id).push_bind(&e.message_id).push_bind(&e.kind).push_bind(&e.name)
-                            .push_bind(e.customer_id).push_bind(&e.user_id).push_bind(&e.anonymous_id).push_bind(&e.channel)
-                            .push_bind(e.ts).push_bind(e.received_at).push_bind(&e.properties).push_bind(&e.context);
+                        b.push_bind(e.source_id)
+                            .push_bind(&e.message_id)
+                            .push_bind(&e.kind)
+                            .push_bind(&e.name)
+                            .push_bind(e.customer_id)
+                            .push_bind(&e.user_id)
+                            .push_bind(&e.anonymous_id)
+                            .push_bind(&e.channel)
+                            .push_bind(e.ts)
+                            .push_bind(e.received_at)
+                            .push_bind(&e.properties)
+                            .push_bind(&e.context);
                     });
                     qb.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
             }
-            async fn events_page(&self, after_id: i64, limit: i64) -> $crate::StoreResult<Vec<$crate::model::EventRow>> {
-                Ok(sqlx::query_as("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2").bind(after_id).bind(limit).fetch_all(&self.read).await?)
+            async fn events_page(
+                &self,
+                after_id: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::EventRow>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after_id)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?)
             }
             async fn anonymous_links(&self) -> $crate::StoreResult<Vec<(String, i64)>> {
-                Ok(sqlx::query_as("SELECT value, customer_id FROM customer_identities WHERE kind = 'anonymous_id' ORDER BY id").fetch_all(&self.read).await?)
+                Ok(sqlx::query_as(
+                    "SELECT value, customer_id FROM customer_identities
+                     WHERE kind = 'anonymous_id' ORDER BY id",
+                )
+                .fetch_all(&self.read)
+                .await?)
             }
-            async fn customer_events(&self, customer_id: i64, limit: i64) -> $crate::StoreResult<Vec<$crate::model::EventRow>> {
-                Ok(sqlx::query_as("SELECT * FROM events WHERE customer_id = $1 OR anonymous_id IN (SELECT value FROM customer_identities WHERE kind = 'anonymous_id' AND customer_id = $1) ORDER BY ts DESC, id DESC LIMIT $2")
-                    .bind(customer_id).bind(limit).fetch_all(&self.read).await?)
+            async fn customer_events(
+                &self,
+                customer_id: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::EventRow>> {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM events WHERE customer_id = $1 OR anonymous_id IN (SELECT value
+                     FROM customer_identities WHERE kind = 'anonymous_id' AND customer_id = $1)
+                     ORDER BY ts DESC, id DESC LIMIT $2",
+                )
+                .bind(customer_id)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?)
             }
             async fn count_events(&self) -> $crate::StoreResult<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&self.read).await?)
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM events")
+                    .fetch_one(&self.read)
+                    .await?)
             }
         }
 
         #[async_trait::async_trait]
         impl $crate::traits::JourneyStore for $store {
             async fn stages(&self) -> $crate::StoreResult<Vec<$crate::model::Stage>> {
-                Ok(sqlx::query_as("SELECT * FROM journey_stages ORDER BY position, id").fetch_all(&self.read).await?)
+                Ok(
+                    sqlx::query_as("SELECT * FROM journey_stages ORDER BY position, id")
+                        .fetch_all(&self.read)
+                        .await?,
+                )
             }
-            async fn add_stage(&self, key: &str, name_ko: &str, name_en: &str) -> $crate::StoreResult<$crate::model::Stage> {
-                Ok(sqlx::query_as("INSERT INTO journey_stages (position, key, name_ko, name_en) VALUES ((SELECT COALESCE(MAX(position), 0) + 1 FROM journey_stages), $1, $2, $3) RETURNING *")
-                    .bind(key).bind(name_ko).bind(name_en).fetch_one(&self.write).await?)
+            async fn add_stage(
+                &self,
+                key: &str,
+                name_ko: &str,
+                name_en: &str,
+            ) -> $crate::StoreResult<$crate::model::Stage> {
+                Ok(sqlx::query_as(
+                    "INSERT INTO journey_stages (position, key, name_ko, name_en)
+                     VALUES ((SELECT COALESCE(MAX(position), 0) + 1
+                     FROM journey_stages), $1, $2, $3) RETURNING *",
+                )
+                .bind(key)
+                .bind(name_ko)
+                .bind(name_en)
+                .fetch_one(&self.write)
+                .await?)
             }
-            async fn rename_stage(&self, id: i64, name_ko: &str, name_en: &str) -> $crate::StoreResult<()> {
-                let done = sqlx::query("UPDATE journey_stages SET name_ko = $2, name_en = $3 WHERE id = $1").bind(id).bind(name_ko).bind(name_en).execute(&self.write).await?;
+            async fn rename_stage(
+                &self,
+                id: i64,
+                name_ko: &str,
+                name_en: &str,
+            ) -> $crate::StoreResult<()> {
+                let done = sqlx::query(
+                    "UPDATE journey_stages SET name_ko = $2, name_en = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(name_ko)
+                .bind(name_en)
+                .execute(&self.write)
+                .await?;
                 if done.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound(format!("stage {id}")));
                 }
@@ -89,7 +188,11 @@ macro_rules! impl_event_store {
             }
             async fn move_stage(&self, id: i64, by: i64) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
-                let stages: Vec<(i64, i64)> = sqlx::query_as("SELECT id, position FROM journey_stages ORDER BY position, id").fetch_all(&mut *tx).await?;
+                let stages: Vec<(i64, i64)> = sqlx::query_as(
+                    "SELECT id, position FROM journey_stages ORDER BY position, id",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
                 let Some(at) = stages.iter().position(|s| s.0 == id) else {
                     return Err($crate::StoreError::NotFound(format!("stage {id}")));
                 };
@@ -100,37 +203,85 @@ macro_rules! impl_event_store {
                 let mut order: Vec<i64> = stages.iter().map(|s| s.0).collect();
                 order.swap(at, to as usize);
                 for (position, stage) in order.iter().enumerate() {
-                    sqlx::query("UPDATE journey_stages SET position = $2 WHERE id = $1").bind(stage).bind(position as i64 + 1).execute(&mut *tx).await?;
+                    sqlx::query(
+                        "UPDATE journey_stages SET position = $2 WHERE id = $1",
+                    )
+                    .bind(stage)
+                    .bind(position as i64 + 1)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 tx.commit().await?;
                 Ok(())
             }
             async fn delete_stage(&self, id: i64) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
-                sqlx::query("UPDATE touchpoints SET stage_id = NULL WHERE stage_id = $1").bind(id).execute(&mut *tx).await?;
-                let done = sqlx::query("DELETE FROM journey_stages WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE touchpoints SET stage_id = NULL WHERE stage_id = $1",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let done = sqlx::query("DELETE FROM journey_stages WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 if done.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound(format!("stage {id}")));
                 }
                 tx.commit().await?;
                 Ok(())
             }
-            async fn touchpoints(&self) -> $crate::StoreResult<Vec<$crate::model::Touchpoint>> {
-                Ok(sqlx::query_as("SELECT * FROM touchpoints ORDER BY id").fetch_all(&self.read).await?)
+            async fn touchpoints(
+                &self,
+            ) -> $crate::StoreResult<Vec<$crate::model::Touchpoint>> {
+                Ok(sqlx::query_as("SELECT * FROM touchpoints ORDER BY id")
+                    .fetch_all(&self.read)
+                    .await?)
             }
-            async fn create_touchpoint(&self, t: &$crate::model::NewTouchpoint) -> $crate::StoreResult<$crate::model::Touchpoint> {
-                Ok(sqlx::query_as("INSERT INTO touchpoints (name, channel, event, conditions, stage_id, expected_rating, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *")
-                    .bind(&t.name).bind(&t.channel).bind(&t.event).bind(&t.conditions).bind(t.stage_id).bind(t.expected_rating).bind(self.clock.now_ms())
-                    .fetch_one(&self.write).await?)
+            async fn create_touchpoint(
+                &self,
+                t: &$crate::model::NewTouchpoint,
+            ) -> $crate::StoreResult<$crate::model::Touchpoint> {
+                Ok(sqlx::query_as(
+                    "INSERT INTO touchpoints (name, channel, event, conditions, stage_id,
+                     expected_rating, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+                )
+                .bind(&t.name)
+                .bind(&t.channel)
+                .bind(&t.event)
+                .bind(&t.conditions)
+                .bind(t.stage_id)
+                .bind(t.expected_rating)
+                .bind(self.clock.now_ms())
+                .fetch_one(&self.write)
+                .await?)
             }
-            async fn update_touchpoint(&self, id: i64, t: &$crate::model::NewTouchpoint) -> $crate::StoreResult<$crate::model::Touchpoint> {
-                let row: Option<$crate::model::Touchpoint> = sqlx::query_as("UPDATE touchpoints SET name = $2, channel = $3, event = $4, conditions = $5, stage_id = $6, expected_rating = $7 WHERE id = $1 RETURNING *")
-                    .bind(id).bind(&t.name).bind(&t.channel).bind(&t.event).bind(&t.conditions).bind(t.stage_id).bind(t.expected_rating)
-                    .fetch_optional(&self.write).await?;
+            async fn update_touchpoint(
+                &self,
+                id: i64,
+                t: &$crate::model::NewTouchpoint,
+            ) -> $crate::StoreResult<$crate::model::Touchpoint> {
+                let row: Option<$crate::model::Touchpoint> = sqlx::query_as(
+                    "UPDATE touchpoints SET name = $2, channel = $3, event = $4, conditions = $5,
+                     stage_id = $6, expected_rating = $7 WHERE id = $1 RETURNING *",
+                )
+                .bind(id)
+                .bind(&t.name)
+                .bind(&t.channel)
+                .bind(&t.event)
+                .bind(&t.conditions)
+                .bind(t.stage_id)
+                .bind(t.expected_rating)
+                .fetch_optional(&self.write)
+                .await?;
                 row.ok_or_else(|| $crate::StoreError::NotFound(format!("touchpoint {id}")))
             }
             async fn delete_touchpoint(&self, id: i64) -> $crate::StoreResult<()> {
-                let done = sqlx::query("DELETE FROM touchpoints WHERE id = $1").bind(id).execute(&self.write).await?;
+                let done = sqlx::query("DELETE FROM touchpoints WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
                 if done.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound(format!("touchpoint {id}")));
                 }

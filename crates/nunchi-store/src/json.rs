@@ -1,0 +1,55 @@
+//! `Json<T>`: a text column that holds JSON, read as its Rust type. A value that does not
+//! parse as `T` fails the read (`StoreError::Corrupt`), so a damaged survey or rule is an
+//! error rather than an empty one.
+
+use serde::{Serialize, de::DeserializeOwned};
+use sqlx::{Database, Decode, Postgres, Sqlite, Type, error::BoxDynError};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Json<T>(pub T);
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Sent as the JSON text it is stored as, so the API reads as it did when these columns
+/// were plain strings.
+impl<T: Serialize> Serialize for Json<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(&self.0).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+}
+
+impl<T> Type<Sqlite> for Json<T> {
+    fn type_info() -> <Sqlite as Database>::TypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &<Sqlite as Database>::TypeInfo) -> bool {
+        <String as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<T> Type<Postgres> for Json<T> {
+    fn type_info() -> <Postgres as Database>::TypeInfo {
+        <String as Type<Postgres>>::type_info()
+    }
+    fn compatible(ty: &<Postgres as Database>::TypeInfo) -> bool {
+        <String as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r, T, DB> Decode<'r, DB> for Json<T>
+where
+    T: DeserializeOwned,
+    DB: Database,
+    String: Decode<'r, DB>,
+{
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        let text = <String as Decode<'r, DB>>::decode(value)?;
+        Ok(Json(serde_json::from_str(&text)?))
+    }
+}

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Headless Chromium against the real nunchi binary: sign in, search a customer, open the
-profile, add a note, import a CSV with a bad row and read its report; screenshots of each
-step go to target/e2e/. Also validates the served OpenAPI document with
-openapi-spec-validator. Starts the server on a free loopback port and stops it by its pid."""
+profile, add a note, import a CSV with a bad row and read its report, answer a survey, work
+a conversation, and chat between a visitor's widget and an agent's tab through a network
+that drops; screenshots of each step go to target/e2e/. Also validates the served OpenAPI
+document with openapi-spec-validator. Starts the server on a free loopback port and stops
+it by its pid."""
 
 import argparse
 import os
@@ -12,6 +14,7 @@ import sys
 import tempfile
 import time
 import json
+import threading
 import urllib.request
 
 from openapi_spec_validator import validate as validate_openapi
@@ -44,6 +47,154 @@ def wait_ready(url: str, server: subprocess.Popen, seconds: float = 180) -> None
         except OSError:
             time.sleep(0.3)
     raise SystemExit("nunchi did not become ready")
+
+
+class Cuttable:
+    """A TCP relay on loopback that the test can cut as a dropped network would: every open
+    connection is closed at once and new ones are refused until it is restored."""
+
+    def __init__(self, target_port: int):
+        self.target = target_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.down = False
+        self.open = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.down:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def cut(self):
+        self.down = True
+        with self.lock:
+            for s in self.open:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+            self.open = []
+
+    def restore(self):
+        self.down = False
+
+
+def chat_through_a_dropping_network(driver, wait, url, data, shot):
+    """A visitor chats from a page's widget while an agent answers in another tab; the
+    network drops for a few seconds while both write; afterwards both sides hold every
+    message once, in the same order."""
+    relay = Cuttable(int(url.rsplit(":", 1)[1]))
+    base = f"http://127.0.0.1:{relay.port}"
+    page = os.path.join(data, "chat.html")
+    with open(page, "w", encoding="utf-8") as f:
+        f.write(f'<!doctype html><meta charset="utf-8"><title>shop</title><h1>가게</h1>'
+                f'<script src="{base}/widget.js" data-chat="on" data-lang="ko"></script>')
+    driver.switch_to.new_window("tab")
+    visitor_tab = driver.current_window_handle
+    driver.get("file://" + page)
+    wait.until(EC.element_to_be_clickable((By.ID, "nunchi-chat-launcher"))).click()
+    state = lambda el_id: driver.find_element(By.ID, el_id).get_attribute("data-state")
+    wait.until(lambda d: state("nunchi-chat-state") == "live")
+    stamp = int(time.time())
+    opening = f"주문 확인 부탁드려요 {stamp}"
+
+    def visitor_says(text):
+        box = driver.find_element(By.ID, "nunchi-chat-input")
+        box.send_keys(text)
+        driver.find_element(By.ID, "nunchi-chat-send").click()
+
+    visitor_says(opening)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#nunchi-chat-lines li[data-seq]"))
+
+    driver.switch_to.new_window("tab")
+    agent_tab = driver.current_window_handle
+    driver.get(f"{base}/inbox?status=all&q={stamp}")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#inbox-list tbody tr td a"))).click()
+    wait.until(lambda d: state("thread-live") == "live")
+    assert opening in driver.find_element(By.ID, "thread").text
+
+    def agent_says(text):
+        driver.find_element(By.ID, "composer-text").send_keys(text)
+        driver.find_element(By.CSS_SELECTOR, "#composer button[value=reply]").click()
+
+    agent_says("확인해 드릴게요")
+    driver.switch_to.window(visitor_tab)
+    wait.until(EC.text_to_be_present_in_element((By.ID, "nunchi-chat-lines"), "확인해 드릴게요"))
+
+    # The network drops; both keep writing; it comes back.
+    relay.cut()
+    wait.until(lambda d: state("nunchi-chat-state") == "reconnecting")
+    visitor_says("연결이 끊겼나요? 1")
+    driver.switch_to.window(agent_tab)
+    wait.until(lambda d: state("thread-live") == "reconnecting")
+    agent_says("끊긴 동안 보낸 답변")
+    driver.switch_to.window(visitor_tab)
+    visitor_says("끊긴 동안 두 번째 2")
+    time.sleep(3)
+    relay.restore()
+
+    sent = {opening, "확인해 드릴게요", "연결이 끊겼나요? 1", "끊긴 동안 보낸 답변", "끊긴 동안 두 번째 2"}
+
+    def held(css, text_css):
+        items = driver.find_elements(By.CSS_SELECTOR, css)
+        return [(int(i.get_attribute("data-seq")), i.find_element(By.CSS_SELECTOR, text_css).text) for i in items]
+
+    def settled(css, text_css, pending_css):
+        def check(d):
+            view = held(css, text_css)
+            return view if len(view) >= len(sent) and not d.find_elements(By.CSS_SELECTOR, pending_css) else False
+        return check
+
+    visitor_view = WebDriverWait(driver, 30).until(
+        settled("#nunchi-chat-lines li[data-seq]", ".nunchi-chat-text", "#nunchi-chat-lines li[data-client]"))
+    shot("chat-visitor")
+    driver.switch_to.window(agent_tab)
+    agent_view = WebDriverWait(driver, 30).until(
+        settled("#thread li.msg-incoming[data-seq], #thread li.msg-outgoing[data-seq]", ".body", "#thread li.msg-pending"))
+    shot("chat-agent")
+    texts = [t for _, t in visitor_view]
+    assert sorted(texts) == sorted(sent), f"every message once on the visitor's side: {visitor_view}"
+    assert [s for s, _ in visitor_view] == sorted(s for s, _ in visitor_view), f"in order: {visitor_view}"
+    assert agent_view == visitor_view, f"both sides hold the same thread: {agent_view} vs {visitor_view}"
+    driver.close()
+    driver.switch_to.window(visitor_tab)
+    driver.close()
 
 
 def browser() -> webdriver.Chrome:
@@ -221,6 +372,9 @@ def main() -> int:
         wait.until(EC.text_to_be_present_in_element((By.ID, "thread"), "상태 변경: " + label))
         assert driver.find_element(By.ID, "conv-status").text == label
         shot("conversation")
+        first_tab = driver.current_window_handle
+        chat_through_a_dropping_network(driver, wait, url, data, shot)
+        driver.switch_to.window(first_tab)
         print(f"browser test passed on {args.backend}; screenshots in {os.path.abspath(shots)}")
         return 0
     finally:

@@ -5,10 +5,8 @@
 //! no agent passes their cap and no conversation is given twice. When nobody is eligible
 //! the conversation waits unassigned and the team's managers are told.
 
-use nunchi_core::{
-    access::Permission, business_hours::BusinessHours, conversation::MessageDirection,
-};
-use nunchi_store::model::{AgentAvailability, Conversation, NewMessage};
+use nunchi_core::{access::Permission, business_hours::BusinessHours};
+use nunchi_store::model::{AgentAvailability, Conversation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -160,11 +158,11 @@ pub async fn auto_assign(app: &App, c: &Conversation) -> Result<Option<i64>> {
     }
     for (user, cap, _, _) in candidates {
         if app.store.assign_within_cap(c.id, user, cap).await? {
-            line(app, c, &format!("assignee={user}")).await?;
+            crate::live::activity(app, c.id, c.channel, None, &format!("assignee={user}")).await?;
             return Ok(Some(user));
         }
     }
-    line(app, c, "unassigned_no_agent").await?;
+    crate::live::activity(app, c.id, c.channel, None, "unassigned_no_agent").await?;
     let managers: Vec<_> = users
         .iter()
         .filter(|u| !u.disabled && u.role.has(Permission::InboxManage))
@@ -190,25 +188,6 @@ pub async fn auto_assign(app: &App, c: &Conversation) -> Result<Option<i64>> {
         .await?;
     }
     Ok(None)
-}
-
-async fn line(app: &App, c: &Conversation, what: &str) -> Result<()> {
-    app.store
-        .add_message(
-            c.id,
-            &NewMessage {
-                direction: MessageDirection::Activity,
-                channel: c.channel,
-                author_user_id: None,
-                text: what.into(),
-                external_id: None,
-                subject: None,
-                delivery: None,
-                at: None,
-            },
-        )
-        .await?;
-    Ok(())
 }
 
 /// The desk's assignment settings, for the settings page and API.

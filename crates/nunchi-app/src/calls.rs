@@ -184,6 +184,7 @@ pub async fn log_call(app: &App, actor: &Actor, input: &CallInput) -> Result<Int
         subject: None,
         delivery: None,
         at: Some(started_at),
+        client_id: None,
     };
     let call = Call {
         message_id: 0,
@@ -244,6 +245,10 @@ pub async fn log_call(app: &App, actor: &Actor, input: &CallInput) -> Result<Int
         },
         CallDirection::Outbound => SlaEvent::Reply { at: started_at },
     };
+    app.live.publish(crate::live::Moved {
+        conversation_id: conversation.id,
+        seq: added.seq,
+    });
     let fresh = app.store.conversation(conversation.id).await?;
     crate::sla::track(app, &fresh, event).await?;
     app.audit_by(

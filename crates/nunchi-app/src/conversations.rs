@@ -113,6 +113,7 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
         subject: Some(mail.subject.clone()),
         delivery: None,
         at: None,
+        client_id: None,
     };
     let candidates = thread_candidates(&mail.in_reply_to, &mail.references);
     let known = app
@@ -124,17 +125,8 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
         .find_map(|id| known.iter().find(|m| m.external_id.as_deref() == Some(id)));
     if let Some(parent) = thread {
         let conversation = app.store.conversation(parent.conversation_id).await?;
-        let added = app.store.add_message(conversation.id, &line).await?;
-        crate::sla::track(
-            app,
-            &conversation,
-            SlaEvent::Incoming {
-                at: added.created_at,
-                replied_before: conversation.first_reply_at.is_some(),
-            },
-        )
-        .await?;
-        reopen_on_reply(app, &conversation).await?;
+        let added = crate::live::add_line(app, conversation.id, &line).await?;
+        customer_wrote(app, &conversation, &added).await?;
         return Ok(Intake {
             conversation_id: conversation.id,
             message_id: added.id,
@@ -143,33 +135,57 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
     }
     let customer_id = customer_for_email(app, &mail.from, mail.from_name.as_deref()).await?;
     let subject = base_subject(&mail.subject);
-    let (conversation, added) = app
-        .store
-        .create_conversation(
-            &NewConversation {
-                customer_id,
-                channel: ConversationChannel::Email,
-                subject: inbound_mail::clip(subject, 500),
-                priority: Priority::Normal,
-                team_id: None,
-            },
-            &line,
-        )
-        .await?;
-    crate::sla::track(
+    let (conversation, added) = crate::live::open(
         app,
-        &conversation,
-        SlaEvent::Opened {
-            at: conversation.created_at,
+        &NewConversation {
+            customer_id,
+            channel: ConversationChannel::Email,
+            subject: inbound_mail::clip(subject, 500),
+            priority: Priority::Normal,
+            team_id: None,
         },
+        &line,
     )
     .await?;
-    crate::assignment::auto_assign(app, &conversation).await?;
+    opened(app, &conversation).await?;
     Ok(Intake {
         conversation_id: conversation.id,
         message_id: added.id,
         customer_id,
     })
+}
+
+/// What a customer's new line in an existing conversation sets going: the reply clocks and
+/// the conversation back in the team's open work.
+pub(crate) async fn customer_wrote(
+    app: &App,
+    conversation: &Conversation,
+    line: &ConversationMessage,
+) -> Result<()> {
+    crate::sla::track(
+        app,
+        conversation,
+        SlaEvent::Incoming {
+            at: line.created_at,
+            replied_before: conversation.first_reply_at.is_some(),
+        },
+    )
+    .await?;
+    reopen_on_reply(app, conversation).await
+}
+
+/// What opening a conversation sets going: its SLA clocks and its assignment.
+pub(crate) async fn opened(app: &App, conversation: &Conversation) -> Result<()> {
+    crate::sla::track(
+        app,
+        conversation,
+        SlaEvent::Opened {
+            at: conversation.created_at,
+        },
+    )
+    .await?;
+    crate::assignment::auto_assign(app, conversation).await?;
+    Ok(())
 }
 
 /// A customer's message brings a conversation back to the team's open work.
@@ -191,7 +207,7 @@ async fn reopen_on_reply(app: &App, c: &Conversation) -> Result<()> {
         },
     )
     .await?;
-    activity(app, c.id, c.channel, None, "reopened").await
+    crate::live::activity(app, c.id, c.channel, None, "reopened").await
 }
 
 /// The customer an address belongs to, created on first sight.
@@ -236,33 +252,6 @@ fn state_of(c: &Conversation) -> ConversationState {
     }
 }
 
-/// Writes an activity line; `what` is a stable key (`reopened`, `status=resolved`,
-/// `assignee=12`), which faces show in the reader's language.
-async fn activity(
-    app: &App,
-    conversation_id: i64,
-    channel: ConversationChannel,
-    by: Option<i64>,
-    what: &str,
-) -> Result<()> {
-    app.store
-        .add_message(
-            conversation_id,
-            &NewMessage {
-                direction: MessageDirection::Activity,
-                channel,
-                author_user_id: by,
-                text: what.into(),
-                external_id: None,
-                subject: None,
-                delivery: None,
-                at: None,
-            },
-        )
-        .await?;
-    Ok(())
-}
-
 /// An agent's reply or note.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct MessageInput {
@@ -270,6 +259,10 @@ pub struct MessageInput {
     /// A note only staff see, instead of a reply to the customer.
     #[serde(default)]
     pub note: bool,
+    /// The sending client's id for the message (a live chat's composer): sending it again
+    /// answers the stored line and changes nothing.
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
 /// Adds an agent's reply (sent to the customer on the conversation's channel) or note.
@@ -287,24 +280,30 @@ pub async fn post_message(
             format!("write a message of 1 to {} KiB", MAX_MESSAGE_BYTES / 1024),
         ));
     }
+    let client_id = crate::chat::checked_client_id(input.client_id.as_deref())?;
+    if let Some(id) = &client_id
+        && let Some(sent) = app.store.message_by_client_id(conversation_id, id).await?
+    {
+        return Ok(sent);
+    }
     let conversation = app.store.conversation(conversation_id).await?;
     if input.note {
-        let note = app
-            .store
-            .add_message(
-                conversation_id,
-                &NewMessage {
-                    direction: MessageDirection::Note,
-                    channel: conversation.channel,
-                    author_user_id: Some(actor.user_id).filter(|id| *id > 0),
-                    text: text.into(),
-                    external_id: None,
-                    subject: None,
-                    delivery: None,
-                    at: None,
-                },
-            )
-            .await?;
+        let note = crate::live::add_line(
+            app,
+            conversation_id,
+            &NewMessage {
+                direction: MessageDirection::Note,
+                channel: conversation.channel,
+                author_user_id: Some(actor.user_id).filter(|id| *id > 0),
+                text: text.into(),
+                external_id: None,
+                subject: None,
+                delivery: None,
+                at: None,
+                client_id: client_id.clone(),
+            },
+        )
+        .await?;
         notify_mentions(app, actor, &conversation, text).await?;
         return Ok(note);
     }
@@ -317,22 +316,22 @@ pub async fn post_message(
             app.mailer.domain()
         )
     });
-    let reply = app
-        .store
-        .add_message(
-            conversation_id,
-            &NewMessage {
-                direction: MessageDirection::Outgoing,
-                channel: conversation.channel,
-                author_user_id: Some(actor.user_id).filter(|id| *id > 0),
-                text: text.into(),
-                external_id: message_id,
-                subject: by_email.then(|| reply_subject(&conversation.subject)),
-                delivery: by_email.then(|| "queued".to_string()),
-                at: None,
-            },
-        )
-        .await?;
+    let reply = crate::live::add_line(
+        app,
+        conversation_id,
+        &NewMessage {
+            direction: MessageDirection::Outgoing,
+            channel: conversation.channel,
+            author_user_id: Some(actor.user_id).filter(|id| *id > 0),
+            text: text.into(),
+            external_id: message_id,
+            subject: by_email.then(|| reply_subject(&conversation.subject)),
+            delivery: by_email.then(|| "queued".to_string()),
+            at: None,
+            client_id,
+        },
+    )
+    .await?;
     if by_email {
         crate::jobs::enqueue(
             app,
@@ -607,7 +606,7 @@ pub async fn change(
         (before.team_id != after.team_id).then(|| format!("team={}", after.team_id.unwrap_or(0))),
     ];
     for what in moved.into_iter().flatten() {
-        activity(app, conversation_id, after.channel, by, &what).await?;
+        crate::live::activity(app, conversation_id, after.channel, by, &what).await?;
     }
     if let Some(labels) = &change.labels {
         let mut clean: Vec<String> = Vec::new();

@@ -5,12 +5,12 @@
 
 use nunchi_core::identity::IdentityKind;
 use nunchi_core::{
-    conversation::{ConversationChannel, MessageDirection},
+    conversation::ConversationChannel,
     feedback::{Metric, Rating},
 };
 use nunchi_store::{
     StoreError,
-    model::{Conversation, CsatRequest, NewFeedback, NewMessage},
+    model::{Conversation, CsatRequest, NewFeedback},
 };
 
 use crate::{App, Error, Result};
@@ -64,7 +64,7 @@ pub async fn ask(app: &App, c: &Conversation) -> Result<bool> {
         )
     };
     crate::jobs::enqueue(app, &crate::mail::EmailJob { to, subject, text }).await?;
-    activity(app, c, "csat_requested").await?;
+    crate::live::activity(app, c.id, c.channel, None, "csat_requested").await?;
     Ok(true)
 }
 
@@ -131,24 +131,5 @@ pub async fn answer(app: &App, token: &str, rating: i64, comment: &str) -> Resul
         Err(e) => return Err(e.into()),
     }
     app.annotator.wake();
-    activity(app, &c, &format!("csat={rating}")).await
-}
-
-async fn activity(app: &App, c: &Conversation, what: &str) -> Result<()> {
-    app.store
-        .add_message(
-            c.id,
-            &NewMessage {
-                direction: MessageDirection::Activity,
-                channel: c.channel,
-                author_user_id: None,
-                text: what.into(),
-                external_id: None,
-                subject: None,
-                delivery: None,
-                at: None,
-            },
-        )
-        .await?;
-    Ok(())
+    crate::live::activity(app, c.id, c.channel, None, &format!("csat={rating}")).await
 }

@@ -433,6 +433,7 @@ async fn load_conversations(
             delivery: (!l.incoming && channel == ConversationChannel::Email)
                 .then(|| "sent".to_string()),
             at: Some(l.ts as i64 * 1000),
+            client_id: None,
         };
         let first = line(&c.lines[0], Some(format!("demo-{seed}-conversation-{k}")));
         let (conversation, _) = match store

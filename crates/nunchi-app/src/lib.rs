@@ -7,6 +7,7 @@ pub mod actor;
 pub mod analysis;
 pub mod assignment;
 pub mod calls;
+pub mod chat;
 pub mod conversations;
 pub mod csat;
 pub use nunchi_core::clock;
@@ -22,6 +23,7 @@ pub mod inbound_mail;
 pub mod inbox;
 pub mod jobs;
 pub mod journeys;
+pub mod live;
 pub mod loops;
 pub mod macros;
 pub mod mail;
@@ -97,6 +99,8 @@ pub struct App {
     pub http: reqwest::Client,
     /// Wakes the survey dispatcher (new contacts to send).
     pub survey_wakeup: Arc<tokio::sync::Notify>,
+    /// Tells chat sockets and open inboxes which conversation moved.
+    pub live: Arc<live::Live>,
 }
 
 impl App {
@@ -148,6 +152,7 @@ impl App {
                 .build()
                 .expect("an HTTP client"),
             survey_wakeup: Arc::new(tokio::sync::Notify::new()),
+            live: Arc::new(live::Live::default()),
             config,
             clock,
         }

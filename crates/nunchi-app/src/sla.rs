@@ -7,10 +7,10 @@
 use nunchi_core::{
     access::Permission,
     business_hours::BusinessHours,
-    conversation::{ConversationStatus, MessageDirection, Priority},
+    conversation::{ConversationStatus, Priority},
     sla::{SlaEvent, SlaMetric, Targets, apply, specificity},
 };
-use nunchi_store::model::{Conversation, NewMessage, NewSlaPolicy, SlaPolicy};
+use nunchi_store::model::{Conversation, NewSlaPolicy, SlaPolicy};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -257,21 +257,14 @@ async fn breach(app: &App, c: &Conversation, metric: SlaMetric, due: i64) -> Res
     {
         return Ok(());
     }
-    app.store
-        .add_message(
-            c.id,
-            &NewMessage {
-                direction: MessageDirection::Activity,
-                channel: c.channel,
-                author_user_id: None,
-                text: format!("sla_breached={}", metric.as_str()),
-                external_id: None,
-                subject: None,
-                delivery: None,
-                at: None,
-            },
-        )
-        .await?;
+    crate::live::activity(
+        app,
+        c.id,
+        c.channel,
+        None,
+        &format!("sla_breached={}", metric.as_str()),
+    )
+    .await?;
     let data = serde_json::json!({
         "conversation_id": c.id, "metric": metric.as_str(), "due_at": due,
         "customer_id": c.customer_id, "assignee_id": c.assignee_id, "team_id": c.team_id,

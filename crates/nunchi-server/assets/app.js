@@ -32,3 +32,73 @@ if (feed && window.EventSource) {
     }
   });
 }
+// A conversation page's thread follows the conversation live, and the composer sends
+// through the same socket (the form still posts when the socket is not there).
+const thread = document.getElementById("thread");
+if (thread && thread.dataset.socket && window.WebSocket) {
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const indicator = document.getElementById("thread-live");
+  const live = window.nunchiLiveThread({
+    url: scheme + location.host + thread.dataset.socket,
+    conversation: Number(thread.dataset.conversation),
+    seq: Number(thread.dataset.seq),
+    onState: (state) => {
+      if (!indicator) { return; }
+      indicator.dataset.state = state;
+      indicator.querySelector("span").textContent = state === "live" ? indicator.dataset.live : state === "reconnecting" ? indicator.dataset.reconnecting : indicator.querySelector("span").textContent;
+    },
+    onLine: (frame) => {
+      if (document.getElementById("m-" + frame.id)) { return; }
+      const holder = document.createElement("ol");
+      holder.innerHTML = frame.html;
+      const item = holder.firstElementChild;
+      if (!item) { return; }
+      if (frame.client_id) {
+        const pending = thread.querySelector('li[data-client="' + frame.client_id + '"]');
+        if (pending) { pending.remove(); }
+      }
+      // Lines stay in number order, pending ones last.
+      const firstPending = thread.querySelector("li.msg-pending");
+      thread.insertBefore(item, firstPending);
+    },
+    onError: (frame) => {
+      const pending = frame.client_id && thread.querySelector('li[data-client="' + frame.client_id + '"]');
+      if (pending) { pending.classList.add("failed"); pending.title = frame.message; }
+    },
+  });
+  const form = document.getElementById("composer-form");
+  if (form) {
+    form.addEventListener("submit", (event) => {
+      const box = form.querySelector("textarea");
+      const text = box.value.trim();
+      if (!text) { return; }
+      event.preventDefault();
+      const note = event.submitter && event.submitter.value === "note";
+      const id = live.send(text, note);
+      const item = document.createElement("li");
+      item.className = "msg-pending";
+      item.dataset.client = id;
+      const meta = document.createElement("div");
+      meta.className = "meta";
+      meta.textContent = thread.dataset.pending;
+      const body = document.createElement("div");
+      body.className = "body";
+      body.textContent = text;
+      item.append(meta, body);
+      thread.append(item);
+      box.value = "";
+    });
+  }
+}
+// The inbox says when conversations move while it is open.
+const moved = document.getElementById("inbox-moved");
+if (moved && moved.dataset.socket && window.WebSocket) {
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const listen = (delay) => {
+    const sock = new WebSocket(scheme + location.host + moved.dataset.socket);
+    sock.onopen = () => { delay = 500; };
+    sock.onmessage = () => { moved.hidden = false; };
+    sock.onclose = () => { setTimeout(() => listen(Math.min(delay * 2, 10000)), delay); };
+  };
+  listen(500);
+}

@@ -1,9 +1,11 @@
-// nunchi survey widget: one <script> tag shows a survey inside any page.
-//   <script src="https://cx.example.com/widget.js" data-survey="KEY"
+// nunchi widget: one <script> tag shows a survey and/or a live chat inside any page.
+//   <script src="https://cx.example.com/widget.js" data-survey="KEY" data-chat="on"
 //           data-customer="CUSTOMER-ID" data-lang="ko" data-on="purchase" async></script>
-// data-on: show on that event (nunchi('event', 'purchase')), or "load" to show at once;
-// without it the page decides: nunchi('show'). The server applies the fatigue rules, so
-// the widget asks before it shows and says nothing when told not to.
+// data-on: show the survey on that event (nunchi('event', 'purchase')), or "load" to show
+// it at once; without it the page decides: nunchi('show'). The server applies the fatigue
+// rules, so the widget asks before it shows and says nothing when told not to.
+// data-chat="on": a chat launcher; messages travel over a WebSocket (live_thread.js) and
+// none is lost when the connection drops.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -13,11 +15,16 @@
     survey: script.getAttribute("data-survey"),
     customer: script.getAttribute("data-customer") || null,
     lang: script.getAttribute("data-lang") || (navigator.language || "ko").slice(0, 2),
-    on: script.getAttribute("data-on") || ""
+    on: script.getAttribute("data-on") || "",
+    chat: script.getAttribute("data-chat") === "on"
   };
   var TEXT = {
-    ko: { next: "다음", skip: "건너뛰기", send: "보내기", thanks: "감사합니다!", close: "닫기", low: "전혀 아니다", high: "매우 그렇다" },
-    en: { next: "Next", skip: "Skip", send: "Send", thanks: "Thank you!", close: "Close", low: "Not likely", high: "Very likely" }
+    ko: { next: "다음", skip: "건너뛰기", send: "보내기", thanks: "감사합니다!", close: "닫기", low: "전혀 아니다", high: "매우 그렇다",
+      chat: "상담하기", chatTitle: "무엇을 도와드릴까요?", chatHint: "메시지를 입력하세요", chatEmpty: "메시지를 남기시면 상담원이 답변드립니다.",
+      agent: "상담원", you: "나", pending: "보내는 중…", live: "연결됨", connecting: "연결 중…", reconnecting: "다시 연결 중… 메시지는 보관했다가 보냅니다" },
+    en: { next: "Next", skip: "Skip", send: "Send", thanks: "Thank you!", close: "Close", low: "Not likely", high: "Very likely",
+      chat: "Chat with us", chatTitle: "How can we help?", chatHint: "Write a message", chatEmpty: "Leave a message and an agent will answer here.",
+      agent: "Support", you: "You", pending: "Sending…", live: "Connected", connecting: "Connecting…", reconnecting: "Reconnecting… your messages are kept and sent" }
   };
   var t = TEXT[cfg.lang] || TEXT.en;
   var visitor;
@@ -27,7 +34,7 @@
       visitor = "v-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
       localStorage.setItem("nunchi_visitor", visitor);
     }
-  } catch (e) { visitor = "v-" + Math.random().toString(36).slice(2); }
+  } catch (e) { visitor = "v-" + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2); }
 
   // text/plain keeps the request "simple": no CORS preflight.
   function post(path, body) {
@@ -122,6 +129,78 @@
         frame();
         render(r.body, r.body.first);
       });
+  }
+
+  // The chat: a launcher, then a panel whose lines are the conversation's, in order.
+  function chat() {
+    var panel, lines, input, stateLine, live;
+    var launcher = el("button", { type: "button", id: "nunchi-chat-launcher", text: "💬 " + t.chat,
+      style: "position:fixed;right:16px;bottom:16px;z-index:2147483000;border:0;border-radius:24px;padding:12px 18px;background:#3b5bdb;color:#fff;font:600 15px system-ui,sans-serif;box-shadow:0 4px 16px rgba(0,0,0,.2);cursor:pointer" });
+    function line(who, text, mine, pending) {
+      return el("li", { style: "list-style:none;max-width:80%;margin:6px 0;padding:8px 10px;border-radius:10px;white-space:pre-wrap;overflow-wrap:anywhere;" +
+        (mine ? "margin-left:auto;background:#edf2ff;" : "background:#f1f3f5;") + (pending ? "opacity:.6;" : "") },
+        [el("div", { text: who, style: "font-size:11px;color:#666" }), el("div", { "class": "nunchi-chat-text", text: text })]);
+    }
+    function open() {
+      launcher.style.display = "none";
+      if (panel) { panel.style.display = "flex"; input.focus(); return; }
+      panel = el("div", { id: "nunchi-chat", role: "dialog", "aria-label": t.chatTitle,
+        style: "position:fixed;right:16px;bottom:16px;z-index:2147483000;width:min(360px,calc(100vw - 32px));height:min(480px,calc(100vh - 32px));display:flex;flex-direction:column;background:#fff;color:#222;border-radius:12px;box-shadow:0 6px 24px rgba(0,0,0,.18);font:15px/1.45 system-ui,sans-serif" });
+      var close = el("button", { type: "button", "aria-label": t.close, text: "×", style: "border:0;background:none;font-size:20px;cursor:pointer" });
+      close.onclick = function () { panel.style.display = "none"; launcher.style.display = ""; };
+      panel.appendChild(el("div", { style: "display:flex;justify-content:space-between;align-items:center;padding:10px 14px;border-bottom:1px solid #eee" },
+        [el("strong", { text: t.chatTitle }), close]));
+      stateLine = el("div", { id: "nunchi-chat-state", "data-state": "connecting", text: t.connecting, style: "font-size:12px;color:#888;padding:4px 14px" });
+      panel.appendChild(stateLine);
+      lines = el("ol", { id: "nunchi-chat-lines", style: "flex:1;overflow-y:auto;margin:0;padding:6px 14px" },
+        [el("li", { id: "nunchi-chat-empty", text: t.chatEmpty, style: "list-style:none;color:#888;font-size:13px" })]);
+      panel.appendChild(lines);
+      input = el("textarea", { id: "nunchi-chat-input", rows: "2", maxlength: "5000", placeholder: t.chatHint, style: "flex:1;resize:none;border:1px solid #ccd;border-radius:8px;padding:6px;font:inherit" });
+      var send = el("button", { type: "button", id: "nunchi-chat-send", text: t.send, style: "background:#3b5bdb;color:#fff;border:0;border-radius:8px;padding:0 14px;cursor:pointer" });
+      panel.appendChild(el("div", { style: "display:flex;gap:8px;padding:10px 14px;border-top:1px solid #eee" }, [input, send]));
+      document.body.appendChild(panel);
+      var ws = base.replace(/^http/, "ws") + "/chat/socket?visitor=" + encodeURIComponent(visitor) + "&lang=" + encodeURIComponent(cfg.lang);
+      live = window.nunchiLiveThread({
+        url: ws,
+        onState: function (s) {
+          stateLine.setAttribute("data-state", s);
+          stateLine.textContent = s === "live" ? t.live : s === "reconnecting" ? t.reconnecting : t.connecting;
+        },
+        onLine: function (f) {
+          var empty = document.getElementById("nunchi-chat-empty");
+          if (empty) empty.remove();
+          var mine = f.direction === "incoming";
+          var item = line(mine ? t.you : t.agent, f.text, mine, false);
+          item.setAttribute("data-seq", String(f.seq));
+          if (f.client_id) {
+            var pending = lines.querySelector('li[data-client="' + f.client_id + '"]');
+            if (pending) pending.remove();
+          }
+          lines.insertBefore(item, lines.querySelector("li[data-client]"));
+          lines.scrollTop = lines.scrollHeight;
+        }
+      });
+      function submit() {
+        var text = input.value.trim();
+        if (!text) return;
+        var id = live.send(text, false);
+        var item = line(t.pending, text, true, true);
+        item.setAttribute("data-client", id);
+        var empty = document.getElementById("nunchi-chat-empty");
+        if (empty) empty.remove();
+        lines.appendChild(item);
+        lines.scrollTop = lines.scrollHeight;
+        input.value = "";
+      }
+      send.onclick = submit;
+      input.onkeydown = function (e) { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); } };
+      input.focus();
+    }
+    launcher.onclick = open;
+    document.body.appendChild(launcher);
+  }
+  if (cfg.chat && window.WebSocket) {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", chat); else chat();
   }
 
   var queued = (window.nunchi && window.nunchi.q) || [];

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod files;
 pub mod i18n;
+pub mod live_socket;
 pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;

@@ -31,6 +31,7 @@ pub const PUBLIC: &[&str] = &[
     "/widget.js",
     "/api/public/surveys/{key}/display",
     "/api/public/responses/{token}",
+    "/chat/socket",
 ];
 
 /// Segment's tracking API, authenticated by a source's write key rather than a user:
@@ -111,7 +112,9 @@ pub const UI: &[RouteSpec] = &[
     r("POST", "/inbox/macros/{id}/delete", Some(InboxManage)),
     r("POST", "/inbox/agents/{id}/availability", Some(InboxManage)),
     r("POST", "/inbox/me/availability", Some(InboxWrite)),
+    r("GET", "/inbox/socket", Some(InboxRead)),
     r("GET", "/inbox/{id}", Some(InboxRead)),
+    r("GET", "/inbox/{id}/socket", Some(InboxRead)),
     r("POST", "/inbox/{id}/messages", Some(InboxWrite)),
     r("POST", "/inbox/{id}/state", Some(InboxWrite)),
     r("GET", "/follow-ups", Some(CustomersRead)),

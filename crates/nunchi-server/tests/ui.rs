@@ -234,10 +234,12 @@ async fn every_page_renders_for_roles_that_may_see_it() {
                 app.page(role, "GET", &path, None).await.status
             };
             let allowed = spec.permission.is_none_or(|p| role.has(p));
-            let want = if allowed {
-                StatusCode::OK
-            } else {
-                StatusCode::FORBIDDEN
+            let want = match (allowed, path.ends_with("/socket")) {
+                // A live socket answers a plain GET (no WebSocket upgrade) with 400, after
+                // the permission check.
+                (true, true) => StatusCode::BAD_REQUEST,
+                (true, false) => StatusCode::OK,
+                (false, _) => StatusCode::FORBIDDEN,
             };
             if status != want {
                 failures.push(format!(

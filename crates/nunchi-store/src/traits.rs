@@ -402,12 +402,27 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<(Conversation, ConversationMessage)>;
     /// Adds a line and moves the conversation's activity times (an outgoing line is its
     /// first reply if none came before). A line whose (channel, external id) is already
-    /// stored fails with `Conflict`.
+    /// stored fails with `Conflict`; one whose client id is already stored in the
+    /// conversation is answered with the stored line.
     async fn add_message(
         &self,
         conversation_id: i64,
         message: &NewMessage,
     ) -> StoreResult<ConversationMessage>;
+    /// The lines numbered after `after_seq`, in order, at most `limit`: what a live client
+    /// that saw `after_seq` missed.
+    async fn messages_after(
+        &self,
+        conversation_id: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ConversationMessage>>;
+    /// The line a chat client sent with this id, if it was stored.
+    async fn message_by_client_id(
+        &self,
+        conversation_id: i64,
+        client_id: &str,
+    ) -> StoreResult<Option<ConversationMessage>>;
     /// Opens a conversation whose first line is a call, with the call's facts, in one
     /// transaction (`call.message_id` is ignored).
     async fn create_call_conversation(

@@ -36,6 +36,7 @@ fn line(direction: MessageDirection, text: &str, external_id: Option<&str>) -> N
         subject: Some("배송 문의".into()),
         delivery: None,
         at: None,
+        client_id: None,
     }
 }
 
@@ -526,5 +527,79 @@ each_backend!(
         let last = s.availabilities().await.unwrap();
         assert_eq!(last.len(), agents.len());
         assert!(last.iter().all(|a| a.last_assigned_at.is_some()));
+    }
+);
+
+each_backend!(
+    lines_are_numbered_in_commit_order_and_a_client_id_is_stored_once,
+    |s| {
+        let c = person(&*s, "이서연").await;
+        let (conv, first) = s
+            .create_conversation(
+                &opening(c),
+                &line(MessageDirection::Incoming, "첫 줄", None),
+            )
+            .await
+            .unwrap();
+        assert_eq!((first.seq, conv.last_seq), (1, 1));
+        // Writers racing on one thread still get 2, 3, … with no gap and no repeat.
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let mut seqs = vec![];
+                    for i in 0..10 {
+                        let m = line(MessageDirection::Outgoing, &format!("{w}-{i}"), None);
+                        seqs.push(s.add_message(conv.id, &m).await.unwrap().seq);
+                    }
+                    seqs
+                })
+            })
+            .collect();
+        let mut all = vec![];
+        for w in writers {
+            let seqs = w.await.unwrap();
+            assert!(seqs.windows(2).all(|p| p[0] < p[1]), "{seqs:?}");
+            all.extend(seqs);
+        }
+        all.sort();
+        assert_eq!(all, (2..=81).collect::<Vec<i64>>());
+        let after = s.messages_after(conv.id, 79, 10).await.unwrap();
+        assert_eq!(
+            after.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![80, 81]
+        );
+        assert_eq!(s.messages_after(conv.id, 0, 5).await.unwrap().len(), 5);
+        assert_eq!(s.conversation(conv.id).await.unwrap().last_seq, 81);
+
+        // A client's message sent twice is one line; the same client id in another
+        // conversation is another message.
+        let mut sent = line(MessageDirection::Incoming, "다시 보냄", None);
+        sent.client_id = Some("c-1".into());
+        let once = s.add_message(conv.id, &sent).await.unwrap();
+        let twice = s.add_message(conv.id, &sent).await.unwrap();
+        assert_eq!((once.id, once.seq), (twice.id, twice.seq));
+        assert_eq!(
+            s.message_by_client_id(conv.id, "c-1")
+                .await
+                .unwrap()
+                .map(|m| m.id),
+            Some(once.id)
+        );
+        let (other, _) = s
+            .create_conversation(
+                &opening(c),
+                &line(MessageDirection::Incoming, "다른 대화", None),
+            )
+            .await
+            .unwrap();
+        let elsewhere = s.add_message(other.id, &sent).await.unwrap();
+        assert_ne!(elsewhere.id, once.id);
+        assert_eq!(elsewhere.seq, 2);
+        assert!(matches!(
+            s.add_message(999_999, &line(MessageDirection::Incoming, "x", None))
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
     }
 );

@@ -104,7 +104,8 @@ enum Command {
     Analyze(commands::analyze::AnalyzeCommand),
     /// Measure customer search latency on the current database (load a demo first), or
     /// with --conversation-messages N, fill the inbox with N messages and time its search,
-    /// or with --inbound-mail N, take in N e-mails and time it.
+    /// or with --inbound-mail N, take in N e-mails and time it, or with --chat-sockets N,
+    /// time live chat delivery over N WebSockets to a server this starts.
     Bench {
         #[arg(long, default_value_t = 2000)]
         queries: usize,
@@ -112,6 +113,13 @@ enum Command {
         conversation_messages: Option<usize>,
         #[arg(long)]
         inbound_mail: Option<usize>,
+        #[arg(long)]
+        chat_sockets: Option<usize>,
+        /// Chat messages per second across the sockets.
+        #[arg(long, default_value_t = 200)]
+        chat_rate: usize,
+        #[arg(long, default_value_t = 20)]
+        chat_seconds: u64,
     },
 }
 

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod chat;
 pub mod conversations;
 pub mod customers;
 pub mod data;
@@ -37,10 +38,11 @@ pub fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(conversations::routes())
 }
 
-/// Routes outside the document and the role matrix: Segment's tracking API (write keys)
-/// and the public survey endpoints customers call without signing in.
+/// Routes outside the document and the role matrix: Segment's tracking API (write keys),
+/// the public survey endpoints customers call without signing in and the widget's chat.
 pub fn undocumented() -> Router<AppState> {
     Router::new()
         .merge(events::tracking_routes())
         .merge(public::routes())
+        .merge(chat::routes())
 }

@@ -237,7 +237,9 @@ async fn inbox(
     }))
 }
 
-async fn user_names(state: &AppState) -> Result<HashMap<i64, String>, crate::error::AppError> {
+pub(super) async fn user_names(
+    state: &AppState,
+) -> Result<HashMap<i64, String>, crate::error::AppError> {
     Ok(state
         .store
         .users()
@@ -247,8 +249,9 @@ async fn user_names(state: &AppState) -> Result<HashMap<i64, String>, crate::err
         .collect())
 }
 
-struct Line {
+pub(super) struct Line {
     id: i64,
+    seq: i64,
     kind: &'static str,
     who: String,
     when: String,
@@ -258,6 +261,14 @@ struct Line {
     /// For a phone call: what happened, and where its recording plays.
     call: Option<String>,
     recording: Option<String>,
+    recording_label: &'static str,
+}
+
+/// One line of a thread as its `<li>`, for the live socket.
+#[derive(Template)]
+#[template(path = "thread_line.html")]
+pub(super) struct ThreadLine {
+    pub l: Line,
 }
 
 struct PanelView {
@@ -281,6 +292,8 @@ struct ConversationPage {
     channel: &'static str,
     status: &'static str,
     lines: Vec<Line>,
+    /// The newest line's number: where the live socket starts.
+    last_seq: i64,
     can_write: bool,
     statuses: Vec<(&'static str, &'static str, bool)>,
     priorities: Vec<(&'static str, &'static str, bool)>,
@@ -369,7 +382,7 @@ fn call_text(t: &Strings, c: &nunchi_store::model::Call) -> String {
     format!("📞 {direction} {}{length} · {outcome}", c.number)
 }
 
-fn line(
+pub(super) fn line(
     t: &Strings,
     m: ConversationMessage,
     call: Option<&nunchi_store::model::Call>,
@@ -394,6 +407,7 @@ fn line(
     });
     Line {
         id: m.id,
+        seq: m.seq,
         kind,
         who,
         when: fmt_time(m.created_at),
@@ -402,6 +416,7 @@ fn line(
         delivery_error: m.delivery_error.unwrap_or_default(),
         call: call.map(|c| call_text(t, c)),
         recording: call.and_then(|c| c.recording_url.clone()),
+        recording_label: t.call_recording,
     }
 }
 
@@ -428,6 +443,7 @@ async fn conversation(
         .into_iter()
         .map(|k| (k.message_id, k))
         .collect();
+    let last_seq = messages.iter().map(|m| m.seq).max().unwrap_or(0);
     let lines = messages
         .into_iter()
         .map(|m| {
@@ -491,6 +507,7 @@ async fn conversation(
         channel: channel_label(t, c.channel),
         status: status_label(t, c.status),
         lines,
+        last_seq,
         can_write: auth.can(Permission::InboxWrite),
         statuses: ConversationStatus::ALL
             .iter()
@@ -546,6 +563,7 @@ async fn write(
     let input = MessageInput {
         text: f.text,
         note: f.action == "note",
+        client_id: None,
     };
     let added = conversations::post_message(&state, &auth.as_actor(), id, &input).await?;
     Ok(Redirect::to(&format!("/inbox/{id}#m-{}", added.id)).into_response())

@@ -11,6 +11,7 @@ mod dashboard;
 mod data;
 mod follow_ups;
 mod inbox;
+mod inbox_live;
 mod signin;
 mod sla;
 mod support_reports;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .merge(csat_page::routes())
         .merge(follow_ups::routes())
         .merge(inbox::routes())
+        .merge(inbox_live::routes())
         .merge(sla::routes())
         .merge(support_reports::routes());
     for (path, _) in NOT_BUILT {
@@ -306,11 +308,15 @@ async fn js() -> impl IntoResponse {
             ("content-type", "text/javascript; charset=utf-8"),
             ("cache-control", "public, max-age=3600"),
         ],
-        include_str!("../../assets/app.js"),
+        concat!(
+            include_str!("../../assets/live_thread.js"),
+            include_str!("../../assets/app.js")
+        ),
     )
 }
 
-/// The embeddable survey widget; served to any site, so it may be cached briefly only.
+/// The embeddable widget (surveys and chat); served to any site, so it may be cached
+/// briefly only.
 async fn widget_js() -> impl IntoResponse {
     (
         [
@@ -318,7 +324,10 @@ async fn widget_js() -> impl IntoResponse {
             ("cache-control", "public, max-age=300"),
             ("access-control-allow-origin", "*"),
         ],
-        include_str!("../../assets/widget.js"),
+        concat!(
+            include_str!("../../assets/live_thread.js"),
+            include_str!("../../assets/widget.js")
+        ),
     )
 }
 

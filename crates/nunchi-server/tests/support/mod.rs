@@ -217,6 +217,20 @@ impl TestApp {
         (status, text)
     }
 
+    /// Serves the app on a free loopback port (for clients that need a real socket, such
+    /// as WebSockets) until the test ends; returns its address.
+    #[allow(dead_code)] // Only the live-chat tests listen.
+    pub async fn listen(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = self
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
     pub fn csrf(&self, role: Role) -> &str {
         &self.sessions[&role].1
     }

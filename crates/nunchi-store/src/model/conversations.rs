@@ -34,6 +34,8 @@ pub struct Conversation {
     pub resolved_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The number of its newest line (`ConversationMessage::seq`).
+    pub last_seq: i64,
     /// The SLA policy it is held to, and its open deadlines (ms).
     pub sla_policy_id: Option<i64>,
     pub first_response_due_at: Option<i64>,
@@ -137,6 +139,11 @@ pub struct ConversationMessage {
     pub delivery: Option<String>,
     pub delivery_error: Option<String>,
     pub created_at: i64,
+    /// The line's number in its conversation (1, 2, 3 …, in commit order): what a live
+    /// client says it has seen when it reconnects.
+    pub seq: i64,
+    /// The id a chat client gave the message it sent, so a re-send is stored once.
+    pub client_id: Option<String>,
 }
 
 /// A conversation to open.
@@ -161,6 +168,8 @@ pub struct NewMessage {
     pub delivery: Option<String>,
     /// When it was written, for history brought in from elsewhere; `None`: now.
     pub at: Option<i64>,
+    /// A chat client's id for the message: adding it again returns the stored line.
+    pub client_id: Option<String>,
 }
 
 /// Who a conversation is assigned to, as a filter.

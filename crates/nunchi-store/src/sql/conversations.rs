@@ -12,10 +12,24 @@ pub(crate) const INSERT_CONVERSATION: &str = "
 pub(crate) const INSERT_MESSAGE: &str = "
     INSERT INTO conversation_messages (
         conversation_id, direction, channel, author_user_id, text, external_id, subject,
-        delivery, created_at
+        delivery, created_at, seq, client_id
     )
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
     RETURNING *";
+
+/// Gives the next line of conversation `$1` its number. On PostgreSQL the row stays locked
+/// until the line commits, so numbers commit in order within a thread.
+pub(crate) const NEXT_SEQ: &str = "
+    UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
+
+pub(crate) const MESSAGES_AFTER: &str = "
+    SELECT * FROM conversation_messages
+    WHERE conversation_id = $1 AND seq > $2
+    ORDER BY seq
+    LIMIT $3";
+
+pub(crate) const MESSAGE_BY_CLIENT_ID: &str = "
+    SELECT * FROM conversation_messages WHERE conversation_id = $1 AND client_id = $2";
 
 /// Moves a conversation's activity times for a new line `$2` (its direction) at `$3`.
 /// Notes and activity lines are not customer-facing, so they move only `updated_at`.
@@ -182,16 +196,15 @@ macro_rules! impl_conversation_store {
                 now: i64,
             ) -> $crate::StoreResult<$crate::model::ConversationMessage> {
                 let at = m.at.unwrap_or(now);
-                let exists: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1")
-                        .bind(conversation_id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                if exists.is_none() {
+                let seq: Option<i64> = sqlx::query_scalar($crate::sql::conversations::NEXT_SEQ)
+                    .bind(conversation_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let Some(seq) = seq else {
                     return Err($crate::StoreError::NotFound(format!(
                         "conversation {conversation_id}"
                     )));
-                }
+                };
                 let row: $crate::model::ConversationMessage =
                     sqlx::query_as($crate::sql::conversations::INSERT_MESSAGE)
                         .bind(conversation_id)
@@ -203,6 +216,8 @@ macro_rules! impl_conversation_store {
                         .bind(&m.subject)
                         .bind(&m.delivery)
                         .bind(at)
+                        .bind(seq)
+                        .bind(&m.client_id)
                         .fetch_one(&mut *conn)
                         .await?;
                 sqlx::query($crate::sql::conversations::TOUCH_CONVERSATION)
@@ -233,11 +248,48 @@ macro_rules! impl_conversation_store {
                 conversation_id: i64,
                 m: &$crate::model::NewMessage,
             ) -> $crate::StoreResult<$crate::model::ConversationMessage> {
+                if let Some(client_id) = &m.client_id {
+                    let sent = $crate::traits::ConversationStore::message_by_client_id(
+                        self,
+                        conversation_id,
+                        client_id,
+                    )
+                    .await?;
+                    if let Some(sent) = sent {
+                        return Ok(sent);
+                    }
+                }
                 let now = self.clock.now_ms();
                 let mut tx = self.write.begin().await?;
                 let row = Self::insert_message(&mut tx, conversation_id, m, now).await?;
                 tx.commit().await?;
                 Ok(row)
+            }
+
+            async fn messages_after(
+                &self,
+                conversation_id: i64,
+                after_seq: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::ConversationMessage>> {
+                Ok(sqlx::query_as($crate::sql::conversations::MESSAGES_AFTER)
+                    .bind(conversation_id)
+                    .bind(after_seq)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn message_by_client_id(
+                &self,
+                conversation_id: i64,
+                client_id: &str,
+            ) -> $crate::StoreResult<Option<$crate::model::ConversationMessage>> {
+                Ok(sqlx::query_as($crate::sql::conversations::MESSAGE_BY_CLIENT_ID)
+                    .bind(conversation_id)
+                    .bind(client_id)
+                    .fetch_optional(&self.write)
+                    .await?)
             }
 
             async fn create_call_conversation(

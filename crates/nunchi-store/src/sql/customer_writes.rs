@@ -1,6 +1,60 @@
 //! The writing half of the customer store's SQL, shared by both backends: the helpers the
 //! `CustomerStore` impl (`customers.rs`) calls to load profiles in bulk, upsert import
-//! groups, attach identities and write profile fields, attributes, consents and life events.
+//! groups, attach identities and write profile fields, attributes, consents and life events,
+//! and the helpers those share (the identities a record carries, the upsert group size).
+
+/// The identities a record carries, in the order upserts match on them: external id,
+/// then e-mail, then phone.
+pub(crate) fn record_identities(
+    r: &nunchi_core::import::CustomerRecord,
+) -> Vec<nunchi_core::identity::Identity> {
+    use nunchi_core::identity::{Identity, IdentityKind};
+    let mut out = Vec::with_capacity(3);
+    if let Some(x) = &r.external_id {
+        out.push(Identity {
+            kind: IdentityKind::ExternalId,
+            value: x.clone(),
+        });
+    }
+    if let Some(e) = &r.email {
+        out.push(Identity::email(e));
+    }
+    if let Some(p) = &r.phone {
+        out.push(Identity::phone(p));
+    }
+    out
+}
+
+/// A value checked against the type its attribute was declared with (a value that looks
+/// like a number is still valid text), in canonical form.
+pub(crate) fn checked_attribute(
+    declared: Option<&str>,
+    key: &str,
+    value: &str,
+) -> crate::StoreResult<String> {
+    let Some(t) = declared else {
+        return Ok(value.to_string());
+    };
+    let ty = nunchi_core::customer::AttributeType::parse(t)
+        .map_err(|e| crate::StoreError::Conflict(e.to_string()))?;
+    ty.canonical(key, value).map_err(|e| {
+        crate::StoreError::Conflict(format!("{} (declared {})", e.message, ty.as_str()))
+    })
+}
+
+/// New customers written per group by an upsert.
+pub(crate) const GROUP: usize = 500;
+
+/// Who holds an identity during an upsert: a customer, or a row of the pending group.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Owner {
+    Id(i64),
+    Pending,
+}
+
+pub(crate) fn identity_key(i: &nunchi_core::identity::Identity) -> (String, String) {
+    (i.kind.as_str().to_string(), i.value.clone())
+}
 
 macro_rules! impl_customer_writes {
     ($store:ty, $db:ty) => {
@@ -138,7 +192,7 @@ macro_rules! impl_customer_writes {
                 let mut by_kind: std::collections::BTreeMap<&'static str, Vec<String>> =
                     std::collections::BTreeMap::new();
                 for r in records {
-                    for i in $crate::sql::customers::record_identities(r) {
+                    for i in $crate::sql::customer_writes::record_identities(r) {
                         by_kind.entry(i.kind.as_str()).or_default().push(i.value);
                     }
                 }
@@ -178,14 +232,14 @@ macro_rules! impl_customer_writes {
                 group: &mut Vec<usize>,
                 known: &mut std::collections::HashMap<
                     (String, String),
-                    $crate::sql::customers::Owner,
+                    $crate::sql::customer_writes::Owner,
                 >,
                 out: &mut [Option<$crate::StoreResult<$crate::model::Upserted>>],
                 source: &str,
                 defs: &mut std::collections::HashMap<String, String>,
                 now: i64,
             ) -> $crate::StoreResult<()> {
-                use $crate::sql::customers::{Owner, identity_key, record_identities};
+                use $crate::sql::customer_writes::{Owner, identity_key, record_identities};
                 if group.is_empty() {
                     return Ok(());
                 }
@@ -268,7 +322,7 @@ macro_rules! impl_customer_writes {
                         attributes.push((
                             n,
                             key.clone(),
-                            $crate::sql::customers::checked_attribute(
+                            $crate::sql::customer_writes::checked_attribute(
                                 defs.get(key).map(String::as_str),
                                 key,
                                 value,
@@ -304,7 +358,7 @@ macro_rules! impl_customer_writes {
                         .collect()
                 };
                 let identities = owned(&|r| {
-                    $crate::sql::customers::record_identities(r)
+                    $crate::sql::customer_writes::record_identities(r)
                         .into_iter()
                         .map(|i| (i.kind.as_str().to_string(), i.value, String::new()))
                         .collect()
@@ -597,7 +651,7 @@ macro_rules! impl_customer_writes {
                     .execute(&mut *conn)
                     .await?;
                 }
-                let value = $crate::sql::customers::checked_attribute(
+                let value = $crate::sql::customer_writes::checked_attribute(
                     Some(declared.as_deref().unwrap_or(ty.as_str())),
                     key,
                     value,
@@ -679,7 +733,7 @@ macro_rules! impl_customer_writes {
             ) -> $crate::StoreResult<()> {
                 Self::write_profile(conn, id, &r.profile, now).await?;
                 let mut identities: Vec<nunchi_core::identity::Identity> = extra.to_vec();
-                identities.extend($crate::sql::customers::record_identities(r));
+                identities.extend($crate::sql::customer_writes::record_identities(r));
                 for identity in &identities {
                     Self::attach_identity(conn, id, identity, source, now).await?;
                 }
@@ -725,51 +779,6 @@ macro_rules! impl_customer_writes {
                 .bind(now)
                 .fetch_one(&mut *conn)
                 .await?)
-            }
-
-            async fn live_customer(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                id: i64,
-            ) -> $crate::StoreResult<$crate::model::CustomerRow> {
-                let row: Option<$crate::model::CustomerRow> =
-                    sqlx::query_as("SELECT * FROM customers WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                match row {
-                    None => Err($crate::StoreError::NotFound(format!("customer {id}"))),
-                    Some(r) if r.merged_into.is_some() => {
-                        Err($crate::StoreError::Conflict(format!(
-                            "customer {id} was merged into {}",
-                            r.merged_into.unwrap_or_default()
-                        )))
-                    }
-                    Some(r) if r.erased_at.is_some() => Err($crate::StoreError::Conflict(
-                        format!("customer {id} was erased"),
-                    )),
-                    Some(r) => Ok(r),
-                }
-            }
-
-            async fn summaries(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                ids: &[i64],
-            ) -> $crate::StoreResult<Vec<$crate::model::CustomerSummary>> {
-                if ids.is_empty() {
-                    return Ok(vec![]);
-                }
-                let mut qb =
-                    sqlx::QueryBuilder::<$db>::new($crate::sql::customers::SUMMARY_SELECT);
-                qb.push(" WHERE c.id IN (");
-                let mut sep = qb.separated(", ");
-                for id in ids {
-                    sep.push_bind(*id);
-                }
-                qb.push(")");
-                let mut rows: Vec<$crate::model::CustomerSummary> =
-                    qb.build_query_as().fetch_all(&mut *conn).await?;
-                rows.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
-                Ok(rows)
             }
         }
     };

@@ -2,61 +2,55 @@
 //! implementation onto each backend type, so a query is written once and the
 //! conformance suite proves it on both.
 
-/// The identities a record carries, in the order upserts match on them: external id,
-/// then e-mail, then phone.
-pub(crate) fn record_identities(
-    r: &nunchi_core::import::CustomerRecord,
-) -> Vec<nunchi_core::identity::Identity> {
-    use nunchi_core::identity::{Identity, IdentityKind};
-    let mut out = Vec::with_capacity(3);
-    if let Some(x) = &r.external_id {
-        out.push(Identity {
-            kind: IdentityKind::ExternalId,
-            value: x.clone(),
-        });
-    }
-    if let Some(e) = &r.email {
-        out.push(Identity::email(e));
-    }
-    if let Some(p) = &r.phone {
-        out.push(Identity::phone(p));
-    }
-    out
-}
-
-/// A value checked against the type its attribute was declared with (a value that looks
-/// like a number is still valid text), in canonical form.
-pub(crate) fn checked_attribute(
-    declared: Option<&str>,
-    key: &str,
-    value: &str,
-) -> crate::StoreResult<String> {
-    let Some(t) = declared else {
-        return Ok(value.to_string());
-    };
-    let ty = nunchi_core::customer::AttributeType::parse(t)
-        .map_err(|e| crate::StoreError::Conflict(e.to_string()))?;
-    ty.canonical(key, value).map_err(|e| {
-        crate::StoreError::Conflict(format!("{} (declared {})", e.message, ty.as_str()))
-    })
-}
-
-/// New customers written per group by an upsert.
-pub(crate) const GROUP: usize = 500;
-
-/// Who holds an identity during an upsert: a customer, or a row of the pending group.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Owner {
-    Id(i64),
-    Pending,
-}
-
-pub(crate) fn identity_key(i: &nunchi_core::identity::Identity) -> (String, String) {
-    (i.kind.as_str().to_string(), i.value.clone())
-}
-
 macro_rules! impl_customer_store {
     ($store:ty, $db:ty) => {
+        impl $store {
+            async fn live_customer(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                id: i64,
+            ) -> $crate::StoreResult<$crate::model::CustomerRow> {
+                let row: Option<$crate::model::CustomerRow> =
+                    sqlx::query_as("SELECT * FROM customers WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                match row {
+                    None => Err($crate::StoreError::NotFound(format!("customer {id}"))),
+                    Some(r) if r.merged_into.is_some() => {
+                        Err($crate::StoreError::Conflict(format!(
+                            "customer {id} was merged into {}",
+                            r.merged_into.unwrap_or_default()
+                        )))
+                    }
+                    Some(r) if r.erased_at.is_some() => Err($crate::StoreError::Conflict(
+                        format!("customer {id} was erased"),
+                    )),
+                    Some(r) => Ok(r),
+                }
+            }
+
+            async fn summaries(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                ids: &[i64],
+            ) -> $crate::StoreResult<Vec<$crate::model::CustomerSummary>> {
+                if ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut qb =
+                    sqlx::QueryBuilder::<$db>::new($crate::sql::customers::SUMMARY_SELECT);
+                qb.push(" WHERE c.id IN (");
+                let mut sep = qb.separated(", ");
+                for id in ids {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                let mut rows: Vec<$crate::model::CustomerSummary> =
+                    qb.build_query_as().fetch_all(&mut *conn).await?;
+                rows.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
+                Ok(rows)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::traits::CustomerStore for $store {
             async fn create_customer(
@@ -81,7 +75,7 @@ macro_rules! impl_customer_store {
             {
                 use $crate::{
                     model::Upserted,
-                    sql::customers::{Owner, identity_key, record_identities},
+                    sql::customer_writes::{Owner, identity_key, record_identities},
                 };
                 let mut tx = self.write.begin().await?;
                 let now = self.clock.now_ms();
@@ -139,7 +133,7 @@ macro_rules! impl_customer_store {
                                 known.insert(identity_key(i), Owner::Pending);
                             }
                             group.push(idx);
-                            if group.len() >= $crate::sql::customers::GROUP {
+                            if group.len() >= $crate::sql::customer_writes::GROUP {
                                 Self::flush_group(
                                     &mut tx, records, &mut group, &mut known, &mut out, source,
                                     &mut defs, now,

@@ -106,6 +106,7 @@ pub async fn run(store: &Arc<dyn Store>, messages: usize, queries: usize) -> any
         subject: None,
         delivery: None,
         at: None,
+        client_id: None,
     };
     let bar = ProgressBar::new(messages as u64).with_style(ProgressStyle::with_template(
         "{msg} {bar:40} {pos}/{len} {per_sec} eta {eta}",

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod analyze;
+pub mod chat_bench;
 pub mod data;
 pub mod demo;
 pub mod inbox_bench;
@@ -100,12 +101,16 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             queries,
             conversation_messages,
             inbound_mail,
+            chat_sockets,
+            chat_rate,
+            chat_seconds,
         } => {
             init_logging(&config, "warn");
-            match (conversation_messages, inbound_mail) {
-                (Some(n), _) => inbox_bench::run(&open(&config).await?, n, queries).await,
-                (None, Some(n)) => inbox_bench::inbound_mail(&open_app(&config).await?, n).await,
-                (None, None) => demo::bench_search(&open(&config).await?, queries).await,
+            match (conversation_messages, inbound_mail, chat_sockets) {
+                (Some(n), _, _) => inbox_bench::run(&open(&config).await?, n, queries).await,
+                (None, Some(n), _) => inbox_bench::inbound_mail(&open_app(&config).await?, n).await,
+                (None, None, Some(n)) => chat_bench::run(n, chat_rate, chat_seconds).await,
+                (None, None, None) => demo::bench_search(&open(&config).await?, queries).await,
             }
         }
     }

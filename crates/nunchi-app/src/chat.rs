@@ -1,0 +1,197 @@
+//! Web chat: what a visitor writes from the widget becomes a chat conversation of the
+//! customer their browser stands for (found or created by its visitor id, stitched to a
+//! known customer later like their events), and each side of a live thread is sent what it
+//! missed by sequence number. The sockets themselves are the server's; the rules are here.
+
+use nunchi_core::{
+    conversation::{ConversationChannel, MAX_MESSAGE_BYTES, MessageDirection, Priority},
+    customer::{Language, ProfileFields},
+    identity::Identity,
+    import::CustomerRecord,
+};
+use nunchi_store::{
+    StoreError,
+    model::{Conversation, ConversationFilter, ConversationMessage, NewConversation, NewMessage},
+};
+
+use crate::{App, Error, Result, inbound_mail};
+
+/// The most lines one catch-up sends; a client far behind gets the rest on the next read.
+pub const CATCH_UP_LINES: i64 = 200;
+
+/// A client's id for a message it sends: 1 to 64 letters, digits, `-` or `_`.
+pub fn checked_client_id(id: Option<&str>) -> Result<Option<String>> {
+    let Some(id) = id else { return Ok(None) };
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(Some(id.to_string()))
+    } else {
+        Err(Error::invalid(
+            "invalid_client_id",
+            "a message's client id is 1 to 64 letters, digits, '-' or '_'",
+        ))
+    }
+}
+
+/// The widget's visitor id (its `anonymous_id`): long enough that it cannot be guessed,
+/// since whoever holds it may read that visitor's chat.
+pub fn checked_visitor(visitor: &str) -> Result<Identity> {
+    let ok = (16..=64).contains(&visitor.len())
+        && visitor
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        return Err(Error::invalid(
+            "invalid_visitor",
+            "a visitor id is 16 to 64 letters, digits, '-' or '_'",
+        ));
+    }
+    Identity::parse("anonymous_id", visitor)
+        .map_err(|e| Error::invalid("invalid_visitor", e.message))
+}
+
+fn checked_text(text: &str) -> Result<&str> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > MAX_MESSAGE_BYTES {
+        return Err(Error::invalid(
+            "invalid_text",
+            format!("write a message of 1 to {} KiB", MAX_MESSAGE_BYTES / 1024),
+        ));
+    }
+    Ok(text)
+}
+
+/// The visitor's chat still in progress (not resolved), if they have one.
+pub async fn visitor_conversation(app: &App, visitor: &Identity) -> Result<Option<Conversation>> {
+    let Some(customer_id) = app.store.find_by_identity(visitor).await? else {
+        return Ok(None);
+    };
+    Ok(app
+        .store
+        .conversations(&ConversationFilter {
+            customer_id: Some(customer_id),
+            limit: 20,
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .find(|c| c.channel == ConversationChannel::Chat && c.status.is_open()))
+}
+
+async fn customer_for_visitor(app: &App, visitor: &Identity, lang: Option<&str>) -> Result<i64> {
+    if let Some(id) = app.store.find_by_identity(visitor).await? {
+        return Ok(id);
+    }
+    let record = CustomerRecord {
+        external_id: None,
+        profile: ProfileFields {
+            language: lang.and_then(|l| Language::parse(l).ok()),
+            ..Default::default()
+        },
+        email: None,
+        phone: None,
+        tags: vec![],
+        consents: vec![],
+        life_events: vec![],
+        attributes: vec![],
+        created_at: None,
+    };
+    match app
+        .store
+        .create_customer(&record, std::slice::from_ref(visitor), "chat")
+        .await
+    {
+        Ok(id) => Ok(id),
+        // The visitor's other tab created them first.
+        Err(StoreError::Conflict(_)) => app
+            .store
+            .find_by_identity(visitor)
+            .await?
+            .ok_or_else(|| Error::Conflict("the visitor's record vanished".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A visitor's message. The first opens a chat conversation (and the visitor's customer
+/// record); the same client id sent again answers the stored line and changes nothing.
+pub async fn visitor_send(
+    app: &App,
+    visitor: &Identity,
+    client_id: &str,
+    text: &str,
+    lang: Option<&str>,
+) -> Result<(Conversation, ConversationMessage)> {
+    let text = checked_text(text)?;
+    let client_id = checked_client_id(Some(client_id))?;
+    let line = NewMessage {
+        direction: MessageDirection::Incoming,
+        channel: ConversationChannel::Chat,
+        author_user_id: None,
+        text: text.into(),
+        external_id: None,
+        subject: None,
+        delivery: None,
+        at: None,
+        client_id,
+    };
+    if let Some(conversation) = visitor_conversation(app, visitor).await? {
+        let added = crate::live::add_line(app, conversation.id, &line).await?;
+        if added.seq > conversation.last_seq {
+            crate::conversations::customer_wrote(app, &conversation, &added).await?;
+        }
+        return Ok((app.store.conversation(conversation.id).await?, added));
+    }
+    let customer_id = customer_for_visitor(app, visitor, lang).await?;
+    let (conversation, added) = crate::live::open(
+        app,
+        &NewConversation {
+            customer_id,
+            channel: ConversationChannel::Chat,
+            subject: inbound_mail::clip(text.lines().next().unwrap_or(""), 80),
+            priority: Priority::Normal,
+            team_id: None,
+        },
+        &line,
+    )
+    .await?;
+    crate::conversations::opened(app, &conversation).await?;
+    Ok((conversation, added))
+}
+
+/// Who reads a live thread: the customer sees the conversation (their lines and the
+/// replies), staff see every line, notes and activity included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Customer,
+    Staff,
+}
+
+/// The lines after `after_seq` that `reader` may see, and the last number read (which moves
+/// past lines the reader may not see, so they are not read again).
+pub async fn missed(
+    app: &App,
+    conversation_id: i64,
+    after_seq: i64,
+    reader: Reader,
+) -> Result<(Vec<ConversationMessage>, i64)> {
+    let lines = app
+        .store
+        .messages_after(conversation_id, after_seq, CATCH_UP_LINES)
+        .await?;
+    let last = lines.last().map_or(after_seq, |l| l.seq);
+    let visible = lines
+        .into_iter()
+        .filter(|l| {
+            reader == Reader::Staff
+                || matches!(
+                    l.direction,
+                    MessageDirection::Incoming | MessageDirection::Outgoing
+                )
+        })
+        .collect();
+    Ok((visible, last))
+}

@@ -1,0 +1,91 @@
+//! The widget's live chat for visitors, who never sign in: `GET /chat/socket?visitor=…`
+//! upgrades to a WebSocket that carries the visitor's chat (see `live_socket` for the
+//! frames). The visitor id is the widget's random `anonymous_id`; whoever holds it reads
+//! that visitor's chat, as with any chat widget's visitor token.
+
+use axum::{
+    Router,
+    extract::{Query, State, WebSocketUpgrade},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use nunchi_app::chat::{self, Reader};
+use nunchi_core::identity::Identity;
+use nunchi_store::model::ConversationMessage;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    AppState,
+    error::AppResult,
+    live_socket::{self, MAX_FRAME_BYTES, Sent, Side},
+};
+
+pub const PATH: &str = "/chat/socket";
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(PATH, get(socket))
+}
+
+#[derive(Debug, Deserialize)]
+struct SocketQuery {
+    visitor: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+async fn socket(
+    State(state): State<AppState>,
+    Query(q): Query<SocketQuery>,
+    ws: WebSocketUpgrade,
+) -> AppResult<Response> {
+    let visitor = chat::checked_visitor(&q.visitor)?;
+    let conversation = chat::visitor_conversation(&state, &visitor)
+        .await?
+        .map(|c| c.id);
+    let lang = q.lang.filter(|l| matches!(l.as_str(), "ko" | "en"));
+    let side = VisitorSide {
+        visitor,
+        lang,
+        conversation,
+    };
+    Ok(ws
+        .max_message_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| live_socket::run(socket, state, side))
+        .into_response())
+}
+
+struct VisitorSide {
+    visitor: Identity,
+    lang: Option<String>,
+    conversation: Option<i64>,
+}
+
+impl Side for VisitorSide {
+    fn conversation(&self) -> Option<i64> {
+        self.conversation
+    }
+
+    fn reader(&self) -> Reader {
+        Reader::Customer
+    }
+
+    async fn send(&mut self, state: &AppState, client_id: &str, text: &str, note: bool) -> Sent {
+        if note {
+            return Err(nunchi_app::Error::Forbidden);
+        }
+        let (conversation, line) =
+            chat::visitor_send(state, &self.visitor, client_id, text, self.lang.as_deref()).await?;
+        self.conversation = Some(conversation.id);
+        Ok(line)
+    }
+
+    async fn render(&mut self, _state: &AppState, line: &ConversationMessage) -> Value {
+        json!({
+            "direction": line.direction.as_str(),
+            "text": line.text,
+            "client_id": line.client_id,
+            "at": line.created_at,
+        })
+    }
+}

@@ -1,0 +1,353 @@
+//! Web chat over real WebSockets on loopback: a visitor's messages become a chat
+//! conversation, replies reach the visitor live, a client that reconnects is sent exactly
+//! the lines it missed (by sequence number), a message re-sent after a drop is stored once,
+//! and the agent's thread socket needs a session from nunchi's own pages.
+
+mod support;
+
+use std::{net::SocketAddr, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use nunchi_core::access::Role;
+use serde_json::{Value, json};
+use support::TestApp;
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    WebSocketStream, client_async,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+
+struct Client {
+    ws: WebSocketStream<TcpStream>,
+}
+
+async fn connect(
+    addr: SocketAddr,
+    path: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("ws://{addr}{path}").into_client_request()?;
+    if let Some(c) = cookie {
+        req.headers_mut().insert(
+            "cookie",
+            HeaderValue::from_str(&format!("nunchi_session={c}")).unwrap(),
+        );
+    }
+    if let Some(o) = origin {
+        req.headers_mut()
+            .insert("origin", HeaderValue::from_str(o).unwrap());
+    }
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (ws, _) = client_async(req, stream).await?;
+    Ok(Client { ws })
+}
+
+impl Client {
+    async fn send(&mut self, v: Value) {
+        self.ws
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next frame, or `None` when none comes within `wait`.
+    async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            match tokio::time::timeout(wait, self.ws.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => return Some(serde_json::from_str(&t).unwrap()),
+                Ok(Some(Ok(_))) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    async fn next(&mut self) -> Value {
+        self.next_within(Duration::from_secs(10))
+            .await
+            .expect("a frame within 10 s")
+    }
+
+    /// Frames up to and including the first that `done` accepts.
+    async fn until(&mut self, done: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut out = vec![];
+        loop {
+            let f = self.next().await;
+            let stop = done(&f);
+            out.push(f);
+            if stop {
+                return out;
+            }
+        }
+    }
+}
+
+fn lines(frames: &[Value]) -> Vec<(i64, String)> {
+    frames
+        .iter()
+        .filter(|f| f["type"] == "line")
+        .map(|f| {
+            (
+                f["seq"].as_i64().unwrap(),
+                f["text"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+const VISITOR: &str = "v-chat-test-visitor-0001";
+
+async fn visitor(addr: SocketAddr) -> Client {
+    connect(
+        addr,
+        &format!("/chat/socket?visitor={VISITOR}&lang=ko"),
+        None,
+        Some("https://shop.example"),
+    )
+    .await
+    .expect("the visitor's socket opens from any site")
+}
+
+async fn reply(app: &TestApp, conversation: i64, text: &str, note: bool) {
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(json!({"text": text, "note": note})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitors_chat_reaches_the_desk_and_a_reconnect_gets_exactly_what_was_missed() {
+    let app = TestApp::new().await;
+    let addr = app.listen().await;
+    let mut v = visitor(addr).await;
+    v.send(json!({"type": "hello", "conversation": null, "since": 0}))
+        .await;
+    v.send(json!({"type": "send", "client_id": "c1", "text": "배송이 언제 오나요?"}))
+        .await;
+    let frames = v.until(|f| f["type"] == "line").await;
+    let ack = frames.iter().find(|f| f["type"] == "ack").expect("an ack");
+    assert_eq!(
+        (ack["client_id"].as_str(), ack["seq"].as_i64()),
+        (Some("c1"), Some(1))
+    );
+    let conversation = ack["conversation"].as_i64().unwrap();
+    let first = frames.last().unwrap();
+    assert_eq!(first["direction"], "incoming");
+    assert_eq!(first["client_id"], "c1");
+
+    // Sent again (as after a drop): the same line, stored once.
+    v.send(json!({"type": "send", "client_id": "c1", "text": "배송이 언제 오나요?"}))
+        .await;
+    let again = v.next().await;
+    assert_eq!(
+        (again["type"].as_str(), again["seq"].as_i64()),
+        (Some("ack"), Some(1))
+    );
+    let stored = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(stored.as_array().unwrap().len(), 1, "{stored}");
+    assert_eq!(stored[0]["channel"], "chat");
+    let c = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{conversation}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(c["channel"], "chat", "{c}");
+
+    // The agent's reply arrives live; a note (seq 3) never reaches the visitor.
+    reply(&app, conversation, "내일 도착합니다", false).await;
+    let live = v.next().await;
+    assert_eq!(
+        (
+            live["seq"].as_i64(),
+            live["direction"].as_str(),
+            live["text"].as_str()
+        ),
+        (Some(2), Some("outgoing"), Some("내일 도착합니다"))
+    );
+    reply(&app, conversation, "고객이 두 번째 문의", true).await;
+    reply(&app, conversation, "송장 번호를 보내드릴게요", false).await;
+    let next = v.next().await;
+    assert_eq!(
+        next["seq"].as_i64(),
+        Some(4),
+        "the note was skipped: {next}"
+    );
+
+    // Away while the agent writes twice; back with the last number seen.
+    drop(v);
+    reply(&app, conversation, "송장: 1234", false).await;
+    reply(&app, conversation, "더 도와드릴 일이 있을까요?", false).await;
+    let mut back = visitor(addr).await;
+    back.send(json!({"type": "hello", "conversation": conversation, "since": 4}))
+        .await;
+    let missed = back.until(|f| f["seq"] == 6).await;
+    assert_eq!(
+        lines(&missed),
+        vec![
+            (5, "송장: 1234".to_string()),
+            (6, "더 도와드릴 일이 있을까요?".to_string())
+        ]
+    );
+    assert!(
+        back.next_within(Duration::from_millis(300)).await.is_none(),
+        "nothing twice"
+    );
+
+    // A new page load (no number held) is sent the whole chat, without the note.
+    let mut fresh = visitor(addr).await;
+    fresh
+        .send(json!({"type": "hello", "conversation": null, "since": 0}))
+        .await;
+    let all = fresh.until(|f| f["seq"] == 6).await;
+    let seqs: Vec<i64> = lines(&all).iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, vec![1, 2, 4, 5, 6]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agents_thread_socket_needs_a_session_from_our_own_pages() {
+    let app = TestApp::new().await;
+    let addr = app.listen().await;
+    let mut v = visitor(addr).await;
+    v.send(json!({"type": "send", "client_id": "c1", "text": "환불 문의"}))
+        .await;
+    let ack = v.until(|f| f["type"] == "ack").await.pop().unwrap();
+    let conversation = ack["conversation"].as_i64().unwrap();
+    let path = format!("/inbox/{conversation}/socket");
+    let ours = format!("http://{addr}");
+    let (agent_cookie, _) = &app.sessions[&Role::Agent];
+
+    assert!(
+        connect(
+            addr,
+            &path,
+            Some(agent_cookie),
+            Some("https://evil.example")
+        )
+        .await
+        .is_err(),
+        "another site's page may not open an agent's socket"
+    );
+    assert!(
+        connect(addr, &path, None, Some(&ours)).await.is_err(),
+        "no session, no socket"
+    );
+
+    let mut agent = connect(addr, &path, Some(agent_cookie), Some(&ours))
+        .await
+        .expect("the agent's own page opens it");
+    agent
+        .send(json!({"type": "hello", "conversation": conversation, "since": 0}))
+        .await;
+    let first = agent.next().await;
+    assert_eq!(first["seq"], 1);
+    assert!(
+        first["html"].as_str().unwrap().contains("환불 문의"),
+        "{first}"
+    );
+
+    // The composer sends through the socket; a re-send is stored once and the visitor
+    // gets the reply.
+    for _ in 0..2 {
+        agent
+            .send(json!({"type": "send", "client_id": "a1", "text": "확인해 드릴게요"}))
+            .await;
+    }
+    let frames = agent.until(|f| f["type"] == "line" && f["seq"] == 2).await;
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["type"] == "ack" && f["client_id"] == "a1")
+    );
+    let to_visitor = v.until(|f| f["type"] == "line" && f["seq"] == 2).await;
+    assert_eq!(to_visitor.last().unwrap()["text"], "확인해 드릴게요");
+    let stored = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(stored.as_array().unwrap().len(), 2, "stored once: {stored}");
+
+    // A viewer, who may not read the inbox, gets no socket either.
+    let (viewer_cookie, _) = &app.sessions[&Role::Viewer];
+    assert!(
+        connect(addr, &path, Some(viewer_cookie), Some(&ours))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_chat_input_gets_a_clear_error_and_nothing_is_stored() {
+    let app = TestApp::new().await;
+    let addr = app.listen().await;
+    assert!(
+        connect(addr, "/chat/socket?visitor=short", None, None)
+            .await
+            .is_err(),
+        "a guessable visitor id is refused"
+    );
+    let mut v = visitor(addr).await;
+    v.ws.send(Message::Text("not json".into())).await.unwrap();
+    assert_eq!(v.next().await["code"], "invalid_frame");
+    v.send(json!({"type": "send", "client_id": "c1", "text": "   "}))
+        .await;
+    let empty = v.next().await;
+    assert_eq!(
+        (empty["code"].as_str(), empty["client_id"].as_str()),
+        (Some("invalid_text"), Some("c1"))
+    );
+    v.send(json!({"type": "send", "client_id": "bad id!", "text": "hi"}))
+        .await;
+    assert_eq!(v.next().await["code"], "invalid_client_id");
+    // A burst past the limit is refused for a moment, not stored.
+    for i in 0..14 {
+        v.send(json!({"type": "send", "client_id": format!("b{i}"), "text": format!("{i}")}))
+            .await;
+    }
+    let mut limited = 0;
+    while let Some(f) = v.next_within(Duration::from_millis(500)).await {
+        limited += usize::from(f["code"] == "rate_limited");
+    }
+    assert!(limited >= 3, "{limited} refused");
+    // A frame over the limit closes the socket.
+    let huge = "가".repeat(40_000);
+    let _ =
+        v.ws.send(Message::Text(
+            json!({"type": "send", "client_id": "h", "text": huge})
+                .to_string()
+                .into(),
+        ))
+        .await;
+    let mut closed = false;
+    for _ in 0..20 {
+        match tokio::time::timeout(Duration::from_secs(2), v.ws.next()).await {
+            Ok(Some(Ok(Message::Text(_)))) => continue,
+            _ => {
+                closed = true;
+                break;
+            }
+        }
+    }
+    assert!(closed, "an oversized frame ends the connection");
+}

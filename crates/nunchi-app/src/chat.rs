@@ -118,9 +118,12 @@ async fn customer_for_visitor(app: &App, visitor: &Identity, lang: Option<&str>)
 
 /// A visitor's message. The first opens a chat conversation (and the visitor's customer
 /// record); the same client id sent again answers the stored line and changes nothing.
+/// `following` is the chat the visitor's socket already follows, which saves looking it up
+/// while it is still in progress.
 pub async fn visitor_send(
     app: &App,
     visitor: &Identity,
+    following: Option<i64>,
     client_id: &str,
     text: &str,
     lang: Option<&str>,
@@ -138,7 +141,15 @@ pub async fn visitor_send(
         at: None,
         client_id,
     };
-    if let Some(conversation) = visitor_conversation(app, visitor).await? {
+    let known = match following {
+        Some(id) => Some(app.store.conversation(id).await?).filter(|c| c.status.is_open()),
+        None => None,
+    };
+    let current = match known {
+        Some(c) => Some(c),
+        None => visitor_conversation(app, visitor).await?,
+    };
+    if let Some(conversation) = current {
         let added = crate::live::add_line(app, conversation.id, &line).await?;
         if added.seq > conversation.last_seq {
             crate::conversations::customer_wrote(app, &conversation, &added).await?;

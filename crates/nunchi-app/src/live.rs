@@ -6,12 +6,14 @@
 
 use nunchi_core::conversation::{ConversationChannel, MessageDirection};
 use nunchi_store::model::{Conversation, ConversationMessage, NewConversation, NewMessage};
-use tokio::sync::broadcast;
+use std::{collections::HashMap, sync::Mutex};
+
+use tokio::sync::{broadcast, watch};
 
 use crate::{App, Result};
 
-/// How many signals a slow listener may fall behind before it is told it lagged (and
-/// re-reads from the store).
+/// How many moves a slow inbox may fall behind before it is told it lagged (and shows
+/// that something moved).
 const BACKLOG: usize = 1024;
 
 /// A conversation gained line `seq` (or was opened with it).
@@ -21,29 +23,67 @@ pub struct Moved {
     pub seq: i64,
 }
 
-/// The in-process hub. One node only: several nodes would relay these through the
+/// The in-process hub: one broadcast of every move (an open inbox listens to it) and, per
+/// conversation someone follows, the newest line's number (a thread's sockets wait on it;
+/// a reader that misses intermediate values loses nothing, since it reads every line after
+/// the number it holds). One node only: several nodes would relay these through the
 /// database (PostgreSQL `LISTEN`/`NOTIFY`), which the multi-node work adds.
 #[derive(Debug)]
 pub struct Live {
-    tx: broadcast::Sender<Moved>,
+    all: broadcast::Sender<Moved>,
+    threads: Mutex<Threads>,
+}
+
+#[derive(Debug, Default)]
+struct Threads {
+    by_conversation: HashMap<i64, watch::Sender<i64>>,
+    /// The map's size after the last sweep of conversations nobody follows any more.
+    swept_at: usize,
 }
 
 impl Default for Live {
     fn default() -> Self {
         Live {
-            tx: broadcast::channel(BACKLOG).0,
+            all: broadcast::channel(BACKLOG).0,
+            threads: Mutex::new(Threads::default()),
         }
     }
 }
 
 impl Live {
+    /// Every move, for an open inbox.
     pub fn subscribe(&self) -> broadcast::Receiver<Moved> {
-        self.tx.subscribe()
+        self.all.subscribe()
+    }
+
+    /// The newest line's number of one conversation, changing as lines are added.
+    pub fn follow(&self, conversation_id: i64) -> watch::Receiver<i64> {
+        let mut t = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        if t.by_conversation.len() > 2 * t.swept_at.max(512) {
+            t.by_conversation.retain(|_, tx| tx.receiver_count() > 0);
+            t.swept_at = t.by_conversation.len();
+        }
+        t.by_conversation
+            .entry(conversation_id)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
     }
 
     pub fn publish(&self, moved: Moved) {
         // No listener is not an error: nobody has the inbox open.
-        let _ = self.tx.send(moved);
+        let _ = self.all.send(moved);
+        let mut t = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = t.by_conversation.get(&moved.conversation_id) {
+            if tx.receiver_count() == 0 {
+                t.by_conversation.remove(&moved.conversation_id);
+            } else {
+                tx.send_if_modified(|seq| {
+                    let newer = moved.seq > *seq;
+                    *seq = (*seq).max(moved.seq);
+                    newer
+                });
+            }
+        }
     }
 }
 

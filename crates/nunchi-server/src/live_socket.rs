@@ -18,15 +18,25 @@ use nunchi_app::chat::{self, Reader};
 use nunchi_store::model::ConversationMessage;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
 
 use crate::AppState;
 
 /// The largest frame a client may send (a message is at most 20 KiB of text).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
-/// How often a socket reads the store even without a signal.
-const SAFETY_READ: Duration = Duration::from_secs(15);
+/// A live socket's settings: small frames, small buffers (an idle chat holds thousands of
+/// them), and each frame written out at once.
+pub fn upgrade(ws: axum::extract::WebSocketUpgrade) -> axum::extract::WebSocketUpgrade {
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+}
+
+/// How often a socket reads the store even without a signal (a line written by another
+/// node, until nodes relay their signals).
+const SAFETY_READ: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -158,9 +168,20 @@ async fn catch_up<S: Side>(
     }
 }
 
+/// The newest line number of the conversation the socket follows, once it follows one.
+async fn moved(follow: &mut Option<(i64, watch::Receiver<i64>)>) -> i64 {
+    match follow {
+        Some((_, rx)) => match rx.changed().await {
+            Ok(()) => *rx.borrow_and_update(),
+            Err(_) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
 /// Runs one socket until the client leaves.
 pub async fn run<S: Side>(mut socket: WebSocket, state: AppState, mut side: S) {
-    let mut signals = state.live.subscribe();
+    let mut follow: Option<(i64, watch::Receiver<i64>)> = None;
     let mut tick = tokio::time::interval(SAFETY_READ);
     let mut bucket = Bucket {
         tokens: BURST,
@@ -172,6 +193,16 @@ pub async fn run<S: Side>(mut socket: WebSocket, state: AppState, mut side: S) {
         greeted: false,
     };
     loop {
+        // Follow the socket's conversation (a visitor's first message opens one).
+        if let Some(c) = side.conversation()
+            && follow.as_ref().is_none_or(|(id, _)| *id != c)
+        {
+            follow = Some((c, state.live.follow(c)));
+            // A line added before the follow began is read now, not at the next signal.
+            if at.greeted && !catch_up(&mut socket, &state, &mut side, &mut at).await {
+                break;
+            }
+        }
         let alive = tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
@@ -185,16 +216,10 @@ pub async fn run<S: Side>(mut socket: WebSocket, state: AppState, mut side: S) {
                 Some(Ok(Message::Pong(_))) => true,
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => false,
             },
-            signal = signals.recv() => match signal {
-                Ok(moved) if at.greeted
-                    && Some(moved.conversation_id) == side.conversation()
-                    && (at.conversation != Some(moved.conversation_id) || moved.seq > at.seen) => {
-                    catch_up(&mut socket, &state, &mut side, &mut at).await
-                }
-                Ok(_) => true,
-                Err(RecvError::Lagged(_)) => !at.greeted || catch_up(&mut socket, &state, &mut side, &mut at).await,
-                Err(RecvError::Closed) => false,
-            },
+            newest = moved(&mut follow) => {
+                let behind = at.conversation != side.conversation() || newest > at.seen;
+                !(at.greeted && behind) || catch_up(&mut socket, &state, &mut side, &mut at).await
+            }
             _ = tick.tick() => !at.greeted || catch_up(&mut socket, &state, &mut side, &mut at).await,
         };
         if !alive {

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::{
     AppState,
     error::AppResult,
-    live_socket::{self, MAX_FRAME_BYTES, Sent, Side},
+    live_socket::{self, Sent, Side},
 };
 
 pub const PATH: &str = "/chat/socket";
@@ -49,8 +49,7 @@ async fn socket(
         lang,
         conversation,
     };
-    Ok(ws
-        .max_message_size(MAX_FRAME_BYTES)
+    Ok(live_socket::upgrade(ws)
         .on_upgrade(move |socket| live_socket::run(socket, state, side))
         .into_response())
 }
@@ -74,8 +73,15 @@ impl Side for VisitorSide {
         if note {
             return Err(nunchi_app::Error::Forbidden);
         }
-        let (conversation, line) =
-            chat::visitor_send(state, &self.visitor, client_id, text, self.lang.as_deref()).await?;
+        let (conversation, line) = chat::visitor_send(
+            state,
+            &self.visitor,
+            self.conversation,
+            client_id,
+            text,
+            self.lang.as_deref(),
+        )
+        .await?;
         self.conversation = Some(conversation.id);
         Ok(line)
     }

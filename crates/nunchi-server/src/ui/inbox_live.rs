@@ -36,7 +36,7 @@ use crate::{
     error::AppError,
     extract::ApiPath,
     i18n::Strings,
-    live_socket::{self, MAX_FRAME_BYTES, Sent, Side},
+    live_socket::{self, Sent, Side},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -80,8 +80,7 @@ async fn thread_socket(
         users: user_names(&state).await?,
         teams,
     };
-    Ok(ws
-        .max_message_size(MAX_FRAME_BYTES)
+    Ok(live_socket::upgrade(ws)
         .on_upgrade(move |socket| live_socket::run(socket, state, side))
         .into_response())
 }
@@ -153,7 +152,7 @@ async fn inbox_socket(
     if !live_socket::same_origin(&headers) {
         return cross_site();
     }
-    ws.max_message_size(MAX_FRAME_BYTES)
+    live_socket::upgrade(ws)
         .on_upgrade(move |socket| moved(socket, state))
         .into_response()
 }

@@ -261,7 +261,24 @@ macro_rules! impl_conversation_store {
                 }
                 let now = self.clock.now_ms();
                 let mut tx = self.write.begin().await?;
-                let row = Self::insert_message(&mut tx, conversation_id, m, now).await?;
+                let row = match Self::insert_message(&mut tx, conversation_id, m, now).await {
+                    Ok(row) => row,
+                    // The same client id, sent twice at once: the other one was stored.
+                    Err($crate::StoreError::Conflict(why)) => {
+                        drop(tx);
+                        let Some(client_id) = &m.client_id else {
+                            return Err($crate::StoreError::Conflict(why));
+                        };
+                        return $crate::traits::ConversationStore::message_by_client_id(
+                            self,
+                            conversation_id,
+                            client_id,
+                        )
+                        .await?
+                        .ok_or($crate::StoreError::Conflict(why));
+                    }
+                    Err(e) => return Err(e),
+                };
                 tx.commit().await?;
                 Ok(row)
             }
@@ -288,7 +305,7 @@ macro_rules! impl_conversation_store {
                 Ok(sqlx::query_as($crate::sql::conversations::MESSAGE_BY_CLIENT_ID)
                     .bind(conversation_id)
                     .bind(client_id)
-                    .fetch_optional(&self.write)
+                    .fetch_optional(&self.read)
                     .await?)
             }
 

@@ -77,7 +77,7 @@ fn spawn_reader(
     mut stream: futures_util::stream::SplitStream<WebSocketStream<MaybeTlsStream<TcpStream>>>,
     clock: Arc<Mutex<Clock>>,
     agent: bool,
-    acks: Option<tokio::sync::mpsc::UnboundedSender<i64>>,
+    acks: Option<tokio::sync::mpsc::UnboundedSender<(String, i64)>>,
 ) {
     tokio::spawn(async move {
         while let Some(Ok(Message::Text(text))) = stream.next().await {
@@ -85,9 +85,10 @@ fn spawn_reader(
                 continue;
             };
             if f["type"] == "ack"
-                && let (Some(tx), Some(c)) = (&acks, f["conversation"].as_i64())
+                && let (Some(tx), Some(c), Some(id)) =
+                    (&acks, f["conversation"].as_i64(), f["client_id"].as_str())
             {
-                let _ = tx.send(c);
+                let _ = tx.send((id.to_string(), c));
             }
             if f["type"] != "line" {
                 continue;
@@ -135,8 +136,11 @@ pub async fn run(sockets: usize, rate: usize, seconds: u64) -> anyhow::Result<()
         .env("NUNCHI_LISTEN", addr.to_string())
         .env("NUNCHI_DATABASE_URL", &db)
         .env("NUNCHI_ADMIN_PASSWORD", "chat-bench-password-1")
-        .env("RUST_LOG", "warn")
+        .env("NUNCHI_LOG", "warn")
+        // Every visitor here comes from one loopback address, unlike real traffic.
+        .env("NUNCHI_RATE_LIMIT_PUBLIC", "0")
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .context("failed to start the server")?;
@@ -206,13 +210,22 @@ async fn drive(
     for (i, sink) in sinks.iter_mut().enumerate() {
         say(sink, &clock, format!("open-{i}"), "주문 확인 부탁드려요").await?;
     }
-    let mut conversations = Vec::with_capacity(sockets);
-    while conversations.len() < sockets {
+    // Visitor i's conversation, from the acknowledgement of its opening message.
+    let mut conversations = vec![0i64; sockets];
+    let mut opened = 0;
+    while opened < sockets {
         match tokio::time::timeout(Duration::from_secs(60), ack_rx.recv()).await {
-            Ok(Some(c)) => conversations.push(c),
-            _ => anyhow::bail!("only {} of {sockets} chats opened", conversations.len()),
+            Ok(Some((id, c))) => {
+                if let Some(i) = id.strip_prefix("open-").and_then(|i| i.parse::<usize>().ok()) {
+                    conversations[i] = c;
+                    opened += 1;
+                }
+            }
+            _ => anyhow::bail!("only {opened} of {sockets} chats opened"),
         }
     }
+    // The opening lines reach the agents' sockets as history, not as deliveries.
+    clock.lock().unwrap().sent.clear();
     let mut agent_sinks = Vec::new();
     for c in conversations.iter().take(200) {
         let mut req = format!("ws://{addr}/inbox/{c}/socket").into_client_request()?;
@@ -223,7 +236,7 @@ async fn drive(
         let (ws, _) = connect_async(req).await?;
         let (mut sink, stream) = ws.split();
         sink.send(Message::Text(
-            json!({"type": "hello", "conversation": c, "since": 1_000_000})
+            json!({"type": "hello", "conversation": c, "since": 0})
                 .to_string()
                 .into(),
         ))
@@ -247,7 +260,7 @@ async fn drive(
     for n in 0..total {
         let due = start + Duration::from_secs_f64(n as f64 / rate as f64);
         tokio::time::sleep_until(due.into()).await;
-        // Half the traffic goes to the conversations agents follow.
+        // Half the traffic goes to the conversations agents follow (visitors 0..200).
         let i = if rng.gen_bool(0.5) {
             rng.gen_range(0..agent_sinks.len().max(1))
         } else {

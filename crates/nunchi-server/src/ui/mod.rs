@@ -4,7 +4,6 @@
 
 mod admin;
 mod analytics;
-pub mod charts;
 mod csat_page;
 mod customers;
 mod dashboard;
@@ -18,6 +17,8 @@ mod support_reports;
 mod survey_page;
 pub mod surveys;
 mod voc;
+
+pub use nunchi_charts as charts;
 
 use askama::Template;
 use axum::{

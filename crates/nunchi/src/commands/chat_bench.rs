@@ -216,7 +216,10 @@ async fn drive(
     while opened < sockets {
         match tokio::time::timeout(Duration::from_secs(60), ack_rx.recv()).await {
             Ok(Some((id, c))) => {
-                if let Some(i) = id.strip_prefix("open-").and_then(|i| i.parse::<usize>().ok()) {
+                if let Some(i) = id
+                    .strip_prefix("open-")
+                    .and_then(|i| i.parse::<usize>().ok())
+                {
                     conversations[i] = c;
                     opened += 1;
                 }

@@ -1,5 +1,7 @@
 //! Charts drawn as SVG on the server: no JavaScript, crisp at any size, and the same markup
-//! can be downloaded. Colours follow the stylesheet's palette.
+//! can be downloaded. Colours follow the stylesheet's palette. Pure functions from numbers
+//! and labels to markup, with no IO: the pages draw with them, and a report or an e-mail
+//! could.
 
 use std::fmt::Write;
 

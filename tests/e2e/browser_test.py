@@ -314,16 +314,31 @@ def main() -> int:
         link = driver.find_element(By.ID, "survey-link").get_attribute("href")
         shot("survey-builder")
 
-        # Answer it as a customer would: the public link, no sign-in.
+        # Answer it as a customer would: the public link, no sign-in, on a 390×844 phone:
+        # no step scrolls sideways and the 0–10 scale stays on one row
+        # (the_public_survey_fits_a_phone).
+        driver.set_window_size(390, 844)
+
+        def fits_a_phone(step):
+            width, inner = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+            assert width <= inner, f"the survey's {step} step scrolls sideways on a phone: {width} > {inner}"
+
         driver.get(link + "?lang=ko")
         wait.until(EC.presence_of_element_located((By.ID, "question-text")))
+        fits_a_phone("NPS")
+        rows = driver.execute_script(
+            "return [...document.querySelectorAll('.survey-point')].map(e => Math.round(e.getBoundingClientRect().top))")
+        assert len(rows) == 11 and len(set(rows)) == 1, f"0–10 wraps on a phone: {rows}"
         driver.find_element(By.CSS_SELECTOR, "#answer-10 + span").click()
         driver.find_element(By.ID, "survey-next").click()
         reason = f"브라우저 설문 답변 {int(time.time())}: 배송이 빨라서 좋았어요"
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "textarea[name=answer]"))).send_keys(reason)
-        shot("survey-answer")
+        fits_a_phone("text")
+        shot("survey-answer-phone")
         driver.find_element(By.ID, "survey-next").click()
         wait.until(EC.presence_of_element_located((By.ID, "survey-done")))
+        fits_a_phone("thank-you")
+        driver.set_window_size(1280, 900)
 
         # The widget on another site (a file:// page) shows the same survey and takes an answer.
         page = os.path.join(data, "shop.html")

@@ -33,6 +33,8 @@ pub struct InboxRow {
     pub conversation: Conversation,
     pub customer_name: Option<String>,
     pub preview: String,
+    /// The customer's lines the caller has not read yet.
+    pub unread: i64,
 }
 
 /// A page of the inbox.
@@ -119,8 +121,14 @@ pub async fn inbox(app: &App, actor: &Actor, q: &InboxQuery) -> Result<InboxPage
             if !actor.sees_pii() {
                 crate::privacy::mask_summary(&mut s);
             }
-            (s.id, s.name.or(s.email))
+            (s.id, s.name.or(s.email).or(s.phone))
         })
+        .collect();
+    let unread: std::collections::HashMap<i64, i64> = app
+        .store
+        .unread(actor.user_id, &ids)
+        .await?
+        .into_iter()
         .collect();
     let mut rows = Vec::with_capacity(list.len());
     for c in list {
@@ -130,6 +138,7 @@ pub async fn inbox(app: &App, actor: &Actor, q: &InboxQuery) -> Result<InboxPage
             .map(|t| t.chars().take(140).collect())
             .unwrap_or_default();
         rows.push(InboxRow {
+            unread: unread.get(&c.id).copied().unwrap_or(0),
             customer_name: names.get(&c.customer_id).cloned().flatten(),
             conversation: c,
             preview,
@@ -142,13 +151,26 @@ pub async fn inbox(app: &App, actor: &Actor, q: &InboxQuery) -> Result<InboxPage
     })
 }
 
-/// How the desk names a customer: their name, else their e-mail address (as the inbox's
-/// rows do from a customer summary).
+/// Records that the caller has seen a conversation up to line `seq` (its page, or its
+/// live thread, showed them).
+pub async fn mark_read(app: &App, actor: &Actor, conversation_id: i64, seq: i64) -> Result<()> {
+    // The CLI operator and tokens without a user read nothing for anyone.
+    if actor.user_id > 0 {
+        app.store
+            .mark_read(actor.user_id, conversation_id, seq)
+            .await?;
+    }
+    Ok(())
+}
+
+/// How the desk names a customer: their name, else their e-mail address, else their phone
+/// number (as the inbox's rows do from a customer summary); none for a chat visitor.
 pub fn display_name(c: &nunchi_store::model::Customer) -> Option<String> {
     c.row
         .name
         .clone()
         .or_else(|| c.identity(IdentityKind::Email).map(str::to_string))
+        .or_else(|| c.identity(IdentityKind::Phone).map(str::to_string))
 }
 
 /// The longest search accepted, in characters.

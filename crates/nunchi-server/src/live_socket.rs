@@ -72,6 +72,8 @@ pub trait Side: Send {
         text: &str,
         note: bool,
     ) -> impl Future<Output = Sent> + Send;
+    /// The client now holds every line up to `seq` (an agent's unread count drops).
+    fn delivered(&mut self, state: &AppState, seq: i64) -> impl Future<Output = ()> + Send;
     /// The fields of one line's frame beyond `type`, `conversation` and `seq`.
     fn render(
         &mut self,
@@ -165,6 +167,7 @@ async fn catch_up<S: Side>(
             return true;
         }
         at.seen = last;
+        side.delivered(state, last).await;
     }
 }
 

@@ -288,6 +288,30 @@ async fn the_agents_thread_socket_needs_a_session_from_our_own_pages() {
         .json();
     assert_eq!(stored.as_array().unwrap().len(), 2, "stored once: {stored}");
 
+    // What the agent's socket delivered counts as read: the visitor writes again, the line
+    // reaches the agent's open thread, and the inbox shows nothing unread for them.
+    v.send(json!({"type": "send", "client_id": "c2", "text": "감사합니다"}))
+        .await;
+    agent.until(|f| f["type"] == "line" && f["seq"] == 3).await;
+    support::eventually("the agent's unread count drops", async || {
+        let list = app
+            .api(
+                Some(Role::Agent),
+                "GET",
+                "/api/v1/conversations?status=all",
+                None,
+            )
+            .await
+            .json();
+        let row = list["rows"]
+            .as_array()?
+            .iter()
+            .find(|r| r["conversation"]["id"] == conversation)?
+            .clone();
+        (row["unread"] == 0).then_some(())
+    })
+    .await;
+
     // A viewer, who may not read the inbox, gets no socket either.
     let (viewer_cookie, _) = &app.sessions[&Role::Viewer];
     assert!(

@@ -1268,3 +1268,69 @@ async fn a_relay_token_with_only_the_inbox_write_scope_can_add_mail_and_nothing_
         "a relay cannot read the inbox"
     );
 }
+
+#[tokio::test]
+async fn unread_counts_are_per_colleague_and_drop_when_the_thread_is_read() {
+    let app = TestApp::new().await;
+    let first = intake(&app, &euc_kr_mail("unread-1@example.com")).await;
+    let id = first["conversation_id"].as_i64().unwrap();
+    let unread = |role: Role| {
+        let app = &app;
+        async move {
+            let list = app
+                .api(Some(role), "GET", "/api/v1/conversations?status=all", None)
+                .await
+                .json();
+            list["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["conversation"]["id"] == id)
+                .map(|r| r["unread"].as_i64().unwrap())
+                .expect("the conversation is listed")
+        }
+    };
+    assert_eq!(
+        (unread(Role::Agent).await, unread(Role::Manager).await),
+        (1, 1)
+    );
+    let page = app.page(Role::Agent, "GET", "/inbox", None).await;
+    assert!(
+        page.text().contains("unread-count"),
+        "the inbox shows the count"
+    );
+
+    // The agent opens the thread: read for them, still unread for the manager.
+    let r = app
+        .page(Role::Agent, "GET", &format!("/inbox/{id}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        (unread(Role::Agent).await, unread(Role::Manager).await),
+        (0, 1)
+    );
+
+    // The agent's own note is not unread; the customer's next two mails are.
+    let note = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/conversations/{id}/messages"),
+            Some(json!({"text": "확인 중", "note": true})),
+        )
+        .await;
+    assert!(note.status.is_success(), "{}", note.text());
+    assert_eq!(unread(Role::Agent).await, 0);
+    for n in 1..=2 {
+        let reply = format!(
+            "From: minjun@example.com\r\nSubject: Re: 배송\r\n\
+             Message-ID: <unread-reply-{n}@example.com>\r\n\
+             In-Reply-To: <unread-1@example.com>\r\n\r\n아직인가요 {n}"
+        );
+        assert_eq!(intake(&app, reply.as_bytes()).await["conversation_id"], id);
+    }
+    assert_eq!(
+        (unread(Role::Agent).await, unread(Role::Manager).await),
+        (2, 3)
+    );
+}

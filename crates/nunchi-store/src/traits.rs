@@ -487,6 +487,10 @@ pub trait ConversationStore: Send + Sync {
 /// availability and assignment, canned replies, CSAT requests, report facts.
 #[async_trait]
 pub trait DeskStore: Send + Sync {
+    /// Records that a user has read a conversation up to line `seq` (never backwards).
+    async fn mark_read(&self, user_id: i64, conversation_id: i64, seq: i64) -> StoreResult<()>;
+    /// Per conversation of these with any, the customer's lines the user has not read.
+    async fn unread(&self, user_id: i64, conversation_ids: &[i64]) -> StoreResult<Vec<(i64, i64)>>;
     /// Sets an agent's availability (their last assignment time is kept).
     async fn set_availability(&self, a: &AgentAvailability) -> StoreResult<()>;
     async fn availabilities(&self) -> StoreResult<Vec<AgentAvailability>>;

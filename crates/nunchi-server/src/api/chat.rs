@@ -86,6 +86,8 @@ impl Side for VisitorSide {
         Ok(line)
     }
 
+    async fn delivered(&mut self, _state: &AppState, _seq: i64) {}
+
     async fn render(&mut self, _state: &AppState, line: &ConversationMessage) -> Value {
         json!({
             "direction": line.direction.as_str(),

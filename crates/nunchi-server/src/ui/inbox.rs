@@ -37,6 +37,11 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox/{id}/state", post(set_state))
 }
 
+/// A customer known only by a channel's id (a chat visitor, a caller): "방문자 #402".
+pub(super) fn unnamed(t: &Strings, customer_id: i64) -> String {
+    format!("{} #{customer_id}", t.inbox_unnamed_customer)
+}
+
 pub fn channel_label(t: &Strings, c: ConversationChannel) -> &'static str {
     match c {
         ConversationChannel::Email => t.channel_email,
@@ -73,6 +78,8 @@ struct Tab {
 
 struct Row {
     id: i64,
+    /// The customer's lines the reader has not seen.
+    unread: i64,
     customer: String,
     subject: String,
     preview: String,
@@ -179,9 +186,10 @@ async fn inbox(
         .into_iter()
         .map(|r| Row {
             id: r.conversation.id,
+            unread: r.unread,
             customer: r
                 .customer_name
-                .unwrap_or_else(|| format!("#{}", r.conversation.customer_id)),
+                .unwrap_or_else(|| unnamed(t, r.conversation.customer_id)),
             subject: if r.conversation.subject.is_empty() {
                 t.inbox_no_subject.into()
             } else {
@@ -434,8 +442,8 @@ async fn conversation(
     let team_list = state.store.teams().await?;
     let teams: HashMap<i64, String> = team_list.iter().map(|t| (t.id, t.name.clone())).collect();
     let customer = &panel.customer;
-    let name = nunchi_app::inbox::display_name(customer)
-        .unwrap_or_else(|| format!("#{}", customer.row.id));
+    let name =
+        nunchi_app::inbox::display_name(customer).unwrap_or_else(|| unnamed(t, customer.row.id));
     let calls: HashMap<i64, nunchi_store::model::Call> = state
         .store
         .calls(c.id)
@@ -444,6 +452,7 @@ async fn conversation(
         .map(|k| (k.message_id, k))
         .collect();
     let last_seq = messages.iter().map(|m| m.seq).max().unwrap_or(0);
+    nunchi_app::inbox::mark_read(&state, &actor, c.id, last_seq).await?;
     let lines = messages
         .into_iter()
         .map(|m| {

@@ -27,7 +27,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::{
     UiNeed,
-    inbox::{ThreadLine, line, user_names},
+    inbox::{ThreadLine, line, unnamed, user_names},
     lang_of,
 };
 use crate::{
@@ -63,8 +63,9 @@ async fn thread_socket(
     // The same check the page makes: whoever may not read the thread gets no socket.
     let (c, _) = conversations::thread(&state, &actor, id).await?;
     let panel = nunchi_app::inbox::customer_panel(&state, &actor, c.customer_id).await?;
+    let t = lang_of(&auth).strings();
     let customer = nunchi_app::inbox::display_name(&panel.customer)
-        .unwrap_or_else(|| format!("#{}", c.customer_id));
+        .unwrap_or_else(|| unnamed(t, c.customer_id));
     let teams = state
         .store
         .teams()
@@ -73,7 +74,7 @@ async fn thread_socket(
         .map(|t| (t.id, t.name))
         .collect();
     let side = StaffSide {
-        t: lang_of(&auth).strings(),
+        t,
         actor,
         conversation: id,
         customer,
@@ -110,6 +111,13 @@ impl Side for StaffSide {
             client_id: Some(client_id.into()),
         };
         conversations::post_message(state, &self.actor, self.conversation, &input).await
+    }
+
+    async fn delivered(&mut self, state: &AppState, seq: i64) {
+        let read = nunchi_app::inbox::mark_read(state, &self.actor, self.conversation, seq).await;
+        if let Err(e) = read {
+            tracing::warn!(error = ?e, "a read mark was not kept");
+        }
     }
 
     async fn render(&mut self, state: &AppState, m: &ConversationMessage) -> Value {

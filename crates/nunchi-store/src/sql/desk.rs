@@ -52,6 +52,24 @@ pub(crate) const ASSIGN_IF_FREE: &str = "
     UPDATE conversations SET assignee_id = $2, updated_at = $3
     WHERE id = $1 AND assignee_id IS NULL";
 
+/// Records that user `$1` has read conversation `$2` up to line `$3` (never backwards).
+pub(crate) const MARK_READ: &str = "
+    INSERT INTO conversation_reads (user_id, conversation_id, seq, read_at)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT (user_id, conversation_id) DO UPDATE SET
+        seq = CASE WHEN excluded.seq > conversation_reads.seq THEN excluded.seq
+                   ELSE conversation_reads.seq END,
+        read_at = excluded.read_at";
+
+/// The customer's lines a user has not read, per conversation: the user's id is bound after
+/// the head, the conversations' ids inside `IN (…)`.
+pub(crate) const UNREAD_HEAD: &str = "
+    SELECT m.conversation_id, COUNT(*) FROM conversation_messages m
+    LEFT JOIN conversation_reads r ON r.conversation_id = m.conversation_id AND r.user_id = ";
+pub(crate) const UNREAD_WHERE: &str = "
+    WHERE m.direction = 'incoming' AND m.seq > COALESCE(r.seq, 0)
+      AND m.conversation_id IN (";
+
 macro_rules! impl_desk_store {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -319,6 +337,46 @@ macro_rules! impl_desk_store {
                 .bind(limit)
                 .fetch_all(&self.read)
                 .await?)
+            }
+
+            async fn mark_read(
+                &self,
+                user_id: i64,
+                conversation_id: i64,
+                seq: i64,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($crate::sql::desk::MARK_READ)
+                    .bind(user_id)
+                    .bind(conversation_id)
+                    .bind(seq)
+                    .bind(self.clock.now_ms())
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn unread(
+                &self,
+                user_id: i64,
+                conversation_ids: &[i64],
+            ) -> $crate::StoreResult<Vec<(i64, i64)>> {
+                let mut out = Vec::new();
+                for chunk in conversation_ids.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new($crate::sql::desk::UNREAD_HEAD);
+                    qb.push_bind(user_id);
+                    qb.push($crate::sql::desk::UNREAD_WHERE);
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(") GROUP BY m.conversation_id");
+                    out.extend(
+                        qb.build_query_as::<(i64, i64)>()
+                            .fetch_all(&self.read)
+                            .await?,
+                    );
+                }
+                Ok(out)
             }
         }
     };

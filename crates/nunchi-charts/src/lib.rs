@@ -136,15 +136,45 @@ pub struct Series {
     pub class: &'static str,
 }
 
-/// Lines across labelled columns on a 0–100% scale, as a journey map's curve; columns
-/// flagged in `marks` get a warning marker.
+/// Lines across labelled columns on a 0–100% scale, as a journey map's curve, with each
+/// column's name along the bottom; columns flagged in `marks` get a warning marker.
 pub fn curve_chart(title: &str, columns: &[String], series: &[Series], marks: &[bool]) -> String {
-    let (w, h, pad) = (960.0, 200.0, 28.0);
+    // The plot, then a band below it for the columns' names.
+    let (w, plot_h, pad, axis) = (960.0, 200.0, 28.0, 26.0);
+    let h = plot_h + axis;
     let mut svg = String::new();
     open_svg(&mut svg, w, h, title);
     let n = columns.len().max(1) as f64;
     let x = |i: usize| (i as f64 + 0.5) * w / n;
-    let y = |v: f64| pad + (1.0 - v.clamp(0.0, 1.0)) * (h - 2.0 * pad);
+    let y = |v: f64| pad + (1.0 - v.clamp(0.0, 1.0)) * (plot_h - 2.0 * pad);
+    // A name wider than its column is cut, and kept whole in its tooltip. Widths in
+    // half-ems: a Latin letter takes one, a Hangul syllable two.
+    let room = ((w / n) / 6.5).max(4.0) as usize;
+    let width = |c: char| if c.is_ascii() { 1 } else { 2 };
+    for (i, name) in columns.iter().enumerate() {
+        let shown: String = if name.chars().map(width).sum::<usize>() > room {
+            let mut used = 1; // the ellipsis
+            let mut cut: String = name
+                .chars()
+                .take_while(|c| {
+                    used += width(*c);
+                    used <= room
+                })
+                .collect();
+            cut.push('…');
+            cut
+        } else {
+            name.clone()
+        };
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" class="label axis-x"><title>{}</title>{}</text>"#,
+            x(i),
+            plot_h + axis - 8.0,
+            escape(name),
+            escape(&shown)
+        );
+    }
     for frac in [0.0, 0.5, 1.0] {
         let _ = write!(
             svg,
@@ -158,7 +188,7 @@ pub fn curve_chart(title: &str, columns: &[String], series: &[Series], marks: &[
         if *flagged {
             let _ = write!(
                 svg,
-                r#"<rect x="{:.1}" y="0" width="{:.1}" height="{h}" class="pain-zone"/>"#,
+                r#"<rect x="{:.1}" y="0" width="{:.1}" height="{plot_h}" class="pain-zone"/>"#,
                 x(i) - w / n / 2.0,
                 w / n
             );
@@ -504,6 +534,15 @@ mod tests {
         );
         assert_eq!(curve.matches("pain-mark").count(), 1);
         assert_eq!(curve.matches("<circle").count(), 1);
+        // The journey map names its stages along the x axis (a long name is cut and kept
+        // whole in its tooltip).
+        let long = "구매 후 배송 조회와 리뷰 작성 단계".to_string();
+        let mut stages = vec!["인지".to_string(), "구매".to_string(), long.clone()];
+        stages.extend((0..5).map(|i| format!("단계 {i}")));
+        let named = curve_chart("c", &stages, &[], &[false; 8]);
+        assert_eq!(named.matches("axis-x").count(), 8, "{named}");
+        assert!(named.contains(">인지</text>") && named.contains(">구매</text>"));
+        assert!(named.contains(&format!("<title>{long}</title>")) && named.contains('…'));
         let f = funnel_chart(
             "f",
             &[Bar {

@@ -448,3 +448,39 @@ async fn forms_need_the_csrf_token_and_notes_land_on_the_timeline() {
         json!(["customers_read", "view_pii", "teams_read"])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charts_have_visible_titles_and_the_journey_map_names_its_stages() {
+    let app = TestApp::new().await;
+    let stages = app
+        .api(Some(Role::Admin), "GET", "/api/v1/stages", None)
+        .await
+        .json();
+    let stages = stages.as_array().expect("the stages");
+    assert!(
+        !stages.is_empty(),
+        "a new brand starts with a journey's stages"
+    );
+    let journey = app.page(Role::Admin, "GET", "/journeys", None).await.text();
+    assert!(
+        journey.contains(r#"<h2 class="chart-title">Conversion to the next stage"#),
+        "{journey}"
+    );
+    for s in stages {
+        let name = s["name_en"].as_str().unwrap().replace('&', "&amp;");
+        assert!(
+            journey.contains(&format!(">{name}</text>")),
+            "stage {name} is named on the curve's x axis"
+        );
+    }
+    let voc = app.page(Role::Admin, "GET", "/voc", None).await.text();
+    for title in [
+        "Weekly NPS with its 95% margin of error",
+        "CSAT by journey stage",
+    ] {
+        assert!(
+            voc.contains(&format!(r#"<h2 class="chart-title">{title}</h2>"#)),
+            "{title} is shown above its chart"
+        );
+    }
+}

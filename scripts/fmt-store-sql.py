@@ -96,7 +96,8 @@ def reflow(code):
         raw = code[cs:ce]
         if MARK not in raw:
             continue
-        col = s - (code.rfind('\n', 0, s) + 1)
+        line_start = code.rfind('\n', 0, s) + 1
+        col = s - line_start
         whole = raw.replace('\n' + MARK, ' ')
         # what follows the literal on its last line: `")`, `",` …
         after = code[e:code.find('\n', e) if code.find('\n', e) >= 0 else len(code)]
@@ -104,6 +105,11 @@ def reflow(code):
         ps = pieces(whole, room, room)
         ind = ' ' * (col + 1)
         new = ps[0] + ''.join('\n' + ind + p for p in ps[1:])
+        # A named constant that needs several lines starts on its own line, indented once,
+        # as the hand-written ones do.
+        if len(ps) > 1 and re.match(r'\s*(pub\(crate\) )?const \w+: &str =\s*$', code[line_start:s]):
+            room = WIDTH - 4 - 1 - len(after)
+            new = ''.join('\n    ' + p for p in pieces(whole, room, room))
         out.append(code[pos:cs]); out.append(new); pos = ce
     out.append(code[pos:])
     return ''.join(out)
@@ -119,6 +125,8 @@ def fmt_macros(path, src):
     out, pos = [], 0
     pat = re.compile(r'(macro_rules! \w+ \{\n    \(([^)]*)\) => \{\n)(.*?)(\n    \};\n\})', re.S)
     for m in pat.finditer(src):
+        if ':ty' not in m.group(2):
+            continue  # a macro that expands to a literal, not an impl
         params = re.findall(r'\$(\w+):', m.group(2))
         body = m.group(3)
         ph = body.replace('$crate', '__mv_crate')

@@ -255,3 +255,40 @@ fn store_sql_stays_within_the_formatted_width() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn store_sql_is_written_as_named_constants() {
+    // A statement the backends share is a named constant beside its module's macro, passed
+    // to the query by name; only statements assembled at run time (`format!`, a query
+    // builder) are written where they are used.
+    let inline = passes_a_literal_to_sqlx();
+    let mut files = vec![];
+    rust_files(&workspace().join("crates/nunchi-store/src/sql"), &mut files);
+    let mut problems = vec![];
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, window) in text.lines().collect::<Vec<_>>().windows(2).enumerate() {
+            let joined = format!("{} {}", window[0].trim(), window[1].trim());
+            if inline(&joined) {
+                problems.push(format!("{}:{}: inline SQL", f.display(), i + 1));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Whether a line (joined with the next) passes a string literal straight to a query.
+fn passes_a_literal_to_sqlx() -> impl Fn(&str) -> bool {
+    // Spelled in parts, so that this file does not name the crate itself.
+    let calls: Vec<String> = ["query(", "query_as(", "query_scalar("]
+        .iter()
+        .map(|c| format!("{}::{c}", "sqlx"))
+        .collect();
+    move |line: &str| {
+        calls.iter().any(|call| {
+            line.split(call.as_str())
+                .skip(1)
+                .any(|rest| rest.trim_start().starts_with('"'))
+        })
+    }
+}

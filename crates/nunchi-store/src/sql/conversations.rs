@@ -95,6 +95,48 @@ pub(crate) fn caseless(text: &str) -> bool {
         .all(|c| c.to_lowercase().eq(std::iter::once(c)) && c.to_uppercase().eq(std::iter::once(c)))
 }
 
+pub(crate) const LABELS_OF: &str = "
+    SELECT conversation_id, label FROM conversation_labels WHERE conversation_id IN (";
+
+pub(crate) const INSERT_CALL: &str = "
+    INSERT INTO calls (message_id, direction, number, agent_id, started_at, ended_at, outcome,
+    recording_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+pub(crate) const CALLS: &str = "
+    SELECT k.* FROM calls k JOIN conversation_messages m ON m.id = k.message_id
+    WHERE m.conversation_id = $1 ORDER BY k.message_id";
+
+pub(crate) const CONVERSATION: &str = "SELECT * FROM conversations WHERE id = $1";
+
+pub(crate) const CONVERSATIONS: &str = "SELECT * FROM conversations WHERE 1 = 1";
+
+pub(crate) const MESSAGES: &str = "
+    SELECT * FROM conversation_messages WHERE conversation_id = $1 ORDER BY id";
+
+pub(crate) const LATEST_MESSAGES: &str = "
+    SELECT * FROM conversation_messages WHERE id IN (SELECT MAX(id) FROM conversation_messages
+    WHERE direction IN ('incoming', 'outgoing') AND conversation_id IN (";
+
+pub(crate) const MESSAGES_BY_EXTERNAL_ID: &str = "
+    SELECT * FROM conversation_messages WHERE channel =";
+
+pub(crate) const SET_LABELS_DELETE_CONVERSATION_LABELS: &str = "
+    DELETE FROM conversation_labels WHERE conversation_id = $1";
+
+pub(crate) const SET_LABELS_INSERT_CONVERSATION_LABELS: &str = "
+    INSERT INTO conversation_labels (conversation_id, label) VALUES ($1, $2)
+    ON CONFLICT DO NOTHING";
+
+pub(crate) const SET_DELIVERY_UPDATE_CONVERSATION_MESSAGES: &str = "
+    UPDATE conversation_messages SET delivery = $2, delivery_error = $3 WHERE id = $1";
+
+pub(crate) const MESSAGE: &str = "SELECT * FROM conversation_messages WHERE id = $1";
+
+pub(crate) const KEEP_UNREADABLE_MAIL: &str = "
+    INSERT INTO unreadable_mail (received_at, reason, raw) VALUES ($1, $2, $3) RETURNING id";
+
+pub(crate) const UNREADABLE_MAIL: &str = "SELECT * FROM unreadable_mail ORDER BY id DESC LIMIT $1";
+
 macro_rules! impl_conversation_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -104,10 +146,8 @@ macro_rules! impl_conversation_store {
             ) -> $crate::StoreResult<std::collections::HashMap<i64, Vec<String>>> {
                 let mut out: std::collections::HashMap<i64, Vec<String>> = Default::default();
                 for chunk in ids.chunks(500) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT conversation_id, label FROM conversation_labels
-                         WHERE conversation_id IN (",
-                    );
+                    let mut qb =
+                        sqlx::QueryBuilder::<$db>::new($crate::sql::conversations::LABELS_OF);
                     let mut sep = qb.separated(", ");
                     for id in chunk {
                         sep.push_bind(*id);
@@ -139,20 +179,17 @@ macro_rules! impl_conversation_store {
                 message_id: i64,
                 call: &$crate::model::Call,
             ) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO calls (message_id, direction, number, agent_id, started_at,
-                     ended_at, outcome, recording_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(message_id)
-                .bind(&call.direction)
-                .bind(&call.number)
-                .bind(call.agent_id)
-                .bind(call.started_at)
-                .bind(call.ended_at)
-                .bind(&call.outcome)
-                .bind(&call.recording_url)
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query($crate::sql::conversations::INSERT_CALL)
+                    .bind(message_id)
+                    .bind(&call.direction)
+                    .bind(&call.number)
+                    .bind(call.agent_id)
+                    .bind(call.started_at)
+                    .bind(call.ended_at)
+                    .bind(&call.outcome)
+                    .bind(&call.recording_url)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             }
 
@@ -183,8 +220,7 @@ macro_rules! impl_conversation_store {
                 }
                 tx.commit().await?;
                 Ok((
-                    $crate::traits::ConversationStore::conversation(self, conversation.id)
-                        .await?,
+                    $crate::traits::ConversationStore::conversation(self, conversation.id).await?,
                     message,
                 ))
             }
@@ -302,11 +338,13 @@ macro_rules! impl_conversation_store {
                 conversation_id: i64,
                 client_id: &str,
             ) -> $crate::StoreResult<Option<$crate::model::ConversationMessage>> {
-                Ok(sqlx::query_as($crate::sql::conversations::MESSAGE_BY_CLIENT_ID)
-                    .bind(conversation_id)
-                    .bind(client_id)
-                    .fetch_optional(&self.read)
-                    .await?)
+                Ok(
+                    sqlx::query_as($crate::sql::conversations::MESSAGE_BY_CLIENT_ID)
+                        .bind(conversation_id)
+                        .bind(client_id)
+                        .fetch_optional(&self.read)
+                        .await?,
+                )
             }
 
             async fn create_call_conversation(
@@ -339,13 +377,10 @@ macro_rules! impl_conversation_store {
                 &self,
                 conversation_id: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::Call>> {
-                Ok(sqlx::query_as(
-                    "SELECT k.* FROM calls k JOIN conversation_messages m ON m.id = k.message_id
-                     WHERE m.conversation_id = $1 ORDER BY k.message_id",
-                )
-                .bind(conversation_id)
-                .fetch_all(&self.read)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::conversations::CALLS)
+                    .bind(conversation_id)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn import_messages(
@@ -366,7 +401,7 @@ macro_rules! impl_conversation_store {
                 id: i64,
             ) -> $crate::StoreResult<$crate::model::Conversation> {
                 let row: $crate::model::Conversation =
-                    sqlx::query_as("SELECT * FROM conversations WHERE id = $1")
+                    sqlx::query_as($crate::sql::conversations::CONVERSATION)
                         .bind(id)
                         .fetch_optional(&self.read)
                         .await?
@@ -381,7 +416,7 @@ macro_rules! impl_conversation_store {
                 f: &$crate::model::ConversationFilter,
             ) -> $crate::StoreResult<Vec<$crate::model::Conversation>> {
                 let mut qb =
-                    sqlx::QueryBuilder::<$db>::new("SELECT * FROM conversations WHERE 1 = 1");
+                    sqlx::QueryBuilder::<$db>::new($crate::sql::conversations::CONVERSATIONS);
                 if let Some(s) = f.status {
                     qb.push(" AND status = ").push_bind(s.as_str());
                 }
@@ -455,12 +490,10 @@ macro_rules! impl_conversation_store {
                 &self,
                 conversation_id: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::ConversationMessage>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM conversation_messages WHERE conversation_id = $1 ORDER BY id",
-                )
-                .bind(conversation_id)
-                .fetch_all(&self.read)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::conversations::MESSAGES)
+                    .bind(conversation_id)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn latest_messages(
@@ -469,11 +502,8 @@ macro_rules! impl_conversation_store {
             ) -> $crate::StoreResult<Vec<$crate::model::ConversationMessage>> {
                 let mut out = Vec::new();
                 for chunk in conversation_ids.chunks(500) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT * FROM conversation_messages WHERE id IN (SELECT MAX(id)
-                         FROM conversation_messages WHERE direction IN ('incoming', 'outgoing')
-                         AND conversation_id IN (",
-                    );
+                    let mut qb =
+                        sqlx::QueryBuilder::<$db>::new($crate::sql::conversations::LATEST_MESSAGES);
                     let mut sep = qb.separated(", ");
                     for id in chunk {
                         sep.push_bind(*id);
@@ -497,7 +527,7 @@ macro_rules! impl_conversation_store {
                     return Ok(vec![]);
                 }
                 let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT * FROM conversation_messages WHERE channel = ",
+                    $crate::sql::conversations::MESSAGES_BY_EXTERNAL_ID,
                 );
                 qb.push_bind(channel.to_string())
                     .push(" AND external_id IN (");
@@ -532,21 +562,16 @@ macro_rules! impl_conversation_store {
 
             async fn set_labels(&self, id: i64, labels: &[String]) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
-                sqlx::query(
-                    "DELETE FROM conversation_labels WHERE conversation_id = $1",
-                )
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                for label in labels {
-                    sqlx::query(
-                        "INSERT INTO conversation_labels (conversation_id, label) VALUES ($1, $2)
-                         ON CONFLICT DO NOTHING",
-                    )
+                sqlx::query($crate::sql::conversations::SET_LABELS_DELETE_CONVERSATION_LABELS)
                     .bind(id)
-                    .bind(label)
                     .execute(&mut *tx)
                     .await?;
+                for label in labels {
+                    sqlx::query($crate::sql::conversations::SET_LABELS_INSERT_CONVERSATION_LABELS)
+                        .bind(id)
+                        .bind(label)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -558,15 +583,12 @@ macro_rules! impl_conversation_store {
                 delivery: &str,
                 error: Option<&str>,
             ) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE conversation_messages SET delivery = $2, delivery_error = $3
-                     WHERE id = $1",
-                )
-                .bind(message_id)
-                .bind(delivery)
-                .bind(error)
-                .execute(&self.write)
-                .await?;
+                sqlx::query($crate::sql::conversations::SET_DELIVERY_UPDATE_CONVERSATION_MESSAGES)
+                    .bind(message_id)
+                    .bind(delivery)
+                    .bind(error)
+                    .execute(&self.write)
+                    .await?;
                 Ok(())
             }
 
@@ -574,7 +596,7 @@ macro_rules! impl_conversation_store {
                 &self,
                 id: i64,
             ) -> $crate::StoreResult<$crate::model::ConversationMessage> {
-                sqlx::query_as("SELECT * FROM conversation_messages WHERE id = $1")
+                sqlx::query_as($crate::sql::conversations::MESSAGE)
                     .bind(id)
                     .fetch_optional(&self.read)
                     .await?
@@ -586,15 +608,14 @@ macro_rules! impl_conversation_store {
                 raw: &[u8],
                 reason: &str,
             ) -> $crate::StoreResult<i64> {
-                Ok(sqlx::query_scalar(
-                    "INSERT INTO unreadable_mail (received_at, reason, raw) VALUES ($1, $2, $3)
-                     RETURNING id",
+                Ok(
+                    sqlx::query_scalar($crate::sql::conversations::KEEP_UNREADABLE_MAIL)
+                        .bind(self.clock.now_ms())
+                        .bind(reason)
+                        .bind(raw)
+                        .fetch_one(&self.write)
+                        .await?,
                 )
-                .bind(self.clock.now_ms())
-                .bind(reason)
-                .bind(raw)
-                .fetch_one(&self.write)
-                .await?)
             }
 
             async fn search_messages(
@@ -617,12 +638,10 @@ macro_rules! impl_conversation_store {
                 &self,
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::UnreadableMail>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM unreadable_mail ORDER BY id DESC LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::conversations::UNREADABLE_MAIL)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
             }
         }
     };

@@ -65,50 +65,38 @@ macro_rules! impl_customer_writes {
                 hi: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::Customer>> {
                 use $crate::model::*;
-                let rows: Vec<CustomerRow> = sqlx::query_as(
-                    "SELECT * FROM customers WHERE id >= $1 AND id <= $2 ORDER BY id",
-                )
-                .bind(lo)
-                .bind(hi)
-                .fetch_all(&mut *conn)
-                .await?;
-                let idents: Vec<(i64, i64, String, String, i64)> = sqlx::query_as(
-                    "SELECT customer_id, id, kind, value, created_at FROM customer_identities
-                     WHERE customer_id >= $1 AND customer_id <= $2 ORDER BY id",
-                )
-                .bind(lo)
-                .bind(hi)
-                .fetch_all(&mut *conn)
-                .await?;
-                let tags: Vec<(i64, String)> = sqlx::query_as(
-                    "SELECT customer_id, tag FROM customer_tags WHERE customer_id >= $1
-                     AND customer_id <= $2 ORDER BY tag",
-                )
-                .bind(lo)
-                .bind(hi)
-                .fetch_all(&mut *conn)
-                .await?;
-                let attrs: Vec<(i64, String, String, String)> = sqlx::query_as(
-                    "SELECT a.customer_id, a.key, d.type, a.value FROM customer_attributes a
-                     JOIN attribute_defs d ON d.key = a.key WHERE a.customer_id >= $1
-                     AND a.customer_id <= $2 ORDER BY a.key",
-                )
-                .bind(lo)
-                .bind(hi)
-                .fetch_all(&mut *conn)
-                .await?;
-                let consents: Vec<(i64, String, String, bool, i64, String)> = sqlx::query_as(
-                    "SELECT customer_id, channel, purpose, granted, at, source FROM consents
-                     WHERE customer_id >= $1 AND customer_id <= $2
-                     ORDER BY channel, purpose, at DESC, id DESC",
-                )
-                .bind(lo)
-                .bind(hi)
-                .fetch_all(&mut *conn)
-                .await?;
+                let rows: Vec<CustomerRow> =
+                    sqlx::query_as($crate::sql::customer_queries::LOAD_CUSTOMERS_SELECT_CUSTOMERS)
+                        .bind(lo)
+                        .bind(hi)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                let idents: Vec<(i64, i64, String, String, i64)> =
+                    sqlx::query_as($crate::sql::customer_queries::LOAD_CUSTOMERS_SELECT_IDENTITIES)
+                        .bind(lo)
+                        .bind(hi)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                let tags: Vec<(i64, String)> =
+                    sqlx::query_as($crate::sql::customer_queries::LOAD_CUSTOMERS_SELECT_TAGS)
+                        .bind(lo)
+                        .bind(hi)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                let attrs: Vec<(i64, String, String, String)> =
+                    sqlx::query_as($crate::sql::customer_queries::LOAD_CUSTOMERS_SELECT_ATTRIBUTES)
+                        .bind(lo)
+                        .bind(hi)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                let consents: Vec<(i64, String, String, bool, i64, String)> =
+                    sqlx::query_as($crate::sql::customer_queries::LOAD_CUSTOMERS_SELECT_CONSENTS)
+                        .bind(lo)
+                        .bind(hi)
+                        .fetch_all(&mut *conn)
+                        .await?;
                 let events: Vec<(i64, i64, String, String, String, bool)> = sqlx::query_as(
-                    "SELECT customer_id, id, kind, label, date, recurring FROM life_events
-                     WHERE customer_id >= $1 AND customer_id <= $2 ORDER BY date",
+                    $crate::sql::customer_queries::LOAD_CUSTOMERS_SELECT_LIFE_EVENTS,
                 )
                 .bind(lo)
                 .bind(hi)
@@ -200,9 +188,8 @@ macro_rules! impl_customer_writes {
                 if by_kind.is_empty() {
                     return Ok(owners);
                 }
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT kind, value, customer_id FROM customer_identities WHERE ",
-                );
+                let mut qb =
+                    sqlx::QueryBuilder::<$db>::new($crate::sql::customer_queries::IDENTITY_OWNERS);
                 for (n, (kind, values)) in by_kind.into_iter().enumerate() {
                     if n > 0 {
                         qb.push(" OR ");
@@ -309,8 +296,7 @@ macro_rules! impl_customer_writes {
                     for (key, ty, value) in &r.attributes {
                         if !defs.contains_key(key) {
                             sqlx::query(
-                                "INSERT INTO attribute_defs (key, type, created_at)
-                                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                                $crate::sql::customer_queries::INSERT_GROUP_INSERT_ATTRIBUTE_DEFS,
                             )
                             .bind(key)
                             .bind(ty.as_str())
@@ -333,8 +319,7 @@ macro_rules! impl_customer_writes {
                 let ids = Self::reserve_ids(&mut *conn, "customers", rows.len()).await?;
                 for (chunk, chunk_ids) in rows.chunks(1000).zip(ids.chunks(1000)) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO customers (id, name, language, time_zone, preferred_channel,
-                         created_at, updated_at) ",
+                        $crate::sql::customer_queries::INSERT_GROUP_INSERT_CUSTOMERS,
                     );
                     qb.push_values(chunk.iter().zip(chunk_ids), |mut b, (r, id)| {
                         let f = &r.profile;
@@ -402,7 +387,7 @@ macro_rules! impl_customer_writes {
                 // Rows per statement stay under SQLite's and PostgreSQL's bind-parameter limits.
                 for chunk in identities.chunks(2000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO customer_identities (customer_id, kind, value, created_at) ",
+                        $crate::sql::customer_queries::INSERT_GROUP_INSERT_IDENTITIES,
                     );
                     qb.push_values(chunk, |mut b, (id, kind, value, _)| {
                         b.push_bind(*id)
@@ -412,7 +397,7 @@ macro_rules! impl_customer_writes {
                     });
                     qb.build().execute(&mut *conn).await?;
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO identity_log (customer_id, action, kind, value, actor, at) ",
+                        $crate::sql::customer_queries::INSERT_GROUP_INSERT_IDENTITY_LOG,
                     );
                     qb.push_values(chunk, |mut b, (id, kind, value, _)| {
                         b.push_bind(*id)
@@ -426,7 +411,7 @@ macro_rules! impl_customer_writes {
                 }
                 for chunk in tags.chunks(5000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO customer_tags (customer_id, tag) ",
+                        $crate::sql::customer_queries::INSERT_GROUP_INSERT_TAGS,
                     );
                     qb.push_values(chunk, |mut b, (id, tag, _, _)| {
                         b.push_bind(*id).push_bind(tag.clone());
@@ -435,8 +420,7 @@ macro_rules! impl_customer_writes {
                 }
                 for chunk in consents.chunks(2000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO consents (customer_id, channel, purpose, granted, at, source)
-                         ",
+                        $crate::sql::customer_queries::INSERT_GROUP_INSERT_CONSENTS,
                     );
                     qb.push_values(chunk, |mut b, (id, channel, purpose, _)| {
                         b.push_bind(*id)
@@ -450,7 +434,7 @@ macro_rules! impl_customer_writes {
                 }
                 for chunk in events.chunks(2000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO life_events (customer_id, kind, label, date, recurring) ",
+                        $crate::sql::customer_queries::INSERT_GROUP_INSERT_LIFE_EVENTS,
                     );
                     qb.push_values(chunk, |mut b, (id, kind, date, _)| {
                         b.push_bind(*id)
@@ -463,7 +447,7 @@ macro_rules! impl_customer_writes {
                 }
                 for chunk in attributes.chunks(3000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO customer_attributes (customer_id, key, value) ",
+                        $crate::sql::customer_queries::INSERT_GROUP_INSERT_ATTRIBUTES,
                     );
                     qb.push_values(chunk, |mut b, (n, key, value)| {
                         b.push_bind(ids[*n])
@@ -474,7 +458,7 @@ macro_rules! impl_customer_writes {
                 }
                 for chunk in keys.chunks(5000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO search_keys (key, customer_id) ",
+                        $crate::sql::customer_queries::INSERT_GROUP_INSERT_SEARCH_KEYS,
                     );
                     qb.push_values(chunk, |mut b, (id, key, _, _)| {
                         b.push_bind(key.clone()).push_bind(*id);
@@ -489,13 +473,14 @@ macro_rules! impl_customer_writes {
                 id: i64,
             ) -> $crate::StoreResult<()> {
                 use nunchi_core::{email::Email, phone::Phone};
-                let name: Option<String> =
-                    sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
-                        .bind(id)
-                        .fetch_one(&mut *conn)
-                        .await?;
+                let name: Option<String> = sqlx::query_scalar(
+                    $crate::sql::customer_queries::REFRESH_SEARCH_KEYS_SELECT_CUSTOMERS,
+                )
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?;
                 let idents: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT kind, value FROM customer_identities WHERE customer_id = $1",
+                    $crate::sql::customer_queries::REFRESH_SEARCH_KEYS_SELECT_IDENTITIES,
                 )
                 .bind(id)
                 .fetch_all(&mut *conn)
@@ -517,14 +502,13 @@ macro_rules! impl_customer_writes {
                     .collect();
                 let keys =
                     nunchi_core::search::keys_for(name.as_deref(), &emails, &phones, &externals);
-                sqlx::query("DELETE FROM search_keys WHERE customer_id = $1")
+                sqlx::query($crate::sql::customer_queries::REFRESH_SEARCH_KEYS_DELETE_SEARCH_KEYS)
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
                 for key in keys {
                     sqlx::query(
-                        "INSERT INTO search_keys (key, customer_id) VALUES ($1, $2)
-                         ON CONFLICT DO NOTHING",
+                        $crate::sql::customer_queries::REFRESH_SEARCH_KEYS_INSERT_SEARCH_KEYS,
                     )
                     .bind(key)
                     .bind(id)
@@ -543,18 +527,15 @@ macro_rules! impl_customer_writes {
                 actor: &str,
                 now: i64,
             ) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO identity_log (customer_id, action, kind, value, actor, at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id)
-                .bind(action)
-                .bind(kind)
-                .bind(value)
-                .bind(actor)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query($crate::sql::customer_queries::LOG_IDENTITY)
+                    .bind(id)
+                    .bind(action)
+                    .bind(kind)
+                    .bind(value)
+                    .bind(actor)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             }
 
@@ -567,7 +548,7 @@ macro_rules! impl_customer_writes {
                 now: i64,
             ) -> $crate::StoreResult<bool> {
                 let owner: Option<i64> = sqlx::query_scalar(
-                    "SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2",
+                    $crate::sql::customer_queries::ATTACH_IDENTITY_SELECT_IDENTITIES,
                 )
                 .bind(identity.kind.as_str())
                 .bind(&identity.value)
@@ -582,8 +563,7 @@ macro_rules! impl_customer_writes {
                     ))),
                     None => {
                         sqlx::query(
-                            "INSERT INTO customer_identities (customer_id, kind, value,
-                             created_at) VALUES ($1, $2, $3, $4)",
+                            $crate::sql::customer_queries::ATTACH_IDENTITY_INSERT_IDENTITIES,
                         )
                         .bind(id)
                         .bind(identity.kind.as_str())
@@ -612,19 +592,15 @@ macro_rules! impl_customer_writes {
                 f: &nunchi_core::customer::ProfileFields,
                 now: i64,
             ) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE customers SET name = COALESCE($2, name), language = COALESCE($3,
-                     language), time_zone = COALESCE($4, time_zone), preferred_channel =
-                     COALESCE($5, preferred_channel), updated_at = $6 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(f.name.as_ref().map(|v| v.as_str()))
-                .bind(f.language.as_ref().map(|v| v.as_str()))
-                .bind(f.time_zone.as_ref().map(|v| v.as_str()))
-                .bind(f.preferred_channel.map(|v| v.as_str()))
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query($crate::sql::customer_queries::WRITE_PROFILE_UPDATE_CUSTOMERS)
+                    .bind(id)
+                    .bind(f.name.as_ref().map(|v| v.as_str()))
+                    .bind(f.language.as_ref().map(|v| v.as_str()))
+                    .bind(f.time_zone.as_ref().map(|v| v.as_str()))
+                    .bind(f.preferred_channel.map(|v| v.as_str()))
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             }
 
@@ -636,14 +612,15 @@ macro_rules! impl_customer_writes {
                 value: &str,
                 now: i64,
             ) -> $crate::StoreResult<()> {
-                let declared: Option<String> =
-                    sqlx::query_scalar("SELECT type FROM attribute_defs WHERE key = $1")
-                        .bind(key)
-                        .fetch_optional(&mut *conn)
-                        .await?;
+                let declared: Option<String> = sqlx::query_scalar(
+                    $crate::sql::customer_queries::WRITE_ATTRIBUTE_SELECT_ATTRIBUTE_DEFS,
+                )
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await?;
                 if declared.is_none() {
                     sqlx::query(
-                        "INSERT INTO attribute_defs (key, type, created_at) VALUES ($1, $2, $3)",
+                        $crate::sql::customer_queries::WRITE_ATTRIBUTE_INSERT_ATTRIBUTE_DEFS,
                     )
                     .bind(key)
                     .bind(ty.as_str())
@@ -656,15 +633,12 @@ macro_rules! impl_customer_writes {
                     key,
                     value,
                 )?;
-                sqlx::query(
-                    "INSERT INTO customer_attributes (customer_id, key, value) VALUES ($1, $2, $3)
-                     ON CONFLICT (customer_id, key) DO UPDATE SET value = excluded.value",
-                )
-                .bind(id)
-                .bind(key)
-                .bind(value)
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query($crate::sql::customer_queries::WRITE_ATTRIBUTE_INSERT_ATTRIBUTES)
+                    .bind(id)
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             }
 
@@ -674,8 +648,7 @@ macro_rules! impl_customer_writes {
                 c: &nunchi_core::consent::Consent,
             ) -> $crate::StoreResult<()> {
                 let latest: Option<bool> = sqlx::query_scalar(
-                    "SELECT granted FROM consents WHERE customer_id = $1 AND channel = $2
-                     AND purpose = $3 ORDER BY at DESC, id DESC LIMIT 1",
+                    $crate::sql::customer_queries::WRITE_CONSENT_SELECT_CONSENTS,
                 )
                 .bind(id)
                 .bind(c.channel.as_str())
@@ -683,18 +656,15 @@ macro_rules! impl_customer_writes {
                 .fetch_optional(&mut *conn)
                 .await?;
                 if latest != Some(c.granted) {
-                    sqlx::query(
-                        "INSERT INTO consents (customer_id, channel, purpose, granted, at, source)
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(id)
-                    .bind(c.channel.as_str())
-                    .bind(c.purpose.as_str())
-                    .bind(c.granted)
-                    .bind(c.at.0)
-                    .bind(&c.source)
-                    .execute(&mut *conn)
-                    .await?;
+                    sqlx::query($crate::sql::customer_queries::WRITE_CONSENT_INSERT_CONSENTS)
+                        .bind(id)
+                        .bind(c.channel.as_str())
+                        .bind(c.purpose.as_str())
+                        .bind(c.granted)
+                        .bind(c.at.0)
+                        .bind(&c.source)
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 Ok(())
             }
@@ -707,18 +677,14 @@ macro_rules! impl_customer_writes {
                 date: &str,
                 recurring: bool,
             ) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO life_events (customer_id, kind, label, date, recurring)
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (customer_id, kind, label) DO UPDATE
-                     SET date = excluded.date, recurring = excluded.recurring",
-                )
-                .bind(id)
-                .bind(kind)
-                .bind(label)
-                .bind(date)
-                .bind(recurring)
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query($crate::sql::customer_queries::WRITE_LIFE_EVENT)
+                    .bind(id)
+                    .bind(kind)
+                    .bind(label)
+                    .bind(date)
+                    .bind(recurring)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             }
 
@@ -738,14 +704,11 @@ macro_rules! impl_customer_writes {
                     Self::attach_identity(conn, id, identity, source, now).await?;
                 }
                 for tag in &r.tags {
-                    sqlx::query(
-                        "INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2)
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(tag.as_str())
-                    .execute(&mut *conn)
-                    .await?;
+                    sqlx::query($crate::sql::customer_queries::WRITE_RECORD_INSERT_TAGS)
+                        .bind(id)
+                        .bind(tag.as_str())
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 for (channel, purpose) in &r.consents {
                     let c = nunchi_core::consent::Consent {
@@ -772,13 +735,13 @@ macro_rules! impl_customer_writes {
                 since: Option<nunchi_core::time::Millis>,
                 now: i64,
             ) -> $crate::StoreResult<i64> {
-                Ok(sqlx::query_scalar(
-                    "INSERT INTO customers (created_at, updated_at) VALUES ($1, $2) RETURNING id",
+                Ok(
+                    sqlx::query_scalar($crate::sql::customer_queries::INSERT_CUSTOMER_ROW)
+                        .bind(since.map(|m| m.0).unwrap_or(now))
+                        .bind(now)
+                        .fetch_one(&mut *conn)
+                        .await?,
                 )
-                .bind(since.map(|m| m.0).unwrap_or(now))
-                .bind(now)
-                .fetch_one(&mut *conn)
-                .await?)
             }
         }
     };

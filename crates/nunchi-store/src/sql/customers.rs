@@ -10,7 +10,7 @@ macro_rules! impl_customer_store {
                 id: i64,
             ) -> $crate::StoreResult<$crate::model::CustomerRow> {
                 let row: Option<$crate::model::CustomerRow> =
-                    sqlx::query_as("SELECT * FROM customers WHERE id = $1")
+                    sqlx::query_as($crate::sql::customer_queries::LIVE_CUSTOMER)
                         .bind(id)
                         .fetch_optional(&mut *conn)
                         .await?;
@@ -22,9 +22,9 @@ macro_rules! impl_customer_store {
                             r.merged_into.unwrap_or_default()
                         )))
                     }
-                    Some(r) if r.erased_at.is_some() => Err($crate::StoreError::Conflict(
-                        format!("customer {id} was erased"),
-                    )),
+                    Some(r) if r.erased_at.is_some() => Err($crate::StoreError::Conflict(format!(
+                        "customer {id} was erased"
+                    ))),
                     Some(r) => Ok(r),
                 }
             }
@@ -36,8 +36,7 @@ macro_rules! impl_customer_store {
                 if ids.is_empty() {
                     return Ok(vec![]);
                 }
-                let mut qb =
-                    sqlx::QueryBuilder::<$db>::new($crate::sql::customers::SUMMARY_SELECT);
+                let mut qb = sqlx::QueryBuilder::<$db>::new($crate::sql::customers::SUMMARY_SELECT);
                 qb.push(" WHERE c.id IN (");
                 let mut sep = qb.separated(", ");
                 for id in ids {
@@ -71,8 +70,7 @@ macro_rules! impl_customer_store {
                 &self,
                 records: &[nunchi_core::import::CustomerRecord],
                 source: &str,
-            ) -> $crate::StoreResult<Vec<$crate::StoreResult<$crate::model::Upserted>>>
-            {
+            ) -> $crate::StoreResult<Vec<$crate::StoreResult<$crate::model::Upserted>>> {
                 use $crate::{
                     model::Upserted,
                     sql::customer_writes::{Owner, identity_key, record_identities},
@@ -89,11 +87,13 @@ macro_rules! impl_customer_store {
                         .map(|(k, id)| (k, Owner::Id(id)))
                         .collect();
                 let mut defs: std::collections::HashMap<String, String> =
-                    sqlx::query_as::<_, (String, String)>("SELECT key, type FROM attribute_defs")
-                        .fetch_all(&mut *tx)
-                        .await?
-                        .into_iter()
-                        .collect();
+                    sqlx::query_as::<_, (String, String)>(
+                        $crate::sql::customer_queries::UPSERT_CUSTOMERS_SELECT_ATTRIBUTE_DEFS,
+                    )
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
                 let mut out: Vec<Option<$crate::StoreResult<Upserted>>> =
                     records.iter().map(|_| None).collect();
                 let mut group: Vec<usize> = Vec::new();
@@ -152,18 +152,13 @@ macro_rules! impl_customer_store {
                     .into_iter()
                     .map(|r| {
                         r.unwrap_or_else(|| {
-                            Err($crate::StoreError::Conflict(
-                                "row was not processed".into(),
-                            ))
+                            Err($crate::StoreError::Conflict("row was not processed".into()))
                         })
                     })
                     .collect())
             }
 
-            async fn customer(
-                &self,
-                id: i64,
-            ) -> $crate::StoreResult<$crate::model::Customer> {
+            async fn customer(&self, id: i64) -> $crate::StoreResult<$crate::model::Customer> {
                 let mut conn = self.read.acquire().await?;
                 Self::load_customers(&mut conn, id, id)
                     .await?
@@ -188,13 +183,13 @@ macro_rules! impl_customer_store {
                 &self,
                 identity: &nunchi_core::identity::Identity,
             ) -> $crate::StoreResult<Option<i64>> {
-                Ok(sqlx::query_scalar(
-                    "SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2",
+                Ok(
+                    sqlx::query_scalar($crate::sql::customer_queries::FIND_BY_IDENTITY)
+                        .bind(identity.kind.as_str())
+                        .bind(&identity.value)
+                        .fetch_optional(&self.read)
+                        .await?,
                 )
-                .bind(identity.kind.as_str())
-                .bind(&identity.value)
-                .fetch_optional(&self.read)
-                .await?)
             }
 
             async fn add_identity(
@@ -218,15 +213,12 @@ macro_rules! impl_customer_store {
                 actor: &str,
             ) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
-                let done = sqlx::query(
-                    "DELETE FROM customer_identities WHERE customer_id = $1 AND kind = $2
-                     AND value = $3",
-                )
-                .bind(id)
-                .bind(identity.kind.as_str())
-                .bind(&identity.value)
-                .execute(&mut *tx)
-                .await?;
+                let done = sqlx::query($crate::sql::customer_queries::REMOVE_IDENTITY)
+                    .bind(id)
+                    .bind(identity.kind.as_str())
+                    .bind(&identity.value)
+                    .execute(&mut *tx)
+                    .await?;
                 if done.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound(format!(
                         "{} {} on customer {id}",
@@ -256,18 +248,14 @@ macro_rules! impl_customer_store {
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::CustomerSummary>> {
                 let mut conn = self.read.acquire().await?;
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT c.id FROM customers c WHERE c.merged_into IS NULL
-                     AND c.erased_at IS NULL",
-                );
+                let mut qb =
+                    sqlx::QueryBuilder::<$db>::new($crate::sql::customer_queries::LIST_CUSTOMERS);
                 if let Some(q) = filter.query.as_deref().filter(|q| !q.is_empty()) {
-                    qb.push(
-                        " AND c.id IN (SELECT customer_id FROM search_keys WHERE key >= ",
-                    )
-                    .push_bind(q.to_string())
-                    .push(" AND key < ")
-                    .push_bind(nunchi_core::search::prefix_upper_bound(q))
-                    .push(")");
+                    qb.push(" AND c.id IN (SELECT customer_id FROM search_keys WHERE key >= ")
+                        .push_bind(q.to_string())
+                        .push(" AND key < ")
+                        .push_bind(nunchi_core::search::prefix_upper_bound(q))
+                        .push(")");
                 }
                 if let Some(tag) = &filter.tag {
                     qb.push(
@@ -323,8 +311,7 @@ macro_rules! impl_customer_store {
                 // Keys come back in key order, so exact and shorter matches rank first; a
                 // customer matching several keys is counted once.
                 let hits: Vec<i64> = sqlx::query_scalar(
-                    "SELECT customer_id FROM search_keys WHERE key >= $1 AND key < $2 ORDER BY key
-                     LIMIT $3",
+                    $crate::sql::customer_queries::SEARCH_CUSTOMERS_SELECT_SEARCH_KEYS,
                 )
                 .bind(query)
                 .bind(nunchi_core::search::prefix_upper_bound(query))
@@ -350,19 +337,16 @@ macro_rules! impl_customer_store {
             ) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
                 Self::live_customer(&mut tx, id).await?;
-                sqlx::query("DELETE FROM customer_tags WHERE customer_id = $1")
+                sqlx::query($crate::sql::customer_queries::SET_TAGS_DELETE_TAGS)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
                 for tag in tags {
-                    sqlx::query(
-                        "INSERT INTO customer_tags (customer_id, tag) VALUES ($1, $2)
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(tag.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                    sqlx::query($crate::sql::customer_queries::SET_TAGS_INSERT_TAGS)
+                        .bind(id)
+                        .bind(tag.as_str())
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -386,41 +370,39 @@ macro_rules! impl_customer_store {
                 &self,
                 key: &str,
             ) -> $crate::StoreResult<Option<nunchi_core::customer::AttributeType>> {
-                let t: Option<String> =
-                    sqlx::query_scalar("SELECT type FROM attribute_defs WHERE key = $1")
-                        .bind(key)
-                        .fetch_optional(&self.read)
-                        .await?;
+                let t: Option<String> = sqlx::query_scalar(
+                    $crate::sql::customer_queries::ATTRIBUTE_TYPE_SELECT_ATTRIBUTE_DEFS,
+                )
+                .bind(key)
+                .fetch_optional(&self.read)
+                .await?;
                 Ok(t.and_then(|t| nunchi_core::customer::AttributeType::parse(&t).ok()))
             }
 
             async fn attribute_keys(&self) -> $crate::StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    $crate::sql::customer_queries::ATTRIBUTE_KEYS_SELECT_ATTRIBUTE_DEFS,
+                )
+                .fetch_all(&self.read)
+                .await?)
+            }
+
+            async fn attribute_values(&self, key: &str) -> $crate::StoreResult<Vec<(i64, String)>> {
                 Ok(
-                    sqlx::query_scalar("SELECT key FROM attribute_defs ORDER BY key")
+                    sqlx::query_as($crate::sql::customer_queries::ATTRIBUTE_VALUES)
+                        .bind(key)
                         .fetch_all(&self.read)
                         .await?,
                 )
             }
 
-            async fn attribute_values(
-                &self,
-                key: &str,
-            ) -> $crate::StoreResult<Vec<(i64, String)>> {
-                Ok(sqlx::query_as(
-                    "SELECT customer_id, value FROM customer_attributes WHERE key = $1",
-                )
-                .bind(key)
-                .fetch_all(&self.read)
-                .await?)
-            }
-
             async fn customers_tagged(&self, tag: &str) -> $crate::StoreResult<Vec<i64>> {
-                Ok(sqlx::query_scalar(
-                    "SELECT customer_id FROM customer_tags WHERE tag = $1",
+                Ok(
+                    sqlx::query_scalar($crate::sql::customer_queries::CUSTOMERS_TAGGED)
+                        .bind(tag)
+                        .fetch_all(&self.read)
+                        .await?,
                 )
-                .bind(tag)
-                .fetch_all(&self.read)
-                .await?)
             }
 
             async fn record_consent(
@@ -439,13 +421,12 @@ macro_rules! impl_customer_store {
                 &self,
                 id: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::ConsentRow>> {
-                Ok(sqlx::query_as(
-                    "SELECT channel, purpose, granted, at, source FROM consents
-                     WHERE customer_id = $1 ORDER BY at DESC, id DESC",
+                Ok(
+                    sqlx::query_as($crate::sql::customer_queries::CONSENT_HISTORY)
+                        .bind(id)
+                        .fetch_all(&self.read)
+                        .await?,
                 )
-                .bind(id)
-                .fetch_all(&self.read)
-                .await?)
             }
 
             async fn set_life_event(
@@ -472,34 +453,28 @@ macro_rules! impl_customer_store {
             ) -> $crate::StoreResult<$crate::model::Note> {
                 let mut tx = self.write.begin().await?;
                 Self::live_customer(&mut tx, id).await?;
-                let note: $crate::model::Note = sqlx::query_as(
-                    "INSERT INTO notes (customer_id, author_user_id, author_name, body,
-                     created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *",
-                )
-                .bind(id)
-                .bind(author_user_id)
-                .bind(author_name)
-                .bind(body)
-                .bind(self.clock.now_ms())
-                .fetch_one(&mut *tx)
-                .await?;
+                let note: $crate::model::Note =
+                    sqlx::query_as($crate::sql::customer_queries::ADD_NOTE)
+                        .bind(id)
+                        .bind(author_user_id)
+                        .bind(author_name)
+                        .bind(body)
+                        .bind(self.clock.now_ms())
+                        .fetch_one(&mut *tx)
+                        .await?;
                 tx.commit().await?;
                 Ok(note)
             }
 
-            async fn add_notes(
-                &self,
-                notes: &[(i64, String, String)],
-            ) -> $crate::StoreResult<()> {
+            async fn add_notes(&self, notes: &[(i64, String, String)]) -> $crate::StoreResult<()> {
                 if notes.is_empty() {
                     return Ok(());
                 }
                 let now = self.clock.now_ms();
                 let mut tx = self.write.begin().await?;
                 for chunk in notes.chunks(5000) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO notes (customer_id, author_name, body, created_at) ",
-                    );
+                    let mut qb =
+                        sqlx::QueryBuilder::<$db>::new($crate::sql::customer_queries::ADD_NOTES);
                     qb.push_values(chunk, |mut b, (id, author, body)| {
                         b.push_bind(*id)
                             .push_bind(author.clone())
@@ -512,16 +487,11 @@ macro_rules! impl_customer_store {
                 Ok(())
             }
 
-            async fn notes(
-                &self,
-                id: i64,
-            ) -> $crate::StoreResult<Vec<$crate::model::Note>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM notes WHERE customer_id = $1 ORDER BY created_at DESC, id DESC",
-                )
-                .bind(id)
-                .fetch_all(&self.read)
-                .await?)
+            async fn notes(&self, id: i64) -> $crate::StoreResult<Vec<$crate::model::Note>> {
+                Ok(sqlx::query_as($crate::sql::customer_queries::NOTES)
+                    .bind(id)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn timeline(
@@ -571,30 +541,18 @@ macro_rules! impl_customer_store {
                         q.execute(&mut *tx).await?;
                     }
                 }
-                sqlx::query(
-                    "UPDATE customers SET name = COALESCE(name, (SELECT s.name FROM customers s
-                     WHERE s.id = $2)), language = COALESCE(language, (SELECT s.language
-                     FROM customers s WHERE s.id = $2)), time_zone = COALESCE(time_zone, (SELECT
-                     s.time_zone FROM customers s
-                     WHERE s.id = $2)), preferred_channel = COALESCE(preferred_channel, (SELECT
-                     s.preferred_channel FROM customers s
-                     WHERE s.id = $2)), created_at = (SELECT MIN(x.created_at) FROM customers x
-                     WHERE x.id IN ($1, $2)), updated_at = $3 WHERE id = $1",
-                )
-                .bind(target)
-                .bind(source)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE customers SET merged_into = $1, name = NULL, updated_at = $3
-                     WHERE id = $2 OR merged_into = $2",
-                )
-                .bind(target)
-                .bind(source)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query($crate::sql::customer_queries::MERGE_CUSTOMERS_UPDATE_CUSTOMERS)
+                    .bind(target)
+                    .bind(source)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query($crate::sql::customer_queries::MERGE_CUSTOMERS_UPDATE_CUSTOMERS_2)
+                    .bind(target)
+                    .bind(source)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
                 Self::log_identity(
                     &mut tx,
                     target,
@@ -605,15 +563,13 @@ macro_rules! impl_customer_store {
                     now,
                 )
                 .await?;
-                sqlx::query(
-                    "INSERT INTO merges (source_id, target_id, actor, at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(source)
-                .bind(target)
-                .bind(actor)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query($crate::sql::customer_queries::MERGE_CUSTOMERS_INSERT_MERGES)
+                    .bind(source)
+                    .bind(target)
+                    .bind(actor)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
                 Self::refresh_search_keys(&mut tx, target).await?;
                 tx.commit().await?;
                 Ok(())
@@ -653,20 +609,19 @@ macro_rules! impl_customer_store {
                 }
                 use $crate::traits::EventStore;
                 let events = self.customer_events(id, 10_000_000).await?;
-                let feedback = sqlx::query_as(
-                    "SELECT * FROM feedback WHERE customer_id = $1 ORDER BY created_at, id",
-                )
-                .bind(id)
-                .fetch_all(&self.read)
-                .await?;
+                let feedback =
+                    sqlx::query_as($crate::sql::customer_queries::EXPORT_CUSTOMER_SELECT_FEEDBACK)
+                        .bind(id)
+                        .fetch_all(&self.read)
+                        .await?;
                 let survey_responses = sqlx::query_as(
-                    "SELECT * FROM survey_responses WHERE customer_id = $1 ORDER BY started_at, id",
+                    $crate::sql::customer_queries::EXPORT_CUSTOMER_SELECT_SURVEY_RESPONSES,
                 )
                 .bind(id)
                 .fetch_all(&self.read)
                 .await?;
                 let survey_contacts = sqlx::query_as(
-                    "SELECT * FROM survey_contacts WHERE customer_id = $1 ORDER BY created_at, id",
+                    $crate::sql::customer_queries::EXPORT_CUSTOMER_SELECT_SURVEY_CONTACTS,
                 )
                 .bind(id)
                 .fetch_all(&self.read)
@@ -680,21 +635,16 @@ macro_rules! impl_customer_store {
                     })
                     .await?;
                 let conversation_messages = sqlx::query_as(
-                    "SELECT m.* FROM conversation_messages m
-                     JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1
-                     ORDER BY m.id",
+                    $crate::sql::customer_queries::EXPORT_CUSTOMER_SELECT_CONVERSATION_MESSAGES,
                 )
                 .bind(id)
                 .fetch_all(&self.read)
                 .await?;
-                let calls = sqlx::query_as(
-                    "SELECT k.* FROM calls k JOIN conversation_messages m ON m.id = k.message_id
-                     JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1
-                     ORDER BY k.message_id",
-                )
-                .bind(id)
-                .fetch_all(&self.read)
-                .await?;
+                let calls =
+                    sqlx::query_as($crate::sql::customer_queries::EXPORT_CUSTOMER_SELECT_CALLS)
+                        .bind(id)
+                        .fetch_all(&self.read)
+                        .await?;
                 Ok($crate::model::CustomerExport {
                     orders: self.orders_of(id).await?,
                     notes: self.notes(id).await?,
@@ -717,14 +667,12 @@ macro_rules! impl_customer_store {
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::Customer>> {
                 let mut conn = self.read.acquire().await?;
-                let ids: Vec<i64> = sqlx::query_scalar(
-                    "SELECT id FROM customers WHERE id > $1 AND merged_into IS NULL
-                     AND erased_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(after_id)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
+                let ids: Vec<i64> =
+                    sqlx::query_scalar($crate::sql::customer_queries::CUSTOMERS_PAGE)
+                        .bind(after_id)
+                        .bind(limit)
+                        .fetch_all(&mut *conn)
+                        .await?;
                 let (Some(lo), Some(hi)) = (ids.first(), ids.last()) else {
                     return Ok(vec![]);
                 };
@@ -734,13 +682,10 @@ macro_rules! impl_customer_store {
             }
 
             async fn stats(&self) -> $crate::StoreResult<$crate::model::Stats> {
-                let (customers, orders, notes, queued_jobs): (i64, i64, i64, i64) = sqlx::query_as(
-                    "SELECT (SELECT COUNT(*) FROM customers WHERE merged_into IS NULL
-                     AND erased_at IS NULL), (SELECT COUNT(*) FROM orders), (SELECT COUNT(*)
-                     FROM notes), (SELECT COUNT(*) FROM jobs WHERE status = 'queued')",
-                )
-                .fetch_one(&self.read)
-                .await?;
+                let (customers, orders, notes, queued_jobs): (i64, i64, i64, i64) =
+                    sqlx::query_as($crate::sql::customer_queries::STATS_SELECT_CUSTOMERS)
+                        .fetch_one(&self.read)
+                        .await?;
                 Ok($crate::model::Stats {
                     customers,
                     orders,
@@ -750,12 +695,11 @@ macro_rules! impl_customer_store {
             }
 
             async fn daily_signups(&self) -> $crate::StoreResult<Vec<(i64, i64)>> {
-                Ok(sqlx::query_as(
-                    "SELECT created_at / 86400000 AS day, COUNT(*) FROM customers
-                     WHERE merged_into IS NULL GROUP BY created_at / 86400000 ORDER BY day",
+                Ok(
+                    sqlx::query_as($crate::sql::customer_queries::DAILY_SIGNUPS_SELECT_CUSTOMERS)
+                        .fetch_all(&self.read)
+                        .await?,
                 )
-                .fetch_all(&self.read)
-                .await?)
             }
         }
     };

@@ -70,6 +70,41 @@ pub(crate) const UNREAD_WHERE: &str = "
     WHERE m.direction = 'incoming' AND m.seq > COALESCE(r.seq, 0)
       AND m.conversation_id IN (";
 
+pub(crate) const AVAILABILITIES_SELECT_AGENT_AVAILABILITY: &str =
+    "SELECT * FROM agent_availability ORDER BY user_id";
+
+pub(crate) const ASSIGN_WITHIN_CAP_SELECT_CONVERSATIONS: &str = "
+    SELECT COUNT(*) FROM conversations WHERE assignee_id = $1 AND status <> 'resolved'";
+
+pub(crate) const ASSIGN_WITHIN_CAP_INSERT_AGENT_AVAILABILITY: &str =
+    "INSERT INTO agent_availability (user_id, last_assigned_at) VALUES ($1, $2)
+     ON CONFLICT (user_id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at";
+
+pub(crate) const CREATE_CSAT_REQUEST: &str = "
+    INSERT INTO csat_requests (token_hash, conversation_id, agent_id, team_id, lang, sent_at)
+    VALUES ($1, $2, $3, $4, $5, $6)";
+
+pub(crate) const CSAT_REQUEST: &str = "SELECT * FROM csat_requests WHERE token_hash = $1";
+
+pub(crate) const ANSWER_CSAT_UPDATE_CSAT_REQUESTS: &str = "
+    UPDATE csat_requests SET rating = $2, feedback_id = $3, answered_at = $4 WHERE token_hash = $1
+    AND answered_at IS NULL";
+
+pub(crate) const CREATE_MACRO: &str = "
+    INSERT INTO macros (shortcut, name, body_ko, body_en, created_at) VALUES ($1, $2, $3, $4, $5)
+    RETURNING *";
+
+pub(crate) const MACROS: &str = "SELECT * FROM macros ORDER BY shortcut";
+
+pub(crate) const DELETE_MACRO: &str = "DELETE FROM macros WHERE id = $1";
+
+pub(crate) const SLA_POLICIES_SELECT_SLA_POLICIES: &str = "SELECT * FROM sla_policies ORDER BY id";
+
+pub(crate) const DELETE_SLA_POLICY: &str = "DELETE FROM sla_policies WHERE id = $1";
+
+pub(crate) const SLA_BREACHES: &str = "
+    SELECT * FROM sla_breaches WHERE breached_at >= $1 ORDER BY breached_at DESC, id DESC LIMIT $2";
+
 macro_rules! impl_desk_store {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -93,7 +128,7 @@ macro_rules! impl_desk_store {
                 &self,
             ) -> $crate::StoreResult<Vec<$crate::model::AgentAvailability>> {
                 Ok(
-                    sqlx::query_as("SELECT * FROM agent_availability ORDER BY user_id")
+                    sqlx::query_as($crate::sql::desk::AVAILABILITIES_SELECT_AGENT_AVAILABILITY)
                         .fetch_all(&self.read)
                         .await?,
                 )
@@ -118,8 +153,7 @@ macro_rules! impl_desk_store {
                 Self::lock_agent(&mut tx, user_id).await?;
                 if let Some(cap) = cap {
                     let open: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM conversations WHERE assignee_id = $1
-                         AND status <> 'resolved'",
+                        $crate::sql::desk::ASSIGN_WITHIN_CAP_SELECT_CONVERSATIONS,
                     )
                     .bind(user_id)
                     .fetch_one(&mut *tx)
@@ -137,15 +171,11 @@ macro_rules! impl_desk_store {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO agent_availability (user_id, last_assigned_at) VALUES ($1, $2)
-                     ON CONFLICT (user_id) DO UPDATE
-                     SET last_assigned_at = excluded.last_assigned_at",
-                )
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query($crate::sql::desk::ASSIGN_WITHIN_CAP_INSERT_AGENT_AVAILABILITY)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -154,18 +184,15 @@ macro_rules! impl_desk_store {
                 &self,
                 r: &$crate::model::CsatRequest,
             ) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO csat_requests (token_hash, conversation_id, agent_id, team_id,
-                     lang, sent_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&r.token_hash)
-                .bind(r.conversation_id)
-                .bind(r.agent_id)
-                .bind(r.team_id)
-                .bind(&r.lang)
-                .bind(r.sent_at)
-                .execute(&self.write)
-                .await?;
+                sqlx::query($crate::sql::desk::CREATE_CSAT_REQUEST)
+                    .bind(&r.token_hash)
+                    .bind(r.conversation_id)
+                    .bind(r.agent_id)
+                    .bind(r.team_id)
+                    .bind(&r.lang)
+                    .bind(r.sent_at)
+                    .execute(&self.write)
+                    .await?;
                 Ok(())
             }
 
@@ -173,7 +200,7 @@ macro_rules! impl_desk_store {
                 &self,
                 token_hash: &str,
             ) -> $crate::StoreResult<$crate::model::CsatRequest> {
-                sqlx::query_as("SELECT * FROM csat_requests WHERE token_hash = $1")
+                sqlx::query_as($crate::sql::desk::CSAT_REQUEST)
                     .bind(token_hash)
                     .fetch_optional(&self.read)
                     .await?
@@ -187,16 +214,13 @@ macro_rules! impl_desk_store {
                 feedback_id: i64,
                 at: i64,
             ) -> $crate::StoreResult<()> {
-                let done = sqlx::query(
-                    "UPDATE csat_requests SET rating = $2, feedback_id = $3, answered_at = $4
-                     WHERE token_hash = $1 AND answered_at IS NULL",
-                )
-                .bind(token_hash)
-                .bind(rating)
-                .bind(feedback_id)
-                .bind(at)
-                .execute(&self.write)
-                .await?;
+                let done = sqlx::query($crate::sql::desk::ANSWER_CSAT_UPDATE_CSAT_REQUESTS)
+                    .bind(token_hash)
+                    .bind(rating)
+                    .bind(feedback_id)
+                    .bind(at)
+                    .execute(&self.write)
+                    .await?;
                 if done.rows_affected() == 0 {
                     return Err($crate::StoreError::Conflict("already answered".into()));
                 }
@@ -210,27 +234,24 @@ macro_rules! impl_desk_store {
                 body_ko: &str,
                 body_en: &str,
             ) -> $crate::StoreResult<$crate::model::Macro> {
-                Ok(sqlx::query_as(
-                    "INSERT INTO macros (shortcut, name, body_ko, body_en, created_at)
-                     VALUES ($1, $2, $3, $4, $5) RETURNING *",
-                )
-                .bind(shortcut)
-                .bind(name)
-                .bind(body_ko)
-                .bind(body_en)
-                .bind(self.clock.now_ms())
-                .fetch_one(&self.write)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::desk::CREATE_MACRO)
+                    .bind(shortcut)
+                    .bind(name)
+                    .bind(body_ko)
+                    .bind(body_en)
+                    .bind(self.clock.now_ms())
+                    .fetch_one(&self.write)
+                    .await?)
             }
 
             async fn macros(&self) -> $crate::StoreResult<Vec<$crate::model::Macro>> {
-                Ok(sqlx::query_as("SELECT * FROM macros ORDER BY shortcut")
+                Ok(sqlx::query_as($crate::sql::desk::MACROS)
                     .fetch_all(&self.read)
                     .await?)
             }
 
             async fn delete_macro(&self, id: i64) -> $crate::StoreResult<()> {
-                let done = sqlx::query("DELETE FROM macros WHERE id = $1")
+                let done = sqlx::query($crate::sql::desk::DELETE_MACRO)
                     .bind(id)
                     .execute(&self.write)
                     .await?;
@@ -261,13 +282,15 @@ macro_rules! impl_desk_store {
             }
 
             async fn sla_policies(&self) -> $crate::StoreResult<Vec<$crate::model::SlaPolicy>> {
-                Ok(sqlx::query_as("SELECT * FROM sla_policies ORDER BY id")
-                    .fetch_all(&self.read)
-                    .await?)
+                Ok(
+                    sqlx::query_as($crate::sql::desk::SLA_POLICIES_SELECT_SLA_POLICIES)
+                        .fetch_all(&self.read)
+                        .await?,
+                )
             }
 
             async fn delete_sla_policy(&self, id: i64) -> $crate::StoreResult<()> {
-                let done = sqlx::query("DELETE FROM sla_policies WHERE id = $1")
+                let done = sqlx::query($crate::sql::desk::DELETE_SLA_POLICY)
                     .bind(id)
                     .execute(&self.write)
                     .await?;
@@ -329,14 +352,11 @@ macro_rules! impl_desk_store {
                 since: i64,
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::SlaBreach>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM sla_breaches WHERE breached_at >= $1
-                     ORDER BY breached_at DESC, id DESC LIMIT $2",
-                )
-                .bind(since)
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::desk::SLA_BREACHES)
+                    .bind(since)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn mark_read(

@@ -62,6 +62,67 @@ pub(crate) fn like_json_fragment(value: &str) -> String {
     pattern
 }
 
+pub(crate) const ERASE_EVERYWHERE_SELECT_IDENTITIES: &str = "
+    SELECT kind, value FROM customer_identities WHERE customer_id = $1";
+
+pub(crate) const ERASE_EVERYWHERE_SELECT_FEEDBACK: &str = "
+    SELECT body FROM feedback WHERE customer_id = $1 AND body <> ''";
+
+pub(crate) const ERASE_EVERYWHERE_UPDATE_EVENTS: &str = "UPDATE events SET customer_id =";
+
+pub(crate) const ERASE_EVERYWHERE_SELECT_SURVEY_RESPONSES: &str = "
+    SELECT r.id, r.answers, s.questions FROM survey_responses r
+    JOIN surveys s ON s.id = r.survey_id WHERE r.customer_id =";
+
+pub(crate) const ERASE_EVERYWHERE_UPDATE_SURVEY_RESPONSES: &str = "
+    UPDATE survey_responses SET answers = $2, customer_id = $3, anonymous_id = NULL WHERE id = $1";
+
+pub(crate) const ERASE_EVERYWHERE_UPDATE_SURVEY_CONTACTS: &str = "
+    UPDATE survey_contacts SET anonymous_id = NULL, last_error = NULL WHERE customer_id = $1";
+
+pub(crate) const ERASE_EVERYWHERE_DELETE_FOLLOW_UP_NOTES: &str = "
+    DELETE FROM follow_up_notes WHERE follow_up_id IN (SELECT f.id FROM follow_ups f
+    JOIN feedback b ON b.id = f.feedback_id WHERE b.customer_id = $1)";
+
+pub(crate) const ERASE_EVERYWHERE_UPDATE_FOLLOW_UPS: &str = "
+    UPDATE follow_ups SET resolution = NULL WHERE feedback_id IN (SELECT id FROM feedback
+    WHERE customer_id = $1)";
+
+pub(crate) const ERASE_EVERYWHERE_UPDATE_FEEDBACK: &str = "
+    UPDATE feedback SET body = '', author = NULL, url = NULL, topics = NULL WHERE customer_id = $1";
+
+pub(crate) const ERASE_EVERYWHERE_SELECT_CONVERSATION_MESSAGES: &str = "
+    SELECT m.text FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
+    WHERE c.customer_id = $1 AND m.text <> '' AND m.direction IN ('incoming', 'outgoing')";
+
+pub(crate) const ERASE_EVERYWHERE_UPDATE_CONVERSATION_MESSAGES: &str =
+    "UPDATE conversation_messages SET text = '', subject = NULL, external_id = NULL,
+     delivery_error = NULL WHERE conversation_id IN (SELECT id FROM conversations
+     WHERE customer_id = $1)";
+
+pub(crate) const ERASE_EVERYWHERE_DELETE_CONVERSATION_LABELS: &str = "
+    DELETE FROM conversation_labels WHERE conversation_id IN (SELECT id FROM conversations
+    WHERE customer_id = $1)";
+
+pub(crate) const ERASE_EVERYWHERE_UPDATE_CALLS: &str = "
+    UPDATE calls SET number = '', recording_url = NULL WHERE message_id IN (SELECT m.id
+    FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
+    WHERE c.customer_id = $1)";
+
+pub(crate) const ERASE_EVERYWHERE_UPDATE_CONVERSATIONS: &str = "
+    UPDATE conversations SET subject = '' WHERE customer_id = $1";
+
+pub(crate) const ERASE_EVERYWHERE_UPDATE_JOBS: &str = "
+    UPDATE jobs SET payload = '{}', result = NULL, last_error = CASE
+    WHEN status IN ('queued', 'running') THEN 'cancelled: the customer was erased'
+    ELSE NULL END, status = CASE WHEN status IN ('queued', 'running') THEN 'failed'
+    ELSE status END WHERE payload LIKE $1 ESCAPE '\\' OR result LIKE $1 ESCAPE '\\' OR last_error
+    LIKE $1 ESCAPE '\\'";
+
+pub(crate) const ERASE_EVERYWHERE_UPDATE_CUSTOMERS: &str = "
+    UPDATE customers SET name = NULL, time_zone = NULL, preferred_channel = NULL, erased_at = $2,
+    updated_at = $2 WHERE id = $1";
+
 macro_rules! impl_erasure {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -75,12 +136,11 @@ macro_rules! impl_erasure {
             ) -> $crate::StoreResult<()> {
                 // Everything that identified the person, gathered before it is deleted, to
                 // find copies outside their own rows.
-                let identities: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT kind, value FROM customer_identities WHERE customer_id = $1",
-                )
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?;
+                let identities: Vec<(String, String)> =
+                    sqlx::query_as($crate::sql::erasure::ERASE_EVERYWHERE_SELECT_IDENTITIES)
+                        .bind(id)
+                        .fetch_all(&mut *conn)
+                        .await?;
                 let anonymous: Vec<String> = identities
                     .iter()
                     .filter(|(k, _)| k == "anonymous_id")
@@ -90,7 +150,7 @@ macro_rules! impl_erasure {
                     identities.into_iter().map(|(_, v)| v).chain(name).collect();
                 traces.extend(
                     sqlx::query_scalar::<_, String>(
-                        "SELECT body FROM feedback WHERE customer_id = $1 AND body <> ''",
+                        $crate::sql::erasure::ERASE_EVERYWHERE_SELECT_FEEDBACK,
                     )
                     .bind(id)
                     .fetch_all(&mut *conn)
@@ -108,8 +168,9 @@ macro_rules! impl_erasure {
                 .execute(&mut *conn)
                 .await?;
                 for chunk in anonymous.chunks(500) {
-                    let mut qb =
-                        sqlx::QueryBuilder::<$db>::new("UPDATE events SET customer_id = ");
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        $crate::sql::erasure::ERASE_EVERYWHERE_UPDATE_EVENTS,
+                    );
                     qb.push_bind(id)
                         .push(FORGET_SENDER)
                         .push(" WHERE anonymous_id IN (");
@@ -123,8 +184,7 @@ macro_rules! impl_erasure {
 
                 // Survey responses keep ratings and choices; free text and visitor ids go.
                 let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT r.id, r.answers, s.questions FROM survey_responses r
-                     JOIN surveys s ON s.id = r.survey_id WHERE r.customer_id = ",
+                    $crate::sql::erasure::ERASE_EVERYWHERE_SELECT_SURVEY_RESPONSES,
                 );
                 qb.push_bind(id);
                 if !anonymous.is_empty() {
@@ -148,93 +208,61 @@ macro_rules! impl_erasure {
                                 .map(str::to_string),
                         );
                     }
-                    sqlx::query(
-                        "UPDATE survey_responses SET answers = $2, customer_id = $3, anonymous_id
-                         = NULL WHERE id = $1",
-                    )
-                    .bind(response)
-                    .bind($crate::sql::erasure::answers_without_text(
-                        &answers, &questions,
-                    ))
+                    sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_UPDATE_SURVEY_RESPONSES)
+                        .bind(response)
+                        .bind($crate::sql::erasure::answers_without_text(
+                            &answers, &questions,
+                        ))
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_UPDATE_SURVEY_CONTACTS)
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
-                }
-                sqlx::query(
-                    "UPDATE survey_contacts SET anonymous_id = NULL, last_error = NULL
-                     WHERE customer_id = $1",
-                )
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
 
                 // Feedback keeps its ratings for the aggregates; its words and author go, and
                 // so do the staff's notes and resolutions about it.
-                sqlx::query(
-                    "DELETE FROM follow_up_notes WHERE follow_up_id IN (SELECT f.id
-                     FROM follow_ups f JOIN feedback b ON b.id = f.feedback_id
-                     WHERE b.customer_id = $1)",
-                )
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query(
-                    "UPDATE follow_ups SET resolution = NULL WHERE feedback_id IN (SELECT id
-                     FROM feedback WHERE customer_id = $1)",
-                )
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query(
-                    "UPDATE feedback SET body = '', author = NULL, url = NULL, topics = NULL
-                     WHERE customer_id = $1",
-                )
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_DELETE_FOLLOW_UP_NOTES)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_UPDATE_FOLLOW_UPS)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_UPDATE_FEEDBACK)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
 
                 // Conversations keep their channel, times and who handled them for the desk's
                 // reports; every word, subject and mail id goes.
                 traces.extend(
                     sqlx::query_scalar::<_, String>(
-                        "SELECT m.text FROM conversation_messages m
-                         JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1
-                         AND m.text <> '' AND m.direction IN ('incoming', 'outgoing')",
+                        $crate::sql::erasure::ERASE_EVERYWHERE_SELECT_CONVERSATION_MESSAGES,
                     )
                     .bind(id)
                     .fetch_all(&mut *conn)
                     .await?,
                 );
-                sqlx::query(
-                    "UPDATE conversation_messages
-                     SET text = '', subject = NULL, external_id = NULL, delivery_error = NULL
-                     WHERE conversation_id IN (SELECT id FROM conversations
-                     WHERE customer_id = $1)",
-                )
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query(
-                    "DELETE FROM conversation_labels WHERE conversation_id IN (SELECT id
-                     FROM conversations WHERE customer_id = $1)",
-                )
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query(
-                    "UPDATE calls SET number = '', recording_url = NULL
-                     WHERE message_id IN (SELECT m.id FROM conversation_messages m
-                     JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1)",
-                )
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query(
-                    "UPDATE conversations SET subject = '' WHERE customer_id = $1",
-                )
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_UPDATE_CONVERSATION_MESSAGES)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_DELETE_CONVERSATION_LABELS)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_UPDATE_CALLS)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_UPDATE_CONVERSATIONS)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
 
                 // Jobs (e-mails, webhook deliveries) that carried any of it: emptied, and
                 // those still waiting are cancelled so nothing goes out after the erasure.
@@ -243,17 +271,10 @@ macro_rules! impl_erasure {
                 traces.dedup();
                 for t in &traces {
                     let pattern = $crate::sql::erasure::like_json_fragment(t);
-                    sqlx::query(
-                        "UPDATE jobs SET payload = '{}', result = NULL, last_error = CASE
-                         WHEN status IN ('queued', 'running') THEN
-                         'cancelled: the customer was erased' ELSE NULL END, status = CASE
-                         WHEN status IN ('queued', 'running') THEN 'failed' ELSE status END
-                         WHERE payload LIKE $1 ESCAPE '\\' OR result LIKE $1 ESCAPE '\\' OR
-                         last_error LIKE $1 ESCAPE '\\'",
-                    )
-                    .bind(pattern)
-                    .execute(&mut *conn)
-                    .await?;
+                    sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_UPDATE_JOBS)
+                        .bind(pattern)
+                        .execute(&mut *conn)
+                        .await?;
                 }
 
                 for table in $crate::lifecycle::erased_tables() {
@@ -262,14 +283,11 @@ macro_rules! impl_erasure {
                         .execute(&mut *conn)
                         .await?;
                 }
-                sqlx::query(
-                    "UPDATE customers SET name = NULL, time_zone = NULL, preferred_channel = NULL,
-                     erased_at = $2, updated_at = $2 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_UPDATE_CUSTOMERS)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             }
         }

@@ -2,6 +2,17 @@
 //! with `FOR UPDATE SKIP LOCKED` so several workers can claim at once, SQLite relies on its
 //! single writer; each backend passes its own claim statement.
 
+pub(crate) const COMPLETE_JOB: &str = "
+    UPDATE jobs SET status = 'done', result = $2, locked_until = 0, updated_at = $3 WHERE id = $1";
+
+pub(crate) const FAIL_JOB: &str = "
+    UPDATE jobs SET status = $2, last_error = $3, run_at = CASE WHEN $2 = 'queued' THEN $4
+    ELSE run_at END, locked_until = 0, updated_at = $5 WHERE id = $1";
+
+pub(crate) const JOB: &str = "SELECT * FROM jobs WHERE id = $1";
+
+pub(crate) const JOBS: &str = "SELECT * FROM jobs ORDER BY id DESC LIMIT $1";
+
 macro_rules! impl_job_store {
     ($store:ty, $db:ty, $claim:expr) => {
         #[async_trait::async_trait]
@@ -37,15 +48,12 @@ macro_rules! impl_job_store {
                     .await?)
             }
             async fn complete_job(&self, id: i64, result: &str) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE jobs SET status = 'done', result = $2, locked_until = 0, updated_at =
-                     $3 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(result)
-                .bind(self.clock.now_ms())
-                .execute(&self.write)
-                .await?;
+                sqlx::query($crate::sql::jobs::COMPLETE_JOB)
+                    .bind(id)
+                    .bind(result)
+                    .bind(self.clock.now_ms())
+                    .execute(&self.write)
+                    .await?;
                 Ok(())
             }
             async fn fail_job(
@@ -58,38 +66,28 @@ macro_rules! impl_job_store {
                     Some(t) => ("queued", t),
                     None => ("failed", 0),
                 };
-                sqlx::query(
-                    "UPDATE jobs SET status = $2, last_error = $3, run_at = CASE
-                     WHEN $2 = 'queued' THEN $4 ELSE run_at END, locked_until = 0, updated_at = $5
-                     WHERE id = $1",
-                )
-                .bind(id)
-                .bind(status)
-                .bind(error)
-                .bind(run_at)
-                .bind(self.clock.now_ms())
-                .execute(&self.write)
-                .await?;
+                sqlx::query($crate::sql::jobs::FAIL_JOB)
+                    .bind(id)
+                    .bind(status)
+                    .bind(error)
+                    .bind(run_at)
+                    .bind(self.clock.now_ms())
+                    .execute(&self.write)
+                    .await?;
                 Ok(())
             }
             async fn job(&self, id: i64) -> $crate::StoreResult<$crate::model::Job> {
-                let j: Option<$crate::model::Job> =
-                    sqlx::query_as("SELECT * FROM jobs WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&self.read)
-                        .await?;
+                let j: Option<$crate::model::Job> = sqlx::query_as($crate::sql::jobs::JOB)
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await?;
                 j.ok_or_else(|| $crate::StoreError::NotFound(format!("job {id}")))
             }
-            async fn jobs(
-                &self,
-                limit: i64,
-            ) -> $crate::StoreResult<Vec<$crate::model::Job>> {
-                Ok(
-                    sqlx::query_as("SELECT * FROM jobs ORDER BY id DESC LIMIT $1")
-                        .bind(limit)
-                        .fetch_all(&self.read)
-                        .await?,
-                )
+            async fn jobs(&self, limit: i64) -> $crate::StoreResult<Vec<$crate::model::Job>> {
+                Ok(sqlx::query_as($crate::sql::jobs::JOBS)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
             }
         }
     };

@@ -1,6 +1,75 @@
 //! `OrderStore` in SQL shared by both backends: orders with line items, totals derived
 //! from the items, refunds.
 
+pub(crate) const ATTACH_ITEMS: &str = "
+    SELECT order_id, product, category, unit_price_minor, quantity FROM order_items
+    WHERE order_id >= $1 AND order_id <= $2 ORDER BY id";
+
+pub(crate) const EXISTING_ORDERS: &str = "SELECT external_id FROM orders WHERE external_id IN (";
+
+pub(crate) const CUSTOMERS_BY_EXTERNAL_ID_SELECT_IDENTITIES: &str = "
+    SELECT value, customer_id FROM customer_identities WHERE kind = 'external_id' AND value IN (";
+
+pub(crate) const INSERT_ORDERS_INSERT_ORDERS: &str = "
+    INSERT INTO orders (id, external_id, customer_id, status, currency, channel, total_minor,
+    refunded_minor, placed_at, created_at)";
+
+pub(crate) const INSERT_ORDERS_INSERT_ORDER_ITEMS: &str = "
+    INSERT INTO order_items (order_id, product, category, unit_price_minor, quantity)";
+
+pub(crate) const WRITE_ORDER_LINE_SELECT_IDENTITIES: &str = "
+    SELECT customer_id FROM customer_identities WHERE kind = 'external_id' AND value = $1";
+
+pub(crate) const WRITE_ORDER_LINE_SELECT_ORDERS: &str =
+    "SELECT currency FROM orders WHERE external_id = $1";
+
+pub(crate) const WRITE_ORDER_LINE_INSERT_ORDERS: &str = "
+    INSERT INTO orders (external_id, customer_id, status, currency, channel, total_minor,
+    refunded_minor, placed_at, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)
+    ON CONFLICT (external_id) DO UPDATE
+    SET customer_id = excluded.customer_id, status = excluded.status, channel = excluded.channel,
+    placed_at = excluded.placed_at, refunded_minor = CASE WHEN $9 THEN excluded.refunded_minor
+    ELSE orders.refunded_minor END RETURNING id";
+
+pub(crate) const WRITE_ORDER_LINE_INSERT_ORDER_ITEMS: &str = "
+    INSERT INTO order_items (order_id, product, category, unit_price_minor, quantity)
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, product) DO UPDATE
+    SET category = excluded.category, unit_price_minor = excluded.unit_price_minor, quantity =
+    excluded.quantity";
+
+pub(crate) const WRITE_ORDER_LINE_SELECT_ORDER_ITEMS: &str = "
+    SELECT unit_price_minor * quantity FROM order_items WHERE order_id = $1";
+
+pub(crate) const WRITE_ORDER_LINE_UPDATE_ORDERS: &str =
+    "UPDATE orders SET total_minor = $2 WHERE id = $1";
+
+pub(crate) const ORDER: &str = "
+    SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
+    placed_at FROM orders WHERE id = $1";
+
+pub(crate) const ORDERS_OF: &str = "
+    SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
+    placed_at FROM orders WHERE customer_id = $1 ORDER BY placed_at DESC, id DESC";
+
+pub(crate) const ORDERS_PAGE: &str = "
+    SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
+    placed_at FROM orders WHERE id > $1 ORDER BY id LIMIT $2";
+
+pub(crate) const REFUND_ORDER_SELECT_ORDERS: &str = "
+    SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
+    placed_at FROM orders WHERE id = $1";
+
+pub(crate) const REFUND_ORDER_UPDATE_ORDERS: &str = "
+    UPDATE orders SET refunded_minor = $2, status = $3 WHERE id = $1
+    RETURNING id, external_id, customer_id, status, currency, channel, total_minor,
+    refunded_minor, placed_at";
+
+pub(crate) const REVENUE_BY_CHANNEL_SELECT_ORDERS: &str = "
+    SELECT channel, currency, CAST(COALESCE(SUM(total_minor / 1000000000), 0) AS BIGINT),
+    CAST(COALESCE(SUM(total_minor % 1000000000), 0) AS BIGINT), CAST(COALESCE(SUM(refunded_minor /
+    1000000000), 0) AS BIGINT), CAST(COALESCE(SUM(refunded_minor % 1000000000), 0) AS BIGINT)
+    FROM orders GROUP BY channel, currency ORDER BY channel, currency";
+
 macro_rules! impl_order_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -14,14 +83,12 @@ macro_rules! impl_order_store {
                 ) else {
                     return Ok(vec![]);
                 };
-                let items: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
-                    "SELECT order_id, product, category, unit_price_minor, quantity
-                     FROM order_items WHERE order_id >= $1 AND order_id <= $2 ORDER BY id",
-                )
-                .bind(lo)
-                .bind(hi)
-                .fetch_all(&mut *conn)
-                .await?;
+                let items: Vec<(i64, String, String, i64, i64)> =
+                    sqlx::query_as($crate::sql::orders::ATTACH_ITEMS)
+                        .bind(lo)
+                        .bind(hi)
+                        .fetch_all(&mut *conn)
+                        .await?;
                 let mut out: Vec<$crate::model::Order> = rows
                     .into_iter()
                     .map(|row| $crate::model::Order { row, items: vec![] })
@@ -48,9 +115,8 @@ macro_rules! impl_order_store {
                 ids.dedup();
                 let mut found = std::collections::HashSet::new();
                 for chunk in ids.chunks(5000) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT external_id FROM orders WHERE external_id IN (",
-                    );
+                    let mut qb =
+                        sqlx::QueryBuilder::<$db>::new($crate::sql::orders::EXISTING_ORDERS);
                     let mut sep = qb.separated(", ");
                     for id in chunk {
                         sep.push_bind(id.to_string());
@@ -78,8 +144,7 @@ macro_rules! impl_order_store {
                 let mut found = std::collections::HashMap::new();
                 for chunk in ids.chunks(5000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "SELECT value, customer_id FROM customer_identities
-                         WHERE kind = 'external_id' AND value IN (",
+                        $crate::sql::orders::CUSTOMERS_BY_EXTERNAL_ID_SELECT_IDENTITIES,
                     );
                     let mut sep = qb.separated(", ");
                     for id in chunk {
@@ -148,8 +213,7 @@ macro_rules! impl_order_store {
                 }
                 for chunk in orders.chunks(1000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO orders (id, external_id, customer_id, status, currency,
-                         channel, total_minor, refunded_minor, placed_at, created_at) ",
+                        $crate::sql::orders::INSERT_ORDERS_INSERT_ORDERS,
                     );
                     qb.push_values(
                         chunk,
@@ -170,8 +234,7 @@ macro_rules! impl_order_store {
                 }
                 for chunk in items.chunks(5000) {
                     let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO order_items (order_id, product, category, unit_price_minor,
-                         quantity) ",
+                        $crate::sql::orders::INSERT_ORDERS_INSERT_ORDER_ITEMS,
                     );
                     qb.push_values(chunk, |mut b, (id, l)| {
                         b.push_bind(*id)
@@ -190,13 +253,11 @@ macro_rules! impl_order_store {
                 line: &nunchi_core::import::OrderLine,
                 now: i64,
             ) -> $crate::StoreResult<i64> {
-                let customer: Option<i64> = sqlx::query_scalar(
-                    "SELECT customer_id FROM customer_identities WHERE kind = 'external_id'
-                     AND value = $1",
-                )
-                .bind(&line.customer_external_id)
-                .fetch_optional(&mut *conn)
-                .await?;
+                let customer: Option<i64> =
+                    sqlx::query_scalar($crate::sql::orders::WRITE_ORDER_LINE_SELECT_IDENTITIES)
+                        .bind(&line.customer_external_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
                 let customer = customer.ok_or_else(|| {
                     $crate::StoreError::NotFound(format!(
                         "no customer with external_id {}",
@@ -204,7 +265,7 @@ macro_rules! impl_order_store {
                     ))
                 })?;
                 let currency: Option<String> =
-                    sqlx::query_scalar("SELECT currency FROM orders WHERE external_id = $1")
+                    sqlx::query_scalar($crate::sql::orders::WRITE_ORDER_LINE_SELECT_ORDERS)
                         .bind(&line.order_id)
                         .fetch_optional(&mut *conn)
                         .await?;
@@ -219,56 +280,40 @@ macro_rules! impl_order_store {
                         line.unit_price.currency.code()
                     )));
                 }
-                let order_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO orders (external_id, customer_id, status, currency, channel,
-                     total_minor, refunded_minor, placed_at, created_at)
-                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8) ON CONFLICT (external_id)
-                     DO UPDATE SET customer_id = excluded.customer_id, status = excluded.status,
-                     channel = excluded.channel, placed_at = excluded.placed_at, refunded_minor =
-                     CASE WHEN $9 THEN excluded.refunded_minor ELSE orders.refunded_minor END
-                     RETURNING id",
-                )
-                .bind(&line.order_id)
-                .bind(customer)
-                .bind(line.status.as_str())
-                .bind(line.unit_price.currency.code())
-                .bind(line.channel.as_str())
-                .bind(line.refunded.map(|m| m.minor).unwrap_or(0))
-                .bind(line.placed_at.0)
-                .bind(now)
-                .bind(line.refunded.is_some())
-                .fetch_one(&mut *conn)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO order_items (order_id, product, category, unit_price_minor,
-                     quantity) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, product)
-                     DO UPDATE SET category = excluded.category, unit_price_minor =
-                     excluded.unit_price_minor, quantity = excluded.quantity",
-                )
-                .bind(order_id)
-                .bind(&line.product)
-                .bind(&line.category)
-                .bind(line.unit_price.minor)
-                .bind(line.quantity)
-                .execute(&mut *conn)
-                .await?;
+                let order_id: i64 =
+                    sqlx::query_scalar($crate::sql::orders::WRITE_ORDER_LINE_INSERT_ORDERS)
+                        .bind(&line.order_id)
+                        .bind(customer)
+                        .bind(line.status.as_str())
+                        .bind(line.unit_price.currency.code())
+                        .bind(line.channel.as_str())
+                        .bind(line.refunded.map(|m| m.minor).unwrap_or(0))
+                        .bind(line.placed_at.0)
+                        .bind(now)
+                        .bind(line.refunded.is_some())
+                        .fetch_one(&mut *conn)
+                        .await?;
+                sqlx::query($crate::sql::orders::WRITE_ORDER_LINE_INSERT_ORDER_ITEMS)
+                    .bind(order_id)
+                    .bind(&line.product)
+                    .bind(&line.category)
+                    .bind(line.unit_price.minor)
+                    .bind(line.quantity)
+                    .execute(&mut *conn)
+                    .await?;
                 // The total is summed in Rust with checked arithmetic, so no stored line can
                 // make it wrap, and an order may not grow past the ceiling.
-                let items: Vec<i64> = sqlx::query_scalar(
-                    "SELECT unit_price_minor * quantity FROM order_items WHERE order_id = $1",
-                )
-                .bind(order_id)
-                .fetch_all(&mut *conn)
-                .await?;
+                let items: Vec<i64> =
+                    sqlx::query_scalar($crate::sql::orders::WRITE_ORDER_LINE_SELECT_ORDER_ITEMS)
+                        .bind(order_id)
+                        .fetch_all(&mut *conn)
+                        .await?;
                 let total =
                     nunchi_core::money::Money::checked_total(line.unit_price.currency, items)
                         .map_err(|e| {
-                            $crate::StoreError::Conflict(format!(
-                                "order {}: {e}",
-                                line.order_id
-                            ))
+                            $crate::StoreError::Conflict(format!("order {}: {e}", line.order_id))
                         })?;
-                sqlx::query("UPDATE orders SET total_minor = $2 WHERE id = $1")
+                sqlx::query($crate::sql::orders::WRITE_ORDER_LINE_UPDATE_ORDERS)
                     .bind(order_id)
                     .bind(total.minor)
                     .execute(&mut *conn)
@@ -348,13 +393,10 @@ macro_rules! impl_order_store {
 
             async fn order(&self, id: i64) -> $crate::StoreResult<$crate::model::Order> {
                 let mut conn = self.read.acquire().await?;
-                let rows: Vec<$crate::model::OrderRow> = sqlx::query_as(
-                    "SELECT id, external_id, customer_id, status, currency, channel, total_minor,
-                     refunded_minor, placed_at FROM orders WHERE id = $1",
-                )
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?;
+                let rows: Vec<$crate::model::OrderRow> = sqlx::query_as($crate::sql::orders::ORDER)
+                    .bind(id)
+                    .fetch_all(&mut *conn)
+                    .await?;
                 Self::attach_items(&mut conn, rows)
                     .await?
                     .pop()
@@ -366,14 +408,11 @@ macro_rules! impl_order_store {
                 customer_id: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::Order>> {
                 let mut conn = self.read.acquire().await?;
-                let rows: Vec<$crate::model::OrderRow> = sqlx::query_as(
-                    "SELECT id, external_id, customer_id, status, currency, channel, total_minor,
-                     refunded_minor, placed_at FROM orders WHERE customer_id = $1
-                     ORDER BY placed_at DESC, id DESC",
-                )
-                .bind(customer_id)
-                .fetch_all(&mut *conn)
-                .await?;
+                let rows: Vec<$crate::model::OrderRow> =
+                    sqlx::query_as($crate::sql::orders::ORDERS_OF)
+                        .bind(customer_id)
+                        .fetch_all(&mut *conn)
+                        .await?;
                 Self::attach_items(&mut conn, rows).await
             }
 
@@ -383,14 +422,12 @@ macro_rules! impl_order_store {
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::Order>> {
                 let mut conn = self.read.acquire().await?;
-                let rows: Vec<$crate::model::OrderRow> = sqlx::query_as(
-                    "SELECT id, external_id, customer_id, status, currency, channel, total_minor,
-                     refunded_minor, placed_at FROM orders WHERE id > $1 ORDER BY id LIMIT $2",
-                )
-                .bind(after_id)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
+                let rows: Vec<$crate::model::OrderRow> =
+                    sqlx::query_as($crate::sql::orders::ORDERS_PAGE)
+                        .bind(after_id)
+                        .bind(limit)
+                        .fetch_all(&mut *conn)
+                        .await?;
                 Self::attach_items(&mut conn, rows).await
             }
 
@@ -400,15 +437,13 @@ macro_rules! impl_order_store {
                 amount_minor: i64,
             ) -> $crate::StoreResult<$crate::model::OrderRow> {
                 let mut tx = self.write.begin().await?;
-                let row: Option<$crate::model::OrderRow> = sqlx::query_as(
-                    "SELECT id, external_id, customer_id, status, currency, channel, total_minor,
-                     refunded_minor, placed_at FROM orders WHERE id = $1",
-                )
-                .bind(order_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let row = row
-                    .ok_or_else(|| $crate::StoreError::NotFound(format!("order {order_id}")))?;
+                let row: Option<$crate::model::OrderRow> =
+                    sqlx::query_as($crate::sql::orders::REFUND_ORDER_SELECT_ORDERS)
+                        .bind(order_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let row =
+                    row.ok_or_else(|| $crate::StoreError::NotFound(format!("order {order_id}")))?;
                 let refunded = row
                     .refunded_minor
                     .checked_add(amount_minor)
@@ -424,35 +459,25 @@ macro_rules! impl_order_store {
                 } else {
                     "partially_refunded"
                 };
-                let row: $crate::model::OrderRow = sqlx::query_as(
-                    "UPDATE orders SET refunded_minor = $2, status = $3 WHERE id = $1
-                     RETURNING id, external_id, customer_id, status, currency, channel,
-                     total_minor, refunded_minor, placed_at",
-                )
-                .bind(order_id)
-                .bind(refunded)
-                .bind(status)
-                .fetch_one(&mut *tx)
-                .await?;
+                let row: $crate::model::OrderRow =
+                    sqlx::query_as($crate::sql::orders::REFUND_ORDER_UPDATE_ORDERS)
+                        .bind(order_id)
+                        .bind(refunded)
+                        .bind(status)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 tx.commit().await?;
                 Ok(row)
             }
 
-            async fn revenue_by_channel(
-                &self,
-            ) -> $crate::StoreResult<Vec<(String, String, i64)>> {
+            async fn revenue_by_channel(&self) -> $crate::StoreResult<Vec<(String, String, i64)>> {
                 // Each amount is summed as a high and a low part (a billion apart), which no
                 // number of rows can overflow; the parts are joined in 128 bits and capped, so
                 // one absurd order can skew the figure but never break the dashboard.
-                let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
-                    "SELECT channel, currency, CAST(COALESCE(SUM(total_minor / 1000000000), 0) AS
-                     BIGINT), CAST(COALESCE(SUM(total_minor % 1000000000), 0) AS BIGINT),
-                     CAST(COALESCE(SUM(refunded_minor / 1000000000), 0) AS BIGINT),
-                     CAST(COALESCE(SUM(refunded_minor % 1000000000), 0) AS BIGINT) FROM orders
-                     GROUP BY channel, currency ORDER BY channel, currency",
-                )
-                .fetch_all(&self.read)
-                .await?;
+                let rows: Vec<(String, String, i64, i64, i64, i64)> =
+                    sqlx::query_as($crate::sql::orders::REVENUE_BY_CHANNEL_SELECT_ORDERS)
+                        .fetch_all(&self.read)
+                        .await?;
                 let join = |hi: i64, lo: i64| hi as i128 * 1_000_000_000 + lo as i128;
                 Ok(rows
                     .into_iter()

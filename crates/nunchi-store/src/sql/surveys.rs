@@ -5,6 +5,79 @@
 /// The settings key of the last event id the survey triggers have looked at.
 pub(crate) const TRIGGER_CURSOR: &str = "survey_trigger_cursor";
 
+pub(crate) const CREATE_SURVEY: &str = "
+    INSERT INTO surveys (key, name, status, audience, questions, touchpoint_id, stage_id, team_id,
+    trigger_event, trigger_delay_hours, sample_rate, min_days, repeat, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING *";
+
+pub(crate) const UPDATE_SURVEY: &str = "
+    UPDATE surveys SET name = $2, status = $3, audience = $4, questions = $5, touchpoint_id = $6,
+    stage_id = $7, team_id = $8, trigger_event = $9, trigger_delay_hours = $10, sample_rate = $11,
+    min_days = $12, repeat = $13, updated_at = $14 WHERE id = $1 RETURNING *";
+
+pub(crate) const SURVEY: &str = "SELECT * FROM surveys WHERE id = $1";
+
+pub(crate) const SURVEY_BY_KEY: &str = "SELECT * FROM surveys WHERE key = $1";
+
+pub(crate) const SURVEYS: &str = "SELECT * FROM surveys ORDER BY id DESC";
+
+pub(crate) const START_RESPONSE: &str = "
+    INSERT INTO survey_responses (survey_id, token, customer_id, anonymous_id, channel, lang,
+    answers, next_question, started_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, '{}', $7, $8, $8) RETURNING *";
+
+pub(crate) const RESPONSE_BY_TOKEN: &str = "SELECT * FROM survey_responses WHERE token = $1";
+
+pub(crate) const SAVE_RESPONSE: &str = "
+    UPDATE survey_responses SET answers = $2, next_question = $3, completed_at = $4, updated_at =
+    $5 WHERE id = $1";
+
+pub(crate) const RESPONSES: &str = "
+    SELECT * FROM survey_responses WHERE survey_id = $1 ORDER BY id DESC LIMIT $2";
+
+pub(crate) const RESPONSE_COUNTS: &str = "
+    SELECT survey_id, COUNT(CASE WHEN answers <> '{}' THEN 1 END) AS started, COUNT(CASE
+    WHEN completed_at IS NOT NULL AND answers <> '{}' THEN 1 END) AS completed
+    FROM survey_responses GROUP BY survey_id ORDER BY survey_id";
+
+pub(crate) const SCHEDULE_TRIGGERED_INSERT_SETTINGS: &str = "
+    INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE
+    SET value = excluded.value";
+
+pub(crate) const DUE_CONTACTS: &str = "
+    SELECT * FROM survey_contacts WHERE status = 'due' AND due_at <= $1 ORDER BY due_at, id
+    LIMIT $2";
+
+pub(crate) const SETTLE_CONTACT: &str = "
+    UPDATE survey_contacts SET status = $2, reason = $3, reason_value = $4, response_token = $5,
+    decided_at = $6, attempts = attempts + 1 WHERE id = $1";
+
+pub(crate) const RETRY_CONTACT: &str = "
+    UPDATE survey_contacts SET due_at = $2, last_error = $3, attempts = attempts + 1 WHERE id = $1";
+
+pub(crate) const CONTACT_COUNTS: &str = "
+    SELECT status, reason, COUNT(*) AS count FROM survey_contacts WHERE survey_id = $1
+    GROUP BY status, reason ORDER BY status, reason";
+
+pub(crate) const CONTACTS: &str = "
+    SELECT * FROM survey_contacts WHERE survey_id = $1 ORDER BY id DESC LIMIT $2";
+
+pub(crate) const SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+
+pub(crate) const SET_SETTING: &str = "
+    INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE
+    SET value = excluded.value";
+
+pub(crate) const TRIGGER_EVENTS: &str = "SELECT id, customer_id, name, ts FROM events WHERE id >";
+
+pub(crate) const LAST_EVENT_ID: &str = "SELECT MAX(id) FROM events";
+
+pub(crate) const INSERT_CONTACTS: &str = "
+    INSERT INTO survey_contacts (survey_id, customer_id, anonymous_id, channel, status, reason,
+    reason_value, event_id, response_token, due_at, decided_at, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    ON CONFLICT (survey_id, event_id) DO NOTHING";
+
 macro_rules! impl_survey_store {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -15,29 +88,23 @@ macro_rules! impl_survey_store {
                 s: &$crate::model::NewSurvey,
             ) -> $crate::StoreResult<$crate::model::Survey> {
                 let now = self.clock.now_ms();
-                Ok(sqlx::query_as(
-                    "INSERT INTO surveys (key, name, status, audience, questions, touchpoint_id,
-                     stage_id, team_id, trigger_event, trigger_delay_hours, sample_rate, min_days,
-                     repeat, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-                     RETURNING *",
-                )
-                .bind(key)
-                .bind(&s.name)
-                .bind(s.status.as_str())
-                .bind(s.audience.as_str())
-                .bind(&s.questions)
-                .bind(s.touchpoint_id)
-                .bind(s.stage_id)
-                .bind(s.team_id)
-                .bind(&s.trigger_event)
-                .bind(s.trigger_delay_hours)
-                .bind(s.sample_rate)
-                .bind(s.min_days)
-                .bind(s.repeat.as_str())
-                .bind(now)
-                .fetch_one(&self.write)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::surveys::CREATE_SURVEY)
+                    .bind(key)
+                    .bind(&s.name)
+                    .bind(s.status.as_str())
+                    .bind(s.audience.as_str())
+                    .bind(&s.questions)
+                    .bind(s.touchpoint_id)
+                    .bind(s.stage_id)
+                    .bind(s.team_id)
+                    .bind(&s.trigger_event)
+                    .bind(s.trigger_delay_hours)
+                    .bind(s.sample_rate)
+                    .bind(s.min_days)
+                    .bind(s.repeat.as_str())
+                    .bind(now)
+                    .fetch_one(&self.write)
+                    .await?)
             }
 
             async fn update_survey(
@@ -45,44 +112,36 @@ macro_rules! impl_survey_store {
                 id: i64,
                 s: &$crate::model::NewSurvey,
             ) -> $crate::StoreResult<$crate::model::Survey> {
-                sqlx::query_as(
-                    "UPDATE surveys SET name = $2, status = $3, audience = $4, questions = $5,
-                     touchpoint_id = $6, stage_id = $7, team_id = $8, trigger_event = $9,
-                     trigger_delay_hours = $10, sample_rate = $11, min_days = $12, repeat = $13,
-                     updated_at = $14 WHERE id = $1 RETURNING *",
-                )
-                .bind(id)
-                .bind(&s.name)
-                .bind(s.status.as_str())
-                .bind(s.audience.as_str())
-                .bind(&s.questions)
-                .bind(s.touchpoint_id)
-                .bind(s.stage_id)
-                .bind(s.team_id)
-                .bind(&s.trigger_event)
-                .bind(s.trigger_delay_hours)
-                .bind(s.sample_rate)
-                .bind(s.min_days)
-                .bind(s.repeat.as_str())
-                .bind(self.clock.now_ms())
-                .fetch_optional(&self.write)
-                .await?
-                .ok_or_else(|| $crate::StoreError::NotFound(format!("survey {id}")))
+                sqlx::query_as($crate::sql::surveys::UPDATE_SURVEY)
+                    .bind(id)
+                    .bind(&s.name)
+                    .bind(s.status.as_str())
+                    .bind(s.audience.as_str())
+                    .bind(&s.questions)
+                    .bind(s.touchpoint_id)
+                    .bind(s.stage_id)
+                    .bind(s.team_id)
+                    .bind(&s.trigger_event)
+                    .bind(s.trigger_delay_hours)
+                    .bind(s.sample_rate)
+                    .bind(s.min_days)
+                    .bind(s.repeat.as_str())
+                    .bind(self.clock.now_ms())
+                    .fetch_optional(&self.write)
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("survey {id}")))
             }
 
             async fn survey(&self, id: i64) -> $crate::StoreResult<$crate::model::Survey> {
-                sqlx::query_as("SELECT * FROM surveys WHERE id = $1")
+                sqlx::query_as($crate::sql::surveys::SURVEY)
                     .bind(id)
                     .fetch_optional(&self.read)
                     .await?
                     .ok_or_else(|| $crate::StoreError::NotFound(format!("survey {id}")))
             }
 
-            async fn survey_by_key(
-                &self,
-                key: &str,
-            ) -> $crate::StoreResult<$crate::model::Survey> {
-                sqlx::query_as("SELECT * FROM surveys WHERE key = $1")
+            async fn survey_by_key(&self, key: &str) -> $crate::StoreResult<$crate::model::Survey> {
+                sqlx::query_as($crate::sql::surveys::SURVEY_BY_KEY)
                     .bind(key)
                     .fetch_optional(&self.read)
                     .await?
@@ -90,7 +149,7 @@ macro_rules! impl_survey_store {
             }
 
             async fn surveys(&self) -> $crate::StoreResult<Vec<$crate::model::Survey>> {
-                Ok(sqlx::query_as("SELECT * FROM surveys ORDER BY id DESC")
+                Ok(sqlx::query_as($crate::sql::surveys::SURVEYS)
                     .fetch_all(&self.read)
                     .await?)
             }
@@ -100,28 +159,24 @@ macro_rules! impl_survey_store {
                 r: &$crate::model::NewSurveyResponse,
             ) -> $crate::StoreResult<$crate::model::SurveyResponse> {
                 let now = self.clock.now_ms();
-                Ok(sqlx::query_as(
-                    "INSERT INTO survey_responses (survey_id, token, customer_id, anonymous_id,
-                     channel, lang, answers, next_question, started_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, '{}', $7, $8, $8) RETURNING *",
-                )
-                .bind(r.survey_id)
-                .bind(&r.token)
-                .bind(r.customer_id)
-                .bind(&r.anonymous_id)
-                .bind(&r.channel)
-                .bind(&r.lang)
-                .bind(&r.next_question)
-                .bind(now)
-                .fetch_one(&self.write)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::surveys::START_RESPONSE)
+                    .bind(r.survey_id)
+                    .bind(&r.token)
+                    .bind(r.customer_id)
+                    .bind(&r.anonymous_id)
+                    .bind(&r.channel)
+                    .bind(&r.lang)
+                    .bind(&r.next_question)
+                    .bind(now)
+                    .fetch_one(&self.write)
+                    .await?)
             }
 
             async fn response_by_token(
                 &self,
                 token: &str,
             ) -> $crate::StoreResult<$crate::model::SurveyResponse> {
-                sqlx::query_as("SELECT * FROM survey_responses WHERE token = $1")
+                sqlx::query_as($crate::sql::surveys::RESPONSE_BY_TOKEN)
                     .bind(token)
                     .fetch_optional(&self.read)
                     .await?
@@ -135,17 +190,14 @@ macro_rules! impl_survey_store {
                 next_question: Option<&str>,
                 completed_at: Option<i64>,
             ) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE survey_responses SET answers = $2, next_question = $3, completed_at =
-                     $4, updated_at = $5 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(answers)
-                .bind(next_question)
-                .bind(completed_at)
-                .bind(self.clock.now_ms())
-                .execute(&self.write)
-                .await?;
+                sqlx::query($crate::sql::surveys::SAVE_RESPONSE)
+                    .bind(id)
+                    .bind(answers)
+                    .bind(next_question)
+                    .bind(completed_at)
+                    .bind(self.clock.now_ms())
+                    .execute(&self.write)
+                    .await?;
                 Ok(())
             }
 
@@ -154,26 +206,19 @@ macro_rules! impl_survey_store {
                 survey_id: i64,
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::SurveyResponse>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM survey_responses WHERE survey_id = $1 ORDER BY id DESC LIMIT $2",
-                )
-                .bind(survey_id)
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::surveys::RESPONSES)
+                    .bind(survey_id)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn response_counts(
                 &self,
             ) -> $crate::StoreResult<Vec<$crate::model::ResponseCount>> {
-                Ok(sqlx::query_as(
-                    "SELECT survey_id, COUNT(CASE
-                     WHEN answers <> '{}' THEN 1 END) AS started, COUNT(CASE
-                     WHEN completed_at IS NOT NULL AND answers <> '{}' THEN 1 END) AS completed
-                     FROM survey_responses GROUP BY survey_id ORDER BY survey_id",
-                )
-                .fetch_all(&self.read)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::surveys::RESPONSE_COUNTS)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn add_contacts(
@@ -193,14 +238,11 @@ macro_rules! impl_survey_store {
             ) -> $crate::StoreResult<()> {
                 let mut tx = self.write.begin().await?;
                 insert_contacts(&mut tx, contacts, self.clock.now_ms()).await?;
-                sqlx::query(
-                    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE
-                     SET value = excluded.value",
-                )
-                .bind($crate::sql::surveys::TRIGGER_CURSOR)
-                .bind(cursor.to_string())
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query($crate::sql::surveys::SCHEDULE_TRIGGERED_INSERT_SETTINGS)
+                    .bind($crate::sql::surveys::TRIGGER_CURSOR)
+                    .bind(cursor.to_string())
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -210,14 +252,11 @@ macro_rules! impl_survey_store {
                 now: i64,
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::SurveyContact>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM survey_contacts WHERE status = 'due' AND due_at <= $1
-                     ORDER BY due_at, id LIMIT $2",
-                )
-                .bind(now)
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::surveys::DUE_CONTACTS)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn settle_contact(
@@ -228,18 +267,15 @@ macro_rules! impl_survey_store {
                 reason_value: Option<i64>,
                 response_token: Option<&str>,
             ) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE survey_contacts SET status = $2, reason = $3, reason_value = $4,
-                     response_token = $5, decided_at = $6, attempts = attempts + 1 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(status)
-                .bind(reason)
-                .bind(reason_value)
-                .bind(response_token)
-                .bind(self.clock.now_ms())
-                .execute(&self.write)
-                .await?;
+                sqlx::query($crate::sql::surveys::SETTLE_CONTACT)
+                    .bind(id)
+                    .bind(status)
+                    .bind(reason)
+                    .bind(reason_value)
+                    .bind(response_token)
+                    .bind(self.clock.now_ms())
+                    .execute(&self.write)
+                    .await?;
                 Ok(())
             }
 
@@ -249,15 +285,12 @@ macro_rules! impl_survey_store {
                 due_at: i64,
                 error: &str,
             ) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE survey_contacts SET due_at = $2, last_error = $3, attempts = attempts
-                     + 1 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(due_at)
-                .bind(error)
-                .execute(&self.write)
-                .await?;
+                sqlx::query($crate::sql::surveys::RETRY_CONTACT)
+                    .bind(id)
+                    .bind(due_at)
+                    .bind(error)
+                    .execute(&self.write)
+                    .await?;
                 Ok(())
             }
 
@@ -311,13 +344,10 @@ macro_rules! impl_survey_store {
                 &self,
                 survey_id: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::ContactCount>> {
-                Ok(sqlx::query_as(
-                    "SELECT status, reason, COUNT(*) AS count FROM survey_contacts
-                     WHERE survey_id = $1 GROUP BY status, reason ORDER BY status, reason",
-                )
-                .bind(survey_id)
-                .fetch_all(&self.read)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::surveys::CONTACT_COUNTS)
+                    .bind(survey_id)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn contacts(
@@ -325,33 +355,26 @@ macro_rules! impl_survey_store {
                 survey_id: i64,
                 limit: i64,
             ) -> $crate::StoreResult<Vec<$crate::model::SurveyContact>> {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM survey_contacts WHERE survey_id = $1 ORDER BY id DESC LIMIT $2",
-                )
-                .bind(survey_id)
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?)
+                Ok(sqlx::query_as($crate::sql::surveys::CONTACTS)
+                    .bind(survey_id)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn setting(&self, key: &str) -> $crate::StoreResult<Option<String>> {
-                Ok(
-                    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                        .bind(key)
-                        .fetch_optional(&self.read)
-                        .await?,
-                )
+                Ok(sqlx::query_scalar($crate::sql::surveys::SETTING)
+                    .bind(key)
+                    .fetch_optional(&self.read)
+                    .await?)
             }
 
             async fn set_setting(&self, key: &str, value: &str) -> $crate::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE
-                     SET value = excluded.value",
-                )
-                .bind(key)
-                .bind(value)
-                .execute(&self.write)
-                .await?;
+                sqlx::query($crate::sql::surveys::SET_SETTING)
+                    .bind(key)
+                    .bind(value)
+                    .execute(&self.write)
+                    .await?;
                 Ok(())
             }
 
@@ -364,9 +387,7 @@ macro_rules! impl_survey_store {
                 if names.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut qb = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT id, customer_id, name, ts FROM events WHERE id > ",
-                );
+                let mut qb = sqlx::QueryBuilder::<$db>::new($crate::sql::surveys::TRIGGER_EVENTS);
                 qb.push_bind(after_id)
                     .push(" AND customer_id IS NOT NULL AND name IN (");
                 let mut list = qb.separated(", ");
@@ -378,7 +399,7 @@ macro_rules! impl_survey_store {
             }
 
             async fn last_event_id(&self) -> $crate::StoreResult<i64> {
-                let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events")
+                let id: Option<i64> = sqlx::query_scalar($crate::sql::surveys::LAST_EVENT_ID)
                     .fetch_one(&self.read)
                     .await?;
                 Ok(id.unwrap_or(0))
@@ -391,26 +412,21 @@ macro_rules! impl_survey_store {
             now: i64,
         ) -> $crate::StoreResult<()> {
             for c in contacts {
-                sqlx::query(
-                    "INSERT INTO survey_contacts (survey_id, customer_id, anonymous_id, channel,
-                     status, reason, reason_value, event_id, response_token, due_at, decided_at,
-                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                     ON CONFLICT (survey_id, event_id) DO NOTHING",
-                )
-                .bind(c.survey_id)
-                .bind(c.customer_id)
-                .bind(&c.anonymous_id)
-                .bind(&c.channel)
-                .bind(&c.status)
-                .bind(&c.reason)
-                .bind(c.reason_value)
-                .bind(c.event_id)
-                .bind(&c.response_token)
-                .bind(c.due_at)
-                .bind(c.decided_at)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
+                sqlx::query($crate::sql::surveys::INSERT_CONTACTS)
+                    .bind(c.survey_id)
+                    .bind(c.customer_id)
+                    .bind(&c.anonymous_id)
+                    .bind(&c.channel)
+                    .bind(&c.status)
+                    .bind(&c.reason)
+                    .bind(c.reason_value)
+                    .bind(c.event_id)
+                    .bind(&c.response_token)
+                    .bind(c.due_at)
+                    .bind(c.decided_at)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
             }
             Ok(())
         }

@@ -500,16 +500,9 @@ pub fn topics_of(f: &Feedback) -> &[TopicMention] {
 /// Whether a closed-loop rule applies to a piece of feedback whose topics are `topics`
 /// (`closed_loop::matches`).
 pub fn rule_matches(rule: &LoopRule, f: &Feedback, topics: &[TopicMention]) -> bool {
-    let source = match rule.source.as_deref().map(Source::parse).transpose() {
-        Ok(source) => source,
-        Err(e) => {
-            tracing::error!(rule = rule.id, error = %e, "unreadable rule source");
-            return false;
-        }
-    };
     closed_loop::matches(
         &closed_loop::Conditions {
-            source,
+            source: rule.source,
             max_score: rule.max_score,
             min_score: rule.min_score,
             max_sentiment: rule.max_sentiment,
@@ -628,7 +621,7 @@ fn follow_up_email(
     public_url: &str,
 ) -> EmailJob {
     let rating = match (&f.metric, f.rating) {
-        (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
+        (Some(m), Some(r)) => format!("{} {r}", m.as_str().to_uppercase()),
         _ => "no rating".into(),
     };
     let due = jiff::Timestamp::from_millisecond(due_at)

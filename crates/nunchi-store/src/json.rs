@@ -53,3 +53,54 @@ where
         Ok(Json(serde_json::from_str(&text)?))
     }
 }
+
+/// A nullable text column holding a core type's name, read through sqlx's `try_from` into
+/// `Option<T>`: NULL is `None`, a name no version writes is an error naming the column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OptionalName(pub Option<String>);
+
+impl Type<Sqlite> for OptionalName {
+    fn type_info() -> <Sqlite as Database>::TypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &<Sqlite as Database>::TypeInfo) -> bool {
+        <String as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl Type<Postgres> for OptionalName {
+    fn type_info() -> <Postgres as Database>::TypeInfo {
+        <String as Type<Postgres>>::type_info()
+    }
+    fn compatible(ty: &<Postgres as Database>::TypeInfo) -> bool {
+        <String as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r, DB> Decode<'r, DB> for OptionalName
+where
+    DB: Database,
+    Option<String>: Decode<'r, DB>,
+{
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(OptionalName(<Option<String> as Decode<'r, DB>>::decode(
+            value,
+        )?))
+    }
+}
+
+/// `Option<T>` from an `OptionalName` for each core type stored that way.
+macro_rules! optional_names {
+    ($($t:ty),+ $(,)?) => {
+        $(
+            impl TryFrom<OptionalName> for Option<$t> {
+                type Error = nunchi_core::CoreError;
+                fn try_from(v: OptionalName) -> Result<Self, Self::Error> {
+                    v.0.map(<$t>::try_from).transpose()
+                }
+            }
+        )+
+    };
+}
+
+optional_names!(nunchi_core::feedback::Metric, nunchi_core::feedback::Source);

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use nunchi_core::clock::{Clock, SystemClock};
 
 pub use error::{StoreError, StoreResult};
-pub use json::Json;
+pub use json::{Json, OptionalName};
 pub use traits::{
     AdminStore, AuditStore, ConversationStore, CustomerStore, DeskStore, EventStore, FeedbackStore,
     JobStore, JourneyStore, LoopStore, OrderStore, Store, SurveyStore, UserStore,

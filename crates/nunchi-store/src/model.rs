@@ -7,7 +7,7 @@ use nunchi_core::{
     closed_loop::TopicMention,
     consent::{ContactChannel, Purpose},
     customer::AttributeType,
-    feedback::Source,
+    feedback::{Metric, Source},
     identity::IdentityKind,
     import::OrderStatus,
     life_event::LifeEventKind,
@@ -407,7 +407,9 @@ pub struct Feedback {
     /// The source's own id; importing the same one twice stores it once.
     pub external_id: Option<String>,
     /// nps, csat, ces, rating, or none for text only.
-    pub metric: Option<String>,
+    #[sqlx(try_from = "crate::OptionalName")]
+    #[schema(value_type = Option<String>)]
+    pub metric: Option<Metric>,
     pub rating: Option<f64>,
     pub scale_min: Option<f64>,
     pub scale_max: Option<f64>,
@@ -541,7 +543,9 @@ pub struct LoopRule {
     pub max_sentiment: Option<f64>,
     /// A topic label (Korean or English) the text mentions.
     pub topic: Option<String>,
-    pub source: Option<String>,
+    #[sqlx(try_from = "crate::OptionalName")]
+    #[schema(value_type = Option<String>)]
+    pub source: Option<Source>,
     /// Only feedback from customers with this tag (a segment).
     pub tag: Option<String>,
     pub owner_id: Option<i64>,

@@ -1956,6 +1956,10 @@ async fn corrupt_enum_columns_are_errors_not_defaults() {
                 ),
                 "column topics",
             ),
+            (
+                format!("UPDATE feedback SET topics = NULL, metric = 'loudness' WHERE id = {fid}"),
+                "column metric",
+            ),
         ] {
             testing::execute_raw(&url, &sql).await.unwrap();
             let e = s.feedback(fid).await.expect_err(what);

@@ -140,7 +140,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
                 id: f.id,
                 source: fb.source.to_string(),
                 rating: match (&fb.metric, fb.rating) {
-                    (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
+                    (Some(m), Some(r)) => format!("{} {r}", m.as_str().to_uppercase()),
                     _ => String::new(),
                 },
                 body: fb.body.clone(),

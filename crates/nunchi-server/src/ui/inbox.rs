@@ -490,7 +490,7 @@ async fn conversation(
                 (
                     fmt_time(f.created_at),
                     match (&f.metric, f.rating) {
-                        (Some(m), Some(r)) => format!("{} {r}", m.to_uppercase()),
+                        (Some(m), Some(r)) => format!("{} {r}", m.as_str().to_uppercase()),
                         _ => f.source.to_string(),
                     },
                     f.body.chars().take(160).collect(),

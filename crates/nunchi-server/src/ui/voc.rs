@@ -81,10 +81,10 @@ fn source_label(t: &'static Strings, source: Source) -> &'static str {
 
 fn item(f: Feedback, lang: Lang, auth: &Auth) -> FeedItem {
     let t = lang.strings();
-    let rating = match (f.metric.as_deref(), f.rating, f.scale_max) {
-        (Some("nps"), Some(r), _) => format!("NPS {r}"),
-        (Some("csat"), Some(r), _) => format!("CSAT {r}/5"),
-        (Some("ces"), Some(r), _) => format!("CES {r}/7"),
+    let rating = match (f.metric, f.rating, f.scale_max) {
+        (Some(Metric::Nps), Some(r), _) => format!("NPS {r}"),
+        (Some(Metric::Csat), Some(r), _) => format!("CSAT {r}/5"),
+        (Some(Metric::Ces), Some(r), _) => format!("CES {r}/7"),
         (_, Some(r), Some(max)) => format!("★ {r}/{max}"),
         _ => String::new(),
     };

@@ -173,8 +173,8 @@ pub async fn visitor_send(
     Ok((conversation, added))
 }
 
-/// Who reads a live thread: the customer sees the conversation (their lines and the
-/// replies), staff see every line, notes and activity included.
+/// Who reads a live thread: the customer sees the conversation (their lines, the replies
+/// and what the desk sends by itself), staff see every line, notes and activity included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reader {
     Customer,
@@ -200,7 +200,9 @@ pub async fn missed(
             reader == Reader::Staff
                 || matches!(
                     l.direction,
-                    MessageDirection::Incoming | MessageDirection::Outgoing
+                    MessageDirection::Incoming
+                        | MessageDirection::Outgoing
+                        | MessageDirection::Automatic
                 )
         })
         .collect();

@@ -1,6 +1,7 @@
-//! CSAT after support: resolving an e-mail conversation sends its customer a one-question
-//! rating link (1–5, in their language); the answer joins the feedback stream as a
-//! support rating of the conversation's team (so VoC scores and closed-loop rules see
+//! CSAT after support: resolving a conversation asks its customer, on the conversation's
+//! own channel, for a one-question rating (1–5, in their language) — by e-mail, or in the
+//! chat itself as a line the desk sends by itself; the answer joins the feedback stream as
+//! a support rating of the conversation's team (so VoC scores and closed-loop rules see
 //! it), and the request keeps the agent for the support report. One answer per link.
 
 use nunchi_core::identity::IdentityKind;
@@ -16,14 +17,19 @@ use nunchi_store::{
 use crate::{App, Error, Result};
 
 /// Sends the CSAT question for a conversation that was just resolved, when its customer
-/// can be reached on its channel (e-mail for now). Returns whether it was sent.
+/// can be reached on its channel (e-mail, or the chat they wrote in). Returns whether it
+/// was sent.
 pub async fn ask(app: &App, c: &Conversation) -> Result<bool> {
-    if c.channel != ConversationChannel::Email {
-        return Ok(false);
-    }
     let customer = app.store.customer(c.customer_id).await?;
-    let Some(to) = customer.identity(IdentityKind::Email).map(str::to_string) else {
-        return Ok(false);
+    let to = match c.channel {
+        ConversationChannel::Email => {
+            let Some(to) = customer.identity(IdentityKind::Email).map(str::to_string) else {
+                return Ok(false);
+            };
+            Some(to)
+        }
+        ConversationChannel::Chat => None,
+        ConversationChannel::Phone | ConversationChannel::Messenger => return Ok(false),
     };
     let ko = customer.row.language.as_deref().is_none_or(|l| l == "ko");
     let token = crate::secret::random_token();
@@ -44,6 +50,32 @@ pub async fn ask(app: &App, c: &Conversation) -> Result<bool> {
         "{}/csat/{token}",
         app.config.public_url.trim_end_matches('/')
     );
+    let Some(to) = to else {
+        // In the chat: one line the customer sees at once, which is no one's reply.
+        let text = if ko {
+            format!("문의하신 내용이 해결되었습니다. 상담은 어떠셨나요? 평가해 주세요: {link}")
+        } else {
+            format!("Your request was resolved. How did we do? Rate us: {link}")
+        };
+        crate::live::add_line(
+            app,
+            c.id,
+            &nunchi_store::model::NewMessage {
+                direction: nunchi_core::conversation::MessageDirection::Automatic,
+                channel: c.channel,
+                author_user_id: None,
+                text,
+                external_id: None,
+                subject: None,
+                delivery: None,
+                at: None,
+                client_id: None,
+            },
+        )
+        .await?;
+        crate::live::activity(app, c.id, c.channel, None, "csat_requested").await?;
+        return Ok(true);
+    };
     let choices: String = (1..=5)
         .rev()
         .map(|r| format!("  {r} {}: {link}?rating={r}\n", "★".repeat(r)))

@@ -33,13 +33,15 @@ crate::named_enum! {
 }
 
 crate::named_enum! {
-    /// A line of a thread: from the customer, to the customer, a note only staff see, or an
-    /// activity line the desk writes (assigned, status changed).
+    /// A line of a thread: from the customer, to the customer (an agent's reply), a note only
+    /// staff see, an activity line the desk writes (assigned, status changed), or a message
+    /// the desk sends the customer by itself (a rating request), which is no one's reply.
     pub enum MessageDirection("message direction") {
         Incoming = "incoming",
         Outgoing = "outgoing",
         Note = "note",
         Activity = "activity",
+        Automatic = "automatic",
     }
 }
 

@@ -136,10 +136,19 @@
     var panel, lines, input, stateLine, live;
     var launcher = el("button", { type: "button", id: "nunchi-chat-launcher", text: "💬 " + t.chat,
       style: "position:fixed;right:16px;bottom:16px;z-index:2147483000;border:0;border-radius:24px;padding:12px 18px;background:#3b5bdb;color:#fff;font:600 15px system-ui,sans-serif;box-shadow:0 4px 16px rgba(0,0,0,.2);cursor:pointer" });
+    // Text with its web addresses as links (a rating request carries one); never as HTML.
+    function linked(text) {
+      var body = el("div", { "class": "nunchi-chat-text" });
+      text.split(/(https?:\/\/[^\s]+)/).forEach(function (part, i) {
+        if (i % 2 === 1) body.appendChild(el("a", { href: part, target: "_blank", rel: "noopener noreferrer", text: part }));
+        else if (part) body.appendChild(document.createTextNode(part));
+      });
+      return body;
+    }
     function line(who, text, mine, pending) {
       return el("li", { style: "list-style:none;max-width:80%;margin:6px 0;padding:8px 10px;border-radius:10px;white-space:pre-wrap;overflow-wrap:anywhere;" +
         (mine ? "margin-left:auto;background:#edf2ff;" : "background:#f1f3f5;") + (pending ? "opacity:.6;" : "") },
-        [el("div", { text: who, style: "font-size:11px;color:#666" }), el("div", { "class": "nunchi-chat-text", text: text })]);
+        [el("div", { text: who, style: "font-size:11px;color:#666" }), linked(text)]);
     }
     function open() {
       launcher.style.display = "none";

@@ -375,3 +375,58 @@ async fn bad_chat_input_gets_a_clear_error_and_nothing_is_stored() {
     }
     assert!(closed, "an oversized frame ends the connection");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolving_a_chat_asks_for_a_rating_in_the_chat_without_counting_as_a_reply() {
+    let app = TestApp::new().await;
+    let addr = app.listen().await;
+    let mut v = visitor(addr).await;
+    v.send(json!({"type": "send", "client_id": "c1", "text": "해결됐어요, 감사합니다"}))
+        .await;
+    let ack = v.until(|f| f["type"] == "ack").await.pop().unwrap();
+    let conversation = ack["conversation"].as_i64().unwrap();
+    let resolved = app
+        .api(
+            Some(Role::Agent),
+            "PATCH",
+            &format!("/api/v1/conversations/{conversation}"),
+            Some(json!({"status": "resolved"})),
+        )
+        .await;
+    assert!(resolved.status.is_success(), "{}", resolved.text());
+    let ask = v
+        .until(|f| f["type"] == "line" && f["direction"] == "automatic")
+        .await
+        .pop()
+        .unwrap();
+    let text = ask["text"].as_str().unwrap();
+    assert!(
+        text.contains("평가해 주세요"),
+        "asked in the visitor's language: {text}"
+    );
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/csat/"))
+        .expect("a rating link");
+    let path = &link[link.find("/csat/").unwrap()..];
+    let page = app
+        .send(
+            axum::http::Request::builder()
+                .uri(path)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, axum::http::StatusCode::OK, "the link opens");
+    // The desk's own message is no agent's reply: the first response is still to come.
+    let c = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/conversations/{conversation}"),
+            None,
+        )
+        .await
+        .json();
+    assert!(c.get("first_reply_at").is_some_and(|r| r.is_null()), "{c}");
+}

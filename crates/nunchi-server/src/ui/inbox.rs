@@ -407,6 +407,7 @@ pub(super) fn line(
         MessageDirection::Outgoing => ("outgoing", staff, m.text),
         MessageDirection::Note => ("note", format!("{} · {}", staff, t.conv_note), m.text),
         MessageDirection::Activity => ("activity", staff, activity_text(t, &m.text, users, teams)),
+        MessageDirection::Automatic => ("automatic", "nunchi".into(), m.text),
     };
     let delivery = m.delivery.as_deref().map(|d| match d {
         "sent" => (t.delivery_sent, false),

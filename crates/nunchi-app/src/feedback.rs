@@ -571,6 +571,12 @@ pub async fn close_the_loop(store: &dyn Store, cx: &LoopContext) -> anyhow::Resu
             };
             let due_at = f.received_at + first.due_hours * 3_600_000;
             let owner_id = matched.iter().find_map(|r| r.owner_id);
+            // Its owner answers the customer in a conversation, opened by a job once the
+            // follow-up is stored (in the same transaction as this job).
+            jobs.push(
+                crate::follow_up_conversations::FollowUpConversationJob { feedback_id: f.id }
+                    .row(now),
+            );
             follow_ups.push(NewFollowUp {
                 feedback_id: f.id,
                 rule_ids: matched.iter().map(|r| r.id).collect(),

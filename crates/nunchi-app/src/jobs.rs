@@ -90,6 +90,7 @@ impl Registry {
             .register::<crate::webhooks::WebhookJob>()
             .register::<crate::conversations::ReplyJob>()
             .register::<crate::sla::SlaCheckJob>()
+            .register::<crate::follow_up_conversations::FollowUpConversationJob>()
     }
 }
 

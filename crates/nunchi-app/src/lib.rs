@@ -18,6 +18,7 @@ pub mod error;
 pub mod event_names;
 pub mod events;
 pub mod feedback;
+pub mod follow_up_conversations;
 pub mod import;
 pub mod inbound_mail;
 pub mod inbox;

@@ -217,6 +217,7 @@ mod tests {
             created_at: created,
             closed_at: closed,
             resolution: None,
+            conversation_id: None,
         }
     }
 

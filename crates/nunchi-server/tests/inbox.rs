@@ -1334,3 +1334,89 @@ async fn unread_counts_are_per_colleague_and_drop_when_the_thread_is_read() {
         (2, 3)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_becomes_a_conversation_its_owner_answers() {
+    let app = TestApp::new().await;
+    let agent = app.user_ids[&Role::Agent];
+    let customer = app
+        .customer(json!({"external_id": "FU-1", "name": "최지우", "email": "jiwoo@example.com", "language": "ko"}))
+        .await;
+    let rule = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loop-rules",
+            Some(
+                json!({"name": "Detractors", "max_score": 0.6, "owner_id": agent, "due_hours": 24}),
+            ),
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.text());
+    support::add_feedback(
+        &app,
+        json!([
+            {"source": "survey", "metric": "nps", "rating": 2, "text": "배송이 너무 늦어요", "customer_id": customer},
+            // No customer to answer: the follow-up stays alone.
+            {"source": "survey", "metric": "nps", "rating": 1, "text": "별로예요"}
+        ]),
+    )
+    .await;
+    let opened = support::follow_ups(&app, 2).await;
+    let (_stop, stop_rx) = tokio::sync::watch::channel(false);
+    nunchi_app::jobs::spawn_runner(app.state.app.clone(), "w".into(), stop_rx, |_, _| {});
+    let linked = eventually("the follow-up's conversation", async || {
+        let list = app
+            .api(Some(Role::Agent), "GET", "/api/v1/follow-ups", None)
+            .await
+            .json();
+        let with: Vec<i64> = list
+            .as_array()?
+            .iter()
+            .filter_map(|f| f["conversation_id"].as_i64())
+            .collect();
+        (!with.is_empty()).then_some(with)
+    })
+    .await;
+    assert_eq!(linked.len(), 1, "only the customer's feedback: {opened:?}");
+    let c = get_conversation(&app, &json!(linked[0])).await;
+    assert_eq!(
+        (
+            c["channel"].as_str(),
+            c["assignee_id"].as_i64(),
+            c["customer_id"].as_i64()
+        ),
+        (Some("email"), Some(agent), Some(customer)),
+        "{c}"
+    );
+    let lines = thread(&app, &json!(linked[0])).await;
+    assert_eq!(lines[0]["direction"], "incoming");
+    assert_eq!(lines[0]["text"], "배송이 너무 늦어요");
+    assert!(
+        lines.iter().any(|l| l["direction"] == "activity"
+            && l["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("follow_up="))),
+        "{lines:?}"
+    );
+    let page = app
+        .page(Role::Agent, "GET", "/follow-ups", None)
+        .await
+        .text();
+    assert!(
+        page.contains(&format!("href=\"/inbox/{}\"", linked[0])),
+        "the follow-up links it"
+    );
+    // One conversation in all: the follow-up without a customer opened none.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let all = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/conversations?status=all",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(all["rows"].as_array().unwrap().len(), 1, "{all}");
+}

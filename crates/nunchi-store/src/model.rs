@@ -592,6 +592,8 @@ pub struct FollowUp {
     pub created_at: i64,
     pub closed_at: Option<i64>,
     pub resolution: Option<String>,
+    /// The conversation its owner answers the customer in, once one is opened.
+    pub conversation_id: Option<i64>,
 }
 
 /// The follow-up to open for one piece of feedback: one, however many rules it met.

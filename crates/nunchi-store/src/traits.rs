@@ -286,6 +286,8 @@ pub trait LoopStore: Send + Sync {
     /// The follow-up opened for a piece of feedback (there is at most one).
     async fn follow_up_for(&self, feedback_id: i64) -> StoreResult<FollowUp>;
     async fn close_follow_up(&self, id: i64, resolution: &str) -> StoreResult<FollowUp>;
+    /// Names the conversation a follow-up is answered in; false when it already has one.
+    async fn link_follow_up(&self, id: i64, conversation_id: i64) -> StoreResult<bool>;
     async fn add_follow_up_note(
         &self,
         follow_up_id: i64,

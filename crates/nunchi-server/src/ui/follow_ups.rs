@@ -48,6 +48,8 @@ struct FollowUpRow {
     rating: String,
     body: String,
     customer_id: Option<i64>,
+    /// The conversation the owner answers the customer in.
+    conversation_id: Option<i64>,
     owner: String,
     /// Every rule the feedback met, by name.
     rules: String,
@@ -145,6 +147,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
                 },
                 body: fb.body.clone(),
                 customer_id: fb.customer_id,
+                conversation_id: f.conversation_id,
                 owner: f
                     .owner_id
                     .and_then(|o| users.get(&o).cloned())

@@ -331,6 +331,7 @@ fn activity_text(
     let id = value.parse::<i64>().unwrap_or(0);
     match key {
         "reopened" => t.activity_reopened.into(),
+        "follow_up" => format!("{} #{value}", t.activity_follow_up),
         "unassigned_no_agent" => t.activity_no_agent.into(),
         "csat_requested" => t.activity_csat_requested.into(),
         "csat" => format!("{} {value}/5", t.activity_csat),

@@ -333,6 +333,9 @@ pub(crate) const FIX_ROOT_CAUSE: &str = "
     UPDATE root_causes SET status = 'fixed', fix_note = $2, fixed_at = $3, notified = $4
     WHERE id = $1 AND status = 'open'";
 
+pub(crate) const LINK_FOLLOW_UP: &str = "
+    UPDATE follow_ups SET conversation_id = $2 WHERE id = $1 AND conversation_id IS NULL";
+
 macro_rules! impl_loop_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -498,6 +501,19 @@ macro_rules! impl_loop_store {
                     }
                 };
                 self.with_rules(rows).await
+            }
+
+            async fn link_follow_up(
+                &self,
+                id: i64,
+                conversation_id: i64,
+            ) -> $crate::StoreResult<bool> {
+                let done = sqlx::query($crate::sql::feedback::LINK_FOLLOW_UP)
+                    .bind(id)
+                    .bind(conversation_id)
+                    .execute(&self.write)
+                    .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn close_follow_up(

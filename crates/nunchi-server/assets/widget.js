@@ -80,7 +80,7 @@
       var row = el("div", { style: "display:flex;flex-wrap:wrap;gap:4px" });
       for (var v = q.scale[0]; v <= q.scale[1]; v++) {
         (function (n) {
-          var b = el("button", { type: "button", "data-value": String(n), text: String(n), style: "flex:1 0 26px;padding:6px 0;border:1px solid #ccd;border-radius:6px;background:#fff;cursor:pointer" });
+          var b = el("button", { type: "button", "data-value": String(n), "aria-label": String(n), text: q.kind === "rating" ? new Array(n + 1).join("★") : String(n), style: "flex:1 0 26px;padding:6px 0;border:1px solid #ccd;border-radius:6px;background:#fff;cursor:pointer" });
           b.onclick = function () { value = n; send(); };
           row.appendChild(b);
         })(v);

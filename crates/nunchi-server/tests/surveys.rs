@@ -911,3 +911,48 @@ async fn minimum_days_between_surveys_follow_the_app_clock() {
         "three days later, without sleeping"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_page_shows_stars_for_a_star_rating_and_not_the_teams_survey_name() {
+    let app = TestApp::new().await;
+    let s = create(
+        &app,
+        json!({
+            "name": "내부용: 2분기 배송 만족도 (팀 전용)",
+            "status": "active",
+            "questions": [
+                {"id": "stars", "kind": "rating", "required": true,
+                 "text": {"ko": "배송은 어떠셨나요?", "en": "How was the delivery?"}}
+            ]
+        }),
+    )
+    .await;
+    let key = s["key"].as_str().unwrap();
+    for (lang, heading) in [
+        ("ko", "고객님의 의견을 들려주세요"),
+        ("en", "Tell us how we did"),
+    ] {
+        let page = get(&app, &format!("/s/{key}?lang={lang}")).await.text();
+        assert!(
+            !page.contains("내부용"),
+            "the team's name for the survey stays inside"
+        );
+        assert!(page.contains(heading), "{lang}: {page}");
+        for n in 1..=5 {
+            assert!(
+                page.contains(&format!("<span>{}</span>", "★".repeat(n))),
+                "{n} stars: {page}"
+            );
+        }
+        assert!(!page.contains("<span>3</span>"), "stars, not numbers");
+    }
+    // An NPS question keeps its numbers.
+    let nps = create(&app, nps_survey(json!({}))).await;
+    let page = get(
+        &app,
+        &format!("/s/{}?lang=ko", nps["key"].as_str().unwrap()),
+    )
+    .await
+    .text();
+    assert!(page.contains("<span>10</span>"));
+}

@@ -43,7 +43,6 @@ struct SurveyPage {
     t: &'static Strings,
     lang: &'static str,
     key: String,
-    name: String,
     token: String,
     /// `None`: the thank-you screen or the closed screen.
     question: Option<QuestionView>,
@@ -81,11 +80,17 @@ fn language(query: Option<&str>, response: Option<&SurveyResponse>, headers: &He
 
 fn view(s: &Loaded, q: &Question, lang: Lang, chosen: &[String]) -> QuestionView {
     let t = lang.strings();
+    // A star rating shows stars, every other scale its numbers.
+    let stars = q.kind.as_str() == "rating";
     let options = match q.scale() {
         Some((lo, hi)) => (lo..=hi)
             .map(|v| ChoiceView {
                 value: v.to_string(),
-                label: v.to_string(),
+                label: if stars {
+                    "★".repeat(v.max(0) as usize)
+                } else {
+                    v.to_string()
+                },
                 checked: chosen.contains(&v.to_string()),
             })
             .collect(),
@@ -140,7 +145,6 @@ fn screen(
         t: lang.strings(),
         lang: lang.code(),
         key: s.row.key.clone(),
-        name: s.row.name.clone(),
         token: response.map(|r| r.token.clone()).unwrap_or_default(),
         done: s.is_active() && question.is_none(),
         closed: !s.is_active(),

@@ -133,30 +133,8 @@ pub async fn auto_assign(app: &App, c: &Conversation) -> Result<Option<i64>> {
     if mode == AssignmentMode::Manual || c.assignee_id.is_some() {
         return Ok(None);
     }
-    let now = app.now();
-    let users = app.store.users().await?;
-    let availability = app.store.availabilities().await?;
-    let open: std::collections::HashMap<i64, i64> =
-        app.store.open_counts().await?.into_iter().collect();
-    let mut candidates: Vec<(i64, Option<i64>, i64, Option<i64>)> = users
-        .iter()
-        .filter(|u| !u.disabled && u.role.has(Permission::InboxWrite))
-        .filter(|u| c.team_id.is_none() || u.team_id == c.team_id)
-        .filter_map(|u| {
-            let a = availability.iter().find(|a| a.user_id == u.id);
-            let load = open.get(&u.id).copied().unwrap_or(0);
-            let cap = a.and_then(|a| a.max_open);
-            (on_duty(a, now) && cap.is_none_or(|cap| load < cap))
-                .then(|| (u.id, cap, load, a.and_then(|a| a.last_assigned_at)))
-        })
-        .collect();
-    match mode {
-        AssignmentMode::Balanced => {
-            candidates.sort_by_key(|(id, _, load, last)| (*load, last.unwrap_or(i64::MIN), *id))
-        }
-        _ => candidates.sort_by_key(|(id, _, _, last)| (last.unwrap_or(i64::MIN), *id)),
-    }
-    for (user, cap, _, _) in candidates {
+    let (users, candidates) = candidates(app, mode, c).await?;
+    for (user, cap) in candidates {
         if app.store.assign_within_cap(c.id, user, cap).await? {
             crate::live::activity(app, c.id, c.channel, None, &format!("assignee={user}")).await?;
             return Ok(Some(user));
@@ -188,6 +166,49 @@ pub async fn auto_assign(app: &App, c: &Conversation) -> Result<Option<i64>> {
         .await?;
     }
     Ok(None)
+}
+
+/// Who may take conversation `c` now, in the order `mode` tries them (each with their cap):
+/// the decision, without its write. Also the users read for it.
+pub async fn candidates(
+    app: &App,
+    mode: AssignmentMode,
+    c: &Conversation,
+) -> Result<(Vec<nunchi_store::model::User>, Vec<(i64, Option<i64>)>)> {
+    let now = app.now();
+    let users = app.store.users().await?;
+    let availability: std::collections::HashMap<i64, AgentAvailability> = app
+        .store
+        .availabilities()
+        .await?
+        .into_iter()
+        .map(|a| (a.user_id, a))
+        .collect();
+    let open: std::collections::HashMap<i64, i64> =
+        app.store.open_counts().await?.into_iter().collect();
+    let mut candidates: Vec<(i64, Option<i64>, i64, Option<i64>)> = users
+        .iter()
+        .filter(|u| !u.disabled && u.role.has(Permission::InboxWrite))
+        .filter(|u| c.team_id.is_none() || u.team_id == c.team_id)
+        .filter_map(|u| {
+            let a = availability.get(&u.id);
+            let load = open.get(&u.id).copied().unwrap_or(0);
+            let cap = a.and_then(|a| a.max_open);
+            (on_duty(a, now) && cap.is_none_or(|cap| load < cap))
+                .then(|| (u.id, cap, load, a.and_then(|a| a.last_assigned_at)))
+        })
+        .collect();
+    match mode {
+        AssignmentMode::Balanced => {
+            candidates.sort_by_key(|(id, _, load, last)| (*load, last.unwrap_or(i64::MIN), *id))
+        }
+        _ => candidates.sort_by_key(|(id, _, _, last)| (last.unwrap_or(i64::MIN), *id)),
+    }
+    let order = candidates
+        .into_iter()
+        .map(|(user, cap, _, _)| (user, cap))
+        .collect();
+    Ok((users, order))
 }
 
 /// The desk's assignment settings, for the settings page and API.

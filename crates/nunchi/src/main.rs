@@ -105,7 +105,8 @@ enum Command {
     /// Measure customer search latency on the current database (load a demo first), or
     /// with --conversation-messages N, fill the inbox with N messages and time its search,
     /// or with --inbound-mail N, take in N e-mails and time it, or with --chat-sockets N,
-    /// time live chat delivery over N WebSockets to a server this starts.
+    /// time live chat delivery over N WebSockets to a server this starts, or with
+    /// --assignment-agents N, time the desk's assignment among N agents.
     Bench {
         #[arg(long, default_value_t = 2000)]
         queries: usize,
@@ -120,6 +121,11 @@ enum Command {
         chat_rate: usize,
         #[arg(long, default_value_t = 20)]
         chat_seconds: u64,
+        /// Time the desk's assignment with this many agents (and --assignment-open).
+        #[arg(long)]
+        assignment_agents: Option<usize>,
+        #[arg(long, default_value_t = 10_000)]
+        assignment_open: usize,
     },
 }
 

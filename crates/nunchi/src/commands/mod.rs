@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod analyze;
+pub mod assignment_bench;
 pub mod chat_bench;
 pub mod data;
 pub mod demo;
@@ -104,13 +105,20 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             chat_sockets,
             chat_rate,
             chat_seconds,
+            assignment_agents,
+            assignment_open,
         } => {
             init_logging(&config, "warn");
-            match (conversation_messages, inbound_mail, chat_sockets) {
-                (Some(n), _, _) => inbox_bench::run(&open(&config).await?, n, queries).await,
-                (None, Some(n), _) => inbox_bench::inbound_mail(&open_app(&config).await?, n).await,
-                (None, None, Some(n)) => chat_bench::run(n, chat_rate, chat_seconds).await,
-                (None, None, None) => demo::bench_search(&open(&config).await?, queries).await,
+            if let Some(n) = conversation_messages {
+                inbox_bench::run(&open(&config).await?, n, queries).await
+            } else if let Some(n) = inbound_mail {
+                inbox_bench::inbound_mail(&open_app(&config).await?, n).await
+            } else if let Some(n) = chat_sockets {
+                chat_bench::run(n, chat_rate, chat_seconds).await
+            } else if let Some(n) = assignment_agents {
+                assignment_bench::run(n, assignment_open).await
+            } else {
+                demo::bench_search(&open(&config).await?, queries).await
             }
         }
     }

@@ -21,6 +21,7 @@ from openapi_spec_validator import validate as validate_openapi
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
@@ -181,11 +182,11 @@ def chat_through_a_dropping_network(driver, wait, url, data, shot):
             return view if len(view) >= len(sent) and not d.find_elements(By.CSS_SELECTOR, pending_css) else False
         return check
 
-    visitor_view = WebDriverWait(driver, 30).until(
+    visitor_view = WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(
         settled("#nunchi-chat-lines li[data-seq]", ".nunchi-chat-text", "#nunchi-chat-lines li[data-client]"))
     shot("chat-visitor")
     driver.switch_to.window(agent_tab)
-    agent_view = WebDriverWait(driver, 30).until(
+    agent_view = WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(
         settled("#thread li.msg-incoming[data-seq], #thread li.msg-outgoing[data-seq]", ".body", "#thread li.msg-pending"))
     shot("chat-agent")
     texts = [t for _, t in visitor_view]
@@ -234,7 +235,9 @@ def main() -> int:
         validate_openapi(spec)
         assert spec["openapi"].startswith("3.1"), spec["openapi"]
         driver = browser()
-        wait = WebDriverWait(driver, 20)
+        # A page that navigates while a condition reads it can make Chromium answer with an
+        # inspector error instead of a stale element: both mean "look again".
+        wait = WebDriverWait(driver, 20, ignored_exceptions=(WebDriverException,))
         shot = lambda name: driver.save_screenshot(os.path.join(shots, f"{args.backend}-{name}.png"))
 
         # Sign in.
@@ -277,7 +280,7 @@ def main() -> int:
         driver.get(url + "/import")
         driver.find_element(By.ID, "file").send_keys(csv_path)
         driver.find_element(By.CSS_SELECTOR, "form[action='/import'] button[type=submit]").click()
-        WebDriverWait(driver, 60).until(EC.text_to_be_present_in_element_attribute((By.ID, "job-status"), "data-status", "done"))
+        WebDriverWait(driver, 60, ignored_exceptions=(WebDriverException,)).until(EC.text_to_be_present_in_element_attribute((By.ID, "job-status"), "data-status", "done"))
         status = driver.find_element(By.ID, "job-status")
         assert status.text == "완료 (일부 행 거부)", "the outcome is shown in Korean: " + status.text
         assert status.get_attribute("data-outcome") == "completed_with_errors"

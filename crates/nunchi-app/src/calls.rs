@@ -18,7 +18,7 @@ use nunchi_core::{
 };
 use nunchi_store::{
     StoreError,
-    model::{Call, ConversationFilter, NewConversation, NewMessage},
+    model::{Call, NewConversation, NewMessage},
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -74,10 +74,6 @@ async fn already_logged(app: &App, call_id: &str) -> Result<Option<Intake>> {
 }
 
 async fn customer_for_phone(app: &App, phone: &Phone) -> Result<i64> {
-    let identity = Identity::phone(phone);
-    if let Some(id) = app.store.find_by_identity(&identity).await? {
-        return Ok(id);
-    }
     let record = CustomerRecord {
         external_id: None,
         profile: ProfileFields::default(),
@@ -89,15 +85,7 @@ async fn customer_for_phone(app: &App, phone: &Phone) -> Result<i64> {
         attributes: vec![],
         created_at: None,
     };
-    match app.store.create_customer(&record, &[], "phone").await {
-        Ok(id) => Ok(id),
-        Err(StoreError::Conflict(_)) => app
-            .store
-            .find_by_identity(&identity)
-            .await?
-            .ok_or_else(|| Error::Conflict("the caller's profile vanished".into())),
-        Err(e) => Err(e.into()),
-    }
+    crate::customers::find_or_create(app, &Identity::phone(phone), &record, &[], "phone").await
 }
 
 /// A call stored twice at once: the other request's ids; any other error as it is.
@@ -197,16 +185,7 @@ pub async fn log_call(app: &App, actor: &Actor, input: &CallInput) -> Result<Int
         recording_url,
     };
     // One customer, one history: the call joins what is still open with them.
-    let open = app
-        .store
-        .conversations(&ConversationFilter {
-            customer_id: Some(customer_id),
-            limit: 20,
-            ..Default::default()
-        })
-        .await?
-        .into_iter()
-        .find(|c| c.status.is_open());
+    let open = crate::conversations::open_one(app, customer_id, None).await?;
     let (conversation, added) = match open {
         Some(c) => match app.store.add_call(c.id, &line, &call).await {
             Ok(m) => (c, m),

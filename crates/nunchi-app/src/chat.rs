@@ -9,10 +9,7 @@ use nunchi_core::{
     identity::Identity,
     import::CustomerRecord,
 };
-use nunchi_store::{
-    StoreError,
-    model::{Conversation, ConversationFilter, ConversationMessage, NewConversation, NewMessage},
-};
+use nunchi_store::model::{Conversation, ConversationMessage, NewConversation, NewMessage};
 
 use crate::{App, Error, Result, inbound_mail};
 
@@ -70,22 +67,10 @@ pub async fn visitor_conversation(app: &App, visitor: &Identity) -> Result<Optio
     let Some(customer_id) = app.store.find_by_identity(visitor).await? else {
         return Ok(None);
     };
-    Ok(app
-        .store
-        .conversations(&ConversationFilter {
-            customer_id: Some(customer_id),
-            limit: 20,
-            ..Default::default()
-        })
-        .await?
-        .into_iter()
-        .find(|c| c.channel == ConversationChannel::Chat && c.status.is_open()))
+    crate::conversations::open_one(app, customer_id, Some(ConversationChannel::Chat)).await
 }
 
 async fn customer_for_visitor(app: &App, visitor: &Identity, lang: Option<&str>) -> Result<i64> {
-    if let Some(id) = app.store.find_by_identity(visitor).await? {
-        return Ok(id);
-    }
     let record = CustomerRecord {
         external_id: None,
         profile: ProfileFields {
@@ -100,24 +85,13 @@ async fn customer_for_visitor(app: &App, visitor: &Identity, lang: Option<&str>)
         attributes: vec![],
         created_at: None,
     };
-    match app
-        .store
-        .create_customer(&record, std::slice::from_ref(visitor), "chat")
+    crate::customers::find_or_create(app, visitor, &record, std::slice::from_ref(visitor), "chat")
         .await
-    {
-        Ok(id) => Ok(id),
-        // The visitor's other tab created them first.
-        Err(StoreError::Conflict(_)) => app
-            .store
-            .find_by_identity(visitor)
-            .await?
-            .ok_or_else(|| Error::Conflict("the visitor's record vanished".into())),
-        Err(e) => Err(e.into()),
-    }
 }
 
-/// A visitor's message. The first opens a chat conversation (and the visitor's customer
-/// record); the same client id sent again answers the stored line and changes nothing.
+/// A visitor's message (its line names its conversation). The first opens a chat
+/// conversation (and the visitor's customer record); the same client id sent again answers
+/// the stored line and changes nothing.
 /// `following` is the chat the visitor's socket already follows, which saves looking it up
 /// while it is still in progress.
 pub async fn visitor_send(
@@ -127,7 +101,7 @@ pub async fn visitor_send(
     client_id: &str,
     text: &str,
     lang: Option<&str>,
-) -> Result<(Conversation, ConversationMessage)> {
+) -> Result<ConversationMessage> {
     let text = checked_text(text)?;
     let client_id = checked_client_id(Some(client_id))?;
     let line = NewMessage {
@@ -154,7 +128,7 @@ pub async fn visitor_send(
         if added.seq > conversation.last_seq {
             crate::conversations::customer_wrote(app, &conversation, &added).await?;
         }
-        return Ok((app.store.conversation(conversation.id).await?, added));
+        return Ok(added);
     }
     let customer_id = customer_for_visitor(app, visitor, lang).await?;
     let (conversation, added) = crate::live::open(
@@ -170,7 +144,7 @@ pub async fn visitor_send(
     )
     .await?;
     crate::conversations::opened(app, &conversation).await?;
-    Ok((conversation, added))
+    Ok(added)
 }
 
 /// Who reads a live thread: the customer sees the conversation (their lines, the replies

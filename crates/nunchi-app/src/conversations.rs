@@ -16,9 +16,8 @@ use nunchi_core::{
     import::CustomerRecord,
     sla::SlaEvent,
 };
-use nunchi_store::{
-    StoreError,
-    model::{Conversation, ConversationMessage, ConversationState, NewConversation, NewMessage},
+use nunchi_store::model::{
+    Conversation, ConversationMessage, ConversationState, NewConversation, NewMessage,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -212,10 +211,6 @@ async fn reopen_on_reply(app: &App, c: &Conversation) -> Result<()> {
 
 /// The customer an address belongs to, created on first sight.
 pub async fn customer_for_email(app: &App, email: &Email, name: Option<&str>) -> Result<i64> {
-    let identity = Identity::email(email);
-    if let Some(id) = app.store.find_by_identity(&identity).await? {
-        return Ok(id);
-    }
     let record = CustomerRecord {
         external_id: None,
         profile: ProfileFields {
@@ -230,15 +225,26 @@ pub async fn customer_for_email(app: &App, email: &Email, name: Option<&str>) ->
         attributes: vec![],
         created_at: None,
     };
-    match app.store.create_customer(&record, &[], "email").await {
-        Ok(id) => Ok(id),
-        Err(StoreError::Conflict(_)) => app
-            .store
-            .find_by_identity(&identity)
-            .await?
-            .ok_or_else(|| Error::Conflict(format!("customer {} vanished", email.as_str()))),
-        Err(e) => Err(e.into()),
-    }
+    crate::customers::find_or_create(app, &Identity::email(email), &record, &[], "email").await
+}
+
+/// The customer's conversation still in progress (not resolved), on `channel` if given:
+/// what a new call or chat message joins.
+pub(crate) async fn open_one(
+    app: &App,
+    customer_id: i64,
+    channel: Option<ConversationChannel>,
+) -> Result<Option<Conversation>> {
+    Ok(app
+        .store
+        .conversations(&nunchi_store::model::ConversationFilter {
+            customer_id: Some(customer_id),
+            limit: 20,
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .find(|c| c.status.is_open() && channel.is_none_or(|ch| c.channel == ch)))
 }
 
 fn state_of(c: &Conversation) -> ConversationState {

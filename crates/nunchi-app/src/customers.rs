@@ -171,3 +171,27 @@ pub async fn export(state: &App, actor: &Actor, id: i64) -> Result<CustomerExpor
         .await;
     Ok(export)
 }
+
+/// The customer a channel's identity belongs to (an e-mail sender, a caller, a chat
+/// visitor), created from `record` on first sight. Two requests that create the same
+/// person at once both get the one that was stored.
+pub async fn find_or_create(
+    app: &App,
+    identity: &nunchi_core::identity::Identity,
+    record: &nunchi_core::import::CustomerRecord,
+    extra: &[nunchi_core::identity::Identity],
+    source: &str,
+) -> Result<i64> {
+    if let Some(id) = app.store.find_by_identity(identity).await? {
+        return Ok(id);
+    }
+    match app.store.create_customer(record, extra, source).await {
+        Ok(id) => Ok(id),
+        Err(nunchi_store::StoreError::Conflict(_)) => {
+            app.store.find_by_identity(identity).await?.ok_or_else(|| {
+                crate::Error::Conflict(format!("customer {} vanished", identity.value))
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}

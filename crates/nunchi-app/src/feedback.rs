@@ -626,10 +626,7 @@ fn follow_up_email(
     due_at: i64,
     public_url: &str,
 ) -> EmailJob {
-    let rating = match (&f.metric, f.rating) {
-        (Some(m), Some(r)) => format!("{} {r}", m.as_str().to_uppercase()),
-        _ => "no rating".into(),
-    };
+    let rating = f.rating_label().unwrap_or_else(|| "no rating".into());
     let due = jiff::Timestamp::from_millisecond(due_at)
         .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default();

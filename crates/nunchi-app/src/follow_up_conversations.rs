@@ -56,10 +56,7 @@ impl Job for FollowUpConversationJob {
             (false, false) => format!("Your feedback: {what}"),
         };
         let text = if feedback.body.trim().is_empty() {
-            match (feedback.metric, feedback.rating) {
-                (Some(m), Some(r)) => format!("{} {r}", m.as_str().to_uppercase()),
-                _ => subject.clone(),
-            }
+            feedback.rating_label().unwrap_or_else(|| subject.clone())
         } else {
             feedback.body.clone()
         };

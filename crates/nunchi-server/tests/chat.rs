@@ -108,6 +108,11 @@ async fn visitor(addr: SocketAddr) -> Client {
     .expect("the visitor's socket opens from any site")
 }
 
+/// A GET through the agent's API token, as JSON.
+async fn agent_get(app: &TestApp, path: &str) -> Value {
+    app.api(Some(Role::Agent), "GET", path, None).await.json()
+}
+
 async fn reply(app: &TestApp, conversation: i64, text: &str, note: bool) {
     let r = app
         .api(
@@ -148,26 +153,14 @@ async fn a_visitors_chat_reaches_the_desk_and_a_reconnect_gets_exactly_what_was_
         (again["type"].as_str(), again["seq"].as_i64()),
         (Some("ack"), Some(1))
     );
-    let stored = app
-        .api(
-            Some(Role::Agent),
-            "GET",
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            None,
-        )
-        .await
-        .json();
+    let stored = agent_get(
+        &app,
+        &format!("/api/v1/conversations/{conversation}/messages"),
+    )
+    .await;
     assert_eq!(stored.as_array().unwrap().len(), 1, "{stored}");
     assert_eq!(stored[0]["channel"], "chat");
-    let c = app
-        .api(
-            Some(Role::Agent),
-            "GET",
-            &format!("/api/v1/conversations/{conversation}"),
-            None,
-        )
-        .await
-        .json();
+    let c = agent_get(&app, &format!("/api/v1/conversations/{conversation}")).await;
     assert_eq!(c["channel"], "chat", "{c}");
 
     // The agent's reply arrives live; a note (seq 3) never reaches the visitor.
@@ -277,15 +270,11 @@ async fn the_agents_thread_socket_needs_a_session_from_our_own_pages() {
     );
     let to_visitor = v.until(|f| f["type"] == "line" && f["seq"] == 2).await;
     assert_eq!(to_visitor.last().unwrap()["text"], "확인해 드릴게요");
-    let stored = app
-        .api(
-            Some(Role::Agent),
-            "GET",
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            None,
-        )
-        .await
-        .json();
+    let stored = agent_get(
+        &app,
+        &format!("/api/v1/conversations/{conversation}/messages"),
+    )
+    .await;
     assert_eq!(stored.as_array().unwrap().len(), 2, "stored once: {stored}");
 
     // What the agent's socket delivered counts as read: the visitor writes again, the line
@@ -419,14 +408,6 @@ async fn resolving_a_chat_asks_for_a_rating_in_the_chat_without_counting_as_a_re
         .await;
     assert_eq!(page.status, axum::http::StatusCode::OK, "the link opens");
     // The desk's own message is no agent's reply: the first response is still to come.
-    let c = app
-        .api(
-            Some(Role::Agent),
-            "GET",
-            &format!("/api/v1/conversations/{conversation}"),
-            None,
-        )
-        .await
-        .json();
+    let c = agent_get(&app, &format!("/api/v1/conversations/{conversation}")).await;
     assert!(c.get("first_reply_at").is_some_and(|r| r.is_null()), "{c}");
 }

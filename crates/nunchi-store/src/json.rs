@@ -1,6 +1,7 @@
-//! `Json<T>`: a text column that holds JSON, read as its Rust type. A value that does not
-//! parse as `T` fails the read (`StoreError::Corrupt`), so a damaged survey or rule is an
-//! error rather than an empty one.
+//! Columns read as Rust types beyond sqlx's own: `Json<T>`, a text column that holds JSON,
+//! and `OptionalName`, a nullable column holding a core type's name. A value that does not
+//! read as its type fails the read (`StoreError::Corrupt`), so a damaged survey or rule is
+//! an error rather than an empty one.
 
 use serde::{Serialize, de::DeserializeOwned};
 use sqlx::{Database, Decode, Postgres, Sqlite, Type, error::BoxDynError};

@@ -441,6 +441,16 @@ pub struct Feedback {
     pub received_at: i64,
 }
 
+impl Feedback {
+    /// The rating as staff read it ("NPS 3", "CSAT 4"); none without a metric and a rating.
+    pub fn rating_label(&self) -> Option<String> {
+        match (self.metric, self.rating) {
+            (Some(m), Some(r)) => Some(format!("{} {r}", m.as_str().to_uppercase())),
+            _ => None,
+        }
+    }
+}
+
 /// Feedback to store, validated by the caller.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFeedback {

@@ -73,7 +73,7 @@ impl Side for VisitorSide {
         if note {
             return Err(nunchi_app::Error::Forbidden);
         }
-        let (conversation, line) = chat::visitor_send(
+        let line = chat::visitor_send(
             state,
             &self.visitor,
             self.conversation,
@@ -82,7 +82,7 @@ impl Side for VisitorSide {
             self.lang.as_deref(),
         )
         .await?;
-        self.conversation = Some(conversation.id);
+        self.conversation = Some(line.conversation_id);
         Ok(line)
     }
 

@@ -141,10 +141,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
             Some(FollowUpRow {
                 id: f.id,
                 source: fb.source.to_string(),
-                rating: match (&fb.metric, fb.rating) {
-                    (Some(m), Some(r)) => format!("{} {r}", m.as_str().to_uppercase()),
-                    _ => String::new(),
-                },
+                rating: fb.rating_label().unwrap_or_default(),
                 body: fb.body.clone(),
                 customer_id: fb.customer_id,
                 conversation_id: f.conversation_id,

@@ -491,10 +491,7 @@ async fn conversation(
             .map(|f| {
                 (
                     fmt_time(f.created_at),
-                    match (&f.metric, f.rating) {
-                        (Some(m), Some(r)) => format!("{} {r}", m.as_str().to_uppercase()),
-                        _ => f.source.to_string(),
-                    },
+                    f.rating_label().unwrap_or_else(|| f.source.to_string()),
                     f.body.chars().take(160).collect(),
                 )
             })

@@ -128,9 +128,9 @@ impl Side for StaffSide {
             // Someone added since the socket opened.
             self.users = names;
         }
-        let call = match m.direction {
-            nunchi_core::conversation::MessageDirection::Outgoing
-            | nunchi_core::conversation::MessageDirection::Incoming => state
+        // Only a phone line can be a call; other lines need no read.
+        let call = match m.channel {
+            nunchi_core::conversation::ConversationChannel::Phone => state
                 .store
                 .calls(self.conversation)
                 .await

@@ -6,7 +6,7 @@
 //! the conversation waits unassigned and the team's managers are told.
 
 use nunchi_core::{access::Permission, business_hours::BusinessHours};
-use nunchi_store::model::{AgentAvailability, Conversation};
+use nunchi_store::model::{AgentAvailability, AgentLoad, Conversation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -112,15 +112,15 @@ pub async fn set_availability(
         .unwrap_or(a))
 }
 
-/// Whether an agent with availability `a` (none: always, no cap) may take one more now.
-fn on_duty(a: Option<&AgentAvailability>, now: i64) -> bool {
-    let Some(a) = a else { return true };
+/// Whether an agent may take one more now: not away, and within their working hours
+/// (any time when they have none).
+fn on_duty(a: &AgentLoad, now: i64) -> bool {
     if a.away {
         return false;
     }
     match &a.working_hours {
         None => true,
-        Some(h) => BusinessHours::parse(&a.time_zone, h, &[], true)
+        Some(h) => BusinessHours::parse(a.time_zone.as_deref().unwrap_or("UTC"), h, &[], true)
             .map(|hours| hours.add_minutes(now, 1) == now + 60_000)
             .unwrap_or(false),
     }
@@ -133,14 +133,14 @@ pub async fn auto_assign(app: &App, c: &Conversation) -> Result<Option<i64>> {
     if mode == AssignmentMode::Manual || c.assignee_id.is_some() {
         return Ok(None);
     }
-    let (users, candidates) = candidates(app, mode, c).await?;
-    for (user, cap) in candidates {
+    for (user, cap) in candidates(app, mode, c).await? {
         if app.store.assign_within_cap(c.id, user, cap).await? {
             crate::live::activity(app, c.id, c.channel, None, &format!("assignee={user}")).await?;
             return Ok(Some(user));
         }
     }
     crate::live::activity(app, c.id, c.channel, None, "unassigned_no_agent").await?;
+    let users = app.store.users().await?;
     let managers: Vec<_> = users
         .iter()
         .filter(|u| !u.disabled && u.role.has(Permission::InboxManage))
@@ -168,47 +168,38 @@ pub async fn auto_assign(app: &App, c: &Conversation) -> Result<Option<i64>> {
     Ok(None)
 }
 
-/// Who may take conversation `c` now, in the order `mode` tries them (each with their cap):
-/// the decision, without its write. Also the users read for it.
+/// Who may take conversation `c` now, in the order `mode` tries them, each with their cap:
+/// the decision without its write, from one read of every enabled user's load.
 pub async fn candidates(
     app: &App,
     mode: AssignmentMode,
     c: &Conversation,
-) -> Result<(Vec<nunchi_store::model::User>, Vec<(i64, Option<i64>)>)> {
+) -> Result<Vec<(i64, Option<i64>)>> {
     let now = app.now();
-    let users = app.store.users().await?;
-    let availability: std::collections::HashMap<i64, AgentAvailability> = app
+    let mut candidates: Vec<AgentLoad> = app
         .store
-        .availabilities()
+        .assignment_pool()
         .await?
         .into_iter()
-        .map(|a| (a.user_id, a))
-        .collect();
-    let open: std::collections::HashMap<i64, i64> =
-        app.store.open_counts().await?.into_iter().collect();
-    let mut candidates: Vec<(i64, Option<i64>, i64, Option<i64>)> = users
-        .iter()
-        .filter(|u| !u.disabled && u.role.has(Permission::InboxWrite))
-        .filter(|u| c.team_id.is_none() || u.team_id == c.team_id)
-        .filter_map(|u| {
-            let a = availability.get(&u.id);
-            let load = open.get(&u.id).copied().unwrap_or(0);
-            let cap = a.and_then(|a| a.max_open);
-            (on_duty(a, now) && cap.is_none_or(|cap| load < cap))
-                .then(|| (u.id, cap, load, a.and_then(|a| a.last_assigned_at)))
-        })
+        .filter(|a| a.role.has(Permission::InboxWrite))
+        .filter(|a| c.team_id.is_none() || a.team_id == c.team_id)
+        .filter(|a| a.max_open.is_none_or(|cap| a.open_count < cap))
+        .filter(|a| on_duty(a, now))
         .collect();
     match mode {
-        AssignmentMode::Balanced => {
-            candidates.sort_by_key(|(id, _, load, last)| (*load, last.unwrap_or(i64::MIN), *id))
-        }
-        _ => candidates.sort_by_key(|(id, _, _, last)| (last.unwrap_or(i64::MIN), *id)),
+        AssignmentMode::Balanced => candidates.sort_by_key(|a| {
+            (
+                a.open_count,
+                a.last_assigned_at.unwrap_or(i64::MIN),
+                a.user_id,
+            )
+        }),
+        _ => candidates.sort_by_key(|a| (a.last_assigned_at.unwrap_or(i64::MIN), a.user_id)),
     }
-    let order = candidates
+    Ok(candidates
         .into_iter()
-        .map(|(user, cap, _, _)| (user, cap))
-        .collect();
-    Ok((users, order))
+        .map(|a| (a.user_id, a.max_open))
+        .collect())
 }
 
 /// The desk's assignment settings, for the settings page and API.

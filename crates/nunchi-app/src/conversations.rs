@@ -314,6 +314,7 @@ pub async fn post_message(
         return Ok(note);
     }
     let by_email = conversation.channel == ConversationChannel::Email;
+    let by_messenger = conversation.channel == ConversationChannel::Messenger;
     let message_id = by_email.then(|| {
         format!(
             "nunchi.{}.{}@{}",
@@ -332,7 +333,7 @@ pub async fn post_message(
             text: text.into(),
             external_id: message_id,
             subject: by_email.then(|| reply_subject(&conversation.subject)),
-            delivery: by_email.then(|| "queued".to_string()),
+            delivery: (by_email || by_messenger).then(|| "queued".to_string()),
             at: None,
             client_id,
         },
@@ -346,6 +347,9 @@ pub async fn post_message(
             },
         )
         .await?;
+    }
+    if by_messenger {
+        crate::messengers::queue_delivery(app, &reply).await?;
     }
     crate::sla::track(
         app,

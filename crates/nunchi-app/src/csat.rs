@@ -1,6 +1,6 @@
 //! CSAT after support: resolving a conversation asks its customer, on the conversation's
 //! own channel, for a one-question rating (1–5, in their language) — by e-mail, or in the
-//! chat itself as a line the desk sends by itself; the answer joins the feedback stream as
+//! chat or messenger itself as a line the desk sends by itself; the answer joins the feedback stream as
 //! a support rating of the conversation's team (so VoC scores and closed-loop rules see
 //! it), and the request keeps the agent for the support report. One answer per link.
 
@@ -28,8 +28,8 @@ pub async fn ask(app: &App, c: &Conversation) -> Result<bool> {
             };
             Some(to)
         }
-        ConversationChannel::Chat => None,
-        ConversationChannel::Phone | ConversationChannel::Messenger => return Ok(false),
+        ConversationChannel::Chat | ConversationChannel::Messenger => None,
+        ConversationChannel::Phone => return Ok(false),
     };
     let ko = customer.row.language.as_deref().is_none_or(|l| l == "ko");
     let token = crate::secret::random_token();
@@ -51,13 +51,15 @@ pub async fn ask(app: &App, c: &Conversation) -> Result<bool> {
         app.config.public_url.trim_end_matches('/')
     );
     let Some(to) = to else {
-        // In the chat: one line the customer sees at once, which is no one's reply.
+        // In the chat or messenger: one line the customer sees at once, which is no
+        // one's reply (a messenger sends it as a job, like a reply).
+        let by_messenger = c.channel == ConversationChannel::Messenger;
         let text = if ko {
             format!("문의하신 내용이 해결되었습니다. 상담은 어떠셨나요? 평가해 주세요: {link}")
         } else {
             format!("Your request was resolved. How did we do? Rate us: {link}")
         };
-        crate::live::add_line(
+        let line = crate::live::add_line(
             app,
             c.id,
             &nunchi_store::model::NewMessage {
@@ -67,12 +69,15 @@ pub async fn ask(app: &App, c: &Conversation) -> Result<bool> {
                 text,
                 external_id: None,
                 subject: None,
-                delivery: None,
+                delivery: by_messenger.then(|| "queued".to_string()),
                 at: None,
                 client_id: None,
             },
         )
         .await?;
+        if by_messenger {
+            crate::messengers::queue_delivery(app, &line).await?;
+        }
         crate::live::activity(app, c.id, c.channel, None, "csat_requested").await?;
         return Ok(true);
     };

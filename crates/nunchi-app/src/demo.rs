@@ -407,6 +407,7 @@ async fn load_conversations(
     let all = nunchi_demo::support::conversations(seed, events, korean);
     let policy = demo_sla_policy(store).await?;
     demo_macros(store).await?;
+    let messenger = demo_messenger(store).await?;
     let hours = crate::sla::hours_of(&policy)?;
     let targets = crate::sla::targets_of(&policy);
     // The demo's "now": deadlines before it that nobody met were missed.
@@ -430,8 +431,12 @@ async fn load_conversations(
             text: l.text.clone(),
             external_id,
             subject: (channel == ConversationChannel::Email).then(|| c.subject.clone()),
-            delivery: (!l.incoming && channel == ConversationChannel::Email)
-                .then(|| "sent".to_string()),
+            delivery: (!l.incoming
+                && matches!(
+                    channel,
+                    ConversationChannel::Email | ConversationChannel::Messenger
+                ))
+            .then(|| "sent".to_string()),
             at: Some(l.ts as i64 * 1000),
             client_id: None,
         };
@@ -455,6 +460,13 @@ async fn load_conversations(
         };
         for l in &c.lines[1..] {
             store.add_message(conversation.id, &line(l, None)).await?;
+        }
+        if channel == ConversationChannel::Messenger {
+            // A LINE user id's shape: U and 32 hex digits.
+            let user = format!("U{:032x}", (seed << 32) ^ customer_id as u64);
+            store
+                .link_messenger_thread(conversation.id, messenger.id, &user)
+                .await?;
         }
         let status = ConversationStatus::parse(c.status)?;
         if status != ConversationStatus::Open {
@@ -498,6 +510,29 @@ async fn demo_macros(store: &Arc<dyn Store>) -> anyhow::Result<()> {
         store.create_macro(shortcut, name, ko, en).await?;
     }
     Ok(())
+}
+
+/// The demo's messenger: a LINE account with no access token, so its conversations read
+/// like real ones and a reply says plainly that a real channel must be connected.
+async fn demo_messenger(
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<nunchi_store::model::MessengerChannel> {
+    const KEY: &str = "line-demo";
+    match store.messenger_channel(KEY).await {
+        Ok(c) => return Ok(c),
+        Err(nunchi_store::StoreError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(store
+        .create_messenger_channel(&nunchi_store::model::NewMessengerChannel {
+            key: KEY.into(),
+            kind: nunchi_core::conversation::MessengerKind::Line,
+            name: "LINE 공식 계정 (데모) / LINE account (demo)".into(),
+            secret: crate::secret::random_token(),
+            access_token: None,
+            api_base: None,
+        })
+        .await?)
 }
 
 /// The demo's SLA policy: the one it finds, or a weekday one it adds.

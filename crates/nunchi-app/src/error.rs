@@ -16,6 +16,9 @@ pub enum Error {
     Conflict(String),
     #[error("forbidden")]
     Forbidden,
+    /// A caller who is not who they say (a delivery whose signature does not match).
+    #[error("{0}")]
+    Unauthorized(String),
     /// Not now: the caller may try again after this many seconds.
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },

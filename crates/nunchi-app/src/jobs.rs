@@ -89,6 +89,7 @@ impl Registry {
             .register::<crate::mail::EmailJob>()
             .register::<crate::webhooks::WebhookJob>()
             .register::<crate::conversations::ReplyJob>()
+            .register::<crate::messengers::ReplyJob>()
             .register::<crate::sla::SlaCheckJob>()
             .register::<crate::follow_up_conversations::FollowUpConversationJob>()
     }

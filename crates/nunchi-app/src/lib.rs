@@ -28,6 +28,7 @@ pub mod live;
 pub mod loops;
 pub mod macros;
 pub mod mail;
+pub mod messengers;
 pub mod outer_loop;
 pub mod paging;
 pub mod password;

@@ -13,6 +13,16 @@ crate::named_enum! {
 }
 
 crate::named_enum! {
+    /// The messenger a messenger channel speaks: nunchi's own signed webhook contract, or a
+    /// provider's webhook and reply API.
+    pub enum MessengerKind("messenger kind") {
+        Generic = "generic",
+        Line = "line",
+        Telegram = "telegram",
+    }
+}
+
+crate::named_enum! {
     /// Where a conversation stands. Pending waits on the customer; snoozed waits until a time.
     pub enum ConversationStatus("conversation status") {
         Open = "open",

@@ -13,11 +13,12 @@ pub enum IdentityKind {
     DeviceId,
     Kakao,
     Line,
+    Telegram,
     Messenger,
 }
 
 impl IdentityKind {
-    pub const ALL: [IdentityKind; 8] = [
+    pub const ALL: [IdentityKind; 9] = [
         Self::Email,
         Self::Phone,
         Self::ExternalId,
@@ -25,6 +26,7 @@ impl IdentityKind {
         Self::DeviceId,
         Self::Kakao,
         Self::Line,
+        Self::Telegram,
         Self::Messenger,
     ];
 
@@ -44,6 +46,7 @@ impl IdentityKind {
             Self::DeviceId => "device_id",
             Self::Kakao => "kakao",
             Self::Line => "line",
+            Self::Telegram => "telegram",
             Self::Messenger => "messenger",
         }
     }

@@ -159,6 +159,10 @@ impl From<nunchi_app::Error> for AppError {
             E::NotFound(what) => Self::NotFound(what),
             E::Conflict(what) => Self::Conflict(what),
             E::Forbidden => Self::Forbidden,
+            E::Unauthorized(why) => {
+                tracing::info!(%why, "refused an unsigned call");
+                Self::Unauthorized
+            }
             E::TooManyRequests { retry_after_secs } => Self::TooManyRequests { retry_after_secs },
             E::Internal(cause) => Self::Internal(cause),
         }

@@ -91,6 +91,7 @@ fn error_frame(client_id: Option<&str>, e: &nunchi_app::Error) -> Message {
         nunchi_app::Error::Invalid { code, message } => (code.as_str(), message.clone()),
         nunchi_app::Error::NotFound(what) => ("not_found", what.clone()),
         nunchi_app::Error::Forbidden => ("forbidden", "you may not write here".to_string()),
+        nunchi_app::Error::Unauthorized(why) => ("unauthorized", why.clone()),
         nunchi_app::Error::TooManyRequests { .. } => ("rate_limited", "slow down".to_string()),
         nunchi_app::Error::Conflict(what) => ("conflict", what.clone()),
         nunchi_app::Error::Internal(cause) => {

@@ -24,7 +24,8 @@ const fn r(method: &'static str, path: &'static str, permission: Option<Permissi
 }
 
 /// Pages and endpoints for customers, who never sign in: the survey link page, the
-/// widget script and the widget's JSON calls (see `api::public`).
+/// widget script and the widget's JSON calls (see `api::public`), and the webhooks
+/// messengers deliver customers' messages to.
 pub const PUBLIC: &[&str] = &[
     "/s/{key}",
     "/csat/{token}",
@@ -32,6 +33,7 @@ pub const PUBLIC: &[&str] = &[
     "/api/public/surveys/{key}/display",
     "/api/public/responses/{token}",
     "/chat/socket",
+    "/hooks/messenger/{key}",
 ];
 
 /// Segment's tracking API, authenticated by a source's write key rather than a user:
@@ -112,6 +114,9 @@ pub const UI: &[RouteSpec] = &[
     r("POST", "/inbox/macros/{id}/delete", Some(InboxManage)),
     r("POST", "/inbox/agents/{id}/availability", Some(InboxManage)),
     r("POST", "/inbox/me/availability", Some(InboxWrite)),
+    r("GET", "/inbox/channels", Some(InboxRead)),
+    r("POST", "/inbox/channels", Some(InboxManage)),
+    r("POST", "/inbox/channels/{id}/delete", Some(InboxManage)),
     r("GET", "/inbox/socket", Some(InboxRead)),
     r("GET", "/inbox/{id}", Some(InboxRead)),
     r("GET", "/inbox/{id}/socket", Some(InboxRead)),

@@ -21,7 +21,7 @@ pub use error::{StoreError, StoreResult};
 pub use json::{Json, OptionalName};
 pub use traits::{
     AdminStore, AuditStore, ConversationStore, CustomerStore, DeskStore, EventStore, FeedbackStore,
-    JobStore, JourneyStore, LoopStore, OrderStore, Store, SurveyStore, UserStore,
+    JobStore, JourneyStore, LoopStore, MessengerStore, OrderStore, Store, SurveyStore, UserStore,
 };
 
 /// Opens the store a URL names (`sqlite:path/to.db` or `postgres://…`) and applies any

@@ -21,8 +21,10 @@ use utoipa::ToSchema;
 use crate::Json;
 
 mod conversations;
+mod messengers;
 mod surveys;
 pub use conversations::*;
+pub use messengers::*;
 pub use surveys::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]

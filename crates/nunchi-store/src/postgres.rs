@@ -21,6 +21,7 @@ use crate::{
         events::impl_event_store,
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
+        messengers::impl_messenger_store,
         orders::impl_order_store,
         surveys::impl_survey_store,
         users::impl_user_store,
@@ -138,6 +139,7 @@ impl_customer_writes!(PgStore, Postgres);
 impl_customer_store!(PgStore, Postgres);
 impl_conversation_store!(PgStore, Postgres);
 impl_desk_store!(PgStore, Postgres);
+impl_messenger_store!(PgStore, Postgres);
 impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);

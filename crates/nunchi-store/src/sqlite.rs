@@ -21,6 +21,7 @@ use crate::{
         events::impl_event_store,
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
+        messengers::impl_messenger_store,
         orders::impl_order_store,
         surveys::impl_survey_store,
         users::impl_user_store,
@@ -156,6 +157,7 @@ impl_customer_writes!(SqliteStore, Sqlite);
 impl_customer_store!(SqliteStore, Sqlite);
 impl_conversation_store!(SqliteStore, Sqlite);
 impl_desk_store!(SqliteStore, Sqlite);
+impl_messenger_store!(SqliteStore, Sqlite);
 impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);

@@ -498,6 +498,8 @@ pub trait DeskStore: Send + Sync {
     async fn availabilities(&self) -> StoreResult<Vec<AgentAvailability>>;
     /// Open (not resolved) conversations per assignee.
     async fn open_counts(&self) -> StoreResult<Vec<(i64, i64)>>;
+    /// Every enabled user with their availability and open count, for one assignment.
+    async fn assignment_pool(&self) -> StoreResult<Vec<AgentLoad>>;
     /// Assigns an unassigned conversation to `user_id` if they hold fewer than `cap` open
     /// ones, atomically however many assigners run at once; says whether it did.
     async fn assign_within_cap(
@@ -550,6 +552,35 @@ pub trait DeskStore: Send + Sync {
     async fn sla_breaches(&self, since: i64, limit: i64) -> StoreResult<Vec<SlaBreach>>;
 }
 
+/// Messenger channels and where each messenger conversation's replies go.
+#[async_trait]
+pub trait MessengerStore: Send + Sync {
+    /// `Conflict` when the key is taken.
+    async fn create_messenger_channel(
+        &self,
+        channel: &NewMessengerChannel,
+    ) -> StoreResult<MessengerChannel>;
+    async fn messenger_channels(&self) -> StoreResult<Vec<MessengerChannel>>;
+    async fn messenger_channel(&self, key: &str) -> StoreResult<MessengerChannel>;
+    async fn messenger_channel_by_id(&self, id: i64) -> StoreResult<MessengerChannel>;
+    /// Its conversations stay; their replies can no longer be sent.
+    async fn delete_messenger_channel(&self, id: i64) -> StoreResult<()>;
+    /// Names the channel and recipient a conversation answers to (the first link stays).
+    async fn link_messenger_thread(
+        &self,
+        conversation_id: i64,
+        channel_id: i64,
+        recipient: &str,
+    ) -> StoreResult<()>;
+    async fn messenger_thread(&self, conversation_id: i64) -> StoreResult<Option<MessengerThread>>;
+    /// The recipient's newest conversation on the channel that is not resolved.
+    async fn open_messenger_conversation(
+        &self,
+        channel_id: i64,
+        recipient: &str,
+    ) -> StoreResult<Option<i64>>;
+}
+
 #[async_trait]
 pub trait AdminStore: Send + Sync {
     fn backend(&self) -> &'static str;
@@ -574,6 +605,7 @@ pub trait Store:
     + SurveyStore
     + ConversationStore
     + DeskStore
+    + MessengerStore
     + AdminStore
 {
 }
@@ -590,6 +622,7 @@ impl<
         + SurveyStore
         + ConversationStore
         + DeskStore
+        + MessengerStore
         + AdminStore,
 > Store for T
 {

@@ -603,3 +603,163 @@ each_backend!(
         ));
     }
 );
+
+each_backend!(
+    maintained_open_counts_equal_a_recount_over_random_histories,
+    |s| {
+        use nunchi_core::conversation::ConversationStatus;
+        use rand::{Rng, SeedableRng, seq::SliceRandom};
+        let mut agents = Vec::new();
+        for i in 0..3 {
+            let u = s
+                .create_user(
+                    &format!("count{i}@nunchi.local"),
+                    &format!("C{i}"),
+                    "h",
+                    "agent",
+                    "ko",
+                )
+                .await
+                .unwrap();
+            agents.push(u.id);
+        }
+        let c = person(&*s, "재집계").await;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+        let mut conversations = Vec::new();
+        let statuses = [
+            ConversationStatus::Open,
+            ConversationStatus::Pending,
+            ConversationStatus::Snoozed,
+            ConversationStatus::Resolved,
+        ];
+        for step in 0..120 {
+            if conversations.is_empty() || rng.gen_bool(0.3) {
+                let (conv, _) = s
+                    .create_conversation(
+                        &opening(c),
+                        &line(MessageDirection::Incoming, &format!("{step}"), None),
+                    )
+                    .await
+                    .unwrap();
+                conversations.push(conv.id);
+            } else if rng.gen_bool(0.4) {
+                let id = *conversations.choose(&mut rng).unwrap();
+                let agent = *agents.choose(&mut rng).unwrap();
+                s.assign_within_cap(id, agent, Some(100)).await.unwrap();
+            } else {
+                let id = *conversations.choose(&mut rng).unwrap();
+                let status = *statuses.choose(&mut rng).unwrap();
+                let assignee_id = if rng.gen_bool(0.2) {
+                    None
+                } else if rng.gen_bool(0.5) {
+                    Some(*agents.choose(&mut rng).unwrap())
+                } else {
+                    s.conversation(id).await.unwrap().assignee_id
+                };
+                let state = ConversationState {
+                    status,
+                    snoozed_until: (status == ConversationStatus::Snoozed)
+                        .then_some(4_102_444_800_000),
+                    priority: Priority::Normal,
+                    team_id: None,
+                    assignee_id,
+                    at: None,
+                };
+                s.set_conversation_state(id, &state).await.unwrap();
+            }
+            let mut recount: std::collections::BTreeMap<i64, i64> = Default::default();
+            for id in &conversations {
+                let conv = s.conversation(*id).await.unwrap();
+                if let (Some(a), false) = (
+                    conv.assignee_id,
+                    conv.status == ConversationStatus::Resolved,
+                ) {
+                    *recount.entry(a).or_default() += 1;
+                }
+            }
+            let kept: std::collections::BTreeMap<i64, i64> =
+                s.open_counts().await.unwrap().into_iter().collect();
+            assert_eq!(kept, recount, "after step {step}");
+        }
+    }
+);
+
+each_backend!(
+    messenger_threads_find_the_open_conversation_and_erasure_forgets_them,
+    |s| {
+        use nunchi_core::conversation::MessengerKind;
+        let new = |key: &str| NewMessengerChannel {
+            key: key.into(),
+            kind: MessengerKind::Line,
+            name: "LINE".into(),
+            secret: "channel-secret".into(),
+            access_token: Some("token".into()),
+            api_base: None,
+        };
+        let line_channel = s.create_messenger_channel(&new("line")).await.unwrap();
+        assert_eq!(line_channel.kind, MessengerKind::Line);
+        assert!(matches!(
+            s.create_messenger_channel(&new("line")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(s.messenger_channel("line").await.unwrap(), line_channel);
+        assert!(matches!(
+            s.messenger_channel("kakao").await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        let c = person(&*s, "메신저 고객").await;
+        let (first, _) = s
+            .create_conversation(&opening(c), &line(MessageDirection::Incoming, "1", None))
+            .await
+            .unwrap();
+        s.link_messenger_thread(first.id, line_channel.id, "U1")
+            .await
+            .unwrap();
+        // A second link (a redelivery) keeps the first.
+        s.link_messenger_thread(first.id, line_channel.id, "U2")
+            .await
+            .unwrap();
+        assert_eq!(
+            s.messenger_thread(first.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .recipient,
+            "U1"
+        );
+        assert_eq!(
+            s.open_messenger_conversation(line_channel.id, "U1")
+                .await
+                .unwrap(),
+            Some(first.id)
+        );
+        assert_eq!(
+            s.open_messenger_conversation(line_channel.id, "U2")
+                .await
+                .unwrap(),
+            None
+        );
+        // Once resolved, the next message opens a new conversation.
+        let state = ConversationState {
+            status: ConversationStatus::Resolved,
+            snoozed_until: None,
+            priority: Priority::Normal,
+            team_id: None,
+            assignee_id: None,
+            at: None,
+        };
+        s.set_conversation_state(first.id, &state).await.unwrap();
+        assert_eq!(
+            s.open_messenger_conversation(line_channel.id, "U1")
+                .await
+                .unwrap(),
+            None
+        );
+
+        s.erase_customer(c, "dpo").await.unwrap();
+        assert_eq!(s.messenger_thread(first.id).await.unwrap(), None);
+        s.delete_messenger_channel(line_channel.id).await.unwrap();
+        assert!(s.messenger_channels().await.unwrap().is_empty());
+    }
+);

@@ -56,7 +56,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct IdentityInput {
-    /// `email`, `phone`, `external_id`, `anonymous_id`, `device_id`, `kakao`, `line`, `messenger`.
+    /// `email`, `phone`, `external_id`, `anonymous_id`, `device_id`, `kakao`, `line`, `telegram`, `messenger`.
     pub kind: String,
     pub value: String,
 }

@@ -9,6 +9,7 @@ pub mod data;
 pub mod events;
 pub mod feedback;
 pub mod loops;
+pub mod messengers;
 pub mod orders;
 pub mod public;
 pub mod surveys;
@@ -36,13 +37,16 @@ pub fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(loops::routes())
         .merge(surveys::routes())
         .merge(conversations::routes())
+        .merge(messengers::routes())
 }
 
 /// Routes outside the document and the role matrix: Segment's tracking API (write keys),
-/// the public survey endpoints customers call without signing in and the widget's chat.
+/// the public survey endpoints customers call without signing in, the widget's chat and
+/// the messenger webhooks (signed by each provider's scheme).
 pub fn undocumented() -> Router<AppState> {
     Router::new()
         .merge(events::tracking_routes())
         .merge(public::routes())
         .merge(chat::routes())
+        .merge(messengers::hook_routes())
 }

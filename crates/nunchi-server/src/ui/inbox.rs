@@ -297,7 +297,8 @@ struct ConversationPage {
     chrome: Chrome,
     id: i64,
     subject: String,
-    channel: &'static str,
+    /// For a messenger, which one (`LINE · LINE 공식 계정`).
+    channel: String,
     status: &'static str,
     lines: Vec<Line>,
     /// The newest line's number: where the live socket starts.
@@ -504,6 +505,17 @@ async fn conversation(
             .collect(),
         name,
     };
+    let channel = match state.store.messenger_thread(c.id).await? {
+        Some(thread) => match state.store.messenger_channel_by_id(thread.channel_id).await {
+            Ok(m) => format!(
+                "{} · {}",
+                super::messenger_channels::kind_label(t, m.kind),
+                m.name
+            ),
+            Err(_) => channel_label(t, c.channel).to_string(),
+        },
+        None => channel_label(t, c.channel).to_string(),
+    };
     Ok(render(ConversationPage {
         chrome: Chrome::new(&auth, "/inbox", &c.subject),
         id: c.id,
@@ -512,7 +524,7 @@ async fn conversation(
         } else {
             c.subject.clone()
         },
-        channel: channel_label(t, c.channel),
+        channel,
         status: status_label(t, c.status),
         lines,
         last_seq,

@@ -11,6 +11,7 @@ mod data;
 mod follow_ups;
 mod inbox;
 mod inbox_live;
+mod messenger_channels;
 mod signin;
 mod sla;
 mod support_reports;
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .merge(inbox::routes())
         .merge(inbox_live::routes())
         .merge(sla::routes())
+        .merge(messenger_channels::routes())
         .merge(support_reports::routes());
     for (path, _) in NOT_BUILT {
         router = router.route(path, get(not_built));

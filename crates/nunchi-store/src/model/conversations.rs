@@ -279,6 +279,22 @@ pub struct AgentAvailability {
     pub last_assigned_at: Option<i64>,
 }
 
+/// An enabled user as automatic assignment weighs them: role and team, availability
+/// (defaults when never set) and how many open conversations they hold.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AgentLoad {
+    pub user_id: i64,
+    #[sqlx(try_from = "String")]
+    pub role: nunchi_core::access::Role,
+    pub team_id: Option<i64>,
+    pub away: bool,
+    pub max_open: Option<i64>,
+    pub working_hours: Option<String>,
+    pub time_zone: Option<String>,
+    pub last_assigned_at: Option<i64>,
+    pub open_count: i64,
+}
+
 /// A CSAT question sent when a conversation was resolved, and its answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct CsatRequest {

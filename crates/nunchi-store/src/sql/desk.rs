@@ -43,10 +43,22 @@ pub(crate) const SET_AVAILABILITY: &str = "
         away = excluded.away, max_open = excluded.max_open,
         working_hours = excluded.working_hours, time_zone = excluded.time_zone";
 
+/// Kept current by triggers (migration 0019), so this reads one row per agent.
 pub(crate) const OPEN_COUNTS: &str = "
-    SELECT assignee_id, COUNT(*) FROM conversations
-    WHERE assignee_id IS NOT NULL AND status <> 'resolved'
-    GROUP BY assignee_id ORDER BY assignee_id";
+    SELECT user_id, open_count FROM agent_open_counts
+    WHERE open_count > 0
+    ORDER BY user_id";
+
+/// One row per enabled user: what an assignment decision weighs, in one read.
+pub(crate) const ASSIGNMENT_POOL: &str = "
+    SELECT u.id AS user_id, u.role, u.team_id, COALESCE(a.away, FALSE) AS away, a.max_open,
+        a.working_hours, a.time_zone, a.last_assigned_at,
+        COALESCE(o.open_count, 0) AS open_count
+    FROM users u
+    LEFT JOIN agent_availability a ON a.user_id = u.id
+    LEFT JOIN agent_open_counts o ON o.user_id = u.id
+    WHERE NOT u.disabled
+    ORDER BY u.id";
 
 pub(crate) const ASSIGN_IF_FREE: &str = "
     UPDATE conversations SET assignee_id = $2, updated_at = $3
@@ -74,7 +86,7 @@ pub(crate) const AVAILABILITIES_SELECT_AGENT_AVAILABILITY: &str =
     "SELECT * FROM agent_availability ORDER BY user_id";
 
 pub(crate) const ASSIGN_WITHIN_CAP_SELECT_CONVERSATIONS: &str = "
-    SELECT COUNT(*) FROM conversations WHERE assignee_id = $1 AND status <> 'resolved'";
+    SELECT COALESCE((SELECT open_count FROM agent_open_counts WHERE user_id = $1), 0)";
 
 pub(crate) const ASSIGN_WITHIN_CAP_INSERT_AGENT_AVAILABILITY: &str =
     "INSERT INTO agent_availability (user_id, last_assigned_at) VALUES ($1, $2)
@@ -136,6 +148,12 @@ macro_rules! impl_desk_store {
 
             async fn open_counts(&self) -> $crate::StoreResult<Vec<(i64, i64)>> {
                 Ok(sqlx::query_as($crate::sql::desk::OPEN_COUNTS)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn assignment_pool(&self) -> $crate::StoreResult<Vec<$crate::model::AgentLoad>> {
+                Ok(sqlx::query_as($crate::sql::desk::ASSIGNMENT_POOL)
                     .fetch_all(&self.read)
                     .await?)
             }

@@ -104,6 +104,11 @@ pub(crate) const ERASE_EVERYWHERE_DELETE_CONVERSATION_LABELS: &str = "
     DELETE FROM conversation_labels WHERE conversation_id IN (SELECT id FROM conversations
     WHERE customer_id = $1)";
 
+/// A messenger recipient id is the person's handle on that messenger.
+pub(crate) const ERASE_EVERYWHERE_DELETE_MESSENGER_THREADS: &str = "
+    DELETE FROM messenger_threads WHERE conversation_id IN (SELECT id FROM conversations
+    WHERE customer_id = $1)";
+
 pub(crate) const ERASE_EVERYWHERE_UPDATE_CALLS: &str = "
     UPDATE calls SET number = '', recording_url = NULL WHERE message_id IN (SELECT m.id
     FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
@@ -252,6 +257,10 @@ macro_rules! impl_erasure {
                     .execute(&mut *conn)
                     .await?;
                 sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_DELETE_CONVERSATION_LABELS)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_DELETE_MESSENGER_THREADS)
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;

@@ -120,7 +120,7 @@ async fn drive(dir: &std::path::Path, agents: usize, open: usize) -> anyhow::Res
         // The decision alone (who, in which order), then the whole assignment with its
         // atomic write and activity line.
         let start = Instant::now();
-        let (_, order) =
+        let order =
             nunchi_app::assignment::candidates(&app, AssignmentMode::Balanced, &conversation)
                 .await?;
         decide.push(start.elapsed().as_secs_f64() * 1000.0);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole nunchi test suite, from a fresh machine:
-#   1. installs what is missing (Debian's postgresql, chromium, chromium-driver, fonts-nanum;
+#   1. installs what is missing (Debian's postgresql, chromium, chromium-driver, fonts-nanum,
+#      dovecot-imapd;
 #      from PyPI: selenium, openapi-spec-validator, and the test peers chdb — ClickHouse
 #      in-process, for the funnel differential test — segment-analytics-python, Segment's
 #      own SDK for the ingest test, and aiosmtpd, the SMTP server the e-mail tests send to),
@@ -21,6 +22,8 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# The IMAP server the mailbox-polling test reads from (started by the test, never as a service).
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 # Korean glyphs for the browser's screenshots.
 fc-list :lang=ko 2>/dev/null | grep -q . || missing+=(fonts-nanum)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -50,6 +50,11 @@ pub(crate) fn require(actor: &Actor, p: Permission) -> Result<()> {
 /// message whose Message-ID is already stored answers the ids it was stored under. Mail
 /// that cannot be read is kept whole for an admin and answered with `unreadable_mail`.
 pub async fn take_in_email(app: &App, actor: &Actor, raw: &[u8]) -> Result<Intake> {
+    Ok(take_in_new_email(app, actor, raw).await?.0)
+}
+
+/// `take_in_email`, also saying whether the message was new (not stored before).
+pub async fn take_in_new_email(app: &App, actor: &Actor, raw: &[u8]) -> Result<(Intake, bool)> {
     require(actor, Permission::InboxWrite)?;
     let mail = match inbound_mail::read(raw) {
         Ok(mail) => mail,
@@ -72,14 +77,15 @@ pub async fn take_in_email(app: &App, actor: &Actor, raw: &[u8]) -> Result<Intak
         }
     };
     if let Some(done) = already_taken(app, &mail.message_id).await? {
-        return Ok(done);
+        return Ok((done, false));
     }
     match store_mail(app, &mail).await {
         // The same message arrived twice at once: the other request stored it.
         Err(Error::Conflict(_)) => already_taken(app, &mail.message_id)
             .await?
+            .map(|done| (done, false))
             .ok_or_else(|| Error::Conflict("the message was stored and then vanished".into())),
-        other => other,
+        other => other.map(|done| (done, true)),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod event_names;
 pub mod events;
 pub mod feedback;
 pub mod follow_up_conversations;
+pub mod imap_poll;
 pub mod import;
 pub mod inbound_mail;
 pub mod inbox;
@@ -62,6 +63,9 @@ pub struct AppConfig {
     pub smtp_url: Option<String>,
     /// The sender of outgoing e-mail.
     pub mail_from: String,
+    /// A support mailbox to poll for incoming mail, and how often (seconds).
+    pub imap: Option<imap_poll::Mailbox>,
+    pub imap_poll_secs: u64,
     /// The address customers reach nunchi at, for survey links in e-mail.
     pub public_url: String,
     /// Message ids the tracking API's de-duplication window remembers at most.
@@ -79,6 +83,8 @@ impl AppConfig {
             data_dir,
             smtp_url: None,
             mail_from: "nunchi <cx@localhost>".into(),
+            imap: None,
+            imap_poll_secs: imap_poll::DEFAULT_POLL_SECS,
             public_url: "http://127.0.0.1".into(),
             dedup_max_ids: events::DEFAULT_MAX_IDS,
             time_zone: jiff::tz::TimeZone::get(DEFAULT_TIME_ZONE).expect("the bundled tz database"),

@@ -180,7 +180,16 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
                 .inc();
         },
     );
-    let dispatcher = nunchi_app::surveys::spawn_dispatcher(state.app.clone(), stop_rx);
+    let dispatcher = nunchi_app::surveys::spawn_dispatcher(state.app.clone(), stop_rx.clone());
+    let poller = state.app.config.imap.clone().map(|mailbox| {
+        tracing::info!(mailbox = %mailbox.display(), "polling the support mailbox");
+        nunchi_app::imap_poll::spawn_poller(
+            state.app.clone(),
+            mailbox,
+            Duration::from_secs(state.app.config.imap_poll_secs),
+            stop_rx,
+        )
+    });
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -190,6 +199,9 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), runner).await;
     let _ = tokio::time::timeout(Duration::from_secs(30), dispatcher).await;
+    if let Some(poller) = poller {
+        let _ = tokio::time::timeout(Duration::from_secs(30), poller).await;
+    }
     state.store.close().await;
     Ok(())
 }

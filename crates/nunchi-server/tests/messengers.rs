@@ -507,6 +507,7 @@ async fn the_channels_page_connects_a_messenger_and_shows_its_secret_once() {
         .await
         .text();
     assert!(empty.contains("id=\"channels-empty\""), "{empty}");
+    assert!(empty.contains("id=\"mailbox-off\""), "no mailbox is polled");
     assert!(
         !empty.contains("id=\"new-channel\""),
         "agents see the channels, managers connect them"

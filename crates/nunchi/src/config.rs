@@ -47,6 +47,14 @@ pub struct RawConfig {
     /// (STARTTLS) or `smtps://USER:PASS@HOST` (TLS). Unset: e-mail is off.
     #[arg(long, env = "NUNCHI_SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// A support mailbox to take incoming mail from: `imaps://USER:PASS@HOST/INBOX` (TLS)
+    /// or `imap://USER:PASS@HOST:143/INBOX` (plain, for a server on the same network).
+    /// Unset: mail comes in only through the relay endpoint.
+    #[arg(long, env = "NUNCHI_IMAP_URL", global = true, hide_env_values = true)]
+    pub imap_url: Option<String>,
+    /// Seconds between checks of the IMAP mailbox.
+    #[arg(long, env = "NUNCHI_IMAP_POLL_SECONDS", global = true)]
+    pub imap_poll_seconds: Option<u64>,
     /// Sender of outgoing e-mail, e.g. `Brand CX <cx@brand.example>`.
     #[arg(long, env = "NUNCHI_MAIL_FROM", global = true)]
     pub mail_from: Option<String>,
@@ -91,6 +99,8 @@ impl RawConfig {
             admin_email: self.admin_email.or(lower.admin_email),
             admin_password: self.admin_password.or(lower.admin_password),
             smtp_url: self.smtp_url.or(lower.smtp_url),
+            imap_url: self.imap_url.or(lower.imap_url),
+            imap_poll_seconds: self.imap_poll_seconds.or(lower.imap_poll_seconds),
             mail_from: self.mail_from.or(lower.mail_from),
             public_url: self.public_url.or(lower.public_url),
             rate_limit_public: self.rate_limit_public.or(lower.rate_limit_public),
@@ -132,6 +142,8 @@ pub struct Config {
     pub admin_email: String,
     pub admin_password: Option<Secret>,
     pub smtp_url: Option<Secret>,
+    pub imap: Option<nunchi_app::imap_poll::Mailbox>,
+    pub imap_poll_secs: u64,
     pub mail_from: String,
     pub public_url: String,
     pub limits: nunchi_server::ratelimit::LimitSettings,
@@ -203,6 +215,17 @@ impl Config {
             admin_email,
             admin_password: raw.admin_password.map(Secret),
             smtp_url: raw.smtp_url.map(Secret),
+            imap: raw
+                .imap_url
+                .as_deref()
+                .map(nunchi_app::imap_poll::Mailbox::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--imap-url: {e}"))?,
+            imap_poll_secs: match raw.imap_poll_seconds {
+                Some(0) => bail!("--imap-poll-seconds must be at least 1"),
+                Some(n) => n,
+                None => nunchi_app::imap_poll::DEFAULT_POLL_SECS,
+            },
             mail_from,
             public_url,
             limits: {
@@ -246,6 +269,8 @@ impl Config {
                 data_dir: self.data_dir.clone(),
                 smtp_url: self.smtp_url.as_ref().map(|s| s.0.clone()),
                 mail_from: self.mail_from.clone(),
+                imap: self.imap.clone(),
+                imap_poll_secs: self.imap_poll_secs,
                 public_url: self.public_url.clone(),
                 dedup_max_ids: self.dedup_max_ids,
                 time_zone: self.time_zone.clone(),
@@ -287,6 +312,12 @@ admin_email = "admin@nunchi.local"
 # Unset: e-mail is off and sends wait in the queue.
 # smtp_url = "smtp://127.0.0.1:25"
 mail_from = "nunchi <cx@nunchi.local>"
+
+# Incoming e-mail from a support mailbox, checked every imap_poll_seconds:
+# imaps://USER:PASS@HOST/INBOX (TLS) or imap://USER:PASS@HOST:143/INBOX (plain).
+# Unset: mail comes in only through POST /api/v1/inbound/email (relays).
+# imap_url = "imaps://support%40brand.example:PASSWORD@imap.brand.example/INBOX"
+imap_poll_seconds = 60
 
 # The address customers reach nunchi at, for links in survey e-mail.
 # public_url = "https://cx.example.com"

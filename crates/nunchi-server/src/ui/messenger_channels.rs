@@ -1,6 +1,7 @@
-//! The messenger channels page: which LINE accounts, Telegram bots and generic signed
-//! webhooks feed the inbox, each with the webhook URL to give its provider, and a form
-//! that connects another (its secret shown once, on the page that answers the form).
+//! The channels page: the support mailbox polled over IMAP and how its last check went,
+//! and which LINE accounts, Telegram bots and generic signed webhooks feed the inbox, each
+//! with the webhook URL to give its provider, and a form that connects another (its secret
+//! shown once, on the page that answers the form).
 
 use askama::Template;
 use axum::{
@@ -51,10 +52,21 @@ struct Connected {
     telegram: bool,
 }
 
+/// The polled mailbox and its last check.
+struct MailboxView {
+    address: String,
+    checked: Option<String>,
+    fetched: usize,
+    stored: usize,
+    unreadable: usize,
+    error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "messenger_channels.html")]
 struct Page {
     chrome: Chrome,
+    mailbox: Option<MailboxView>,
     channels: Vec<ChannelRow>,
     kinds: Vec<(&'static str, &'static str)>,
     can_manage: bool,
@@ -74,8 +86,23 @@ async fn render_page(state: &AppState, auth: &Auth, connected: Option<Connected>
             created: fmt_time(c.created_at),
         })
         .collect();
+    let mailbox = match &state.app.config.imap {
+        Some(m) => {
+            let last = nunchi_app::imap_poll::last_outcome(state).await?;
+            Some(MailboxView {
+                address: m.display(),
+                checked: last.as_ref().map(|o| fmt_time(o.at)),
+                fetched: last.as_ref().map_or(0, |o| o.fetched),
+                stored: last.as_ref().map_or(0, |o| o.stored),
+                unreadable: last.as_ref().map_or(0, |o| o.unreadable),
+                error: last.and_then(|o| o.error),
+            })
+        }
+        None => None,
+    };
     Ok(render(Page {
         chrome: Chrome::new(auth, "/inbox", t.msg_channels_title),
+        mailbox,
         channels,
         kinds: MessengerKind::ALL
             .iter()

@@ -2,10 +2,12 @@
 
 Usage: smtp_sink.py DIR — stores every message it receives as DIR/NNNN.eml (the
 envelope's recipients, the decoded subject and the decoded text part, so tests can read
-them whatever transfer encoding the sender chose) and prints the port it listens on, then
+them whatever transfer encoding the sender chose, and one `X-Attachment: NAME; TYPE;
+SHA-256` line per attached file, decoded by Python's own MIME parser) and prints the port it listens on, then
 serves until killed.
 """
 import email
+import hashlib
 from email import policy
 import os
 import socket
@@ -32,6 +34,12 @@ class Sink:
             for name in ("Message-ID", "In-Reply-To", "References"):
                 if message[name] is not None:
                     f.write(f"{name}: {message[name]}\n")
+            for attached in message.iter_attachments():
+                data = attached.get_payload(decode=True) or b""
+                f.write(
+                    f"X-Attachment: {attached.get_filename()}; {attached.get_content_type()}; "
+                    f"{hashlib.sha256(data).hexdigest()}\n"
+                )
             f.write("\n")
             f.write(part.get_content() if part is not None else "")
         os.rename(path + ".tmp", path)

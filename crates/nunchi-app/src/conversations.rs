@@ -26,7 +26,7 @@ use crate::{
     App, Error, Result,
     actor::Actor,
     inbound_mail::{self, InboundMail},
-    mail::{MailThread, OutgoingMail},
+    mail::{MailAttachment, MailThread, OutgoingMail},
 };
 
 /// What taking in one e-mail gave: the same three ids however often it is sent.
@@ -130,7 +130,9 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
         .find_map(|id| known.iter().find(|m| m.external_id.as_deref() == Some(id)));
     if let Some(parent) = thread {
         let conversation = app.store.conversation(parent.conversation_id).await?;
-        let added = crate::live::add_line(app, conversation.id, &line).await?;
+        let added = crate::live::add_line_unsignalled(app, conversation.id, &line).await?;
+        keep_files(app, conversation.id, added.id, mail).await?;
+        crate::live::signal(app, &added);
         customer_wrote(app, &conversation, &added).await?;
         return Ok(Intake {
             conversation_id: conversation.id,
@@ -152,12 +154,27 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
         &line,
     )
     .await?;
+    keep_files(app, conversation.id, added.id, mail).await?;
     opened(app, &conversation).await?;
     Ok(Intake {
         conversation_id: conversation.id,
         message_id: added.id,
         customer_id,
     })
+}
+
+/// Keeps the files a stored e-mail carried with its line.
+async fn keep_files(
+    app: &App,
+    conversation_id: i64,
+    message_id: i64,
+    mail: &InboundMail,
+) -> Result<()> {
+    for f in &mail.files {
+        crate::attachments::keep_from_mail(app, conversation_id, message_id, &f.name, &f.bytes)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What a customer's new line in an existing conversation sets going: the reply clocks and
@@ -275,6 +292,9 @@ pub struct MessageInput {
     /// answers the stored line and changes nothing.
     #[serde(default)]
     pub client_id: Option<String>,
+    /// Uploads of this conversation (`POST …/attachments`) the message carries.
+    #[serde(default)]
+    pub attachment_ids: Vec<i64>,
 }
 
 /// Adds an agent's reply (sent to the customer on the conversation's channel) or note.
@@ -299,8 +319,9 @@ pub async fn post_message(
         return Ok(sent);
     }
     let conversation = app.store.conversation(conversation_id).await?;
+    crate::attachments::check_uploads(app, conversation_id, &input.attachment_ids).await?;
     if input.note {
-        let note = crate::live::add_line(
+        let note = crate::live::add_line_unsignalled(
             app,
             conversation_id,
             &NewMessage {
@@ -316,6 +337,8 @@ pub async fn post_message(
             },
         )
         .await?;
+        crate::attachments::bind(app, conversation_id, note.id, &input.attachment_ids).await?;
+        crate::live::signal(app, &note);
         notify_mentions(app, actor, &conversation, text).await?;
         return Ok(note);
     }
@@ -329,7 +352,7 @@ pub async fn post_message(
             app.mailer.domain()
         )
     });
-    let reply = crate::live::add_line(
+    let reply = crate::live::add_line_unsignalled(
         app,
         conversation_id,
         &NewMessage {
@@ -345,6 +368,8 @@ pub async fn post_message(
         },
     )
     .await?;
+    crate::attachments::bind(app, conversation_id, reply.id, &input.attachment_ids).await?;
+    crate::live::signal(app, &reply);
     if by_email {
         crate::jobs::enqueue(
             app,
@@ -490,6 +515,15 @@ impl crate::jobs::Job for ReplyJob {
             })
             .filter_map(|m| m.external_id)
             .collect();
+        let mut files = Vec::new();
+        for a in app.store.message_attachments(&[reply.id]).await? {
+            let bytes = crate::attachments::bytes_of(app, &a).await?;
+            files.push(MailAttachment {
+                filename: a.filename,
+                content_type: a.content_type,
+                bytes,
+            });
+        }
         let sent = app
             .mailer
             .send_mail(&OutgoingMail {
@@ -497,6 +531,7 @@ impl crate::jobs::Job for ReplyJob {
                 subject: reply.subject.as_deref().unwrap_or("Re:"),
                 text: &reply.text,
                 html: None,
+                files: &files,
                 thread: reply.external_id.clone().map(|message_id| MailThread {
                     message_id,
                     references,

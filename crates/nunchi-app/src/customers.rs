@@ -145,7 +145,9 @@ pub async fn merge(state: &App, actor: &Actor, source: i64, target: i64) -> Resu
 
 /// Erases a customer's personal data and records it; shared by the API and the profile page.
 pub async fn erase(state: &App, actor: &Actor, id: i64) -> Result<()> {
+    let files = state.store.customer_attachment_files(id).await?;
     state.store.erase_customer(id, &actor.label).await?;
+    crate::attachments::remove_files(state, &files).await;
     state.events.erased(id).await;
     state
         .audit_by(

@@ -3,7 +3,7 @@
 //! `mail-parser`'s, with every charset it knows (EUC-KR and `ks_c_5601-1987` Korean mail
 //! included); what is ours is deciding what counts as readable.
 
-use mail_parser::{HeaderValue, MessageParser};
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 use nunchi_core::{
     conversation::{MAX_MESSAGE_BYTES, normalise_message_id},
     email::Email,
@@ -25,6 +25,15 @@ pub struct InboundMail {
     pub text: String,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
+    /// The files it carried, as sent (whether each is kept is decided when it is stored).
+    pub files: Vec<MailFile>,
+}
+
+/// A file an e-mail carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Why a message could not be read; the raw bytes are kept for an admin either way.
@@ -84,6 +93,19 @@ pub fn read(raw: &[u8]) -> Result<InboundMail, Unreadable> {
         text: clip(text.trim(), MAX_MESSAGE_BYTES),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
+        files: message
+            .attachments()
+            .map(|part| MailFile {
+                name: part
+                    .attachment_name()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| match part.body {
+                        PartType::Message(_) => "message.eml".into(),
+                        _ => "attachment".into(),
+                    }),
+                bytes: part.contents().to_vec(),
+            })
+            .collect(),
     })
 }
 

@@ -94,11 +94,26 @@ pub async fn add_line(
     line: &NewMessage,
 ) -> Result<ConversationMessage> {
     let added = app.store.add_message(conversation_id, line).await?;
-    app.live.publish(Moved {
-        conversation_id,
-        seq: added.seq,
-    });
+    signal(app, &added);
     Ok(added)
+}
+
+/// Adds a line without telling listeners yet, for a caller that gives it more first (its
+/// files), so that nobody renders it half-made; `signal` tells them.
+pub async fn add_line_unsignalled(
+    app: &App,
+    conversation_id: i64,
+    line: &NewMessage,
+) -> Result<ConversationMessage> {
+    Ok(app.store.add_message(conversation_id, line).await?)
+}
+
+/// Tells listeners that `line` was added.
+pub fn signal(app: &App, line: &ConversationMessage) {
+    app.live.publish(Moved {
+        conversation_id: line.conversation_id,
+        seq: line.seq,
+    });
 }
 
 /// Opens a conversation with its first line and signals it.

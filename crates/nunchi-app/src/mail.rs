@@ -4,7 +4,7 @@
 
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, MultiPart, header::ContentType},
+    message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType},
 };
 
 pub struct Mailer {
@@ -49,6 +49,7 @@ impl Mailer {
             text,
             html,
             thread: None,
+            files: &[],
         })
         .await
     }
@@ -83,16 +84,35 @@ impl Mailer {
                 );
             }
         }
-        let message = match mail.html {
-            Some(h) => builder.multipart(MultiPart::alternative_plain_html(
-                mail.text.to_string(),
-                h.to_string(),
-            ))?,
-            // Without the charset, clients read Korean text as Latin-1.
-            None => builder
-                .header(ContentType::TEXT_PLAIN)
-                .body(mail.text.to_string())?,
+        // Without the charset, clients read Korean text as Latin-1.
+        let body = match mail.html {
+            Some(h) => MultiPart::alternative_plain_html(mail.text.to_string(), h.to_string()),
+            None if mail.files.is_empty() => {
+                let message = builder
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(mail.text.to_string())?;
+                transport.send(message).await?;
+                return Ok(());
+            }
+            None => MultiPart::mixed().singlepart(SinglePart::plain(mail.text.to_string())),
         };
+        let body = if mail.files.is_empty() {
+            body
+        } else {
+            let mut mixed = match mail.html {
+                Some(_) => MultiPart::mixed().multipart(body),
+                None => body,
+            };
+            for f in mail.files {
+                let content_type = ContentType::parse(&f.content_type)
+                    .unwrap_or(ContentType::parse("application/octet-stream")?);
+                mixed = mixed.singlepart(
+                    Attachment::new(f.filename.clone()).body(f.bytes.clone(), content_type),
+                );
+            }
+            mixed
+        };
+        let message = builder.multipart(body)?;
         transport.send(message).await?;
         Ok(())
     }
@@ -106,6 +126,15 @@ pub struct OutgoingMail<'a> {
     pub text: &'a str,
     pub html: Option<&'a str>,
     pub thread: Option<MailThread>,
+    pub files: &'a [MailAttachment],
+}
+
+/// A file sent with a message.
+#[derive(Debug, Clone)]
+pub struct MailAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Where a reply sits in its thread: its own Message-ID and the ids before it, oldest

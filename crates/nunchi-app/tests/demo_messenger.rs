@@ -50,6 +50,7 @@ async fn demo_messenger_conversations_have_a_channel_that_says_it_is_not_connect
             text: "확인해 보겠습니다.".into(),
             note: false,
             client_id: None,
+            attachment_ids: vec![],
         },
     )
     .await

@@ -3,6 +3,7 @@
 //! SQL or HTTP, or reads the clock: callers pass the time in.
 
 pub mod access;
+pub mod attachment;
 pub mod business_hours;
 pub mod canned;
 pub mod channel;

@@ -72,6 +72,9 @@ if (thread && thread.dataset.socket && window.WebSocket) {
       const box = form.querySelector("textarea");
       const text = box.value.trim();
       if (!text) { return; }
+      // Files go with the form itself; the socket carries text only.
+      const files = form.querySelector('input[type="file"]');
+      if (files && files.files.length > 0) { return; }
       event.preventDefault();
       const note = event.submitter && event.submitter.value === "note";
       const id = live.send(text, note);

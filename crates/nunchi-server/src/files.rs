@@ -1,6 +1,6 @@
 //! Files over HTTP, for the API and the pages alike: an upload streamed to the data folder
 //! (refusing more than the configured size), a CSV export streamed as a download, and the
-//! support report's rows as CSV.
+//! support report's rows as CSV, and a conversation's file served safely.
 
 use axum::{
     body::Body,
@@ -108,4 +108,54 @@ pub async fn support_report_csv(
         body,
     )
         .into_response())
+}
+
+/// `filename*` of RFC 6266 / 5987: UTF-8, percent-encoded outside the safe characters.
+fn encoded_filename(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A conversation's file as a download (a photo shown in place). Served only as the type
+/// its bytes were recognised as, never sniffed by the browser and sandboxed, so a file
+/// cannot run as a page of nunchi's.
+pub fn attachment_response(a: &nunchi_store::model::Attachment, bytes: Vec<u8>) -> Response {
+    let inline = a.content_type.starts_with("image/") && a.content_type != "image/heic";
+    let ascii: String = a
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "{}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        encoded_filename(&a.filename)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, a.content_type.clone()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'; img-src 'self'".to_string(),
+            ),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
 }

@@ -121,6 +121,11 @@ pub const UI: &[RouteSpec] = &[
     r("GET", "/inbox/{id}", Some(InboxRead)),
     r("GET", "/inbox/{id}/socket", Some(InboxRead)),
     r("POST", "/inbox/{id}/messages", Some(InboxWrite)),
+    r(
+        "GET",
+        "/inbox/{id}/attachments/{attachment}",
+        Some(InboxRead),
+    ),
     r("POST", "/inbox/{id}/state", Some(InboxWrite)),
     r("GET", "/follow-ups", Some(CustomersRead)),
     r("POST", "/follow-ups/{id}/notes", Some(CustomersWrite)),

@@ -208,6 +208,20 @@ async fn every_page_renders_for_roles_that_may_see_it() {
         .await;
     assert_eq!(mail.status, StatusCode::OK, "{}", mail.text());
     let conversation = mail.json()["conversation_id"].as_i64().unwrap();
+    let file = app
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri(format!(
+                    "/api/v1/conversations/{conversation}/attachments?filename=a.png"
+                ))
+                .header(header::AUTHORIZATION, app.bearer(Role::Agent))
+                .body(Body::from(&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..]))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(file.status, StatusCode::CREATED, "{}", file.text());
+    let file = file.json()["id"].as_i64().unwrap();
     let mut failures = vec![];
     for role in Role::ALL {
         for spec in routes::UI.iter().filter(|s| s.method == "GET") {
@@ -221,7 +235,8 @@ async fn every_page_renders_for_roles_that_may_see_it() {
             let path = spec
                 .path
                 .replace("{id}", &target.to_string())
-                .replace("{file}", "customers.csv");
+                .replace("{file}", "customers.csv")
+                .replace("{attachment}", &file.to_string());
             let path = if path.starts_with("/import/jobs/") {
                 "/import".to_string()
             } else {

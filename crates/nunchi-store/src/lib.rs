@@ -20,8 +20,9 @@ use nunchi_core::clock::{Clock, SystemClock};
 pub use error::{StoreError, StoreResult};
 pub use json::{Json, OptionalName};
 pub use traits::{
-    AdminStore, AuditStore, ConversationStore, CustomerStore, DeskStore, EventStore, FeedbackStore,
-    JobStore, JourneyStore, LoopStore, MessengerStore, OrderStore, Store, SurveyStore, UserStore,
+    AdminStore, AttachmentStore, AuditStore, ConversationStore, CustomerStore, DeskStore,
+    EventStore, FeedbackStore, JobStore, JourneyStore, LoopStore, MessengerStore, OrderStore,
+    Store, SurveyStore, UserStore,
 };
 
 /// Opens the store a URL names (`sqlite:path/to.db` or `postgres://…`) and applies any

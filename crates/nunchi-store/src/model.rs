@@ -20,9 +20,11 @@ use utoipa::ToSchema;
 
 use crate::Json;
 
+mod attachments;
 mod conversations;
 mod messengers;
 mod surveys;
+pub use attachments::*;
 pub use conversations::*;
 pub use messengers::*;
 pub use surveys::*;

@@ -13,6 +13,7 @@ use sqlx::{
 use crate::{
     StoreError, StoreResult,
     sql::{
+        attachments::impl_attachment_store,
         conversations::impl_conversation_store,
         customer_writes::impl_customer_writes,
         customers::impl_customer_store,
@@ -140,6 +141,7 @@ impl_customer_store!(PgStore, Postgres);
 impl_conversation_store!(PgStore, Postgres);
 impl_desk_store!(PgStore, Postgres);
 impl_messenger_store!(PgStore, Postgres);
+impl_attachment_store!(PgStore, Postgres);
 impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);

@@ -13,6 +13,7 @@ use sqlx::{
 use crate::{
     StoreError, StoreResult,
     sql::{
+        attachments::impl_attachment_store,
         conversations::impl_conversation_store,
         customer_writes::impl_customer_writes,
         customers::impl_customer_store,
@@ -158,6 +159,7 @@ impl_customer_store!(SqliteStore, Sqlite);
 impl_conversation_store!(SqliteStore, Sqlite);
 impl_desk_store!(SqliteStore, Sqlite);
 impl_messenger_store!(SqliteStore, Sqlite);
+impl_attachment_store!(SqliteStore, Sqlite);
 impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);

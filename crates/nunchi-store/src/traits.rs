@@ -581,6 +581,31 @@ pub trait MessengerStore: Send + Sync {
     ) -> StoreResult<Option<i64>>;
 }
 
+/// Files sent with conversation messages.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    /// Records a file; `data` holds its bytes when the row keeps them (PostgreSQL).
+    async fn create_attachment(
+        &self,
+        attachment: &NewAttachment,
+        data: Option<&[u8]>,
+    ) -> StoreResult<Attachment>;
+    async fn attachment(&self, id: i64) -> StoreResult<Attachment>;
+    /// The bytes kept in the row, if they are there.
+    async fn attachment_data(&self, id: i64) -> StoreResult<Option<Vec<u8>>>;
+    /// The files of these messages, in the order they were added.
+    async fn message_attachments(&self, message_ids: &[i64]) -> StoreResult<Vec<Attachment>>;
+    /// Gives uploads still waiting in the conversation to a message; says how many.
+    async fn bind_attachments(
+        &self,
+        conversation_id: i64,
+        message_id: i64,
+        ids: &[i64],
+    ) -> StoreResult<u64>;
+    /// The data-folder files of a customer's conversations (to remove on erasure).
+    async fn customer_attachment_files(&self, customer_id: i64) -> StoreResult<Vec<String>>;
+}
+
 #[async_trait]
 pub trait AdminStore: Send + Sync {
     fn backend(&self) -> &'static str;
@@ -606,6 +631,7 @@ pub trait Store:
     + ConversationStore
     + DeskStore
     + MessengerStore
+    + AttachmentStore
     + AdminStore
 {
 }
@@ -623,6 +649,7 @@ impl<
         + ConversationStore
         + DeskStore
         + MessengerStore
+        + AttachmentStore
         + AdminStore,
 > Store for T
 {

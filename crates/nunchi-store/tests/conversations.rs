@@ -763,3 +763,72 @@ each_backend!(
         assert!(s.messenger_channels().await.unwrap().is_empty());
     }
 );
+
+each_backend!(attachments_keep_bytes_bind_once_and_go_with_erasure, |s| {
+    let c = person(&*s, "첨부 고객").await;
+    let (conv, first) = s
+        .create_conversation(&opening(c), &line(MessageDirection::Incoming, "사진", None))
+        .await
+        .unwrap();
+    let new = |message_id: Option<i64>, rejected: Option<&str>| NewAttachment {
+        conversation_id: conv.id,
+        message_id,
+        filename: "heel.png".into(),
+        content_type: "image/png".into(),
+        size: 4,
+        sha256: "ab".into(),
+        file_path: None,
+        rejected: rejected.map(str::to_string),
+        uploaded_by: None,
+    };
+    let kept = s
+        .create_attachment(&new(Some(first.id), None), Some(b"\x89PNG"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.attachment_data(kept.id).await.unwrap().as_deref(),
+        Some(&b"\x89PNG"[..])
+    );
+    let refused = s
+        .create_attachment(&new(Some(first.id), Some("type_not_allowed")), None)
+        .await
+        .unwrap();
+    assert_eq!(s.attachment_data(refused.id).await.unwrap(), None);
+    let upload = s
+        .create_attachment(&new(None, None), Some(b"x"))
+        .await
+        .unwrap();
+    let reply = s
+        .add_message(conv.id, &line(MessageDirection::Outgoing, "답장", None))
+        .await
+        .unwrap();
+    // A refused file or one already bound is not given to another message.
+    assert_eq!(
+        s.bind_attachments(conv.id, reply.id, &[upload.id, kept.id, refused.id])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.bind_attachments(conv.id, reply.id, &[upload.id])
+            .await
+            .unwrap(),
+        0
+    );
+    let listed = s.message_attachments(&[first.id, reply.id]).await.unwrap();
+    let ids: Vec<i64> = listed.iter().map(|a| a.id).collect();
+    assert_eq!(ids, [kept.id, refused.id, upload.id]);
+    assert_eq!(listed[2].message_id, Some(reply.id));
+
+    s.erase_customer(c, "dpo").await.unwrap();
+    assert!(
+        s.message_attachments(&[first.id, reply.id])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        s.attachment(kept.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+});

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod attachments;
 pub mod chat;
 pub mod conversations;
 pub mod customers;
@@ -38,6 +39,7 @@ pub fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(surveys::routes())
         .merge(conversations::routes())
         .merge(messengers::routes())
+        .merge(attachments::routes())
 }
 
 /// Routes outside the document and the role matrix: Segment's tracking API (write keys),

@@ -12,7 +12,7 @@ use axum::{
     response::{IntoResponse, Redirect},
     routing::{get, post},
 };
-use nunchi_app::conversations::{self, ConversationChange, MessageInput};
+use nunchi_app::conversations::{self, ConversationChange};
 use nunchi_app::inbox::InboxQuery;
 use nunchi_core::{
     access::Permission,
@@ -33,7 +33,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/inbox", get(inbox))
         .route("/inbox/{id}", get(conversation))
-        .route("/inbox/{id}/messages", post(write))
         .route("/inbox/{id}/state", post(set_state))
 }
 
@@ -270,6 +269,7 @@ pub(super) struct Line {
     call: Option<String>,
     recording: Option<String>,
     recording_label: &'static str,
+    files: Vec<super::inbox_files::FileLink>,
 }
 
 /// One line of a thread as its `<li>`, for the live socket.
@@ -399,6 +399,7 @@ pub(super) fn line(
     customer: &str,
     users: &HashMap<i64, String>,
     teams: &HashMap<i64, String>,
+    files: &[nunchi_store::model::Attachment],
 ) -> Line {
     let staff = m
         .author_user_id
@@ -428,6 +429,7 @@ pub(super) fn line(
         call: call.map(|c| call_text(t, c)),
         recording: call.and_then(|c| c.recording_url.clone()),
         recording_label: t.call_recording,
+        files: super::inbox_files::file_links(t, files),
     }
 }
 
@@ -456,11 +458,14 @@ async fn conversation(
         .collect();
     let last_seq = messages.iter().map(|m| m.seq).max().unwrap_or(0);
     nunchi_app::inbox::mark_read(&state, &actor, c.id, last_seq).await?;
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let files = nunchi_app::attachments::of_messages(&state, &ids).await?;
     let lines = messages
         .into_iter()
         .map(|m| {
             let call = calls.get(&m.id);
-            line(t, m, call, &name, &users, &teams)
+            let line_files = files.get(&m.id).map(Vec::as_slice).unwrap_or_default();
+            line(t, m, call, &name, &users, &teams, line_files)
         })
         .collect();
     let mut user_rows: Vec<(i64, String, bool)> = users
@@ -560,33 +565,6 @@ async fn conversation(
             _ => String::new(),
         },
     }))
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct WriteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    text: String,
-    /// `note` for an internal note; anything else replies.
-    #[serde(default)]
-    action: String,
-}
-
-async fn write(
-    State(state): State<AppState>,
-    auth: UiNeed<perm::InboxWrite>,
-    ApiPath(id): ApiPath<i64>,
-    Form(f): Form<WriteForm>,
-) -> UiResult {
-    check_form_csrf(&auth, &f.csrf)?;
-    let input = MessageInput {
-        text: f.text,
-        note: f.action == "note",
-        client_id: None,
-    };
-    let added = conversations::post_message(&state, &auth.as_actor(), id, &input).await?;
-    Ok(Redirect::to(&format!("/inbox/{id}#m-{}", added.id)).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

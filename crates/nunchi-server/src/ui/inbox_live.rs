@@ -109,6 +109,7 @@ impl Side for StaffSide {
             text: text.into(),
             note,
             client_id: Some(client_id.into()),
+            attachment_ids: vec![],
         };
         conversations::post_message(state, &self.actor, self.conversation, &input).await
     }
@@ -138,6 +139,11 @@ impl Side for StaffSide {
                 .and_then(|calls| calls.into_iter().find(|k| k.message_id == m.id)),
             _ => None,
         };
+        let files = state
+            .store
+            .message_attachments(&[m.id])
+            .await
+            .unwrap_or_default();
         let l = line(
             self.t,
             m.clone(),
@@ -145,6 +151,7 @@ impl Side for StaffSide {
             &self.customer,
             &self.users,
             &self.teams,
+            &files,
         );
         let html = ThreadLine { l }.render().unwrap_or_default();
         json!({ "html": html, "client_id": m.client_id, "id": m.id })

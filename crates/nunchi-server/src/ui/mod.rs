@@ -10,6 +10,7 @@ mod dashboard;
 mod data;
 mod follow_ups;
 mod inbox;
+mod inbox_files;
 mod inbox_live;
 mod messenger_channels;
 mod signin;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .merge(inbox_live::routes())
         .merge(sla::routes())
         .merge(messenger_channels::routes())
+        .merge(inbox_files::routes())
         .merge(support_reports::routes());
     for (path, _) in NOT_BUILT {
         router = router.route(path, get(not_built));

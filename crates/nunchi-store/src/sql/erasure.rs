@@ -104,6 +104,11 @@ pub(crate) const ERASE_EVERYWHERE_DELETE_CONVERSATION_LABELS: &str = "
     DELETE FROM conversation_labels WHERE conversation_id IN (SELECT id FROM conversations
     WHERE customer_id = $1)";
 
+/// Files the person sent or was sent (the data-folder copies are removed by the app).
+pub(crate) const ERASE_EVERYWHERE_DELETE_ATTACHMENTS: &str = "
+    DELETE FROM attachments WHERE conversation_id IN (SELECT id FROM conversations
+    WHERE customer_id = $1)";
+
 /// A messenger recipient id is the person's handle on that messenger.
 pub(crate) const ERASE_EVERYWHERE_DELETE_MESSENGER_THREADS: &str = "
     DELETE FROM messenger_threads WHERE conversation_id IN (SELECT id FROM conversations
@@ -257,6 +262,10 @@ macro_rules! impl_erasure {
                     .execute(&mut *conn)
                     .await?;
                 sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_DELETE_CONVERSATION_LABELS)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_DELETE_ATTACHMENTS)
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;

@@ -1,6 +1,7 @@
 //! SQL written once for both backends (`$N` placeholders, portable syntax), stamped onto
 //! each backend type by the macros in these modules.
 
+pub(crate) mod attachments;
 pub(crate) mod conversations;
 pub(crate) mod customer_queries;
 pub(crate) mod customer_writes;

@@ -125,12 +125,26 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
         .store
         .messages_by_external_id(ConversationChannel::Email.as_str(), &candidates)
         .await?;
-    let thread = candidates
-        .iter()
-        .find_map(|id| known.iter().find(|m| m.external_id.as_deref() == Some(id)));
-    if let Some(parent) = thread {
-        let conversation = app.store.conversation(parent.conversation_id).await?;
+    let parent = candidates.iter().find_map(|id| {
+        known
+            .iter()
+            .find(|m| m.external_id.as_deref() == Some(id))
+            .map(|m| m.conversation_id)
+    });
+    // No stored parent: a stored e-mail that names this one (its reply came first) or names
+    // one of the same ids (a reply to the same missing message) holds the thread.
+    let thread = match parent {
+        Some(id) => Some(id),
+        None => {
+            let mut named = candidates.clone();
+            named.push(mail.message_id.clone());
+            app.store.conversation_naming(&named).await?
+        }
+    };
+    if let Some(conversation_id) = thread {
+        let conversation = app.store.conversation(conversation_id).await?;
         let added = crate::live::add_line_unsignalled(app, conversation.id, &line).await?;
+        app.store.add_mail_references(added.id, &candidates).await?;
         keep_files(app, conversation.id, added.id, mail).await?;
         crate::live::signal(app, &added);
         customer_wrote(app, &conversation, &added).await?;
@@ -142,6 +156,7 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
     }
     let customer_id = customer_for_email(app, &mail.from, mail.from_name.as_deref()).await?;
     let subject = base_subject(&mail.subject);
+    let subject = subject.as_str();
     let (conversation, added) = crate::live::open(
         app,
         &NewConversation {
@@ -154,6 +169,7 @@ async fn store_mail(app: &App, mail: &InboundMail) -> Result<Intake> {
         &line,
     )
     .await?;
+    app.store.add_mail_references(added.id, &candidates).await?;
     keep_files(app, conversation.id, added.id, mail).await?;
     opened(app, &conversation).await?;
     Ok(Intake {

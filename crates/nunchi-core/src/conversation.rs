@@ -84,13 +84,14 @@ impl ConversationStatus {
 /// The longest message text kept, in bytes (a long e-mail thread quoted in full fits).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
-/// The Message-IDs an incoming e-mail refers to, most specific first: `In-Reply-To`, then
-/// `References` from the newest back. Its thread is the first of them nunchi knows. Outlook
-/// and Gmail keep both headers on a reply, but some clients send only `References`, and
-/// some put several ids in `In-Reply-To`; all of them count, each once.
+/// The Message-IDs an incoming e-mail refers to, nearest first: `References` from the
+/// newest back, then `In-Reply-To` — when the two disagree the References chain decides, as
+/// RFC 5256 threading does. Its thread is the first of them nunchi knows. Outlook and Gmail
+/// keep both headers on a reply, but some clients send only one, and some put several ids
+/// in `In-Reply-To`; all of them count, each once.
 pub fn thread_candidates(in_reply_to: &[String], references: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for id in in_reply_to.iter().chain(references.iter().rev()) {
+    for id in references.iter().rev().chain(in_reply_to.iter()) {
         let id = normalise_message_id(id);
         if !id.is_empty() && !out.contains(&id) {
             out.push(id);
@@ -99,22 +100,46 @@ pub fn thread_candidates(in_reply_to: &[String], references: &[String]) -> Vec<S
     out
 }
 
-/// A Message-ID without its angle brackets or surrounding space, as it is stored.
+/// A Message-ID without its angle brackets or surrounding space, as it is stored; a
+/// quoted local part (`"a.b"@host`) is unquoted, since it names the same message.
 pub fn normalise_message_id(id: &str) -> String {
-    id.trim()
+    let id = id
+        .trim()
         .trim_start_matches('<')
         .trim_end_matches('>')
-        .trim()
-        .to_string()
+        .trim();
+    if let Some(rest) = id.strip_prefix('"')
+        && let Some((local, domain)) = rest.rsplit_once("\"@")
+    {
+        let mut unquoted = String::with_capacity(id.len());
+        let mut escaped = false;
+        for c in local.chars() {
+            if c == '\\' && !escaped {
+                escaped = true;
+                continue;
+            }
+            escaped = false;
+            unquoted.push(c);
+        }
+        return format!("{unquoted}@{domain}");
+    }
+    id.to_string()
 }
 
-/// A subject without the reply and forward prefixes mail clients add, in English and
-/// Korean (`Re:`, `Fwd:`, `회신:`, `답장:`, `전달:`, and counted forms such as `Re[2]:`),
-/// for display: threading never uses the subject.
-pub fn base_subject(subject: &str) -> &str {
+/// A subject without the reply and forward prefixes mail clients add — in Korean (`회신:`,
+/// `답장:`, `전달:`, `답변:`), English (`Re:`, `Fwd:`, counted forms such as `Re[2]:`) and the
+/// European and Chinese forms RFC 5256 implementations strip (`AW:`, `SV:`, `Antw:`, `RV:`,
+/// `Odp:`, `TR:`, `WG:`, `回复:`, `转发:`) — with runs of spaces and tabs made one space, for
+/// display: threading never uses the subject.
+pub fn base_subject(subject: &str) -> String {
+    let collapsed = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    strip_reply_prefixes(&collapsed).to_string()
+}
+
+fn strip_reply_prefixes(subject: &str) -> &str {
     let mut s = subject.trim();
     loop {
-        let Some((head, rest)) = s.split_once(':') else {
+        let Some((head, rest)) = s.split_once([':', '：']) else {
             return s;
         };
         let head = head.trim();
@@ -122,7 +147,23 @@ pub fn base_subject(subject: &str) -> &str {
         let counted = head[word.len()..].trim();
         let is_prefix = matches!(
             word.to_ascii_lowercase().as_str(),
-            "re" | "fw" | "fwd" | "aw" | "sv" | "vs" | "답장" | "회신" | "전달" | "답변"
+            "re" | "fw"
+                | "fwd"
+                | "aw"
+                | "sv"
+                | "vs"
+                | "antw"
+                | "rv"
+                | "odp"
+                | "tr"
+                | "wg"
+                | "답장"
+                | "회신"
+                | "전달"
+                | "답변"
+                | "回复"
+                | "答复"
+                | "转发"
         ) && (counted.is_empty()
             || (counted.starts_with('[')
                 && counted.ends_with(']')
@@ -179,6 +220,25 @@ mod tests {
         );
         assert_eq!(got, vec!["c@x", "b@x", "a@x"]);
         assert!(thread_candidates(&[], &["<>".into()]).is_empty());
+        // When they disagree, the References chain comes first.
+        assert_eq!(
+            thread_candidates(&["<z@x>".into()], &["<a@x>".into()]),
+            vec!["a@x", "z@x"]
+        );
+    }
+
+    #[test]
+    fn quoted_local_parts_name_the_same_message() {
+        assert_eq!(
+            normalise_message_id(" <\"01KF8JCEOCBS0045PS\"@xxx.yyy.com> "),
+            "01KF8JCEOCBS0045PS@xxx.yyy.com"
+        );
+        assert_eq!(normalise_message_id("<\"a\\\"b\"@x>"), "a\"b@x");
+        assert_eq!(
+            normalise_message_id("<Case@Example>"),
+            "Case@Example",
+            "case kept"
+        );
     }
 
     #[test]
@@ -191,6 +251,8 @@ mod tests {
         assert_eq!(base_subject("Order: 1234"), "Order: 1234");
         assert_eq!(base_subject("Re[x]: hi"), "Re[x]: hi");
         assert_eq!(base_subject("  "), "");
+        assert_eq!(base_subject("AW: Antw: WG: 주문\t 확인"), "주문 확인");
+        assert_eq!(base_subject("回复：订单"), "订单");
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub use error::{StoreError, StoreResult};
 pub use json::{Json, OptionalName};
 pub use traits::{
     AdminStore, AttachmentStore, AuditStore, ConversationStore, CustomerStore, DeskStore,
-    EventStore, FeedbackStore, JobStore, JourneyStore, LoopStore, MessengerStore, OrderStore,
-    Store, SurveyStore, UserStore,
+    EventStore, FeedbackStore, JobStore, JourneyStore, LoopStore, MailThreadStore, MessengerStore,
+    OrderStore, Store, SurveyStore, UserStore,
 };
 
 /// Opens the store a URL names (`sqlite:path/to.db` or `postgres://…`) and applies any

@@ -22,6 +22,7 @@ use crate::{
         events::impl_event_store,
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
+        mail_references::impl_mail_thread_store,
         messengers::impl_messenger_store,
         orders::impl_order_store,
         surveys::impl_survey_store,
@@ -142,6 +143,7 @@ impl_conversation_store!(PgStore, Postgres);
 impl_desk_store!(PgStore, Postgres);
 impl_messenger_store!(PgStore, Postgres);
 impl_attachment_store!(PgStore, Postgres);
+impl_mail_thread_store!(PgStore, Postgres);
 impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);

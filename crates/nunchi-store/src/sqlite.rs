@@ -22,6 +22,7 @@ use crate::{
         events::impl_event_store,
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
+        mail_references::impl_mail_thread_store,
         messengers::impl_messenger_store,
         orders::impl_order_store,
         surveys::impl_survey_store,
@@ -160,6 +161,7 @@ impl_conversation_store!(SqliteStore, Sqlite);
 impl_desk_store!(SqliteStore, Sqlite);
 impl_messenger_store!(SqliteStore, Sqlite);
 impl_attachment_store!(SqliteStore, Sqlite);
+impl_mail_thread_store!(SqliteStore, Sqlite);
 impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);

@@ -581,6 +581,15 @@ pub trait MessengerStore: Send + Sync {
     ) -> StoreResult<Option<i64>>;
 }
 
+/// What threads e-mail whose parent is not stored: the Message-IDs each incoming e-mail
+/// named in `In-Reply-To` and `References`.
+#[async_trait]
+pub trait MailThreadStore: Send + Sync {
+    async fn add_mail_references(&self, message_id: i64, references: &[String]) -> StoreResult<()>;
+    /// The conversation of the first stored e-mail that named any of `message_ids`.
+    async fn conversation_naming(&self, message_ids: &[String]) -> StoreResult<Option<i64>>;
+}
+
 /// Files sent with conversation messages.
 #[async_trait]
 pub trait AttachmentStore: Send + Sync {
@@ -632,6 +641,7 @@ pub trait Store:
     + DeskStore
     + MessengerStore
     + AttachmentStore
+    + MailThreadStore
     + AdminStore
 {
 }
@@ -650,6 +660,7 @@ impl<
         + DeskStore
         + MessengerStore
         + AttachmentStore
+        + MailThreadStore
         + AdminStore,
 > Store for T
 {

@@ -832,3 +832,45 @@ each_backend!(attachments_keep_bytes_bind_once_and_go_with_erasure, |s| {
         Err(StoreError::NotFound(_))
     ));
 });
+
+each_backend!(
+    mail_references_find_the_conversation_that_named_an_id,
+    |s| {
+        let c = person(&*s, "메일 고객").await;
+        let (conv, first) = s
+            .create_conversation(
+                &opening(c),
+                &line(MessageDirection::Incoming, "답장 먼저", Some("reply@x")),
+            )
+            .await
+            .unwrap();
+        s.add_mail_references(first.id, &["missing-root@x".into(), "parent@x".into()])
+            .await
+            .unwrap();
+        // Again: nothing twice.
+        s.add_mail_references(first.id, &["parent@x".into()])
+            .await
+            .unwrap();
+        assert_eq!(
+            s.conversation_naming(&["parent@x".into()]).await.unwrap(),
+            Some(conv.id)
+        );
+        assert_eq!(
+            s.conversation_naming(&["other@x".into(), "missing-root@x".into()])
+                .await
+                .unwrap(),
+            Some(conv.id)
+        );
+        assert_eq!(
+            s.conversation_naming(&["other@x".into()]).await.unwrap(),
+            None
+        );
+        assert_eq!(s.conversation_naming(&[]).await.unwrap(), None);
+        s.erase_customer(c, "dpo").await.unwrap();
+        assert_eq!(
+            s.conversation_naming(&["parent@x".into()]).await.unwrap(),
+            None,
+            "an erased customer's mail names nothing any more"
+        );
+    }
+);

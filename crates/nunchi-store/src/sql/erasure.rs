@@ -104,6 +104,11 @@ pub(crate) const ERASE_EVERYWHERE_DELETE_CONVERSATION_LABELS: &str = "
     DELETE FROM conversation_labels WHERE conversation_id IN (SELECT id FROM conversations
     WHERE customer_id = $1)";
 
+/// The Message-IDs their mail named.
+pub(crate) const ERASE_EVERYWHERE_DELETE_MAIL_REFERENCES: &str = "
+    DELETE FROM mail_references WHERE message_id IN (SELECT m.id FROM conversation_messages m
+    JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1)";
+
 /// Files the person sent or was sent (the data-folder copies are removed by the app).
 pub(crate) const ERASE_EVERYWHERE_DELETE_ATTACHMENTS: &str = "
     DELETE FROM attachments WHERE conversation_id IN (SELECT id FROM conversations
@@ -262,6 +267,10 @@ macro_rules! impl_erasure {
                     .execute(&mut *conn)
                     .await?;
                 sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_DELETE_CONVERSATION_LABELS)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query($crate::sql::erasure::ERASE_EVERYWHERE_DELETE_MAIL_REFERENCES)
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;

@@ -3,7 +3,8 @@
 Usage: smtp_sink.py DIR — stores every message it receives as DIR/NNNN.eml (the
 envelope's recipients, the decoded subject and the decoded text part, so tests can read
 them whatever transfer encoding the sender chose, and one `X-Attachment: NAME; TYPE;
-SHA-256` line per attached file, decoded by Python's own MIME parser) and prints the port it listens on, then
+SHA-256` line per attached file and an `X-Html:` line holding the HTML part on one line,
+decoded by Python's own MIME parser) and prints the port it listens on, then
 serves until killed.
 """
 import email
@@ -34,6 +35,9 @@ class Sink:
             for name in ("Message-ID", "In-Reply-To", "References"):
                 if message[name] is not None:
                     f.write(f"{name}: {message[name]}\n")
+            html = message.get_body(preferencelist=("html",))
+            if html is not None:
+                f.write("X-Html: " + " ".join(html.get_content().split()) + "\n")
             for attached in message.iter_attachments():
                 data = attached.get_payload(decode=True) or b""
                 f.write(

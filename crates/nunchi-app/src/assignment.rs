@@ -1,7 +1,8 @@
 //! Automatic assignment of new conversations: round-robin (whoever waited longest since
 //! their last one) or balanced (fewest open, then round-robin), among agents of the
-//! conversation's team who may answer, are not away, are within their working hours and
-//! below their cap. The store makes each assignment atomic, so however many run at once
+//! conversation's team who may answer, have the skills it requires (its channel, its
+//! customer's language or its labels, where some agent offers them — `nunchi_core::routing`),
+//! are not away, are within their working hours and below their cap. The store makes each assignment atomic, so however many run at once
 //! no agent passes their cap and no conversation is given twice. When nobody is eligible
 //! the conversation waits unassigned and the team's managers are told.
 
@@ -51,6 +52,10 @@ pub struct AvailabilityInput {
     /// `mon-fri 09:00-18:00`; any time when absent.
     pub working_hours: Option<String>,
     pub time_zone: Option<String>,
+    /// Comma-separated (`en, refund, phone`); kept as they are when absent. Only managers
+    /// change them.
+    #[serde(default)]
+    pub skills: Option<String>,
 }
 
 pub async fn set_availability(
@@ -92,6 +97,20 @@ pub async fn set_availability(
     if let Some(h) = &working_hours {
         BusinessHours::parse(&time_zone, h, &[], false)?;
     }
+    let current = app
+        .store
+        .availabilities()
+        .await?
+        .into_iter()
+        .find(|x| x.user_id == user_id)
+        .map(|x| x.skills)
+        .unwrap_or_default();
+    let skills = match &input.skills {
+        Some(list) if actor.can(Permission::InboxManage) => {
+            nunchi_core::routing::parse_skills(list)?.join(", ")
+        }
+        _ => current,
+    };
     let a = AgentAvailability {
         user_id,
         away: input.away,
@@ -99,6 +118,7 @@ pub async fn set_availability(
         working_hours,
         time_zone,
         last_assigned_at: None,
+        skills,
     };
     app.store.set_availability(&a).await?;
     app.audit_by(actor, "agent.availability", &format!("user:{user_id}"), "")
@@ -176,13 +196,30 @@ pub async fn candidates(
     c: &Conversation,
 ) -> Result<Vec<(i64, Option<i64>)>> {
     let now = app.now();
-    let mut candidates: Vec<AgentLoad> = app
+    let pool: Vec<(AgentLoad, Vec<String>)> = app
         .store
         .assignment_pool()
         .await?
         .into_iter()
         .filter(|a| a.role.has(Permission::InboxWrite))
         .filter(|a| c.team_id.is_none() || a.team_id == c.team_id)
+        .map(|a| {
+            let skills = nunchi_core::routing::parse_skills(&a.skills).unwrap_or_default();
+            (a, skills)
+        })
+        .collect();
+    let offered: std::collections::BTreeSet<String> =
+        pool.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
+    let traits = if offered.is_empty() {
+        Vec::new()
+    } else {
+        traits_of(app, c).await?
+    };
+    let needed = nunchi_core::routing::required(&traits, &offered);
+    let mut candidates: Vec<AgentLoad> = pool
+        .into_iter()
+        .filter(|(_, skills)| nunchi_core::routing::qualifies(skills, &needed))
+        .map(|(a, _)| a)
         .filter(|a| a.max_open.is_none_or(|cap| a.open_count < cap))
         .filter(|a| on_duty(a, now))
         .collect();
@@ -200,6 +237,19 @@ pub async fn candidates(
         .into_iter()
         .map(|a| (a.user_id, a.max_open))
         .collect())
+}
+
+/// What a conversation may require a skill for: its channel, its customer's language and
+/// its labels.
+async fn traits_of(app: &App, c: &Conversation) -> Result<Vec<String>> {
+    let mut traits = vec![c.channel.as_str().to_string()];
+    if let Ok(customer) = app.store.customer(c.customer_id).await
+        && let Some(lang) = customer.row.language
+    {
+        traits.push(lang.to_lowercase());
+    }
+    traits.extend(c.labels.iter().map(|l| l.to_lowercase()));
+    Ok(traits)
 }
 
 /// The desk's assignment settings, for the settings page and API.

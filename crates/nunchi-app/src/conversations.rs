@@ -540,13 +540,17 @@ impl crate::jobs::Job for ReplyJob {
                 bytes,
             });
         }
+        let signatures = crate::reply_mail::signature(app).await?;
+        let signature = signatures.for_language(customer.row.language.as_deref());
+        let text = crate::reply_mail::text_body(&reply.text, signature);
+        let html = crate::reply_mail::html_body(&reply.text, signature);
         let sent = app
             .mailer
             .send_mail(&OutgoingMail {
                 to: &to,
                 subject: reply.subject.as_deref().unwrap_or("Re:"),
-                text: &reply.text,
-                html: None,
+                text: &text,
+                html: Some(&html),
                 files: &files,
                 thread: reply.external_id.clone().map(|message_id| MailThread {
                     message_id,

@@ -18,6 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{App, inbound_mail, jobs::Job};
 
+/// The Message-ID of a follow-up conversation's first line: one per follow-up.
+pub fn first_line_id(app: &App, follow_up_id: i64) -> String {
+    format!("nunchi.follow-up.{follow_up_id}@{}", app.mailer.domain())
+}
+
 /// Opens the conversation for the follow-up of one piece of feedback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUpConversationJob {
@@ -60,7 +65,10 @@ impl Job for FollowUpConversationJob {
         } else {
             feedback.body.clone()
         };
-        let (conversation, _) = crate::live::open(
+        // The first line's id is the follow-up's own, so a run retried after a crash finds
+        // the conversation the first run opened instead of opening a second.
+        let first_line = first_line_id(app, follow_up.id);
+        let opened = crate::live::open(
             app,
             &NewConversation {
                 customer_id,
@@ -74,14 +82,29 @@ impl Job for FollowUpConversationJob {
                 channel: ConversationChannel::Email,
                 author_user_id: None,
                 text,
-                external_id: None,
+                external_id: Some(first_line.clone()),
                 subject: None,
                 delivery: None,
                 at: Some(feedback.created_at),
                 client_id: None,
             },
         )
-        .await?;
+        .await;
+        let conversation = match opened {
+            Ok((conversation, _)) => conversation,
+            Err(crate::Error::Conflict(_)) => {
+                let earlier = app
+                    .store
+                    .messages_by_external_id(ConversationChannel::Email.as_str(), &[first_line])
+                    .await?;
+                let Some(line) = earlier.into_iter().next() else {
+                    anyhow::bail!("follow-up {}'s conversation vanished", follow_up.id);
+                };
+                // An earlier run opened it and stopped before the rest: finish its work.
+                app.store.conversation(line.conversation_id).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
         if !app
             .store
             .link_follow_up(follow_up.id, conversation.id)

@@ -36,6 +36,7 @@ pub mod paging;
 pub mod password;
 pub mod periodic;
 pub mod privacy;
+pub mod reply_mail;
 pub mod scores;
 pub mod secret;
 pub mod sla;

@@ -22,6 +22,7 @@ pub mod mask;
 pub mod money;
 pub mod named;
 pub mod phone;
+pub mod routing;
 pub mod search;
 pub mod sla;
 pub mod status;

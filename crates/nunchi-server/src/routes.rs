@@ -111,6 +111,7 @@ pub const UI: &[RouteSpec] = &[
     r("POST", "/inbox/sla/{id}/delete", Some(InboxManage)),
     r("POST", "/inbox/assignment", Some(InboxManage)),
     r("POST", "/inbox/macros", Some(InboxManage)),
+    r("POST", "/inbox/signature", Some(InboxManage)),
     r("POST", "/inbox/macros/{id}/delete", Some(InboxManage)),
     r("POST", "/inbox/agents/{id}/availability", Some(InboxManage)),
     r("POST", "/inbox/me/availability", Some(InboxWrite)),

@@ -183,6 +183,28 @@ async fn replies_thread_by_their_headers_through_a_real_smtp_server() {
     };
     let first = intake(&app, &euc_kr_mail("start@example.com")).await;
     let conversation = first["conversation_id"].clone();
+    let signed = app
+        .api(
+            Some(Role::Manager),
+            "PUT",
+            "/api/v1/reply-signature",
+            Some(json!({"ko": "브랜드 고객센터\n도움말: https://brand.example/help", "en": "Brand Customer Care"})),
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.text());
+    let refused = app
+        .api(
+            Some(Role::Agent),
+            "PUT",
+            "/api/v1/reply-signature",
+            Some(json!({"ko": "x"})),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "managers set the signature"
+    );
     let reply = app
         .api(
             Some(Role::Agent),
@@ -214,6 +236,29 @@ async fn replies_thread_by_their_headers_through_a_real_smtp_server() {
     assert!(mail.contains("References: <start@example.com>"), "{mail}");
     assert!(mail.contains("Subject: Re: 배송 문의"), "{mail}");
     assert!(mail.contains("오늘 출고됩니다"), "{mail}");
+    // The Korean signature (the customer's language is not known to be English), in the
+    // text after the signature line and in an HTML part with its address as a link.
+    assert!(
+        mail.replace("\r\n", "\n")
+            .contains("오늘 출고됩니다.\n\n-- \n브랜드 고객센터"),
+        "{mail}"
+    );
+    let html = mail
+        .lines()
+        .find_map(|l| l.strip_prefix("X-Html: "))
+        .unwrap_or_else(|| panic!("no HTML part: {mail}"));
+    assert!(
+        html.contains("<p>불편을 드려 죄송합니다. 오늘 출고됩니다.</p>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"https://brand.example/help\">https://brand.example/help</a>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Brand Customer Care"),
+        "one language: {html}"
+    );
     eventually("the reply marked sent", async || {
         let lines = thread(&app, &conversation).await;
         (lines[1]["delivery"] == "sent").then_some(())
@@ -1419,4 +1464,196 @@ async fn a_follow_up_becomes_a_conversation_its_owner_answers() {
         .await
         .json();
     assert_eq!(all["rows"].as_array().unwrap().len(), 1, "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_job_retried_after_a_crash_opens_no_second_conversation() {
+    use nunchi_app::jobs::Job;
+    let app = TestApp::new().await;
+    let customer = app
+        .customer(json!({"external_id": "FU-2", "name": "한소희", "email": "sohee@example.com"}))
+        .await;
+    let rule = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loop-rules",
+            Some(json!({"name": "Detractors", "max_score": 0.6, "due_hours": 24})),
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.text());
+    support::add_feedback(
+        &app,
+        json!([{"source": "survey", "metric": "nps", "rating": 1, "text": "환불이 안 돼요", "customer_id": customer}]),
+    )
+    .await;
+    let opened = support::follow_ups(&app, 1).await;
+    let follow_up = opened[0]["id"].as_i64().unwrap();
+    let feedback_id = opened[0]["feedback_id"].as_i64().unwrap();
+    // A first run that opened the conversation and died before linking it.
+    let (earlier, _) = app
+        .state
+        .store
+        .create_conversation(
+            &nunchi_store::model::NewConversation {
+                customer_id: customer,
+                channel: nunchi_core::conversation::ConversationChannel::Email,
+                subject: "고객 의견".into(),
+                priority: nunchi_core::conversation::Priority::High,
+                team_id: None,
+            },
+            &nunchi_store::model::NewMessage {
+                direction: nunchi_core::conversation::MessageDirection::Incoming,
+                channel: nunchi_core::conversation::ConversationChannel::Email,
+                author_user_id: None,
+                text: "환불이 안 돼요".into(),
+                external_id: Some(nunchi_app::follow_up_conversations::first_line_id(
+                    &app.state.app,
+                    follow_up,
+                )),
+                subject: None,
+                delivery: None,
+                at: None,
+                client_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let retried = nunchi_app::follow_up_conversations::FollowUpConversationJob { feedback_id }
+        .run(&app.state.app)
+        .await
+        .unwrap();
+    assert!(!retried.is_empty());
+    let linked = app.state.store.follow_up_for(feedback_id).await.unwrap();
+    assert_eq!(linked.conversation_id, Some(earlier.id), "{retried}");
+    let all = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            "/api/v1/conversations?status=all",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(all["rows"].as_array().unwrap().len(), 1, "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skills_route_by_language_and_channel_and_only_managers_set_them() {
+    let app = TestApp::new().await;
+    let (agent, manager, admin) = (
+        app.user_ids[&Role::Agent],
+        app.user_ids[&Role::Manager],
+        app.user_ids[&Role::Admin],
+    );
+    let put = |path: String, body: Value, role: Role| {
+        let app = &app;
+        async move { app.api(Some(role), "PUT", &path, Some(body)).await }
+    };
+    assert_eq!(
+        put(
+            "/api/v1/assignment".into(),
+            json!({"mode": "round_robin"}),
+            Role::Manager
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    // The admin stays out; the agent speaks English; the manager takes phone calls.
+    put(
+        format!("/api/v1/agents/{admin}/availability"),
+        json!({"away": true}),
+        Role::Manager,
+    )
+    .await;
+    let set = put(
+        format!("/api/v1/agents/{agent}/availability"),
+        json!({"skills": "EN, refund"}),
+        Role::Manager,
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text());
+    assert_eq!(set.json()["skills"], "en, refund");
+    put(
+        format!("/api/v1/agents/{manager}/availability"),
+        json!({"skills": "phone"}),
+        Role::Manager,
+    )
+    .await;
+    let bad = put(
+        format!("/api/v1/agents/{manager}/availability"),
+        json!({"skills": "two words"}),
+        Role::Manager,
+    )
+    .await;
+    assert_eq!(bad.json()["error"]["code"], "invalid_skills");
+    // An agent changing their own row cannot give themselves skills.
+    let own = put(
+        "/api/v1/me/availability".into(),
+        json!({"skills": "phone, vip"}),
+        Role::Agent,
+    )
+    .await;
+    assert_eq!(own.json()["skills"], "en, refund", "{}", own.text());
+
+    let english = app
+        .customer(json!({"external_id": "EN-1", "email": "amy@example.com", "language": "en"}))
+        .await;
+    assert!(english > 0);
+    let mail = |from: &str, id: &str| {
+        format!("From: {from}\r\nSubject: help\r\nMessage-ID: <{id}>\r\n\r\nhello").into_bytes()
+    };
+    // Round-robin would alternate; the English customer's mail goes to the English speaker
+    // every time.
+    for i in 0..3 {
+        let id =
+            intake(&app, &mail("amy@example.com", &format!("en-{i}@x"))).await["conversation_id"]
+                .clone();
+        assert_eq!(
+            get_conversation(&app, &id).await["assignee_id"],
+            agent,
+            "mail {i}"
+        );
+    }
+    // Korean is nobody's skill, so it requires nothing; e-mail is not phone.
+    let ko = intake(&app, &mail("minji@example.com", "ko-1@x")).await["conversation_id"].clone();
+    assert!(get_conversation(&app, &ko).await["assignee_id"].is_i64());
+    // A call goes to the one who takes calls.
+    let call = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            "/api/v1/calls",
+            Some(
+                json!({"call_id": "c-1", "direction": "inbound", "number": "010-1234-5678",
+                        "started_at": "2026-12-07T10:00:00+09:00", "outcome": "answered"}),
+            ),
+        )
+        .await;
+    assert_eq!(call.status, StatusCode::OK, "{}", call.text());
+    let c = get_conversation(&app, &call.json()["conversation_id"]).await;
+    assert_eq!(c["assignee_id"], manager, "{c}");
+
+    // With the English speaker away, English mail waits rather than going to someone
+    // without the language.
+    put(
+        format!("/api/v1/agents/{agent}/availability"),
+        json!({"away": true, "skills": "en, refund"}),
+        Role::Manager,
+    )
+    .await;
+    let waits = intake(&app, &mail("amy@example.com", "en-9@x")).await["conversation_id"].clone();
+    assert_eq!(
+        get_conversation(&app, &waits).await["assignee_id"],
+        Value::Null
+    );
+    let page = app
+        .page(Role::Manager, "GET", "/inbox/sla", None)
+        .await
+        .text();
+    assert!(
+        page.contains("value=\"en, refund\""),
+        "the skills are on the page"
+    );
 }

@@ -186,6 +186,11 @@ impl crate::traits::AdminStore for SqliteStore {
         Ok(())
     }
 
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        sqlx::query("ANALYZE").execute(&self.write).await?;
+        Ok(())
+    }
+
     async fn backup_to(&self, path: &Path) -> StoreResult<()> {
         let mut conn = self.read.acquire().await?;
         let mut handle = conn.lock_handle().await?;

@@ -621,6 +621,10 @@ pub trait AdminStore: Send + Sync {
     /// The clock the store stamps rows with; operations read the time from it too.
     fn clock(&self) -> std::sync::Arc<dyn nunchi_core::clock::Clock>;
     async fn ping(&self) -> StoreResult<()>;
+    /// Brings the planner's statistics and the search indexes up to date, as the database's
+    /// own maintenance does in time (PostgreSQL: VACUUM ANALYZE, which also moves GIN's
+    /// pending entries into the index; SQLite: ANALYZE): after a bulk load, before timing.
+    async fn refresh_statistics(&self) -> StoreResult<()>;
     /// Copies the live database to `path` (SQLite's online backup API).
     async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()>;
     async fn close(&self);

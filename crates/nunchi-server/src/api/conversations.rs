@@ -14,6 +14,7 @@ use nunchi_app::conversations::{self, ConversationChange, Intake, MessageInput};
 use nunchi_app::inbound_mail::MAX_RAW_BYTES;
 use nunchi_app::inbox::{InboxPage, InboxQuery};
 use nunchi_app::macros::{Filled, MacroInput};
+use nunchi_app::reply_mail::Signature;
 use nunchi_app::scores::{RangeQuery, range_ms};
 use nunchi_app::sla::{self, SlaPolicyInput};
 use nunchi_app::support_report::{self, SupportReport};
@@ -50,6 +51,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(macros, create_macro))
         .routes(routes!(delete_macro))
         .routes(routes!(fill_macro))
+        .routes(routes!(reply_signature, set_reply_signature))
         .routes(routes!(support_report))
         .routes(routes!(support_report_csv))
 }
@@ -109,6 +111,24 @@ pub async fn set_my_availability(
     let actor = auth.as_actor();
     Ok(Json(
         nunchi_app::assignment::set_availability(&state, &actor, actor.user_id, &input).await?,
+    ))
+}
+
+#[utoipa::path(get, operation_id = "reply_signature", path = "/api/v1/reply-signature", security(("bearer" = ["inbox_read"])), tag = "inbox",
+    responses((status = 200, body = Signature, description = "The signature under e-mail replies, per language")))]
+pub async fn reply_signature(State(state): State<AppState>) -> AppResult<Json<Signature>> {
+    Ok(Json(nunchi_app::reply_mail::signature(&state).await?))
+}
+
+#[utoipa::path(put, operation_id = "set_reply_signature", path = "/api/v1/reply-signature", security(("bearer" = ["inbox_manage"])), tag = "inbox",
+    request_body = Signature, responses((status = 200, body = Signature)))]
+pub async fn set_reply_signature(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<Signature>,
+) -> AppResult<Json<Signature>> {
+    Ok(Json(
+        nunchi_app::reply_mail::set_signature(&state, &auth.as_actor(), &input).await?,
     ))
 }
 

@@ -1,6 +1,7 @@
 //! The support desk's settings page: SLA policies (targets per team and priority in working
 //! or calendar hours) with the deadlines missed lately, and automatic assignment (the mode,
-//! and each agent's availability, cap and working hours), and canned replies.
+//! and each agent's availability, cap and working hours), canned replies and the signature
+//! under e-mail replies.
 
 use std::collections::HashMap;
 
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox/sla/{id}/delete", post(remove))
         .route("/inbox/assignment", post(set_mode))
         .route("/inbox/macros", post(add_macro))
+        .route("/inbox/signature", post(set_signature))
         .route("/inbox/macros/{id}/delete", post(remove_macro))
         .route("/inbox/agents/{id}/availability", post(set_availability))
         .route("/inbox/me/availability", post(set_my_availability))
@@ -43,6 +45,7 @@ struct AgentRow {
     away: bool,
     cap: String,
     hours: String,
+    skills: String,
     open: i64,
 }
 
@@ -80,6 +83,7 @@ struct Page {
     modes: Vec<(&'static str, &'static str, bool)>,
     agents: Vec<AgentRow>,
     macros: Vec<nunchi_store::model::Macro>,
+    signature: nunchi_app::reply_mail::Signature,
 }
 
 fn minutes(m: Option<i64>) -> String {
@@ -171,6 +175,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::InboxRead>) -> U
                     .map(|m| m.to_string())
                     .unwrap_or_default(),
                 hours: a.and_then(|a| a.working_hours.clone()).unwrap_or_default(),
+                skills: a.map(|a| a.skills.clone()).unwrap_or_default(),
                 open: open.get(&u.id).copied().unwrap_or(0),
                 name: u.name,
             }
@@ -203,6 +208,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::InboxRead>) -> U
         modes,
         agents,
         macros: state.store.macros().await?,
+        signature: nunchi_app::reply_mail::signature(&state).await?,
     }))
 }
 
@@ -307,6 +313,9 @@ struct AvailabilityForm {
     max_open: String,
     #[serde(default)]
     working_hours: String,
+    /// Absent from an agent's own form: skills are a manager's to set.
+    #[serde(default)]
+    skills: Option<String>,
 }
 
 async fn set_availability(
@@ -340,6 +349,7 @@ async fn save_availability(
         max_open: form_number("max_open", &f.max_open)?.map(|n| n as i64),
         working_hours: Some(f.working_hours),
         time_zone: None,
+        skills: f.skills,
     };
     nunchi_app::assignment::set_availability(state, &auth.as_actor(), user_id, &input).await?;
     Ok(Redirect::to("/inbox/sla#assignment").into_response())
@@ -384,4 +394,25 @@ async fn remove_macro(
     check_form_csrf(&auth, &f.csrf)?;
     nunchi_app::macros::delete(&state, &auth.as_actor(), id).await?;
     Ok(Redirect::to("/inbox/sla#macros").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignatureForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ko: String,
+    #[serde(default)]
+    en: String,
+}
+
+async fn set_signature(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::InboxManage>,
+    Form(f): Form<SignatureForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let signature = nunchi_app::reply_mail::Signature { ko: f.ko, en: f.en };
+    nunchi_app::reply_mail::set_signature(&state, &auth.as_actor(), &signature).await?;
+    Ok(Redirect::to("/inbox/sla#signature").into_response())
 }

@@ -277,6 +277,8 @@ pub struct AgentAvailability {
     pub working_hours: Option<String>,
     pub time_zone: String,
     pub last_assigned_at: Option<i64>,
+    /// What they can handle, comma-separated (`en, refund, phone`); empty: no skill.
+    pub skills: String,
 }
 
 /// An enabled user as automatic assignment weighs them: role and team, availability
@@ -292,6 +294,8 @@ pub struct AgentLoad {
     pub working_hours: Option<String>,
     pub time_zone: Option<String>,
     pub last_assigned_at: Option<i64>,
+    /// Comma-separated, as `AgentAvailability::skills`.
+    pub skills: String,
     pub open_count: i64,
 }
 

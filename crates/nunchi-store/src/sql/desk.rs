@@ -37,11 +37,12 @@ pub(crate) const CONVERSATION_FACTS: &str = "
     ORDER BY c.id";
 
 pub(crate) const SET_AVAILABILITY: &str = "
-    INSERT INTO agent_availability (user_id, away, max_open, working_hours, time_zone)
-    VALUES ($1, $2, $3, $4, $5)
+    INSERT INTO agent_availability (user_id, away, max_open, working_hours, time_zone, skills)
+    VALUES ($1, $2, $3, $4, $5, $6)
     ON CONFLICT (user_id) DO UPDATE SET
         away = excluded.away, max_open = excluded.max_open,
-        working_hours = excluded.working_hours, time_zone = excluded.time_zone";
+        working_hours = excluded.working_hours, time_zone = excluded.time_zone,
+        skills = excluded.skills";
 
 /// Kept current by triggers (migration 0019), so this reads one row per agent.
 pub(crate) const OPEN_COUNTS: &str = "
@@ -52,7 +53,7 @@ pub(crate) const OPEN_COUNTS: &str = "
 /// One row per enabled user: what an assignment decision weighs, in one read.
 pub(crate) const ASSIGNMENT_POOL: &str = "
     SELECT u.id AS user_id, u.role, u.team_id, COALESCE(a.away, FALSE) AS away, a.max_open,
-        a.working_hours, a.time_zone, a.last_assigned_at,
+        a.working_hours, a.time_zone, a.last_assigned_at, COALESCE(a.skills, '') AS skills,
         COALESCE(o.open_count, 0) AS open_count
     FROM users u
     LEFT JOIN agent_availability a ON a.user_id = u.id
@@ -131,6 +132,7 @@ macro_rules! impl_desk_store {
                     .bind(a.max_open)
                     .bind(&a.working_hours)
                     .bind(&a.time_zone)
+                    .bind(&a.skills)
                     .execute(&self.write)
                     .await?;
                 Ok(())

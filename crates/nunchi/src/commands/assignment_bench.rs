@@ -79,6 +79,7 @@ async fn drive(dir: &std::path::Path, agents: usize, open: usize) -> anyhow::Res
                 working_hours: None,
                 time_zone: "Asia/Seoul".into(),
                 last_assigned_at: None,
+                skills: String::new(),
             })
             .await?;
         ids.push(u.id);

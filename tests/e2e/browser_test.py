@@ -198,6 +198,12 @@ def chat_through_a_dropping_network(driver, wait, url, data, shot):
     driver.close()
 
 
+def navigate(driver, wait, group: str, link: str) -> None:
+    """Opens a group of the grouped navigation by its name, then follows one of its links."""
+    driver.find_element(By.XPATH, f"//nav//summary[normalize-space()='{group}']").click()
+    wait.until(EC.element_to_be_clickable((By.LINK_TEXT, link))).click()
+
+
 def browser() -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
@@ -251,7 +257,7 @@ def main() -> int:
         shot("dashboard")
 
         # Search a Korean name prefix from the customer list.
-        driver.find_element(By.LINK_TEXT, "고객").click()
+        navigate(driver, wait, "이해", "고객")
         box = wait.until(EC.presence_of_element_located((By.NAME, "q")))
         box.send_keys("김")
         box.submit()
@@ -291,7 +297,7 @@ def main() -> int:
         # Voice of the Customer: the demo's scores, then an NPS survey built in the UI and
         # answered through its public link joins the live feed without a reload and moves
         # the NPS (its response count and its trend chart) afterwards.
-        driver.find_element(By.LINK_TEXT, "고객의 소리").click()
+        navigate(driver, wait, "듣기", "고객의 소리")
         wait.until(EC.presence_of_element_located((By.ID, "voc-feed")))
         # A fixed range, so that the answer given now and the demo's are counted together.
         driver.get(url + "/voc?from=2020-01-01&to=2100-01-01")
@@ -370,7 +376,7 @@ def main() -> int:
 
         # The support desk: the demo's late-delivery conversations, a note and a resolution,
         # each shown in Korean on the thread.
-        driver.find_element(By.LINK_TEXT, "상담함").click()
+        navigate(driver, wait, "듣기", "상담함")
         wait.until(EC.presence_of_element_located((By.ID, "inbox-tabs")))
         driver.get(url + "/inbox?status=all")
         row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#inbox-list tbody tr td a")))

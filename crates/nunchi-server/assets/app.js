@@ -105,3 +105,11 @@ if (moved && moved.dataset.socket && window.WebSocket) {
   };
   listen(500);
 }
+// The navigation's groups open one at a time, and close when the page is clicked elsewhere.
+const groups = Array.from(document.querySelectorAll("details.group"));
+groups.forEach((g) => g.addEventListener("toggle", () => {
+  if (g.open) { groups.forEach((other) => { if (other !== g) { other.open = false; } }); }
+}));
+document.addEventListener("click", (event) => {
+  if (!event.target.closest("details.group")) { groups.forEach((g) => { g.open = false; }); }
+});

@@ -499,3 +499,37 @@ async fn charts_have_visible_titles_and_the_journey_map_names_its_stages() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_navigation_is_grouped_with_a_phone_menu_and_only_what_a_role_may_open() {
+    let app = TestApp::new().await;
+    let groups = |page: &str| -> Vec<String> {
+        page.split("<summary>")
+            .skip(1)
+            .filter_map(|s| s.split("</summary>").next())
+            .map(str::to_string)
+            .collect()
+    };
+    let admin = app.page(Role::Admin, "GET", "/inbox", None).await.text();
+    assert_eq!(
+        groups(&admin),
+        ["Listen", "Understand", "Act", "Measure", "Admin"],
+        "{admin}"
+    );
+    assert!(
+        admin.contains("class=\"menu-button\""),
+        "a menu button for phones"
+    );
+    // The page's own group is marked.
+    let listen = admin
+        .split("<details class=\"group\"")
+        .find(|g| g.contains("<summary>Listen</summary>"))
+        .unwrap();
+    assert!(listen.starts_with(" data-active"), "{listen}");
+    assert!(listen.contains("href=\"/inbox\" aria-current=\"page\""));
+    // A viewer reads customers and VoC but not the inbox, and administers nothing.
+    let viewer = app.page(Role::Viewer, "GET", "/", None).await.text();
+    assert!(!viewer.contains("href=\"/inbox\""));
+    assert!(!viewer.contains("<summary>Admin</summary>") || !viewer.contains("/admin/users"));
+    assert!(viewer.contains("href=\"/voc\""));
+}

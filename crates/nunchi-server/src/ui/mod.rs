@@ -87,6 +87,15 @@ pub struct NavItem {
     pub active: bool,
 }
 
+/// A group of the navigation (listen, understand, act, measure, admin): a menu of links.
+#[derive(Debug, Clone)]
+pub struct NavGroup {
+    pub label: &'static str,
+    pub items: Vec<NavItem>,
+    /// It holds the page shown.
+    pub active: bool,
+}
+
 /// What the layout needs on every page.
 #[derive(Debug, Clone)]
 pub struct Chrome {
@@ -96,8 +105,7 @@ pub struct Chrome {
     pub user_name: String,
     pub user_role: String,
     pub csrf: String,
-    pub nav: Vec<NavItem>,
-    pub admin_nav: Vec<NavItem>,
+    pub nav: Vec<NavGroup>,
     pub other_lang: &'static str,
 }
 
@@ -109,34 +117,64 @@ impl Chrome {
             label,
             active: href == active,
         };
-        let mut nav = vec![item("/", t.nav_dashboard)];
-        if auth.can(Permission::CustomersRead) {
-            nav.push(item("/customers", t.nav_customers));
-            nav.push(item("/journeys", t.nav_journeys));
-            nav.push(item("/analytics/funnel", t.nav_analytics));
-            nav.push(item("/voc", t.nav_voc));
-            nav.push(item("/surveys", t.nav_surveys));
-            nav.push(item("/follow-ups", t.nav_follow_ups));
+        let not_built = |href: &str| {
+            NOT_BUILT
+                .iter()
+                .find(|(h, _)| *h == href)
+                .map(|(h, label)| item(h, label(t)))
+        };
+        let customers = auth.can(Permission::CustomersRead);
+        let mut listen = vec![];
+        let mut understand = vec![];
+        let mut act = vec![];
+        if customers {
+            listen.push(item("/voc", t.nav_voc));
+            listen.push(item("/surveys", t.nav_surveys));
         }
         if auth.can(Permission::InboxRead) {
-            nav.push(item("/inbox", t.nav_inbox));
+            listen.push(item("/inbox", t.nav_inbox));
         }
-        nav.extend(NOT_BUILT.iter().map(|(href, label)| item(href, label(t))));
+        if customers {
+            understand.push(item("/customers", t.nav_customers));
+            understand.push(item("/journeys", t.nav_journeys));
+            understand.push(item("/analytics/funnel", t.nav_analytics));
+            act.push(item("/follow-ups", t.nav_follow_ups));
+        }
+        understand.extend(not_built("/segments"));
+        act.extend(not_built("/campaigns"));
+        act.extend(not_built("/loyalty"));
+        let mut measure = vec![item("/", t.nav_dashboard)];
+        measure.extend(not_built("/insights"));
+        let mut admin = vec![];
         if auth.can(Permission::DataImport) {
-            nav.push(item("/import", t.nav_import));
+            admin.push(item("/import", t.nav_import));
         }
-        let mut admin_nav = vec![];
         if auth.can(Permission::UsersManage) {
-            admin_nav.push(item("/admin/users", t.nav_users));
+            admin.push(item("/admin/users", t.nav_users));
         }
-        admin_nav.push(item("/admin/tokens", t.nav_tokens));
+        admin.push(item("/admin/tokens", t.nav_tokens));
         if auth.can(Permission::AuditRead) {
-            admin_nav.push(item("/admin/audit", t.nav_audit));
+            admin.push(item("/admin/audit", t.nav_audit));
         }
         if auth.can(Permission::UsersManage) {
-            admin_nav.push(item("/admin/sources", t.nav_sources));
-            admin_nav.push(item("/admin/jobs", t.nav_jobs));
+            admin.push(item("/admin/sources", t.nav_sources));
+            admin.push(item("/admin/jobs", t.nav_jobs));
         }
+        let nav = [
+            (t.nav_group_listen, listen),
+            (t.nav_group_understand, understand),
+            (t.nav_group_act, act),
+            (t.nav_group_measure, measure),
+            (t.nav_admin, admin),
+        ]
+        .into_iter()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(label, items)| NavGroup {
+            label,
+            active: items.iter().any(|i| i.active),
+            items,
+        })
+        .collect();
         Self {
             t,
             title: title.to_string(),
@@ -145,7 +183,6 @@ impl Chrome {
             user_role: auth.user.role.as_str().into(),
             csrf: auth.csrf().to_string(),
             nav,
-            admin_nav,
             other_lang: if lang_of(auth) == Lang::Ko {
                 "en"
             } else {
@@ -163,7 +200,6 @@ impl Chrome {
             user_role: String::new(),
             csrf: String::new(),
             nav: vec![],
-            admin_nav: vec![],
             other_lang: if lang == Lang::Ko { "en" } else { "ko" },
         }
     }

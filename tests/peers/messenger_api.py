@@ -7,6 +7,8 @@ Usage: messenger_api.py LINE_TOKEN TELEGRAM_TOKEN OUT_FILE — prints its port.
   characters]}` (else 400); a retry key already accepted answers 409, as LINE does.
 - POST /bot<TELEGRAM_TOKEN>/sendMessage: `{"chat_id", "text" (1..4,096 characters)}`;
   another token answers 401 `{"ok": false, ...}`.
+- GET /v2/bot/message/<id>/content (LINE, same token): a small PNG, as LINE serves a photo.
+- POST /bot<TOKEN>/getFile then GET /file/bot<TOKEN>/<path> (Telegram): a small JPEG.
 Each accepted request is appended to OUT_FILE as a JSON line {"api", "headers", "body"}.
 """
 import json
@@ -25,7 +27,27 @@ def record(api, headers, body):
         f.write(json.dumps({"api": api, "headers": headers, "body": body}, ensure_ascii=False) + "\n")
 
 
+PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89"
+JPEG = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xff\xd9"
+
+
 class Handler(BaseHTTPRequestHandler):
+    def send_bytes(self, content_type, data):
+        self.send_response(200)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if re.fullmatch(r"/v2/bot/message/\d+/content", self.path):
+            if self.headers.get("authorization") != f"Bearer {LINE_TOKEN}":
+                return self.answer(401, {"message": "Authentication failed."})
+            return self.send_bytes("image/png", PNG)
+        if self.path.startswith(f"/file/bot{TELEGRAM_TOKEN}/photos/"):
+            return self.send_bytes("application/octet-stream", JPEG)
+        self.answer(404, {"message": "Not found"})
+
     def answer(self, status, value):
         data = json.dumps(value).encode()
         self.send_response(status)
@@ -45,6 +67,11 @@ class Handler(BaseHTTPRequestHandler):
         match = re.fullmatch(r"/bot([^/]+)/sendMessage", self.path)
         if match:
             return self.telegram(match.group(1), body)
+        match = re.fullmatch(r"/bot([^/]+)/getFile", self.path)
+        if match:
+            if match.group(1) != TELEGRAM_TOKEN:
+                return self.answer(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+            return self.answer(200, {"ok": True, "result": {"file_id": body.get("file_id"), "file_size": len(JPEG), "file_path": "photos/file_7.jpg"}})
         self.answer(404, {"message": "Not found"})
 
     def line(self, body):

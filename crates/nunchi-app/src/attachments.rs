@@ -134,9 +134,9 @@ pub async fn upload(
         .map_err(|why| Error::invalid("attachment_rejected", why.to_string()))
 }
 
-/// Keeps a file an incoming e-mail carried with its message; one that is not kept is
-/// recorded with the reason.
-pub(crate) async fn keep_from_mail(
+/// Keeps a file a customer sent (an e-mail's attachment, a messenger photo) with its
+/// message; one that is not kept is recorded with the reason.
+pub(crate) async fn keep_received(
     app: &App,
     conversation_id: i64,
     message_id: i64,
@@ -144,7 +144,7 @@ pub(crate) async fn keep_from_mail(
     bytes: &[u8],
 ) -> Result<()> {
     if let Err(why) = record(app, conversation_id, Some(message_id), name, bytes, None).await? {
-        tracing::info!(file = %name, reason = %why, "an e-mail's file was recorded, not kept");
+        tracing::info!(file = %name, reason = %why, "a customer's file was recorded, not kept");
     }
     Ok(())
 }

@@ -187,7 +187,7 @@ async fn keep_files(
     mail: &InboundMail,
 ) -> Result<()> {
     for f in &mail.files {
-        crate::attachments::keep_from_mail(app, conversation_id, message_id, &f.name, &f.bytes)
+        crate::attachments::keep_received(app, conversation_id, message_id, &f.name, &f.bytes)
             .await?;
     }
     Ok(())

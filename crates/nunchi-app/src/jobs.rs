@@ -90,6 +90,7 @@ impl Registry {
             .register::<crate::webhooks::WebhookJob>()
             .register::<crate::conversations::ReplyJob>()
             .register::<crate::messengers::ReplyJob>()
+            .register::<crate::messengers::MediaJob>()
             .register::<crate::sla::SlaCheckJob>()
             .register::<crate::follow_up_conversations::FollowUpConversationJob>()
     }

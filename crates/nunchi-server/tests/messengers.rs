@@ -254,6 +254,35 @@ async fn line_messages_become_conversations_and_replies_are_pushed_once() {
         conversation
     );
 
+    // A photo arrives as a line of its own; its bytes follow from LINE's content endpoint.
+    let photo = json!({"destination": "U8e742f61d673b39c7fff3cecb7536ef0", "events": [{
+        "type": "message", "timestamp": 1462629479900i64,
+        "source": {"type": "user", "userId": "U4af4980629"},
+        "message": {"id": "444573844083572799", "type": "image",
+                    "contentProvider": {"type": "line"}}}]})
+    .to_string();
+    let sig = STANDARD.encode(hmac_sha256(LINE_SECRET.as_bytes(), photo.as_bytes()));
+    let sent_photo = deliver(&app, "line", &[("x-line-signature", sig)], &photo).await;
+    assert_eq!(
+        sent_photo.json()["received"][0]["conversation_id"],
+        conversation
+    );
+    let kept = eventually("the photo fetched from LINE", async || {
+        let files = app
+            .api(
+                Some(Role::Agent),
+                "GET",
+                &format!("/api/v1/conversations/{conversation}/attachments"),
+                None,
+            )
+            .await
+            .json();
+        files.as_array().and_then(|f| f.first().cloned())
+    })
+    .await;
+    assert_eq!(kept["content_type"], "image/png", "{kept}");
+    assert_eq!(kept["filename"], "line-444573844083572799.png");
+
     // The agent's reply is pushed to the user with a retry key; long text is split.
     let long = "가".repeat(6_000);
     let sent = reply(&app, conversation, &long).await;
@@ -389,6 +418,34 @@ async fn telegram_updates_need_the_secret_token_and_replies_go_to_the_chat() {
     assert_eq!(e.json()["received"], json!([]));
 
     let conversation = intake["conversation_id"].as_i64().unwrap();
+    // A photo with a caption: the caption is the text, the largest size is fetched.
+    let photo = json!({"update_id": 10002, "message": {"message_id": 1366, "date": 1441645600,
+        "chat": {"id": 1111111, "type": "private"},
+        "from": {"id": 1111111, "is_bot": false, "first_name": "Minji"},
+        "photo": [{"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 900},
+                  {"file_id": "large", "file_unique_id": "l", "width": 800, "height": 800, "file_size": 90000}],
+        "caption": "상자가 찌그러져 왔어요"}})
+    .to_string();
+    let p = deliver(&app, "tg", &header, &photo).await;
+    assert_eq!(p.json()["received"][0]["conversation_id"], conversation);
+    let kept = eventually("the photo fetched from Telegram", async || {
+        let files = app
+            .api(
+                Some(Role::Agent),
+                "GET",
+                &format!("/api/v1/conversations/{conversation}/attachments"),
+                None,
+            )
+            .await
+            .json();
+        files.as_array().and_then(|f| f.first().cloned())
+    })
+    .await;
+    assert_eq!(
+        (kept["filename"].as_str(), kept["content_type"].as_str()),
+        (Some("file_7.jpg"), Some("image/jpeg")),
+        "{kept}"
+    );
     let sent = reply(&app, conversation, "내일까지 환불됩니다.").await;
     let done = delivered(&app, conversation, sent["id"].as_i64().unwrap()).await;
     assert_eq!(done["delivery"], "sent", "{done}");

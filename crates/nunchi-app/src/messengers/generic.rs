@@ -80,6 +80,7 @@ impl Adapter for Generic {
             name: d.sender.name,
             language: d.sender.language,
             text: d.text,
+            media: None,
         }])
     }
 

@@ -104,6 +104,9 @@ impl Adapter for Line {
                     Some(t) if message.kind == "text" => t,
                     _ => format!("[{}]", message.kind),
                 };
+                // Photos, videos, voice and files are fetched by the message's id.
+                let media = matches!(message.kind.as_str(), "image" | "video" | "audio" | "file")
+                    .then(|| message.id.clone());
                 Some(Incoming {
                     id: message.id,
                     sender,
@@ -111,6 +114,7 @@ impl Adapter for Line {
                     name: None,
                     language: None,
                     text,
+                    media,
                 })
             })
             .collect())
@@ -201,6 +205,8 @@ mod tests {
             ("U4af4980629", "U4af4980629")
         );
         assert_eq!(got[1].text, "[sticker]");
+        assert_eq!(got[1].media, None, "a sticker is not fetched");
+        assert_eq!(got[0].media, None);
         assert_eq!(
             got[1].recipient, "Ca56f94637c",
             "a group's replies go to the group"

@@ -7,7 +7,10 @@
 
 mod generic;
 mod line;
+mod media;
 mod telegram;
+
+pub use media::MediaJob;
 
 use nunchi_core::{
     access::Permission,
@@ -41,6 +44,8 @@ pub struct Incoming {
     pub name: Option<String>,
     pub language: Option<String>,
     pub text: String,
+    /// The provider's handle of a photo or file the message carried, fetched afterwards.
+    pub media: Option<String>,
 }
 
 /// A reply to send.
@@ -405,6 +410,7 @@ async fn store_message(
     {
         let conversation = app.store.conversation(id).await?;
         let added = crate::live::add_line(app, id, &line).await?;
+        fetch_media(app, channel, m, added.id).await?;
         crate::conversations::customer_wrote(app, &conversation, &added).await?;
         return Ok(Intake {
             conversation_id: id,
@@ -455,12 +461,30 @@ async fn store_message(
     app.store
         .link_messenger_thread(conversation.id, channel.id, &m.recipient)
         .await?;
+    fetch_media(app, channel, m, added.id).await?;
     crate::conversations::opened(app, &conversation).await?;
     Ok(Intake {
         conversation_id: conversation.id,
         message_id: added.id,
         customer_id,
     })
+}
+
+/// Queues the fetching of a photo or file the message carried (the provider answers the
+/// delivery's webhook first; the file follows).
+async fn fetch_media(app: &App, channel: &MessengerChannel, m: &Incoming, line: i64) -> Result<()> {
+    if let Some(media) = &m.media {
+        crate::jobs::enqueue(
+            app,
+            &MediaJob {
+                channel_id: channel.id,
+                message_id: line,
+                media: media.clone(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Queues the sending of an outgoing or automatic line of a messenger conversation.

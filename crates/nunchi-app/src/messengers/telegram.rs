@@ -89,6 +89,20 @@ impl Adapter for Telegram {
                 None => return Ok(vec![]),
             },
         };
+        // The largest size of a photo; a document, video, voice message or audio as sent.
+        let media = match m.rest.get("photo").and_then(|p| p.as_array()) {
+            Some(sizes) => sizes
+                .iter()
+                .max_by_key(|s| {
+                    s["file_size"].as_i64().unwrap_or(0) + s["width"].as_i64().unwrap_or(0)
+                })
+                .and_then(|s| s["file_id"].as_str())
+                .map(str::to_string),
+            None => ["document", "video", "voice", "audio"]
+                .iter()
+                .find_map(|k| m.rest.get(*k)?.get("file_id")?.as_str())
+                .map(str::to_string),
+        };
         let name = match &from.last_name {
             Some(last) => format!("{} {last}", from.first_name),
             None => from.first_name.clone(),
@@ -101,6 +115,7 @@ impl Adapter for Telegram {
             name: Some(name).filter(|n| !n.trim().is_empty()),
             language: from.language_code,
             text,
+            media,
         }])
     }
 
@@ -168,6 +183,18 @@ mod tests {
         let got = Telegram.parse(photo).unwrap();
         assert_eq!(got[0].text, "[photo]");
         assert_eq!(got[0].recipient, "-100200");
+        assert_eq!(got[0].media.as_deref(), Some("a"));
+        assert_eq!(Telegram.parse(text).unwrap()[0].media, None);
+        let sizes = br#"{"update_id": 10003, "message": {"message_id": 1367, "date": 1,
+            "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "is_bot": false, "first_name": "J"},
+            "photo": [{"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 900},
+                      {"file_id": "large", "file_unique_id": "l", "width": 800, "height": 800, "file_size": 90000}],
+            "caption": "box"}}"#;
+        let got = Telegram.parse(sizes).unwrap();
+        assert_eq!(
+            (got[0].text.as_str(), got[0].media.as_deref()),
+            ("box", Some("large"))
+        );
 
         let edited = br#"{"update_id": 10002, "edited_message": {"message_id": 1365, "date": 1,
             "chat": {"id": 1111111, "type": "private"}, "text": "x"}}"#;

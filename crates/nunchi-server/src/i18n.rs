@@ -100,6 +100,17 @@ impl Strings {
     /// does not name (shown as its key).
     pub fn audit_action(&self, action: &str) -> Option<&'static str> {
         Some(match action {
+            "agent.availability" => self.audit_agent_availability,
+            "call.log" => self.audit_call_log,
+            "conversation.change" => self.audit_conversation_change,
+            "inbox.assignment_mode" => self.audit_inbox_assignment_mode,
+            "inbox.signature" => self.audit_inbox_signature,
+            "macro.create" => self.audit_macro_create,
+            "macro.delete" => self.audit_macro_delete,
+            "messenger.create" => self.audit_messenger_create,
+            "messenger.delete" => self.audit_messenger_delete,
+            "sla_policy.create" => self.audit_sla_policy_create,
+            "sla_policy.delete" => self.audit_sla_policy_delete,
             "customer.erase" => self.audit_customer_erase,
             "customer.export" => self.audit_customer_export,
             "customer.merge" => self.audit_customer_merge,

@@ -292,3 +292,45 @@ fn passes_a_literal_to_sqlx() -> impl Fn(&str) -> bool {
         })
     }
 }
+
+/// Every action written to the audit log (`audit_by(actor, "x.y", …)`, `.audit(&auth,
+/// "x.y", …)`) has a name people read, in `Strings::audit_action`: the audit page never
+/// shows a raw key.
+#[test]
+fn every_audited_action_has_a_readable_name() {
+    let root = workspace();
+    let names = std::fs::read_to_string(root.join("crates/nunchi-server/src/i18n.rs")).unwrap();
+    let mut files = Vec::new();
+    rust_files(&root.join("crates"), &mut files);
+    let mut missing = Vec::new();
+    for file in files
+        .into_iter()
+        .filter(|f| !f.ends_with("nunchi/tests/tidy.rs"))
+    {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for call in ["audit_by(", ".audit("] {
+            for (at, _) in text.match_indices(call) {
+                // The action is the first dotted literal of the call.
+                let window: String = text[at..].chars().take(240).collect();
+                let action = window.split('"').skip(1).step_by(2).find(|lit| {
+                    !lit.is_empty()
+                        && lit.contains('.')
+                        && lit
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+                });
+                if let Some(action) = action
+                    && !names.contains(&format!("\"{action}\" =>"))
+                {
+                    missing.push(format!("{action} ({})", file.display()));
+                }
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "audit actions without a name: {missing:?}"
+    );
+}

@@ -76,12 +76,13 @@ pub async fn take_in_new_email(app: &App, actor: &Actor, raw: &[u8]) -> Result<(
             return Err(Error::invalid("unreadable_mail", message));
         }
     };
-    if let Some(done) = already_taken(app, &mail.message_id).await? {
+    let email = ConversationChannel::Email;
+    if let Some(done) = already_taken(app, email, &mail.message_id).await? {
         return Ok((done, false));
     }
     match store_mail(app, &mail).await {
         // The same message arrived twice at once: the other request stored it.
-        Err(Error::Conflict(_)) => already_taken(app, &mail.message_id)
+        Err(Error::Conflict(_)) => already_taken(app, email, &mail.message_id)
             .await?
             .map(|done| (done, false))
             .ok_or_else(|| Error::Conflict("the message was stored and then vanished".into())),
@@ -89,13 +90,15 @@ pub async fn take_in_new_email(app: &App, actor: &Actor, raw: &[u8]) -> Result<(
     }
 }
 
-async fn already_taken(app: &App, message_id: &str) -> Result<Option<Intake>> {
+/// The ids a message stored under the channel's own id for it answers, if it is stored.
+pub(crate) async fn already_taken(
+    app: &App,
+    channel: ConversationChannel,
+    external_id: &str,
+) -> Result<Option<Intake>> {
     let found = app
         .store
-        .messages_by_external_id(
-            ConversationChannel::Email.as_str(),
-            &[message_id.to_string()],
-        )
+        .messages_by_external_id(channel.as_str(), &[external_id.to_string()])
         .await?;
     let Some(m) = found.into_iter().next() else {
         return Ok(None);

@@ -130,18 +130,8 @@ impl Adapter for Line {
         reply: &Reply,
         _: i64,
     ) -> anyhow::Result<Vec<Outgoing>> {
-        let token = channel
-            .access_token
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("the LINE channel has no access token"))?;
-        let url = format!(
-            "{}/v2/bot/message/push",
-            channel
-                .api_base
-                .as_deref()
-                .unwrap_or(API)
-                .trim_end_matches('/')
-        );
+        let token = super::token(channel)?;
+        let url = format!("{}/v2/bot/message/push", super::api_root(channel, API));
         let texts = chunks(&reply.text, TEXT_CHARS);
         Ok(texts
             .chunks(MESSAGES_PER_PUSH)

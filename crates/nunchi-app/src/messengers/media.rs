@@ -64,15 +64,8 @@ async fn from_line(
     channel: &MessengerChannel,
     media: &str,
 ) -> anyhow::Result<(String, Vec<u8>)> {
-    let token = channel
-        .access_token
-        .as_deref()
-        .ok_or_else(|| anyhow::anyhow!("the LINE channel has no access token"))?;
-    let base = channel
-        .api_base
-        .as_deref()
-        .unwrap_or(LINE_DATA_API)
-        .trim_end_matches('/');
+    let token = super::token(channel)?;
+    let base = super::api_root(channel, LINE_DATA_API);
     let response = app
         .http
         .get(format!("{base}/v2/bot/message/{media}/content"))
@@ -97,15 +90,8 @@ async fn from_telegram(
     channel: &MessengerChannel,
     media: &str,
 ) -> anyhow::Result<(String, Vec<u8>)> {
-    let token = channel
-        .access_token
-        .as_deref()
-        .ok_or_else(|| anyhow::anyhow!("the Telegram channel has no bot token"))?;
-    let base = channel
-        .api_base
-        .as_deref()
-        .unwrap_or(TELEGRAM_API)
-        .trim_end_matches('/');
+    let token = super::token(channel)?;
+    let base = super::api_root(channel, TELEGRAM_API);
     let answer = checked(
         app.http
             .post(format!("{base}/bot{token}/getFile"))

@@ -30,7 +30,12 @@ use nunchi_store::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{App, Error, Result, actor::Actor, conversations::Intake, inbound_mail};
+use crate::{
+    App, Error, Result,
+    actor::Actor,
+    conversations::{Intake, already_taken},
+    inbound_mail,
+};
 
 /// One customer message a delivery carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +119,26 @@ fn adapter(kind: MessengerKind) -> &'static dyn Adapter {
         MessengerKind::Line => &line::Line,
         MessengerKind::Telegram => &telegram::Telegram,
     }
+}
+
+/// The token a provider's API needs for this channel (LINE's access token, Telegram's bot
+/// token); a clear error when the channel was made without one.
+pub(crate) fn token(channel: &MessengerChannel) -> anyhow::Result<&str> {
+    channel.access_token.as_deref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "the {} channel has no access token: connect it again with the provider's token",
+            channel.kind
+        )
+    })
+}
+
+/// The provider's API root for this channel: the one it was given, or `public`.
+pub(crate) fn api_root<'a>(channel: &'a MessengerChannel, public: &'a str) -> &'a str {
+    channel
+        .api_base
+        .as_deref()
+        .unwrap_or(public)
+        .trim_end_matches('/')
 }
 
 /// `text` in pieces of at most `max` characters, as a provider's message limit wants.
@@ -336,31 +361,6 @@ pub async fn receive(
     Ok(taken)
 }
 
-async fn already_taken(
-    app: &App,
-    external_id: &str,
-) -> Result<Option<(Intake, ConversationMessage)>> {
-    let found = app
-        .store
-        .messages_by_external_id(
-            ConversationChannel::Messenger.as_str(),
-            &[external_id.to_string()],
-        )
-        .await?;
-    let Some(m) = found.into_iter().next() else {
-        return Ok(None);
-    };
-    let c = app.store.conversation(m.conversation_id).await?;
-    Ok(Some((
-        Intake {
-            conversation_id: c.id,
-            message_id: m.id,
-            customer_id: c.customer_id,
-        },
-        m,
-    )))
-}
-
 async fn take_in(
     app: &App,
     channel: &MessengerChannel,
@@ -368,7 +368,8 @@ async fn take_in(
     m: &Incoming,
 ) -> Result<Intake> {
     let external_id = format!("{}:{}", channel.key, m.id);
-    if let Some((done, _)) = already_taken(app, &external_id).await? {
+    let messenger_channel = ConversationChannel::Messenger;
+    if let Some(done) = already_taken(app, messenger_channel, &external_id).await? {
         // A delivery that failed half-way is redelivered: finish its link.
         app.store
             .link_messenger_thread(done.conversation_id, channel.id, &m.recipient)
@@ -376,9 +377,8 @@ async fn take_in(
         return Ok(done);
     }
     match store_message(app, channel, messenger, m, &external_id).await {
-        Err(Error::Conflict(_)) => already_taken(app, &external_id)
+        Err(Error::Conflict(_)) => already_taken(app, messenger_channel, &external_id)
             .await?
-            .map(|(done, _)| done)
             .ok_or_else(|| Error::Conflict("the message was stored and then vanished".into())),
         other => other,
     }

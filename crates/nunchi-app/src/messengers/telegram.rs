@@ -129,18 +129,8 @@ impl Adapter for Telegram {
         reply: &Reply,
         _: i64,
     ) -> anyhow::Result<Vec<Outgoing>> {
-        let token = channel
-            .access_token
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("the Telegram channel has no bot token"))?;
-        let url = format!(
-            "{}/bot{token}/sendMessage",
-            channel
-                .api_base
-                .as_deref()
-                .unwrap_or(API)
-                .trim_end_matches('/')
-        );
+        let token = super::token(channel)?;
+        let url = format!("{}/bot{token}/sendMessage", super::api_root(channel, API));
         let chat: serde_json::Value = match reply.recipient.parse::<i64>() {
             Ok(id) => id.into(),
             Err(_) => reply.recipient.clone().into(),

@@ -147,6 +147,76 @@ pub async fn visitor_send(
     Ok(added)
 }
 
+/// A file a visitor sends from the widget (a photo of what arrived broken): a line of its
+/// own in their chat, `📎 name`, with the file kept on it — in the chat in progress, or a
+/// new one. A file the desk does not keep is a clear error and nothing is stored; the same
+/// client id sent again answers the stored line.
+pub async fn visitor_file(
+    app: &App,
+    visitor: &Identity,
+    client_id: &str,
+    name: &str,
+    bytes: &[u8],
+    lang: Option<&str>,
+) -> Result<ConversationMessage> {
+    let client_id = checked_client_id(Some(client_id))?;
+    if let Err(why) = nunchi_core::attachment::check(name, bytes) {
+        return Err(Error::invalid(
+            &format!("attachment_{}", why.code()),
+            format!("{}: {why}", nunchi_core::attachment::safe_filename(name)),
+        ));
+    }
+    let shown = nunchi_core::attachment::safe_filename(name);
+    let line = NewMessage {
+        direction: MessageDirection::Incoming,
+        channel: ConversationChannel::Chat,
+        author_user_id: None,
+        text: format!("📎 {shown}"),
+        external_id: None,
+        subject: None,
+        delivery: None,
+        at: None,
+        client_id: client_id.clone(),
+    };
+    let current = visitor_conversation(app, visitor).await?;
+    if let (Some(c), Some(id)) = (&current, &client_id)
+        && let Some(sent) = app.store.message_by_client_id(c.id, id).await?
+    {
+        return Ok(sent);
+    }
+    let (conversation, added, new) = match current {
+        Some(c) => {
+            let added = crate::live::add_line_unsignalled(app, c.id, &line).await?;
+            (c, added, false)
+        }
+        None => {
+            let customer_id = customer_for_visitor(app, visitor, lang).await?;
+            let (c, added) = app
+                .store
+                .create_conversation(
+                    &NewConversation {
+                        customer_id,
+                        channel: ConversationChannel::Chat,
+                        subject: inbound_mail::clip(&line.text, 80),
+                        priority: Priority::Normal,
+                        team_id: None,
+                    },
+                    &line,
+                )
+                .await?;
+            (c, added, true)
+        }
+    };
+    crate::attachments::keep_received(app, conversation.id, added.id, name, bytes).await?;
+    crate::live::signal(app, &added);
+    if new {
+        crate::conversations::opened(app, &conversation).await?;
+    } else {
+        crate::conversations::customer_wrote(app, &conversation, &added).await?;
+    }
+    Ok(added)
+}
+
 /// Who reads a live thread: the customer sees the conversation (their lines, the replies
 /// and what the desk sends by itself), staff see every line, notes and activity included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

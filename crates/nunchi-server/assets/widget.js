@@ -21,10 +21,12 @@
   var TEXT = {
     ko: { next: "다음", skip: "건너뛰기", send: "보내기", thanks: "감사합니다!", close: "닫기", low: "전혀 아니다", high: "매우 그렇다",
       chat: "상담하기", chatTitle: "무엇을 도와드릴까요?", chatHint: "메시지를 입력하세요", chatEmpty: "메시지를 남기시면 상담원이 답변드립니다.",
-      agent: "상담원", you: "나", pending: "보내는 중…", live: "연결됨", connecting: "연결 중…", reconnecting: "다시 연결 중… 메시지는 보관했다가 보냅니다" },
+      agent: "상담원", you: "나", pending: "보내는 중…", live: "연결됨", connecting: "연결 중…", reconnecting: "다시 연결 중… 메시지는 보관했다가 보냅니다",
+      attach: "사진·파일 보내기", notSent: "보내지 못했습니다" },
     en: { next: "Next", skip: "Skip", send: "Send", thanks: "Thank you!", close: "Close", low: "Not likely", high: "Very likely",
       chat: "Chat with us", chatTitle: "How can we help?", chatHint: "Write a message", chatEmpty: "Leave a message and an agent will answer here.",
-      agent: "Support", you: "You", pending: "Sending…", live: "Connected", connecting: "Connecting…", reconnecting: "Reconnecting… your messages are kept and sent" }
+      agent: "Support", you: "You", pending: "Sending…", live: "Connected", connecting: "Connecting…", reconnecting: "Reconnecting… your messages are kept and sent",
+      attach: "Send a photo or file", notSent: "Not sent" }
   };
   var t = TEXT[cfg.lang] || TEXT.en;
   var visitor;
@@ -166,7 +168,33 @@
       panel.appendChild(lines);
       input = el("textarea", { id: "nunchi-chat-input", rows: "2", maxlength: "5000", placeholder: t.chatHint, style: "flex:1;resize:none;border:1px solid #ccd;border-radius:8px;padding:6px;font:inherit" });
       var send = el("button", { type: "button", id: "nunchi-chat-send", text: t.send, style: "background:#3b5bdb;color:#fff;border:0;border-radius:8px;padding:0 14px;cursor:pointer" });
-      panel.appendChild(el("div", { style: "display:flex;gap:8px;padding:10px 14px;border-top:1px solid #eee" }, [input, send]));
+      // Files go over HTTP (the socket carries text); the line comes back over the socket.
+      var picker = el("input", { type: "file", id: "nunchi-chat-file", accept: "image/*,.pdf,.txt,.csv", style: "display:none" });
+      var attach = el("button", { type: "button", id: "nunchi-chat-attach", "aria-label": t.attach, title: t.attach, text: "📎", style: "border:0;background:none;font-size:18px;cursor:pointer;padding:0 2px" });
+      attach.onclick = function () { picker.click(); };
+      picker.onchange = function () {
+        Array.prototype.forEach.call(picker.files || [], function (file) {
+          var id = "f" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+          var item = line(t.pending, "📎 " + file.name, true, true);
+          item.setAttribute("data-client", id);
+          var empty = document.getElementById("nunchi-chat-empty");
+          if (empty) empty.remove();
+          lines.appendChild(item);
+          lines.scrollTop = lines.scrollHeight;
+          var url = base + "/chat/files?visitor=" + encodeURIComponent(visitor) + "&name=" + encodeURIComponent(file.name) +
+            "&client_id=" + id + "&lang=" + encodeURIComponent(cfg.lang);
+          fetch(url, { method: "POST", headers: { "content-type": "text/plain" }, body: file }).then(function (r) {
+            if (r.ok) return;
+            return r.json().then(function (b) { throw new Error((b.error && b.error.message) || t.notSent); });
+          }).catch(function (e) {
+            item.style.opacity = "1";
+            item.style.background = "#fff4ed";
+            item.firstChild.textContent = t.notSent + ": " + e.message;
+          });
+        });
+        picker.value = "";
+      };
+      panel.appendChild(el("div", { style: "display:flex;gap:8px;padding:10px 14px;border-top:1px solid #eee" }, [attach, picker, input, send]));
       document.body.appendChild(panel);
       var ws = base.replace(/^http/, "ws") + "/chat/socket?visitor=" + encodeURIComponent(visitor) + "&lang=" + encodeURIComponent(cfg.lang);
       live = window.nunchiLiveThread({

@@ -33,6 +33,7 @@ pub const PUBLIC: &[&str] = &[
     "/api/public/surveys/{key}/display",
     "/api/public/responses/{token}",
     "/chat/socket",
+    "/chat/files",
     "/hooks/messenger/{key}",
 ];
 

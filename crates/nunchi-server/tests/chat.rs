@@ -411,3 +411,79 @@ async fn resolving_a_chat_asks_for_a_rating_in_the_chat_without_counting_as_a_re
     let c = agent_get(&app, &format!("/api/v1/conversations/{conversation}")).await;
     assert!(c.get("first_reply_at").is_some_and(|r| r.is_null()), "{c}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_sends_a_photo_into_the_chat_and_the_desk_keeps_it() {
+    use axum::{
+        body::Body,
+        http::{Request, StatusCode},
+    };
+    let app = TestApp::new().await;
+    let addr = app.listen().await;
+    let mut v = visitor(addr).await;
+    v.send(json!({"type": "hello", "conversation": null, "since": 0}))
+        .await;
+    v.send(json!({"type": "send", "client_id": "c1", "text": "상자가 찌그러져 왔어요"}))
+        .await;
+    let ack = v.until(|f| f["type"] == "line").await;
+    let conversation = ack
+        .iter()
+        .find_map(|f| f["conversation"].as_i64())
+        .expect("an ack naming the conversation");
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01";
+    let post = |name: &str, client: &str, bytes: &[u8]| {
+        Request::builder()
+            .method("POST")
+            .uri(format!(
+                "/chat/files?visitor={VISITOR}&name={name}&client_id={client}&lang=ko"
+            ))
+            .header("content-type", "text/plain")
+            .header("origin", "https://shop.example")
+            .body(Body::from(bytes.to_vec()))
+            .unwrap()
+    };
+    let sent = app.send(post("box.png", "f1", png)).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+    assert_eq!(sent.headers["access-control-allow-origin"], "*");
+    // The line reaches the visitor's own socket like any other.
+    let line = v.until(|f| f["type"] == "line").await.pop().unwrap();
+    assert_eq!(
+        (line["text"].as_str(), line["client_id"].as_str()),
+        (Some("📎 box.png"), Some("f1"))
+    );
+    // Sent again after a dropped answer: the same line.
+    let again = app.send(post("box.png", "f1", png)).await;
+    assert_eq!(again.json()["id"], sent.json()["id"]);
+    let files = agent_get(
+        &app,
+        &format!("/api/v1/conversations/{conversation}/attachments"),
+    )
+    .await;
+    assert_eq!(files.as_array().map(Vec::len), Some(1), "{files}");
+    assert_eq!(files[0]["content_type"], "image/png");
+    assert_eq!(files[0]["message_id"], sent.json()["id"]);
+
+    // A program is refused with the reason, and nothing is stored.
+    let refused = app.send(post("setup.exe", "f2", b"MZ\x90\0")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused.json()["error"]["code"],
+        "attachment_type_not_allowed"
+    );
+    let lines = agent_get(
+        &app,
+        &format!("/api/v1/conversations/{conversation}/messages"),
+    )
+    .await;
+    assert_eq!(lines.as_array().unwrap().len(), 2, "{lines}");
+    let guessed = app
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri("/chat/files?visitor=short&name=a.png&client_id=f3")
+                .body(Body::from(png.to_vec()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(guessed.status, StatusCode::BAD_REQUEST);
+}

@@ -1,13 +1,14 @@
 //! The widget's live chat for visitors, who never sign in: `GET /chat/socket?visitor=…`
 //! upgrades to a WebSocket that carries the visitor's chat (see `live_socket` for the
-//! frames). The visitor id is the widget's random `anonymous_id`; whoever holds it reads
+//! frames), and `POST /chat/files?visitor=…&name=…&client_id=…` sends a photo or file into
+//! it (the raw bytes as the body, sent as `text/plain` so no preflight is needed). The visitor id is the widget's random `anonymous_id`; whoever holds it reads
 //! that visitor's chat, as with any chat widget's visitor token.
 
 use axum::{
     Router,
     extract::{Query, State, WebSocketUpgrade},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use nunchi_app::chat::{self, Reader};
 use nunchi_core::identity::Identity;
@@ -22,9 +23,48 @@ use crate::{
 };
 
 pub const PATH: &str = "/chat/socket";
+pub const FILES_PATH: &str = "/chat/files";
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(PATH, get(socket))
+    Router::new().route(PATH, get(socket)).route(
+        FILES_PATH,
+        post(send_file).options(super::public::preflight),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct FileQuery {
+    visitor: String,
+    name: String,
+    client_id: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+async fn send_file(
+    State(state): State<AppState>,
+    Query(q): Query<FileQuery>,
+    body: axum::body::Body,
+) -> Response {
+    let sent = async {
+        let bytes = axum::body::to_bytes(body, nunchi_core::attachment::MAX_ATTACHMENT_BYTES)
+            .await
+            .map_err(|_| crate::error::AppError::PayloadTooLarge)?;
+        let visitor = chat::checked_visitor(&q.visitor)?;
+        let lang = q.lang.filter(|l| matches!(l.as_str(), "ko" | "en"));
+        let line = chat::visitor_file(
+            &state,
+            &visitor,
+            &q.client_id,
+            &q.name,
+            &bytes,
+            lang.as_deref(),
+        )
+        .await?;
+        AppResult::Ok(axum::Json(json!({ "id": line.id, "seq": line.seq })))
+    }
+    .await;
+    super::public::cors(sent.into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -36,7 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route(PATHS[1], post(answer).options(preflight))
 }
 
-fn cors(mut r: Response) -> Response {
+pub(crate) fn cors(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -53,7 +53,7 @@ fn cors(mut r: Response) -> Response {
     r
 }
 
-async fn preflight() -> Response {
+pub(crate) async fn preflight() -> Response {
     cors(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 

@@ -9,7 +9,6 @@ use nunchi_core::{
         CallDirection, CallOutcome, ConversationChannel, MAX_MESSAGE_BYTES, MessageDirection,
         Priority,
     },
-    customer::ProfileFields,
     identity::Identity,
     import::CustomerRecord,
     phone::Phone,
@@ -75,15 +74,8 @@ async fn already_logged(app: &App, call_id: &str) -> Result<Option<Intake>> {
 
 async fn customer_for_phone(app: &App, phone: &Phone) -> Result<i64> {
     let record = CustomerRecord {
-        external_id: None,
-        profile: ProfileFields::default(),
-        email: None,
         phone: Some(phone.clone()),
-        tags: vec![],
-        consents: vec![],
-        life_events: vec![],
-        attributes: vec![],
-        created_at: None,
+        ..Default::default()
     };
     crate::customers::find_or_create(app, &Identity::phone(phone), &record, &[], "phone").await
 }

@@ -72,18 +72,11 @@ pub async fn visitor_conversation(app: &App, visitor: &Identity) -> Result<Optio
 
 async fn customer_for_visitor(app: &App, visitor: &Identity, lang: Option<&str>) -> Result<i64> {
     let record = CustomerRecord {
-        external_id: None,
         profile: ProfileFields {
             language: lang.and_then(|l| Language::parse(l).ok()),
             ..Default::default()
         },
-        email: None,
-        phone: None,
-        tags: vec![],
-        consents: vec![],
-        life_events: vec![],
-        attributes: vec![],
-        created_at: None,
+        ..Default::default()
     };
     crate::customers::find_or_create(app, visitor, &record, std::slice::from_ref(visitor), "chat")
         .await

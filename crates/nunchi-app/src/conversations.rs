@@ -254,18 +254,12 @@ async fn reopen_on_reply(app: &App, c: &Conversation) -> Result<()> {
 /// The customer an address belongs to, created on first sight.
 pub async fn customer_for_email(app: &App, email: &Email, name: Option<&str>) -> Result<i64> {
     let record = CustomerRecord {
-        external_id: None,
         profile: ProfileFields {
             name: name.and_then(|n| CustomerName::parse(n).ok()),
             ..Default::default()
         },
         email: Some(email.clone()),
-        phone: None,
-        tags: vec![],
-        consents: vec![],
-        life_events: vec![],
-        attributes: vec![],
-        created_at: None,
+        ..Default::default()
     };
     crate::customers::find_or_create(app, &Identity::email(email), &record, &[], "email").await
 }

@@ -46,8 +46,9 @@ pub const ORDER_COLUMNS: &[&str] = &[
     "refunded",
 ];
 
-/// One customer row, ready to upsert.
-#[derive(Debug, Clone, PartialEq)]
+/// One customer row, ready to upsert. `Default` is a record with nothing known, for the
+/// channels that create a customer from an identity alone.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomerRecord {
     pub external_id: Option<String>,
     pub profile: ProfileFields,

@@ -421,19 +421,12 @@ async fn store_message(
     let identity = Identity::new(messenger.identity(), &messenger.identity_value(channel, m))
         .map_err(|e| Error::invalid("invalid_sender", e.message))?;
     let record = CustomerRecord {
-        external_id: None,
         profile: ProfileFields {
             name: m.name.as_deref().and_then(|n| CustomerName::parse(n).ok()),
             language: m.language.as_deref().and_then(|l| Language::parse(l).ok()),
             ..Default::default()
         },
-        email: None,
-        phone: None,
-        tags: vec![],
-        consents: vec![],
-        life_events: vec![],
-        attributes: vec![],
-        created_at: None,
+        ..Default::default()
     };
     let customer_id = crate::customers::find_or_create(
         app,

@@ -243,9 +243,7 @@ pub async fn candidates(
 /// its labels.
 async fn traits_of(app: &App, c: &Conversation) -> Result<Vec<String>> {
     let mut traits = vec![c.channel.as_str().to_string()];
-    if let Ok(customer) = app.store.customer(c.customer_id).await
-        && let Some(lang) = customer.row.language
-    {
+    if let Some(lang) = app.store.customer(c.customer_id).await?.row.language {
         traits.push(lang.to_lowercase());
     }
     traits.extend(c.labels.iter().map(|l| l.to_lowercase()));

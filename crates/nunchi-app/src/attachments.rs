@@ -122,16 +122,27 @@ pub async fn upload(
         return Err(Error::Forbidden);
     }
     app.store.conversation(conversation_id).await?;
-    if let Err(why) = attachment::check(name, bytes) {
-        return Err(Error::invalid(
-            &format!("attachment_{}", why.code()),
-            format!("{}: {why}", attachment::safe_filename(name)),
-        ));
-    }
+    refuse_unkept(name, bytes)?;
     let uploaded_by = Some(actor.user_id).filter(|id| *id > 0);
     record(app, conversation_id, None, name, bytes, uploaded_by)
         .await?
-        .map_err(|why| Error::invalid("attachment_rejected", why.to_string()))
+        .map_err(|why| refused(name, why))
+}
+
+/// A file someone tries to send that the desk would not keep, as the error they are shown
+/// (`attachment_type_not_allowed`, …).
+fn refused(name: &str, why: attachment::Rejected) -> Error {
+    Error::invalid(
+        &format!("attachment_{}", why.code()),
+        format!("{}: {why}", attachment::safe_filename(name)),
+    )
+}
+
+/// Refuses, before anything is stored, a file the desk would not keep.
+pub(crate) fn refuse_unkept(name: &str, bytes: &[u8]) -> Result<()> {
+    attachment::check(name, bytes)
+        .map(|_| ())
+        .map_err(|why| refused(name, why))
 }
 
 /// Keeps a file a customer sent (an e-mail's attachment, a messenger photo) with its

@@ -153,12 +153,7 @@ pub async fn visitor_file(
     lang: Option<&str>,
 ) -> Result<ConversationMessage> {
     let client_id = checked_client_id(Some(client_id))?;
-    if let Err(why) = nunchi_core::attachment::check(name, bytes) {
-        return Err(Error::invalid(
-            &format!("attachment_{}", why.code()),
-            format!("{}: {why}", nunchi_core::attachment::safe_filename(name)),
-        ));
-    }
+    crate::attachments::refuse_unkept(name, bytes)?;
     let shown = nunchi_core::attachment::safe_filename(name);
     let line = NewMessage {
         direction: MessageDirection::Incoming,

@@ -56,11 +56,11 @@ impl Mailbox {
             .filter(|h| !h.is_empty())
             .ok_or_else(|| anyhow::anyhow!("the IMAP URL names no host"))?
             .to_string();
+        // The URL keeps its parts percent-encoded (`%40` for the `@` of an address).
         let decode = |s: &str| {
-            url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
         };
         let user = decode(url.username());
         if user.is_empty() {
@@ -171,6 +171,14 @@ async fn round(app: &App, mailbox: &Mailbox, outcome: &mut PollOutcome) -> anyho
     session(app, mailbox, tls, outcome).await
 }
 
+/// UIDs as an IMAP sequence set: `3,5,9`.
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 async fn within<T, E: std::fmt::Display>(
     what: &str,
     step: impl std::future::Future<Output = Result<T, E>>,
@@ -206,14 +214,15 @@ where
     })
     .await?;
     let selected = within("selecting the folder", imap.select(&mailbox.folder)).await?;
-    let validity = selected.uid_validity;
     let mut last = setting_u32(app, LAST_UID_KEY).await?.unwrap_or(0);
-    if validity.is_some() && setting_u32(app, VALIDITY_KEY).await? != validity {
+    if let Some(validity) = selected.uid_validity
+        && setting_u32(app, VALIDITY_KEY).await? != Some(validity)
+    {
         // A rebuilt folder numbers its messages anew: read it all again.
         last = 0;
-        if let Some(v) = validity {
-            app.store.set_setting(VALIDITY_KEY, &v.to_string()).await?;
-        }
+        app.store
+            .set_setting(VALIDITY_KEY, &validity.to_string())
+            .await?;
         app.store.set_setting(LAST_UID_KEY, "0").await?;
     }
     let mut uids: Vec<u32> = within(
@@ -231,11 +240,7 @@ where
     let actor = Actor::operator();
     let mut taken = Vec::with_capacity(uids.len());
     for chunk in uids.chunks(50) {
-        let set = chunk
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let set = uid_set(chunk);
         let mut fetched: Vec<(u32, Vec<u8>)> = within("fetching mail", async {
             imap.uid_fetch(&set, "(UID BODY.PEEK[])")
                 .await?
@@ -261,11 +266,7 @@ where
         }
     }
     if !taken.is_empty() {
-        let set = taken
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let set = uid_set(&taken);
         // Flagging is a courtesy to people who also read the mailbox; mail is in already.
         let flagged = within("flagging mail as seen", async {
             imap.uid_store(&set, "+FLAGS.SILENT (\\Seen)")

@@ -21,6 +21,23 @@ pub const EVENTS: [&str; 4] = [
 /// Deliveries are tried this many times (backoff 2 s … 256 s).
 pub const MAX_ATTEMPTS: i64 = 8;
 
+/// An address nunchi posts to (a webhook, a messenger's reply URL): `http://` or
+/// `https://`, parseable, at most 2,000 characters.
+pub fn checked_url(url: &str) -> crate::Result<String> {
+    let url = url.trim();
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 2_000
+        && url::Url::parse(url).is_ok();
+    if ok {
+        Ok(url.to_string())
+    } else {
+        Err(crate::Error::invalid(
+            "invalid_url",
+            "the URL must be a valid http:// or https:// address",
+        ))
+    }
+}
+
 pub fn new_secret() -> String {
     let mut key = [0u8; 24];
     rand::thread_rng().fill_bytes(&mut key);

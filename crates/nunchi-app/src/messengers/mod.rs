@@ -185,20 +185,6 @@ fn filled(s: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-fn checked_url(url: &str) -> Result<String> {
-    let ok = (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() <= 2_000
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(url.to_string())
-    } else {
-        Err(Error::invalid(
-            "invalid_url",
-            "give an http:// or https:// URL without spaces",
-        ))
-    }
-}
-
 /// The URL a provider delivers a channel's messages to.
 pub fn webhook_url(app: &App, key: &str) -> String {
     format!(
@@ -236,7 +222,7 @@ pub async fn create_channel(
     }
     let access_token = filled(&input.access_token);
     let api_base = filled(&input.api_base)
-        .map(|u| checked_url(&u))
+        .map(|u| crate::webhooks::checked_url(&u))
         .transpose()?;
     let secret = match (kind, filled(&input.secret)) {
         (_, Some(s)) if s.len() > 256 => {

@@ -183,14 +183,7 @@ pub async fn create_webhook(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<WebhookInput>,
 ) -> AppResult<(StatusCode, Json<CreatedWebhook>)> {
-    let url = input.url.trim();
-    let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
-    if !scheme_ok || url.len() > 2_000 || reqwest::Url::parse(url).is_err() {
-        return Err(AppError::bad_request(
-            "invalid_url",
-            "the URL must be a valid http:// or https:// address",
-        ));
-    }
+    let url = webhooks::checked_url(&input.url)?;
     if input.events.is_empty() {
         return Err(AppError::bad_request(
             "invalid_events",
@@ -214,14 +207,14 @@ pub async fn create_webhook(
     let secret = webhooks::new_secret();
     let webhook = state
         .store
-        .create_webhook(url, &secret, &input.events.join(","))
+        .create_webhook(&url, &secret, &input.events.join(","))
         .await?;
     state
         .audit(
             &auth,
             "webhook.create",
             &format!("webhook:{}", webhook.id),
-            url,
+            &url,
         )
         .await;
     Ok((

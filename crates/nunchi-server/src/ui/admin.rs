@@ -16,7 +16,7 @@ use nunchi_core::{
 use nunchi_store::model::{ApiToken, EventSource, Job, Team, User};
 use serde::Deserialize;
 
-use super::{Chrome, UiAuth, UiNeed, UiResult, fmt_time, lang_of, render};
+use super::{Chrome, CsrfForm, UiAuth, UiNeed, UiResult, fmt_time, lang_of, render};
 use nunchi_app::paging::{decode_id_cursor, encode_id_cursor};
 
 use nunchi_app::sources::{SourceInput, create_source_checked};
@@ -276,11 +276,6 @@ async fn create_source(
     )
     .await?;
     sources_page(&state, &auth, base_url(&headers), Some(created.write_key)).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 async fn revoke_token(

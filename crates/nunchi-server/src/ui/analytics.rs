@@ -16,7 +16,7 @@ use nunchi_core::channel::Channel;
 use nunchi_core::touchpoint::{Condition, Op};
 use serde::Deserialize;
 
-use super::{Chrome, UiError, UiNeed, UiResult, charts, lang_of, render};
+use super::{Chrome, CsrfForm, UiError, UiNeed, UiResult, charts, lang_of, render};
 use nunchi_app::journeys::{TouchpointInput, create_touchpoint_checked, stage_key};
 
 use crate::{
@@ -381,12 +381,6 @@ async fn add_touchpoint(
     };
     create_touchpoint_checked(&state, &auth.as_actor(), &input).await?;
     Ok(Redirect::to("/journeys").into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn delete_touchpoint(

@@ -14,7 +14,7 @@ use nunchi_app::messengers::{self, ChannelInput};
 use nunchi_core::{access::Permission, conversation::MessengerKind};
 use serde::Deserialize;
 
-use super::{Chrome, UiNeed, UiResult, fmt_time, lang_of, render};
+use super::{Chrome, CsrfForm, UiNeed, UiResult, fmt_time, lang_of, render};
 use crate::{
     AppState,
     auth::{Auth, check_form_csrf, perm},
@@ -158,12 +158,6 @@ async fn add(
         secret: created.secret,
     };
     render_page(&state, &auth, Some(connected)).await
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn remove(

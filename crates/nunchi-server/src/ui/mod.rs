@@ -96,6 +96,14 @@ pub struct NavGroup {
     pub active: bool,
 }
 
+/// A form that carries only its CSRF token (a delete, a sign-out, a revoke). A missing
+/// token reads as empty, so the CSRF check refuses it like a wrong one.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// What the layout needs on every page.
 #[derive(Debug, Clone)]
 pub struct Chrome {

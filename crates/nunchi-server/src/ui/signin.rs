@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{Chrome, UiAuth, UiError, UiResult, render};
+use super::{Chrome, CsrfForm, UiAuth, UiError, UiResult, render};
 use crate::{
     AppState,
     auth::{
@@ -189,11 +189,6 @@ async fn submit(
         Redirect::to("/"),
     )
         .into_response())
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 async fn sign_out(

@@ -16,7 +16,7 @@ use nunchi_app::sla::{self, SlaPolicyInput};
 use nunchi_core::{access::Permission, conversation::Priority, sla::SlaMetric};
 use serde::Deserialize;
 
-use super::{Chrome, UiNeed, UiResult, fmt_time, form_number, lang_of, render};
+use super::{Chrome, CsrfForm, UiNeed, UiResult, fmt_time, form_number, lang_of, render};
 use crate::{
     AppState,
     auth::{check_form_csrf, perm},
@@ -266,12 +266,6 @@ async fn add(
     };
     sla::create_policy(&state, &auth.as_actor(), &input).await?;
     Ok(Redirect::to("/inbox/sla").into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn remove(

@@ -18,7 +18,7 @@ use nunchi_core::{
 use nunchi_store::model::{Stage, Team, Touchpoint};
 use serde::Deserialize;
 
-use super::{Chrome, UiNeed, UiResult, fmt_time, form_number, lang_of, render};
+use super::{Chrome, CsrfForm, UiNeed, UiResult, fmt_time, form_number, lang_of, render};
 use nunchi_app::survey_builder::{
     ContactView, SurveyInput, SurveyResults, check, contact_view, survey_results,
 };
@@ -625,12 +625,6 @@ async fn add_question(
         "question added",
     )
     .await
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn delete_question(

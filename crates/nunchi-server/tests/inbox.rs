@@ -572,22 +572,24 @@ async fn an_sla_breach_in_business_hours_alerts_in_the_thread_by_webhook_and_mai
             .any(|m| m["direction"] == "activity" && m["text"] == "sla_breached=first_response"),
         "{lines:?}"
     );
-    let jobs = jobs(&app).await;
-    let jobs = jobs.as_array().unwrap();
-    assert!(
-        jobs.iter().any(|j| j["kind"] == "webhook"
-            && j["payload"]
-                .as_str()
-                .unwrap()
-                .contains("conversation.sla_breached")),
-        "{jobs:?}"
-    );
-    assert!(
-        jobs.iter()
-            .any(|j| j["kind"] == "email"
-                && j["payload"].as_str().unwrap().contains("agent@test.local")),
-        "the assignee is told: {jobs:?}"
-    );
+    // The check queues the webhook, then the e-mails, after recording the breach: wait for
+    // both rather than reading the queue mid-check.
+    eventually("the webhook and the assignee's e-mail queued", async || {
+        let jobs = jobs(&app).await;
+        let jobs = jobs.as_array()?;
+        let webhook = jobs.iter().any(|j| {
+            j["kind"] == "webhook"
+                && j["payload"]
+                    .as_str()
+                    .unwrap()
+                    .contains("conversation.sla_breached")
+        });
+        let mail = jobs.iter().any(|j| {
+            j["kind"] == "email" && j["payload"].as_str().unwrap().contains("agent@test.local")
+        });
+        (webhook && mail).then_some(())
+    })
+    .await;
 
     // A late reply does not record the same breach twice; pending pauses resolution.
     let reply = app

@@ -565,15 +565,16 @@ async fn an_sla_breach_in_business_hours_alerts_in_the_thread_by_webhook_and_mai
     .await;
     assert_eq!(breaches[0]["metric"], "first_response");
     assert_eq!(breaches[0]["conversation_id"], id);
-    let lines = thread(&app, &id).await;
-    assert!(
-        lines
+    // The check records the breach, then writes the thread's line and queues the alerts:
+    // wait for each rather than reading mid-check.
+    eventually("the breach's line in the thread", async || {
+        thread(&app, &id)
+            .await
             .iter()
-            .any(|m| m["direction"] == "activity" && m["text"] == "sla_breached=first_response"),
-        "{lines:?}"
-    );
-    // The check queues the webhook, then the e-mails, after recording the breach: wait for
-    // both rather than reading the queue mid-check.
+            .any(|m| m["direction"] == "activity" && m["text"] == "sla_breached=first_response")
+            .then_some(())
+    })
+    .await;
     eventually("the webhook and the assignee's e-mail queued", async || {
         let jobs = jobs(&app).await;
         let jobs = jobs.as_array()?;

@@ -18,6 +18,7 @@ pub mod feedback;
 pub mod identity;
 pub mod import;
 pub mod life_event;
+pub mod loyalty;
 pub mod mask;
 pub mod money;
 pub mod named;

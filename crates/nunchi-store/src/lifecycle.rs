@@ -92,6 +92,9 @@ pub const CUSTOMER_TABLES: &[CustomerTable] = &[
     ),
     table("survey_contacts", Move, Anonymise, Some("survey_contacts")),
     table("conversations", Move, Anonymise, Some("conversations")),
+    // Points are a financial record with no personal data: a merge moves the account (the
+    // survivor then holds two), an erasure keeps it; its entries are exported.
+    table("loyalty_accounts", Move, Keep, Some("loyalty_entries")),
 ];
 
 /// The tables whose rows an erasure deletes.

@@ -22,10 +22,12 @@ use crate::Json;
 
 mod attachments;
 mod conversations;
+mod loyalty;
 mod messengers;
 mod surveys;
 pub use attachments::*;
 pub use conversations::*;
+pub use loyalty::*;
 pub use messengers::*;
 pub use surveys::*;
 
@@ -297,6 +299,8 @@ pub struct CustomerExport {
     pub conversation_messages: Vec<ConversationMessage>,
     /// The phone calls among those lines.
     pub calls: Vec<Call>,
+    /// Their points ledger, every entry with the lots it drew from.
+    pub loyalty_entries: Vec<LoyaltyEntry>,
 }
 
 /// Filters of the customer list.

@@ -22,6 +22,7 @@ use crate::{
         events::impl_event_store,
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
+        loyalty::impl_loyalty_store,
         mail_references::impl_mail_thread_store,
         messengers::impl_messenger_store,
         orders::impl_order_store,
@@ -66,6 +67,20 @@ impl PgStore {
     pub(crate) async fn lock_agent(conn: &mut sqlx::PgConnection, user_id: i64) -> StoreResult<()> {
         sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
             .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Locks the customers' rows (in id order, so two batches cannot deadlock) while their
+    /// points are posted: each plan then sees the other's entries. `NO KEY UPDATE` leaves
+    /// rows that merely reference the customer free to be written.
+    pub(crate) async fn lock_customers(
+        conn: &mut sqlx::PgConnection,
+        customers: &[i64],
+    ) -> StoreResult<()> {
+        sqlx::query("SELECT id FROM customers WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+            .bind(customers)
             .execute(&mut *conn)
             .await?;
         Ok(())
@@ -150,6 +165,7 @@ impl_desk_store!(PgStore, Postgres);
 impl_messenger_store!(PgStore, Postgres);
 impl_attachment_store!(PgStore, Postgres);
 impl_mail_thread_store!(PgStore, Postgres);
+impl_loyalty_store!(PgStore, Postgres);
 impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);

@@ -22,6 +22,7 @@ use crate::{
         events::impl_event_store,
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
+        loyalty::impl_loyalty_store,
         mail_references::impl_mail_thread_store,
         messengers::impl_messenger_store,
         orders::impl_order_store,
@@ -102,6 +103,14 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Nothing to lock either: points are posted one transaction at a time.
+    pub(crate) async fn lock_customers(
+        _: &mut sqlx::SqliteConnection,
+        _: &[i64],
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// A message search: FTS5's trigram index for three characters or more (the query as
     /// one quoted phrase, so any substring matches), a scan for shorter ones, which a
     /// trigram index cannot answer.
@@ -162,6 +171,7 @@ impl_desk_store!(SqliteStore, Sqlite);
 impl_messenger_store!(SqliteStore, Sqlite);
 impl_attachment_store!(SqliteStore, Sqlite);
 impl_mail_thread_store!(SqliteStore, Sqlite);
+impl_loyalty_store!(SqliteStore, Sqlite);
 impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);

@@ -9,6 +9,7 @@ use nunchi_core::{
     identity::Identity,
     import::{CustomerRecord, OrderLine},
     life_event::LifeEventKind,
+    loyalty::{Ledger, Op, Program, earn::EarnRule, ledger::LedgerError},
 };
 
 use crate::{StoreResult, model::*};
@@ -552,6 +553,55 @@ pub trait DeskStore: Send + Sync {
     async fn sla_breaches(&self, since: i64, limit: i64) -> StoreResult<Vec<SlaBreach>>;
 }
 
+/// The loyalty program and its points ledger.
+#[async_trait]
+pub trait LoyaltyStore: Send + Sync {
+    /// The program's settings; the defaults (switched off) until someone saves them.
+    async fn loyalty_program(&self) -> StoreResult<Program>;
+    async fn set_loyalty_program(&self, program: &Program) -> StoreResult<()>;
+    async fn loyalty_rules(&self) -> StoreResult<Vec<EarnRule>>;
+    /// Adds (`id` 0) or replaces a rule; `Conflict` when it would double-award with
+    /// another rule.
+    async fn save_loyalty_rule(&self, rule: &EarnRule) -> StoreResult<i64>;
+    /// Carries out operations on customers' points in one transaction, each planned
+    /// against its customer's ledger as it then stands; lots and debts stay current. One
+    /// result per operation: the ids of the entries written (none when it was already
+    /// done), or why the ledger refused it.
+    async fn post_loyalty(
+        &self,
+        ops: &[(i64, Op)],
+        actor: &str,
+    ) -> StoreResult<Vec<Result<Vec<i64>, LedgerError>>>;
+    /// The customer's ledger rebuilt from their entries.
+    async fn loyalty_ledger(&self, customer_id: i64) -> StoreResult<Ledger>;
+    /// Their entries, newest first.
+    async fn loyalty_entries(&self, customer_id: i64, limit: i64)
+    -> StoreResult<Vec<LoyaltyEntry>>;
+    /// Their points as kept (lots, debt, tier), without a replay.
+    async fn loyalty_points(&self, customer_id: i64) -> StoreResult<PointsState>;
+    /// Customers holding a lot whose expiry has passed with points left.
+    async fn loyalty_customers_to_expire(&self, now: i64, limit: i64) -> StoreResult<Vec<i64>>;
+    /// Accounts with points expiring in `(now, until]` not yet told.
+    async fn loyalty_expiry_notices_due(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ExpiryNoticeDue>>;
+    async fn record_loyalty_expiry_notice(&self, notice: &ExpiryNoticeDue) -> StoreResult<()>;
+    /// Moves the customer to `tier` (recorded as a change when it differs).
+    async fn set_loyalty_tier(
+        &self,
+        customer_id: i64,
+        tier: Option<&str>,
+        points: i64,
+    ) -> StoreResult<Option<TierChange>>;
+    async fn loyalty_tier_changes(&self, customer_id: i64) -> StoreResult<Vec<TierChange>>;
+    async fn loyalty_summary(&self, now: i64) -> StoreResult<LoyaltySummary>;
+    /// Replays every customer's entries and compares them with the kept lots and debts.
+    async fn verify_loyalty(&self) -> StoreResult<LoyaltyCheck>;
+}
+
 /// Messenger channels and where each messenger conversation's replies go.
 #[async_trait]
 pub trait MessengerStore: Send + Sync {
@@ -646,6 +696,7 @@ pub trait Store:
     + MessengerStore
     + AttachmentStore
     + MailThreadStore
+    + LoyaltyStore
     + AdminStore
 {
 }
@@ -665,6 +716,7 @@ impl<
         + MessengerStore
         + AttachmentStore
         + MailThreadStore
+        + LoyaltyStore
         + AdminStore,
 > Store for T
 {

@@ -658,6 +658,10 @@ macro_rules! impl_customer_store {
                     conversations,
                     conversation_messages,
                     calls,
+                    loyalty_entries: {
+                        use $crate::traits::LoyaltyStore;
+                        self.loyalty_entries(id, i64::MAX).await?
+                    },
                 })
             }
 
@@ -736,6 +740,16 @@ pub(crate) const TIMELINE_SQL: &str = "SELECT kind, ref_id, at, title, detail, a
                                        FROM consents WHERE customer_id = $1
                                        UNION ALL SELECT 'conversation', id, created_at, subject,
                                        channel || ' · ' || status, NULL, NULL FROM conversations
-                                       WHERE customer_id = $1 ) t WHERE at < $2 OR (at = $2
+                                       WHERE customer_id = $1
+                                       UNION ALL SELECT 'points', e.id, e.created_at, e.kind,
+                                       CAST(e.points AS TEXT) || COALESCE(' · ' || e.order_ref,
+                                       '') || CASE WHEN e.reason = '' THEN '' ELSE ' · ' ||
+                                       e.reason END, NULL, NULL FROM loyalty_entries e
+                                       JOIN loyalty_accounts a ON a.id = e.account_id
+                                       WHERE a.customer_id = $1 AND e.kind <> 'settle'
+                                       UNION ALL SELECT 'tier', tc.id, tc.at, COALESCE(tc.to_tier,
+                                       ''), COALESCE(tc.from_tier, ''), NULL, NULL
+                                       FROM loyalty_tier_changes tc JOIN loyalty_accounts a
+                                       ON a.id = tc.account_id WHERE a.customer_id = $1 ) t WHERE at < $2 OR (at = $2
                                        AND (kind > $3 OR (kind = $3 AND ref_id < $4)))
                                        ORDER BY at DESC, kind ASC, ref_id DESC LIMIT $5";

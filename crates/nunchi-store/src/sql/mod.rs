@@ -11,6 +11,7 @@ pub(crate) mod erasure;
 pub(crate) mod events;
 pub(crate) mod feedback;
 pub(crate) mod jobs;
+pub(crate) mod loyalty;
 pub(crate) mod mail_references;
 pub(crate) mod messengers;
 pub(crate) mod orders;

@@ -271,9 +271,15 @@ pub async fn import_orders(
     let store = &store;
     drive(parser, dry_run, progress, |rows: Vec<OrderLine>| {
         Box::pin(async move {
-            Ok(store
-                .upsert_order_lines(&rows)
-                .await?
+            let written = store.upsert_order_lines(&rows).await?;
+            // Points follow the imported orders as they do orders sent to the API.
+            let ids: Vec<i64> = written
+                .iter()
+                .filter_map(|r| r.as_ref().ok().copied())
+                .collect();
+            crate::loyalty::earning::follow_orders(store.as_ref(), store.clock().now_ms(), &ids)
+                .await?;
+            Ok(written
                 .into_iter()
                 .map(|r| r.map(|_| Written::Imported))
                 .collect())

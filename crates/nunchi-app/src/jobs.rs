@@ -93,6 +93,7 @@ impl Registry {
             .register::<crate::messengers::MediaJob>()
             .register::<crate::sla::SlaCheckJob>()
             .register::<crate::follow_up_conversations::FollowUpConversationJob>()
+            .register::<crate::loyalty::keeper::LoyaltyKeeperJob>()
     }
 }
 

@@ -63,6 +63,7 @@ impl Role {
                 ViewPii,
                 InboxRead,
                 InboxWrite,
+                PointsWrite,
             ],
             Self::Manager => &[
                 CustomersRead,
@@ -78,6 +79,8 @@ impl Role {
                 InboxRead,
                 InboxWrite,
                 InboxManage,
+                PointsWrite,
+                LoyaltyManage,
             ],
             Self::Admin => &Permission::ALL,
         }
@@ -115,10 +118,14 @@ pub enum Permission {
     InboxWrite,
     /// Set the support desk's SLA policies.
     InboxManage,
+    /// Quote and redeem points (a shop's checkout, a point of sale).
+    PointsWrite,
+    /// The loyalty program's settings and rules, and adjusting a customer's points.
+    LoyaltyManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 18] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::ViewPii,
@@ -135,6 +142,8 @@ impl Permission {
         Permission::InboxRead,
         Permission::InboxWrite,
         Permission::InboxManage,
+        Permission::PointsWrite,
+        Permission::LoyaltyManage,
     ];
 
     /// The name the API documents it by (a bearer scope in the OpenAPI document).
@@ -156,6 +165,8 @@ impl Permission {
             Permission::InboxRead => "inbox_read",
             Permission::InboxWrite => "inbox_write",
             Permission::InboxManage => "inbox_manage",
+            Permission::PointsWrite => "points_write",
+            Permission::LoyaltyManage => "loyalty_manage",
         }
     }
 
@@ -168,7 +179,7 @@ impl Permission {
 }
 
 /// A right an API token carries, narrower than a role: `customers:read`, `customers:write`,
-/// `data:import`, `data:export`, `inbox:read`, `inbox:write`, `admin`.
+/// `data:import`, `data:export`, `inbox:read`, `inbox:write`, `points:write`, `admin`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     CustomersRead,
@@ -177,17 +188,19 @@ pub enum Scope {
     DataExport,
     InboxRead,
     InboxWrite,
+    PointsWrite,
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::CustomersRead,
         Scope::CustomersWrite,
         Scope::DataImport,
         Scope::DataExport,
         Scope::InboxRead,
         Scope::InboxWrite,
+        Scope::PointsWrite,
         Scope::Admin,
     ];
 
@@ -206,6 +219,7 @@ impl Scope {
             Self::DataExport => "data:export",
             Self::InboxRead => "inbox:read",
             Self::InboxWrite => "inbox:write",
+            Self::PointsWrite => "points:write",
             Self::Admin => "admin",
         }
     }
@@ -240,6 +254,8 @@ impl Scope {
             Self::InboxRead => p == InboxRead,
             // Intake needs no reading: a relay's token can add mail but not read the inbox.
             Self::InboxWrite => p == InboxWrite,
+            // A checkout redeems points; it needs no other right.
+            Self::PointsWrite => p == PointsWrite,
             Self::Admin => true,
         }
     }

@@ -180,6 +180,9 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
                 .inc();
         },
     );
+    if let Err(e) = nunchi_app::loyalty::keeper::ensure_scheduled(&state.app).await {
+        tracing::warn!(error = %e, "cannot schedule the loyalty keeper");
+    }
     let dispatcher = nunchi_app::surveys::spawn_dispatcher(state.app.clone(), stop_rx.clone());
     let poller = state.app.config.imap.clone().map(|mailbox| {
         tracing::info!(mailbox = %mailbox.display(), "polling the support mailbox");

@@ -181,6 +181,8 @@ pub trait JobStore: Send + Sync {
     async fn fail_job(&self, id: i64, error: &str, retry_at: Option<i64>) -> StoreResult<()>;
     async fn job(&self, id: i64) -> StoreResult<Job>;
     async fn jobs(&self, limit: i64) -> StoreResult<Vec<Job>>;
+    /// Whether a job of this kind waits in the queue (for jobs that schedule themselves).
+    async fn job_queued(&self, kind: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -30,22 +30,39 @@ crate::named_enum! {
 /// One earn rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EarnRule {
+    #[serde(default)]
     pub id: i64,
     pub name: String,
     pub kind: RuleKind,
     /// Base: `points` for every `per_minor` minor units of `currency` spent.
+    #[serde(default)]
     pub points: i64,
+    #[serde(default)]
     pub per_minor: i64,
+    #[serde(default = "krw")]
     pub currency: String,
     /// Multiplier: the base times `percent` / 100 (200 doubles it); the rule earns the
     /// part above the base.
+    #[serde(default)]
     pub percent: i64,
     pub scope: ScopeKind,
+    #[serde(default)]
     pub scope_values: Vec<String>,
     /// Orders placed in `[starts_at, ends_at)`; open-ended when absent.
+    #[serde(default)]
     pub starts_at: Option<i64>,
+    #[serde(default)]
     pub ends_at: Option<i64>,
+    #[serde(default = "yes")]
     pub active: bool,
+}
+
+fn krw() -> String {
+    "KRW".into()
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One order line as the rules see it.

@@ -28,8 +28,10 @@ crate::named_enum! {
     }
 }
 
-/// A program's settings (one program per nunchi instance: one brand).
+/// A program's settings (one program per nunchi instance: one brand). Fields left out
+/// of a saved JSON take their defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Program {
     pub enabled: bool,
     /// Points stay pending this many days after the order (the return window).

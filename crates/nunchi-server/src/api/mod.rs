@@ -10,6 +10,7 @@ pub mod data;
 pub mod events;
 pub mod feedback;
 pub mod loops;
+pub mod loyalty;
 pub mod messengers;
 pub mod orders;
 pub mod public;
@@ -40,6 +41,7 @@ pub fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(conversations::routes())
         .merge(messengers::routes())
         .merge(attachments::routes())
+        .merge(loyalty::routes())
 }
 
 /// Routes outside the document and the role matrix: Segment's tracking API (write keys),

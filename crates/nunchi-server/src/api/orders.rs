@@ -124,6 +124,7 @@ fn check_amounts(parsed: &[nunchi_core::CoreResult<OrderLine>]) -> AppResult<()>
 #[utoipa::path(post, path = "/api/v1/orders", security(("bearer" = ["customers_write"])), tag = "orders", request_body = OrderLinesInput, responses((status = 200, body = OrderLinesResult)))]
 pub async fn upsert(
     state: axum::extract::State<AppState>,
+    auth: crate::auth::Auth,
     ApiJson(input): ApiJson<OrderLinesInput>,
 ) -> AppResult<Json<OrderLinesResult>> {
     if input.lines.len() > 1000 {
@@ -149,7 +150,7 @@ pub async fn upsert(
     let mut accepted = 0;
     for ((n, _), r) in good
         .iter()
-        .zip(state.store.upsert_order_lines(&lines).await?)
+        .zip(nunchi_app::orders::write_lines(&state, &auth.as_actor(), &lines).await?)
     {
         match r {
             Ok(_) => accepted += 1,
@@ -173,10 +174,11 @@ pub struct RefundInput {
     responses((status = 200, body = OrderRow), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn refund(
     state: axum::extract::State<AppState>,
+    auth: crate::auth::Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<RefundInput>,
 ) -> AppResult<Json<OrderRow>> {
-    let order = state.store.order(id).await?;
-    let amount = Money::parse_amount(&input.amount, order.row.currency)?;
-    Ok(Json(state.store.refund_order(id, amount.minor).await?))
+    Ok(Json(
+        nunchi_app::orders::refund(&state, &auth.as_actor(), id, &input.amount).await?,
+    ))
 }

@@ -216,7 +216,9 @@ pub mod perm {
         SurveysManage,
         InboxRead,
         InboxWrite,
-        InboxManage
+        InboxManage,
+        PointsWrite,
+        LoyaltyManage
     );
 }
 

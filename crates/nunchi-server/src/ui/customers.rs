@@ -14,7 +14,7 @@ use nunchi_core::identity::IdentityKind;
 use nunchi_store::model::{Customer, CustomerSummary, Note, Order, TimelineEntry};
 use serde::Deserialize;
 
-use super::{Chrome, UiNeed, UiResult, fmt_money, fmt_time, lang_of, render};
+use super::{Chrome, UiNeed, UiResult, count, fmt_money, fmt_time, lang_of, render};
 use nunchi_app::customers::{self, ListQuery, PageQuery};
 
 use crate::{
@@ -150,6 +150,13 @@ struct TimelineView {
     amount: String,
 }
 
+struct PointsCard {
+    balance: String,
+    pending: String,
+    tier: String,
+    expiring: String,
+}
+
 struct LifeEventView {
     kind: String,
     label: String,
@@ -179,6 +186,8 @@ struct ProfilePage {
     notes: Vec<(String, String, String)>,
     timeline: Vec<TimelineView>,
     older_href: Option<String>,
+    /// Balance, pending and tier, when the program is on or they hold points.
+    points: Option<PointsCard>,
     masked: bool,
     can_write: bool,
     can_merge: bool,
@@ -207,9 +216,13 @@ fn order_view(o: &Order) -> OrderView {
     }
 }
 
-fn timeline_view(e: TimelineEntry) -> TimelineView {
+fn timeline_view(customer_id: i64, e: TimelineEntry) -> TimelineView {
     TimelineView {
-        href: (e.kind == "conversation").then(|| format!("/inbox/{}", e.ref_id)),
+        href: match e.kind.as_str() {
+            "conversation" => Some(format!("/inbox/{}", e.ref_id)),
+            "points" | "tier" => Some(format!("/customers/{customer_id}/points")),
+            _ => None,
+        },
         amount: match (e.amount_minor, e.currency.as_deref()) {
             (Some(m), Some(c)) => fmt_money(m, c),
             _ => String::new(),
@@ -219,6 +232,27 @@ fn timeline_view(e: TimelineEntry) -> TimelineView {
         title: e.title,
         detail: e.detail,
     }
+}
+
+async fn points_card(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    id: i64,
+) -> Result<Option<PointsCard>, crate::error::AppError> {
+    let program = nunchi_app::loyalty::program(state).await?;
+    let p = nunchi_app::loyalty::customer_points(state, &auth.as_actor(), id).await?;
+    if !program.enabled && p.balance == 0 && p.pending == 0 && p.tier.is_none() {
+        return Ok(None);
+    }
+    let ko = lang_of(auth) == crate::i18n::Lang::Ko;
+    Ok(Some(PointsCard {
+        balance: format!("{} P", count(&p.balance)),
+        pending: format!("{} P", count(&p.pending)),
+        expiring: format!("{} P", count(&p.expiring_soon)),
+        tier: nunchi_app::loyalty::tier_named(&program, p.tier.as_deref())
+            .map(|t| super::loyalty::tier_name(ko, t))
+            .unwrap_or_else(|| "—".into()),
+    }))
 }
 
 async fn profile(
@@ -246,6 +280,7 @@ async fn profile(
     .await?;
     let notes: Vec<Note> = state.store.notes(id).await?;
     let orders = state.store.orders_of(id).await?;
+    let points = points_card(&state, &auth, id).await?;
     let view = ProfilePage {
         chrome: Chrome::new(
             &auth,
@@ -298,7 +333,12 @@ async fn profile(
             .into_iter()
             .map(|n| (n.author_name, fmt_time(n.created_at), n.body))
             .collect(),
-        timeline: timeline.items.into_iter().map(timeline_view).collect(),
+        timeline: timeline
+            .items
+            .into_iter()
+            .map(|e| timeline_view(id, e))
+            .collect(),
+        points,
         older_href: timeline
             .next_cursor
             .map(|cur| format!("/customers/{id}?cursor={}#timeline", enc(&cur))),

@@ -12,6 +12,8 @@ mod follow_ups;
 mod inbox;
 mod inbox_files;
 mod inbox_live;
+mod loyalty;
+mod loyalty_ledger;
 mod messenger_channels;
 mod signin;
 mod sla;
@@ -63,7 +65,9 @@ pub fn routes() -> Router<AppState> {
         .merge(sla::routes())
         .merge(messenger_channels::routes())
         .merge(inbox_files::routes())
-        .merge(support_reports::routes());
+        .merge(support_reports::routes())
+        .merge(loyalty::routes())
+        .merge(loyalty_ledger::routes());
     for (path, _) in NOT_BUILT {
         router = router.route(path, get(not_built));
     }
@@ -76,7 +80,6 @@ type LabelOf = fn(&Strings) -> &'static str;
 const NOT_BUILT: &[(&str, LabelOf)] = &[
     ("/segments", |t| t.nav_segments),
     ("/campaigns", |t| t.nav_campaigns),
-    ("/loyalty", |t| t.nav_loyalty),
     ("/insights", |t| t.nav_insights),
 ];
 
@@ -150,7 +153,9 @@ impl Chrome {
         }
         understand.extend(not_built("/segments"));
         act.extend(not_built("/campaigns"));
-        act.extend(not_built("/loyalty"));
+        if customers {
+            act.push(item("/loyalty", t.nav_loyalty));
+        }
         let mut measure = vec![item("/", t.nav_dashboard)];
         measure.extend(not_built("/insights"));
         let mut admin = vec![];

@@ -13,6 +13,9 @@ pub(crate) const JOB: &str = "SELECT * FROM jobs WHERE id = $1";
 
 pub(crate) const JOBS: &str = "SELECT * FROM jobs ORDER BY id DESC LIMIT $1";
 
+pub(crate) const QUEUED_JOB_OF_KIND: &str =
+    "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'queued'";
+
 macro_rules! impl_job_store {
     ($store:ty, $db:ty, $claim:expr) => {
         #[async_trait::async_trait]
@@ -88,6 +91,14 @@ macro_rules! impl_job_store {
                     .bind(limit)
                     .fetch_all(&self.read)
                     .await?)
+            }
+
+            async fn job_queued(&self, kind: &str) -> $crate::StoreResult<bool> {
+                let n: i64 = sqlx::query_scalar($crate::sql::jobs::QUEUED_JOB_OF_KIND)
+                    .bind(kind)
+                    .fetch_one(&self.read)
+                    .await?;
+                Ok(n > 0)
             }
         }
     };

@@ -1,0 +1,122 @@
+//! Keeping a customer's tier: measured on points earned over the program's window (net of
+//! refunds, never the balance), upgraded at once, downgraded as the program says; a move
+//! is recorded (the timeline shows it) and the customer is told by e-mail in their
+//! language.
+
+use nunchi_core::{identity::IdentityKind, loyalty::Program};
+use nunchi_store::{Store, model::TierChange};
+
+use crate::jobs::Job;
+
+/// Re-evaluates one customer's tier; the change, when there was one.
+pub async fn evaluate(
+    store: &dyn Store,
+    program: &Program,
+    customer_id: i64,
+    now: i64,
+) -> nunchi_store::StoreResult<Option<TierChange>> {
+    if program.tiers.is_empty() {
+        return Ok(None);
+    }
+    let ledger = store.loyalty_ledger(customer_id).await?;
+    let kept = store.loyalty_points(customer_id).await?;
+    let points = ledger.tier_points(
+        now,
+        program.tier_window_days,
+        &program.tier_excluded_products,
+        &program.tier_excluded_categories,
+    );
+    let decided = nunchi_core::loyalty::tiers::decide(
+        &program.tiers,
+        kept.tier.as_deref(),
+        kept.tier_since,
+        points,
+        program.downgrade,
+        program.downgrade_days,
+        now,
+    );
+    let Some(change) = store
+        .set_loyalty_tier(customer_id, decided.map(|t| t.key.as_str()), points)
+        .await?
+    else {
+        return Ok(None);
+    };
+    notify(store, program, customer_id, &change, now).await?;
+    Ok(Some(change))
+}
+
+/// Queues the e-mail telling the customer of their new tier, when they have an address.
+async fn notify(
+    store: &dyn Store,
+    program: &Program,
+    customer_id: i64,
+    change: &TierChange,
+    now: i64,
+) -> nunchi_store::StoreResult<()> {
+    let customer = store.customer(customer_id).await?;
+    let Some(to) = customer.identity(IdentityKind::Email) else {
+        return Ok(());
+    };
+    let ko = customer.row.language.as_deref() != Some("en");
+    let name = |key: &Option<String>| {
+        super::tier_named(program, key.as_deref()).map(|t| {
+            if ko {
+                t.name_ko.clone()
+            } else {
+                t.name_en.clone()
+            }
+        })
+    };
+    let (Some(to_name), from_name) = (name(&change.to_tier), name(&change.from_tier)) else {
+        return Ok(());
+    };
+    let rank = |key: &Option<String>| {
+        key.as_deref()
+            .and_then(|k| program.tiers.iter().position(|t| t.key == k))
+    };
+    let up = rank(&change.to_tier) > rank(&change.from_tier);
+    let (subject, text) = match (ko, up) {
+        (true, true) => (
+            format!("{to_name} 등급이 되셨어요"),
+            format!(
+                "지난 {}일 동안 {} 포인트를 모으셔서 {to_name} 등급이 되셨습니다. 늘 찾아 주셔서 감사합니다.",
+                program.tier_window_days, change.points
+            ),
+        ),
+        (true, false) => (
+            format!("회원 등급이 {to_name}(으)로 바뀌었어요"),
+            format!(
+                "지난 {}일 동안 모으신 포인트는 {}점이라 {}에서 {to_name} 등급으로 바뀌었습니다. 다시 모으시면 언제든 올라갑니다.",
+                program.tier_window_days,
+                change.points,
+                from_name.unwrap_or_default()
+            ),
+        ),
+        (false, true) => (
+            format!("Welcome to {to_name}"),
+            format!(
+                "You earned {} points over the last {} days and reached {to_name}. Thank you for staying with us.",
+                change.points, program.tier_window_days
+            ),
+        ),
+        (false, false) => (
+            format!("Your tier is now {to_name}"),
+            format!(
+                "You earned {} points over the last {} days, so your tier moved from {} to {to_name}. Earn again to move back up.",
+                change.points,
+                program.tier_window_days,
+                from_name.unwrap_or_default()
+            ),
+        ),
+    };
+    let row = crate::mail::EmailJob {
+        to: to.to_string(),
+        subject,
+        text,
+    }
+    .row(now);
+    store
+        .enqueue_job(&row.kind, &row.payload, row.run_at, row.max_attempts)
+        .await?;
+    Ok(())
+}

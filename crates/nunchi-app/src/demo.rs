@@ -16,6 +16,8 @@ pub struct DemoReport {
     pub notes: usize,
     pub events: usize,
     pub feedback: usize,
+    /// Ledger entries written replaying the orders through the loyalty program.
+    pub points_entries: usize,
 }
 
 /// How a face shows a long load: one stage after another, each with a known length.
@@ -109,6 +111,9 @@ pub async fn load(
     generator.await?;
     progress.finish();
     (report.events, report.feedback) = load_events(store, seed, &ids, &korean, progress).await?;
+    progress.start("demo points", 1);
+    report.points_entries = crate::demo_loyalty::load(store, store.clock().now_ms()).await?;
+    progress.finish();
     Ok(report)
 }
 

@@ -15,6 +15,7 @@ pub use nunchi_core::clock;
 pub mod csv_records;
 pub mod customers;
 pub mod demo;
+pub mod demo_loyalty;
 pub mod error;
 pub mod event_names;
 pub mod events;

@@ -156,7 +156,8 @@ pub async fn create_team_checked(state: &App, actor: &Actor, name: &str) -> Resu
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewToken {
     pub name: String,
-    /// Any of `customers:read`, `customers:write`, `data:import`, `data:export`, `admin`.
+    /// Any of `customers:read`, `customers:write`, `data:import`, `data:export`,
+    /// `inbox:read`, `inbox:write`, `points:write`, `admin`.
     /// A token never does more than its owner's role allows.
     pub scopes: Vec<String>,
 }

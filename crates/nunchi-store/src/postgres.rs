@@ -23,6 +23,7 @@ use crate::{
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
         loyalty::impl_loyalty_store,
+        loyalty_post::impl_loyalty_post,
         mail_references::impl_mail_thread_store,
         messengers::impl_messenger_store,
         orders::impl_order_store,
@@ -166,6 +167,7 @@ impl_messenger_store!(PgStore, Postgres);
 impl_attachment_store!(PgStore, Postgres);
 impl_mail_thread_store!(PgStore, Postgres);
 impl_loyalty_store!(PgStore, Postgres);
+impl_loyalty_post!(PgStore, Postgres);
 impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);

@@ -23,6 +23,7 @@ use crate::{
         feedback::{impl_feedback_store, impl_loop_store},
         jobs::impl_job_store,
         loyalty::impl_loyalty_store,
+        loyalty_post::impl_loyalty_post,
         mail_references::impl_mail_thread_store,
         messengers::impl_messenger_store,
         orders::impl_order_store,
@@ -172,6 +173,7 @@ impl_messenger_store!(SqliteStore, Sqlite);
 impl_attachment_store!(SqliteStore, Sqlite);
 impl_mail_thread_store!(SqliteStore, Sqlite);
 impl_loyalty_store!(SqliteStore, Sqlite);
+impl_loyalty_post!(SqliteStore, Sqlite);
 impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);

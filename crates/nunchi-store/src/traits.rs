@@ -112,6 +112,8 @@ pub trait OrderStore: Send + Sync {
     async fn orders_of(&self, customer_id: i64) -> StoreResult<Vec<Order>>;
     /// Orders in id order after `after_id`, for streaming exports.
     async fn orders_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<Order>>;
+    /// The orders with these ids (those that exist), with their items, in id order.
+    async fn orders_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Order>>;
     /// Records a refund of `amount_minor`; the status follows (refunded when it is whole).
     async fn refund_order(&self, order_id: i64, amount_minor: i64) -> StoreResult<OrderRow>;
     /// Net revenue (after refunds) per sales channel and currency, in minor units.
@@ -574,6 +576,13 @@ pub trait LoyaltyStore: Send + Sync {
         ops: &[(i64, Op)],
         actor: &str,
     ) -> StoreResult<Vec<Result<Vec<i64>, LedgerError>>>;
+    /// The same, planned and stamped as of `at` (replaying history, as the demo does).
+    async fn post_loyalty_at(
+        &self,
+        ops: &[(i64, Op)],
+        actor: &str,
+        at: i64,
+    ) -> StoreResult<Vec<Result<Vec<i64>, LedgerError>>>;
     /// The customer's ledger rebuilt from their entries.
     async fn loyalty_ledger(&self, customer_id: i64) -> StoreResult<Ledger>;
     /// Their entries, newest first.
@@ -591,15 +600,16 @@ pub trait LoyaltyStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<ExpiryNoticeDue>>;
     async fn record_loyalty_expiry_notice(&self, notice: &ExpiryNoticeDue) -> StoreResult<()>;
-    /// Moves the customer to `tier` (recorded as a change when it differs).
-    async fn set_loyalty_tier(
+    /// Moves each customer `(id, tier, points measured)` to their tier, in one
+    /// transaction; the moves that changed something, recorded as tier changes.
+    async fn set_loyalty_tiers(
         &self,
-        customer_id: i64,
-        tier: Option<&str>,
-        points: i64,
-    ) -> StoreResult<Option<TierChange>>;
+        moves: &[(i64, Option<String>, i64)],
+    ) -> StoreResult<Vec<(i64, TierChange)>>;
     async fn loyalty_tier_changes(&self, customer_id: i64) -> StoreResult<Vec<TierChange>>;
     async fn loyalty_summary(&self, now: i64) -> StoreResult<LoyaltySummary>;
+    /// Every customer's ledger replayed from all entries, by customer id.
+    async fn all_loyalty_ledgers(&self) -> StoreResult<Vec<(i64, Ledger)>>;
     /// Replays every customer's entries and compares them with the kept lots and debts.
     async fn verify_loyalty(&self) -> StoreResult<LoyaltyCheck>;
 }

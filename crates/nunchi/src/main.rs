@@ -106,7 +106,9 @@ enum Command {
     /// with --conversation-messages N, fill the inbox with N messages and time its search,
     /// or with --inbound-mail N, take in N e-mails and time it, or with --chat-sockets N,
     /// time live chat delivery over N WebSockets to a server this starts, or with
-    /// --assignment-agents N, time the desk's assignment among N agents.
+    /// --assignment-agents N, time the desk's assignment among N agents, or with
+    /// --loyalty-lines N, time importing N order lines with and without earning points
+    /// and recomputing the ledger.
     Bench {
         #[arg(long, default_value_t = 2000)]
         queries: usize,
@@ -126,6 +128,8 @@ enum Command {
         assignment_agents: Option<usize>,
         #[arg(long, default_value_t = 10_000)]
         assignment_open: usize,
+        #[arg(long)]
+        loyalty_lines: Option<usize>,
     },
 }
 

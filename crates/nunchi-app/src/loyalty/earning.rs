@@ -119,16 +119,15 @@ pub async fn follow_orders(
     let ids: BTreeSet<i64> = order_ids.iter().copied().collect();
     let mut tiers: BTreeMap<i64, Option<String>> = BTreeMap::new();
     let mut ops = Vec::new();
-    for id in &ids {
-        let order = store.order(*id).await?;
+    let ids: Vec<i64> = ids.into_iter().collect();
+    for order in store.orders_by_ids(&ids).await? {
         let customer = order.row.customer_id;
-        if !tiers.contains_key(&customer) {
-            let tier = if tiered {
+        if let std::collections::btree_map::Entry::Vacant(e) = tiers.entry(customer) {
+            e.insert(if tiered {
                 store.loyalty_points(customer).await?.tier
             } else {
                 None
-            };
-            tiers.insert(customer, tier);
+            });
         }
         let tier = tiers.get(&customer).cloned().flatten();
         ops.extend(

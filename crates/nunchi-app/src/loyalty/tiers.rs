@@ -3,12 +3,42 @@
 //! is recorded (the timeline shows it) and the customer is told by e-mail in their
 //! language.
 
-use nunchi_core::{identity::IdentityKind, loyalty::Program};
+use nunchi_core::{
+    identity::IdentityKind,
+    loyalty::{Ledger, Program},
+};
 use nunchi_store::{Store, model::TierChange};
 
 use crate::jobs::Job;
 
-/// Re-evaluates one customer's tier; the change, when there was one.
+/// The tier `ledger` earns now, for a customer holding `current` since `since`, and the
+/// points it was measured on.
+pub fn decide(
+    program: &Program,
+    ledger: &Ledger,
+    current: Option<&str>,
+    since: Option<i64>,
+    now: i64,
+) -> (Option<String>, i64) {
+    let points = ledger.tier_points(
+        now,
+        program.tier_window_days,
+        &program.tier_excluded_products,
+        &program.tier_excluded_categories,
+    );
+    let tier = nunchi_core::loyalty::tiers::decide(
+        &program.tiers,
+        current,
+        since,
+        points,
+        program.downgrade,
+        program.downgrade_days,
+        now,
+    );
+    (tier.map(|t| t.key.clone()), points)
+}
+
+/// Re-evaluates one customer's tier and tells them of a move; the change, if any.
 pub async fn evaluate(
     store: &dyn Store,
     program: &Program,
@@ -20,24 +50,11 @@ pub async fn evaluate(
     }
     let ledger = store.loyalty_ledger(customer_id).await?;
     let kept = store.loyalty_points(customer_id).await?;
-    let points = ledger.tier_points(
-        now,
-        program.tier_window_days,
-        &program.tier_excluded_products,
-        &program.tier_excluded_categories,
-    );
-    let decided = nunchi_core::loyalty::tiers::decide(
-        &program.tiers,
-        kept.tier.as_deref(),
-        kept.tier_since,
-        points,
-        program.downgrade,
-        program.downgrade_days,
-        now,
-    );
-    let Some(change) = store
-        .set_loyalty_tier(customer_id, decided.map(|t| t.key.as_str()), points)
+    let (tier, points) = decide(program, &ledger, kept.tier.as_deref(), kept.tier_since, now);
+    let Some((_, change)) = store
+        .set_loyalty_tiers(&[(customer_id, tier, points)])
         .await?
+        .pop()
     else {
         return Ok(None);
     };

@@ -750,6 +750,7 @@ pub(crate) const TIMELINE_SQL: &str = "SELECT kind, ref_id, at, title, detail, a
                                        UNION ALL SELECT 'tier', tc.id, tc.at, COALESCE(tc.to_tier,
                                        ''), COALESCE(tc.from_tier, ''), NULL, NULL
                                        FROM loyalty_tier_changes tc JOIN loyalty_accounts a
-                                       ON a.id = tc.account_id WHERE a.customer_id = $1 ) t WHERE at < $2 OR (at = $2
+                                       ON a.id = tc.account_id WHERE a.customer_id = $1 ) t
+                                       WHERE at < $2 OR (at = $2
                                        AND (kind > $3 OR (kind = $3 AND ref_id < $4)))
                                        ORDER BY at DESC, kind ASC, ref_id DESC LIMIT $5";

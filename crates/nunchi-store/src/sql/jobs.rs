@@ -13,8 +13,8 @@ pub(crate) const JOB: &str = "SELECT * FROM jobs WHERE id = $1";
 
 pub(crate) const JOBS: &str = "SELECT * FROM jobs ORDER BY id DESC LIMIT $1";
 
-pub(crate) const QUEUED_JOB_OF_KIND: &str =
-    "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'queued'";
+pub(crate) const QUEUED_JOB_OF_KIND: &str = "
+    SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'queued'";
 
 macro_rules! impl_job_store {
     ($store:ty, $db:ty, $claim:expr) => {

@@ -28,21 +28,8 @@ pub(crate) const PRIMARY_ACCOUNT: &str = "
 pub(crate) const CREATE_ACCOUNT: &str = "
     INSERT INTO loyalty_accounts (customer_id, debt, created_at) VALUES ($1, 0, $2) RETURNING id";
 
-pub(crate) const INSERT_ENTRY: &str = "
-    INSERT INTO loyalty_entries (account_id, kind, points, key, order_ref, rule_id, product,
-    category, occurred_at, available_at, expires_at, waived, reason, actor, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-    RETURNING id";
-
-pub(crate) const INSERT_DRAW: &str = "
-    INSERT INTO loyalty_draws (entry_id, position, lot_id, points) VALUES ($1, $2, $3, $4)";
-
-pub(crate) const INSERT_LOT: &str = "
-    INSERT INTO loyalty_lots (lot_id, account_id, amount, remaining, available_at, expires_at)
-    VALUES ($1, $2, $3, $3, $4, $5)";
-
-pub(crate) const DRAW_LOT: &str =
-    "UPDATE loyalty_lots SET remaining = remaining - $2 WHERE lot_id = $1";
+pub(crate) const DRAW_LOT: &str = "
+    UPDATE loyalty_lots SET remaining = remaining - $2 WHERE lot_id = $1";
 
 pub(crate) const ADD_DEBT: &str = "UPDATE loyalty_accounts SET debt = debt + $2 WHERE id = $1";
 
@@ -97,8 +84,8 @@ pub(crate) const RECORD_NOTICE: &str = "
     INSERT INTO loyalty_expiry_notices (account_id, expires_on, points, sent_at)
     VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, expires_on) DO NOTHING";
 
-pub(crate) const SET_TIER: &str =
-    "UPDATE loyalty_accounts SET tier = $2, tier_since = $3 WHERE id = $1";
+pub(crate) const SET_TIER: &str = "
+    UPDATE loyalty_accounts SET tier = $2, tier_since = $3 WHERE id = $1";
 
 pub(crate) const INSERT_TIER_CHANGE: &str = "
     INSERT INTO loyalty_tier_changes (account_id, from_tier, to_tier, points, at)
@@ -231,10 +218,11 @@ macro_rules! impl_loyalty_store {
                 customer_id: i64,
                 now: i64,
             ) -> $crate::StoreResult<i64> {
-                let found: Option<i64> = sqlx::query_scalar($crate::sql::loyalty::PRIMARY_ACCOUNT)
-                    .bind(customer_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+                let found: Option<i64> =
+                    sqlx::query_scalar($crate::sql::loyalty::PRIMARY_ACCOUNT)
+                        .bind(customer_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
                 match found {
                     Some(id) => Ok(id),
                     None => Ok(sqlx::query_scalar($crate::sql::loyalty::CREATE_ACCOUNT)
@@ -259,77 +247,6 @@ macro_rules! impl_loyalty_store {
                     .await?;
                 Ok($crate::sql::loyalty::with_draws(rows, draws))
             }
-
-            async fn write_posting(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                account: i64,
-                p: &nunchi_core::loyalty::Posting,
-                actor: &str,
-                now: i64,
-            ) -> $crate::StoreResult<i64> {
-                use $crate::sql::loyalty as q;
-                let id: i64 = sqlx::query_scalar(q::INSERT_ENTRY)
-                    .bind(account)
-                    .bind(p.kind.as_str())
-                    .bind(p.points)
-                    .bind(&p.key)
-                    .bind(&p.order_ref)
-                    .bind(p.rule_id)
-                    .bind(&p.product)
-                    .bind(&p.category)
-                    .bind(p.occurred_at)
-                    .bind(p.available_at)
-                    .bind(p.expires_at)
-                    .bind(p.waived)
-                    .bind(&p.reason)
-                    .bind(actor)
-                    .bind(now)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                if p.points > 0 {
-                    sqlx::query(q::INSERT_LOT)
-                        .bind(id)
-                        .bind(account)
-                        .bind(p.points)
-                        .bind(p.available_at.unwrap_or(p.occurred_at))
-                        .bind(p.expires_at)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                for (i, d) in p.draws.iter().enumerate() {
-                    sqlx::query(q::INSERT_DRAW)
-                        .bind(id)
-                        .bind(i as i64)
-                        .bind(d.lot)
-                        .bind(d.points)
-                        .execute(&mut *conn)
-                        .await?;
-                    match d.lot {
-                        Some(lot) => {
-                            sqlx::query(q::DRAW_LOT)
-                                .bind(lot)
-                                .bind(d.points)
-                                .execute(&mut *conn)
-                                .await?;
-                        }
-                        None => {
-                            sqlx::query(q::ADD_DEBT)
-                                .bind(account)
-                                .bind(d.points)
-                                .execute(&mut *conn)
-                                .await?;
-                        }
-                    }
-                }
-                if p.kind == nunchi_core::loyalty::EntryKind::Settle {
-                    sqlx::query(q::ADD_DEBT)
-                        .bind(account)
-                        .bind(p.points)
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Ok(id)
-            }
         }
 
         #[async_trait::async_trait]
@@ -342,8 +259,9 @@ macro_rules! impl_loyalty_store {
                     .await?;
                 match json {
                     None => Ok(Default::default()),
-                    Some(j) => serde_json::from_str(&j)
-                        .map_err(|e| $crate::sql::loyalty::corrupt("loyalty_program", e.to_string())),
+                    Some(j) => serde_json::from_str(&j).map_err(|e| {
+                        $crate::sql::loyalty::corrupt("loyalty_program", e.to_string())
+                    }),
                 }
             }
 
@@ -351,8 +269,9 @@ macro_rules! impl_loyalty_store {
                 &self,
                 program: &nunchi_core::loyalty::Program,
             ) -> $crate::StoreResult<()> {
-                let json = serde_json::to_string(program)
-                    .map_err(|e| $crate::sql::loyalty::corrupt("loyalty_program", e.to_string()))?;
+                let json = serde_json::to_string(program).map_err(|e| {
+                    $crate::sql::loyalty::corrupt("loyalty_program", e.to_string())
+                })?;
                 sqlx::query($crate::sql::loyalty::SET_PROGRAM)
                     .bind(json)
                     .bind(self.clock.now_ms())
@@ -385,7 +304,10 @@ macro_rules! impl_loyalty_store {
                     .map(|r| r.rule())
                     .collect::<$crate::StoreResult<Vec<_>>>()?;
                 if rule.id != 0 && !rules.iter().any(|r| r.id == rule.id) {
-                    return Err($crate::StoreError::NotFound(format!("loyalty rule {}", rule.id)));
+                    return Err($crate::StoreError::NotFound(format!(
+                        "loyalty rule {}",
+                        rule.id
+                    )));
                 }
                 nunchi_core::loyalty::earn::check_no_double_award(&rules, rule)
                     .map_err(|e| $crate::StoreError::Conflict(e.message))?;
@@ -435,48 +357,19 @@ macro_rules! impl_loyalty_store {
             ) -> $crate::StoreResult<
                 Vec<Result<Vec<i64>, nunchi_core::loyalty::ledger::LedgerError>>,
             > {
-                use nunchi_core::loyalty::Ledger;
-                let now = self.clock.now_ms();
-                let mut customers: Vec<i64> = ops.iter().map(|(c, _)| *c).collect();
-                customers.sort_unstable();
-                customers.dedup();
+                self.post_loyalty_at(ops, actor, self.clock.now_ms()).await
+            }
+
+            async fn post_loyalty_at(
+                &self,
+                ops: &[(i64, nunchi_core::loyalty::Op)],
+                actor: &str,
+                now: i64,
+            ) -> $crate::StoreResult<
+                Vec<Result<Vec<i64>, nunchi_core::loyalty::ledger::LedgerError>>,
+            > {
                 let mut tx = self.write.begin().await?;
-                Self::lock_customers(&mut tx, &customers).await?;
-                let mut ledgers: std::collections::HashMap<i64, (i64, Ledger)> =
-                    Default::default();
-                let mut out = Vec::with_capacity(ops.len());
-                for (customer, op) in ops {
-                    if !ledgers.contains_key(customer) {
-                        let account = Self::loyalty_account(&mut tx, *customer, now).await?;
-                        let entries = Self::loyalty_entries_in(&mut tx, *customer).await?;
-                        let postings: Vec<_> =
-                            entries.iter().map(|e| (e.row.id, e.posting())).collect();
-                        let ledger = Ledger::replay(postings.iter().map(|(id, p)| (*id, p)));
-                        ledgers.insert(*customer, (account, ledger));
-                    }
-                    let Some((account, ledger)) = ledgers.get_mut(customer) else {
-                        continue;
-                    };
-                    match ledger.plan(op, now) {
-                        Err(e) => out.push(Err(e)),
-                        Ok(postings) => {
-                            let mut ids = Vec::with_capacity(postings.len());
-                            for p in postings {
-                                let id =
-                                    Self::write_posting(&mut tx, *account, &p, actor, now).await?;
-                                ledger.apply(id, &p);
-                                ids.push(id);
-                                if let Some(s) = ledger.settle_from(id, now) {
-                                    let sid = Self::write_posting(&mut tx, *account, &s, actor, now)
-                                        .await?;
-                                    ledger.apply(sid, &s);
-                                    ids.push(sid);
-                                }
-                            }
-                            out.push(Ok(ids));
-                        }
-                    }
-                }
+                let out = Self::post_batch(&mut tx, ops, actor, now).await?;
                 tx.commit().await?;
                 Ok(out)
             }
@@ -577,41 +470,46 @@ macro_rules! impl_loyalty_store {
                 Ok(())
             }
 
-            async fn set_loyalty_tier(
+            async fn set_loyalty_tiers(
                 &self,
-                customer_id: i64,
-                tier: Option<&str>,
-                points: i64,
-            ) -> $crate::StoreResult<Option<$crate::model::TierChange>> {
+                moves: &[(i64, Option<String>, i64)],
+            ) -> $crate::StoreResult<Vec<(i64, $crate::model::TierChange)>> {
                 let now = self.clock.now_ms();
+                let mut customers: Vec<i64> = moves.iter().map(|m| m.0).collect();
+                customers.sort_unstable();
+                customers.dedup();
                 let mut tx = self.write.begin().await?;
-                Self::lock_customers(&mut tx, &[customer_id]).await?;
-                let account = Self::loyalty_account(&mut tx, customer_id, now).await?;
-                let current: Option<(Option<String>, Option<i64>)> =
-                    sqlx::query_as($crate::sql::loyalty::TIER_OF)
-                        .bind(customer_id)
-                        .fetch_optional(&mut *tx)
+                Self::lock_customers(&mut tx, &customers).await?;
+                let mut changes = Vec::new();
+                for (customer_id, tier, points) in moves {
+                    let account = Self::loyalty_account(&mut tx, *customer_id, now).await?;
+                    let current: Option<(Option<String>, Option<i64>)> =
+                        sqlx::query_as($crate::sql::loyalty::TIER_OF)
+                            .bind(customer_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let from = current.and_then(|c| c.0);
+                    if from == *tier {
+                        continue;
+                    }
+                    sqlx::query($crate::sql::loyalty::SET_TIER)
+                        .bind(account)
+                        .bind(tier)
+                        .bind(now)
+                        .execute(&mut *tx)
                         .await?;
-                let from = current.and_then(|c| c.0);
-                if from.as_deref() == tier {
-                    return Ok(None);
+                    let change = sqlx::query_as($crate::sql::loyalty::INSERT_TIER_CHANGE)
+                        .bind(account)
+                        .bind(from)
+                        .bind(tier)
+                        .bind(points)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    changes.push((*customer_id, change));
                 }
-                sqlx::query($crate::sql::loyalty::SET_TIER)
-                    .bind(account)
-                    .bind(tier)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                let change = sqlx::query_as($crate::sql::loyalty::INSERT_TIER_CHANGE)
-                    .bind(account)
-                    .bind(from)
-                    .bind(tier)
-                    .bind(points)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
                 tx.commit().await?;
-                Ok(Some(change))
+                Ok(changes)
             }
 
             async fn loyalty_tier_changes(
@@ -648,8 +546,9 @@ macro_rules! impl_loyalty_store {
                         .await?;
                 let mut totals = nunchi_core::loyalty::ledger::Totals::default();
                 for (kind, up, down) in kinds {
-                    let kind = EntryKind::parse(&kind)
-                        .map_err(|e| $crate::sql::loyalty::corrupt("loyalty_entries", e.to_string()))?;
+                    let kind = EntryKind::parse(&kind).map_err(|e| {
+                        $crate::sql::loyalty::corrupt("loyalty_entries", e.to_string())
+                    })?;
                     match kind {
                         EntryKind::Earn => totals.earned += up,
                         EntryKind::Return => totals.returned += up,
@@ -674,7 +573,9 @@ macro_rules! impl_loyalty_store {
                 })
             }
 
-            async fn verify_loyalty(&self) -> $crate::StoreResult<$crate::model::LoyaltyCheck> {
+            async fn all_loyalty_ledgers(
+                &self,
+            ) -> $crate::StoreResult<Vec<(i64, nunchi_core::loyalty::Ledger)>> {
                 let mut conn = self.read.acquire().await?;
                 let rows: Vec<(i64, $crate::model::LoyaltyEntryRow)> =
                     sqlx::query($crate::sql::loyalty::ALL_ENTRIES)
@@ -693,37 +594,32 @@ macro_rules! impl_loyalty_store {
                     sqlx::query_as($crate::sql::loyalty::ALL_DRAWS)
                         .fetch_all(&mut *conn)
                         .await?;
+                Ok($crate::sql::loyalty::replay_all(rows, draws))
+            }
+
+            async fn verify_loyalty(
+                &self,
+            ) -> $crate::StoreResult<$crate::model::LoyaltyCheck> {
+                let ledgers = self.all_loyalty_ledgers().await?;
                 let lots: Vec<(i64, i64, i64)> = sqlx::query_as($crate::sql::loyalty::ALL_LOTS)
-                    .fetch_all(&mut *conn)
+                    .fetch_all(&self.read)
                     .await?;
                 let debts: Vec<(i64, i64)> = sqlx::query_as($crate::sql::loyalty::ALL_DEBTS)
-                    .fetch_all(&mut *conn)
+                    .fetch_all(&self.read)
                     .await?;
-                Ok($crate::sql::loyalty::compare(rows, draws, lots, debts))
+                Ok($crate::sql::loyalty::compare(ledgers, lots, debts))
             }
         }
     };
 }
 pub(crate) use impl_loyalty_store;
 
-/// Replays each customer's entries and compares the result with the kept lots and debts.
-pub(crate) fn compare(
+/// Each customer's ledger, replayed from all entries (in id order per customer).
+pub(crate) fn replay_all(
     rows: Vec<(i64, crate::model::LoyaltyEntryRow)>,
     draws: Vec<(i64, Option<i64>, i64)>,
-    lots: Vec<(i64, i64, i64)>,
-    debts: Vec<(i64, i64)>,
-) -> crate::model::LoyaltyCheck {
+) -> Vec<(i64, nunchi_core::loyalty::Ledger)> {
     use std::collections::{BTreeMap, HashMap};
-    let entries = rows.len() as u64;
-    let mut by_customer: BTreeMap<i64, Vec<crate::model::LoyaltyEntryRow>> = BTreeMap::new();
-    for (c, r) in rows {
-        by_customer.entry(c).or_default().push(r);
-    }
-    let mut kept_lots: HashMap<i64, BTreeMap<i64, i64>> = HashMap::new();
-    for (c, lot, remaining) in lots {
-        kept_lots.entry(c).or_default().insert(lot, remaining);
-    }
-    let kept_debt: HashMap<i64, i64> = debts.into_iter().collect();
     let mut draws_of: HashMap<i64, Vec<nunchi_core::loyalty::Draw>> = HashMap::new();
     for (entry, lot, points) in draws {
         draws_of
@@ -731,24 +627,46 @@ pub(crate) fn compare(
             .or_default()
             .push(nunchi_core::loyalty::Draw { lot, points });
     }
+    let mut by_customer: BTreeMap<i64, Vec<(i64, nunchi_core::loyalty::Posting)>> = BTreeMap::new();
+    for (c, row) in rows {
+        let id = row.id;
+        let entry = crate::model::LoyaltyEntry {
+            draws: draws_of.remove(&id).unwrap_or_default(),
+            row,
+        };
+        by_customer
+            .entry(c)
+            .or_default()
+            .push((id, entry.posting()));
+    }
+    by_customer
+        .into_iter()
+        .map(|(c, postings)| {
+            let ledger =
+                nunchi_core::loyalty::Ledger::replay(postings.iter().map(|(id, p)| (*id, p)));
+            (c, ledger)
+        })
+        .collect()
+}
+
+/// Compares replayed ledgers with the kept lots `(customer, lot, remaining)` and debts.
+pub(crate) fn compare(
+    ledgers: Vec<(i64, nunchi_core::loyalty::Ledger)>,
+    lots: Vec<(i64, i64, i64)>,
+    debts: Vec<(i64, i64)>,
+) -> crate::model::LoyaltyCheck {
+    use std::collections::{BTreeMap, HashMap};
+    let mut kept_lots: HashMap<i64, BTreeMap<i64, i64>> = HashMap::new();
+    for (c, lot, remaining) in lots {
+        kept_lots.entry(c).or_default().insert(lot, remaining);
+    }
+    let kept_debt: HashMap<i64, i64> = debts.into_iter().collect();
     let mut check = crate::model::LoyaltyCheck {
-        customers: by_customer.len() as u64,
-        entries,
-        mismatched: vec![],
+        customers: ledgers.len() as u64,
+        ..Default::default()
     };
-    for (customer, rows) in by_customer {
-        let postings: Vec<(i64, nunchi_core::loyalty::Posting)> = rows
-            .into_iter()
-            .map(|row| {
-                let id = row.id;
-                let entry = crate::model::LoyaltyEntry {
-                    draws: draws_of.remove(&id).unwrap_or_default(),
-                    row,
-                };
-                (id, entry.posting())
-            })
-            .collect();
-        let ledger = nunchi_core::loyalty::Ledger::replay(postings.iter().map(|(id, p)| (*id, p)));
+    for (customer, ledger) in ledgers {
+        check.entries += ledger.keys.len() as u64;
         let replayed: BTreeMap<i64, i64> =
             ledger.lots.values().map(|l| (l.id, l.remaining)).collect();
         let lots_match = kept_lots.remove(&customer).unwrap_or_default() == replayed;

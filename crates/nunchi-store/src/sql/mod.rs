@@ -12,6 +12,7 @@ pub(crate) mod events;
 pub(crate) mod feedback;
 pub(crate) mod jobs;
 pub(crate) mod loyalty;
+pub(crate) mod loyalty_post;
 pub(crate) mod mail_references;
 pub(crate) mod messengers;
 pub(crate) mod orders;

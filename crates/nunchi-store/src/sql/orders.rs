@@ -51,6 +51,10 @@ pub(crate) const ORDERS_OF: &str = "
     SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
     placed_at FROM orders WHERE customer_id = $1 ORDER BY placed_at DESC, id DESC";
 
+pub(crate) const ORDERS_BY_IDS: &str = "
+    SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
+    placed_at FROM orders WHERE id IN (";
+
 pub(crate) const ORDERS_PAGE: &str = "
     SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
     placed_at FROM orders WHERE id > $1 ORDER BY id LIMIT $2";
@@ -429,6 +433,26 @@ macro_rules! impl_order_store {
                         .fetch_all(&mut *conn)
                         .await?;
                 Self::attach_items(&mut conn, rows).await
+            }
+
+            async fn orders_by_ids(
+                &self,
+                ids: &[i64],
+            ) -> $crate::StoreResult<Vec<$crate::model::Order>> {
+                let mut conn = self.read.acquire().await?;
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(1000) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new($crate::sql::orders::ORDERS_BY_IDS);
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(") ORDER BY id");
+                    let rows: Vec<$crate::model::OrderRow> =
+                        qb.build_query_as().fetch_all(&mut *conn).await?;
+                    out.extend(Self::attach_items(&mut conn, rows).await?);
+                }
+                Ok(out)
             }
 
             async fn refund_order(

@@ -14,13 +14,14 @@ pub async fn load(store: &Arc<dyn Store>, customers: u64, seed: u64) -> anyhow::
     let r = nunchi_app::demo::load(store, customers, seed, &Bars::default()).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "demo brand {} loaded: {} customers, {} order lines, {} notes, {} events, {} pieces of feedback in {secs:.1}s ({:.0} customers/s)",
+        "demo brand {} loaded: {} customers, {} order lines, {} notes, {} events, {} pieces of feedback, {} points entries in {secs:.1}s ({:.0} customers/s)",
         nunchi_demo::BRAND_KO,
         r.customers,
         r.order_lines,
         r.notes,
         r.events,
         r.feedback,
+        r.points_entries,
         customers as f64 / secs
     );
     Ok(())

@@ -8,6 +8,7 @@ pub mod chat_bench;
 pub mod data;
 pub mod demo;
 pub mod inbox_bench;
+pub mod loyalty_bench;
 pub mod serve;
 pub mod text;
 
@@ -107,6 +108,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             chat_seconds,
             assignment_agents,
             assignment_open,
+            loyalty_lines,
         } => {
             init_logging(&config, "warn");
             if let Some(n) = conversation_messages {
@@ -117,6 +119,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 chat_bench::run(n, chat_rate, chat_seconds).await
             } else if let Some(n) = assignment_agents {
                 assignment_bench::run(n, assignment_open).await
+            } else if let Some(n) = loyalty_lines {
+                loyalty_bench::run(n).await
             } else {
                 demo::bench_search(&open(&config).await?, queries).await
             }

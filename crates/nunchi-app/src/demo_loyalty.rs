@@ -90,6 +90,26 @@ pub async fn load(store: &Arc<dyn Store>, now: i64) -> anyhow::Result<usize> {
     for r in rules() {
         store.save_loyalty_rule(&r.checked()?).await?;
     }
+    for (ko, en, points, stock) in [
+        ("하늘결 에코백", "Haneulgyeol tote bag", 3_000, Some(200)),
+        ("여행용 미니 키트", "Travel mini kit", 1_500, None),
+        (
+            "수분 장벽 크림 정품",
+            "Barrier cream, full size",
+            5_000,
+            Some(50),
+        ),
+    ] {
+        let reward = nunchi_core::loyalty::reward::Reward {
+            id: 0,
+            name_ko: ko.into(),
+            name_en: en.into(),
+            points,
+            stock,
+            active: true,
+        };
+        store.save_loyalty_reward(&reward.checked()?).await?;
+    }
     let rules = store.loyalty_rules().await?;
     let mut orders: Vec<Order> = Vec::new();
     let mut after = 0;

@@ -108,6 +108,7 @@ impl Strings {
             "loyalty.points_adjusted" => self.audit_loyalty_points_adjusted,
             "loyalty.points_redeemed" => self.audit_loyalty_points_redeemed,
             "loyalty.program_saved" => self.audit_loyalty_program_saved,
+            "loyalty.reward_saved" => self.audit_loyalty_reward_saved,
             "loyalty.rule_saved" => self.audit_loyalty_rule_saved,
             "macro.create" => self.audit_macro_create,
             "macro.delete" => self.audit_macro_delete,

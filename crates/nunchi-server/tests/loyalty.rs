@@ -435,6 +435,211 @@ async fn imported_orders_earn_and_the_keeper_expires_remainders_after_a_notice()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reward_is_taken_once_per_id_and_never_beyond_its_stock() {
+    let app = TestApp::new().await;
+    program_on(&app, json!({"return_days": 0})).await;
+    let made = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loyalty/rewards",
+            Some(json!({"name_ko": "에코백", "name_en": "Tote bag", "points": 1000, "stock": 2})),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let reward = made.json()["id"].as_i64().unwrap();
+    let id = app
+        .customer(json!({"external_id": "C-7", "name": "강일곱"}))
+        .await;
+    order(&app, (id, "C-7"), "O-7", &[("가방", "bags", "500000", 1)]).await;
+    assert_eq!(points(&app, id).await["balance"], 5000);
+    let take = |n: &str| json!({"id": n, "reward_id": reward});
+    let first = redeem(&app, id, take("t1")).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    assert_eq!(first.json()["points"], 1000);
+    // The same id again takes nothing more, from the stock or the balance.
+    assert_eq!(redeem(&app, id, take("t1")).await.status, StatusCode::OK);
+    assert_eq!(
+        redeem(&app, id, take("t2")).await.status,
+        StatusCode::CREATED
+    );
+    let sold_out = redeem(&app, id, take("t3")).await;
+    assert_eq!(sold_out.status, StatusCode::CONFLICT, "{}", sold_out.text());
+    assert!(sold_out.text().contains("out of stock"));
+    assert_eq!(points(&app, id).await["balance"], 3000);
+    let listed = app
+        .api(Some(Role::Viewer), "GET", "/api/v1/loyalty/rewards", None)
+        .await
+        .json();
+    assert_eq!(listed[0]["stock"], 0, "{listed}");
+    // A reward the balance does not cover leaves its stock alone.
+    let dear = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loyalty/rewards",
+            Some(json!({"name_ko": "여행 키트", "name_en": "Travel kit", "points": 9000, "stock": 5})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let refused = redeem(&app, id, json!({"id": "t4", "reward_id": dear})).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    let listed = app
+        .api(Some(Role::Viewer), "GET", "/api/v1/loyalty/rewards", None)
+        .await
+        .json();
+    assert_eq!(listed[1]["stock"], 5, "{listed}");
+    let page = app
+        .page(Role::Manager, "GET", "/loyalty", None)
+        .await
+        .text();
+    assert!(page.contains("id=\"reward-list\"") && page.contains("Tote bag"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_movers_are_proposed_from_sales_velocity_and_accepted_as_a_bonus() {
+    let clock = Arc::new(nunchi_app::TestClock::at(START));
+    let app = TestApp::with_clock(clock.clone()).await;
+    program_on(&app, json!({"return_days": 0})).await;
+    let id = app
+        .customer(json!({"external_id": "C-8", "name": "윤여덟"}))
+        .await;
+    // 48 weeks of sales: the candle sold 10 a week until 8 weeks ago, then nothing; the
+    // cream sold 10 a week throughout.
+    let week = 7 * DAY;
+    let mut lines = Vec::new();
+    for w in 1..=48i64 {
+        let at = nunchi_core::time::Millis(START - w * week).to_rfc3339();
+        lines.push(json!({"order_id": format!("CR-{w}"), "customer_external_id": "C-8", "placed_at": at,
+                          "product": "수분 크림", "category": "skincare", "unit_price": "1000", "quantity": 10}));
+        if w > 8 {
+            lines.push(json!({"order_id": format!("CA-{w}"), "customer_external_id": "C-8", "placed_at": at,
+                              "product": "소이 향초", "category": "lifestyle", "unit_price": "1000", "quantity": 10}));
+        }
+    }
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            "/api/v1/orders",
+            Some(json!({"lines": lines})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let proposed = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/loyalty/slow-movers",
+            None,
+        )
+        .await
+        .json();
+    let names: Vec<&str> = proposed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["product"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["소이 향초"], "{proposed}");
+    assert_eq!(proposed[0]["boosted"], false);
+    let accept = json!({"product": "소이 향초"});
+    let made = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loyalty/slow-movers/accept",
+            Some(accept.clone()),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let twice = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loyalty/slow-movers/accept",
+            Some(accept),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.text());
+    let proposed = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/loyalty/slow-movers",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(proposed[0]["boosted"], true);
+    // An order of the candle now earns double: 20,000 KRW → 200 + 200.
+    clock.advance(DAY);
+    let before = points(&app, id).await["balance"].as_i64().unwrap();
+    let line = json!({"order_id": "CA-NOW", "customer_external_id": "C-8",
+                      "placed_at": nunchi_core::time::Millis(START + 3_600_000).to_rfc3339(),
+                      "product": "소이 향초", "category": "lifestyle", "unit_price": "20000", "quantity": 1});
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            "/api/v1/orders",
+            Some(json!({"lines": [line]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        points(&app, id).await["balance"].as_i64().unwrap() - before,
+        400
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_sweep_moves_tiers_down_when_the_window_passes_without_orders() {
+    let clock = Arc::new(nunchi_app::TestClock::at(START));
+    let app = TestApp::with_clock(clock.clone()).await;
+    program_on(
+        &app,
+        json!({"downgrade": "after_days", "downgrade_days": 90, "validity_days": 0}),
+    )
+    .await;
+    let id = app
+        .customer(json!({"external_id": "C-6", "name": "한여섯", "email": "six@example.com", "language": "en"}))
+        .await;
+    order(&app, (id, "C-6"), "O-6", &[("코트", "outer", "120000", 1)]).await;
+    assert_eq!(points(&app, id).await["tier"], "tree");
+    // Points never expire here, so only the daily sweep can see the window pass.
+    clock.advance(200 * DAY);
+    nunchi_app::loyalty::keeper::run_once(&app.state.app)
+        .await
+        .unwrap();
+    assert_eq!(
+        points(&app, id).await["tier"],
+        "tree",
+        "still inside the window"
+    );
+    clock.advance(170 * DAY);
+    let round = nunchi_app::loyalty::keeper::run_once(&app.state.app)
+        .await
+        .unwrap();
+    assert_eq!(round.tier_changes, 1, "{round:?}");
+    assert_eq!(points(&app, id).await["tier"], "sprout");
+    // Once a day: running again the same day sweeps nothing more.
+    let again = nunchi_app::loyalty::keeper::run_once(&app.state.app)
+        .await
+        .unwrap();
+    assert_eq!(again.tier_changes, 0);
+    let jobs = app.state.store.jobs(50).await.unwrap();
+    assert!(
+        jobs.iter().any(|j| j.kind == "email"
+            && j.payload.contains("six@example.com")
+            && j.payload.contains("Sprout")),
+        "the customer is told in their language: {jobs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_program_and_ledger_pages_work_in_both_languages() {
     let app = TestApp::new().await;
     let empty = app.page(Role::Manager, "GET", "/loyalty", None).await;

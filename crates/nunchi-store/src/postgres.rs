@@ -24,6 +24,7 @@ use crate::{
         jobs::impl_job_store,
         loyalty::impl_loyalty_store,
         loyalty_post::impl_loyalty_post,
+        loyalty_rewards::impl_reward_store,
         mail_references::impl_mail_thread_store,
         messengers::impl_messenger_store,
         orders::impl_order_store,
@@ -168,6 +169,7 @@ impl_attachment_store!(PgStore, Postgres);
 impl_mail_thread_store!(PgStore, Postgres);
 impl_loyalty_store!(PgStore, Postgres);
 impl_loyalty_post!(PgStore, Postgres);
+impl_reward_store!(PgStore, Postgres);
 impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);

@@ -24,6 +24,7 @@ use crate::{
         jobs::impl_job_store,
         loyalty::impl_loyalty_store,
         loyalty_post::impl_loyalty_post,
+        loyalty_rewards::impl_reward_store,
         mail_references::impl_mail_thread_store,
         messengers::impl_messenger_store,
         orders::impl_order_store,
@@ -174,6 +175,7 @@ impl_attachment_store!(SqliteStore, Sqlite);
 impl_mail_thread_store!(SqliteStore, Sqlite);
 impl_loyalty_store!(SqliteStore, Sqlite);
 impl_loyalty_post!(SqliteStore, Sqlite);
+impl_reward_store!(SqliteStore, Sqlite);
 impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);

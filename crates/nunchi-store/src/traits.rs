@@ -9,7 +9,7 @@ use nunchi_core::{
     identity::Identity,
     import::{CustomerRecord, OrderLine},
     life_event::LifeEventKind,
-    loyalty::{Ledger, Op, Program, earn::EarnRule, ledger::LedgerError},
+    loyalty::{Ledger, Op, Program, earn::EarnRule, ledger::LedgerError, reward::Reward},
 };
 
 use crate::{StoreResult, model::*};
@@ -114,6 +114,11 @@ pub trait OrderStore: Send + Sync {
     async fn orders_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<Order>>;
     /// The orders with these ids (those that exist), with their items, in id order.
     async fn orders_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Order>>;
+    /// Each product's sales (units in all and since `recent_since`), for slow movers.
+    async fn product_sales(
+        &self,
+        recent_since: i64,
+    ) -> StoreResult<Vec<nunchi_core::loyalty::slow_movers::ProductSales>>;
     /// Records a refund of `amount_minor`; the status follows (refunded when it is whole).
     async fn refund_order(&self, order_id: i64, amount_minor: i64) -> StoreResult<OrderRow>;
     /// Net revenue (after refunds) per sales channel and currency, in minor units.
@@ -607,11 +612,32 @@ pub trait LoyaltyStore: Send + Sync {
         moves: &[(i64, Option<String>, i64)],
     ) -> StoreResult<Vec<(i64, TierChange)>>;
     async fn loyalty_tier_changes(&self, customer_id: i64) -> StoreResult<Vec<TierChange>>;
+    /// Every member's tier and since when, by customer id.
+    async fn loyalty_tiers_held(&self) -> StoreResult<Vec<(i64, Option<String>, Option<i64>)>>;
     async fn loyalty_summary(&self, now: i64) -> StoreResult<LoyaltySummary>;
     /// Every customer's ledger replayed from all entries, by customer id.
     async fn all_loyalty_ledgers(&self) -> StoreResult<Vec<(i64, Ledger)>>;
     /// Replays every customer's entries and compares them with the kept lots and debts.
     async fn verify_loyalty(&self) -> StoreResult<LoyaltyCheck>;
+}
+
+/// The reward catalogue and taking rewards for points.
+#[async_trait]
+pub trait RewardStore: Send + Sync {
+    async fn loyalty_rewards(&self) -> StoreResult<Vec<Reward>>;
+    /// Adds (`id` 0) or replaces a reward.
+    async fn save_loyalty_reward(&self, reward: &Reward) -> StoreResult<i64>;
+    /// Takes one of the reward for the customer: its stock lowered and its points spent
+    /// under `key` in one transaction (nothing changes unless both happen).
+    async fn redeem_reward(
+        &self,
+        customer_id: i64,
+        reward_id: i64,
+        key: &str,
+        order_ref: Option<&str>,
+        credit_limit: i64,
+        actor: &str,
+    ) -> StoreResult<RewardOutcome>;
 }
 
 /// Messenger channels and where each messenger conversation's replies go.
@@ -709,6 +735,7 @@ pub trait Store:
     + AttachmentStore
     + MailThreadStore
     + LoyaltyStore
+    + RewardStore
     + AdminStore
 {
 }
@@ -729,6 +756,7 @@ impl<
         + AttachmentStore
         + MailThreadStore
         + LoyaltyStore
+        + RewardStore
         + AdminStore,
 > Store for T
 {

@@ -287,3 +287,66 @@ async fn concurrent_spends_never_overdraw() {
         assert!(s.verify_loyalty().await.unwrap().mismatched.is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_takes_never_oversell_a_reward() {
+    use nunchi_core::loyalty::reward::Reward;
+    use nunchi_store::model::RewardOutcome;
+    for backend in testing::backends() {
+        let s: Arc<dyn Store> = testing::fresh_store(backend).await;
+        let c = person(&*s, "리워드").await;
+        let now = now_of();
+        s.post_loyalty(&[(c, earn("e", "o", 10_000, now))], "test")
+            .await
+            .unwrap();
+        let reward = s
+            .save_loyalty_reward(&Reward {
+                id: 0,
+                name_ko: "에코백".into(),
+                name_en: "Tote bag".into(),
+                points: 500,
+                stock: Some(3),
+                active: true,
+            })
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.redeem_reward(c, reward, &format!("take-{i}"), None, 0, "test")
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut taken = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                RewardOutcome::Taken(_) => taken += 1,
+                RewardOutcome::Unavailable => {}
+                other => panic!("on {backend}: {other:?}"),
+            }
+        }
+        assert_eq!(taken, 3, "on {backend}");
+        assert_eq!(s.loyalty_rewards().await.unwrap()[0].stock, Some(0));
+        assert_eq!(s.loyalty_points(c).await.unwrap().balance(now + 1), 8_500);
+        // A take the balance cannot cover changes nothing, the stock included.
+        let dear = s
+            .save_loyalty_reward(&Reward {
+                id: 0,
+                name_ko: "큰 선물".into(),
+                name_en: "Big gift".into(),
+                points: 9_000,
+                stock: Some(1),
+                active: true,
+            })
+            .await
+            .unwrap();
+        let refused = s
+            .redeem_reward(c, dear, "dear", None, 0, "test")
+            .await
+            .unwrap();
+        assert!(matches!(refused, RewardOutcome::Refused(_)), "{refused:?}");
+        assert_eq!(s.loyalty_rewards().await.unwrap()[1].stock, Some(1));
+    }
+}

@@ -1,8 +1,9 @@
 //! The program's scheduled work, as one job in the jobs table that queues its own next
 //! run: expire lots whose time has come (only their remainders), tell customers ahead of
-//! time which points will expire, and re-check the tiers of customers whose points
-//! expired. Balances never wait for it: a lot past its expiry stops counting at once, and
-//! the job writes the entry that says so.
+//! time which points will expire, re-check the tiers of customers whose points expired,
+//! and once a day sweep every member's tier (windows move with the clock). Balances never
+//! wait for it: a lot past its expiry stops counting at once, and the job writes the entry
+//! that says so.
 
 use nunchi_core::{identity::IdentityKind, loyalty::Op};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,8 @@ use crate::{App, jobs::Job};
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 const PAGE: i64 = 500;
+/// The brand day (days since the epoch, in the brand's time zone) of the last tier sweep.
+const SWEEP_KEY: &str = "loyalty_tier_sweep_day";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LoyaltyKeeperJob {}
@@ -75,6 +78,11 @@ pub async fn run_once(app: &App) -> anyhow::Result<KeeperRound> {
         if (due.len() as i64) < PAGE {
             break;
         }
+    }
+    let today = (now + i64::from(app.utc_offset_secs()) * 1000).div_euclid(DAY_MS);
+    if app.store.setting(SWEEP_KEY).await?.as_deref() != Some(today.to_string().as_str()) {
+        round.tier_changes += super::tiers::sweep(app.store.as_ref(), &program, now).await?;
+        app.store.set_setting(SWEEP_KEY, &today.to_string()).await?;
     }
     if program.expiry_notice_days > 0 {
         let until = now + program.expiry_notice_days * DAY_MS;

@@ -6,6 +6,7 @@
 pub mod earning;
 pub mod keeper;
 pub mod redemption;
+pub mod slow_movers;
 pub mod tiers;
 
 use nunchi_core::{
@@ -77,6 +78,11 @@ pub async fn save_rule(app: &App, actor: &Actor, rule: EarnRule) -> Result<i64> 
     )
     .await;
     Ok(id)
+}
+
+/// The reward catalogue, in the order rewards were added.
+pub async fn rewards(app: &App) -> Result<Vec<nunchi_core::loyalty::reward::Reward>> {
+    Ok(app.store.loyalty_rewards().await?)
 }
 
 /// One lot as the contract shows it.

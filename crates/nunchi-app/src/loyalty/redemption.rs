@@ -5,7 +5,7 @@
 
 use nunchi_core::{
     access::Permission,
-    loyalty::{EntryKind, Op, ledger::LedgerError},
+    loyalty::{EntryKind, Op, ledger::LedgerError, reward::Reward},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,7 +30,12 @@ pub struct Quote {
 pub struct RedemptionInput {
     /// The caller's id for this redemption: sending it again commits nothing more.
     pub id: String,
+    /// Points to spend (store credit); left out when taking a reward, whose price it is.
+    #[serde(default)]
     pub points: i64,
+    /// A reward from the catalogue to take (one, lowering its stock).
+    #[serde(default)]
+    pub reward_id: Option<i64>,
     /// The order the points pay for: refunding it returns them.
     #[serde(default)]
     pub order_id: Option<String>,
@@ -44,6 +49,7 @@ pub struct Redemption {
     pub entry_id: i64,
     pub id: String,
     pub points: i64,
+    pub reward_id: Option<i64>,
     pub value_minor: i64,
     pub currency: String,
     pub balance_after: i64,
@@ -92,7 +98,9 @@ pub async fn redeem(
     if !actor.can(Permission::PointsWrite) {
         return Err(Error::Forbidden);
     }
-    check_points(input.points)?;
+    if input.reward_id.is_none() {
+        check_points(input.points)?;
+    }
     let id = crate::error::required_text(
         &input.id,
         200,
@@ -123,28 +131,27 @@ pub async fn redeem(
         ));
     }
     let key = format!("redeem:{id}");
-    let op = Op::Spend {
-        key: key.clone(),
-        points: input.points,
-        order_ref,
-        credit_limit: program.credit_limit,
-        reason: input.reason.trim().to_string(),
-    };
-    let result = app
-        .store
-        .post_loyalty(&[(customer_id, op)], &actor.label)
-        .await?
-        .remove(0);
-    let written = match result {
-        Ok(ids) => ids,
-        Err(LedgerError::Insufficient { points, available }) => {
-            return Err(Error::Conflict(format!(
-                "not enough points: {points} asked for, {available} available"
-            )));
+    let created = match input.reward_id {
+        Some(reward) => {
+            let place = (customer_id, reward, key.as_str(), order_ref.as_deref());
+            take_reward(app, actor, place, program.credit_limit).await?
         }
-        Err(e) => return Err(Error::invalid("invalid_points", e.to_string())),
+        None => {
+            let op = Op::Spend {
+                key: key.clone(),
+                points: input.points,
+                order_ref,
+                credit_limit: program.credit_limit,
+                reason: input.reason.trim().to_string(),
+            };
+            let result = app
+                .store
+                .post_loyalty(&[(customer_id, op)], &actor.label)
+                .await?
+                .remove(0);
+            !result.map_err(refusal)?.is_empty()
+        }
     };
-    let created = !written.is_empty();
     let entry = app
         .store
         .loyalty_entries(customer_id, i64::MAX)
@@ -156,10 +163,10 @@ pub async fn redeem(
                 "the redemption id {id:?} was used for another customer"
             ))
         })?;
-    if -entry.row.points != input.points {
+    let points = -entry.row.points;
+    if input.reward_id.is_none() && points != input.points {
         return Err(Error::Conflict(format!(
-            "the redemption id {id:?} was already used for {} points",
-            -entry.row.points
+            "the redemption id {id:?} was already used for {points} points"
         )));
     }
     let balance_after = app
@@ -172,19 +179,81 @@ pub async fn redeem(
             actor,
             "loyalty.points_redeemed",
             &format!("customer:{customer_id}"),
-            &format!("{} points, id {id}", input.points),
+            &format!("{points} points, id {id}, {}", entry.row.reason),
         )
         .await;
     }
     Ok(Redemption {
         entry_id: entry.row.id,
         id: id.to_string(),
-        points: input.points,
-        value_minor: input.points.saturating_mul(program.point_value_minor),
+        points,
+        reward_id: input.reward_id,
+        value_minor: points.saturating_mul(program.point_value_minor),
         currency: program.currency,
         balance_after,
         created,
     })
+}
+
+/// Why the ledger refused a spend, as the caller is told.
+fn refusal(e: LedgerError) -> Error {
+    match e {
+        LedgerError::Insufficient { points, available } => Error::Conflict(format!(
+            "not enough points: {points} asked for, {available} available"
+        )),
+        e => Error::invalid("invalid_points", e.to_string()),
+    }
+}
+
+/// Takes one of a reward for (customer, reward, key, order); whether this call took it
+/// (false: the key already had).
+async fn take_reward(
+    app: &App,
+    actor: &Actor,
+    (customer_id, reward_id, key, order_ref): (i64, i64, &str, Option<&str>),
+    credit_limit: i64,
+) -> Result<bool> {
+    use nunchi_store::model::RewardOutcome;
+    match app
+        .store
+        .redeem_reward(
+            customer_id,
+            reward_id,
+            key,
+            order_ref,
+            credit_limit,
+            &actor.label,
+        )
+        .await?
+    {
+        RewardOutcome::Taken(_) => Ok(true),
+        RewardOutcome::AlreadyTaken => Ok(false),
+        RewardOutcome::Unavailable => Err(Error::Conflict(format!(
+            "reward {reward_id} is not available: switched off, out of stock or unknown"
+        ))),
+        RewardOutcome::Refused(e) => Err(refusal(e)),
+    }
+}
+
+/// Adds (`id` 0) or replaces a reward in the catalogue.
+pub async fn save_reward(app: &App, actor: &Actor, reward: Reward) -> Result<i64> {
+    if !actor.can(Permission::LoyaltyManage) {
+        return Err(Error::Forbidden);
+    }
+    let reward = reward.checked()?;
+    let id = app.store.save_loyalty_reward(&reward).await?;
+    let detail = format!(
+        "{} · {} points · stock {:?} · active={}",
+        reward.name_ko, reward.points, reward.stock, reward.active
+    );
+    app.audit_by(
+        actor,
+        "loyalty.reward_saved",
+        &format!("loyalty_reward:{id}"),
+        &detail,
+    )
+    .await;
+    Ok(id)
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -51,15 +51,55 @@ pub async fn evaluate(
     let ledger = store.loyalty_ledger(customer_id).await?;
     let kept = store.loyalty_points(customer_id).await?;
     let (tier, points) = decide(program, &ledger, kept.tier.as_deref(), kept.tier_since, now);
-    let Some((_, change)) = store
-        .set_loyalty_tiers(&[(customer_id, tier, points)])
+    Ok(
+        move_tiers(store, program, &[(customer_id, tier, points)], now)
+            .await?
+            .pop(),
+    )
+}
+
+/// Re-evaluates every member's tier at once (the keeper's daily sweep: windows move with
+/// the clock even when a customer does nothing); how many moved.
+pub async fn sweep(
+    store: &dyn Store,
+    program: &Program,
+    now: i64,
+) -> nunchi_store::StoreResult<usize> {
+    if program.tiers.is_empty() {
+        return Ok(0);
+    }
+    let held: std::collections::HashMap<i64, (Option<String>, Option<i64>)> = store
+        .loyalty_tiers_held()
         .await?
-        .pop()
-    else {
-        return Ok(None);
-    };
-    notify(store, program, customer_id, &change, now).await?;
-    Ok(Some(change))
+        .into_iter()
+        .map(|(c, tier, since)| (c, (tier, since)))
+        .collect();
+    let moves: Vec<(i64, Option<String>, i64)> = store
+        .all_loyalty_ledgers()
+        .await?
+        .into_iter()
+        .filter_map(|(c, ledger)| {
+            let (tier, since) = held.get(&c).cloned().unwrap_or_default();
+            let (wanted, points) = decide(program, &ledger, tier.as_deref(), since, now);
+            (wanted != tier).then_some((c, wanted, points))
+        })
+        .collect();
+    Ok(move_tiers(store, program, &moves, now).await?.len())
+}
+
+/// Sets the tiers in one transaction and tells each customer who moved.
+async fn move_tiers(
+    store: &dyn Store,
+    program: &Program,
+    moves: &[(i64, Option<String>, i64)],
+    now: i64,
+) -> nunchi_store::StoreResult<Vec<TierChange>> {
+    let mut changes = Vec::new();
+    for (customer_id, change) in store.set_loyalty_tiers(moves).await? {
+        notify(store, program, customer_id, &change, now).await?;
+        changes.push(change);
+    }
+    Ok(changes)
 }
 
 /// Queues the e-mail telling the customer of their new tier, when they have an address.

@@ -6,6 +6,8 @@
 pub mod earn;
 pub mod ledger;
 pub mod program;
+pub mod reward;
+pub mod slow_movers;
 pub mod tiers;
 
 pub use ledger::{Draw, EntryKind, Ledger, Lot, Op, Posting};

@@ -7,7 +7,7 @@ use nunchi_app::loyalty::{
     self, CustomerPoints,
     redemption::{self, AdjustmentInput, Quote, Redemption, RedemptionInput},
 };
-use nunchi_core::loyalty::{Program, earn::EarnRule};
+use nunchi_core::loyalty::{Program, earn::EarnRule, reward::Reward};
 use nunchi_store::model::{LoyaltyEntry, LoyaltySummary};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,6 +31,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rules, create_rule))
         .routes(routes!(update_rule))
         .routes(routes!(summary))
+        .routes(routes!(rewards, create_reward))
+        .routes(routes!(update_reward))
+        .routes(routes!(slow_movers))
+        .routes(routes!(accept_slow_mover))
 }
 
 #[utoipa::path(get, operation_id = "customer_points", path = "/api/v1/customers/{id}/points", security(("bearer" = ["customers_read"])), tag = "loyalty", params(("id" = i64, Path)),
@@ -156,6 +160,7 @@ pub async fn rules(auth: Auth, State(state): State<AppState>) -> AppResult<Json<
     ))
 }
 
+/// The id of a rule or reward saved.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RuleId {
     pub id: i64,
@@ -202,4 +207,76 @@ pub async fn summary(auth: Auth, State(state): State<AppState>) -> AppResult<Jso
     Ok(Json(SummaryBody(
         loyalty::summary(&state, &auth.as_actor()).await?,
     )))
+}
+
+/// A reward as JSON (`nunchi_core::loyalty::reward::Reward`; `id` is ignored on create).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct RewardBody(pub Reward);
+
+#[utoipa::path(get, operation_id = "loyalty_rewards", path = "/api/v1/loyalty/rewards", security(("bearer" = ["customers_read"])), tag = "loyalty",
+    responses((status = 200, body = Vec<RewardBody>)))]
+pub async fn rewards(
+    auth: Auth,
+    State(state): State<AppState>,
+) -> AppResult<Json<Vec<RewardBody>>> {
+    auth.require(nunchi_core::access::Permission::CustomersRead)?;
+    Ok(Json(
+        loyalty::rewards(&state)
+            .await?
+            .into_iter()
+            .map(RewardBody)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, operation_id = "create_loyalty_reward", path = "/api/v1/loyalty/rewards", security(("bearer" = ["loyalty_manage"])), tag = "loyalty",
+    request_body = RewardBody, responses((status = 201, body = RuleId)))]
+pub async fn create_reward(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RewardBody>,
+) -> AppResult<(StatusCode, Json<RuleId>)> {
+    let mut reward = body.0;
+    reward.id = 0;
+    let id = redemption::save_reward(&state, &auth.as_actor(), reward).await?;
+    Ok((StatusCode::CREATED, Json(RuleId { id })))
+}
+
+#[utoipa::path(put, operation_id = "update_loyalty_reward", path = "/api/v1/loyalty/rewards/{id}", security(("bearer" = ["loyalty_manage"])), tag = "loyalty", params(("id" = i64, Path)),
+    request_body = RewardBody, responses((status = 200, body = RuleId), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn update_reward(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<RewardBody>,
+) -> AppResult<Json<RuleId>> {
+    let mut reward = body.0;
+    reward.id = id;
+    let id = redemption::save_reward(&state, &auth.as_actor(), reward).await?;
+    Ok(Json(RuleId { id }))
+}
+
+#[utoipa::path(get, operation_id = "loyalty_slow_movers", path = "/api/v1/loyalty/slow-movers", security(("bearer" = ["customers_read"])), tag = "loyalty",
+    responses((status = 200, body = Vec<nunchi_app::loyalty::slow_movers::Proposal>, description = "Products whose recent sales are under half their usual pace, slowest first")))]
+pub async fn slow_movers(
+    auth: Auth,
+    State(state): State<AppState>,
+) -> AppResult<Json<Vec<nunchi_app::loyalty::slow_movers::Proposal>>> {
+    Ok(Json(
+        nunchi_app::loyalty::slow_movers::propose(&state, &auth.as_actor()).await?,
+    ))
+}
+
+#[utoipa::path(post, operation_id = "accept_slow_mover", path = "/api/v1/loyalty/slow-movers/accept", security(("bearer" = ["loyalty_manage"])), tag = "loyalty",
+    request_body = nunchi_app::loyalty::slow_movers::Acceptance,
+    responses((status = 201, body = RuleId, description = "The bonus rule made"), (status = 409, body = crate::error::ErrorBody, description = "A bonus for the product overlaps")))]
+pub async fn accept_slow_mover(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<nunchi_app::loyalty::slow_movers::Acceptance>,
+) -> AppResult<(StatusCode, Json<RuleId>)> {
+    let id = nunchi_app::loyalty::slow_movers::accept(&state, &auth.as_actor(), &input).await?;
+    Ok((StatusCode::CREATED, Json(RuleId { id })))
 }

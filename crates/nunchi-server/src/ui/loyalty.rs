@@ -10,13 +10,14 @@ use axum::{
     response::{IntoResponse, Redirect},
     routing::{get, post},
 };
-use nunchi_app::loyalty;
+use nunchi_app::loyalty::{self, redemption};
 use nunchi_charts as charts;
 use nunchi_core::{
     access::Permission,
     loyalty::{
         Downgrade, Program, RefundPolicy,
         earn::{EarnRule, RuleKind, ScopeKind},
+        reward::Reward,
         tiers::Tier,
     },
     money::{Currency, Money},
@@ -39,6 +40,9 @@ pub fn routes() -> Router<AppState> {
         .route("/loyalty/program", post(save_program))
         .route("/loyalty/rules", post(add_rule))
         .route("/loyalty/rules/{id}/toggle", post(toggle_rule))
+        .route("/loyalty/rewards", post(add_reward))
+        .route("/loyalty/rewards/{id}/toggle", post(toggle_reward))
+        .route("/loyalty/slow-movers/accept", post(accept_slow_mover))
 }
 
 pub fn kind_label(t: &Strings, kind: nunchi_core::loyalty::EntryKind) -> &'static str {
@@ -86,6 +90,23 @@ pub fn tier_name(ko: bool, tier: &Tier) -> String {
     } else {
         tier.name_en.clone()
     }
+}
+
+struct SlowRow {
+    product: String,
+    category: String,
+    age_weeks: String,
+    pace: String,
+    last_sold: String,
+    boosted: bool,
+}
+
+struct RewardRow {
+    id: i64,
+    name: String,
+    points: String,
+    stock: String,
+    active: bool,
 }
 
 struct RuleRow {
@@ -139,6 +160,8 @@ struct Page {
     tiers_svg: String,
     tiers_text: String,
     rules: Vec<RuleRow>,
+    rewards: Vec<RewardRow>,
+    slow: Vec<SlowRow>,
     can_manage: bool,
     policies: Vec<(&'static str, &'static str)>,
     downgrades: Vec<(&'static str, &'static str)>,
@@ -153,6 +176,37 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
     let p = loyalty::program(&state).await?;
     let s = loyalty::summary(&state, &actor).await?;
     let rules = loyalty::rules(&state).await?;
+    let rewards = loyalty::rewards(&state)
+        .await?
+        .into_iter()
+        .map(|r| RewardRow {
+            id: r.id,
+            name: r.name(ko).to_string(),
+            points: format!("{} P", count(&r.points)),
+            stock: r
+                .stock
+                .map(|n| count(&n))
+                .unwrap_or_else(|| t.loy_reward_unlimited.into()),
+            active: r.active,
+        })
+        .collect();
+    let slow = nunchi_app::loyalty::slow_movers::propose(&state, &actor)
+        .await?
+        .into_iter()
+        .map(|p| SlowRow {
+            age_weeks: format!("{:.0}", p.mover.age_weeks),
+            pace: format!(
+                "{:.1} → {:.1} ({:.0}%)",
+                p.mover.per_week_lifetime,
+                p.mover.per_week_recent,
+                p.mover.ratio * 100.0
+            ),
+            last_sold: super::fmt_time(p.mover.last_sold_at)[..10].to_string(),
+            boosted: p.boosted,
+            product: p.mover.product,
+            category: p.mover.category,
+        })
+        .collect();
     let worth = |points: i64| fmt_money(points.saturating_mul(p.point_value_minor), &p.currency);
     let figures = vec![
         (t.loy_members, count(&s.members)),
@@ -221,6 +275,8 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
         figures,
         movements,
         rules: rules.iter().map(|r| rule_row(t, r)).collect(),
+        rewards,
+        slow,
         can_manage: auth.can(Permission::LoyaltyManage),
         policies: RefundPolicy::ALL
             .iter()
@@ -449,5 +505,80 @@ async fn toggle_rule(
         .ok_or_else(|| AppError::NotFound(format!("loyalty rule {id}")))?;
     rule.active = !rule.active;
     loyalty::save_rule(&state, &auth.as_actor(), rule).await?;
+    Ok(Redirect::to("/loyalty#rules").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RewardForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name_ko: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    points: String,
+    #[serde(default)]
+    stock: String,
+}
+
+async fn add_reward(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::LoyaltyManage>,
+    Form(f): Form<RewardForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let reward = Reward {
+        id: 0,
+        name_ko: f.name_ko,
+        name_en: f.name_en,
+        points: whole("points", &f.points)?,
+        stock: match f.stock.trim() {
+            "" => None,
+            s => Some(whole("stock", s)?),
+        },
+        active: true,
+    };
+    redemption::save_reward(&state, &auth.as_actor(), reward).await?;
+    Ok(Redirect::to("/loyalty#rewards").into_response())
+}
+
+async fn toggle_reward(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::LoyaltyManage>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<CsrfForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let mut reward = loyalty::rewards(&state)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("reward {id}")))?;
+    reward.active = !reward.active;
+    redemption::save_reward(&state, &auth.as_actor(), reward).await?;
+    Ok(Redirect::to("/loyalty#rewards").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AcceptForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    product: String,
+}
+
+async fn accept_slow_mover(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::LoyaltyManage>,
+    Form(f): Form<AcceptForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let acceptance = nunchi_app::loyalty::slow_movers::Acceptance {
+        product: f.product,
+        percent: 200,
+        days: 30,
+    };
+    nunchi_app::loyalty::slow_movers::accept(&state, &auth.as_actor(), &acceptance).await?;
     Ok(Redirect::to("/loyalty#rules").into_response())
 }

@@ -142,3 +142,16 @@ pub struct ExpiryNoticeDue {
     pub expires_at: i64,
     pub points: i64,
 }
+
+/// What taking a reward did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RewardOutcome {
+    /// Taken: the entries written (the spend first).
+    Taken(Vec<i64>),
+    /// This key had already taken it; nothing more was spent or taken from stock.
+    AlreadyTaken,
+    /// Switched off, out of stock, or no such reward.
+    Unavailable,
+    /// The ledger refused the spend (not enough points).
+    Refused(nunchi_core::loyalty::ledger::LedgerError),
+}

@@ -62,6 +62,12 @@ pub(crate) const ACCOUNTS_OF: &str = "
 pub(crate) const TIER_OF: &str = "
     SELECT tier, tier_since FROM loyalty_accounts WHERE customer_id = $1 ORDER BY id LIMIT 1";
 
+/// Each customer's tier, read from their first account.
+pub(crate) const TIERS_HELD: &str = "
+    SELECT a.customer_id, a.tier, a.tier_since FROM loyalty_accounts a
+    WHERE a.id = (SELECT MIN(b.id) FROM loyalty_accounts b WHERE b.customer_id = a.customer_id)
+    ORDER BY a.customer_id";
+
 pub(crate) const TO_EXPIRE: &str = "
     SELECT DISTINCT a.customer_id FROM loyalty_lots l
     JOIN loyalty_accounts a ON a.id = l.account_id
@@ -510,6 +516,14 @@ macro_rules! impl_loyalty_store {
                 }
                 tx.commit().await?;
                 Ok(changes)
+            }
+
+            async fn loyalty_tiers_held(
+                &self,
+            ) -> $crate::StoreResult<Vec<(i64, Option<String>, Option<i64>)>> {
+                Ok(sqlx::query_as($crate::sql::loyalty::TIERS_HELD)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn loyalty_tier_changes(

@@ -13,6 +13,7 @@ pub(crate) mod feedback;
 pub(crate) mod jobs;
 pub(crate) mod loyalty;
 pub(crate) mod loyalty_post;
+pub(crate) mod loyalty_rewards;
 pub(crate) mod mail_references;
 pub(crate) mod messengers;
 pub(crate) mod orders;

@@ -55,6 +55,17 @@ pub(crate) const ORDERS_BY_IDS: &str = "
     SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
     placed_at FROM orders WHERE id IN (";
 
+/// Per product: category, first and last sale, units, and units since `$1` (cancelled
+/// orders left out).
+pub(crate) const PRODUCT_SALES: &str = "
+    SELECT i.product, MAX(i.category), MIN(o.placed_at), MAX(o.placed_at),
+    CAST(SUM(i.quantity) AS BIGINT), CAST(SUM(CASE WHEN o.placed_at >= $1 THEN i.quantity ELSE 0
+    END) AS BIGINT)
+    FROM order_items i JOIN orders o ON o.id = i.order_id
+    WHERE o.status <> 'cancelled'
+    GROUP BY i.product
+    ORDER BY i.product";
+
 pub(crate) const ORDERS_PAGE: &str = "
     SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
     placed_at FROM orders WHERE id > $1 ORDER BY id LIMIT $2";
@@ -453,6 +464,32 @@ macro_rules! impl_order_store {
                     out.extend(Self::attach_items(&mut conn, rows).await?);
                 }
                 Ok(out)
+            }
+
+            async fn product_sales(
+                &self,
+                recent_since: i64,
+            ) -> $crate::StoreResult<Vec<nunchi_core::loyalty::slow_movers::ProductSales>> {
+                let rows: Vec<(String, String, i64, i64, i64, i64)> =
+                    sqlx::query_as($crate::sql::orders::PRODUCT_SALES)
+                        .bind(recent_since)
+                        .fetch_all(&self.read)
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(product, category, first_sold_at, last_sold_at, units, recent_units)| {
+                            nunchi_core::loyalty::slow_movers::ProductSales {
+                                product,
+                                category,
+                                first_sold_at,
+                                last_sold_at,
+                                units,
+                                recent_units,
+                            }
+                        },
+                    )
+                    .collect())
             }
 
             async fn refund_order(

@@ -130,6 +130,14 @@ enum Command {
         assignment_open: usize,
         #[arg(long)]
         loyalty_lines: Option<usize>,
+        /// Replay this order CSV through a one-rate loyalty program and print its totals.
+        #[arg(long)]
+        loyalty_orders: Option<PathBuf>,
+        #[arg(long, default_value = "KRW")]
+        loyalty_currency: String,
+        /// With --loyalty-orders: one point per this many minor units.
+        #[arg(long, default_value_t = 100)]
+        loyalty_per_minor: i64,
     },
 }
 

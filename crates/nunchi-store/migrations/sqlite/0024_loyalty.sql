@@ -64,7 +64,6 @@ CREATE TABLE loyalty_entries (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX loyalty_entries_by_account ON loyalty_entries (account_id, id);
-CREATE INDEX loyalty_entries_by_order ON loyalty_entries (order_ref);
 
 CREATE TABLE loyalty_draws (
     entry_id BIGINT NOT NULL REFERENCES loyalty_entries(id),

@@ -108,8 +108,11 @@ macro_rules! impl_order_store {
                     .into_iter()
                     .map(|row| $crate::model::Order { row, items: vec![] })
                     .collect();
+                // Items come for every order in the id range; a map finds each one's order.
+                let at: std::collections::HashMap<i64, usize> =
+                    out.iter().enumerate().map(|(i, o)| (o.row.id, i)).collect();
                 for (order_id, product, category, unit_price_minor, quantity) in items {
-                    if let Some(o) = out.iter_mut().find(|o| o.row.id == order_id) {
+                    if let Some(o) = at.get(&order_id).map(|i| &mut out[*i]) {
                         o.items.push($crate::model::OrderItem {
                             product,
                             category,

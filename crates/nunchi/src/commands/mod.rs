@@ -109,6 +109,9 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             assignment_agents,
             assignment_open,
             loyalty_lines,
+            loyalty_orders,
+            loyalty_currency,
+            loyalty_per_minor,
         } => {
             init_logging(&config, "warn");
             if let Some(n) = conversation_messages {
@@ -121,6 +124,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 assignment_bench::run(n, assignment_open).await
             } else if let Some(n) = loyalty_lines {
                 loyalty_bench::run(n).await
+            } else if let Some(file) = loyalty_orders {
+                loyalty_bench::replay_file(&file, &loyalty_currency, loyalty_per_minor).await
             } else {
                 demo::bench_search(&open(&config).await?, queries).await
             }

@@ -295,9 +295,10 @@ pub async fn adjust(
         reason: reason.to_string(),
         expires_at: program.expires_at(now),
     };
+    // Planned at the `now` the balance below is read at, so the points added count in it.
     match app
         .store
-        .post_loyalty(&[(customer_id, op)], &actor.label)
+        .post_loyalty_at(&[(customer_id, op)], &actor.label, now)
         .await?
         .remove(0)
     {

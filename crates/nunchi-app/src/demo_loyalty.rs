@@ -166,7 +166,8 @@ pub async fn load(store: &Arc<dyn Store>, now: i64) -> anyhow::Result<usize> {
         .await?
         .into_iter()
         .map(|(c, ledger)| {
-            let (tier, points) = crate::loyalty::tiers::decide(&program, &ledger, None, None, now);
+            let points = crate::loyalty::tiers::points_measure(&program, &ledger, now);
+            let (tier, points) = crate::loyalty::tiers::decide(&program, points, None, None, now);
             (c, tier, points)
         })
         .collect();

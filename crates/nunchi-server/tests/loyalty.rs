@@ -596,6 +596,54 @@ async fn slow_movers_are_proposed_from_sales_velocity_and_accepted_as_a_bonus() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiers_can_be_measured_on_money_spent_net_of_refunds() {
+    let clock = Arc::new(nunchi_app::TestClock::at(START));
+    let app = TestApp::with_clock(clock.clone()).await;
+    // Thresholds in won spent: 나무 from 100,000, 숲 from 500,000; gift sets left out.
+    let tiers = json!([
+        {"key": "sprout", "name_ko": "새싹", "name_en": "Sprout", "threshold": 0},
+        {"key": "tree", "name_ko": "나무", "name_en": "Tree", "threshold": 100000},
+        {"key": "forest", "name_ko": "숲", "name_en": "Forest", "threshold": 500000}
+    ]);
+    program_on(
+        &app,
+        json!({"tier_basis": "spend", "tiers": tiers, "downgrade": "automatic", "tier_excluded_categories": ["gift"]}),
+    )
+    .await;
+    let id = app
+        .customer(json!({"external_id": "C-9", "name": "서아홉", "email": "nine@example.com", "language": "ko"}))
+        .await;
+    let o = order(
+        &app,
+        (id, "C-9"),
+        "O-9",
+        &[
+            ("코트", "outer", "120000", 1),
+            ("선물 세트", "gift", "400000", 1),
+        ],
+    )
+    .await;
+    assert_eq!(
+        points(&app, id).await["tier"],
+        "tree",
+        "the gift set does not count"
+    );
+    refund(&app, o, "260000").await; // half of the order
+    assert_eq!(
+        points(&app, id).await["tier"],
+        "sprout",
+        "60,000 kept of the coat"
+    );
+    let jobs = app.state.store.jobs(50).await.unwrap();
+    assert!(
+        jobs.iter().any(|j| j.kind == "email"
+            && j.payload.contains("nine@example.com")
+            && j.payload.contains("구매")),
+        "told what was measured: {jobs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_sweep_moves_tiers_down_when_the_window_passes_without_orders() {
     let clock = Arc::new(nunchi_app::TestClock::at(START));
     let app = TestApp::with_clock(clock.clone()).await;

@@ -114,6 +114,15 @@ pub trait OrderStore: Send + Sync {
     async fn orders_page(&self, after_id: i64, limit: i64) -> StoreResult<Vec<Order>>;
     /// The orders with these ids (those that exist), with their items, in id order.
     async fn orders_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<Order>>;
+    /// Order lines placed in `(from, to]` in `currency`, by customer (one customer's, or
+    /// everyone's), for tiers measured on spend.
+    async fn spend_lines(
+        &self,
+        customer_id: Option<i64>,
+        from: i64,
+        to: i64,
+        currency: &str,
+    ) -> StoreResult<Vec<(i64, nunchi_core::loyalty::tiers::SpendLine)>>;
     /// Each product's sales (units in all and since `recent_since`), for slow movers.
     async fn product_sales(
         &self,

@@ -3,39 +3,100 @@
 //! is recorded (the timeline shows it) and the customer is told by e-mail in their
 //! language.
 
+use std::collections::HashMap;
+
 use nunchi_core::{
     identity::IdentityKind,
-    loyalty::{Ledger, Program},
+    loyalty::{
+        Ledger, Program, TierBasis,
+        tiers::{SpendLine, spend_measure},
+    },
 };
 use nunchi_store::{Store, model::TierChange};
 
 use crate::jobs::Job;
 
-/// The tier `ledger` earns now, for a customer holding `current` since `since`, and the
-/// points it was measured on.
-pub fn decide(
-    program: &Program,
-    ledger: &Ledger,
-    current: Option<&str>,
-    since: Option<i64>,
-    now: i64,
-) -> (Option<String>, i64) {
-    let points = ledger.tier_points(
+const DAY_MS: i64 = 86_400_000;
+
+/// Points earned over the program's window, net of refunds, without the excluded
+/// products and categories.
+pub fn points_measure(program: &Program, ledger: &Ledger, now: i64) -> i64 {
+    ledger.tier_points(
         now,
         program.tier_window_days,
         &program.tier_excluded_products,
         &program.tier_excluded_categories,
-    );
+    )
+}
+
+/// The tier `measure` (points or spend, as the program counts) reaches now, for a customer
+/// holding `current` since `since`; with the measure, for the record.
+pub fn decide(
+    program: &Program,
+    measure: i64,
+    current: Option<&str>,
+    since: Option<i64>,
+    now: i64,
+) -> (Option<String>, i64) {
     let tier = nunchi_core::loyalty::tiers::decide(
         &program.tiers,
         current,
         since,
-        points,
+        measure,
         program.downgrade,
         program.downgrade_days,
         now,
     );
-    (tier.map(|t| t.key.clone()), points)
+    (tier.map(|t| t.key.clone()), measure)
+}
+
+/// What tiers are measured on, per customer: one customer's, or everyone's with a ledger
+/// or (on spend) an order in the window.
+async fn measures(
+    store: &dyn Store,
+    program: &Program,
+    customer: Option<i64>,
+    now: i64,
+) -> nunchi_store::StoreResult<HashMap<i64, i64>> {
+    match program.tier_basis {
+        TierBasis::Points => Ok(match customer {
+            Some(c) => {
+                let ledger = store.loyalty_ledger(c).await?;
+                HashMap::from([(c, points_measure(program, &ledger, now))])
+            }
+            None => store
+                .all_loyalty_ledgers()
+                .await?
+                .into_iter()
+                .map(|(c, l)| (c, points_measure(program, &l, now)))
+                .collect(),
+        }),
+        TierBasis::Spend => {
+            let from = now - program.tier_window_days * DAY_MS;
+            let mut lines: HashMap<i64, Vec<SpendLine>> = HashMap::new();
+            for (c, line) in store
+                .spend_lines(customer, from, now, &program.currency)
+                .await?
+            {
+                lines.entry(c).or_default().push(line);
+            }
+            let mut out: HashMap<i64, i64> = lines
+                .into_iter()
+                .map(|(c, l)| {
+                    let spent = spend_measure(
+                        &l,
+                        &program.tier_excluded_products,
+                        &program.tier_excluded_categories,
+                    );
+                    (c, spent)
+                })
+                .collect();
+            if let Some(c) = customer {
+                out.entry(c).or_insert(0);
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// Re-evaluates one customer's tier and tells them of a move; the change, if any.
@@ -48,11 +109,15 @@ pub async fn evaluate(
     if program.tiers.is_empty() {
         return Ok(None);
     }
-    let ledger = store.loyalty_ledger(customer_id).await?;
+    let measure = measures(store, program, Some(customer_id), now)
+        .await?
+        .get(&customer_id)
+        .copied()
+        .unwrap_or(0);
     let kept = store.loyalty_points(customer_id).await?;
-    let (tier, points) = decide(program, &ledger, kept.tier.as_deref(), kept.tier_since, now);
+    let (tier, measure) = decide(program, measure, kept.tier.as_deref(), kept.tier_since, now);
     Ok(
-        move_tiers(store, program, &[(customer_id, tier, points)], now)
+        move_tiers(store, program, &[(customer_id, tier, measure)], now)
             .await?
             .pop(),
     )
@@ -68,20 +133,23 @@ pub async fn sweep(
     if program.tiers.is_empty() {
         return Ok(0);
     }
-    let held: std::collections::HashMap<i64, (Option<String>, Option<i64>)> = store
+    let held: HashMap<i64, (Option<String>, Option<i64>)> = store
         .loyalty_tiers_held()
         .await?
         .into_iter()
         .map(|(c, tier, since)| (c, (tier, since)))
         .collect();
-    let moves: Vec<(i64, Option<String>, i64)> = store
-        .all_loyalty_ledgers()
-        .await?
+    let measured = measures(store, program, None, now).await?;
+    let mut customers: Vec<i64> = held.keys().chain(measured.keys()).copied().collect();
+    customers.sort_unstable();
+    customers.dedup();
+    let moves: Vec<(i64, Option<String>, i64)> = customers
         .into_iter()
-        .filter_map(|(c, ledger)| {
+        .filter_map(|c| {
             let (tier, since) = held.get(&c).cloned().unwrap_or_default();
-            let (wanted, points) = decide(program, &ledger, tier.as_deref(), since, now);
-            (wanted != tier).then_some((c, wanted, points))
+            let measure = measured.get(&c).copied().unwrap_or(0);
+            let (wanted, measure) = decide(program, measure, tier.as_deref(), since, now);
+            (wanted != tier).then_some((c, wanted, measure))
         })
         .collect();
     Ok(move_tiers(store, program, &moves, now).await?.len())
@@ -132,37 +200,47 @@ async fn notify(
             .and_then(|k| program.tiers.iter().position(|t| t.key == k))
     };
     let up = rank(&change.to_tier) > rank(&change.from_tier);
+    let days = program.tier_window_days;
+    let from_name = from_name.unwrap_or_default();
+    // What was measured, as the customer reads it: points, or money spent.
+    let (measured_ko, measured_en) = match program.tier_basis {
+        TierBasis::Points => (
+            format!("{} 포인트를 모으셨고", change.points),
+            format!("you earned {} points", change.points),
+        ),
+        TierBasis::Spend => {
+            let spent = nunchi_core::money::Currency::parse(&program.currency)
+                .map(|c| nunchi_core::money::Money::new(change.points, c).display())
+                .unwrap_or_else(|_| change.points.to_string());
+            (
+                format!("{spent}을 구매하셨고"),
+                format!("you spent {spent}"),
+            )
+        }
+    };
     let (subject, text) = match (ko, up) {
         (true, true) => (
             format!("{to_name} 등급이 되셨어요"),
             format!(
-                "지난 {}일 동안 {} 포인트를 모으셔서 {to_name} 등급이 되셨습니다. 늘 찾아 주셔서 감사합니다.",
-                program.tier_window_days, change.points
+                "지난 {days}일 동안 {measured_ko} {to_name} 등급이 되셨습니다. 늘 찾아 주셔서 감사합니다."
             ),
         ),
         (true, false) => (
             format!("회원 등급이 {to_name}(으)로 바뀌었어요"),
             format!(
-                "지난 {}일 동안 모으신 포인트는 {}점이라 {}에서 {to_name} 등급으로 바뀌었습니다. 다시 모으시면 언제든 올라갑니다.",
-                program.tier_window_days,
-                change.points,
-                from_name.unwrap_or_default()
+                "지난 {days}일 동안 {measured_ko} {from_name}에서 {to_name} 등급으로 바뀌었습니다. 다시 이용하시면 언제든 올라갑니다."
             ),
         ),
         (false, true) => (
             format!("Welcome to {to_name}"),
             format!(
-                "You earned {} points over the last {} days and reached {to_name}. Thank you for staying with us.",
-                change.points, program.tier_window_days
+                "Over the last {days} days {measured_en} and reached {to_name}. Thank you for staying with us."
             ),
         ),
         (false, false) => (
             format!("Your tier is now {to_name}"),
             format!(
-                "You earned {} points over the last {} days, so your tier moved from {} to {to_name}. Earn again to move back up.",
-                change.points,
-                program.tier_window_days,
-                from_name.unwrap_or_default()
+                "Over the last {days} days {measured_en}, so your tier moved from {from_name} to {to_name}. Shop again to move back up."
             ),
         ),
     };

@@ -11,4 +11,4 @@ pub mod slow_movers;
 pub mod tiers;
 
 pub use ledger::{Draw, EntryKind, Ledger, Lot, Op, Posting};
-pub use program::{Downgrade, Program, RefundPolicy};
+pub use program::{Downgrade, Program, RefundPolicy, TierBasis};

@@ -17,6 +17,16 @@ crate::named_enum! {
 }
 
 crate::named_enum! {
+    /// What tiers are measured on over the window.
+    pub enum TierBasis("tier basis") {
+        /// Points earned, net of refunds (thresholds in points).
+        Points = "points",
+        /// Money spent, net of refunds (thresholds in minor units of the program's currency).
+        Spend = "spend",
+    }
+}
+
+crate::named_enum! {
     /// When a customer whose points fell below their tier moves down.
     pub enum Downgrade("downgrade") {
         /// Never: a tier once reached is kept.
@@ -44,11 +54,12 @@ pub struct Program {
     /// What one point is worth, in minor units of `currency` (liabilities, store credit).
     pub point_value_minor: i64,
     pub currency: String,
-    /// Tiers are measured on points earned over this many days.
+    /// Tiers are measured over this many days, on points earned or money spent.
     pub tier_window_days: i64,
+    pub tier_basis: TierBasis,
     pub downgrade: Downgrade,
     pub downgrade_days: i64,
-    /// Products and categories whose points do not count towards tiers.
+    /// Products and categories that do not count towards tiers.
     pub tier_excluded_products: Vec<String>,
     pub tier_excluded_categories: Vec<String>,
     /// Customers are told this many days before points expire.
@@ -68,6 +79,7 @@ impl Default for Program {
             point_value_minor: 1,
             currency: "KRW".into(),
             tier_window_days: 365,
+            tier_basis: TierBasis::Points,
             downgrade: Downgrade::AfterDays,
             downgrade_days: 90,
             tier_excluded_products: vec![],

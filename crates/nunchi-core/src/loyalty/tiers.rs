@@ -96,6 +96,39 @@ pub fn decide<'a>(
     }
 }
 
+/// One order line as tiers on spend see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendLine {
+    pub order_total: i64,
+    /// Refunded of the order (all of it when cancelled or refunded).
+    pub order_refunded: i64,
+    /// The line's amount (unit price × quantity).
+    pub amount: i64,
+    pub product: String,
+    pub category: String,
+}
+
+/// Money spent over some lines net of refunds (each line keeps its order's unrefunded
+/// share), leaving out the given products and categories, in minor units.
+pub fn spend_measure(
+    lines: &[SpendLine],
+    excluded_products: &[String],
+    excluded_categories: &[String],
+) -> i64 {
+    let mut total: i128 = 0;
+    for l in lines {
+        if l.order_total <= 0
+            || excluded_products.contains(&l.product)
+            || excluded_categories.contains(&l.category)
+        {
+            continue;
+        }
+        let kept = (l.order_total - l.order_refunded.clamp(0, l.order_total)) as i128;
+        total += i128::from(l.amount) * kept / i128::from(l.order_total);
+    }
+    i64::try_from(total).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +173,25 @@ mod tests {
             fell(Downgrade::AfterDays, 90, 90 * day),
             Some("sprout".into())
         );
+    }
+
+    #[test]
+    fn spend_counts_what_was_kept_and_leaves_out_exclusions() {
+        let line = |amount, refunded, category: &str| SpendLine {
+            order_total: 100_000,
+            order_refunded: refunded,
+            amount,
+            product: "p".into(),
+            category: category.into(),
+        };
+        let lines = [
+            line(60_000, 50_000, "outer"),
+            line(40_000, 50_000, "gift"),
+            line(100_000, 0, "outer"),
+        ];
+        assert_eq!(spend_measure(&lines, &[], &[]), 150_000);
+        assert_eq!(spend_measure(&lines, &[], &["gift".into()]), 130_000);
+        assert_eq!(spend_measure(&[line(100_000, 100_000, "x")], &[], &[]), 0);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use nunchi_charts as charts;
 use nunchi_core::{
     access::Permission,
     loyalty::{
-        Downgrade, Program, RefundPolicy,
+        Downgrade, Program, RefundPolicy, TierBasis,
         earn::{EarnRule, RuleKind, ScopeKind},
         reward::Reward,
         tiers::Tier,
@@ -165,6 +165,7 @@ struct Page {
     can_manage: bool,
     policies: Vec<(&'static str, &'static str)>,
     downgrades: Vec<(&'static str, &'static str)>,
+    bases: Vec<(&'static str, &'static str)>,
     kinds: Vec<(&'static str, &'static str)>,
     scopes: Vec<(&'static str, &'static str)>,
 }
@@ -286,6 +287,10 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
             .iter()
             .map(|x| (x.as_str(), downgrade_label(t, *x)))
             .collect(),
+        bases: vec![
+            (TierBasis::Points.as_str(), t.loy_basis_points),
+            (TierBasis::Spend.as_str(), t.loy_basis_spend),
+        ],
         kinds: vec![
             (RuleKind::Base.as_str(), t.loy_kind_base),
             (RuleKind::Multiplier.as_str(), t.loy_kind_multiplier),
@@ -318,6 +323,8 @@ struct ProgramForm {
     currency: String,
     #[serde(default)]
     tier_window_days: String,
+    #[serde(default)]
+    tier_basis: String,
     #[serde(default)]
     downgrade: String,
     #[serde(default)]
@@ -393,6 +400,11 @@ async fn save_program(
         point_value_minor: whole("point_value_minor", &f.point_value_minor)?,
         currency: f.currency,
         tier_window_days: whole("tier_window_days", &f.tier_window_days)?,
+        tier_basis: if f.tier_basis.trim().is_empty() {
+            TierBasis::Points
+        } else {
+            TierBasis::parse(&f.tier_basis)?
+        },
         downgrade: Downgrade::parse(&f.downgrade)?,
         downgrade_days: whole("downgrade_days", &f.downgrade_days)?,
         tier_excluded_products: list(&f.excluded_products),

@@ -66,6 +66,17 @@ pub(crate) const PRODUCT_SALES: &str = "
     GROUP BY i.product
     ORDER BY i.product";
 
+/// Order lines placed in `($1, $2]` in currency `$3` (of customer `$4`, or everyone's when
+/// it is 0), with their order's total and refunded amount, for tiers on spend.
+pub(crate) const SPEND_LINES: &str = "
+    SELECT o.customer_id, o.total_minor, CASE WHEN o.status IN ('refunded', 'cancelled')
+    THEN o.total_minor ELSE o.refunded_minor END, i.unit_price_minor * i.quantity, i.product,
+    i.category
+    FROM orders o JOIN order_items i ON i.order_id = o.id
+    WHERE o.placed_at > $1 AND o.placed_at <= $2 AND o.currency = $3 AND o.status <> 'pending'
+    AND ($4 = 0 OR o.customer_id = $4)
+    ORDER BY o.customer_id";
+
 pub(crate) const ORDERS_PAGE: &str = "
     SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
     placed_at FROM orders WHERE id > $1 ORDER BY id LIMIT $2";
@@ -490,6 +501,40 @@ macro_rules! impl_order_store {
                                 units,
                                 recent_units,
                             }
+                        },
+                    )
+                    .collect())
+            }
+
+            async fn spend_lines(
+                &self,
+                customer_id: Option<i64>,
+                from: i64,
+                to: i64,
+                currency: &str,
+            ) -> $crate::StoreResult<Vec<(i64, nunchi_core::loyalty::tiers::SpendLine)>> {
+                let rows: Vec<(i64, i64, i64, i64, String, String)> =
+                    sqlx::query_as($crate::sql::orders::SPEND_LINES)
+                        .bind(from)
+                        .bind(to)
+                        .bind(currency)
+                        .bind(customer_id.unwrap_or(0))
+                        .fetch_all(&self.read)
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(c, order_total, order_refunded, amount, product, category)| {
+                            (
+                                c,
+                                nunchi_core::loyalty::tiers::SpendLine {
+                                    order_total,
+                                    order_refunded,
+                                    amount,
+                                    product,
+                                    category,
+                                },
+                            )
                         },
                     )
                     .collect())

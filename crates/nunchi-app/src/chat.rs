@@ -63,6 +63,39 @@ fn checked_text(text: &str) -> Result<&str> {
 }
 
 /// The visitor's chat still in progress (not resolved), if they have one.
+/// A file of the visitor's own chat — theirs or the desk's, never one on an internal note —
+/// for the widget to show; any other is not found.
+pub async fn visitor_attachment(
+    app: &App,
+    visitor: &Identity,
+    id: i64,
+) -> Result<(nunchi_store::model::Attachment, Vec<u8>)> {
+    let missing = || Error::NotFound(format!("attachment {id}"));
+    let a = app.store.attachment(id).await.map_err(|_| missing())?;
+    let (Some(message_id), None) = (a.message_id, &a.rejected) else {
+        return Err(missing());
+    };
+    let customer = app
+        .store
+        .find_by_identity(visitor)
+        .await?
+        .ok_or_else(missing)?;
+    let conversation = app.store.conversation(a.conversation_id).await?;
+    let line = app.store.message(message_id).await?;
+    if conversation.customer_id != customer
+        || conversation.channel != ConversationChannel::Chat
+        || !matches!(
+            line.direction,
+            nunchi_core::conversation::MessageDirection::Incoming
+                | nunchi_core::conversation::MessageDirection::Outgoing
+        )
+    {
+        return Err(missing());
+    }
+    let bytes = crate::attachments::bytes_of(app, &a).await?;
+    Ok((a, bytes))
+}
+
 pub async fn visitor_conversation(app: &App, visitor: &Identity) -> Result<Option<Conversation>> {
     let Some(customer_id) = app.store.find_by_identity(visitor).await? else {
         return Ok(None);

@@ -209,6 +209,13 @@
           var mine = f.direction === "incoming";
           var item = line(mine ? t.you : t.agent, f.text, mine, false);
           item.setAttribute("data-seq", String(f.seq));
+          (f.files || []).forEach(function (file) {
+            var href = base + file.url;
+            var link = el("a", { href: href, target: "_blank", rel: "noopener noreferrer", "class": "nunchi-chat-file", style: "display:block;margin-top:4px" });
+            if (/^image\/(png|jpeg|gif|webp)$/.test(file.type)) link.appendChild(el("img", { src: href, alt: file.name, style: "max-width:100%;max-height:160px;border-radius:6px" }));
+            else link.textContent = "📎 " + file.name;
+            item.appendChild(link);
+          });
           if (f.client_id) {
             var pending = lines.querySelector('li[data-client="' + f.client_id + '"]');
             if (pending) pending.remove();

@@ -34,6 +34,7 @@ pub const PUBLIC: &[&str] = &[
     "/api/public/responses/{token}",
     "/chat/socket",
     "/chat/files",
+    "/chat/files/{id}",
     "/hooks/messenger/{key}",
 ];
 

@@ -486,4 +486,55 @@ async fn a_visitor_sends_a_photo_into_the_chat_and_the_desk_keeps_it() {
         )
         .await;
     assert_eq!(guessed.status, StatusCode::BAD_REQUEST);
+
+    // The line carries the file for the widget, which the visitor (and no one else) fetches.
+    let url = line["files"][0]["url"]
+        .as_str()
+        .expect("the line names its file")
+        .to_string();
+    let get = |uri: String| Request::builder().uri(uri).body(Body::empty()).unwrap();
+    let mine = app.send(get(url.clone())).await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert_eq!(mine.body, png);
+    assert_eq!(mine.headers["x-content-type-options"], "nosniff");
+    let stranger = url.replace(VISITOR, "v-someone-else-entirely-0002");
+    assert_eq!(app.send(get(stranger)).await.status, StatusCode::NOT_FOUND);
+
+    // An agent's file sent with a reply reaches the visitor's socket with the line.
+    let up = app
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri(format!(
+                    "/api/v1/conversations/{conversation}/attachments?filename=guide.pdf"
+                ))
+                .header(
+                    "authorization",
+                    app.bearer(nunchi_core::access::Role::Agent),
+                )
+                .header("content-type", "application/octet-stream")
+                .body(Body::from(b"%PDF-1.4\n%guide\n".to_vec()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.text());
+    let reply = app
+        .api(
+            Some(nunchi_core::access::Role::Agent),
+            "POST",
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(json!({"text": "교환 절차 안내서를 보내드려요", "attachment_ids": [up.json()["id"]]})),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.text());
+    let frames = v
+        .until(|f| f["type"] == "line" && f["direction"] == "outgoing")
+        .await;
+    let out = frames.last().unwrap();
+    assert_eq!(out["files"][0]["name"], "guide.pdf", "{out}");
+    let pdf = app
+        .send(get(out["files"][0]["url"].as_str().unwrap().to_string()))
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with(b"%PDF"));
 }

@@ -1,7 +1,9 @@
 //! The widget's live chat for visitors, who never sign in: `GET /chat/socket?visitor=…`
 //! upgrades to a WebSocket that carries the visitor's chat (see `live_socket` for the
 //! frames), and `POST /chat/files?visitor=…&name=…&client_id=…` sends a photo or file into
-//! it (the raw bytes as the body, sent as `text/plain` so no preflight is needed). The visitor id is the widget's random `anonymous_id`; whoever holds it reads
+//! it (the raw bytes as the body, sent as `text/plain` so no preflight is needed), and
+//! `GET /chat/files/{id}?visitor=…` fetches a file of that chat — the visitor's or the
+//! desk's — to show in the widget. The visitor id is the widget's random `anonymous_id`; whoever holds it reads
 //! that visitor's chat, as with any chat widget's visitor token.
 
 use axum::{
@@ -19,17 +21,41 @@ use serde_json::{Value, json};
 use crate::{
     AppState,
     error::AppResult,
+    extract::ApiPath,
     live_socket::{self, Sent, Side},
 };
 
 pub const PATH: &str = "/chat/socket";
 pub const FILES_PATH: &str = "/chat/files";
 
+/// Where the widget fetches a file of the visitor's chat: `?visitor=` names whose.
+pub const FILE_PATH: &str = "/chat/files/{id}";
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route(PATH, get(socket)).route(
-        FILES_PATH,
-        post(send_file).options(super::public::preflight),
-    )
+    Router::new()
+        .route(PATH, get(socket))
+        .route(
+            FILES_PATH,
+            post(send_file).options(super::public::preflight),
+        )
+        .route(FILE_PATH, get(file))
+}
+
+#[derive(Debug, Deserialize)]
+struct VisitorQuery {
+    visitor: String,
+}
+
+/// One file of the visitor's chat, served as staff get it (its recognised type, `nosniff`,
+/// sandboxed).
+async fn file(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    Query(q): Query<VisitorQuery>,
+) -> AppResult<Response> {
+    let visitor = chat::checked_visitor(&q.visitor)?;
+    let (a, bytes) = chat::visitor_attachment(&state, &visitor, id).await?;
+    Ok(crate::files::attachment_response(&a, bytes))
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,12 +154,29 @@ impl Side for VisitorSide {
 
     async fn delivered(&mut self, _state: &AppState, _seq: i64) {}
 
-    async fn render(&mut self, _state: &AppState, line: &ConversationMessage) -> Value {
+    async fn render(&mut self, state: &AppState, line: &ConversationMessage) -> Value {
+        // A file that cannot be listed now shows as the line's text alone.
+        let files: Vec<Value> = state
+            .store
+            .message_attachments(&[line.id])
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a.rejected.is_none())
+            .map(|a| {
+                json!({
+                    "name": a.filename,
+                    "type": a.content_type,
+                    "url": format!("/chat/files/{}?visitor={}", a.id, self.visitor.value),
+                })
+            })
+            .collect();
         json!({
             "direction": line.direction.as_str(),
             "text": line.text,
             "client_id": line.client_id,
             "at": line.created_at,
+            "files": files,
         })
     }
 }

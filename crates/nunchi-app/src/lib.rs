@@ -13,6 +13,7 @@ pub mod conversations;
 pub mod csat;
 pub use nunchi_core::clock;
 pub mod csv_records;
+pub mod customer_activity;
 pub mod customers;
 pub mod demo;
 pub mod demo_loyalty;

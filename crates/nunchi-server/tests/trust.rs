@@ -734,3 +734,87 @@ async fn the_live_feed_says_whether_it_is_connected() {
         "a dropped stream is shown"
     );
 }
+
+/// Item 21: the Customer 360 showed orders and notes but not what the customer said, what
+/// they spent or when they were last seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_360_shows_what_the_customer_said_and_spent() {
+    let app = TestApp::new().await;
+    let id = app
+        .customer(json!({"external_id": "C-360", "name": "오삼육"}))
+        .await;
+    add_feedback(
+        &app,
+        json!([{"source": "review", "rating": 2, "text": "배송이 너무 늦었어요", "customer_external_id": "C-360"}]),
+    )
+    .await;
+    let line = |order: &str, price: &str, status: &str| {
+        json!({"order_id": order, "customer_external_id": "C-360", "placed_at": "2026-10-02T10:00:00+09:00",
+               "status": status, "product": "크림", "unit_price": price, "quantity": 1})
+    };
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            "/api/v1/orders",
+            Some(json!({"lines": [line("S-1", "30000", "delivered"), line("S-2", "50000", "delivered"), line("S-3", "99999", "cancelled")]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let orders = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/customers/{id}/orders"),
+            None,
+        )
+        .await
+        .json();
+    let s2 = orders
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["external_id"] == "S-2")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let refunded = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/orders/{s2}/refunds"),
+            Some(json!({"amount": "10000"})),
+        )
+        .await;
+    assert_eq!(refunded.status, StatusCode::OK);
+    let activity = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            &format!("/api/v1/customers/{id}/activity"),
+            None,
+        )
+        .await
+        .json();
+    let krw = &activity["spend"][0];
+    assert_eq!(
+        (
+            krw["currency"].as_str(),
+            krw["orders"].as_i64(),
+            krw["net_minor"].as_i64(),
+            krw["average_minor"].as_i64()
+        ),
+        (Some("KRW"), Some(2), Some(70_000), Some(35_000)),
+        "cancelled orders and refunds left out: {activity}"
+    );
+    assert_eq!(activity["feedback"][0]["body"], "배송이 너무 늦었어요");
+    let page = app
+        .page(Role::Viewer, "GET", &format!("/customers/{id}"), None)
+        .await
+        .text();
+    assert!(page.contains("id=\"customer-feedback\"") && page.contains("배송이 너무 늦었어요"));
+    assert!(
+        page.contains("70,000") && page.contains("35,000"),
+        "spend and average shown"
+    );
+}

@@ -50,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(notes, add_note))
         .routes(routes!(timeline))
         .routes(routes!(orders))
+        .routes(routes!(activity))
         .routes(routes!(merge))
         .routes(routes!(export))
 }
@@ -493,6 +494,18 @@ pub async fn orders(
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Vec<Order>>> {
     Ok(Json(state.store.orders_of(id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/activity", security(("bearer" = ["customers_read"])), tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = nunchi_app::customer_activity::CustomerActivity, description = "Their recent feedback, spend per currency and when they were last seen")))]
+pub async fn activity(
+    auth: crate::auth::Auth,
+    state: axum::extract::State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<nunchi_app::customer_activity::CustomerActivity>> {
+    Ok(Json(
+        nunchi_app::customer_activity::activity(&state, &auth.as_actor(), id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -150,6 +150,14 @@ struct TimelineView {
     amount: String,
 }
 
+struct FeedbackView {
+    when: String,
+    source: String,
+    rating: String,
+    sentiment: String,
+    body: String,
+}
+
 struct PointsCard {
     balance: String,
     pending: String,
@@ -188,6 +196,9 @@ struct ProfilePage {
     older_href: Option<String>,
     /// Balance, pending and tier, when the program is on or they hold points.
     points: Option<PointsCard>,
+    /// Spend per currency, first and last order, last seen.
+    figures: Vec<(&'static str, String)>,
+    feedback: Vec<FeedbackView>,
     masked: bool,
     can_write: bool,
     can_merge: bool,
@@ -281,6 +292,43 @@ async fn profile(
     let notes: Vec<Note> = state.store.notes(id).await?;
     let orders = state.store.orders_of(id).await?;
     let points = points_card(&state, &auth, id).await?;
+    let activity = nunchi_app::customer_activity::activity(&state, &auth.as_actor(), id).await?;
+    let day = |ms: i64| fmt_time(ms)[..10].to_string();
+    let mut figures: Vec<(&'static str, String)> = activity
+        .spend
+        .iter()
+        .flat_map(|s| {
+            [
+                (
+                    t.cust_spend,
+                    format!(
+                        "{} · {} {}",
+                        fmt_money(s.net_minor, &s.currency),
+                        count(&s.orders),
+                        t.cust_orders_unit
+                    ),
+                ),
+                (t.cust_aov, fmt_money(s.average_minor, &s.currency)),
+            ]
+        })
+        .collect();
+    if let Some(at) = activity.last_order_at {
+        figures.push((t.cust_last_order, day(at)));
+    }
+    if let Some(at) = activity.last_seen_at {
+        figures.push((t.cust_last_seen, fmt_time(at)));
+    }
+    let feedback = activity
+        .feedback
+        .iter()
+        .map(|f| FeedbackView {
+            when: day(f.created_at),
+            source: f.source.to_string(),
+            rating: f.rating_label().unwrap_or_default(),
+            sentiment: f.sentiment_label.clone().unwrap_or_default(),
+            body: f.body.clone(),
+        })
+        .collect();
     let view = ProfilePage {
         chrome: Chrome::new(
             &auth,
@@ -339,6 +387,8 @@ async fn profile(
             .map(|e| timeline_view(id, e))
             .collect(),
         points,
+        figures,
+        feedback,
         older_href: timeline
             .next_cursor
             .map(|cur| format!("/customers/{id}?cursor={}#timeline", enc(&cur))),

@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use nunchi_core::loyalty::{
     Downgrade, Op, Program, RefundPolicy,
-    earn::{EarnRule, RuleKind, ScopeKind},
+    earn::{EarnRule, ScopeKind},
     tiers::Tier,
 };
 use nunchi_store::{Store, model::Order};
@@ -45,38 +45,15 @@ pub fn program() -> Program {
 }
 
 fn rules() -> Vec<EarnRule> {
-    let rule = |name: &str, kind, scope, values: &[&str]| EarnRule {
-        id: 0,
-        name: name.into(),
-        kind,
-        points: 1,
-        per_minor: 100,
-        currency: "KRW".into(),
-        percent: 0,
-        scope,
-        scope_values: values.iter().map(|v| v.to_string()).collect(),
-        starts_at: None,
-        ends_at: None,
-        active: true,
-    };
-    let mut gift = rule(
-        "선물 세트 2배 적립 (재고 소진)",
-        RuleKind::Multiplier,
-        ScopeKind::Category,
-        &["gift"],
-    );
-    gift.percent = 200;
-    let mut forest = rule(
-        "숲 등급 1.5배",
-        RuleKind::Multiplier,
-        ScopeKind::Tier,
-        &["forest"],
-    );
-    forest.percent = 150;
     vec![
-        rule("기본 적립 1%", RuleKind::Base, ScopeKind::All, &[]),
-        gift,
-        forest,
+        EarnRule::base("기본 적립 1%", 1, 100, "KRW"),
+        EarnRule::multiplier(
+            "선물 세트 2배 적립 (재고 소진)",
+            200,
+            ScopeKind::Category,
+            &["gift"],
+        ),
+        EarnRule::multiplier("숲 등급 1.5배", 150, ScopeKind::Tier, &["forest"]),
     ]
 }
 

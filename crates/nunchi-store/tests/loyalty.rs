@@ -10,7 +10,7 @@ use nunchi_core::{
     import::CustomerRecord,
     loyalty::{
         Op, RefundPolicy,
-        earn::{EarnRule, RuleKind, ScopeKind},
+        earn::{EarnRule, ScopeKind},
     },
 };
 use nunchi_store::{Store, StoreError, each_backend, testing};
@@ -222,18 +222,9 @@ each_backend!(a_merge_keeps_both_customers_points, |s| {
 
 each_backend!(rules_that_would_double_award_are_refused, |s| {
     let rule = |name: &str, values: &[&str]| EarnRule {
-        id: 0,
-        name: name.into(),
-        kind: RuleKind::Multiplier,
-        points: 0,
-        per_minor: 0,
-        currency: "KRW".into(),
-        percent: 200,
-        scope: ScopeKind::Category,
-        scope_values: values.iter().map(|v| v.to_string()).collect(),
         starts_at: Some(0),
         ends_at: Some(10 * DAY),
-        active: true,
+        ..EarnRule::multiplier(name, 200, ScopeKind::Category, values)
     };
     let first = s
         .save_loyalty_rule(&rule("겨울 외투 2배", &["outer"]))

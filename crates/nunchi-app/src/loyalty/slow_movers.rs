@@ -85,19 +85,11 @@ pub async fn accept(app: &App, actor: &Actor, a: &Acceptance) -> Result<i64> {
     let product =
         crate::error::required_text(&a.product, 200, "invalid_product", "name the product")?;
     let now = app.now();
+    let name = format!("재고 소진 ×{:.1} · {product}", a.percent as f64 / 100.0);
     let rule = EarnRule {
-        id: 0,
-        name: format!("재고 소진 ×{:.1} · {product}", a.percent as f64 / 100.0),
-        kind: RuleKind::Multiplier,
-        points: 0,
-        per_minor: 0,
-        currency: "KRW".into(),
-        percent: a.percent,
-        scope: ScopeKind::Product,
-        scope_values: vec![product.to_string()],
         starts_at: Some(now),
         ends_at: Some(now + a.days * DAY_MS),
-        active: true,
+        ..EarnRule::multiplier(&name, a.percent, ScopeKind::Product, &[product])
     };
     super::save_rule(app, actor, rule).await
 }

@@ -78,6 +78,39 @@ pub struct LineContext<'a> {
 }
 
 impl EarnRule {
+    /// A base rate for everything: `points` per `per_minor` minor units of `currency`,
+    /// always on (narrow it by setting the other fields).
+    pub fn base(name: &str, points: i64, per_minor: i64, currency: &str) -> Self {
+        Self {
+            id: 0,
+            name: name.into(),
+            kind: RuleKind::Base,
+            points,
+            per_minor,
+            currency: currency.into(),
+            percent: 0,
+            scope: ScopeKind::All,
+            scope_values: vec![],
+            starts_at: None,
+            ends_at: None,
+            active: true,
+        }
+    }
+
+    /// A multiplier (`percent`, 200 doubling the base) for the given values of `scope`,
+    /// always on.
+    pub fn multiplier(name: &str, percent: i64, scope: ScopeKind, values: &[&str]) -> Self {
+        Self {
+            kind: RuleKind::Multiplier,
+            points: 0,
+            per_minor: 0,
+            percent,
+            scope,
+            scope_values: values.iter().map(|v| v.to_string()).collect(),
+            ..Self::base(name, 0, 0, "KRW")
+        }
+    }
+
     /// The rule if it makes sense on its own.
     pub fn checked(mut self) -> CoreResult<Self> {
         self.name = self.name.trim().to_string();
@@ -228,27 +261,14 @@ mod tests {
     fn base(id: i64, per_minor: i64) -> EarnRule {
         EarnRule {
             id,
-            name: format!("base {id}"),
-            kind: RuleKind::Base,
-            points: 1,
-            per_minor,
-            currency: "KRW".into(),
-            percent: 100,
-            scope: ScopeKind::All,
-            scope_values: vec![],
-            starts_at: None,
-            ends_at: None,
-            active: true,
+            ..EarnRule::base(&format!("base {id}"), 1, per_minor, "KRW")
         }
     }
 
     fn multiplier(id: i64, scope: ScopeKind, values: &[&str], percent: i64) -> EarnRule {
         EarnRule {
-            kind: RuleKind::Multiplier,
-            percent,
-            scope,
-            scope_values: values.iter().map(|v| v.to_string()).collect(),
-            ..base(id, 1)
+            id,
+            ..EarnRule::multiplier(&format!("rule {id}"), percent, scope, values)
         }
     }
 

@@ -13,7 +13,7 @@ use nunchi_core::{
     import::CustomerRecord,
     loyalty::{
         Ledger, Op, Program,
-        earn::{EarnRule, RuleKind, ScopeKind},
+        earn::{EarnRule, ScopeKind},
     },
 };
 
@@ -99,30 +99,10 @@ async fn drive(dir: &std::path::Path, lines: usize) -> anyhow::Result<()> {
         ..Program::default()
     })
     .await?;
-    let rule = |name: &str, kind, scope, values: &[&str], percent| EarnRule {
-        id: 0,
-        name: name.into(),
-        kind,
-        points: 1,
-        per_minor: 100,
-        currency: "KRW".into(),
-        percent,
-        scope,
-        scope_values: values.iter().map(|v| v.to_string()).collect(),
-        starts_at: None,
-        ends_at: None,
-        active: true,
-    };
-    on.save_loyalty_rule(&rule("base", RuleKind::Base, ScopeKind::All, &[], 0))
+    on.save_loyalty_rule(&EarnRule::base("base", 1, 100, "KRW"))
         .await?;
-    on.save_loyalty_rule(&rule(
-        "gift x2",
-        RuleKind::Multiplier,
-        ScopeKind::Category,
-        &["gift"],
-        200,
-    ))
-    .await?;
+    let gift = EarnRule::multiplier("gift x2", 200, ScopeKind::Category, &["gift"]);
+    on.save_loyalty_rule(&gift).await?;
     let on_rate = import(&on, &csv).await?;
     println!(
         "import {lines} order lines, loyalty on: {on_rate:.0} lines/s ({:.1}% of the rate without earning)",
@@ -258,20 +238,7 @@ async fn replay_in(
         })
         .await?;
     store
-        .save_loyalty_rule(&EarnRule {
-            id: 0,
-            name: "base".into(),
-            kind: RuleKind::Base,
-            points: 1,
-            per_minor,
-            currency: currency.to_string(),
-            percent: 0,
-            scope: ScopeKind::All,
-            scope_values: vec![],
-            starts_at: None,
-            ends_at: None,
-            active: true,
-        })
+        .save_loyalty_rule(&EarnRule::base("base", 1, per_minor, currency))
         .await?;
     let started = Instant::now();
     let report = nunchi_app::import::import_orders(

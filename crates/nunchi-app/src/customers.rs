@@ -143,6 +143,32 @@ pub async fn merge(state: &App, actor: &Actor, source: i64, target: i64) -> Resu
     Ok(())
 }
 
+/// Replaces a customer's tags (each checked), recorded in the audit log; shared by the
+/// API's update and the profile page.
+pub async fn set_tags(state: &App, actor: &Actor, id: i64, tags: &[String]) -> Result<()> {
+    if !actor.can(nunchi_core::access::Permission::CustomersWrite) {
+        return Err(crate::Error::Forbidden);
+    }
+    let parsed: Vec<nunchi_core::customer::Tag> = tags
+        .iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+        .map(nunchi_core::customer::Tag::parse)
+        .collect::<std::result::Result<_, _>>()?;
+    state.store.customer(id).await?;
+    state.store.set_tags(id, &parsed).await?;
+    let names: Vec<&str> = parsed.iter().map(|t| t.as_str()).collect();
+    state
+        .audit_by(
+            actor,
+            "customer.tags",
+            &format!("customer {id}"),
+            &names.join(", "),
+        )
+        .await;
+    Ok(())
+}
+
 /// Erases a customer's personal data and records it; shared by the API and the profile page.
 pub async fn erase(state: &App, actor: &Actor, id: i64) -> Result<()> {
     let files = state.store.customer_attachment_files(id).await?;

@@ -119,6 +119,7 @@ impl Strings {
             "customer.erase" => self.audit_customer_erase,
             "customer.export" => self.audit_customer_export,
             "customer.merge" => self.audit_customer_merge,
+            "customer.tags" => self.audit_customer_tags,
             "export" => self.audit_export,
             "follow_up.close" => self.audit_follow_up_close,
             "follow_up.note" => self.audit_follow_up_note,

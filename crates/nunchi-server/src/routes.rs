@@ -57,6 +57,7 @@ pub const UI: &[RouteSpec] = &[
     r("GET", "/customers", Some(CustomersRead)),
     r("GET", "/customers/{id}", Some(CustomersRead)),
     r("POST", "/customers/{id}/notes", Some(CustomersWrite)),
+    r("POST", "/customers/{id}/tags", Some(CustomersWrite)),
     r("POST", "/customers/{id}/merge", Some(CustomersMerge)),
     r("POST", "/customers/{id}/erase", Some(CustomersErase)),
     r("GET", "/customers/{id}/export", Some(DataExport)),

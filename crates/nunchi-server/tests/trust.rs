@@ -818,3 +818,66 @@ async fn customer_360_shows_what_the_customer_said_and_spent() {
         "spend and average shown"
     );
 }
+
+/// Item 21: tags could only be changed through the API; the profile edits them, audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_360_edits_tags_and_the_audit_log_says_so() {
+    let app = TestApp::new().await;
+    let id = app
+        .customer(json!({"external_id": "C-TAG", "name": "태그님", "tags": ["vip"]}))
+        .await;
+    let csrf = app.csrf(Role::Agent).to_string();
+    let page = app
+        .page(Role::Agent, "GET", &format!("/customers/{id}"), None)
+        .await
+        .text();
+    assert!(page.contains("id=\"tags-form\"") && page.contains("value=\"vip\""));
+    let form =
+        format!("csrf={csrf}&tags=vip%2C+%EB%AF%BC%EA%B0%90%EC%84%B1+%ED%94%BC%EB%B6%80%2C+");
+    let r = app
+        .page(
+            Role::Agent,
+            "POST",
+            &format!("/customers/{id}/tags"),
+            Some(&form),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let c = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/customers/{id}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(c["tags"], json!(["vip", "민감성 피부"]), "{c}");
+    let bad = format!("csrf={csrf}&tags={}", "x".repeat(200));
+    let r = app
+        .page(
+            Role::Agent,
+            "POST",
+            &format!("/customers/{id}/tags"),
+            Some(&bad),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let viewer = app
+        .page(Role::Viewer, "GET", &format!("/customers/{id}"), None)
+        .await
+        .text();
+    assert!(!viewer.contains("id=\"tags-form\""));
+    let audit = app
+        .api(Some(Role::Admin), "GET", "/api/v1/audit", None)
+        .await
+        .json();
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "customer.tags"),
+        "{audit}"
+    );
+}

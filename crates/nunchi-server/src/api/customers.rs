@@ -297,15 +297,15 @@ pub async fn update(
         p.time_zone.as_deref(),
         p.preferred_channel.as_deref(),
     )?;
-    let tags: Option<Vec<Tag>> = p
-        .tags
-        .as_ref()
-        .map(|t| t.iter().map(|t| Tag::parse(t)).collect::<Result<_, _>>())
-        .transpose()?;
+    if let Some(tags) = &p.tags {
+        for t in tags {
+            Tag::parse(t)?;
+        }
+    }
     let attrs = parse_attributes(&state, &p.attributes).await?;
     state.store.update_profile(id, &fields).await?;
-    if let Some(tags) = tags {
-        state.store.set_tags(id, &tags).await?;
+    if let Some(tags) = &p.tags {
+        nunchi_app::customers::set_tags(&state, &auth.as_actor(), id, tags).await?;
     }
     for (key, ty, value) in attrs {
         state.store.set_attribute(id, &key, ty, &value).await?;

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers", get(list))
         .route("/customers/{id}", get(profile))
         .route("/customers/{id}/notes", post(add_note))
+        .route("/customers/{id}/tags", post(set_tags))
         .route("/customers/{id}/merge", post(merge))
         .route("/customers/{id}/erase", post(erase))
         .route("/customers/{id}/export", get(export))
@@ -431,6 +432,25 @@ async fn add_note(
         )
         .await?;
     Ok(Redirect::to(&format!("/customers/{id}#notes")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TagsForm {
+    csrf: String,
+    #[serde(default)]
+    tags: String,
+}
+
+async fn set_tags(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersWrite>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<TagsForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let tags: Vec<String> = f.tags.split(',').map(str::to_string).collect();
+    customers::set_tags(&state, &auth.as_actor(), id, &tags).await?;
+    Ok(Redirect::to(&format!("/customers/{id}")).into_response())
 }
 
 #[derive(Debug, Deserialize)]

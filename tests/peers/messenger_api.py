@@ -9,11 +9,16 @@ Usage: messenger_api.py LINE_TOKEN TELEGRAM_TOKEN OUT_FILE — prints its port.
   another token answers 401 `{"ok": false, ...}`.
 - GET /v2/bot/message/<id>/content (LINE, same token): a small PNG, as LINE serves a photo.
 - POST /bot<TOKEN>/getFile then GET /file/bot<TOKEN>/<path> (Telegram): a small JPEG.
+- POST /bot<TELEGRAM_TOKEN>/sendDocument or /sendPhoto as multipart/form-data with
+  `chat_id` and the file under `document` / `photo`; recorded as api "telegram_file" with
+  the method, chat id, file name, type and size.
 Each accepted request is appended to OUT_FILE as a JSON line {"api", "headers", "body"}.
 """
 import json
 import re
 import sys
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LINE_TOKEN, TELEGRAM_TOKEN, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -58,6 +63,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+        upload = re.fullmatch(r"/bot([^/]+)/(sendDocument|sendPhoto)", self.path)
+        if upload:
+            return self.telegram_file(upload.group(1), upload.group(2), raw)
         try:
             body = json.loads(raw)
         except ValueError:
@@ -104,6 +112,28 @@ class Handler(BaseHTTPRequestHandler):
         sent["n"] += 1
         record("telegram", {}, body)
         self.answer(200, {"ok": True, "result": {"message_id": sent["n"], "chat": {"id": body["chat_id"]}, "text": text}})
+
+    def telegram_file(self, token, method, raw):
+        if token != TELEGRAM_TOKEN:
+            return self.answer(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        ctype = self.headers.get("content-type", "")
+        if not ctype.startswith("multipart/form-data"):
+            return self.answer(400, {"ok": False, "error_code": 400, "description": "Bad Request: there is no file in the request"})
+        form = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
+        fields, file = {}, None
+        for part in form.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            data = part.get_payload(decode=True) or b""
+            if part.get_filename():
+                file = {"field": name, "name": part.get_filename(), "type": part.get_content_type(), "size": len(data), "head": data[:4].hex()}
+            else:
+                fields[name] = data.decode()
+        want = "photo" if method == "sendPhoto" else "document"
+        if "chat_id" not in fields or not file or file["field"] != want:
+            return self.answer(400, {"ok": False, "error_code": 400, "description": "Bad Request: there is no " + want + " in the request"})
+        sent["n"] += 1
+        record("telegram_file", {}, {"method": method, "chat_id": fields["chat_id"], **file})
+        self.answer(200, {"ok": True, "result": {"message_id": sent["n"], "chat": {"id": fields["chat_id"]}}})
 
     def log_message(self, *args):
         pass

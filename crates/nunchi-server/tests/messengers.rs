@@ -454,6 +454,48 @@ async fn telegram_updates_need_the_secret_token_and_replies_go_to_the_chat() {
     assert_eq!(calls[0]["api"], "telegram");
     assert_eq!(calls[0]["body"]["chat_id"], 1111111);
     assert_eq!(calls[0]["body"]["text"], "내일까지 환불됩니다.");
+
+    // An agent's file goes with the reply as an upload: a PDF as a document.
+    let up = app
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri(format!(
+                    "/api/v1/conversations/{conversation}/attachments?filename=guide.pdf"
+                ))
+                .header("authorization", app.bearer(Role::Agent))
+                .header("content-type", "application/octet-stream")
+                .body(Body::from(b"%PDF-1.4\n%guide\n".to_vec()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.text());
+    let with_file = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(json!({"text": "교환 안내서를 보내드려요", "attachment_ids": [up.json()["id"]]})),
+        )
+        .await;
+    assert!(with_file.status.is_success(), "{}", with_file.text());
+    let done = delivered(&app, conversation, with_file.json()["id"].as_i64().unwrap()).await;
+    assert_eq!(done["delivery"], "sent", "{done}");
+    let calls = peer_lines(out.path());
+    let file = calls
+        .iter()
+        .find(|c| c["api"] == "telegram_file")
+        .unwrap_or_else(|| panic!("no upload in {calls:?}"));
+    assert_eq!(
+        (
+            file["body"]["method"].as_str(),
+            file["body"]["chat_id"].as_str(),
+            file["body"]["name"].as_str()
+        ),
+        (Some("sendDocument"), Some("1111111"), Some("guide.pdf")),
+        "{file}"
+    );
+    assert_eq!(file["body"]["head"], "25504446", "the file's own bytes");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,6 +111,24 @@ pub(crate) trait Adapter: Sync {
     fn accepted(&self, status: u16) -> bool {
         (200..300).contains(&status)
     }
+    /// How a file sent with a reply goes out, for providers that take uploads (none for
+    /// the others, whose replies carry the text alone).
+    fn file_request(
+        &self,
+        _channel: &MessengerChannel,
+        _reply: &Reply,
+        _content_type: &str,
+    ) -> Option<anyhow::Result<FileUpload>> {
+        None
+    }
+}
+
+/// A file sent as a multipart upload: the form's text fields, then the file under `part`.
+#[derive(Debug, Clone)]
+pub struct FileUpload {
+    pub url: String,
+    pub fields: Vec<(String, String)>,
+    pub part: &'static str,
 }
 
 fn adapter(kind: MessengerKind) -> &'static dyn Adapter {
@@ -538,6 +556,10 @@ impl crate::jobs::Job for ReplyJob {
             anyhow::Ok(())
         }
         .await;
+        let sent = match sent {
+            Ok(()) => send_files(app, &channel, messenger, &reply).await,
+            Err(e) => Err(e),
+        };
         match sent {
             Ok(()) => {
                 app.store.set_delivery(line.id, "sent", None).await?;
@@ -553,6 +575,50 @@ impl crate::jobs::Job for ReplyJob {
             }
         }
     }
+}
+
+/// Uploads the files sent with a reply, where the provider takes uploads.
+async fn send_files(
+    app: &App,
+    channel: &MessengerChannel,
+    messenger: &dyn Adapter,
+    reply: &Reply,
+) -> anyhow::Result<()> {
+    let files = crate::attachments::of_messages(app, &[reply.message_id])
+        .await?
+        .remove(&reply.message_id)
+        .unwrap_or_default();
+    for f in files.iter().filter(|f| f.rejected.is_none()) {
+        let Some(upload) = messenger.file_request(channel, reply, &f.content_type) else {
+            continue;
+        };
+        let upload = upload?;
+        let bytes = crate::attachments::bytes_of(app, f).await?;
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(f.filename.clone())
+            .mime_str(&f.content_type)?;
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in upload.fields {
+            form = form.text(k, v);
+        }
+        let answer = app
+            .http
+            .post(&upload.url)
+            .multipart(form.part(upload.part, part))
+            .send()
+            .await?;
+        let status = answer.status().as_u16();
+        if !messenger.accepted(status) {
+            let said = answer.text().await.unwrap_or_default();
+            anyhow::bail!(
+                "{} refused the file {}: {status} {}",
+                channel.kind,
+                f.filename,
+                inbound_mail::clip(&said, 300)
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

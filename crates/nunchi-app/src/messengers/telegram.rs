@@ -144,6 +144,29 @@ impl Adapter for Telegram {
             })
             .collect())
     }
+
+    /// Photos go as photos (`sendPhoto`), anything else as a document (`sendDocument`).
+    fn file_request(
+        &self,
+        channel: &MessengerChannel,
+        reply: &Reply,
+        content_type: &str,
+    ) -> Option<anyhow::Result<super::FileUpload>> {
+        let photo = matches!(
+            content_type,
+            "image/jpeg" | "image/png" | "image/gif" | "image/webp"
+        );
+        let (method, part) = if photo {
+            ("sendPhoto", "photo")
+        } else {
+            ("sendDocument", "document")
+        };
+        Some(super::token(channel).map(|token| super::FileUpload {
+            url: format!("{}/bot{token}/{method}", super::api_root(channel, API)),
+            fields: vec![("chat_id".into(), reply.recipient.clone())],
+            part,
+        }))
+    }
 }
 
 #[cfg(test)]

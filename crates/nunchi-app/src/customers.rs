@@ -169,6 +169,40 @@ pub async fn set_tags(state: &App, actor: &Actor, id: i64, tags: &[String]) -> R
     Ok(())
 }
 
+/// Sets one custom attribute from typed text: the key's declared type, or the one the
+/// text reads as for a new key; recorded in the audit log.
+pub async fn set_attribute(
+    state: &App,
+    actor: &Actor,
+    id: i64,
+    key: &str,
+    value: &str,
+) -> Result<()> {
+    use nunchi_core::customer::{AttributeType, parse_attribute_key};
+    if !actor.can(nunchi_core::access::Permission::CustomersWrite) {
+        return Err(crate::Error::Forbidden);
+    }
+    let key = parse_attribute_key(key)?;
+    let value = value.trim();
+    let ty = state
+        .store
+        .attribute_type(&key)
+        .await?
+        .unwrap_or_else(|| AttributeType::infer(value));
+    let canonical = ty.canonical(&key, value)?;
+    state.store.customer(id).await?;
+    state.store.set_attribute(id, &key, ty, &canonical).await?;
+    state
+        .audit_by(
+            actor,
+            "customer.attribute",
+            &format!("customer {id}"),
+            &format!("{key} = {canonical}"),
+        )
+        .await;
+    Ok(())
+}
+
 /// Erases a customer's personal data and records it; shared by the API and the profile page.
 pub async fn erase(state: &App, actor: &Actor, id: i64) -> Result<()> {
     let files = state.store.customer_attachment_files(id).await?;

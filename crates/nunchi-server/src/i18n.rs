@@ -116,6 +116,7 @@ impl Strings {
             "messenger.delete" => self.audit_messenger_delete,
             "sla_policy.create" => self.audit_sla_policy_create,
             "sla_policy.delete" => self.audit_sla_policy_delete,
+            "customer.attribute" => self.audit_customer_attribute,
             "customer.erase" => self.audit_customer_erase,
             "customer.export" => self.audit_customer_export,
             "customer.merge" => self.audit_customer_merge,

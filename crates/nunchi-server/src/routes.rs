@@ -58,6 +58,7 @@ pub const UI: &[RouteSpec] = &[
     r("GET", "/customers/{id}", Some(CustomersRead)),
     r("POST", "/customers/{id}/notes", Some(CustomersWrite)),
     r("POST", "/customers/{id}/tags", Some(CustomersWrite)),
+    r("POST", "/customers/{id}/attributes", Some(CustomersWrite)),
     r("POST", "/customers/{id}/merge", Some(CustomersMerge)),
     r("POST", "/customers/{id}/erase", Some(CustomersErase)),
     r("GET", "/customers/{id}/export", Some(DataExport)),

@@ -881,3 +881,87 @@ async fn customer_360_edits_tags_and_the_audit_log_says_so() {
         "{audit}"
     );
 }
+
+/// Item 21: custom attributes could only be set through the API or an import; the profile
+/// sets them, typed as the key is declared, audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_360_sets_attributes_typed_and_audited() {
+    let app = TestApp::new().await;
+    let id = app
+        .customer(json!({"external_id": "C-ATTR", "name": "속성님"}))
+        .await;
+    let csrf = app.csrf(Role::Agent).to_string();
+    let set = |key: &str, value: &str| {
+        format!(
+            "csrf={csrf}&key={key}&value={}",
+            &serde_urlencoded::to_string([("", value)]).unwrap()[1..]
+        )
+    };
+    let r = app
+        .page(
+            Role::Agent,
+            "POST",
+            &format!("/customers/{id}/attributes"),
+            Some(&set("skin_type", "민감성")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = app
+        .page(
+            Role::Agent,
+            "POST",
+            &format!("/customers/{id}/attributes"),
+            Some(&set("visits", "12")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    // The key is a number now: text is refused, and so is a key that is not snake_case.
+    for (key, value) in [("visits", "many"), ("Skin Type", "x")] {
+        let r = app
+            .page(
+                Role::Agent,
+                "POST",
+                &format!("/customers/{id}/attributes"),
+                Some(&set(key, value)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{key}={value}");
+    }
+    let c = app
+        .api(
+            Some(Role::Agent),
+            "GET",
+            &format!("/api/v1/customers/{id}"),
+            None,
+        )
+        .await
+        .json();
+    let attrs: Vec<(String, String)> = c["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["key"].as_str().unwrap().to_string(),
+                a["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        attrs.contains(&("skin_type".into(), "민감성".into())),
+        "{c}"
+    );
+    assert!(attrs.contains(&("visits".into(), "12".into())), "{c}");
+    let audit = app
+        .api(Some(Role::Admin), "GET", "/api/v1/audit", None)
+        .await
+        .json();
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "customer.attribute"),
+        "{audit}"
+    );
+}

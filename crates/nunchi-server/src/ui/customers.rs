@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(profile))
         .route("/customers/{id}/notes", post(add_note))
         .route("/customers/{id}/tags", post(set_tags))
+        .route("/customers/{id}/attributes", post(set_attribute))
         .route("/customers/{id}/merge", post(merge))
         .route("/customers/{id}/erase", post(erase))
         .route("/customers/{id}/export", get(export))
@@ -451,6 +452,26 @@ async fn set_tags(
     let tags: Vec<String> = f.tags.split(',').map(str::to_string).collect();
     customers::set_tags(&state, &auth.as_actor(), id, &tags).await?;
     Ok(Redirect::to(&format!("/customers/{id}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AttributeForm {
+    csrf: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+async fn set_attribute(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersWrite>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<AttributeForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    customers::set_attribute(&state, &auth.as_actor(), id, &f.key, &f.value).await?;
+    Ok(Redirect::to(&format!("/customers/{id}#attributes")).into_response())
 }
 
 #[derive(Debug, Deserialize)]

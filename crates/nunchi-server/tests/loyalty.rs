@@ -204,6 +204,12 @@ async fn orders_earn_pending_points_that_refunds_reverse_once() {
         .await
         .text();
     assert!(page.contains("id=\"points\"") && page.contains("k-points") && page.contains("k-tier"));
+    // In the reader's words, not the stored keys.
+    assert!(
+        page.contains("<strong>Earned</strong>") && page.contains("<strong>Sprout</strong>"),
+        "{page}"
+    );
+    assert!(!page.contains("<strong>earn</strong>") && !page.contains("<strong>sprout</strong>"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -229,7 +229,38 @@ fn order_view(o: &Order) -> OrderView {
     }
 }
 
-fn timeline_view(customer_id: i64, e: TimelineEntry) -> TimelineView {
+/// How the reader names the timeline's points and tier lines (their stored titles are an
+/// entry kind and a tier key).
+struct PointsNames<'a> {
+    t: &'a crate::i18n::Strings,
+    program: &'a nunchi_core::loyalty::Program,
+    ko: bool,
+}
+
+impl PointsNames<'_> {
+    fn title(&self, kind: &str, title: String) -> String {
+        match kind {
+            "points" => nunchi_core::loyalty::EntryKind::parse(&title)
+                .map(|k| super::loyalty::kind_label(self.t, k).to_string())
+                .unwrap_or(title),
+            "tier" => self.tier(&title),
+            _ => title,
+        }
+    }
+
+    fn tier(&self, key: &str) -> String {
+        nunchi_app::loyalty::tier_named(self.program, Some(key))
+            .map(|t| super::loyalty::tier_name(self.ko, t))
+            .unwrap_or_else(|| key.to_string())
+    }
+}
+
+fn timeline_view(customer_id: i64, names: &PointsNames<'_>, e: TimelineEntry) -> TimelineView {
+    let detail = if e.kind == "tier" && !e.detail.is_empty() {
+        format!("← {}", names.tier(&e.detail))
+    } else {
+        e.detail
+    };
     TimelineView {
         href: match e.kind.as_str() {
             "conversation" => Some(format!("/inbox/{}", e.ref_id)),
@@ -240,10 +271,10 @@ fn timeline_view(customer_id: i64, e: TimelineEntry) -> TimelineView {
             (Some(m), Some(c)) => fmt_money(m, c),
             _ => String::new(),
         },
+        title: names.title(&e.kind, e.title),
         kind: e.kind,
         when: fmt_time(e.at),
-        title: e.title,
-        detail: e.detail,
+        detail,
     }
 }
 
@@ -294,6 +325,12 @@ async fn profile(
     let notes: Vec<Note> = state.store.notes(id).await?;
     let orders = state.store.orders_of(id).await?;
     let points = points_card(&state, &auth, id).await?;
+    let program = nunchi_app::loyalty::program(&state).await?;
+    let names = PointsNames {
+        t,
+        program: &program,
+        ko: lang_of(&auth) == crate::i18n::Lang::Ko,
+    };
     let activity = nunchi_app::customer_activity::activity(&state, &auth.as_actor(), id).await?;
     let day = |ms: i64| fmt_time(ms)[..10].to_string();
     let mut figures: Vec<(&'static str, String)> = activity
@@ -386,7 +423,7 @@ async fn profile(
         timeline: timeline
             .items
             .into_iter()
-            .map(|e| timeline_view(id, e))
+            .map(|e| timeline_view(id, &names, e))
             .collect(),
         points,
         figures,

@@ -602,6 +602,12 @@ pub trait LoyaltyStore: Send + Sync {
     /// Their entries, newest first.
     async fn loyalty_entries(&self, customer_id: i64, limit: i64)
     -> StoreResult<Vec<LoyaltyEntry>>;
+    /// Their entry written under `key`; none when no entry has it or it is another's.
+    async fn loyalty_entry_by_key(
+        &self,
+        customer_id: i64,
+        key: &str,
+    ) -> StoreResult<Option<LoyaltyEntryRow>>;
     /// Their points as kept (lots, debt, tier), without a replay.
     async fn loyalty_points(&self, customer_id: i64) -> StoreResult<PointsState>;
     /// Customers holding a lot whose expiry has passed with points left.

@@ -80,6 +80,34 @@ pub async fn save_rule(app: &App, actor: &Actor, rule: EarnRule) -> Result<i64> 
     Ok(id)
 }
 
+/// Switches an earn rule on or off (checked again: a rule switched on must not double-award).
+pub async fn set_rule_active(app: &App, actor: &Actor, id: i64, active: bool) -> Result<()> {
+    let mut rule = app
+        .store
+        .loyalty_rules()
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| Error::NotFound(format!("loyalty rule {id}")))?;
+    rule.active = active;
+    save_rule(app, actor, rule).await?;
+    Ok(())
+}
+
+/// A customer's ledger entries, newest first, each debit with the lots it drew from.
+pub async fn customer_entries(
+    app: &App,
+    actor: &Actor,
+    customer_id: i64,
+    limit: i64,
+) -> Result<Vec<nunchi_store::model::LoyaltyEntry>> {
+    if !actor.can(Permission::CustomersRead) {
+        return Err(Error::Forbidden);
+    }
+    app.store.customer(customer_id).await?;
+    Ok(app.store.loyalty_entries(customer_id, limit).await?)
+}
+
 /// The reward catalogue, in the order rewards were added.
 pub async fn rewards(app: &App) -> Result<Vec<nunchi_core::loyalty::reward::Reward>> {
     Ok(app.store.loyalty_rewards().await?)

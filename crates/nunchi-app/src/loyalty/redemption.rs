@@ -154,16 +154,15 @@ pub async fn redeem(
     };
     let entry = app
         .store
-        .loyalty_entries(customer_id, i64::MAX)
+        .loyalty_entry_by_key(customer_id, &key)
         .await?
-        .into_iter()
-        .find(|e| e.row.key == key && e.row.kind == EntryKind::Spend)
+        .filter(|e| e.kind == EntryKind::Spend)
         .ok_or_else(|| {
             Error::Conflict(format!(
                 "the redemption id {id:?} was used for another customer"
             ))
         })?;
-    let points = -entry.row.points;
+    let points = -entry.points;
     if input.reward_id.is_none() && points != input.points {
         return Err(Error::Conflict(format!(
             "the redemption id {id:?} was already used for {points} points"
@@ -179,12 +178,12 @@ pub async fn redeem(
             actor,
             "loyalty.points_redeemed",
             &format!("customer:{customer_id}"),
-            &format!("{points} points, id {id}, {}", entry.row.reason),
+            &format!("{points} points, id {id}, {}", entry.reason),
         )
         .await;
     }
     Ok(Redemption {
-        entry_id: entry.row.id,
+        entry_id: entry.id,
         id: id.to_string(),
         points,
         reward_id: input.reward_id,
@@ -254,6 +253,20 @@ pub async fn save_reward(app: &App, actor: &Actor, reward: Reward) -> Result<i64
     )
     .await;
     Ok(id)
+}
+
+/// Switches a reward on or off.
+pub async fn set_reward_active(app: &App, actor: &Actor, id: i64, active: bool) -> Result<()> {
+    let mut reward = app
+        .store
+        .loyalty_rewards()
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| Error::NotFound(format!("reward {id}")))?;
+    reward.active = active;
+    save_reward(app, actor, reward).await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -56,9 +56,9 @@ pub async fn entries(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Vec<LoyaltyEntry>>> {
-    auth.require(nunchi_core::access::Permission::CustomersRead)?;
-    state.store.customer(id).await?;
-    Ok(Json(state.store.loyalty_entries(id, 1000).await?))
+    Ok(Json(
+        loyalty::customer_entries(&state, &auth.as_actor(), id, 1000).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -510,13 +510,11 @@ async fn toggle_rule(
     Form(f): Form<CsrfForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    let mut rule = loyalty::rules(&state)
+    let active = loyalty::rules(&state)
         .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("loyalty rule {id}")))?;
-    rule.active = !rule.active;
-    loyalty::save_rule(&state, &auth.as_actor(), rule).await?;
+        .iter()
+        .any(|r| r.id == id && r.active);
+    loyalty::set_rule_active(&state, &auth.as_actor(), id, !active).await?;
     Ok(Redirect::to("/loyalty#rules").into_response())
 }
 
@@ -562,13 +560,11 @@ async fn toggle_reward(
     Form(f): Form<CsrfForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
-    let mut reward = loyalty::rewards(&state)
+    let active = loyalty::rewards(&state)
         .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("reward {id}")))?;
-    reward.active = !reward.active;
-    redemption::save_reward(&state, &auth.as_actor(), reward).await?;
+        .iter()
+        .any(|r| r.id == id && r.active);
+    redemption::set_reward_active(&state, &auth.as_actor(), id, !active).await?;
     Ok(Redirect::to("/loyalty#rewards").into_response())
 }
 

@@ -104,9 +104,7 @@ async fn page(
             expires: l.expires_at.map(day).unwrap_or_else(|| t.loy_never.into()),
         })
         .collect();
-    let entries = state
-        .store
-        .loyalty_entries(id, 500)
+    let entries = loyalty::customer_entries(&state, &actor, id, 500)
         .await?
         .into_iter()
         .map(|e| {

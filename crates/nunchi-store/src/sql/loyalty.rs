@@ -51,6 +51,11 @@ pub(crate) const NEWEST_ENTRIES_OF: &str = "
     ORDER BY e.id DESC
     LIMIT $2";
 
+/// The customer's entry under an idempotency key (none when the key is another's).
+pub(crate) const ENTRY_BY_KEY: &str = "
+    SELECT e.* FROM loyalty_entries e JOIN loyalty_accounts a ON a.id = e.account_id
+    WHERE e.key = $1 AND a.customer_id = $2";
+
 pub(crate) const LOTS_OF: &str = "
     SELECT l.* FROM loyalty_lots l JOIN loyalty_accounts a ON a.id = l.account_id
     WHERE a.customer_id = $1
@@ -408,6 +413,18 @@ macro_rules! impl_loyalty_store {
                     .fetch_all(&self.read)
                     .await?;
                 Ok($crate::sql::loyalty::with_draws(rows, draws))
+            }
+
+            async fn loyalty_entry_by_key(
+                &self,
+                customer_id: i64,
+                key: &str,
+            ) -> $crate::StoreResult<Option<$crate::model::LoyaltyEntryRow>> {
+                Ok(sqlx::query_as($crate::sql::loyalty::ENTRY_BY_KEY)
+                    .bind(key)
+                    .bind(customer_id)
+                    .fetch_optional(&self.read)
+                    .await?)
             }
 
             async fn loyalty_points(

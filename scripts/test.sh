@@ -4,7 +4,8 @@
 #      dovecot-imapd;
 #      from PyPI: selenium, openapi-spec-validator, and the test peers chdb — ClickHouse
 #      in-process, for the funnel differential test — segment-analytics-python, Segment's
-#      own SDK for the ingest test, and aiosmtpd, the SMTP server the e-mail tests send to),
+#      own SDK for the ingest test, aiosmtpd, the SMTP server the e-mail tests send to, and
+#      lifetimes, the reference for customer lifetime value and the CDNOW data it ships),
 #   2. starts a throwaway PostgreSQL cluster on a free loopback port,
 #   3. runs every Rust test on SQLite and again on PostgreSQL (the store conformance suite
 #      covers both backends in each run),
@@ -37,6 +38,8 @@ python3 -c 'import selenium, openapi_spec_validator' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check 'selenium>=4.20,<5' 'openapi-spec-validator>=0.7,<1'
 python3 -c 'import chdb, segment.analytics, aiosmtpd' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check 'chdb>=3' 'segment-analytics-python>=2.3,<3' 'aiosmtpd>=1.4,<2'
+python3 -c 'import lifetimes' 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check 'lifetimes==0.11.3'
 # Installed above, so their tests must run rather than skip.
 export NUNCHI_TEST_REQUIRE_PYTHON_PEERS=1
 

@@ -102,6 +102,10 @@ enum Command {
     /// generator and timings.
     #[command(subcommand)]
     Analyze(commands::analyze::AnalyzeCommand),
+    /// Customer lifetime value on a transactions CSV: BG/NBD and Gamma-Gamma fits, RFM
+    /// scores and each customer's expected purchases and value.
+    #[command(subcommand)]
+    Clv(commands::clv::ClvCommand),
     /// Measure customer search latency on the current database (load a demo first), or
     /// with --conversation-messages N, fill the inbox with N messages and time its search,
     /// or with --inbound-mail N, take in N e-mails and time it, or with --chat-sockets N,

@@ -28,20 +28,6 @@ pub enum ImportKind {
     Feedback,
 }
 
-/// Counts bytes as the CSV reader consumes them, to drive the progress bar.
-struct Counting<R> {
-    inner: R,
-    bar: indicatif::ProgressBar,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.bar.inc(n as u64);
-        Ok(n)
-    }
-}
-
 pub async fn import(
     store: Arc<dyn Store>,
     kind: ImportKind,
@@ -63,7 +49,7 @@ pub async fn import(
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let reader: Box<dyn Read + Send> = Box::new(Counting {
+    let reader: Box<dyn Read + Send> = Box::new(super::csv_input::Counting {
         inner: std::io::BufReader::with_capacity(1 << 20, f),
         bar: bar.clone(),
     });

@@ -5,6 +5,8 @@ pub mod admin;
 pub mod analyze;
 pub mod assignment_bench;
 pub mod chat_bench;
+pub mod clv;
+pub mod csv_input;
 pub mod data;
 pub mod demo;
 pub mod inbox_bench;
@@ -99,6 +101,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Text(command) => text::run(command),
         Command::Analyze(command) => analyze::run(command),
+        Command::Clv(command) => clv::run(command),
         Command::Bench {
             queries,
             conversation_messages,

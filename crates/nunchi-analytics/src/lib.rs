@@ -2,7 +2,8 @@
 //! time per customer as they arrive, and the queries a CX team runs on them — ordered
 //! funnels with ClickHouse `windowFunnel` semantics, paths, retention cohorts and journey
 //! stage metrics, and CX scores (NPS, CSAT, CES) by period and group; and the customer
-//! models over purchase histories — RFM scores and lifetime value (BG/NBD, Gamma-Gamma).
+//! models over purchase histories — RFM scores, lifetime value (BG/NBD, Gamma-Gamma) and
+//! item-to-item recommendations.
 //! No storage, HTTP or clock in here: callers feed events and pass times in.
 //!
 //! Every fast query has a slow, obviously-correct twin in [`reference`]; the property
@@ -17,6 +18,7 @@ pub mod log;
 mod minimize;
 mod parallel;
 pub mod paths;
+pub mod recommend;
 pub mod reference;
 pub mod retention;
 pub mod rfm;

@@ -515,7 +515,9 @@ impl crate::jobs::Job for ImportJob {
                 .await
             }
             ImportKind::Orders => {
-                import_orders(app.store.clone(), reader, self.dry_run, &|_| {}).await
+                let report = import_orders(app.store.clone(), reader, self.dry_run, &|_| {}).await;
+                app.customer_models.mark_stale();
+                report
             }
         };
         // A file the import cannot read is the uploader's problem, not a retryable one:

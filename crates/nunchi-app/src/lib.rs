@@ -14,6 +14,7 @@ pub mod csat;
 pub use nunchi_core::clock;
 pub mod csv_records;
 pub mod customer_activity;
+pub mod customer_models;
 pub mod customers;
 pub mod demo;
 pub mod demo_loyalty;
@@ -115,6 +116,8 @@ pub struct App {
     pub survey_wakeup: Arc<tokio::sync::Notify>,
     /// Tells chat sockets and open inboxes which conversation moved.
     pub live: Arc<live::Live>,
+    /// Lifetime value, RFM and recommendations, fitted from the orders.
+    pub customer_models: Arc<customer_models::Cache>,
 }
 
 impl App {
@@ -167,6 +170,7 @@ impl App {
                 .expect("an HTTP client"),
             survey_wakeup: Arc::new(tokio::sync::Notify::new()),
             live: Arc::new(live::Live::default()),
+            customer_models: Arc::default(),
             config,
             clock,
         }

@@ -1,5 +1,6 @@
 //! Orders as operations: writing line items and recording refunds. Both bring the
-//! customer's points up to date (`loyalty::earning`), as the CSV import does for its rows.
+//! customer's points up to date (`loyalty::earning`), as the CSV import does for its rows,
+//! and mark the customer models (lifetime value, recommendations) stale.
 
 use nunchi_core::{access::Permission, import::OrderLine, money::Money};
 use nunchi_store::{StoreResult, model::OrderRow};
@@ -22,6 +23,7 @@ pub async fn write_lines(
         .filter_map(|r| r.as_ref().ok().copied())
         .collect();
     crate::loyalty::earning::follow_orders(app.store.as_ref(), app.now(), &ids).await?;
+    app.customer_models.mark_stale();
     Ok(written)
 }
 
@@ -35,5 +37,6 @@ pub async fn refund(app: &App, actor: &Actor, order_id: i64, amount: &str) -> Re
     let amount = Money::parse_amount(amount, order.row.currency)?;
     let row = app.store.refund_order(order_id, amount.minor).await?;
     crate::loyalty::earning::follow_orders(app.store.as_ref(), app.now(), &[order_id]).await?;
+    app.customer_models.mark_stale();
     Ok(row)
 }

@@ -213,6 +213,34 @@ pub struct OrderItem {
     pub quantity: i64,
 }
 
+/// One purchased order line as the customer models read it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PurchaseLine {
+    pub line_id: i64,
+    pub customer_id: i64,
+    pub placed_at: i64,
+    pub currency: String,
+    pub product: String,
+    /// Unit price × quantity.
+    pub line_minor: i64,
+    pub order_total_minor: i64,
+    /// Refunded of the order (all of it once refunded).
+    pub order_refunded_minor: i64,
+}
+
+impl PurchaseLine {
+    /// The line's amount net of its share of the order's refunds, to the nearest minor
+    /// unit (so an order's lines add up to what it kept within a unit per line).
+    pub fn net_minor(&self) -> i64 {
+        if self.order_total_minor <= 0 {
+            return self.line_minor;
+        }
+        let kept = i128::from((self.order_total_minor - self.order_refunded_minor).max(0));
+        let total = i128::from(self.order_total_minor);
+        ((2 * i128::from(self.line_minor) * kept + total) / (2 * total)) as i64
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct OrderRow {
     pub id: i64,

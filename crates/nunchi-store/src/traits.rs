@@ -128,6 +128,14 @@ pub trait OrderStore: Send + Sync {
         &self,
         recent_since: i64,
     ) -> StoreResult<Vec<nunchi_core::loyalty::slow_movers::ProductSales>>;
+    /// Purchased lines (orders neither pending nor cancelled) after the line id
+    /// `after_line_id`, in line-id order, for the customer models: lifetime value,
+    /// RFM and recommendations.
+    async fn purchase_lines_page(
+        &self,
+        after_line_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<PurchaseLine>>;
     /// Records a refund of `amount_minor`; the status follows (refunded when it is whole).
     async fn refund_order(&self, order_id: i64, amount_minor: i64) -> StoreResult<OrderRow>;
     /// Net revenue (after refunds) per sales channel and currency, in minor units.

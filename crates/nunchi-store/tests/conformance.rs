@@ -552,7 +552,27 @@ each_backend!(orders_total_refund_and_reject_bad_lines, |s| {
     let order = &page[0];
     assert_eq!(order.items.len(), 2);
     assert_eq!(order.row.total_minor, 105_000);
+    // The customer models read purchased lines page by page, net of refunds.
+    let lines = s.purchase_lines_page(0, 1).await.unwrap();
+    assert_eq!(lines.len(), 1);
+    let rest = s.purchase_lines_page(lines[0].line_id, 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    let all: Vec<&PurchaseLine> = lines.iter().chain(&rest).collect();
+    assert!(all.iter().all(|l| l.customer_id == order.row.customer_id));
+    assert_eq!(all.iter().map(|l| l.net_minor()).sum::<i64>(), 105_000);
     let partly = s.refund_order(order.row.id, 45_000).await.unwrap();
+    let net: i64 = s
+        .purchase_lines_page(0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(PurchaseLine::net_minor)
+        .sum();
+    // 60,000 of 105,000 kept: each line keeps its share, to the nearest unit.
+    assert!(
+        (net - 60_000).abs() <= 2,
+        "a refund's share leaves each line: {net}"
+    );
     assert_eq!(
         (partly.status.as_str(), partly.refunded_minor),
         ("partially_refunded", 45_000)
@@ -565,6 +585,8 @@ each_backend!(orders_total_refund_and_reject_bad_lines, |s| {
         s.refund_order(order.row.id, 60_000).await.unwrap().status,
         OrderStatus::Refunded
     );
+    let refunded = s.purchase_lines_page(0, 10).await.unwrap();
+    assert!(refunded.iter().all(|l| l.net_minor() == 0), "{refunded:?}");
     assert_eq!(s.stats().await.unwrap().orders, 1);
 });
 

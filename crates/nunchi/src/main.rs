@@ -106,6 +106,9 @@ enum Command {
     /// scores and each customer's expected purchases and value.
     #[command(subcommand)]
     Clv(commands::clv::ClvCommand),
+    /// Recommendations from an interactions CSV: each customer's top items (item-to-item
+    /// neighbours of what they have, then the most popular), or each item's most similar.
+    Recommend(commands::recommend::RecommendArgs),
     /// Measure customer search latency on the current database (load a demo first), or
     /// with --conversation-messages N, fill the inbox with N messages and time its search,
     /// or with --inbound-mail N, take in N e-mails and time it, or with --chat-sockets N,

@@ -118,7 +118,7 @@ impl BgNbd {
             b: v[3].exp(),
         };
         let best = nelder_mead(|v| -log_likelihood(&from(v), &groups) / n, &[0.0; 4]);
-        if !best.value.is_finite() {
+        if !best.value.is_finite() || !best.at.iter().all(|v| v.exp().is_finite()) {
             return Err(ClvError::NoOptimum);
         }
         let scaled = from(&best.at);

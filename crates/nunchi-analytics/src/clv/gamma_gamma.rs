@@ -77,7 +77,8 @@ impl GammaGamma {
         // Start where the mean spend per purchase, p·γ/(q − 1), is the observed mean.
         let start = [0.0, 2f64.ln(), (spend / n as f64).ln()];
         let best = nelder_mead(|v| -log_likelihood(&from(v), &by_count) / n as f64, &start);
-        if !best.value.is_finite() {
+        // Identical spends have no spread to fit: the optimum runs off to infinity.
+        if !best.value.is_finite() || !best.at.iter().all(|v| v.exp().is_finite()) {
             return Err(ClvError::NoOptimum);
         }
         let params = from(&best.at);

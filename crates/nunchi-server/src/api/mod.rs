@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod attachments;
 pub mod chat;
 pub mod conversations;
+pub mod customer_models;
 pub mod customers;
 pub mod data;
 pub mod events;
@@ -42,6 +43,7 @@ pub fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(messengers::routes())
         .merge(attachments::routes())
         .merge(loyalty::routes())
+        .merge(customer_models::routes())
 }
 
 /// Routes outside the document and the role matrix: Segment's tracking API (write keys),

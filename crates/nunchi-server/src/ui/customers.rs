@@ -160,6 +160,16 @@ struct FeedbackView {
     body: String,
 }
 
+/// RFM cell, probability alive, expected purchases and value, and products to offer.
+struct ValueCard {
+    rfm: Option<String>,
+    alive: Option<String>,
+    expected: Option<String>,
+    clv: Option<String>,
+    offer: Vec<String>,
+    personal: bool,
+}
+
 struct PointsCard {
     balance: String,
     pending: String,
@@ -198,6 +208,7 @@ struct ProfilePage {
     older_href: Option<String>,
     /// Balance, pending and tier, when the program is on or they hold points.
     points: Option<PointsCard>,
+    value: ValueCard,
     /// Spend per currency, first and last order, last seen.
     figures: Vec<(&'static str, String)>,
     feedback: Vec<FeedbackView>,
@@ -299,6 +310,49 @@ async fn points_card(
     }))
 }
 
+/// The name of an RFM cell in the reader's language.
+pub fn rfm_cell_name(t: &crate::i18n::Strings, key: &str) -> &'static str {
+    match key {
+        "champions" => t.rfm_champions,
+        "loyal" => t.rfm_loyal,
+        "potential_loyalists" => t.rfm_potential_loyalists,
+        "new_customers" => t.rfm_new_customers,
+        "promising" => t.rfm_promising,
+        "need_attention" => t.rfm_need_attention,
+        "about_to_sleep" => t.rfm_about_to_sleep,
+        "at_risk" => t.rfm_at_risk,
+        "cant_lose" => t.rfm_cant_lose,
+        "hibernating" => t.rfm_hibernating,
+        _ => t.rfm_lost,
+    }
+}
+
+async fn value_card(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    id: i64,
+) -> Result<ValueCard, crate::error::AppError> {
+    let t = lang_of(auth).strings();
+    let actor = auth.as_actor();
+    let v = nunchi_app::customer_models::customer_value(state, &actor, id).await?;
+    let offer = nunchi_app::customer_models::customer_recommendations(state, &actor, id, 5).await?;
+    let minor = nunchi_core::money::Currency::parse(&v.currency)
+        .map(|c| 10f64.powi(i32::from(c.minor_units())))
+        .unwrap_or(1.0);
+    Ok(ValueCard {
+        rfm: v
+            .rfm
+            .map(|r| format!("{} · R{} F{} M{}", rfm_cell_name(t, &r.cell), r.r, r.f, r.m)),
+        alive: v.probability_alive.map(|p| format!("{:.0}%", p * 100.0)),
+        expected: v.expected_purchases.map(|e| format!("{e:.1}")),
+        clv: v
+            .clv
+            .map(|value| fmt_money((value * minor).round() as i64, &v.currency)),
+        offer: offer.products,
+        personal: offer.personal,
+    })
+}
+
 async fn profile(
     State(state): State<AppState>,
     auth: UiNeed<perm::CustomersRead>,
@@ -325,6 +379,7 @@ async fn profile(
     let notes: Vec<Note> = state.store.notes(id).await?;
     let orders = state.store.orders_of(id).await?;
     let points = points_card(&state, &auth, id).await?;
+    let value = value_card(&state, &auth, id).await?;
     let program = nunchi_app::loyalty::program(&state).await?;
     let names = PointsNames {
         t,
@@ -426,6 +481,7 @@ async fn profile(
             .map(|e| timeline_view(id, &names, e))
             .collect(),
         points,
+        value,
         figures,
         feedback,
         older_href: timeline

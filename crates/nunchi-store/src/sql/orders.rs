@@ -77,6 +77,15 @@ pub(crate) const SPEND_LINES: &str = "
     AND ($4 = 0 OR o.customer_id = $4)
     ORDER BY o.customer_id";
 
+pub(crate) const PURCHASE_LINES_PAGE: &str = "
+    SELECT i.id AS line_id, o.customer_id, o.placed_at, o.currency, i.product,
+    i.unit_price_minor * i.quantity AS line_minor, o.total_minor AS order_total_minor,
+    CASE WHEN o.status = 'refunded' THEN o.total_minor ELSE o.refunded_minor END AS
+    order_refunded_minor
+    FROM order_items i JOIN orders o ON o.id = i.order_id
+    WHERE i.id > $1 AND o.status NOT IN ('pending', 'cancelled')
+    ORDER BY i.id LIMIT $2";
+
 pub(crate) const ORDERS_PAGE: &str = "
     SELECT id, external_id, customer_id, status, currency, channel, total_minor, refunded_minor,
     placed_at FROM orders WHERE id > $1 ORDER BY id LIMIT $2";
@@ -538,6 +547,18 @@ macro_rules! impl_order_store {
                         },
                     )
                     .collect())
+            }
+
+            async fn purchase_lines_page(
+                &self,
+                after_line_id: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::PurchaseLine>> {
+                Ok(sqlx::query_as($crate::sql::orders::PURCHASE_LINES_PAGE)
+                    .bind(after_line_id)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
             }
 
             async fn refund_order(

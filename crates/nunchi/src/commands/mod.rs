@@ -11,6 +11,7 @@ pub mod data;
 pub mod demo;
 pub mod inbox_bench;
 pub mod loyalty_bench;
+pub mod recommend;
 pub mod serve;
 pub mod text;
 
@@ -102,6 +103,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Text(command) => text::run(command),
         Command::Analyze(command) => analyze::run(command),
         Command::Clv(command) => clv::run(command),
+        Command::Recommend(args) => recommend::run(args),
         Command::Bench {
             queries,
             conversation_messages,

@@ -42,6 +42,7 @@ pub struct Snapshot {
     pub bgnbd: Option<BgNbd>,
     pub gamma_gamma: Option<GammaGamma>,
     customers: HashMap<i64, Row>,
+    pub overview: Overview,
     products: Keys<Box<str>>,
     interactions: Interactions,
     knn: ItemKnn,
@@ -160,6 +161,7 @@ fn fit(
     let scores = rfm::score(&valued);
     let bgnbd = BgNbd::fit(&valued).ok().map(|f| f.params);
     let gamma_gamma = GammaGamma::fit(&valued).ok().map(|f| f.params);
+    let overview = overview(&valued, &scores, bgnbd, gamma_gamma, currency.code(), now);
     let mut scored = scores.into_iter();
     let customers = summaries
         .into_iter()
@@ -181,10 +183,134 @@ fn fit(
         bgnbd,
         gamma_gamma,
         customers,
+        overview,
         products,
         interactions,
         knn,
     })
+}
+
+/// Customers in one RFM cell, and what they are worth.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CellSummary {
+    pub cell: String,
+    pub customers: u64,
+    pub share: f64,
+    /// Mean 12-month value (null without a spend model).
+    pub mean_clv: Option<f64>,
+    pub mean_probability_alive: Option<f64>,
+}
+
+/// The whole base at a glance: the RFM grid, its cells, and how value is spread.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Overview {
+    pub currency: String,
+    /// Customers with purchases in the currency.
+    pub customers: u64,
+    pub fitted_at: i64,
+    /// Customers per (R, F) score: `grid[r − 1][f − 1]`.
+    pub grid: Vec<Vec<u64>>,
+    pub cells: Vec<CellSummary>,
+    /// The next 12 months' value of every customer together.
+    pub total_clv: Option<f64>,
+    /// Customers by 12-month value, the last range open above.
+    pub clv_histogram: Vec<ValueBin>,
+    /// BG/NBD's r, alpha, a, b (time in weeks).
+    #[schema(value_type = Option<Object>)]
+    pub bgnbd: Option<BgNbd>,
+    /// Gamma-Gamma's p, q, gamma.
+    #[schema(value_type = Option<Object>)]
+    pub gamma_gamma: Option<GammaGamma>,
+}
+
+/// Customers whose 12-month value is in [from, to) (`to` null: no upper end).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ValueBin {
+    pub from: f64,
+    pub to: Option<f64>,
+    pub customers: u64,
+}
+
+/// Bins of the value histogram.
+const CLV_BINS: usize = 10;
+
+fn overview(
+    valued: &[Summary],
+    scores: &[rfm::Scores],
+    bgnbd: Option<BgNbd>,
+    gamma_gamma: Option<GammaGamma>,
+    currency: &str,
+    now: i64,
+) -> Overview {
+    let mut grid = vec![vec![0u64; 5]; 5];
+    let mut by_cell: HashMap<rfm::Cell, (u64, f64, f64)> = HashMap::new();
+    let mut values = Vec::with_capacity(valued.len());
+    for (s, sc) in valued.iter().zip(scores) {
+        grid[usize::from(sc.r) - 1][usize::from(sc.f) - 1] += 1;
+        let alive = bgnbd.map_or(0.0, |b| b.probability_alive(s));
+        let value = bgnbd.zip(gamma_gamma).map_or(0.0, |(b, g)| {
+            clv::lifetime_value(&b, &g, s, HORIZON_MONTHS, MONTHLY_DISCOUNT)
+        });
+        let value = if value.is_finite() { value } else { 0.0 };
+        values.push(value);
+        let e = by_cell.entry(rfm::Cell::of(sc.r, sc.f)).or_default();
+        e.0 += 1;
+        e.1 += value;
+        e.2 += alive;
+    }
+    let n = valued.len() as u64;
+    let cells = rfm::Cell::ALL
+        .into_iter()
+        .filter_map(|cell| {
+            let (count, value, alive) = *by_cell.get(&cell)?;
+            Some(CellSummary {
+                cell: cell.key().to_string(),
+                customers: count,
+                share: count as f64 / n.max(1) as f64,
+                mean_clv: gamma_gamma.and(bgnbd).map(|_| value / count as f64),
+                mean_probability_alive: bgnbd.map(|_| alive / count as f64),
+            })
+        })
+        .collect();
+    let has_value = bgnbd.is_some() && gamma_gamma.is_some();
+    Overview {
+        currency: currency.to_string(),
+        customers: n,
+        fitted_at: now,
+        grid,
+        cells,
+        total_clv: has_value.then(|| values.iter().sum()),
+        clv_histogram: if has_value {
+            histogram(&mut values)
+        } else {
+            Vec::new()
+        },
+        bgnbd,
+        gamma_gamma,
+    }
+}
+
+/// Equal-width bins up to the 99th percentile (so one whale does not squash the rest),
+/// the last bin holding everything above.
+fn histogram(values: &mut [f64]) -> Vec<ValueBin> {
+    if values.is_empty() {
+        return Vec::new();
+    }
+    values.sort_by(f64::total_cmp);
+    let top = values[(values.len() - 1) * 99 / 100].max(1e-9);
+    let width = top / CLV_BINS as f64;
+    let mut bins: Vec<ValueBin> = (0..CLV_BINS)
+        .map(|i| ValueBin {
+            from: width * i as f64,
+            to: (i + 1 < CLV_BINS).then(|| width * (i + 1) as f64),
+            customers: 0,
+        })
+        .collect();
+    for v in values.iter() {
+        let i = ((v / width) as usize).min(CLV_BINS - 1);
+        bins[i].customers += 1;
+    }
+    bins
 }
 
 /// RFM scores and the cell they put the customer in.
@@ -326,6 +452,14 @@ pub async fn customer_recommendations(
     }
     app.store.customer(customer_id).await?;
     Ok(snapshot(app).await?.recommend(customer_id, n))
+}
+
+/// The RFM grid, its cells and how value is spread over the whole base.
+pub async fn overview_of(app: &App, actor: &Actor) -> Result<Overview> {
+    if !actor.can(Permission::CustomersRead) {
+        return Err(Error::Forbidden);
+    }
+    Ok(snapshot(app).await?.overview.clone())
 }
 
 /// Products bought together with one product (at most 50).

@@ -62,6 +62,7 @@ pub const UI: &[RouteSpec] = &[
     r("POST", "/customers/{id}/merge", Some(CustomersMerge)),
     r("POST", "/customers/{id}/erase", Some(CustomersErase)),
     r("GET", "/customers/{id}/export", Some(DataExport)),
+    r("GET", "/customer-value", Some(CustomersRead)),
     r("GET", "/customers/{id}/points", Some(CustomersRead)),
     r("POST", "/customers/{id}/points/adjust", Some(LoyaltyManage)),
     r("GET", "/loyalty", Some(CustomersRead)),

@@ -164,6 +164,38 @@ async fn value_and_recommendations_follow_the_orders() {
     .await;
     assert_eq!(r["products"], json!(["선크림"]), "{r}");
 
+    // The whole base: grid, cells and histogram each count every buyer once.
+    let (_, o) = get(&app, "/api/v1/customer-value").await;
+    assert_eq!(o["customers"], 8, "{o}");
+    let grid: u64 = o["grid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    let cells: u64 = o["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customers"].as_u64().unwrap())
+        .sum();
+    let bins: u64 = o["clv_histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["customers"].as_u64().unwrap())
+        .sum();
+    assert_eq!((grid, cells, bins), (8, 8, 8), "{o}");
+    assert!(o["total_clv"].as_f64().unwrap() > 0.0);
+    let page = app.page(Role::Agent, "GET", "/customer-value", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("id=\"rfm-grid\"") && html.contains("id=\"rfm-cells\""),
+        "{html}"
+    );
+
     // The Customer 360 card, in Korean and English.
     let page = app
         .page(Role::Agent, "GET", &format!("/customers/{}", ids[6]), None)
@@ -175,4 +207,23 @@ async fn value_and_recommendations_follow_the_orders() {
         "{html}"
     );
     assert!(html.contains("id=\"value-rfm\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_without_orders_says_so() {
+    let app = TestApp::new().await;
+    let page = app.page(Role::Viewer, "GET", "/customer-value", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("id=\"value-empty\""));
+    let (_, o) = get(&app, "/api/v1/customer-value").await;
+    assert_eq!(o["customers"], 0);
+    assert!(
+        o["total_clv"].is_null() && o["clv_histogram"].as_array().unwrap().is_empty(),
+        "{o}"
+    );
+    let id = app
+        .customer(json!({"external_id": "N-1", "name": "새 고객"}))
+        .await;
+    let (_, r) = get(&app, &format!("/api/v1/customers/{id}/recommendations")).await;
+    assert_eq!(r, json!({"products": [], "personal": false}));
 }

@@ -1,9 +1,10 @@
 //! The customer models over HTTP: a customer's value (RFM cell, probability alive,
 //! expected purchases, 12-month lifetime value), products to offer them, and products
-//! bought together — for agents' screens and the brand's shop.
+//! bought together — for agents' screens and the brand's shop — and the whole base's RFM
+//! grid and value.
 
 use axum::{Json, extract::State};
-use nunchi_app::customer_models::{self, CustomerValue, Recommendations};
+use nunchi_app::customer_models::{self, CustomerValue, Overview, Recommendations};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -20,6 +21,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(value))
         .routes(routes!(recommendations))
         .routes(routes!(similar))
+        .routes(routes!(overview))
+}
+
+#[utoipa::path(get, operation_id = "customer_value_overview", path = "/api/v1/customer-value", security(("bearer" = ["customers_read"])), tag = "customers",
+    responses((status = 200, body = Overview, description = "The RFM grid, its cells with size and mean value, the value histogram and the fitted parameters")))]
+pub async fn overview(auth: Auth, State(state): State<AppState>) -> AppResult<Json<Overview>> {
+    Ok(Json(
+        customer_models::overview_of(&state, &auth.as_actor()).await?,
+    ))
 }
 
 #[utoipa::path(get, operation_id = "customer_value", path = "/api/v1/customers/{id}/value", security(("bearer" = ["customers_read"])), tag = "customers", params(("id" = i64, Path)),

@@ -5,6 +5,7 @@
 mod admin;
 mod analytics;
 mod csat_page;
+mod customer_value;
 mod customers;
 mod dashboard;
 mod data;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(signin::routes())
         .merge(dashboard::routes())
         .merge(customers::routes())
+        .merge(customer_value::routes())
         .merge(data::routes())
         .merge(admin::routes())
         .merge(analytics::routes())
@@ -147,6 +149,7 @@ impl Chrome {
         }
         if customers {
             understand.push(item("/customers", t.nav_customers));
+            understand.push(item("/customer-value", t.nav_customer_value));
             understand.push(item("/journeys", t.nav_journeys));
             understand.push(item("/analytics/funnel", t.nav_analytics));
             act.push(item("/follow-ups", t.nav_follow_ups));

@@ -1,5 +1,5 @@
 //! Domain types and pure rules of nunchi: identities, money, consent, access control,
-//! life events, PII masking, search tokens and import rows. Nothing here does IO, knows
+//! life events, PII masking, search tokens, import rows and segment rules. Nothing here does IO, knows
 //! SQL or HTTP, or reads the clock: callers pass the time in.
 
 pub mod access;
@@ -25,6 +25,7 @@ pub mod named;
 pub mod phone;
 pub mod routing;
 pub mod search;
+pub mod segment;
 pub mod sla;
 pub mod status;
 pub mod survey;

@@ -1,0 +1,272 @@
+//! Evaluating a segment rule for one customer. What the customer did and holds comes
+//! through [`Facts`], which the application fills from the store, the analytics engine
+//! and the customer models; the time comes in as an argument, so a time-relative rule
+//! ("no purchase in 90 days") gives its answer for any moment.
+
+use crate::customer::AttributeType;
+
+use super::{Cmp, LoyaltyMeasure, OrderMeasure, Rule, ValueMeasure};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// One customer as the rules read them.
+pub trait Facts {
+    fn has_tag(&self, tag: &str) -> bool;
+    /// A custom attribute's type and value, when set.
+    fn attribute(&self, key: &str) -> Option<(AttributeType, &str)>;
+    fn consented(&self, channel: &str, purpose: &str) -> bool;
+    /// How many times the customer did `name` at or after `since` (Unix ms; all time
+    /// when `None`).
+    fn event_count(&self, name: &str, since: Option<i64>) -> u32;
+    /// A measure of their orders at or after `since`, of one product or category when
+    /// given. `DaysSinceLast` is `None` when there is no such order.
+    fn orders(
+        &self,
+        measure: OrderMeasure,
+        since: Option<i64>,
+        product: Option<&str>,
+        category: Option<&str>,
+        now: i64,
+    ) -> Option<f64>;
+    fn rfm_cell(&self) -> Option<&str>;
+    fn value(&self, measure: ValueMeasure) -> Option<f64>;
+    fn tier(&self) -> Option<&str>;
+    fn loyalty(&self, measure: LoyaltyMeasure) -> Option<f64>;
+}
+
+fn since(now: i64, within_days: Option<u32>) -> Option<i64> {
+    within_days.map(|d| now - i64::from(d) * DAY_MS)
+}
+
+fn compare(left: Option<f64>, cmp: Cmp, right: f64) -> bool {
+    left.is_some_and(|l| cmp.holds(l, right))
+}
+
+/// Whether the customer whose facts these are matches `rule` at `now` (Unix ms).
+pub fn matches(rule: &Rule, facts: &impl Facts, now: i64) -> bool {
+    match rule {
+        Rule::All { rules } => rules.iter().all(|r| matches(r, facts, now)),
+        Rule::Any { rules } => rules.iter().any(|r| matches(r, facts, now)),
+        Rule::Not { rule } => !matches(rule, facts, now),
+        Rule::Tag { tag } => facts.has_tag(tag),
+        Rule::Attribute { key, cmp, value } => match facts.attribute(key) {
+            None => false,
+            Some((AttributeType::Number, held)) => compare(
+                held.trim().parse().ok(),
+                *cmp,
+                value.trim().parse().unwrap_or(f64::NAN),
+            ),
+            // ISO dates order as text.
+            Some((AttributeType::Date, held)) => match held.trim().cmp(value.trim()) {
+                std::cmp::Ordering::Less => matches!(cmp, Cmp::Lt | Cmp::Lte | Cmp::Ne),
+                std::cmp::Ordering::Equal => matches!(cmp, Cmp::Eq | Cmp::Gte | Cmp::Lte),
+                std::cmp::Ordering::Greater => matches!(cmp, Cmp::Gt | Cmp::Gte | Cmp::Ne),
+            },
+            Some((AttributeType::Bool | AttributeType::Text, held)) => {
+                let same = held.trim().eq_ignore_ascii_case(value.trim());
+                match cmp {
+                    Cmp::Eq => same,
+                    Cmp::Ne => !same,
+                    _ => false,
+                }
+            }
+        },
+        Rule::Consent { channel, purpose } => facts.consented(channel, purpose),
+        Rule::Event {
+            name,
+            at_least,
+            within_days,
+        } => facts.event_count(name, since(now, *within_days)) >= *at_least,
+        Rule::Orders {
+            measure,
+            cmp,
+            value,
+            within_days,
+            product,
+            category,
+        } => compare(
+            facts.orders(
+                *measure,
+                since(now, *within_days),
+                product.as_deref(),
+                category.as_deref(),
+                now,
+            ),
+            *cmp,
+            *value,
+        ),
+        Rule::Rfm { cells } => facts
+            .rfm_cell()
+            .is_some_and(|c| cells.iter().any(|k| k == c)),
+        Rule::Value {
+            measure,
+            cmp,
+            value,
+        } => compare(facts.value(*measure), *cmp, *value),
+        Rule::Tier { tier } => facts.tier() == Some(tier.as_str()),
+        Rule::Loyalty {
+            measure,
+            cmp,
+            value,
+        } => compare(facts.loyalty(*measure), *cmp, *value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A customer: events as (name, at), orders as (at, amount, product).
+    #[derive(Default)]
+    struct Customer {
+        tags: Vec<&'static str>,
+        attributes: Vec<(&'static str, AttributeType, &'static str)>,
+        events: Vec<(&'static str, i64)>,
+        orders: Vec<(i64, f64, &'static str)>,
+        cell: Option<&'static str>,
+        alive: Option<f64>,
+        tier: Option<&'static str>,
+        points: Option<f64>,
+    }
+
+    impl Facts for Customer {
+        fn has_tag(&self, tag: &str) -> bool {
+            self.tags.contains(&tag)
+        }
+        fn attribute(&self, key: &str) -> Option<(AttributeType, &str)> {
+            self.attributes
+                .iter()
+                .find(|a| a.0 == key)
+                .map(|a| (a.1, a.2))
+        }
+        fn consented(&self, channel: &str, purpose: &str) -> bool {
+            channel == "email" && purpose == "marketing"
+        }
+        fn event_count(&self, name: &str, since: Option<i64>) -> u32 {
+            self.events
+                .iter()
+                .filter(|e| e.0 == name && since.is_none_or(|s| e.1 >= s))
+                .count() as u32
+        }
+        fn orders(
+            &self,
+            measure: OrderMeasure,
+            since: Option<i64>,
+            product: Option<&str>,
+            _category: Option<&str>,
+            now: i64,
+        ) -> Option<f64> {
+            let kept: Vec<_> = self
+                .orders
+                .iter()
+                .filter(|o| since.is_none_or(|s| o.0 >= s) && product.is_none_or(|p| o.2 == p))
+                .collect();
+            match measure {
+                OrderMeasure::Count => Some(kept.len() as f64),
+                OrderMeasure::Spend => Some(kept.iter().map(|o| o.1).sum()),
+                OrderMeasure::DaysSinceLast => kept
+                    .iter()
+                    .map(|o| o.0)
+                    .max()
+                    .map(|last| ((now - last) / DAY_MS) as f64),
+            }
+        }
+        fn rfm_cell(&self) -> Option<&str> {
+            self.cell
+        }
+        fn value(&self, measure: ValueMeasure) -> Option<f64> {
+            (measure == ValueMeasure::ProbabilityAlive).then_some(self.alive?)
+        }
+        fn tier(&self) -> Option<&str> {
+            self.tier
+        }
+        fn loyalty(&self, _: LoyaltyMeasure) -> Option<f64> {
+            self.points
+        }
+    }
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn rule(json: &str) -> Rule {
+        Rule::parse(json).unwrap()
+    }
+
+    #[test]
+    fn carts_without_a_purchase_in_a_window_move_with_the_clock() {
+        let abandoned = rule(
+            r#"{"type": "all", "rules": [
+              {"type": "event", "name": "add_to_cart", "at_least": 2, "within_days": 30},
+              {"type": "not", "rule": {"type": "event", "name": "purchase", "within_days": 30}}
+            ]}"#,
+        );
+        let c = Customer {
+            events: vec![
+                ("add_to_cart", NOW - 3 * DAY_MS),
+                ("add_to_cart", NOW - 20 * DAY_MS),
+                ("purchase", NOW - 40 * DAY_MS),
+            ],
+            ..Customer::default()
+        };
+        assert!(matches(&abandoned, &c, NOW));
+        // Eleven days later the older cart leaves the window: one cart is not enough.
+        assert!(!matches(&abandoned, &c, NOW + 11 * DAY_MS));
+        // A purchase inside the window keeps a customer out.
+        let mut bought = c;
+        bought.events.push(("purchase", NOW - 25 * DAY_MS));
+        assert!(!matches(&abandoned, &bought, NOW));
+    }
+
+    #[test]
+    fn orders_models_loyalty_and_profile() {
+        let c = Customer {
+            tags: vec!["vip"],
+            attributes: vec![
+                ("age", AttributeType::Number, "34"),
+                ("skin_type", AttributeType::Text, "Dry"),
+                ("wedding", AttributeType::Date, "2020-05-09"),
+            ],
+            orders: vec![
+                (NOW - 100 * DAY_MS, 50_000.0, "크림"),
+                (NOW - 10 * DAY_MS, 20_000.0, "세럼"),
+            ],
+            cell: Some("loyal"),
+            alive: Some(0.8),
+            tier: Some("tree"),
+            points: Some(1_200.0),
+            ..Customer::default()
+        };
+        let yes = [
+            r#"{"type": "tag", "tag": "vip"}"#,
+            r#"{"type": "attribute", "key": "age", "cmp": "gte", "value": "30"}"#,
+            r#"{"type": "attribute", "key": "skin_type", "cmp": "eq", "value": "dry"}"#,
+            r#"{"type": "attribute", "key": "wedding", "cmp": "lt", "value": "2021-01-01"}"#,
+            r#"{"type": "consent", "channel": "email", "purpose": "marketing"}"#,
+            r#"{"type": "orders", "measure": "count", "cmp": "eq", "value": 2}"#,
+            r#"{"type": "orders", "measure": "spend", "cmp": "eq", "value": 20000, "within_days": 30}"#,
+            r#"{"type": "orders", "measure": "days_since_last", "cmp": "gt", "value": 90, "product": "크림"}"#,
+            r#"{"type": "rfm", "cells": ["champions", "loyal"]}"#,
+            r#"{"type": "value", "measure": "probability_alive", "cmp": "gt", "value": 0.5}"#,
+            r#"{"type": "tier", "tier": "tree"}"#,
+            r#"{"type": "loyalty", "measure": "points", "cmp": "gte", "value": 1000}"#,
+            r#"{"type": "all", "rules": []}"#,
+        ];
+        for json in yes {
+            assert!(matches(&rule(json), &c, NOW), "{json}");
+            let negated = Rule::Not {
+                rule: Box::new(rule(json)),
+            };
+            assert!(!matches(&negated, &c, NOW), "not {json}");
+        }
+        let no = [
+            r#"{"type": "tag", "tag": "new"}"#,
+            r#"{"type": "attribute", "key": "skin_type", "cmp": "gt", "value": "a"}"#,
+            r#"{"type": "attribute", "key": "height", "cmp": "gt", "value": "1"}"#,
+            r#"{"type": "orders", "measure": "days_since_last", "cmp": "lt", "value": 5, "product": "립밤"}"#,
+            r#"{"type": "value", "measure": "clv", "cmp": "gt", "value": 0}"#,
+            r#"{"type": "any", "rules": []}"#,
+        ];
+        for json in no {
+            assert!(!matches(&rule(json), &c, NOW), "{json}");
+        }
+    }
+}

@@ -18,6 +18,7 @@ use nunchi_analytics::recommend::{Interactions, ItemKnn, KnnConfig};
 use nunchi_analytics::rfm;
 use nunchi_core::access::Permission;
 use nunchi_core::money::Currency;
+use nunchi_core::segment::OrderMeasure;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -44,8 +45,23 @@ pub struct Snapshot {
     customers: HashMap<i64, Row>,
     pub overview: Overview,
     products: Keys<Box<str>>,
+    categories: Keys<Box<str>>,
+    /// Every customer's purchased lines, by interaction index: `lines[starts[i]..starts[i + 1]]`.
+    line_starts: Vec<u32>,
+    lines: Vec<LineFact>,
     interactions: Interactions,
     knn: ItemKnn,
+}
+
+/// One purchased line as segment rules read it.
+#[derive(Debug, Clone, Copy)]
+struct LineFact {
+    placed_at: i64,
+    order_id: i64,
+    /// Net of refunds, in major units; 0 outside the main currency.
+    net: f64,
+    product: u32,
+    category: u32,
 }
 
 struct Row {
@@ -137,15 +153,33 @@ fn fit(
     let mut customer_index: HashMap<i64, u32> = HashMap::new();
     let mut customer_ids: Vec<i64> = Vec::new();
     let mut products: Keys<Box<str>> = Keys::new();
+    let mut categories: Keys<Box<str>> = Keys::new();
     let mut bought = Vec::with_capacity(lines.len());
     let mut purchases = Vec::new();
+    let mut facts: Vec<(u32, LineFact)> = Vec::with_capacity(lines.len());
     for l in &lines {
         let customer = *customer_index.entry(l.customer_id).or_insert_with(|| {
             customer_ids.push(l.customer_id);
             customer_ids.len() as u32 - 1
         });
-        bought.push((customer, products.index(l.product.as_str()), 1.0f32));
-        if l.currency == main {
+        let product = products.index(l.product.as_str());
+        bought.push((customer, product, 1.0f32));
+        let main_currency = l.currency == main;
+        facts.push((
+            customer,
+            LineFact {
+                placed_at: l.placed_at,
+                order_id: l.order_id,
+                net: if main_currency {
+                    l.net_minor() as f64 / scale
+                } else {
+                    0.0
+                },
+                product,
+                category: categories.index(l.category.as_str()),
+            },
+        ));
+        if main_currency {
             purchases.push(Purchase {
                 customer,
                 day: (l.placed_at + offset_ms).div_euclid(DAY_MS) as i32,
@@ -154,6 +188,15 @@ fn fit(
         }
     }
     let interactions = Interactions::new(customer_ids.len(), products.len(), bought);
+    facts.sort_by_key(|(c, f)| (*c, f.placed_at));
+    let mut line_starts = vec![0u32; customer_ids.len() + 1];
+    for (c, _) in &facts {
+        line_starts[*c as usize + 1] += 1;
+    }
+    for i in 0..customer_ids.len() {
+        line_starts[i + 1] += line_starts[i];
+    }
+    let line_facts: Vec<LineFact> = facts.into_iter().map(|(_, f)| f).collect();
     let knn = ItemKnn::fit(&interactions, KnnConfig::default());
     let today = (now + offset_ms).div_euclid(DAY_MS) as i32;
     let summaries = clv::summarize(&mut purchases, customer_ids.len(), today);
@@ -185,6 +228,9 @@ fn fit(
         customers,
         overview,
         products,
+        categories,
+        line_starts,
+        lines: line_facts,
         interactions,
         knn,
     })
@@ -405,6 +451,50 @@ impl Snapshot {
             .map(|&i| self.products.key(i).to_string())
             .collect();
         Recommendations { products, personal }
+    }
+
+    /// The customer's RFM cell key, when they bought in the models' currency.
+    pub fn rfm_cell(&self, customer_id: i64) -> Option<&'static str> {
+        let (_, sc) = self.customers.get(&customer_id)?.value?;
+        Some(rfm::Cell::of(sc.r, sc.f).key())
+    }
+
+    /// A measure of the customer's purchased lines placed at or after `since`, of one
+    /// product or category when given (segment rules read orders through this).
+    pub fn orders(
+        &self,
+        customer_id: i64,
+        measure: OrderMeasure,
+        since: Option<i64>,
+        product: Option<&str>,
+        category: Option<&str>,
+        now: i64,
+    ) -> Option<f64> {
+        // A product or category never bought matches no line (u32::MAX is no index).
+        let product = product.map(|p| self.products.get(p).unwrap_or(u32::MAX));
+        let category = category.map(|c| self.categories.get(c).unwrap_or(u32::MAX));
+        let kept = self.customers.get(&customer_id).map_or(&[][..], |r| {
+            let i = r.index as usize;
+            &self.lines[self.line_starts[i] as usize..self.line_starts[i + 1] as usize]
+        });
+        let kept = kept.iter().filter(|l| {
+            since.is_none_or(|s| l.placed_at >= s)
+                && product.is_none_or(|p| l.product == p)
+                && category.is_none_or(|c| l.category == c)
+        });
+        match measure {
+            OrderMeasure::Count => {
+                let mut orders: Vec<i64> = kept.map(|l| l.order_id).collect();
+                orders.sort_unstable();
+                orders.dedup();
+                Some(orders.len() as f64)
+            }
+            OrderMeasure::Spend => Some(kept.map(|l| l.net).sum()),
+            OrderMeasure::DaysSinceLast => kept
+                .map(|l| l.placed_at)
+                .max()
+                .map(|last| ((now - last).max(0) / DAY_MS) as f64),
+        }
     }
 
     /// Products bought together with `product`, most similar first.

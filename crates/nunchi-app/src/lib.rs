@@ -44,6 +44,7 @@ pub mod privacy;
 pub mod reply_mail;
 pub mod scores;
 pub mod secret;
+pub mod segments;
 pub mod sla;
 pub mod sources;
 pub mod support_report;

@@ -217,10 +217,12 @@ pub struct OrderItem {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PurchaseLine {
     pub line_id: i64,
+    pub order_id: i64,
     pub customer_id: i64,
     pub placed_at: i64,
     pub currency: String,
     pub product: String,
+    pub category: String,
     /// Unit price × quantity.
     pub line_minor: i64,
     pub order_total_minor: i64,

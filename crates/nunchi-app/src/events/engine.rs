@@ -214,6 +214,11 @@ impl Engine {
         self.keys.key(slot)
     }
 
+    /// The log slot of a customer or visitor with events.
+    pub fn slot(&self, who: Who) -> Option<u32> {
+        self.keys.get(&who)
+    }
+
     /// The log slots of these customers (those with events).
     pub fn slots_of(&self, customers: &[i64]) -> CustomerSet {
         customers

@@ -15,6 +15,7 @@ pub mod loyalty;
 pub mod messengers;
 pub mod orders;
 pub mod public;
+pub mod segments;
 pub mod surveys;
 
 pub mod permissions;
@@ -44,6 +45,7 @@ pub fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(attachments::routes())
         .merge(loyalty::routes())
         .merge(customer_models::routes())
+        .merge(segments::routes())
 }
 
 /// Routes outside the document and the role matrix: Segment's tracking API (write keys),

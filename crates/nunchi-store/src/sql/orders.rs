@@ -78,8 +78,8 @@ pub(crate) const SPEND_LINES: &str = "
     ORDER BY o.customer_id";
 
 pub(crate) const PURCHASE_LINES_PAGE: &str = "
-    SELECT i.id AS line_id, o.customer_id, o.placed_at, o.currency, i.product,
-    i.unit_price_minor * i.quantity AS line_minor, o.total_minor AS order_total_minor,
+    SELECT i.id AS line_id, o.id AS order_id, o.customer_id, o.placed_at, o.currency, i.product,
+    i.category, i.unit_price_minor * i.quantity AS line_minor, o.total_minor AS order_total_minor,
     CASE WHEN o.status = 'refunded' THEN o.total_minor ELSE o.refunded_minor END AS
     order_refunded_minor
     FROM order_items i JOIN orders o ON o.id = i.order_id

@@ -1,0 +1,163 @@
+//! Segment previews over HTTP: a rule over tags, attributes, events in a window, orders
+//! and the customer models counts who matches now, reads back in Korean and English, and
+//! a bad rule is refused with the part named (unknown event, wrong type, too expensive).
+
+mod support;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use nunchi_core::access::Role;
+use serde_json::{Value, json};
+use support::{TestApp, eventually};
+
+/// 2026-03-02 12:00 KST.
+const START: i64 = 1_772_420_400_000;
+
+async fn preview(app: &TestApp, rule: Value) -> (StatusCode, Value) {
+    let r = app
+        .api(
+            Some(Role::Viewer),
+            "POST",
+            "/api/v1/segments/preview",
+            Some(json!({"rule": rule})),
+        )
+        .await;
+    (r.status, r.json())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn previews_count_who_matches_and_bad_rules_name_their_part() {
+    let clock = Arc::new(nunchi_app::TestClock::at(START));
+    let app = TestApp::with_clock(clock.clone()).await;
+    for n in 0..6 {
+        let tags = if n < 2 { json!(["vip"]) } else { json!([]) };
+        app.customer(
+            json!({"external_id": format!("S-{n}"), "name": format!("세그{n}"), "tags": tags,
+                             "attributes": {"age": 20 + 5 * n}}),
+        )
+        .await;
+    }
+    // S-0..S-3 put things in their cart twice in February; S-0 and S-1 then bought.
+    let mut events = Vec::new();
+    for n in 0..4 {
+        for (k, day) in ["2026-02-20", "2026-02-25"].iter().enumerate() {
+            events.push(json!({"userId": format!("S-{n}"), "event": "add_to_cart",
+                               "timestamp": format!("{day}T10:00:00+09:00"), "messageId": format!("c{n}{k}")}));
+        }
+        if n < 2 {
+            events.push(json!({"userId": format!("S-{n}"), "event": "purchase",
+                               "timestamp": "2026-02-26T10:00:00+09:00", "messageId": format!("p{n}")}));
+        }
+    }
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/events",
+            Some(json!({"events": events})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // S-0 and S-1's purchases as orders too.
+    for n in 0..2 {
+        let line = json!({"order_id": format!("SO-{n}"), "customer_external_id": format!("S-{n}"),
+                          "placed_at": "2026-02-26T10:00:00+09:00", "product": "크림", "category": "skin",
+                          "unit_price": "32000", "quantity": 1});
+        let r = app
+            .api(
+                Some(Role::Agent),
+                "POST",
+                "/api/v1/orders",
+                Some(json!({"lines": [line]})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+
+    let abandoned = json!({"type": "all", "rules": [
+        {"type": "event", "name": "add_to_cart", "at_least": 2, "within_days": 30},
+        {"type": "not", "rule": {"type": "event", "name": "purchase", "within_days": 30}}
+    ]});
+    // The engine takes events in the background: wait until both carts count.
+    let p = eventually("carts counted", async || {
+        let (status, p) = preview(&app, abandoned.clone()).await;
+        (status == StatusCode::OK && p["customers"] == 2).then_some(p)
+    })
+    .await;
+    assert_eq!(p["of"], 6);
+    let names: Vec<&str> = p["sample"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["세그2", "세그3"]);
+    assert_eq!(p["time_relative"], true);
+    assert_eq!(
+        p["sentence_en"],
+        "did add_to_cart at least 2 times in the last 30 days and did not do purchase in the last 30 days"
+    );
+    assert!(
+        p["sentence_ko"]
+            .as_str()
+            .unwrap()
+            .contains("add_to_cart 2회 이상")
+    );
+    // The window moves with the clock: a month on, the carts are too old.
+    clock.advance(30 * 86_400_000);
+    assert_eq!(preview(&app, abandoned.clone()).await.1["customers"], 0);
+
+    let (_, p) = preview(
+        &app,
+        json!({"type": "all", "rules": [
+            {"type": "tag", "tag": "vip"},
+            {"type": "orders", "measure": "spend", "cmp": "gte", "value": 30000, "product": "크림"}
+        ]}),
+    )
+    .await;
+    assert_eq!(p["customers"], 2, "{p}");
+    let (_, p) = preview(
+        &app,
+        json!({"type": "attribute", "key": "age", "cmp": "gte", "value": "35"}),
+    )
+    .await;
+    assert_eq!(p["customers"], 3, "ages 35, 40, 45: {p}");
+    let (_, p) = preview(&app, json!({"type": "not", "rule": {"type": "rfm", "cells": ["champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention", "about_to_sleep", "at_risk", "cant_lose", "hibernating", "lost"]}})).await;
+    assert_eq!(
+        p["customers"], 4,
+        "only the two buyers have an RFM cell: {p}"
+    );
+
+    for (rule, path) in [
+        (json!({"type": "event", "name": "add_to_crat"}), "rule.name"),
+        (
+            json!({"type": "attribute", "key": "age", "cmp": "gt", "value": "old"}),
+            "rule.value",
+        ),
+        (
+            json!({"type": "event", "name": "purchase", "within_days": 99999}),
+            "rule.within_days",
+        ),
+    ] {
+        let (status, body) = preview(&app, rule).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "invalid_rule");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{path}: ")),
+            "{body}"
+        );
+    }
+    let (status, body) = preview(&app, json!({"type": "zodiac", "sign": "leo"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("zodiac"),
+        "{body}"
+    );
+}

@@ -113,6 +113,7 @@ pub async fn load(
     (report.events, report.feedback) = load_events(store, seed, &ids, &korean, progress).await?;
     progress.start("demo points", 1);
     report.points_entries = crate::demo_loyalty::load(store, store.clock().now_ms()).await?;
+    crate::demo_segments::load(store).await?;
     progress.finish();
     Ok(report)
 }

@@ -94,6 +94,7 @@ impl Registry {
             .register::<crate::sla::SlaCheckJob>()
             .register::<crate::follow_up_conversations::FollowUpConversationJob>()
             .register::<crate::loyalty::keeper::LoyaltyKeeperJob>()
+            .register::<crate::segments::SegmentRefreshJob>()
     }
 }
 

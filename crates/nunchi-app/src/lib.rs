@@ -18,6 +18,7 @@ pub mod customer_models;
 pub mod customers;
 pub mod demo;
 pub mod demo_loyalty;
+pub mod demo_segments;
 pub mod error;
 pub mod event_names;
 pub mod events;

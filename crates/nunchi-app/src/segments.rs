@@ -1,10 +1,12 @@
-//! Segments as operations. This slice checks a rule against what nunchi holds (the
-//! attributes declared, the events seen, the loyalty tiers, the RFM cells) and previews
-//! who matches it now: how many, a few of them, and the rule as a sentence in Korean and
-//! English. Every customer is evaluated against the same facts the rule language names —
-//! the profile from the store, events from the analytics engine, orders and the models
-//! from the customer-models snapshot, tiers and points from the loyalty ledger. Saved
-//! segments with membership kept current, and their entries and exits, come next.
+//! Segments as operations: a rule is checked against what nunchi holds (the attributes
+//! declared, the events seen, the loyalty tiers, the RFM cells), previewed (how many match
+//! now, a few of them, the rule as a sentence in Korean and English), saved, and
+//! evaluated: every customer against the same facts the rule language names — the
+//! profile from the store, events from the analytics engine, orders and the models from
+//! the customer-models snapshot, tiers and points from the loyalty ledger — and the
+//! difference from the stored members recorded as entries and exits with their time.
+//! [`SegmentRefreshJob`] re-evaluates every live segment every few minutes, so members
+//! follow new data and time-relative rules move with the clock.
 
 use std::collections::HashMap;
 
@@ -15,7 +17,7 @@ use nunchi_core::customer::AttributeType;
 use nunchi_core::segment::check::{self, Schema};
 use nunchi_core::segment::eval::{self, Facts};
 use nunchi_core::segment::{LoyaltyMeasure, OrderMeasure, Rule, ValueMeasure, describe};
-use nunchi_store::model::Customer;
+use nunchi_store::model::{Customer, NewSegment, Segment, SegmentChange, SegmentDay};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -82,12 +84,37 @@ pub async fn preview(app: &App, actor: &Actor, rule: &Rule) -> Result<Preview> {
     if !actor.can(Permission::CustomersRead) {
         return Err(Error::Forbidden);
     }
+    checked(app, rule).await?;
+    let found = matching(app, rule).await?;
+    Ok(Preview {
+        customers: found.ids.len() as u64,
+        of: found.of,
+        sample: found.sample,
+        sentence_ko: describe::describe(rule, true),
+        sentence_en: describe::describe(rule, false),
+        time_relative: rule.time_relative(),
+    })
+}
+
+async fn checked(app: &App, rule: &Rule) -> Result<()> {
     check::check(rule, &schema(app).await?)
-        .map_err(|e| Error::invalid("invalid_rule", e.to_string()))?;
+        .map_err(|e| Error::invalid("invalid_rule", e.to_string()))
+}
+
+/// Who matches a rule now.
+struct Matching {
+    /// Ascending.
+    ids: Vec<i64>,
+    of: u64,
+    sample: Vec<SampleCustomer>,
+}
+
+async fn matching(app: &App, rule: &Rule) -> Result<Matching> {
     let snapshot = customer_models::snapshot(app).await?;
     let loyalty = Loyalty::load(app, rule).await?;
     let now = app.now();
-    let (mut matched, mut of) = (0u64, 0u64);
+    let mut ids = Vec::new();
+    let mut of = 0u64;
     let mut sample = Vec::new();
     let mut after = 0;
     loop {
@@ -111,7 +138,7 @@ pub async fn preview(app: &App, actor: &Actor, rule: &Rule) -> Result<Preview> {
             let yes = eval::matches(rule, &facts, now);
             scratch = facts.scratch.into_inner();
             if yes {
-                matched += 1;
+                ids.push(c.row.id);
                 if sample.len() < SAMPLE {
                     sample.push(SampleCustomer {
                         id: c.row.id,
@@ -121,14 +148,7 @@ pub async fn preview(app: &App, actor: &Actor, rule: &Rule) -> Result<Preview> {
             }
         }
     }
-    Ok(Preview {
-        customers: matched,
-        of,
-        sample,
-        sentence_ko: describe::describe(rule, true),
-        sentence_en: describe::describe(rule, false),
-        time_relative: rule.time_relative(),
-    })
+    Ok(Matching { ids, of, sample })
 }
 
 /// Tiers and points, read only when the rule asks for them.
@@ -253,5 +273,269 @@ impl Facts for CustomerFacts<'_> {
         match measure {
             LoyaltyMeasure::Points => self.loyalty.points.get(&self.c.row.id).copied(),
         }
+    }
+}
+
+/// A rule from JSON; the error is serde's message, naming an unknown field or condition.
+pub fn parse_rule(json: &str) -> std::result::Result<Rule, String> {
+    serde_json::from_str(json).map_err(|e| format!("rule: {e}"))
+}
+
+/// A segment to save: its name, what it is for, and its rule.
+#[derive(Debug, Clone)]
+pub struct SegmentInput {
+    pub name: String,
+    pub description: String,
+    pub rule: Rule,
+}
+
+/// A segment with its rule read out and its recent movement.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SegmentView {
+    #[serde(flatten)]
+    pub segment: Segment,
+    pub sentence_ko: String,
+    pub sentence_en: String,
+}
+
+fn view(segment: Segment) -> SegmentView {
+    let rule = parse_rule(&segment.rule).ok();
+    let say = |ko| {
+        rule.as_ref()
+            .map_or_else(String::new, |r| describe::describe(r, ko))
+    };
+    SegmentView {
+        sentence_ko: say(true),
+        sentence_en: say(false),
+        segment,
+    }
+}
+
+fn checked_name(input: &SegmentInput) -> Result<(String, String)> {
+    let name = crate::error::required_text(
+        &input.name,
+        100,
+        "invalid_name",
+        "a segment needs a name of 1 to 100 characters",
+    )?;
+    let description = input.description.trim();
+    if description.chars().count() > 1_000 {
+        return Err(Error::invalid(
+            "invalid_description",
+            "the description is at most 1,000 characters",
+        ));
+    }
+    Ok((name.to_string(), description.to_string()))
+}
+
+/// Saves a live segment and evaluates it at once.
+pub async fn create(app: &App, actor: &Actor, input: &SegmentInput) -> Result<SegmentView> {
+    if !actor.can(Permission::CustomersWrite) {
+        return Err(Error::Forbidden);
+    }
+    let (name, description) = checked_name(input)?;
+    checked(app, &input.rule).await?;
+    let rule = serde_json::to_string(&input.rule).map_err(|e| Error::Internal(e.into()))?;
+    let id = app
+        .store
+        .create_segment(&NewSegment {
+            name: name.clone(),
+            description,
+            kind: "live".into(),
+            rule,
+            created_by: actor.name.clone(),
+        })
+        .await
+        .map_err(|e| match e {
+            nunchi_store::StoreError::Conflict(_) => {
+                Error::Conflict(format!("a segment named {name:?} exists"))
+            }
+            other => other.into(),
+        })?;
+    app.audit_by(actor, "segment.create", &format!("segment {id}"), &name)
+        .await;
+    evaluate(app, id).await?;
+    Ok(view(app.store.segment(id).await?))
+}
+
+/// Changes a segment's name, description and rule, and evaluates it again.
+pub async fn update(
+    app: &App,
+    actor: &Actor,
+    id: i64,
+    input: &SegmentInput,
+) -> Result<SegmentView> {
+    if !actor.can(Permission::CustomersWrite) {
+        return Err(Error::Forbidden);
+    }
+    let (name, description) = checked_name(input)?;
+    checked(app, &input.rule).await?;
+    let rule = serde_json::to_string(&input.rule).map_err(|e| Error::Internal(e.into()))?;
+    app.store
+        .update_segment(id, &name, &description, &rule)
+        .await?;
+    app.audit_by(actor, "segment.update", &format!("segment {id}"), &name)
+        .await;
+    evaluate(app, id).await?;
+    Ok(view(app.store.segment(id).await?))
+}
+
+pub async fn delete(app: &App, actor: &Actor, id: i64) -> Result<()> {
+    if !actor.can(Permission::CustomersWrite) {
+        return Err(Error::Forbidden);
+    }
+    let segment = app.store.segment(id).await?;
+    app.store.delete_segment(id).await?;
+    app.audit_by(
+        actor,
+        "segment.delete",
+        &format!("segment {id}"),
+        &segment.name,
+    )
+    .await;
+    Ok(())
+}
+
+pub async fn list(app: &App, actor: &Actor) -> Result<Vec<SegmentView>> {
+    if !actor.can(Permission::CustomersRead) {
+        return Err(Error::Forbidden);
+    }
+    Ok(app.store.segments().await?.into_iter().map(view).collect())
+}
+
+pub async fn get(app: &App, actor: &Actor, id: i64) -> Result<SegmentView> {
+    if !actor.can(Permission::CustomersRead) {
+        return Err(Error::Forbidden);
+    }
+    Ok(view(app.store.segment(id).await?))
+}
+
+/// The newest entries and exits, and entries and exits per day.
+pub async fn history(
+    app: &App,
+    actor: &Actor,
+    id: i64,
+) -> Result<(Vec<SegmentChange>, Vec<SegmentDay>)> {
+    if !actor.can(Permission::CustomersRead) {
+        return Err(Error::Forbidden);
+    }
+    app.store.segment(id).await?;
+    Ok((
+        app.store.segment_changes(id, 200).await?,
+        app.store.segment_days(id).await?,
+    ))
+}
+
+/// What one evaluation changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Evaluated {
+    pub entered: usize,
+    pub left: usize,
+    pub members: usize,
+}
+
+/// Evaluates a live segment now and records who entered and who left. A rule that no
+/// longer checks (an attribute or tier since removed) leaves the members as they are.
+pub async fn evaluate(app: &App, id: i64) -> Result<Evaluated> {
+    let segment = app.store.segment(id).await?;
+    if segment.kind != "live" {
+        return Ok(Evaluated::default());
+    }
+    let rule = parse_rule(&segment.rule).map_err(|e| Error::invalid("invalid_rule", e))?;
+    checked(app, &rule).await?;
+    let now_members = matching(app, &rule).await?.ids;
+    let before = app.store.segment_member_ids(id).await?;
+    let (entered, left) = difference(&before, &now_members);
+    let at = app.now();
+    app.store
+        .apply_segment_changes(id, &entered, &left, at, "rule")
+        .await?;
+    Ok(Evaluated {
+        entered: entered.len(),
+        left: left.len(),
+        members: now_members.len(),
+    })
+}
+
+/// (in `after` only, in `before` only), both sorted ascending.
+fn difference(before: &[i64], after: &[i64]) -> (Vec<i64>, Vec<i64>) {
+    let (mut entered, mut left) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < before.len() || j < after.len() {
+        match (before.get(i), after.get(j)) {
+            (Some(b), Some(a)) if b == a => {
+                i += 1;
+                j += 1;
+            }
+            (Some(b), Some(a)) if b < a => {
+                left.push(*b);
+                i += 1;
+            }
+            (Some(_), Some(a)) | (None, Some(a)) => {
+                entered.push(*a);
+                j += 1;
+            }
+            (Some(b), None) => {
+                left.push(*b);
+                i += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    (entered, left)
+}
+
+/// How often live segments are evaluated again.
+pub const REFRESH_MS: i64 = 5 * 60_000;
+
+/// Re-evaluates every live segment, then queues itself again.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct SegmentRefreshJob {}
+
+impl crate::jobs::Job for SegmentRefreshJob {
+    const KIND: &'static str = "segment_refresh";
+
+    async fn run(self, app: &App) -> anyhow::Result<String> {
+        let mut done = Vec::new();
+        for s in app
+            .store
+            .segments()
+            .await?
+            .into_iter()
+            .filter(|s| s.kind == "live")
+        {
+            match evaluate(app, s.id).await {
+                Ok(e) => done.push((s.id, e)),
+                Err(e) => tracing::warn!(segment = s.id, error = %e, "segment not evaluated"),
+            }
+        }
+        if !app.store.job_queued(Self::KIND).await? {
+            crate::jobs::enqueue_at(app, &SegmentRefreshJob {}, app.now() + REFRESH_MS).await?;
+        }
+        Ok(serde_json::to_string(&done)?)
+    }
+}
+
+/// Queues the refresh unless one is already waiting (at server start).
+pub async fn ensure_scheduled(app: &App) -> anyhow::Result<()> {
+    use crate::jobs::Job;
+    if !app.store.job_queued(SegmentRefreshJob::KIND).await? {
+        crate::jobs::enqueue(app, &SegmentRefreshJob {}).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::difference;
+
+    #[test]
+    fn difference_finds_who_entered_and_who_left() {
+        assert_eq!(
+            difference(&[1, 3, 5, 7], &[2, 3, 7, 9]),
+            (vec![2, 9], vec![1, 5])
+        );
+        assert_eq!(difference(&[], &[4]), (vec![4], vec![]));
+        assert_eq!(difference(&[4], &[]), (vec![], vec![4]));
     }
 }

@@ -183,6 +183,9 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     if let Err(e) = nunchi_app::loyalty::keeper::ensure_scheduled(&state.app).await {
         tracing::warn!(error = %e, "cannot schedule the loyalty keeper");
     }
+    if let Err(e) = nunchi_app::segments::ensure_scheduled(&state.app).await {
+        tracing::warn!(error = %e, "cannot schedule the segment refresh");
+    }
     let dispatcher = nunchi_app::surveys::spawn_dispatcher(state.app.clone(), stop_rx.clone());
     let poller = state.app.config.imap.clone().map(|mailbox| {
         tracing::info!(mailbox = %mailbox.display(), "polling the support mailbox");

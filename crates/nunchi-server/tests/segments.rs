@@ -104,9 +104,110 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
             .unwrap()
             .contains("add_to_cart 2회 이상")
     );
-    // The window moves with the clock: a month on, the carts are too old.
+    // Saved, the segment holds its two members, each entry recorded.
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": "장바구니 이탈", "description": "30일", "rule": abandoned})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let seg = r.json();
+    let id = seg["id"].as_i64().unwrap();
+    assert_eq!(seg["members"], 2, "{seg}");
+    assert!(seg["sentence_ko"].as_str().unwrap().contains("add_to_cart"));
+    let again = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": "장바구니 이탈", "rule": {"type": "tag", "tag": "vip"}})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "names are unique");
+    let viewer = app
+        .api(
+            Some(Role::Viewer),
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": "x", "rule": {"type": "tag", "tag": "vip"}})),
+        )
+        .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+
+    // The window moves with the clock: a month on, the carts are too old, and the
+    // refresh records both exits.
     clock.advance(30 * 86_400_000);
     assert_eq!(preview(&app, abandoned.clone()).await.1["customers"], 0);
+    let done = nunchi_app::segments::evaluate(&app.state.app, id)
+        .await
+        .unwrap();
+    assert_eq!((done.entered, done.left, done.members), (0, 2, 0));
+    let h = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            &format!("/api/v1/segments/{id}/history"),
+            None,
+        )
+        .await
+        .json();
+    let changes = h["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 4, "{h}");
+    assert_eq!(changes[0]["entered"], false, "newest first: {h}");
+    let days = h["days"].as_array().unwrap();
+    assert_eq!(
+        (days[0]["entered"].as_i64(), days[1]["left"].as_i64()),
+        (Some(2), Some(2)),
+        "{h}"
+    );
+    let list = app
+        .api(Some(Role::Viewer), "GET", "/api/v1/segments", None)
+        .await
+        .json();
+    assert_eq!(list[0]["members"], 0, "{list}");
+
+    // The pages: the list with the sentence, the builder's preview, the segment's page.
+    let html = app.page(Role::Agent, "GET", "/segments", None).await.text();
+    assert!(
+        html.contains("장바구니 이탈") && html.contains("id=\"segment-form\""),
+        "{html}"
+    );
+    let html = app
+        .page(Role::Agent, "GET", &format!("/segments/{id}"), None)
+        .await
+        .text();
+    assert!(html.contains("id=\"segment-changes\"") && html.contains("id=\"segment-sentence\""));
+    let csrf = app.csrf(Role::Agent).to_string();
+    let form = format!(
+        "csrf={csrf}&name=vip&description=&rule={}",
+        urlencode(r#"{"type": "tag", "tag": "vip"}"#)
+    );
+    let r = app
+        .page(Role::Agent, "POST", "/segments/preview", Some(&form))
+        .await;
+    assert!(r.text().contains("id=\"segment-preview\""), "{}", r.text());
+    let bad = format!(
+        "csrf={csrf}&name=x&description=&rule={}",
+        urlencode(r#"{"type": "tag"}"#)
+    );
+    let r = app.page(Role::Agent, "POST", "/segments", Some(&bad)).await;
+    assert!(r.text().contains("id=\"segment-error\""), "{}", r.text());
+    let r = app
+        .page(Role::Agent, "POST", "/segments", Some(&form))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "DELETE",
+            &format!("/api/v1/segments/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
 
     let (_, p) = preview(
         &app,
@@ -160,4 +261,13 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
             .contains("zodiac"),
         "{body}"
     );
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

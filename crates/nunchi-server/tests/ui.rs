@@ -193,6 +193,17 @@ async fn every_page_renders_for_roles_that_may_see_it() {
         .json()["id"]
         .as_i64()
         .unwrap();
+    let segment = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": "VIP", "rule": {"type": "tag", "tag": "vip"}})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
     let mail = app
         .send(
             Request::builder()
@@ -229,6 +240,8 @@ async fn every_page_renders_for_roles_that_may_see_it() {
                 survey
             } else if spec.path.starts_with("/inbox/") {
                 conversation
+            } else if spec.path.starts_with("/segments/") {
+                segment
             } else {
                 id
             };
@@ -264,7 +277,7 @@ async fn every_page_renders_for_roles_that_may_see_it() {
                 ));
             }
         }
-        for path in ["/segments", "/campaigns", "/insights"] {
+        for path in ["/campaigns", "/insights"] {
             let r = app.page(role, "GET", path, None).await;
             if r.status != StatusCode::OK || !r.text().contains("not built yet") {
                 failures.push(format!("GET {path} as {}: {}", role.as_str(), r.status));

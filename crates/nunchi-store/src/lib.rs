@@ -7,6 +7,7 @@ mod json;
 pub mod lifecycle;
 pub mod model;
 pub mod postgres;
+mod segment_store;
 mod sql;
 pub mod sqlite;
 mod sqlite_backup;

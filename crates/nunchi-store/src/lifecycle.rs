@@ -95,6 +95,10 @@ pub const CUSTOMER_TABLES: &[CustomerTable] = &[
     // Points are a financial record with no personal data: a merge moves the account (the
     // survivor then holds two), an erasure keeps it; its entries are exported.
     table("loyalty_accounts", Move, Keep, Some("loyalty_entries")),
+    // Segment membership and its history are derived from the rules: a merge drops the
+    // merged-away customer's rows (the survivor is re-evaluated), an erasure deletes them.
+    table("segment_members", Rebuild, Delete, None),
+    table("segment_changes", Rebuild, Delete, None),
 ];
 
 /// The tables whose rows an erasure deletes.

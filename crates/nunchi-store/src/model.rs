@@ -24,11 +24,13 @@ mod attachments;
 mod conversations;
 mod loyalty;
 mod messengers;
+mod segments;
 mod surveys;
 pub use attachments::*;
 pub use conversations::*;
 pub use loyalty::*;
 pub use messengers::*;
+pub use segments::*;
 pub use surveys::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]

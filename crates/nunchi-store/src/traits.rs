@@ -14,6 +14,8 @@ use nunchi_core::{
 
 use crate::{StoreResult, model::*};
 
+pub use crate::segment_store::SegmentStore;
+
 #[async_trait]
 pub trait CustomerStore: Send + Sync {
     /// Creates a customer with the record's identities plus `extra`. Fails with `Conflict`
@@ -759,6 +761,7 @@ pub trait Store:
     + MailThreadStore
     + LoyaltyStore
     + RewardStore
+    + SegmentStore
     + AdminStore
 {
 }
@@ -780,6 +783,7 @@ impl<
         + MailThreadStore
         + LoyaltyStore
         + RewardStore
+        + SegmentStore
         + AdminStore,
 > Store for T
 {

@@ -2018,3 +2018,92 @@ async fn corrupt_enum_columns_are_errors_not_defaults() {
         );
     }
 }
+
+each_backend!(segments_keep_members_and_every_entry_and_exit, |s| {
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(
+            s.create_customer(
+                &customer(
+                    &format!("SG-{n}"),
+                    "세그",
+                    &format!("sg{n}@example.com"),
+                    "",
+                ),
+                &[],
+                "test",
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let new = NewSegment {
+        name: "장바구니 이탈".into(),
+        description: "".into(),
+        kind: "live".into(),
+        rule: r#"{"type": "tag", "tag": "vip"}"#.into(),
+        created_by: "tester".into(),
+    };
+    let seg = s.create_segment(&new).await.unwrap();
+    assert!(
+        matches!(s.create_segment(&new).await, Err(StoreError::Conflict(_))),
+        "names are unique"
+    );
+    const DAY: i64 = 86_400_000;
+    let t0 = 20_000 * DAY;
+    s.apply_segment_changes(seg, &[ids[0], ids[1], ids[2]], &[], t0, "rule")
+        .await
+        .unwrap();
+    s.apply_segment_changes(seg, &[ids[3]], &[ids[1]], t0 + DAY + 5, "rule")
+        .await
+        .unwrap();
+    let got = s.segment(seg).await.unwrap();
+    assert_eq!((got.members, got.evaluated_at), (3, Some(t0 + DAY + 5)));
+    assert_eq!(
+        s.segment_member_ids(seg).await.unwrap(),
+        vec![ids[0], ids[2], ids[3]]
+    );
+    let page = s.segment_members_page(seg, ids[0], 1).await.unwrap();
+    assert_eq!(page, vec![(ids[2], t0)]);
+    let changes = s.segment_changes(seg, 10).await.unwrap();
+    assert_eq!(changes.len(), 5);
+    assert_eq!(changes[0].at, t0 + DAY + 5, "newest first");
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.customer_id == ids[1] && !c.entered)
+    );
+    assert_eq!(
+        s.segment_days(seg).await.unwrap(),
+        vec![
+            SegmentDay {
+                day: 20_000,
+                entered: 3,
+                left: 0
+            },
+            SegmentDay {
+                day: 20_001,
+                entered: 1,
+                left: 1
+            }
+        ]
+    );
+    // Merging drops the merged-away customer's membership; erasing deletes theirs.
+    s.merge_customers(ids[3], ids[0], "tester").await.unwrap();
+    s.erase_customer(ids[2], "dpo").await.unwrap();
+    assert_eq!(s.segment_member_ids(seg).await.unwrap(), vec![ids[0]]);
+    assert!(
+        s.segment_changes(seg, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.customer_id != ids[2] && c.customer_id != ids[3])
+    );
+    s.update_segment(seg, "이탈 위험", "설명", r#"{"type": "tag", "tag": "x"}"#)
+        .await
+        .unwrap();
+    assert_eq!(s.segments().await.unwrap()[0].name, "이탈 위험");
+    s.delete_segment(seg).await.unwrap();
+    assert!(matches!(s.segment(seg).await, Err(StoreError::NotFound(_))));
+    assert!(s.segment_member_ids(seg).await.unwrap().is_empty());
+});

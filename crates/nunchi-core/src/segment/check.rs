@@ -238,12 +238,12 @@ mod tests {
     }
 
     fn err(json: &str) -> RuleError {
-        check(&Rule::parse(json).unwrap(), &schema()).unwrap_err()
+        check(&super::super::parse(json).unwrap(), &schema()).unwrap_err()
     }
 
     #[test]
     fn a_good_rule_passes() {
-        let rule = Rule::parse(
+        let rule = super::super::parse(
             r#"{"type": "all", "rules": [
               {"type": "event", "name": "add_to_cart", "at_least": 2, "within_days": 30},
               {"type": "not", "rule": {"type": "event", "name": "purchase", "within_days": 30}},

@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn the_issues_example_reads_in_both_languages() {
-        let rule = Rule::parse(
+        let rule = super::super::parse(
             r#"{"type": "all", "rules": [
               {"type": "event", "name": "add_to_cart", "at_least": 2, "within_days": 30},
               {"type": "not", "rule": {"type": "event", "name": "purchase"}}
@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn nested_groups_are_parenthesised() {
-        let rule = Rule::parse(
+        let rule = super::super::parse(
             r#"{"type": "any", "rules": [
               {"type": "rfm", "cells": ["champions", "loyal"]},
               {"type": "all", "rules": [

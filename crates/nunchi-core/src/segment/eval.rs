@@ -188,7 +188,7 @@ mod tests {
     const NOW: i64 = 1_800_000_000_000;
 
     fn rule(json: &str) -> Rule {
-        Rule::parse(json).unwrap()
+        super::super::parse(json).unwrap()
     }
 
     #[test]

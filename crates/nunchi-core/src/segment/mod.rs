@@ -154,12 +154,6 @@ pub const MAX_CONDITIONS: usize = 64;
 pub const MAX_DEPTH: usize = 8;
 
 impl Rule {
-    /// Parses a stored or submitted rule; the error names what is wrong (serde's
-    /// message, with the unknown field or condition type).
-    pub fn parse(json: &str) -> Result<Rule, String> {
-        serde_json::from_str(json).map_err(|e| e.to_string())
-    }
-
     /// Whether the rule reads anything that changes with the clock alone (a window, days
     /// since the last order, the models' figures), so its members move without new data.
     pub fn time_relative(&self) -> bool {
@@ -182,6 +176,13 @@ impl Rule {
     }
 }
 
+/// A rule from JSON in the tests (callers parse with serde_json, whose messages name an
+/// unknown field or condition type).
+#[cfg(test)]
+pub(crate) fn parse(json: &str) -> Result<Rule, String> {
+    serde_json::from_str(json).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,7 +194,7 @@ mod tests {
             {"type": "not", "rule": {"type": "event", "name": "purchase", "within_days": 30}},
             {"type": "tag", "tag": "vip"}
         ]}"#;
-        let rule = Rule::parse(json).unwrap();
+        let rule = parse(json).unwrap();
         let Rule::All { rules } = &rule else {
             panic!("{rule:?}")
         };
@@ -207,7 +208,7 @@ mod tests {
                 })
             }
         );
-        let again = Rule::parse(&serde_json::to_string(&rule).unwrap()).unwrap();
+        let again = parse(&serde_json::to_string(&rule).unwrap()).unwrap();
         assert_eq!(again, rule);
         assert!(rule.time_relative());
         assert!(!Rule::Tag { tag: "vip".into() }.time_relative());
@@ -215,9 +216,9 @@ mod tests {
 
     #[test]
     fn unknown_types_and_fields_are_named() {
-        let e = Rule::parse(r#"{"type": "horoscope", "sign": "leo"}"#).unwrap_err();
+        let e = parse(r#"{"type": "horoscope", "sign": "leo"}"#).unwrap_err();
         assert!(e.contains("horoscope"), "{e}");
-        let e = Rule::parse(r#"{"type": "tag", "tag": "vip", "colour": "red"}"#).unwrap_err();
+        let e = parse(r#"{"type": "tag", "tag": "vip", "colour": "red"}"#).unwrap_err();
         assert!(e.contains("colour"), "{e}");
     }
 }

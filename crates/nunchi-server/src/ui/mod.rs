@@ -16,6 +16,7 @@ mod inbox_live;
 mod loyalty;
 mod loyalty_ledger;
 mod messenger_channels;
+mod segments;
 mod signin;
 mod sla;
 mod support_reports;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(customers::routes())
         .merge(customer_value::routes())
+        .merge(segments::routes())
         .merge(data::routes())
         .merge(admin::routes())
         .merge(analytics::routes())
@@ -80,7 +82,6 @@ pub fn routes() -> Router<AppState> {
 type LabelOf = fn(&Strings) -> &'static str;
 
 const NOT_BUILT: &[(&str, LabelOf)] = &[
-    ("/segments", |t| t.nav_segments),
     ("/campaigns", |t| t.nav_campaigns),
     ("/insights", |t| t.nav_insights),
 ];
@@ -154,7 +155,9 @@ impl Chrome {
             understand.push(item("/analytics/funnel", t.nav_analytics));
             act.push(item("/follow-ups", t.nav_follow_ups));
         }
-        understand.extend(not_built("/segments"));
+        if customers {
+            understand.push(item("/segments", t.nav_segments));
+        }
         act.extend(not_built("/campaigns"));
         if customers {
             act.push(item("/loyalty", t.nav_loyalty));

@@ -1,0 +1,302 @@
+//! The segments pages: the list with each segment's rule as a sentence and its size, the
+//! builder (start from a template, edit the rule, preview who matches now, save), and a
+//! segment's page with its size over time and recent entries and exits — all through
+//! `nunchi_app::segments`, as the API does.
+
+use axum::{
+    Form, Router,
+    extract::State,
+    response::{IntoResponse, Redirect},
+    routing::{get, post},
+};
+use nunchi_app::segments::{self, SegmentInput, SegmentView};
+use nunchi_charts as charts;
+use serde::Deserialize;
+
+use super::{Chrome, CsrfForm, UiNeed, UiResult, count, fmt_time, lang_of, render};
+use crate::{
+    AppState,
+    auth::{check_form_csrf, perm},
+    extract::{ApiPath, ApiQuery},
+    i18n::Strings,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/segments", get(list).post(create))
+        .route("/segments/preview", post(preview))
+        .route("/segments/{id}", get(detail))
+        .route("/segments/{id}/delete", post(delete))
+}
+
+/// A template's key, its name in the reader's language, and its rule.
+type Template = (&'static str, fn(&Strings) -> &'static str, &'static str);
+
+/// Templates a CX manager starts from; each is an ordinary rule they can edit.
+const TEMPLATES: &[Template] = &[
+    (
+        "carts",
+        |t| t.seg_t_carts,
+        r#"{"type": "all", "rules": [
+  {"type": "event", "name": "add_to_cart", "at_least": 2, "within_days": 30},
+  {"type": "not", "rule": {"type": "event", "name": "purchase", "within_days": 30}}
+]}"#,
+    ),
+    (
+        "fans",
+        |t| t.seg_t_fans,
+        r#"{"type": "all", "rules": [
+  {"type": "orders", "measure": "count", "cmp": "gte", "value": 2},
+  {"type": "rfm", "cells": ["champions", "loyal"]}
+]}"#,
+    ),
+    (
+        "adjacent",
+        |t| t.seg_t_adjacent,
+        r#"{"type": "orders", "measure": "count", "cmp": "eq", "value": 1}"#,
+    ),
+    (
+        "prospects",
+        |t| t.seg_t_prospects,
+        r#"{"type": "orders", "measure": "count", "cmp": "eq", "value": 0}"#,
+    ),
+    (
+        "at_risk",
+        |t| t.seg_t_risk,
+        r#"{"type": "all", "rules": [
+  {"type": "orders", "measure": "count", "cmp": "gte", "value": 1},
+  {"type": "value", "measure": "probability_alive", "cmp": "lt", "value": 0.3}
+]}"#,
+    ),
+];
+
+struct Row {
+    id: i64,
+    name: String,
+    sentence: String,
+    members: String,
+    evaluated: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "segments.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Vec<Row>,
+    templates: Vec<(&'static str, &'static str)>,
+    form: SegmentForm,
+    /// (count, of, sentence) after a preview.
+    previewed: Option<(String, String, String)>,
+    error: Option<String>,
+    can_write: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SegmentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    rule: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    template: Option<String>,
+}
+
+fn sentence(v: &SegmentView, ko: bool) -> String {
+    if ko {
+        v.sentence_ko.clone()
+    } else {
+        v.sentence_en.clone()
+    }
+}
+
+async fn page(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    form: SegmentForm,
+    previewed: Option<(String, String, String)>,
+    error: Option<String>,
+) -> UiResult {
+    let t = lang_of(auth).strings();
+    let ko = lang_of(auth) == crate::i18n::Lang::Ko;
+    let rows = segments::list(state, &auth.as_actor())
+        .await?
+        .into_iter()
+        .map(|v| Row {
+            id: v.segment.id,
+            name: v.segment.name.clone(),
+            sentence: sentence(&v, ko),
+            members: count(&v.segment.members),
+            evaluated: v.segment.evaluated_at.map(fmt_time).unwrap_or_default(),
+        })
+        .collect();
+    Ok(render(ListPage {
+        chrome: Chrome::new(auth, "/segments", t.nav_segments),
+        rows,
+        templates: TEMPLATES
+            .iter()
+            .map(|(k, label, _)| (*k, label(t)))
+            .collect(),
+        form,
+        previewed,
+        error,
+        can_write: auth.can(nunchi_core::access::Permission::CustomersWrite),
+    }))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersRead>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> UiResult {
+    let t = lang_of(&auth).strings();
+    let form = match TEMPLATES
+        .iter()
+        .find(|(k, _, _)| Some(*k) == q.template.as_deref())
+    {
+        Some((_, label, rule)) => SegmentForm {
+            name: label(t)
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            rule: rule.to_string(),
+            ..SegmentForm::default()
+        },
+        None => SegmentForm {
+            rule: TEMPLATES[0].2.to_string(),
+            ..SegmentForm::default()
+        },
+    };
+    page(&state, &auth, form, None, None).await
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersRead>,
+    Form(f): Form<SegmentForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let ko = lang_of(&auth) == crate::i18n::Lang::Ko;
+    let outcome = match segments::parse_rule(&f.rule) {
+        Err(e) => Err(e),
+        Ok(rule) => segments::preview(&state, &auth.as_actor(), &rule)
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match outcome {
+        Ok(p) => {
+            let said = if ko { p.sentence_ko } else { p.sentence_en };
+            page(
+                &state,
+                &auth,
+                f,
+                Some((count(&p.customers), count(&p.of), said)),
+                None,
+            )
+            .await
+        }
+        Err(e) => page(&state, &auth, f, None, Some(e)).await,
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersWrite>,
+    Form(f): Form<SegmentForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let outcome = match segments::parse_rule(&f.rule) {
+        Err(e) => Err(e),
+        Ok(rule) => {
+            let input = SegmentInput {
+                name: f.name.clone(),
+                description: f.description.clone(),
+                rule,
+            };
+            segments::create(&state, &auth.as_actor(), &input)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    match outcome {
+        Ok(v) => Ok(Redirect::to(&format!("/segments/{}", v.segment.id)).into_response()),
+        Err(e) => page(&state, &auth, f, None, Some(e)).await,
+    }
+}
+
+struct ChangeRow {
+    customer_id: i64,
+    entered: bool,
+    when: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "segment.html")]
+struct DetailPage {
+    chrome: Chrome,
+    v: SegmentView,
+    sentence: String,
+    members: String,
+    chart: String,
+    changes: Vec<ChangeRow>,
+    can_write: bool,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersRead>,
+    ApiPath(id): ApiPath<i64>,
+) -> UiResult {
+    let t = lang_of(&auth).strings();
+    let actor = auth.as_actor();
+    let v = segments::get(&state, &actor, id).await?;
+    let (changes, days) = segments::history(&state, &actor, id).await?;
+    // The size at the end of each day with a change: the running sum of entries − exits.
+    let mut size = 0i64;
+    let bars: Vec<charts::Bar> = days
+        .iter()
+        .map(|d| {
+            size += d.entered - d.left;
+            charts::Bar {
+                label: fmt_time(d.day * 86_400_000)[5..10].to_string(),
+                value: size as f64,
+                shown: count(&size),
+            }
+        })
+        .collect();
+    Ok(render(DetailPage {
+        chrome: Chrome::new(&auth, "/segments", t.nav_segments),
+        sentence: sentence(&v, lang_of(&auth) == crate::i18n::Lang::Ko),
+        members: count(&v.segment.members),
+        chart: charts::bar_chart(t.seg_size, &bars, t.seg_no_changes),
+        changes: changes
+            .into_iter()
+            .map(|c| ChangeRow {
+                customer_id: c.customer_id,
+                entered: c.entered,
+                when: fmt_time(c.at),
+            })
+            .collect(),
+        can_write: auth.can(nunchi_core::access::Permission::CustomersWrite),
+        v,
+    }))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersWrite>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<CsrfForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    segments::delete(&state, &auth.as_actor(), id).await?;
+    Ok(Redirect::to("/segments").into_response())
+}

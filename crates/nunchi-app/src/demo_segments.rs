@@ -14,8 +14,8 @@ const SEGMENTS: &[(&str, &str, &str)] = &[
     ),
     (
         "찐팬 · True fans",
-        "재구매하는 최우수·충성 고객 · Repeat buyers in the champions or loyal RFM cells",
-        r#"{"type": "all", "rules": [{"type": "orders", "measure": "count", "cmp": "gte", "value": 2}, {"type": "rfm", "cells": ["champions", "loyal"]}]}"#,
+        "재구매 고객 중 NPS 추천 고객 또는 최우수·충성 고객 · Repeat buyers who are promoters or in the champions or loyal RFM cells",
+        r#"{"type": "all", "rules": [{"type": "orders", "measure": "count", "cmp": "gte", "value": 2}, {"type": "any", "rules": [{"type": "nps", "groups": ["promoter"]}, {"type": "rfm", "cells": ["champions", "loyal"]}]}]}"#,
     ),
     (
         "이탈 위험 · At risk",

@@ -3,7 +3,8 @@
 //! now, a few of them, the rule as a sentence in Korean and English), saved, and
 //! evaluated: every customer against the same facts the rule language names — the
 //! profile from the store, events from the analytics engine, orders and the models from
-//! the customer-models snapshot, tiers and points from the loyalty ledger — and the
+//! the customer-models snapshot, NPS answers from the feedback, tiers and points from the
+//! loyalty ledger — and the
 //! difference from the stored members recorded as entries and exits with their time.
 //! [`SegmentRefreshJob`] re-evaluates every live segment every few minutes, so members
 //! follow new data and time-relative rules move with the clock.
@@ -151,11 +152,13 @@ async fn matching(app: &App, rule: &Rule) -> Result<Matching> {
     Ok(Matching { ids, of, sample })
 }
 
-/// Tiers and points, read only when the rule asks for them.
+/// Tiers, points and NPS groups, read only when the rule asks for them.
 #[derive(Default)]
 struct Loyalty {
     tiers: HashMap<i64, String>,
     points: HashMap<i64, f64>,
+    /// Each customer's latest NPS answer: (when, group).
+    nps: HashMap<i64, (i64, &'static str)>,
 }
 
 fn reads(rule: &Rule, want: &impl Fn(&Rule) -> bool) -> bool {
@@ -174,6 +177,20 @@ impl Loyalty {
             for (customer, tier, _) in app.store.loyalty_tiers_held().await? {
                 if let Some(t) = tier {
                     out.tiers.insert(customer, t);
+                }
+            }
+        }
+        if reads(rule, &|r| matches!(r, Rule::Nps { .. })) {
+            for r in app.store.metric_ratings("nps", i64::MIN, i64::MAX).await? {
+                // Employee pulse answers are not customers'.
+                let (Some(customer), false) = (r.customer_id, r.source.as_str() == "employee")
+                else {
+                    continue;
+                };
+                let group = nunchi_core::segment::nps_group(r.rating);
+                let e = out.nps.entry(customer).or_insert((r.created_at, group));
+                if r.created_at >= e.0 {
+                    *e = (r.created_at, group);
                 }
             }
         }
@@ -254,6 +271,10 @@ impl Facts for CustomerFacts<'_> {
 
     fn rfm_cell(&self) -> Option<&str> {
         self.snapshot.rfm_cell(self.c.row.id)
+    }
+
+    fn nps_group(&self) -> Option<&str> {
+        self.loyalty.nps.get(&self.c.row.id).map(|(_, g)| *g)
     }
 
     fn value(&self, measure: ValueMeasure) -> Option<f64> {

@@ -218,6 +218,31 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
     )
     .await;
     assert_eq!(p["customers"], 2, "{p}");
+    // NPS: the latest answer decides (S-4 was a promoter, then a detractor).
+    let answers = json!({"feedback": [
+        {"source": "survey", "metric": "nps", "rating": 10, "customer_external_id": "S-4", "created_at": "2026-01-05T10:00:00+09:00"},
+        {"source": "survey", "metric": "nps", "rating": 3, "customer_external_id": "S-4", "created_at": "2026-02-05T10:00:00+09:00"},
+        {"source": "survey", "metric": "nps", "rating": 9, "customer_external_id": "S-5", "created_at": "2026-01-20T10:00:00+09:00"}
+    ]});
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/feedback",
+            Some(answers),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let (_, p) = preview(&app, json!({"type": "nps", "groups": ["promoter"]})).await;
+    let names: Vec<&str> = p["sample"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["세그5"], "{p}");
+    let (_, p) = preview(&app, json!({"type": "nps", "groups": ["detractor"]})).await;
+    assert_eq!(p["customers"], 1, "{p}");
     let (_, p) = preview(
         &app,
         json!({"type": "attribute", "key": "age", "cmp": "gte", "value": "35"}),

@@ -215,6 +215,16 @@ fn walk(
             }
             Ok(())
         }
+        Rule::Nps { groups } => {
+            if groups.is_empty() {
+                return fail(&format!("{path}.groups"), "name at least one NPS group");
+            }
+            let known: Vec<String> = super::NPS_GROUPS.iter().map(|g| g.to_string()).collect();
+            for (i, g) in groups.iter().enumerate() {
+                named(&format!("{path}.groups[{i}]"), "NPS group", g, &known)?;
+            }
+            Ok(())
+        }
         Rule::Tier { tier } => named(&format!("{path}.tier"), "tier", tier, &schema.tiers),
         Rule::Loyalty { value, .. } => finite(path, *value),
     }
@@ -285,6 +295,9 @@ mod tests {
         assert!(e.message.contains("between 0 and 1"));
         let e = err(r#"{"type": "consent", "channel": "pigeon", "purpose": "marketing"}"#);
         assert_eq!(e.path, "rule.channel");
+        let e = err(r#"{"type": "nps", "groups": ["fans"]}"#);
+        assert_eq!(e.path, "rule.groups[0]");
+        assert!(e.message.contains("promoter"), "{e}");
         let e = err(r#"{"type": "tier", "tier": "forest"}"#);
         assert!(e.message.contains("tree"));
     }

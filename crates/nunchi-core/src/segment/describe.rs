@@ -171,6 +171,13 @@ fn phrase(rule: &Rule, ko: bool, nested: bool) -> String {
             };
             format!("{what} {} {}", cmp(*c), num(*value))
         }
+        Rule::Nps { groups } => {
+            if ko {
+                format!("최근 NPS 응답: {}", groups.join(", "))
+            } else {
+                format!("latest NPS answer {}", groups.join(" or "))
+            }
+        }
         Rule::Tier { tier } => {
             if ko {
                 format!("등급 {tier}")

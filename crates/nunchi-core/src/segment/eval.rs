@@ -29,6 +29,8 @@ pub trait Facts {
         now: i64,
     ) -> Option<f64>;
     fn rfm_cell(&self) -> Option<&str>;
+    /// The group of their latest NPS answer.
+    fn nps_group(&self) -> Option<&str>;
     fn value(&self, measure: ValueMeasure) -> Option<f64>;
     fn tier(&self) -> Option<&str>;
     fn loyalty(&self, measure: LoyaltyMeasure) -> Option<f64>;
@@ -98,6 +100,9 @@ pub fn matches(rule: &Rule, facts: &impl Facts, now: i64) -> bool {
         Rule::Rfm { cells } => facts
             .rfm_cell()
             .is_some_and(|c| cells.iter().any(|k| k == c)),
+        Rule::Nps { groups } => facts
+            .nps_group()
+            .is_some_and(|g| groups.iter().any(|k| k == g)),
         Rule::Value {
             measure,
             cmp,
@@ -124,6 +129,7 @@ mod tests {
         events: Vec<(&'static str, i64)>,
         orders: Vec<(i64, f64, &'static str)>,
         cell: Option<&'static str>,
+        nps: Option<&'static str>,
         alive: Option<f64>,
         tier: Option<&'static str>,
         points: Option<f64>,
@@ -173,6 +179,9 @@ mod tests {
         }
         fn rfm_cell(&self) -> Option<&str> {
             self.cell
+        }
+        fn nps_group(&self) -> Option<&str> {
+            self.nps
         }
         fn value(&self, measure: ValueMeasure) -> Option<f64> {
             (measure == ValueMeasure::ProbabilityAlive).then_some(self.alive?)
@@ -230,6 +239,7 @@ mod tests {
                 (NOW - 10 * DAY_MS, 20_000.0, "세럼"),
             ],
             cell: Some("loyal"),
+            nps: Some("promoter"),
             alive: Some(0.8),
             tier: Some("tree"),
             points: Some(1_200.0),
@@ -245,6 +255,7 @@ mod tests {
             r#"{"type": "orders", "measure": "spend", "cmp": "eq", "value": 20000, "within_days": 30}"#,
             r#"{"type": "orders", "measure": "days_since_last", "cmp": "gt", "value": 90, "product": "크림"}"#,
             r#"{"type": "rfm", "cells": ["champions", "loyal"]}"#,
+            r#"{"type": "nps", "groups": ["promoter"]}"#,
             r#"{"type": "value", "measure": "probability_alive", "cmp": "gt", "value": 0.5}"#,
             r#"{"type": "tier", "tier": "tree"}"#,
             r#"{"type": "loyalty", "measure": "points", "cmp": "gte", "value": 1000}"#,
@@ -259,6 +270,7 @@ mod tests {
         }
         let no = [
             r#"{"type": "tag", "tag": "new"}"#,
+            r#"{"type": "nps", "groups": ["detractor", "passive"]}"#,
             r#"{"type": "attribute", "key": "skin_type", "cmp": "gt", "value": "a"}"#,
             r#"{"type": "attribute", "key": "height", "cmp": "gt", "value": "1"}"#,
             r#"{"type": "orders", "measure": "days_since_last", "cmp": "lt", "value": 5, "product": "립밤"}"#,

@@ -3,8 +3,9 @@
 //! evaluated against one customer's facts. Conditions cover the profile (tags,
 //! attributes, consents), behaviour (did or did not do an event, at least N times, within
 //! a window), orders (count, spend, days since the last, optionally of one product or
-//! category), the customer models (RFM cell, lifetime value, probability alive) and
-//! loyalty (tier, points), joined by all / any / not.
+//! category), feedback (the latest NPS answer's group), the customer models (RFM cell,
+//! lifetime value, probability alive) and loyalty (tier, points), joined by all / any /
+//! not.
 
 pub mod check;
 pub mod describe;
@@ -125,6 +126,11 @@ pub enum Rule {
     Rfm {
         cells: Vec<String>,
     },
+    /// Their latest NPS answer puts them in one of these groups (`promoter` 9–10,
+    /// `passive` 7–8, `detractor` 0–6).
+    Nps {
+        groups: Vec<String>,
+    },
     /// A figure of the lifetime-value models compared with a number.
     Value {
         measure: ValueMeasure,
@@ -144,6 +150,20 @@ pub enum Rule {
 
 fn one() -> u32 {
     1
+}
+
+/// The groups an NPS answer falls in.
+pub const NPS_GROUPS: [&str; 3] = ["promoter", "passive", "detractor"];
+
+/// The group of an NPS rating (0–10).
+pub fn nps_group(rating: f64) -> &'static str {
+    if rating >= 9.0 {
+        "promoter"
+    } else if rating >= 7.0 {
+        "passive"
+    } else {
+        "detractor"
+    }
 }
 
 /// The longest window a rule may look back over.
@@ -170,6 +190,7 @@ impl Rule {
             Rule::Tag { .. }
             | Rule::Attribute { .. }
             | Rule::Consent { .. }
+            | Rule::Nps { .. }
             | Rule::Tier { .. }
             | Rule::Loyalty { .. } => false,
         }

@@ -47,7 +47,10 @@ const TEMPLATES: &[Template] = &[
         |t| t.seg_t_fans,
         r#"{"type": "all", "rules": [
   {"type": "orders", "measure": "count", "cmp": "gte", "value": 2},
-  {"type": "rfm", "cells": ["champions", "loyal"]}
+  {"type": "any", "rules": [
+    {"type": "nps", "groups": ["promoter"]},
+    {"type": "rfm", "cells": ["champions", "loyal"]}
+  ]}
 ]}"#,
     ),
     (

@@ -390,6 +390,12 @@ pub async fn update(
         return Err(Error::Forbidden);
     }
     let (name, description) = checked_name(input)?;
+    if app.store.segment(id).await?.kind != "live" {
+        return Err(Error::invalid(
+            "static_segment",
+            "a static segment's members are fixed: create a live segment to follow a rule",
+        ));
+    }
     checked(app, &input.rule).await?;
     let rule = serde_json::to_string(&input.rule).map_err(|e| Error::Internal(e.into()))?;
     app.store
@@ -445,6 +451,166 @@ pub async fn history(
         app.store.segment_changes(id, 200).await?,
         app.store.segment_days(id).await?,
     ))
+}
+
+/// Saves a static segment with these members (a fixed list: evaluation leaves it alone).
+async fn create_static(
+    app: &App,
+    actor: &Actor,
+    name: &str,
+    description: &str,
+    mut members: Vec<i64>,
+    reason: &str,
+) -> Result<SegmentView> {
+    if !actor.can(Permission::CustomersWrite) {
+        return Err(Error::Forbidden);
+    }
+    let (name, description) = checked_name(&SegmentInput {
+        name: name.to_string(),
+        description: description.to_string(),
+        rule: Rule::All { rules: vec![] },
+    })?;
+    let id = app
+        .store
+        .create_segment(&NewSegment {
+            name: name.clone(),
+            description,
+            kind: "static".into(),
+            rule: String::new(),
+            created_by: actor.name.clone(),
+        })
+        .await
+        .map_err(|e| match e {
+            nunchi_store::StoreError::Conflict(_) => {
+                Error::Conflict(format!("a segment named {name:?} exists"))
+            }
+            other => other.into(),
+        })?;
+    members.sort_unstable();
+    members.dedup();
+    app.store
+        .apply_segment_changes(id, &members, &[], app.now(), reason)
+        .await?;
+    app.audit_by(actor, "segment.create", &format!("segment {id}"), &name)
+        .await;
+    Ok(view(app.store.segment(id).await?))
+}
+
+/// Freezes a segment's members now into a new static segment.
+pub async fn freeze(app: &App, actor: &Actor, id: i64, name: &str) -> Result<SegmentView> {
+    let source = app.store.segment(id).await?;
+    let members = app.store.segment_member_ids(id).await?;
+    let when = jiff::Timestamp::from_millisecond(app.now())
+        .map(|t| {
+            t.to_zoned(app.config.time_zone.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let description = format!("{} · {when}", source.name);
+    create_static(
+        app,
+        actor,
+        name,
+        &description,
+        members,
+        &format!("frozen from segment {id}"),
+    )
+    .await
+}
+
+/// A row of a customer list that names no customer, by its line in the file.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Rejected {
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Imported {
+    pub segment: SegmentView,
+    pub rejected: Vec<Rejected>,
+}
+
+/// The columns a customer list may name its customers by, in the order they are tried.
+const LIST_COLUMNS: [&str; 4] = ["customer_id", "external_id", "email", "phone"];
+
+/// A static segment from a CSV list of customers: a header naming `customer_id`,
+/// `external_id`, `email` or `phone` (the first of these present is used); rows naming no
+/// customer are reported by line and the rest are kept.
+pub async fn import_static(
+    app: &App,
+    actor: &Actor,
+    name: &str,
+    description: &str,
+    csv_text: &str,
+) -> Result<Imported> {
+    if !actor.can(Permission::CustomersWrite) {
+        return Err(Error::Forbidden);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(csv_text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| Error::invalid("invalid_csv", format!("cannot read the header: {e}")))?
+        .clone();
+    let Some((col, kind)) = LIST_COLUMNS.iter().find_map(|k| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(k))
+            .map(|i| (i, *k))
+    }) else {
+        return Err(Error::invalid(
+            "invalid_csv",
+            "the header must name customer_id, external_id, email or phone",
+        ));
+    };
+    let mut members = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = record
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position().map(|p| p.line()))
+            .unwrap_or(i as u64 + 2);
+        let value = match &record {
+            Ok(r) => r.get(col).unwrap_or("").trim().to_string(),
+            Err(e) => {
+                rejected.push(Rejected {
+                    line,
+                    reason: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        let found = if kind == "customer_id" {
+            match value.parse::<i64>() {
+                Ok(id) => app.store.customer(id).await.ok().map(|c| c.row.id),
+                Err(_) => None,
+            }
+        } else {
+            match nunchi_core::identity::Identity::parse(kind, &value) {
+                Ok(identity) => app.store.find_by_identity(&identity).await?,
+                Err(e) => {
+                    rejected.push(Rejected {
+                        line,
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+            }
+        };
+        match found {
+            Some(id) => members.push(id),
+            None => rejected.push(Rejected {
+                line,
+                reason: format!("no customer with {kind} {value:?}"),
+            }),
+        }
+    }
+    let segment = create_static(app, actor, name, description, members, "imported list").await?;
+    Ok(Imported { segment, rejected })
 }
 
 /// What one evaluation changed.

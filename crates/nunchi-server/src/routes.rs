@@ -68,6 +68,7 @@ pub const UI: &[RouteSpec] = &[
     r("POST", "/segments/preview", Some(CustomersRead)),
     r("GET", "/segments/{id}", Some(CustomersRead)),
     r("POST", "/segments/{id}/delete", Some(CustomersWrite)),
+    r("POST", "/segments/{id}/freeze", Some(CustomersWrite)),
     r("GET", "/customers/{id}/points", Some(CustomersRead)),
     r("POST", "/customers/{id}/points/adjust", Some(LoyaltyManage)),
     r("GET", "/loyalty", Some(CustomersRead)),

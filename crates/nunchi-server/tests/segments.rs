@@ -137,6 +137,36 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
         .await;
     assert_eq!(viewer.status, StatusCode::FORBIDDEN);
 
+    // Frozen now, a static copy keeps these two whatever the rule does later.
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            &format!("/api/v1/segments/{id}/freeze"),
+            Some(json!({"name": "2월 장바구니 이탈"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let frozen = r.json();
+    let frozen_id = frozen["id"].as_i64().unwrap();
+    assert_eq!(
+        (frozen["kind"].as_str(), frozen["members"].as_i64()),
+        (Some("static"), Some(2))
+    );
+    let r = app
+        .api(
+            Some(Role::Agent),
+            "PUT",
+            &format!("/api/v1/segments/{frozen_id}"),
+            Some(json!({"name": "x", "rule": {"type": "tag", "tag": "vip"}})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "a static list follows no rule"
+    );
+
     // The window moves with the clock: a month on, the carts are too old, and the
     // refresh records both exits.
     clock.advance(30 * 86_400_000);
@@ -163,11 +193,54 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
         (Some(2), Some(2)),
         "{h}"
     );
+    let kept = nunchi_app::segments::evaluate(&app.state.app, frozen_id)
+        .await
+        .unwrap();
+    assert_eq!(kept.members, 0, "evaluation leaves a static list alone");
+    assert_eq!(app.state.store.segment(frozen_id).await.unwrap().members, 2);
+    // A static list from CSV: unknown customers are reported by line, the rest kept.
+    let r = app
+        .send(
+            axum::http::Request::builder()
+                .method("POST")
+                .uri("/api/v1/segments/import?name=%EC%9D%B4%EB%B2%A4%ED%8A%B8")
+                .header(axum::http::header::AUTHORIZATION, app.bearer(Role::Agent))
+                .header(axum::http::header::CONTENT_TYPE, "text/csv")
+                .body(axum::body::Body::from(
+                    "name,external_id\n하나,S-0\n없음,S-99\n빈칸,\n둘,S-1\n",
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let imported = r.json();
+    assert_eq!(imported["segment"]["members"], 2, "{imported}");
+    let lines: Vec<u64> = imported["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4], "{imported}");
     let list = app
         .api(Some(Role::Viewer), "GET", "/api/v1/segments", None)
         .await
         .json();
-    assert_eq!(list[0]["members"], 0, "{list}");
+    let members: Vec<(&str, i64)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["members"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            ("2월 장바구니 이탈", 2),
+            ("이벤트", 2),
+            ("장바구니 이탈", 0)
+        ],
+        "by name, each with its members now"
+    );
 
     // The pages: the list with the sentence, the builder's preview, the segment's page.
     let html = app.page(Role::Agent, "GET", "/segments", None).await.text();

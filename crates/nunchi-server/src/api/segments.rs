@@ -2,8 +2,8 @@
 //! the part of the rule; who matches now; the rule as a sentence in Korean and English),
 //! save, change and delete segments, and read a segment's entries and exits.
 
-use axum::{Json, extract::State, http::StatusCode};
-use nunchi_app::segments::{self, Preview, SegmentInput, SegmentView};
+use axum::{Json, body::Bytes, extract::State, http::StatusCode};
+use nunchi_app::segments::{self, Imported, Preview, SegmentInput, SegmentView};
 use nunchi_core::segment::Rule;
 use nunchi_store::model::{SegmentChange, SegmentDay};
 use serde::{Deserialize, Serialize};
@@ -13,8 +13,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     AppState,
     auth::Auth,
-    error::AppResult,
-    extract::{ApiJson, ApiPath},
+    error::{AppError, AppResult},
+    extract::{ApiJson, ApiPath, ApiQuery},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -23,6 +23,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(get, update, delete))
         .routes(routes!(history))
+        .routes(routes!(freeze))
+        .routes(routes!(import_list))
 }
 
 /// A rule as the API takes it: JSON, parsed with the rule language's own messages.
@@ -144,4 +146,57 @@ pub async fn history(
 ) -> AppResult<Json<History>> {
     let (changes, days) = segments::history(&state, &auth.as_actor(), id).await?;
     Ok(Json(History { changes, days }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FreezeBody {
+    /// The new static segment's name.
+    pub name: String,
+}
+
+#[utoipa::path(post, operation_id = "freeze_segment", path = "/api/v1/segments/{id}/freeze", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)),
+    request_body = FreezeBody, responses((status = 201, body = SegmentView, description = "A static segment holding the members as of now"), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn freeze(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<FreezeBody>,
+) -> AppResult<(StatusCode, Json<SegmentView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(segments::freeze(&state, &auth.as_actor(), id, &body.name).await?),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[utoipa::path(post, operation_id = "import_segment_list", path = "/api/v1/segments/import", security(("bearer" = ["customers_write"])), tag = "customers", params(ListQuery),
+    request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or CP949) with a header naming customer_id, external_id, email or phone"),
+    responses((status = 201, body = Imported, description = "A static segment of the customers found; rows naming no customer are listed by line"), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn import_list(
+    auth: Auth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<Imported>)> {
+    let Some((text, _)) = nunchi_app::text_encoding::utf8_text(&body) else {
+        return Err(AppError::bad_request(
+            "invalid_encoding",
+            "the file is neither UTF-8 nor CP949 (EUC-KR)",
+        ));
+    };
+    let imported = segments::import_static(
+        &state,
+        &auth.as_actor(),
+        &q.name,
+        q.description.as_deref().unwrap_or(""),
+        &text,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(imported)))
 }

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/segments/preview", post(preview))
         .route("/segments/{id}", get(detail))
         .route("/segments/{id}/delete", post(delete))
+        .route("/segments/{id}/freeze", post(freeze))
 }
 
 /// A template's key, its name in the reader's language, and its rule.
@@ -302,4 +303,21 @@ async fn delete(
     check_form_csrf(&auth, &f.csrf)?;
     segments::delete(&state, &auth.as_actor(), id).await?;
     Ok(Redirect::to("/segments").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FreezeForm {
+    csrf: String,
+    name: String,
+}
+
+async fn freeze(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersWrite>,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<FreezeForm>,
+) -> UiResult {
+    check_form_csrf(&auth, &f.csrf)?;
+    let v = segments::freeze(&state, &auth.as_actor(), id, &f.name).await?;
+    Ok(Redirect::to(&format!("/segments/{}", v.segment.id)).into_response())
 }

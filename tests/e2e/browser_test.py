@@ -277,7 +277,25 @@ def main() -> int:
         driver.find_element(By.CSS_SELECTOR, "#notes button[type=submit]").click()
         wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "ul.notes"), note))
         assert note in driver.find_element(By.ID, "timeline").text, "the note is on the timeline"
+        assert driver.find_element(By.ID, "value").text, "the profile shows the customer's value card"
         shot("profile")
+
+        # The customer value page draws the RFM grid from the demo's orders.
+        navigate(driver, wait, "이해", "고객 가치")
+        grid = wait.until(EC.presence_of_element_located((By.ID, "rfm-grid")))
+        assert sum(int(td.text.replace(",", "") or 0) for td in grid.find_elements(By.CSS_SELECTOR, "tbody td")) > 0
+        shot("customer-value")
+
+        # Segments: the demo's are listed; the builder counts who matches as a rule is typed.
+        navigate(driver, wait, "이해", "세그먼트")
+        assert "VIP" in wait.until(EC.presence_of_element_located((By.ID, "segment-list"))).text
+        rule = driver.find_element(By.ID, "segment-rule")
+        rule.clear()
+        rule.send_keys('{"type": "tag", "tag": "vip"}')
+        live = driver.find_element(By.ID, "segment-live")
+        wait.until(lambda d: "“vip”" in live.text)
+        assert "/ " in live.text and "명이 지금 해당합니다" in live.text, live.text
+        shot("segments")
 
         # Import a CSV with one bad row and read the report.
         csv_path = os.path.join(data, "upload.csv")

@@ -113,3 +113,31 @@ groups.forEach((g) => g.addEventListener("toggle", () => {
 document.addEventListener("click", (event) => {
   if (!event.target.closest("details.group")) { groups.forEach((g) => { g.open = false; }); }
 });
+// The segment builder counts who matches as the rule is typed (the Preview button does the
+// same without this script).
+const ruleBox = document.getElementById("segment-rule");
+const liveCount = document.getElementById("segment-live");
+if (ruleBox && liveCount && window.fetch) {
+  let timer = null;
+  let asked = 0;
+  ruleBox.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const mine = ++asked;
+      fetch("/segments/preview", {
+        method: "POST",
+        headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(new FormData(ruleBox.form)),
+      })
+        .then((r) => r.json())
+        .then((p) => {
+          if (mine !== asked) { return; }
+          liveCount.classList.toggle("bad", Boolean(p.error));
+          liveCount.textContent = p.error
+            ? p.error
+            : `${p.customers.toLocaleString()} / ${p.of.toLocaleString()} ${liveCount.dataset.matches} — ${p.sentence}`;
+        })
+        .catch(() => {});
+    }, 400);
+  });
+}

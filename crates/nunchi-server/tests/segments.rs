@@ -262,6 +262,26 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
         .page(Role::Agent, "POST", "/segments/preview", Some(&form))
         .await;
     assert!(r.text().contains("id=\"segment-preview\""), "{}", r.text());
+    // The page script's live count: the same preview as JSON.
+    let live = app
+        .send(
+            axum::http::Request::builder()
+                .method("POST")
+                .uri("/segments/preview")
+                .header(
+                    axum::http::header::COOKIE,
+                    format!("nunchi_session={}", app.sessions[&Role::Agent].0),
+                )
+                .header(axum::http::header::ACCEPT, "application/json")
+                .header(
+                    axum::http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(axum::body::Body::from(form.clone()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(live.json()["customers"], 2, "{}", live.text());
     let bad = format!(
         "csrf={csrf}&name=x&description=&rule={}",
         urlencode(r#"{"type": "tag"}"#)

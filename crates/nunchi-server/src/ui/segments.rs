@@ -182,9 +182,12 @@ async fn list(
     page(&state, &auth, form, None, None).await
 }
 
+/// The builder's preview: a page with the count, or — for the page script, which asks
+/// with `Accept: application/json` as the rule is typed — the count alone.
 async fn preview(
     State(state): State<AppState>,
     auth: UiNeed<perm::CustomersRead>,
+    headers: axum::http::HeaderMap,
     Form(f): Form<SegmentForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
@@ -195,6 +198,21 @@ async fn preview(
             .await
             .map_err(|e| e.to_string()),
     };
+    let wants_json = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        let body = match &outcome {
+            Ok(p) => serde_json::json!({
+                "customers": p.customers,
+                "of": p.of,
+                "sentence": if ko { &p.sentence_ko } else { &p.sentence_en },
+            }),
+            Err(e) => serde_json::json!({ "error": e }),
+        };
+        return Ok(axum::Json(body).into_response());
+    }
     match outcome {
         Ok(p) => {
             let said = if ko { p.sentence_ko } else { p.sentence_en };

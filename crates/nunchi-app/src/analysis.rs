@@ -34,6 +34,24 @@ pub struct Filter {
     pub to: Option<String>,
     /// Only customers with this tag.
     pub tag: Option<String>,
+    /// Only the members of this saved segment (with `tag` too: those in both).
+    #[serde(default, deserialize_with = "segment_id")]
+    #[param(value_type = Option<i64>)]
+    pub segment: Option<i64>,
+}
+
+/// A segment id from a query string, where a form's empty choice (`segment=`) means none.
+pub fn segment_id<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<i64>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("segment {t:?} is not a segment id"))),
+    }
 }
 
 fn secs(field: &str, text: Option<&str>) -> Result<Option<u32>> {
@@ -69,10 +87,7 @@ impl Resolved {
 }
 
 async fn resolve(state: &App, f: &Filter) -> Result<Resolved> {
-    let members = match f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(tag) => Some(state.store.customers_tagged(tag).await?),
-        None => None,
-    };
+    let members = crate::segments::members_of(state, f.tag.as_deref(), f.segment).await?;
     Ok(Resolved {
         from: secs("from", f.from.as_deref())?,
         to: secs("to", f.to.as_deref())?,

@@ -30,8 +30,11 @@ pub struct ScoresQuery {
     pub to: Option<String>,
     /// customers (default) or employees (pulse surveys: eNPS).
     pub audience: Option<String>,
-    /// Only customers with this tag (a segment, e.g. vip).
+    /// Only customers with this tag (e.g. vip).
     pub tag: Option<String>,
+    /// Only the members of this saved segment (with `tag` too: those in both).
+    #[serde(default, deserialize_with = "crate::analysis::segment_id")]
+    pub segment: Option<i64>,
     /// all (default) or known: only answers from a known customer, leaving out anonymous
     /// survey-link and widget answers and unattributed reviews.
     pub respondents: Option<String>,
@@ -122,17 +125,15 @@ impl By {
 }
 
 /// A metric's score over the range, per group, and per period and group, as the API asks.
-/// The customers with `tag` (a segment), when one is named.
+/// The customers with `tag` and in saved segment `segment`, when either is named.
 pub async fn segment(
     state: &App,
     tag: Option<&str>,
+    segment: Option<i64>,
 ) -> Result<Option<std::collections::HashSet<i64>>> {
-    match tag.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => Ok(Some(
-            state.store.customers_tagged(t).await?.into_iter().collect(),
-        )),
-        None => Ok(None),
-    }
+    Ok(crate::segments::members_of(state, tag, segment)
+        .await?
+        .map(|ids| ids.into_iter().collect()))
 }
 
 /// Keeps the ratings of a segment's members (when one is named) and, with `known_only`,
@@ -201,7 +202,7 @@ pub async fn scores(state: &App, q: &ScoresQuery) -> Result<ScoresReport> {
             ));
         }
     };
-    let members = segment(state, q.tag.as_deref()).await?;
+    let members = segment(state, q.tag.as_deref(), q.segment).await?;
     keep_respondents(&mut ratings, members.as_ref(), known_only);
     Ok(report(
         &ratings,

@@ -613,6 +613,35 @@ pub async fn import_static(
     Ok(Imported { segment, rejected })
 }
 
+/// The customers a report is narrowed to: those with `tag`, those in saved segment
+/// `segment`, or both (their intersection); `None` when neither is named. Ascending.
+pub async fn members_of(
+    app: &App,
+    tag: Option<&str>,
+    segment: Option<i64>,
+) -> Result<Option<Vec<i64>>> {
+    let tagged = match tag.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => {
+            let mut ids = app.store.customers_tagged(t).await?;
+            ids.sort_unstable();
+            Some(ids)
+        }
+        None => None,
+    };
+    let listed = match segment {
+        Some(id) => Some(app.store.segment_member_ids(id).await?),
+        None => None,
+    };
+    Ok(match (tagged, listed) {
+        (Some(a), Some(b)) => Some(
+            a.into_iter()
+                .filter(|c| b.binary_search(c).is_ok())
+                .collect(),
+        ),
+        (a, b) => a.or(b),
+    })
+}
+
 /// What one evaluation changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Evaluated {

@@ -226,6 +226,49 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
         .api(Some(Role::Viewer), "GET", "/api/v1/segments", None)
         .await
         .json();
+    // Reports narrow to a saved segment: the imported list (S-0, S-1) bought after their
+    // carts; with the tag too, only those in both.
+    let list_id = imported["segment"]["id"].as_i64().unwrap();
+    let funnel = |q: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .api(Some(Role::Viewer), "GET", &format!("/api/v1/analytics/funnel?steps=add_to_cart,purchase&window=30d&from=2026-02-01&to=2026-03-01{q}"), None)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            r.json()["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["customers"].as_u64().unwrap())
+                .collect::<Vec<u64>>()
+        }
+    };
+    assert_eq!(funnel(String::new()).await, [4, 2]);
+    assert_eq!(funnel(format!("&segment={list_id}")).await, [2, 2]);
+    assert_eq!(
+        funnel(format!("&segment={list_id}&tag=nobody")).await,
+        [0, 0]
+    );
+    assert_eq!(
+        funnel("&segment=".into()).await,
+        [4, 2],
+        "an empty choice is no segment"
+    );
+    let nps = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            &format!("/api/v1/scores?metric=nps&from=2026-01-01&to=2026-03-01&segment={frozen_id}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        nps["overall"],
+        Value::Null,
+        "the frozen carts answered no NPS: {nps}"
+    );
     let members: Vec<(&str, i64)> = list
         .as_array()
         .unwrap()

@@ -75,28 +75,41 @@ fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Result<Response, UiError>
         .into_response())
 }
 
-/// The filter as the forms show it.
+/// The filter as the forms show it, with the saved segments to choose from: (id, name,
+/// chosen).
 struct FilterText {
     from: String,
     to: String,
     tag: String,
+    segments: Vec<(i64, String, bool)>,
 }
 
-impl From<&Filter> for FilterText {
-    fn from(f: &Filter) -> Self {
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        FilterText {
-            from: text(&f.from),
-            to: text(&f.to),
-            tag: text(&f.tag),
-        }
-    }
+async fn filter_text(state: &AppState, f: &Filter) -> Result<FilterText, crate::error::AppError> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    Ok(FilterText {
+        from: text(&f.from),
+        to: text(&f.to),
+        tag: text(&f.tag),
+        segments: state
+            .store
+            .segments()
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name, f.segment == Some(s.id)))
+            .collect(),
+    })
 }
 
 /// The query string of the current filter, to carry into links (CSV, tabs).
 fn filter_query(f: &Filter) -> String {
     let mut parts = Vec::new();
-    for (k, v) in [("from", &f.from), ("to", &f.to), ("tag", &f.tag)] {
+    let segment = f.segment.map(|s| s.to_string());
+    for (k, v) in [
+        ("from", &f.from),
+        ("to", &f.to),
+        ("tag", &f.tag),
+        ("segment", &segment),
+    ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             parts.push(format!("{k}={}", urlencode(v)));
         }
@@ -261,7 +274,7 @@ async fn journeys(
             (Some(f), Some(to)) => format!("{f} – {to}"),
             _ => String::new(),
         },
-        filter: FilterText::from(&filter),
+        filter: filter_text(&state, &filter).await?,
         unplaced: view.unplaced.iter().map(card).collect(),
         stage_options: view
             .stages
@@ -548,7 +561,7 @@ async fn funnel(
     let mut page = FunnelPage {
         chrome: Chrome::new(&auth, "/analytics/funnel", t.funnel_title),
         query: filter_query(&filter),
-        filter: FilterText::from(&filter),
+        filter: filter_text(&state, &filter).await?,
         steps_text: p.steps.clone(),
         window: p.window.clone().unwrap_or_else(|| "7d".into()),
         breakdown: p.breakdown.clone().unwrap_or_default(),
@@ -737,7 +750,7 @@ async fn paths(
     let page = PathsPage {
         chrome: Chrome::new(&auth, "/analytics/funnel", t.paths_title),
         query: filter_query(&filter),
-        filter: FilterText::from(&filter),
+        filter: filter_text(&state, &filter).await?,
         start: p.start.clone().unwrap_or_default(),
         after: p.after.clone().unwrap_or_default(),
         sankey_svg: charts::sankey(t.paths_sankey, &links, t.analytics_empty),
@@ -822,7 +835,7 @@ async fn retention(
     let page = RetentionPage {
         chrome: Chrome::new(&auth, "/analytics/funnel", t.retention_title),
         query: filter_query(&filter),
-        filter: FilterText::from(&filter),
+        filter: filter_text(&state, &filter).await?,
         period: p.period.clone().unwrap_or_else(|| "week".into()),
         cohort_event: p.cohort_event.clone().unwrap_or_default(),
         return_event: p.return_event.clone().unwrap_or_default(),

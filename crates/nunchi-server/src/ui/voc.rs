@@ -300,7 +300,7 @@ async fn page(
         from,
         utc_offset_secs: state.utc_offset_secs(),
     };
-    let members = segment(&state, Some(&q.tag)).await?;
+    let members = segment(&state, Some(&q.tag), None).await?;
     let known_only = q.respondents == "known";
     let mut ratings = Vec::new();
     for metric in [Metric::Nps, Metric::Csat, Metric::Ces] {

@@ -134,9 +134,12 @@ pub struct VocQuery {
     from: String,
     #[serde(default)]
     to: String,
-    /// Scores for one segment: customers with this tag.
+    /// Scores for customers with this tag.
     #[serde(default)]
     tag: String,
+    /// Scores for the members of this saved segment (with a tag too: those in both).
+    #[serde(default, deserialize_with = "nunchi_app::analysis::segment_id")]
+    segment: Option<i64>,
     /// `known`: only answers from known customers (no anonymous link answers).
     #[serde(default)]
     respondents: String,
@@ -158,8 +161,11 @@ struct VocPage {
     items: Vec<FeedItem>,
     sources: Vec<(&'static str, &'static str)>,
     source: String,
-    /// The segment the scores are for (a customer tag); empty: everyone.
+    /// The customer tag the scores are for; empty: everyone.
     tag: String,
+    /// The saved segments to choose from: (id, name, chosen).
+    segments: Vec<(i64, String, bool)>,
+    segment: Option<i64>,
     /// Scores leave out answers from no known customer.
     known_only: bool,
     from: String,
@@ -300,7 +306,7 @@ async fn page(
         from,
         utc_offset_secs: state.utc_offset_secs(),
     };
-    let members = segment(&state, Some(&q.tag), None).await?;
+    let members = segment(&state, Some(&q.tag), q.segment).await?;
     let known_only = q.respondents == "known";
     let mut ratings = Vec::new();
     for metric in [Metric::Nps, Metric::Csat, Metric::Ces] {
@@ -412,6 +418,14 @@ async fn page(
             .collect(),
         source,
         tag: q.tag.clone(),
+        segments: state
+            .store
+            .segments()
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name, q.segment == Some(s.id)))
+            .collect(),
+        segment: q.segment,
         known_only,
         from: q.from.clone(),
         to: q.to.clone(),

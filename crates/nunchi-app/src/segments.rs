@@ -349,20 +349,21 @@ fn checked_name(input: &SegmentInput) -> Result<(String, String)> {
     Ok((name.to_string(), description.to_string()))
 }
 
-/// Saves a live segment and evaluates it at once.
-pub async fn create(app: &App, actor: &Actor, input: &SegmentInput) -> Result<SegmentView> {
-    if !actor.can(Permission::CustomersWrite) {
-        return Err(Error::Forbidden);
-    }
-    let (name, description) = checked_name(input)?;
-    checked(app, &input.rule).await?;
-    let rule = serde_json::to_string(&input.rule).map_err(|e| Error::Internal(e.into()))?;
+/// Stores a new segment (a taken name is a conflict) and records who made it.
+async fn insert(
+    app: &App,
+    actor: &Actor,
+    name: String,
+    description: String,
+    kind: &str,
+    rule: String,
+) -> Result<i64> {
     let id = app
         .store
         .create_segment(&NewSegment {
             name: name.clone(),
             description,
-            kind: "live".into(),
+            kind: kind.into(),
             rule,
             created_by: actor.name.clone(),
         })
@@ -375,6 +376,18 @@ pub async fn create(app: &App, actor: &Actor, input: &SegmentInput) -> Result<Se
         })?;
     app.audit_by(actor, "segment.create", &format!("segment {id}"), &name)
         .await;
+    Ok(id)
+}
+
+/// Saves a live segment and evaluates it at once.
+pub async fn create(app: &App, actor: &Actor, input: &SegmentInput) -> Result<SegmentView> {
+    if !actor.can(Permission::CustomersWrite) {
+        return Err(Error::Forbidden);
+    }
+    let (name, description) = checked_name(input)?;
+    checked(app, &input.rule).await?;
+    let rule = serde_json::to_string(&input.rule).map_err(|e| Error::Internal(e.into()))?;
+    let id = insert(app, actor, name, description, "live", rule).await?;
     evaluate(app, id).await?;
     Ok(view(app.store.segment(id).await?))
 }
@@ -470,29 +483,12 @@ async fn create_static(
         description: description.to_string(),
         rule: Rule::All { rules: vec![] },
     })?;
-    let id = app
-        .store
-        .create_segment(&NewSegment {
-            name: name.clone(),
-            description,
-            kind: "static".into(),
-            rule: String::new(),
-            created_by: actor.name.clone(),
-        })
-        .await
-        .map_err(|e| match e {
-            nunchi_store::StoreError::Conflict(_) => {
-                Error::Conflict(format!("a segment named {name:?} exists"))
-            }
-            other => other.into(),
-        })?;
+    let id = insert(app, actor, name, description, "static", String::new()).await?;
     members.sort_unstable();
     members.dedup();
     app.store
         .apply_segment_changes(id, &members, &[], app.now(), reason)
         .await?;
-    app.audit_by(actor, "segment.create", &format!("segment {id}"), &name)
-        .await;
     Ok(view(app.store.segment(id).await?))
 }
 

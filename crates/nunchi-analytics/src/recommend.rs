@@ -58,7 +58,8 @@ fn compress(rows: usize, pairs: Vec<(u32, u32, f32)>) -> (Vec<u32>, Vec<(u32, f3
 
 impl Interactions {
     /// From (customer, item, weight) rows in any order, customers in `0..customers` and
-    /// items in `0..items`.
+    /// items in `0..items`. Weights must be positive (the co-occurrence count tells a
+    /// touched item by its non-zero sum).
     pub fn new(customers: usize, items: usize, rows: Vec<(u32, u32, f32)>) -> Self {
         let by_item: Vec<(u32, u32, f32)> = rows.iter().map(|&(c, i, w)| (i, c, w)).collect();
         let (customer_start, customer_items) = compress(customers, rows);
@@ -69,10 +70,6 @@ impl Interactions {
             item_start,
             item_customers,
         }
-    }
-
-    pub fn customers(&self) -> usize {
-        self.customer_start.len() - 1
     }
 
     pub fn items(&self) -> usize {
@@ -245,11 +242,6 @@ impl ItemKnn {
             (Some(&a), Some(&b)) => &self.neighbours[a as usize..b as usize],
             _ => &[],
         }
-    }
-
-    /// Items by how many customers have them, most first.
-    pub fn popular(&self) -> &[u32] {
-        &self.popular
     }
 
     /// The top `n` items for a customer with this history (items with weights): scored by

@@ -112,7 +112,7 @@ struct Matching {
 
 async fn matching(app: &App, rule: &Rule) -> Result<Matching> {
     let snapshot = customer_models::snapshot(app).await?;
-    let loyalty = Loyalty::load(app, rule).await?;
+    let on_demand = OnDemand::load(app, rule).await?;
     let now = app.now();
     let mut ids = Vec::new();
     let mut of = 0u64;
@@ -133,7 +133,7 @@ async fn matching(app: &App, rule: &Rule) -> Result<Matching> {
                 c,
                 snapshot: &snapshot,
                 engine: &engine,
-                loyalty: &loyalty,
+                on_demand: &on_demand,
                 scratch: std::cell::RefCell::new(std::mem::take(&mut scratch)),
             };
             let yes = eval::matches(rule, &facts, now);
@@ -152,9 +152,9 @@ async fn matching(app: &App, rule: &Rule) -> Result<Matching> {
     Ok(Matching { ids, of, sample })
 }
 
-/// Tiers, points and NPS groups, read only when the rule asks for them.
+/// Tiers, points and NPS groups: read only when the rule asks for them.
 #[derive(Default)]
-struct Loyalty {
+struct OnDemand {
     tiers: HashMap<i64, String>,
     points: HashMap<i64, f64>,
     /// Each customer's latest NPS answer: (when, group).
@@ -170,9 +170,9 @@ fn reads(rule: &Rule, want: &impl Fn(&Rule) -> bool) -> bool {
         }
 }
 
-impl Loyalty {
-    async fn load(app: &App, rule: &Rule) -> Result<Loyalty> {
-        let mut out = Loyalty::default();
+impl OnDemand {
+    async fn load(app: &App, rule: &Rule) -> Result<OnDemand> {
+        let mut out = OnDemand::default();
         if reads(rule, &|r| matches!(r, Rule::Tier { .. })) {
             for (customer, tier, _) in app.store.loyalty_tiers_held().await? {
                 if let Some(t) = tier {
@@ -195,16 +195,10 @@ impl Loyalty {
             }
         }
         if reads(rule, &|r| matches!(r, Rule::Loyalty { .. })) {
+            // Every ledger in one read (a query per customer would be two per member).
             let now = app.now();
-            let mut after = 0;
-            loop {
-                let page = app.store.customers_page(after, PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = last.row.id;
-                for c in &page {
-                    let held = app.store.loyalty_points(c.row.id).await?;
-                    out.points.insert(c.row.id, held.balance(now) as f64);
-                }
+            for (customer, ledger) in app.store.all_loyalty_ledgers().await? {
+                out.points.insert(customer, ledger.balance(now) as f64);
             }
         }
         Ok(out)
@@ -216,7 +210,7 @@ struct CustomerFacts<'a> {
     c: &'a Customer,
     snapshot: &'a Snapshot,
     engine: &'a Engine,
-    loyalty: &'a Loyalty,
+    on_demand: &'a OnDemand,
     scratch: std::cell::RefCell<Vec<u64>>,
 }
 
@@ -274,7 +268,7 @@ impl Facts for CustomerFacts<'_> {
     }
 
     fn nps_group(&self) -> Option<&str> {
-        self.loyalty.nps.get(&self.c.row.id).map(|(_, g)| *g)
+        self.on_demand.nps.get(&self.c.row.id).map(|(_, g)| *g)
     }
 
     fn value(&self, measure: ValueMeasure) -> Option<f64> {
@@ -287,12 +281,12 @@ impl Facts for CustomerFacts<'_> {
     }
 
     fn tier(&self) -> Option<&str> {
-        self.loyalty.tiers.get(&self.c.row.id).map(String::as_str)
+        self.on_demand.tiers.get(&self.c.row.id).map(String::as_str)
     }
 
     fn loyalty(&self, measure: LoyaltyMeasure) -> Option<f64> {
         match measure {
-            LoyaltyMeasure::Points => self.loyalty.points.get(&self.c.row.id).copied(),
+            LoyaltyMeasure::Points => self.on_demand.points.get(&self.c.row.id).copied(),
         }
     }
 }

@@ -30,13 +30,16 @@ async fn preview(app: &TestApp, rule: Value) -> (StatusCode, Value) {
 async fn previews_count_who_matches_and_bad_rules_name_their_part() {
     let clock = Arc::new(nunchi_app::TestClock::at(START));
     let app = TestApp::with_clock(clock.clone()).await;
+    let mut ids = Vec::new();
     for n in 0..6 {
         let tags = if n < 2 { json!(["vip"]) } else { json!([]) };
-        app.customer(
-            json!({"external_id": format!("S-{n}"), "name": format!("세그{n}"), "tags": tags,
+        let id = app
+            .customer(
+                json!({"external_id": format!("S-{n}"), "name": format!("세그{n}"), "tags": tags,
                              "attributes": {"age": 20 + 5 * n}}),
-        )
-        .await;
+            )
+            .await;
+        ids.push(id);
     }
     // S-0..S-3 put things in their cart twice in February; S-0 and S-1 then bought.
     let mut events = Vec::new();
@@ -354,6 +357,27 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
     )
     .await;
     assert_eq!(p["customers"], 2, "{p}");
+    // Points, read from every ledger at once: only S-2 holds any.
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            &format!("/api/v1/customers/{}/points/adjustments", ids[2]),
+            Some(json!({"points": 500, "reason": "보상"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let (_, p) = preview(
+        &app,
+        json!({"type": "loyalty", "measure": "points", "cmp": "gte", "value": 100}),
+    )
+    .await;
+    assert_eq!(
+        (p["customers"].as_u64(), p["sample"][0]["id"].as_i64()),
+        (Some(1), Some(ids[2])),
+        "{p}"
+    );
+
     // NPS: the latest answer decides (S-4 was a promoter, then a detractor).
     let answers = json!({"feedback": [
         {"source": "survey", "metric": "nps", "rating": 10, "customer_external_id": "S-4", "created_at": "2026-01-05T10:00:00+09:00"},

@@ -7,10 +7,9 @@ use askama::Template;
 use axum::{Router, extract::State, routing::get};
 use nunchi_app::customer_models;
 use nunchi_charts as charts;
-use nunchi_core::money::Currency;
 
 use super::{
-    Chrome, UiNeed, UiResult, count, customers::rfm_cell_name, fmt_money, lang_of, render,
+    Chrome, UiNeed, UiResult, count, customers::rfm_cell_name, fmt_major, lang_of, render,
 };
 use crate::{AppState, auth::perm};
 
@@ -42,10 +41,7 @@ struct Page {
 async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) -> UiResult {
     let t = lang_of(&auth).strings();
     let o = customer_models::overview_of(&state, &auth.as_actor()).await?;
-    let minor = Currency::parse(&o.currency)
-        .map(|c| 10f64.powi(i32::from(c.minor_units())))
-        .unwrap_or(1.0);
-    let money = |major: f64| fmt_money((major * minor).round() as i64, &o.currency);
+    let money = |major: f64| fmt_major(major, &o.currency);
     let most = o.grid.iter().flatten().copied().max().unwrap_or(0).max(1);
     let grid = (1..=5u8)
         .rev()

@@ -336,18 +336,13 @@ async fn value_card(
     let actor = auth.as_actor();
     let v = nunchi_app::customer_models::customer_value(state, &actor, id).await?;
     let offer = nunchi_app::customer_models::customer_recommendations(state, &actor, id, 5).await?;
-    let minor = nunchi_core::money::Currency::parse(&v.currency)
-        .map(|c| 10f64.powi(i32::from(c.minor_units())))
-        .unwrap_or(1.0);
     Ok(ValueCard {
         rfm: v
             .rfm
             .map(|r| format!("{} · R{} F{} M{}", rfm_cell_name(t, &r.cell), r.r, r.f, r.m)),
         alive: v.probability_alive.map(|p| format!("{:.0}%", p * 100.0)),
         expected: v.expected_purchases.map(|e| format!("{e:.1}")),
-        clv: v
-            .clv
-            .map(|value| fmt_money((value * minor).round() as i64, &v.currency)),
+        clv: v.clv.map(|value| super::fmt_major(value, &v.currency)),
         offer: offer.products,
         personal: offer.personal,
     })

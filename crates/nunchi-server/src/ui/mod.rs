@@ -441,6 +441,16 @@ pub fn fmt_money(minor: i64, currency: &str) -> String {
         .unwrap_or_else(|_| format!("{minor} {currency}"))
 }
 
+/// An amount in major units (a model's estimate, such as lifetime value), to the nearest
+/// minor unit.
+pub fn fmt_major(major: f64, currency: &str) -> String {
+    let minor_units = nunchi_core::money::Currency::parse(currency).map_or(0, |c| c.minor_units());
+    fmt_money(
+        (major * 10f64.powi(i32::from(minor_units))).round() as i64,
+        currency,
+    )
+}
+
 #[cfg(test)]
 mod count_tests {
     #[test]

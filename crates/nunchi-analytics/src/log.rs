@@ -56,6 +56,17 @@ pub fn name(packed: u64) -> u16 {
     (packed >> 16) as u16
 }
 
+/// How many events named `name_code` a time-ordered run holds at or after `since`
+/// (seconds), and the time of the first of them: what a segment rule's "did X at least N
+/// times in the last D days" reads, and when the oldest of those leaves the window.
+pub fn tally(run: &[u64], name_code: u16, since: u32) -> (u32, Option<u32>) {
+    let start = run.partition_point(|&e| ts(e) < since);
+    run[start..]
+        .iter()
+        .filter(|&&e| name(e) == name_code)
+        .fold((0, None), |(n, first), &e| (n + 1, first.or(Some(ts(e)))))
+}
+
 #[inline]
 pub fn touchpoint(packed: u64) -> u16 {
     ((packed >> 3) as u16) & MAX_TOUCHPOINTS
@@ -384,6 +395,19 @@ mod tests {
             touchpoint: 0,
             channel: Channel::Web,
         }
+    }
+
+    #[test]
+    fn tally_counts_one_name_from_a_moment_on() {
+        let run: Vec<u64> = [(5, 1), (10, 2), (10, 1), (20, 1), (30, 2)]
+            .iter()
+            .map(|&(t, n)| ev(t, n).pack())
+            .collect();
+        assert_eq!(tally(&run, 1, 0), (3, Some(5)));
+        assert_eq!(tally(&run, 1, 10), (2, Some(10)));
+        assert_eq!(tally(&run, 2, 11), (1, Some(30)));
+        assert_eq!(tally(&run, 2, 31), (0, None));
+        assert_eq!(tally(&run, 9, 0), (0, None));
     }
 
     #[test]

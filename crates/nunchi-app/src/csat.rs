@@ -167,6 +167,7 @@ pub async fn answer(app: &App, token: &str, rating: i64, comment: &str) -> Resul
         }
         Err(e) => return Err(e.into()),
     }
+    app.touched([c.customer_id]);
     app.annotator.wake();
     crate::live::activity(app, c.id, c.channel, None, &format!("csat={rating}")).await
 }

@@ -38,6 +38,9 @@ const DAY_MS: i64 = 86_400_000;
 /// The models as of one moment.
 pub struct Snapshot {
     pub built_at: i64,
+    /// Order touches up to this mark ([`crate::segment_upkeep::Touches::mark`]) are in
+    /// these models.
+    pub touch_mark: u64,
     /// Lifetime value is in the currency most purchases were made in.
     pub currency: Currency,
     pub bgnbd: Option<BgNbd>,
@@ -114,6 +117,7 @@ pub async fn snapshot(app: &App) -> Result<Arc<Snapshot>> {
 }
 
 async fn build(app: &App) -> Result<Snapshot> {
+    let touch_mark = app.segment_upkeep.touches.mark();
     let mut lines = Vec::new();
     let mut after = 0;
     loop {
@@ -128,9 +132,11 @@ async fn build(app: &App) -> Result<Snapshot> {
     }
     let now = app.now();
     let offset_ms = i64::from(app.utc_offset_secs()) * 1_000;
-    tokio::task::spawn_blocking(move || fit(lines, now, offset_ms))
+    let mut snapshot = tokio::task::spawn_blocking(move || fit(lines, now, offset_ms))
         .await
-        .map_err(|e| Error::Internal(e.into()))?
+        .map_err(|e| Error::Internal(e.into()))??;
+    snapshot.touch_mark = touch_mark;
+    Ok(snapshot)
 }
 
 /// Fits everything from the purchased lines; CPU-bound, off the async threads.
@@ -222,6 +228,7 @@ fn fit(
         .collect();
     Ok(Snapshot {
         built_at: now,
+        touch_mark: 0,
         currency,
         bgnbd,
         gamma_gamma,
@@ -470,18 +477,7 @@ impl Snapshot {
         category: Option<&str>,
         now: i64,
     ) -> Option<f64> {
-        // A product or category never bought matches no line (u32::MAX is no index).
-        let product = product.map(|p| self.products.get(p).unwrap_or(u32::MAX));
-        let category = category.map(|c| self.categories.get(c).unwrap_or(u32::MAX));
-        let kept = self.customers.get(&customer_id).map_or(&[][..], |r| {
-            let i = r.index as usize;
-            &self.lines[self.line_starts[i] as usize..self.line_starts[i + 1] as usize]
-        });
-        let kept = kept.iter().filter(|l| {
-            since.is_none_or(|s| l.placed_at >= s)
-                && product.is_none_or(|p| l.product == p)
-                && category.is_none_or(|c| l.category == c)
-        });
+        let kept = self.lines_of(customer_id, since, product, category);
         match measure {
             OrderMeasure::Count => {
                 let mut orders: Vec<i64> = kept.map(|l| l.order_id).collect();
@@ -495,6 +491,44 @@ impl Snapshot {
                 .max()
                 .map(|last| ((now - last).max(0) / DAY_MS) as f64),
         }
+    }
+
+    /// When the customer's first and last orders at or after `since` (of one product or
+    /// category when given) were placed.
+    pub fn order_times(
+        &self,
+        customer_id: i64,
+        since: Option<i64>,
+        product: Option<&str>,
+        category: Option<&str>,
+    ) -> Option<(i64, i64)> {
+        self.lines_of(customer_id, since, product, category)
+            .fold(None, |span, l| match span {
+                None => Some((l.placed_at, l.placed_at)),
+                Some((a, b)) => Some((l.placed_at.min(a), l.placed_at.max(b))),
+            })
+    }
+
+    /// A customer's purchased lines at or after `since`, of one product or category.
+    fn lines_of<'a>(
+        &'a self,
+        customer_id: i64,
+        since: Option<i64>,
+        product: Option<&str>,
+        category: Option<&str>,
+    ) -> impl Iterator<Item = &'a LineFact> + 'a {
+        // A product or category never bought matches no line (u32::MAX is no index).
+        let product = product.map(|p| self.products.get(p).unwrap_or(u32::MAX));
+        let category = category.map(|c| self.categories.get(c).unwrap_or(u32::MAX));
+        let kept = self.customers.get(&customer_id).map_or(&[][..], |r| {
+            let i = r.index as usize;
+            &self.lines[self.line_starts[i] as usize..self.line_starts[i + 1] as usize]
+        });
+        kept.iter().filter(move |l| {
+            since.is_none_or(|s| l.placed_at >= s)
+                && product.is_none_or(|p| l.product == p)
+                && category.is_none_or(|c| l.category == c)
+        })
     }
 
     /// Products bought together with `product`, most similar first.

@@ -132,6 +132,7 @@ pub async fn merge(state: &App, actor: &Actor, source: i64, target: i64) -> Resu
             state.store.merge_customers(source, target, &actor.label),
         )
         .await?;
+    state.touched([source, target]);
     state
         .audit_by(
             actor,
@@ -157,6 +158,7 @@ pub async fn set_tags(state: &App, actor: &Actor, id: i64, tags: &[String]) -> R
         .collect::<std::result::Result<_, _>>()?;
     state.store.customer(id).await?;
     state.store.set_tags(id, &parsed).await?;
+    state.touched([id]);
     let names: Vec<&str> = parsed.iter().map(|t| t.as_str()).collect();
     state
         .audit_by(
@@ -192,6 +194,7 @@ pub async fn set_attribute(
     let canonical = ty.canonical(&key, value)?;
     state.store.customer(id).await?;
     state.store.set_attribute(id, &key, ty, &canonical).await?;
+    state.touched([id]);
     state
         .audit_by(
             actor,
@@ -209,6 +212,7 @@ pub async fn erase(state: &App, actor: &Actor, id: i64) -> Result<()> {
     state.store.erase_customer(id, &actor.label).await?;
     crate::attachments::remove_files(state, &files).await;
     state.events.erased(id).await;
+    state.touched([id]);
     state
         .audit_by(
             actor,
@@ -248,7 +252,10 @@ pub async fn find_or_create(
         return Ok(id);
     }
     match app.store.create_customer(record, extra, source).await {
-        Ok(id) => Ok(id),
+        Ok(id) => {
+            app.touched([id]);
+            Ok(id)
+        }
         Err(nunchi_store::StoreError::Conflict(_)) => {
             app.store.find_by_identity(identity).await?.ok_or_else(|| {
                 crate::Error::Conflict(format!("customer {} vanished", identity.value))

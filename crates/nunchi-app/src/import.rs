@@ -505,18 +505,21 @@ impl crate::jobs::Job for ImportJob {
             Box::new(std::io::BufReader::with_capacity(1 << 20, file));
         let report = match self.what {
             ImportKind::Customers => {
-                import_customers(
+                let report = import_customers(
                     app.store.clone(),
                     reader,
                     self.dry_run,
                     "csv_import",
                     &|_| {},
                 )
-                .await
+                .await;
+                app.segment_upkeep.touches.everyone();
+                report
             }
             ImportKind::Orders => {
                 let report = import_orders(app.store.clone(), reader, self.dry_run, &|_| {}).await;
                 app.customer_models.mark_stale();
+                app.segment_upkeep.touches.everyones_orders();
                 report
             }
         };

@@ -45,6 +45,8 @@ pub mod privacy;
 pub mod reply_mail;
 pub mod scores;
 pub mod secret;
+pub mod segment_facts;
+pub mod segment_upkeep;
 pub mod segments;
 pub mod sla;
 pub mod sources;
@@ -120,6 +122,8 @@ pub struct App {
     pub live: Arc<live::Live>,
     /// Lifetime value, RFM and recommendations, fitted from the orders.
     pub customer_models: Arc<customer_models::Cache>,
+    /// Who changed since live segments were last kept up, and when answers come due.
+    pub segment_upkeep: Arc<segment_upkeep::Upkeep>,
 }
 
 impl App {
@@ -145,10 +149,16 @@ impl App {
                 tracing::error!(error = %e, "e-mail is off");
                 mail::Mailer::new(None, "nunchi <cx@localhost>").expect("a valid sender")
             });
+        let segment_upkeep: Arc<segment_upkeep::Upkeep> = Arc::default();
         App {
             store: store.clone(),
             events: if background {
-                events::Events::start(store.clone(), config.dedup_max_ids, clock.clone())
+                events::Events::start(
+                    store.clone(),
+                    config.dedup_max_ids,
+                    clock.clone(),
+                    segment_upkeep.clone(),
+                )
             } else {
                 events::Events::offline()
             },
@@ -173,9 +183,16 @@ impl App {
             survey_wakeup: Arc::new(tokio::sync::Notify::new()),
             live: Arc::new(live::Live::default()),
             customer_models: Arc::default(),
+            segment_upkeep,
             config,
             clock,
         }
+    }
+
+    /// These customers' profile, events, feedback or points changed: live segments judge
+    /// them again in their next round.
+    pub fn touched(&self, customers: impl IntoIterator<Item = i64>) {
+        self.segment_upkeep.touches.customers(customers);
     }
 
     /// Unix milliseconds now, from the app's clock.

@@ -1,6 +1,7 @@
 //! Orders as operations: writing line items and recording refunds. Both bring the
 //! customer's points up to date (`loyalty::earning`), as the CSV import does for its rows,
-//! and mark the customer models (lifetime value, recommendations) stale.
+//! and mark the customer models (lifetime value, recommendations) stale; live segments judge
+//! the customers again once the models hold the change.
 
 use nunchi_core::{access::Permission, import::OrderLine, money::Money};
 use nunchi_store::{StoreResult, model::OrderRow};
@@ -24,6 +25,10 @@ pub async fn write_lines(
         .collect();
     crate::loyalty::earning::follow_orders(app.store.as_ref(), app.now(), &ids).await?;
     app.customer_models.mark_stale();
+    let customers = app.store.orders_by_ids(&ids).await?;
+    app.segment_upkeep
+        .touches
+        .orders(customers.iter().map(|o| o.row.customer_id));
     Ok(written)
 }
 
@@ -38,5 +43,6 @@ pub async fn refund(app: &App, actor: &Actor, order_id: i64, amount: &str) -> Re
     let row = app.store.refund_order(order_id, amount.minor).await?;
     crate::loyalty::earning::follow_orders(app.store.as_ref(), app.now(), &[order_id]).await?;
     app.customer_models.mark_stale();
+    app.segment_upkeep.touches.orders([row.customer_id]);
     Ok(row)
 }

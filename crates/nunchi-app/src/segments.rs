@@ -1,35 +1,21 @@
 //! Segments as operations: a rule is checked against what nunchi holds (the attributes
 //! declared, the events seen, the loyalty tiers, the RFM cells), previewed (how many match
-//! now, a few of them, the rule as a sentence in Korean and English), saved, and
-//! evaluated: every customer against the same facts the rule language names — the
-//! profile from the store, events from the analytics engine, orders and the models from
-//! the customer-models snapshot, NPS answers from the feedback, tiers and points from the
-//! loyalty ledger — and the
-//! difference from the stored members recorded as entries and exits with their time.
-//! [`SegmentRefreshJob`] re-evaluates every live segment every few minutes, so members
-//! follow new data and time-relative rules move with the clock.
+//! now, a few of them, the rule as a sentence in Korean and English), saved, imported from
+//! a list or frozen. Who is in a live segment is kept by [`crate::segment_upkeep`], which
+//! records every entry and exit with its time; [`SegmentRefreshJob`] judges every live
+//! segment in full once an hour besides, for data that reached the store some other way.
 
-use std::collections::HashMap;
-
-use nunchi_analytics::log;
 use nunchi_analytics::rfm;
 use nunchi_core::access::Permission;
-use nunchi_core::customer::AttributeType;
 use nunchi_core::segment::check::{self, Schema};
-use nunchi_core::segment::eval::{self, Facts};
-use nunchi_core::segment::{LoyaltyMeasure, OrderMeasure, Rule, ValueMeasure, describe};
-use nunchi_store::model::{Customer, NewSegment, Segment, SegmentChange, SegmentDay};
+use nunchi_core::segment::{Rule, describe};
+use nunchi_store::model::{NewSegment, Segment, SegmentChange, SegmentDay};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::customer_models::{self, Snapshot};
-use crate::events::engine::{Engine, Who};
+use crate::segment_facts::{matching, poisoned};
+pub use crate::segment_upkeep::evaluate;
 use crate::{App, Error, Result, actor::Actor};
-
-/// Customers read from the store per page while evaluating.
-const PAGE: i64 = 2_000;
-/// Matching customers listed in a preview.
-const SAMPLE: usize = 20;
 
 /// What a rule may name, as nunchi holds it now.
 pub async fn schema(app: &App) -> Result<Schema> {
@@ -53,10 +39,6 @@ pub async fn schema(app: &App) -> Result<Schema> {
         tiers: program.tiers.iter().map(|t| t.key.clone()).collect(),
         rfm_cells: rfm::Cell::ALL.iter().map(|c| c.key().to_string()).collect(),
     })
-}
-
-fn poisoned() -> Error {
-    Error::Internal(anyhow::anyhow!("the analytics engine's lock is poisoned"))
 }
 
 /// Who matches a rule now.
@@ -97,198 +79,9 @@ pub async fn preview(app: &App, actor: &Actor, rule: &Rule) -> Result<Preview> {
     })
 }
 
-async fn checked(app: &App, rule: &Rule) -> Result<()> {
+pub(crate) async fn checked(app: &App, rule: &Rule) -> Result<()> {
     check::check(rule, &schema(app).await?)
         .map_err(|e| Error::invalid("invalid_rule", e.to_string()))
-}
-
-/// Who matches a rule now.
-struct Matching {
-    /// Ascending.
-    ids: Vec<i64>,
-    of: u64,
-    sample: Vec<SampleCustomer>,
-}
-
-async fn matching(app: &App, rule: &Rule) -> Result<Matching> {
-    let snapshot = customer_models::snapshot(app).await?;
-    let on_demand = OnDemand::load(app, rule).await?;
-    let now = app.now();
-    let mut ids = Vec::new();
-    let mut of = 0u64;
-    let mut sample = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = app.store.customers_page(after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.row.id;
-        let engine = app.events.engine.read().map_err(|_| poisoned())?;
-        let mut scratch = Vec::new();
-        for c in page
-            .iter()
-            .filter(|c| c.row.merged_into.is_none() && c.row.erased_at.is_none())
-        {
-            of += 1;
-            let facts = CustomerFacts {
-                c,
-                snapshot: &snapshot,
-                engine: &engine,
-                on_demand: &on_demand,
-                scratch: std::cell::RefCell::new(std::mem::take(&mut scratch)),
-            };
-            let yes = eval::matches(rule, &facts, now);
-            scratch = facts.scratch.into_inner();
-            if yes {
-                ids.push(c.row.id);
-                if sample.len() < SAMPLE {
-                    sample.push(SampleCustomer {
-                        id: c.row.id,
-                        name: c.row.name.clone(),
-                    });
-                }
-            }
-        }
-    }
-    Ok(Matching { ids, of, sample })
-}
-
-/// Tiers, points and NPS groups: read only when the rule asks for them.
-#[derive(Default)]
-struct OnDemand {
-    tiers: HashMap<i64, String>,
-    points: HashMap<i64, f64>,
-    /// Each customer's latest NPS answer: (when, group).
-    nps: HashMap<i64, (i64, &'static str)>,
-}
-
-fn reads(rule: &Rule, want: &impl Fn(&Rule) -> bool) -> bool {
-    want(rule)
-        || match rule {
-            Rule::All { rules } | Rule::Any { rules } => rules.iter().any(|r| reads(r, want)),
-            Rule::Not { rule } => reads(rule, want),
-            _ => false,
-        }
-}
-
-impl OnDemand {
-    async fn load(app: &App, rule: &Rule) -> Result<OnDemand> {
-        let mut out = OnDemand::default();
-        if reads(rule, &|r| matches!(r, Rule::Tier { .. })) {
-            for (customer, tier, _) in app.store.loyalty_tiers_held().await? {
-                if let Some(t) = tier {
-                    out.tiers.insert(customer, t);
-                }
-            }
-        }
-        if reads(rule, &|r| matches!(r, Rule::Nps { .. })) {
-            for r in app.store.metric_ratings("nps", i64::MIN, i64::MAX).await? {
-                // Employee pulse answers are not customers'.
-                let (Some(customer), false) = (r.customer_id, r.source.as_str() == "employee")
-                else {
-                    continue;
-                };
-                let group = nunchi_core::segment::nps_group(r.rating);
-                let e = out.nps.entry(customer).or_insert((r.created_at, group));
-                if r.created_at >= e.0 {
-                    *e = (r.created_at, group);
-                }
-            }
-        }
-        if reads(rule, &|r| matches!(r, Rule::Loyalty { .. })) {
-            // Every ledger in one read (a query per customer would be two per member).
-            let now = app.now();
-            for (customer, ledger) in app.store.all_loyalty_ledgers().await? {
-                out.points.insert(customer, ledger.balance(now) as f64);
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// One customer's facts for the rule language.
-struct CustomerFacts<'a> {
-    c: &'a Customer,
-    snapshot: &'a Snapshot,
-    engine: &'a Engine,
-    on_demand: &'a OnDemand,
-    scratch: std::cell::RefCell<Vec<u64>>,
-}
-
-impl Facts for CustomerFacts<'_> {
-    fn has_tag(&self, tag: &str) -> bool {
-        self.c.tags.iter().any(|t| t == tag)
-    }
-
-    fn attribute(&self, key: &str) -> Option<(AttributeType, &str)> {
-        self.c
-            .attributes
-            .iter()
-            .find(|a| a.key == key)
-            .map(|a| (a.ty, a.value.as_str()))
-    }
-
-    fn consented(&self, channel: &str, purpose: &str) -> bool {
-        self.c
-            .consents
-            .iter()
-            .any(|k| k.granted && k.channel.as_str() == channel && k.purpose.as_str() == purpose)
-    }
-
-    fn event_count(&self, name: &str, since: Option<i64>) -> u32 {
-        let (Some(slot), Some(code)) = (
-            self.engine.slot(Who::Customer(self.c.row.id)),
-            self.engine.log.names.code(name),
-        ) else {
-            return 0;
-        };
-        let since_secs = since.map_or(0, |s| s.div_euclid(1_000).max(0) as u64) as u32;
-        let mut scratch = self.scratch.borrow_mut();
-        self.engine
-            .log
-            .run(slot, &mut scratch)
-            .iter()
-            .filter(|&&e| log::name(e) == code && log::ts(e) >= since_secs)
-            .count() as u32
-    }
-
-    fn orders(
-        &self,
-        measure: OrderMeasure,
-        since: Option<i64>,
-        product: Option<&str>,
-        category: Option<&str>,
-        now: i64,
-    ) -> Option<f64> {
-        self.snapshot
-            .orders(self.c.row.id, measure, since, product, category, now)
-    }
-
-    fn rfm_cell(&self) -> Option<&str> {
-        self.snapshot.rfm_cell(self.c.row.id)
-    }
-
-    fn nps_group(&self) -> Option<&str> {
-        self.on_demand.nps.get(&self.c.row.id).map(|(_, g)| *g)
-    }
-
-    fn value(&self, measure: ValueMeasure) -> Option<f64> {
-        let v = self.snapshot.value(self.c.row.id);
-        match measure {
-            ValueMeasure::Clv => v.clv,
-            ValueMeasure::ProbabilityAlive => v.probability_alive,
-            ValueMeasure::ExpectedPurchases => v.expected_purchases,
-        }
-    }
-
-    fn tier(&self) -> Option<&str> {
-        self.on_demand.tiers.get(&self.c.row.id).map(String::as_str)
-    }
-
-    fn loyalty(&self, measure: LoyaltyMeasure) -> Option<f64> {
-        match measure {
-            LoyaltyMeasure::Points => self.on_demand.points.get(&self.c.row.id).copied(),
-        }
-    }
 }
 
 /// A rule from JSON; the error is serde's message, naming an unknown field or condition.
@@ -640,61 +433,10 @@ pub struct Evaluated {
     pub members: usize,
 }
 
-/// Evaluates a live segment now and records who entered and who left. A rule that no
-/// longer checks (an attribute or tier since removed) leaves the members as they are.
-pub async fn evaluate(app: &App, id: i64) -> Result<Evaluated> {
-    let segment = app.store.segment(id).await?;
-    if segment.kind != "live" {
-        return Ok(Evaluated::default());
-    }
-    let rule = parse_rule(&segment.rule).map_err(|e| Error::invalid("invalid_rule", e))?;
-    checked(app, &rule).await?;
-    let now_members = matching(app, &rule).await?.ids;
-    let before = app.store.segment_member_ids(id).await?;
-    let (entered, left) = difference(&before, &now_members);
-    let at = app.now();
-    app.store
-        .apply_segment_changes(id, &entered, &left, at, "rule")
-        .await?;
-    Ok(Evaluated {
-        entered: entered.len(),
-        left: left.len(),
-        members: now_members.len(),
-    })
-}
+/// How often every live segment is judged in full besides the upkeep's rounds.
+pub const REFRESH_MS: i64 = 60 * 60_000;
 
-/// (in `after` only, in `before` only), both sorted ascending.
-fn difference(before: &[i64], after: &[i64]) -> (Vec<i64>, Vec<i64>) {
-    let (mut entered, mut left) = (Vec::new(), Vec::new());
-    let (mut i, mut j) = (0, 0);
-    while i < before.len() || j < after.len() {
-        match (before.get(i), after.get(j)) {
-            (Some(b), Some(a)) if b == a => {
-                i += 1;
-                j += 1;
-            }
-            (Some(b), Some(a)) if b < a => {
-                left.push(*b);
-                i += 1;
-            }
-            (Some(_), Some(a)) | (None, Some(a)) => {
-                entered.push(*a);
-                j += 1;
-            }
-            (Some(b), None) => {
-                left.push(*b);
-                i += 1;
-            }
-            (None, None) => break,
-        }
-    }
-    (entered, left)
-}
-
-/// How often live segments are evaluated again.
-pub const REFRESH_MS: i64 = 5 * 60_000;
-
-/// Re-evaluates every live segment, then queues itself again.
+/// Judges every live segment in full, then queues itself again.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct SegmentRefreshJob {}
 
@@ -722,26 +464,12 @@ impl crate::jobs::Job for SegmentRefreshJob {
     }
 }
 
-/// Queues the refresh unless one is already waiting (at server start).
+/// Queues the refresh unless one is already waiting (at server start, where the upkeep's
+/// first round judges every segment in full, so the refresh waits its interval).
 pub async fn ensure_scheduled(app: &App) -> anyhow::Result<()> {
     use crate::jobs::Job;
     if !app.store.job_queued(SegmentRefreshJob::KIND).await? {
-        crate::jobs::enqueue(app, &SegmentRefreshJob {}).await?;
+        crate::jobs::enqueue_at(app, &SegmentRefreshJob {}, app.now() + REFRESH_MS).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::difference;
-
-    #[test]
-    fn difference_finds_who_entered_and_who_left() {
-        assert_eq!(
-            difference(&[1, 3, 5, 7], &[2, 3, 7, 9]),
-            (vec![2, 9], vec![1, 5])
-        );
-        assert_eq!(difference(&[], &[4]), (vec![4], vec![]));
-        assert_eq!(difference(&[4], &[]), (vec![], vec![4]));
-    }
 }

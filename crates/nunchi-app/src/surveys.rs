@@ -363,6 +363,7 @@ async fn to_feedback(
         }
         _ => return Ok(()),
     }
+    state.touched(response.customer_id);
     state.annotator.wake();
     Ok(())
 }

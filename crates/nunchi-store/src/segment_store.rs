@@ -23,6 +23,9 @@ pub trait SegmentStore: Send + Sync {
     async fn segments(&self) -> StoreResult<Vec<Segment>>;
     /// Who is in the segment now, ascending.
     async fn segment_member_ids(&self, id: i64) -> StoreResult<Vec<i64>>;
+    /// The live and static segments each of these customers is in now: (segment id,
+    /// customer id).
+    async fn segment_memberships(&self, customer_ids: &[i64]) -> StoreResult<Vec<(i64, i64)>>;
     /// Applies one evaluation in one transaction: `entered` join (since `at`), `left`
     /// leave, each recorded as a change with `reason`; the member count and the time of
     /// evaluation are updated.

@@ -2065,6 +2065,15 @@ each_backend!(segments_keep_members_and_every_entry_and_exit, |s| {
     );
     let page = s.segment_members_page(seg, ids[0], 1).await.unwrap();
     assert_eq!(page, vec![(ids[2], t0)]);
+    let mut held = s
+        .segment_memberships(&[ids[1], ids[2], ids[3], 999_999])
+        .await
+        .unwrap();
+    held.sort_unstable();
+    assert_eq!(held, vec![(seg, ids[2]), (seg, ids[3])]);
+    // More customers than one query's list.
+    let many: Vec<i64> = (1_000_000..1_001_200).chain([ids[0]]).collect();
+    assert_eq!(s.segment_memberships(&many).await.unwrap().len(), 1);
     let changes = s.segment_changes(seg, 10).await.unwrap();
     assert_eq!(changes.len(), 5);
     assert_eq!(changes[0].at, t0 + DAY + 5, "newest first");

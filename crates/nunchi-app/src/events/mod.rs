@@ -86,6 +86,7 @@ impl Events {
         store: Arc<dyn Store>,
         dedup_max_ids: usize,
         clock: Arc<dyn crate::Clock>,
+        upkeep: Arc<crate::segment_upkeep::Upkeep>,
     ) -> Arc<Events> {
         let (tx, rx) = mpsc::channel(1024);
         let (ready_tx, ready) = watch::channel(false);
@@ -97,6 +98,7 @@ impl Events {
             ready_tx,
             dedup_max_ids,
             clock,
+            upkeep,
         ));
         Arc::new(Events {
             engine,
@@ -392,6 +394,7 @@ async fn writer(
     ready: watch::Sender<bool>,
     max_ids: usize,
     clock: Arc<dyn crate::Clock>,
+    upkeep: Arc<crate::segment_upkeep::Upkeep>,
 ) {
     let mut dedup = Dedup::with_capacity_limit(max_ids);
     while let Err(e) = load(store.as_ref(), &engine, &mut dedup, max_ids, clock.now_ms()).await {
@@ -456,6 +459,13 @@ async fn writer(
                     e.link(anon, *customer);
                 }
                 drop(e);
+                // Segments judge these customers again in their next round.
+                upkeep.touches.customers(
+                    fresh
+                        .iter()
+                        .filter_map(|r| r.customer_id)
+                        .chain(links.iter().map(|(_, c)| *c)),
+                );
                 for (done, new) in replies {
                     let _ = done.send(Ok(new));
                 }
@@ -472,9 +482,11 @@ async fn writer(
             let mut e = engine.write().expect("engine lock");
             for (from, into) in merged {
                 e.merge(from, into);
+                upkeep.touches.customers([from, into]);
             }
             for customer in erased {
                 e.forget(customer);
+                upkeep.touches.customers([customer]);
             }
         }
         for done in redirected {

@@ -67,6 +67,7 @@ pub async fn run_once(app: &App) -> anyhow::Result<KeeperRound> {
             round.expiry_entries += r.map(|ids| ids.len()).unwrap_or(0);
         }
         round.expired_customers += due.len();
+        app.touched(due.iter().copied());
         for c in &due {
             if super::tiers::evaluate(app.store.as_ref(), &program, *c, now)
                 .await?
@@ -81,7 +82,12 @@ pub async fn run_once(app: &App) -> anyhow::Result<KeeperRound> {
     }
     let today = (now + i64::from(app.utc_offset_secs()) * 1000).div_euclid(DAY_MS);
     if app.store.setting(SWEEP_KEY).await?.as_deref() != Some(today.to_string().as_str()) {
-        round.tier_changes += super::tiers::sweep(app.store.as_ref(), &program, now).await?;
+        let swept = super::tiers::sweep(app.store.as_ref(), &program, now).await?;
+        if swept > 0 {
+            // Tiers moved across the program: every segment is judged again.
+            app.segment_upkeep.touches.everyone();
+        }
+        round.tier_changes += swept;
         app.store.set_setting(SWEEP_KEY, &today.to_string()).await?;
     }
     if program.expiry_notice_days > 0 {

@@ -182,6 +182,7 @@ pub async fn redeem(
         )
         .await;
     }
+    app.touched([customer_id]);
     Ok(Redemption {
         entry_id: entry.id,
         id: id.to_string(),
@@ -323,6 +324,7 @@ pub async fn adjust(
         }
         Err(e) => return Err(Error::invalid("invalid_points", e.to_string())),
     }
+    app.touched([customer_id]);
     app.audit_by(
         actor,
         "loyalty.points_adjusted",

@@ -16,8 +16,8 @@ pub trait Facts {
     fn attribute(&self, key: &str) -> Option<(AttributeType, &str)>;
     fn consented(&self, channel: &str, purpose: &str) -> bool;
     /// How many times the customer did `name` at or after `since` (Unix ms; all time
-    /// when `None`).
-    fn event_count(&self, name: &str, since: Option<i64>) -> u32;
+    /// when `None`), and when the earliest of those was (Unix ms).
+    fn events(&self, name: &str, since: Option<i64>) -> (u32, Option<i64>);
     /// A measure of their orders at or after `since`, of one product or category when
     /// given. `DaysSinceLast` is `None` when there is no such order.
     fn orders(
@@ -28,6 +28,14 @@ pub trait Facts {
         category: Option<&str>,
         now: i64,
     ) -> Option<f64>;
+    /// When the first and the last of their orders at or after `since` (of one product or
+    /// category when given) were placed (Unix ms); `None` when there is none.
+    fn order_times(
+        &self,
+        since: Option<i64>,
+        product: Option<&str>,
+        category: Option<&str>,
+    ) -> Option<(i64, i64)>;
     fn rfm_cell(&self) -> Option<&str>;
     /// The group of their latest NPS answer.
     fn nps_group(&self) -> Option<&str>;
@@ -78,7 +86,7 @@ pub fn matches(rule: &Rule, facts: &impl Facts, now: i64) -> bool {
             name,
             at_least,
             within_days,
-        } => facts.event_count(name, since(now, *within_days)) >= *at_least,
+        } => facts.events(name, since(now, *within_days)).0 >= *at_least,
         Rule::Orders {
             measure,
             cmp,
@@ -117,6 +125,48 @@ pub fn matches(rule: &Rule, facts: &impl Facts, now: i64) -> bool {
     }
 }
 
+/// The earliest moment after `now` at which the rule's answer for these facts could change
+/// with no new data: an event or order leaving a window, another day since the last
+/// order. `None` when only new data (or refitted models) can change it. Every
+/// time-relative condition counts, whichever branch decided the answer, so the moment may
+/// come early but never late.
+pub fn next_change(rule: &Rule, facts: &impl Facts, now: i64) -> Option<i64> {
+    match rule {
+        Rule::All { rules } | Rule::Any { rules } => rules
+            .iter()
+            .filter_map(|r| next_change(r, facts, now))
+            .min(),
+        Rule::Not { rule } => next_change(rule, facts, now),
+        Rule::Event {
+            name,
+            within_days: Some(days),
+            ..
+        } => {
+            let window = i64::from(*days) * DAY_MS;
+            // The earliest counted event stops counting one instant after the window's start
+            // passes it.
+            let (_, first) = facts.events(name, Some(now - window));
+            first.map(|f| f + window + 1)
+        }
+        Rule::Orders {
+            measure,
+            within_days,
+            product,
+            category,
+            ..
+        } => {
+            let since = since(now, *within_days);
+            let (first, last) =
+                facts.order_times(since, product.as_deref(), category.as_deref())?;
+            let leaves = within_days.map(|d| first + i64::from(d) * DAY_MS + 1);
+            let next_day = (*measure == OrderMeasure::DaysSinceLast)
+                .then(|| last + ((now - last).max(0) / DAY_MS + 1) * DAY_MS);
+            leaves.into_iter().chain(next_day).min()
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,11 +198,29 @@ mod tests {
         fn consented(&self, channel: &str, purpose: &str) -> bool {
             channel == "email" && purpose == "marketing"
         }
-        fn event_count(&self, name: &str, since: Option<i64>) -> u32 {
-            self.events
-                .iter()
-                .filter(|e| e.0 == name && since.is_none_or(|s| e.1 >= s))
-                .count() as u32
+        fn events(&self, name: &str, since: Option<i64>) -> (u32, Option<i64>) {
+            let kept = || {
+                self.events
+                    .iter()
+                    .filter(move |e| e.0 == name && since.is_none_or(|s| e.1 >= s))
+            };
+            (kept().count() as u32, kept().map(|e| e.1).min())
+        }
+        fn order_times(
+            &self,
+            since: Option<i64>,
+            product: Option<&str>,
+            _category: Option<&str>,
+        ) -> Option<(i64, i64)> {
+            let kept = || {
+                self.orders
+                    .iter()
+                    .filter(move |o| {
+                        since.is_none_or(|s| o.0 >= s) && product.is_none_or(|p| o.2 == p)
+                    })
+                    .map(|o| o.0)
+            };
+            Some((kept().min()?, kept().max()?))
         }
         fn orders(
             &self,
@@ -219,6 +287,11 @@ mod tests {
         assert!(matches(&abandoned, &c, NOW));
         // Eleven days later the older cart leaves the window: one cart is not enough.
         assert!(!matches(&abandoned, &c, NOW + 11 * DAY_MS));
+        // The answer is good until the older cart leaves, and changes right after.
+        let next = next_change(&abandoned, &c, NOW).unwrap();
+        assert_eq!(next, NOW + 10 * DAY_MS + 1);
+        assert!(matches(&abandoned, &c, next - 1));
+        assert!(!matches(&abandoned, &c, next));
         // A purchase inside the window keeps a customer out.
         let mut bought = c;
         bought.events.push(("purchase", NOW - 25 * DAY_MS));
@@ -279,6 +352,52 @@ mod tests {
         ];
         for json in no {
             assert!(!matches(&rule(json), &c, NOW), "{json}");
+        }
+    }
+
+    #[test]
+    fn the_next_change_is_never_late() {
+        let c = Customer {
+            events: vec![
+                ("visit", NOW - 2 * DAY_MS - 5),
+                ("visit", NOW - 6 * DAY_MS),
+                ("visit", NOW - 9 * DAY_MS + 77),
+            ],
+            orders: vec![
+                (NOW - 3 * DAY_MS + 1_234, 10.0, "크림"),
+                (NOW - 12 * DAY_MS, 30.0, "세럼"),
+            ],
+            ..Customer::default()
+        };
+        let rules = [
+            r#"{"type": "event", "name": "visit", "at_least": 2, "within_days": 7}"#,
+            r#"{"type": "orders", "measure": "days_since_last", "cmp": "gte", "value": 5}"#,
+            r#"{"type": "orders", "measure": "spend", "cmp": "gt", "value": 15, "within_days": 14}"#,
+            r#"{"type": "not", "rule": {"type": "any", "rules": [
+                {"type": "event", "name": "visit", "within_days": 3},
+                {"type": "orders", "measure": "count", "cmp": "gte", "value": 1, "within_days": 4}]}}"#,
+        ];
+        let step = 3_600_000;
+        for json in rules {
+            let r = rule(json);
+            let mut t = NOW;
+            let mut changes = 0;
+            while t < NOW + 20 * DAY_MS {
+                let next = next_change(&r, &c, t);
+                // Between now and the next change the answer holds.
+                let until = next.unwrap_or(i64::MAX).min(t + step);
+                assert_eq!(
+                    matches(&r, &c, t),
+                    matches(&r, &c, until - 1),
+                    "{json} at {t}"
+                );
+                if let Some(n) = next {
+                    assert!(n > t, "{json}: {n} is not after {t}");
+                }
+                changes += usize::from(matches(&r, &c, t) != matches(&r, &c, t + step));
+                t += step;
+            }
+            assert!(changes > 0, "{json} never changed");
         }
     }
 }

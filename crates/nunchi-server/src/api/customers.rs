@@ -270,6 +270,7 @@ pub async fn create(
             )
             .await?;
     }
+    state.touched([id]);
     Ok((StatusCode::CREATED, Json(visible(&state, &auth, id).await?)))
 }
 
@@ -310,6 +311,7 @@ pub async fn update(
     for (key, ty, value) in attrs {
         state.store.set_attribute(id, &key, ty, &value).await?;
     }
+    state.touched([id]);
     Ok(Json(visible(&state, &auth, id).await?))
 }
 
@@ -414,6 +416,7 @@ pub async fn record_consent(
         .store
         .record_consent(id, &parse_consent(&input, state.now())?)
         .await?;
+    state.touched([id]);
     Ok(Json(visible(&state, &auth, id).await?))
 }
 

@@ -58,7 +58,9 @@ pub async fn add(
             Err(e) => report.reject(i, e),
         }
     }
+    let customers: Vec<i64> = good.iter().filter_map(|(_, f)| f.customer_id).collect();
     report.store(state.store.as_ref(), good).await?;
+    state.touched(customers);
     report.results.sort_by_key(|r| r.at);
     state.annotator.wake();
     Ok(Json(report))
@@ -84,6 +86,8 @@ pub async fn import_csv(State(state): State<AppState>, body: Bytes) -> AppResult
             ImportError::Csv(m) => AppError::bad_request("invalid_csv", m),
             ImportError::Store(e) => e.into(),
         })?;
+    // A file of answers may move anyone's NPS group.
+    state.segment_upkeep.touches.everyone();
     state.annotator.wake();
     Ok(Json(report))
 }

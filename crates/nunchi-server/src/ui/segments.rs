@@ -258,6 +258,8 @@ struct ChangeRow {
     customer_id: i64,
     entered: bool,
     when: String,
+    /// Why, in the reader's language where nunchi wrote it ("imported list" as stored).
+    why: String,
 }
 
 #[derive(askama::Template)]
@@ -305,6 +307,12 @@ async fn detail(
                 customer_id: c.customer_id,
                 entered: c.entered,
                 when: fmt_time(c.at),
+                why: match c.reason.as_str() {
+                    "rule" => t.seg_reason_rule.to_string(),
+                    "data" => t.seg_reason_data.to_string(),
+                    "time" => t.seg_reason_time.to_string(),
+                    other => other.to_string(),
+                },
             })
             .collect(),
         can_write: auth.can(nunchi_core::access::Permission::CustomersWrite),

@@ -122,6 +122,30 @@ macro_rules! impl_segment_store {
                     .await?)
             }
 
+            async fn segment_memberships(
+                &self,
+                customer_ids: &[i64],
+            ) -> $crate::StoreResult<Vec<(i64, i64)>> {
+                let mut out = Vec::new();
+                for chunk in customer_ids.chunks($crate::sql::segments::CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT segment_id, customer_id FROM segment_members
+                         WHERE customer_id IN (",
+                    );
+                    let mut ids = q.separated(", ");
+                    for c in chunk {
+                        ids.push_bind(*c);
+                    }
+                    q.push(")");
+                    out.extend(
+                        q.build_query_as::<(i64, i64)>()
+                            .fetch_all(&self.read)
+                            .await?,
+                    );
+                }
+                Ok(out)
+            }
+
             async fn apply_segment_changes(
                 &self,
                 id: i64,

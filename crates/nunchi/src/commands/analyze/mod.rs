@@ -4,6 +4,7 @@
 
 mod bench;
 mod events_csv;
+mod segment_bench;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -118,6 +119,15 @@ pub enum AnalyzeCommand {
         out: PathBuf,
         #[arg(long, default_value_t = 1_000_000)]
         answers: u32,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Judge a behavioural segment (two carts and no purchase in 30 days) for every
+    /// customer of a file, and single customers in turn; prints JSON. Used by
+    /// scripts/analytics-bench.sh.
+    SegmentBench {
+        #[arg(long)]
+        events: PathBuf,
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
@@ -315,6 +325,7 @@ pub fn run(command: AnalyzeCommand) -> anyhow::Result<()> {
             seed,
         } => generate(&out, customers, seed),
         AnalyzeCommand::Bench { events, runs, json } => bench::run(&events, runs, json),
+        AnalyzeCommand::SegmentBench { events, runs } => segment_bench::run(&events, runs),
         AnalyzeCommand::ScoresBench { out, answers, runs } => bench::scores(&out, answers, runs),
     }
 }

@@ -297,6 +297,16 @@ def main() -> int:
         assert "/ " in live.text and "명이 지금 해당합니다" in live.text, live.text
         shot("segments")
 
+        # Personas: the demo's three, each page with its segment's data beside the story.
+        navigate(driver, wait, "이해", "페르소나")
+        cards = wait.until(EC.presence_of_element_located((By.ID, "persona-list")))
+        assert "지현" in cards.text and "민수" in cards.text, cards.text
+        driver.find_element(By.XPATH, "//div[@id='persona-list']//a[contains(., '지현')]").click()
+        truth = wait.until(EC.presence_of_element_located((By.ID, "persona-truth")))
+        assert "찐팬" in truth.text, truth.text
+        assert driver.find_element(By.ID, "persona-size").text, "the persona shows its segment's size"
+        shot("persona")
+
         # Import a CSV with one bad row and read the report.
         csv_path = os.path.join(data, "upload.csv")
         with open(csv_path, "w", encoding="utf-8") as f:

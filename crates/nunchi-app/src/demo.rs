@@ -114,6 +114,7 @@ pub async fn load(
     progress.start("demo points", 1);
     report.points_entries = crate::demo_loyalty::load(store, store.clock().now_ms()).await?;
     crate::demo_segments::load(store).await?;
+    crate::demo_personas::load(store).await?;
     progress.finish();
     Ok(report)
 }

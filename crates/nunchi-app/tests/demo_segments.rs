@@ -1,4 +1,4 @@
-//! The demo brand's segments: saved with the demo, filled by the first evaluation from
+//! The demo brand's segments and personas: saved with the demo, filled by the first evaluation from
 //! the demo's own data — VIPs exactly the customers tagged vip, prospects exactly those
 //! without a purchase (pending and cancelled orders are none) — with every entry recorded.
 
@@ -46,4 +46,13 @@ async fn the_demo_segments_fill_from_the_demo_data() {
     );
     // Loading again adds nothing.
     assert_eq!(nunchi_app::demo_segments::load(&store).await.unwrap(), 0);
+    // Three personas, each linked to its segment; loading again adds none.
+    let personas = store.personas().await.unwrap();
+    assert_eq!(personas.len(), 3);
+    for p in &personas {
+        let linked = p.segment_id.expect("linked to a demo segment");
+        assert!(segments.iter().any(|s| s.id == linked), "{}", p.name_en);
+        assert!(!p.quote_ko.is_empty() && !p.quote_en.is_empty());
+    }
+    assert_eq!(nunchi_app::demo_personas::load(&store).await.unwrap(), 0);
 }

@@ -144,9 +144,19 @@ pub fn attachment_response(a: &nunchi_store::model::Attachment, bytes: Vec<u8>) 
         if inline { "inline" } else { "attachment" },
         encoded_filename(&a.filename)
     );
+    sandboxed(a.content_type.clone(), disposition, bytes)
+}
+
+/// A stored image (a persona's photo) shown in place, with the same guards as files.
+pub fn image_response(content_type: String, bytes: Vec<u8>) -> Response {
+    sandboxed(content_type, "inline".to_string(), bytes)
+}
+
+/// Bytes served only as `content_type`, never sniffed, sandboxed.
+fn sandboxed(content_type: String, disposition: String, bytes: Vec<u8>) -> Response {
     (
         [
-            (header::CONTENT_TYPE, a.content_type.clone()),
+            (header::CONTENT_TYPE, content_type),
             (header::CONTENT_DISPOSITION, disposition),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
             (

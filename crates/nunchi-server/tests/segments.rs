@@ -1,6 +1,8 @@
 //! Segment previews over HTTP: a rule over tags, attributes, events in a window, orders
 //! and the customer models counts who matches now, reads back in Korean and English, and
 //! a bad rule is refused with the part named (unknown event, wrong type, too expensive).
+//! Personas: a story linked to a segment reads back with the truth about its customers
+//! and says where the two disagree.
 
 mod support;
 
@@ -455,4 +457,198 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persona_shows_its_customers_beside_the_story_and_where_they_disagree() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let app = TestApp::new().await;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let tags = if n < 3 { json!(["fan"]) } else { json!([]) };
+        ids.push(
+            app.customer(json!({"external_id": format!("P-{n}"), "tags": tags}))
+                .await,
+        );
+    }
+    // The fans are on the web three times out of four; the outsider lives in the app.
+    let mut events = Vec::new();
+    for n in 0..4 {
+        for k in 0..4 {
+            let channel = if n == 3 || k == 0 { "app" } else { "web" };
+            events.push(
+                json!({"userId": format!("P-{n}"), "event": "visit", "channel": channel,
+                               "messageId": format!("pv{n}{k}")}),
+            );
+        }
+    }
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/events",
+            Some(json!({"events": events})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let ratings = [10, 9, 3, 0];
+    let items: Vec<Value> = (0..4)
+        .map(|n| {
+            json!({"source": "survey", "external_id": format!("pn{n}"), "metric": "nps",
+                        "rating": ratings[n], "customer_id": ids[n]})
+        })
+        .collect();
+    support::add_feedback(&app, json!(items)).await;
+    let fans = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": "팬", "rule": {"type": "tag", "tag": "fan"}})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let story = json!({"segment_id": fans, "name_ko": "지현", "name_en": "Jihyun",
+                       "quote_ko": "앱으로 편하게 사요", "channels": ["app"]});
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/personas",
+            Some(story.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap();
+    let p = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            &format!("/api/v1/personas/{id}"),
+            None,
+        )
+        .await
+        .json();
+    let truth = &p["truth"];
+    assert_eq!(truth["size"], 3, "{p}");
+    // Two promoters and a detractor among the fans: NPS 33; the outsider's 0 is not theirs.
+    assert_eq!(
+        truth["nps"]["value"].as_f64().map(f64::round),
+        Some(33.0),
+        "{p}"
+    );
+    assert_eq!(truth["channels"][0]["channel"], "web", "{p}");
+    assert_eq!(truth["channels"][0]["share"], 0.75, "{p}");
+    let flags = truth["disagreements"].as_array().unwrap();
+    assert_eq!(flags.len(), 1, "{p}");
+    assert!(
+        flags[0]["en"]
+            .as_str()
+            .unwrap()
+            .contains("75% of their events"),
+        "{p}"
+    );
+    // The page shows the flag beside the story.
+    let page = app
+        .page(Role::Viewer, "GET", &format!("/personas/{id}"), None)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text().contains("persona-disagreements"),
+        "{}",
+        page.text()
+    );
+    // Told the truth, the story agrees.
+    let mut fixed = story.clone();
+    fixed["channels"] = json!(["web", "app"]);
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "PUT",
+            &format!("/api/v1/personas/{id}"),
+            Some(fixed),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let p = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            &format!("/api/v1/personas/{id}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(p["truth"]["disagreements"], json!([]), "{p}");
+    assert!(
+        app.page(Role::Viewer, "GET", &format!("/personas/{id}"), None)
+            .await
+            .text()
+            .contains("persona-agrees")
+    );
+
+    // Bad stories are refused with the reason; viewers cannot write.
+    for (bad, why) in [
+        (json!({"name_ko": "", "name_en": " "}), "a name"),
+        (json!({"name_en": "X", "channels": ["fax"]}), "fax"),
+        (json!({"name_en": "X", "segment_id": 99_999}), "99999"),
+    ] {
+        let r = app
+            .api(Some(Role::Manager), "POST", "/api/v1/personas", Some(bad))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        assert!(r.text().contains(why), "{}", r.text());
+    }
+    let r = app
+        .api(Some(Role::Viewer), "POST", "/api/v1/personas", Some(story))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // A photo is an image by its bytes, served as that type and never sniffed.
+    let put = |body: &'static [u8]| {
+        Request::builder()
+            .method("PUT")
+            .uri(format!("/api/v1/personas/{id}/photo"))
+            .header(header::AUTHORIZATION, app.bearer(Role::Manager))
+            .header(header::CONTENT_TYPE, "image/png")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = app.send(put(b"<svg onload=alert(1)></svg>")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let r = app.send(put(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    let got = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            &format!("/api/v1/personas/{id}/photo"),
+            None,
+        )
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.headers["content-type"], "image/png");
+    assert_eq!(got.headers["x-content-type-options"], "nosniff");
+
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "DELETE",
+            &format!("/api/v1/personas/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            &format!("/api/v1/personas/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

@@ -204,6 +204,28 @@ async fn every_page_renders_for_roles_that_may_see_it() {
         .json()["id"]
         .as_i64()
         .unwrap();
+    let persona = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/personas",
+            Some(json!({"name_ko": "지현", "segment_id": segment, "channels": ["app"]})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let photo = app
+        .send(
+            Request::builder()
+                .method("PUT")
+                .uri(format!("/api/v1/personas/{persona}/photo"))
+                .header(header::AUTHORIZATION, app.bearer(Role::Manager))
+                .body(Body::from(&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..]))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(photo.status, StatusCode::NO_CONTENT, "{}", photo.text());
     let mail = app
         .send(
             Request::builder()
@@ -242,6 +264,8 @@ async fn every_page_renders_for_roles_that_may_see_it() {
                 conversation
             } else if spec.path.starts_with("/segments/") {
                 segment
+            } else if spec.path.starts_with("/personas/") {
+                persona
             } else {
                 id
             };

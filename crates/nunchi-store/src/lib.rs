@@ -6,6 +6,7 @@ mod error;
 mod json;
 pub mod lifecycle;
 pub mod model;
+mod persona_store;
 pub mod postgres;
 mod segment_store;
 mod sql;

@@ -24,12 +24,14 @@ mod attachments;
 mod conversations;
 mod loyalty;
 mod messengers;
+mod personas;
 mod segments;
 mod surveys;
 pub use attachments::*;
 pub use conversations::*;
 pub use loyalty::*;
 pub use messengers::*;
+pub use personas::*;
 pub use segments::*;
 pub use surveys::*;
 

@@ -28,6 +28,7 @@ use crate::{
         mail_references::impl_mail_thread_store,
         messengers::impl_messenger_store,
         orders::impl_order_store,
+        personas::impl_persona_store,
         segments::impl_segment_store,
         surveys::impl_survey_store,
         users::impl_user_store,
@@ -172,6 +173,7 @@ impl_loyalty_store!(PgStore, Postgres);
 impl_loyalty_post!(PgStore, Postgres);
 impl_reward_store!(PgStore, Postgres);
 impl_segment_store!(PgStore, Postgres);
+impl_persona_store!(PgStore, Postgres);
 impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);

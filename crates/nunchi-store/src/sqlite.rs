@@ -28,6 +28,7 @@ use crate::{
         mail_references::impl_mail_thread_store,
         messengers::impl_messenger_store,
         orders::impl_order_store,
+        personas::impl_persona_store,
         segments::impl_segment_store,
         surveys::impl_survey_store,
         users::impl_user_store,
@@ -178,6 +179,7 @@ impl_loyalty_store!(SqliteStore, Sqlite);
 impl_loyalty_post!(SqliteStore, Sqlite);
 impl_reward_store!(SqliteStore, Sqlite);
 impl_segment_store!(SqliteStore, Sqlite);
+impl_persona_store!(SqliteStore, Sqlite);
 impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);

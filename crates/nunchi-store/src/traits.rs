@@ -14,6 +14,7 @@ use nunchi_core::{
 
 use crate::{StoreResult, model::*};
 
+pub use crate::persona_store::PersonaStore;
 pub use crate::segment_store::SegmentStore;
 
 #[async_trait]
@@ -762,6 +763,7 @@ pub trait Store:
     + LoyaltyStore
     + RewardStore
     + SegmentStore
+    + PersonaStore
     + AdminStore
 {
 }
@@ -784,6 +786,7 @@ impl<
         + LoyaltyStore
         + RewardStore
         + SegmentStore
+        + PersonaStore
         + AdminStore,
 > Store for T
 {

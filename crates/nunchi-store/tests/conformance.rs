@@ -2116,3 +2116,79 @@ each_backend!(segments_keep_members_and_every_entry_and_exit, |s| {
     assert!(matches!(s.segment(seg).await, Err(StoreError::NotFound(_))));
     assert!(s.segment_member_ids(seg).await.unwrap().is_empty());
 });
+
+each_backend!(personas_keep_their_story_photo_and_segment_link, |s| {
+    let c = s
+        .create_customer(
+            &customer("PS-1", "페르소나", "ps1@example.com", ""),
+            &[],
+            "test",
+        )
+        .await
+        .unwrap();
+    let seg = s
+        .create_segment(&NewSegment {
+            name: "찐팬".into(),
+            description: "".into(),
+            kind: "live".into(),
+            rule: r#"{"type": "tag", "tag": "vip"}"#.into(),
+            created_by: "tester".into(),
+        })
+        .await
+        .unwrap();
+    let mut story = PersonaStory {
+        segment_id: Some(seg),
+        name_ko: "민지".into(),
+        name_en: "Minji".into(),
+        goals_ko: "피부 고민 해결".into(),
+        quote_ko: "앱으로 편하게 사고 싶어요".into(),
+        channels: "app".into(),
+        ..PersonaStory::default()
+    };
+    let id = s.create_persona(&story, "tester").await.unwrap();
+    let p = s.persona(id).await.unwrap();
+    assert_eq!(
+        (p.segment_id, p.name_ko.as_str(), p.has_photo),
+        (Some(seg), "민지", false)
+    );
+    story.pains_en = "Slow delivery".into();
+    s.update_persona(id, &story).await.unwrap();
+    assert_eq!(s.personas().await.unwrap()[0].pains_en, "Slow delivery");
+    let png = b"\x89PNG\r\n\x1a\nrest";
+    s.set_persona_photo(id, Some(("image/png", png)))
+        .await
+        .unwrap();
+    assert!(s.persona(id).await.unwrap().has_photo);
+    assert_eq!(
+        s.persona_photo(id).await.unwrap(),
+        Some(("image/png".to_string(), png.to_vec()))
+    );
+    s.set_persona_photo(id, None).await.unwrap();
+    assert_eq!(s.persona_photo(id).await.unwrap(), None);
+    // Their customers' feedback, newest first, from a moment on.
+    let mut items = Vec::new();
+    for (k, at) in [1_000i64, 3_000, 2_000].iter().enumerate() {
+        let mut f = review(Some(&format!("ps-{k}")), "nps", 9.0, "좋아요", *at);
+        f.customer_id = Some(c);
+        items.push(f);
+    }
+    let mut other = review(Some("ps-x"), "nps", 2.0, "별로", 5_000);
+    other.customer_id = None;
+    items.push(other);
+    s.add_feedback(&items).await.unwrap();
+    let got = s
+        .feedback_of_customers(&[c, 999_999], 1_500, 10)
+        .await
+        .unwrap();
+    let times: Vec<i64> = got.iter().map(|f| f.created_at).collect();
+    assert_eq!(times, vec![3_000, 2_000]);
+    // Deleting the segment unlinks the persona; deleting the persona removes it.
+    s.delete_segment(seg).await.unwrap();
+    assert_eq!(s.persona(id).await.unwrap().segment_id, None);
+    s.delete_persona(id).await.unwrap();
+    assert!(matches!(s.persona(id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        s.delete_persona(id).await,
+        Err(StoreError::NotFound(_))
+    ));
+});

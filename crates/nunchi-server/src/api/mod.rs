@@ -14,6 +14,7 @@ pub mod loops;
 pub mod loyalty;
 pub mod messengers;
 pub mod orders;
+pub mod personas;
 pub mod public;
 pub mod segments;
 pub mod surveys;
@@ -46,6 +47,7 @@ pub fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(loyalty::routes())
         .merge(customer_models::routes())
         .merge(segments::routes())
+        .merge(personas::routes())
 }
 
 /// Routes outside the document and the role matrix: Segment's tracking API (write keys),

@@ -16,6 +16,7 @@ mod inbox_live;
 mod loyalty;
 mod loyalty_ledger;
 mod messenger_channels;
+mod personas;
 mod segments;
 mod signin;
 mod sla;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(customers::routes())
         .merge(customer_value::routes())
         .merge(segments::routes())
+        .merge(personas::routes())
         .merge(data::routes())
         .merge(admin::routes())
         .merge(analytics::routes())
@@ -157,6 +159,7 @@ impl Chrome {
         }
         if customers {
             understand.push(item("/segments", t.nav_segments));
+            understand.push(item("/personas", t.nav_personas));
         }
         act.extend(not_built("/campaigns"));
         if customers {

@@ -17,6 +17,7 @@ pub(crate) mod loyalty_rewards;
 pub(crate) mod mail_references;
 pub(crate) mod messengers;
 pub(crate) mod orders;
+pub(crate) mod personas;
 pub(crate) mod segments;
 pub(crate) mod surveys;
 pub(crate) mod users;

@@ -193,6 +193,7 @@ pub async fn log_call(app: &App, actor: &Actor, input: &CallInput) -> Result<Int
             };
             match app.store.create_call_conversation(&new, &line, &call).await {
                 Ok((c, m)) => {
+                    app.touched([c.customer_id]);
                     crate::sla::track(app, &c, SlaEvent::Opened { at: c.created_at }).await?;
                     // The agent on the call keeps the conversation; otherwise the desk assigns it.
                     match input.agent_id {

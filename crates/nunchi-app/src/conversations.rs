@@ -217,6 +217,7 @@ pub(crate) async fn customer_wrote(
 
 /// What opening a conversation sets going: its SLA clocks and its assignment.
 pub(crate) async fn opened(app: &App, conversation: &Conversation) -> Result<()> {
+    app.touched([conversation.customer_id]);
     crate::sla::track(
         app,
         conversation,
@@ -238,6 +239,7 @@ async fn reopen_on_reply(app: &App, c: &Conversation) -> Result<()> {
     state.status = ConversationStatus::Open;
     state.snoozed_until = None;
     let after = app.store.set_conversation_state(c.id, &state).await?;
+    app.touched([after.customer_id]);
     crate::sla::track(
         app,
         &after,
@@ -411,6 +413,7 @@ pub async fn post_message(
             .store
             .set_conversation_state(conversation_id, &state)
             .await?;
+        app.touched([after.customer_id]);
         // The reply moved the deadlines: read them again before pausing the clock.
         let after = app.store.conversation(after.id).await?;
         crate::sla::track(
@@ -653,6 +656,7 @@ pub async fn change(
         .store
         .set_conversation_state(conversation_id, &state)
         .await?;
+    app.touched([after.customer_id]);
     if before.status != after.status {
         crate::sla::track(
             app,

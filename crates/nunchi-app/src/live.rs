@@ -123,6 +123,7 @@ pub async fn open(
     first: &NewMessage,
 ) -> Result<(Conversation, ConversationMessage)> {
     let (conversation, line) = app.store.create_conversation(new, first).await?;
+    app.touched([conversation.customer_id]);
     app.live.publish(Moved {
         conversation_id: conversation.id,
         seq: line.seq,

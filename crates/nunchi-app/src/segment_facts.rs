@@ -5,7 +5,7 @@
 //! or due. Both judge a customer through [`judge`], so they cannot disagree.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use nunchi_analytics::log;
@@ -40,11 +40,22 @@ pub(crate) struct Sources {
 }
 
 impl Sources {
-    /// The sources `rules` read, as of now.
+    /// The sources `rules` read for everyone, as of now.
     pub async fn load(app: &App, rules: &[&Rule]) -> Result<Sources> {
+        let snapshot = customer_models::snapshot(app).await?;
+        Sources::with(app, snapshot, rules, Whose::Everyone).await
+    }
+
+    /// The sources `rules` read for `whose`, with these models.
+    pub async fn with(
+        app: &App,
+        snapshot: Arc<Snapshot>,
+        rules: &[&Rule],
+        whose: Whose<'_>,
+    ) -> Result<Sources> {
         Ok(Sources {
-            snapshot: customer_models::snapshot(app).await?,
-            on_demand: OnDemand::load(app, rules).await?,
+            snapshot,
+            on_demand: OnDemand::load(app, rules, whose).await?,
         })
     }
 }
@@ -129,13 +140,34 @@ pub(crate) async fn matching_with(app: &App, rule: &Rule, sources: &Sources) -> 
     Ok(found)
 }
 
-/// Tiers, points and NPS groups: read only when a rule asks for them.
+/// Whose on-demand facts to read: everyone (a full evaluation) or a few (a round).
+#[derive(Clone, Copy)]
+pub(crate) enum Whose<'a> {
+    Everyone,
+    Customers(&'a [i64]),
+}
+
+/// One feedback item as rules read it.
+struct FeedbackFact {
+    at: i64,
+    metric: Option<&'static str>,
+    rating: Option<f64>,
+    sentiment: Option<f64>,
+    /// Each topic's key and labels, lower case.
+    topics: Vec<String>,
+}
+
+/// Read only when a rule asks for them: tiers, points, feedback, open conversations and
+/// the members of segments rules name.
 #[derive(Default)]
 struct OnDemand {
     tiers: HashMap<i64, String>,
     points: HashMap<i64, f64>,
-    /// Each customer's latest NPS answer: (when, group).
-    nps: HashMap<i64, (i64, &'static str)>,
+    /// Each customer's feedback, newest first (employee pulse answers are not theirs).
+    feedback: HashMap<i64, Vec<FeedbackFact>>,
+    open_conversations: HashSet<i64>,
+    /// (segment, customer) for the segments rules name.
+    memberships: HashSet<(i64, i64)>,
 }
 
 /// Whether `rule` or any rule inside it satisfies `want`.
@@ -148,8 +180,25 @@ pub(crate) fn reads(rule: &Rule, want: &impl Fn(&Rule) -> bool) -> bool {
         }
 }
 
+/// The segments a rule names.
+pub(crate) fn named_segments(rule: &Rule, out: &mut Vec<i64>) {
+    match rule {
+        Rule::All { rules } | Rule::Any { rules } => {
+            rules.iter().for_each(|r| named_segments(r, out))
+        }
+        Rule::Not { rule } => named_segments(rule, out),
+        Rule::Segment { segment } => out.push(*segment),
+        _ => {}
+    }
+}
+
+/// Feedback read per page when reading everyone's.
+const FEEDBACK_PAGE: i64 = 5_000;
+/// Conversations read per page when finding everyone's open ones.
+const CONVERSATION_PAGE: i64 = 2_000;
+
 impl OnDemand {
-    async fn load(app: &App, rules: &[&Rule]) -> Result<OnDemand> {
+    async fn load(app: &App, rules: &[&Rule], whose: Whose<'_>) -> Result<OnDemand> {
         let any = |want: &dyn Fn(&Rule) -> bool| rules.iter().any(|r| reads(r, &want));
         let mut out = OnDemand::default();
         if any(&|r| matches!(r, Rule::Tier { .. })) {
@@ -159,17 +208,34 @@ impl OnDemand {
                 }
             }
         }
-        if any(&|r| matches!(r, Rule::Nps { .. })) {
-            for r in app.store.metric_ratings("nps", i64::MIN, i64::MAX).await? {
-                // Employee pulse answers are not customers'.
-                let (Some(customer), false) = (r.customer_id, r.source.as_str() == "employee")
-                else {
-                    continue;
-                };
-                let group = nunchi_core::segment::nps_group(r.rating);
-                let e = out.nps.entry(customer).or_insert((r.created_at, group));
-                if r.created_at >= e.0 {
-                    *e = (r.created_at, group);
+        if any(&|r| {
+            matches!(
+                r,
+                Rule::Nps { .. }
+                    | Rule::Rating { .. }
+                    | Rule::Sentiment { .. }
+                    | Rule::Topic { .. }
+            )
+        }) {
+            out.load_feedback(app, whose).await?;
+        }
+        if any(&|r| matches!(r, Rule::OpenConversation {})) {
+            out.load_open_conversations(app, whose).await?;
+        }
+        let mut segments = Vec::new();
+        rules.iter().for_each(|r| named_segments(r, &mut segments));
+        if !segments.is_empty() {
+            match whose {
+                Whose::Everyone => {
+                    for s in segments {
+                        for c in app.store.segment_member_ids(s).await? {
+                            out.memberships.insert((s, c));
+                        }
+                    }
+                }
+                Whose::Customers(ids) => {
+                    out.memberships
+                        .extend(app.store.segment_memberships(ids).await?);
                 }
             }
         }
@@ -182,6 +248,134 @@ impl OnDemand {
         }
         Ok(out)
     }
+
+    async fn load_feedback(&mut self, app: &App, whose: Whose<'_>) -> Result<()> {
+        let mut keep = |f: nunchi_store::model::Feedback| {
+            let (Some(customer), false) = (f.customer_id, f.source.as_str() == "employee") else {
+                return;
+            };
+            let topics = f
+                .topics
+                .iter()
+                .flat_map(|j| j.0.iter())
+                .flat_map(|t| {
+                    [
+                        t.topic.to_lowercase(),
+                        t.ko.to_lowercase(),
+                        t.en.to_lowercase(),
+                    ]
+                })
+                .filter(|t| !t.is_empty())
+                .collect();
+            self.feedback
+                .entry(customer)
+                .or_default()
+                .push(FeedbackFact {
+                    at: f.created_at,
+                    metric: f.metric.map(|m| m.as_str()),
+                    rating: f.rating,
+                    sentiment: f.sentiment,
+                    topics,
+                });
+        };
+        match whose {
+            Whose::Customers(ids) => {
+                for f in app
+                    .store
+                    .feedback_of_customers(ids, i64::MIN, i64::from(u32::MAX))
+                    .await?
+                {
+                    keep(f);
+                }
+            }
+            Whose::Everyone => {
+                let mut before = None;
+                loop {
+                    let page = app
+                        .store
+                        .list_feedback(&nunchi_store::model::FeedbackFilter {
+                            before_id: before,
+                            limit: FEEDBACK_PAGE,
+                            ..Default::default()
+                        })
+                        .await?;
+                    let done = (page.len() as i64) < FEEDBACK_PAGE;
+                    before = page.last().map(|f| f.id);
+                    page.into_iter().for_each(&mut keep);
+                    if done || before.is_none() {
+                        break;
+                    }
+                }
+            }
+        }
+        // Newest first, whatever order the reads gave.
+        for items in self.feedback.values_mut() {
+            items.sort_by_key(|f| std::cmp::Reverse(f.at));
+        }
+        Ok(())
+    }
+
+    async fn load_open_conversations(&mut self, app: &App, whose: Whose<'_>) -> Result<()> {
+        use nunchi_core::conversation::ConversationStatus as S;
+        use nunchi_store::model::ConversationFilter;
+        match whose {
+            Whose::Customers(ids) => {
+                for &c in ids {
+                    let open = app
+                        .store
+                        .conversations(&ConversationFilter {
+                            customer_id: Some(c),
+                            limit: 1_000,
+                            ..Default::default()
+                        })
+                        .await?
+                        .iter()
+                        .any(|v| v.status != S::Resolved);
+                    if open {
+                        self.open_conversations.insert(c);
+                    }
+                }
+            }
+            Whose::Everyone => {
+                for status in [S::Open, S::Pending, S::Snoozed] {
+                    let mut before = None;
+                    loop {
+                        let page = app
+                            .store
+                            .conversations(&ConversationFilter {
+                                status: Some(status),
+                                before,
+                                limit: CONVERSATION_PAGE,
+                                ..Default::default()
+                            })
+                            .await?;
+                        self.open_conversations
+                            .extend(page.iter().map(|v| v.customer_id));
+                        match page.last() {
+                            Some(l) if page.len() as i64 == CONVERSATION_PAGE => {
+                                before = Some((l.last_message_at, l.id));
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A customer's feedback at or after `since`, newest first.
+    fn feedback_since(
+        &self,
+        customer: i64,
+        since: Option<i64>,
+    ) -> impl Iterator<Item = &FeedbackFact> {
+        self.feedback
+            .get(&customer)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .take_while(move |f| since.is_none_or(|s| f.at >= s))
+    }
 }
 
 /// One customer's facts for the rule language.
@@ -193,6 +387,10 @@ struct CustomerFacts<'a> {
 impl CustomerFacts<'_> {
     fn id(&self) -> i64 {
         self.c.row.id
+    }
+
+    fn on_demand(&self) -> &OnDemand {
+        &self.judge.sources.on_demand
     }
 }
 
@@ -263,12 +461,8 @@ impl Facts for CustomerFacts<'_> {
     }
 
     fn nps_group(&self) -> Option<&str> {
-        self.judge
-            .sources
-            .on_demand
-            .nps
-            .get(&self.id())
-            .map(|(_, g)| *g)
+        self.latest_rating("nps", None)
+            .map(|(r, _)| nunchi_core::segment::nps_group(r))
     }
 
     fn value(&self, measure: ValueMeasure) -> Option<f64> {
@@ -293,5 +487,62 @@ impl Facts for CustomerFacts<'_> {
         match measure {
             LoyaltyMeasure::Points => self.judge.sources.on_demand.points.get(&self.id()).copied(),
         }
+    }
+
+    fn latest_rating(&self, metric: &str, since: Option<i64>) -> Option<(f64, i64)> {
+        self.on_demand()
+            .feedback_since(self.id(), since)
+            .find(|f| f.metric == Some(metric) && f.rating.is_some())
+            .and_then(|f| Some((f.rating?, f.at)))
+    }
+
+    fn sentiment(&self, since: Option<i64>) -> Option<(f64, i64)> {
+        let (mut sum, mut n, mut first) = (0.0, 0u32, None);
+        for f in self.on_demand().feedback_since(self.id(), since) {
+            if let Some(s) = f.sentiment {
+                sum += s;
+                n += 1;
+                first = Some(f.at);
+            }
+        }
+        first.map(|at| (sum / f64::from(n), at))
+    }
+
+    fn mentions(&self, topic: &str, negative: bool, since: Option<i64>) -> (u32, Option<i64>) {
+        let topic = topic.trim().to_lowercase();
+        self.on_demand()
+            .feedback_since(self.id(), since)
+            .filter(|f| !negative || f.sentiment.is_some_and(|s| s < 0.0))
+            .filter(|f| f.topics.contains(&topic))
+            .fold((0, None), |(n, _), f| (n + 1, Some(f.at)))
+    }
+
+    fn open_conversation(&self) -> bool {
+        self.on_demand().open_conversations.contains(&self.id())
+    }
+
+    fn has_identity(&self, kind: &str) -> bool {
+        self.c.identities.iter().any(|i| i.kind.as_str() == kind)
+    }
+
+    fn in_segment(&self, segment: i64) -> bool {
+        self.on_demand().memberships.contains(&(segment, self.id()))
+    }
+
+    fn event_span(&self, name: Option<&str>) -> Option<(i64, i64)> {
+        let engine = self.judge.engine;
+        let slot = engine.slot(Who::Customer(self.id()))?;
+        let code = match name {
+            Some(n) => Some(engine.log.names.code(n)?),
+            None => None,
+        };
+        let mut scratch = self.judge.scratch.borrow_mut();
+        let run = engine.log.run(slot, &mut scratch);
+        let mut kept = run
+            .iter()
+            .filter(|&&e| code.is_none_or(|c| log::name(e) == c))
+            .map(|&e| i64::from(log::ts(e)) * 1_000);
+        let first = kept.next()?;
+        Some((first, kept.next_back().unwrap_or(first)))
     }
 }

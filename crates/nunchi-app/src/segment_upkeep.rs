@@ -4,7 +4,8 @@
 //! judgement notes when its answer could next change with no new data (a window passing,
 //! another day since the last order). A round ([`catch_up`]) judges only the touched
 //! customers and those whose moment has come, against every live segment, and records
-//! who entered and who left and why ("data" or "time"). A segment is judged in full
+//! who entered and who left and why ("data" or "time"); whoever moves in a segment another
+//! rule names is judged again the next round, so that rule follows. A segment is judged in full
 //! when the upkeep first meets it (start, a new or changed rule) and when the models its
 //! rule reads (RFM, lifetime value) are refitted: those move everyone at once.
 //!
@@ -21,7 +22,7 @@ use nunchi_store::StoreError;
 use nunchi_store::model::{Customer, Segment};
 use serde::Serialize;
 
-use crate::segment_facts::{self, Judge, Matching, Sources, is_live, poisoned, reads};
+use crate::segment_facts::{self, Judge, Matching, Sources, Whose, is_live, poisoned, reads};
 use crate::segments::{Evaluated, parse_rule};
 use crate::{App, Error, Result};
 
@@ -41,6 +42,8 @@ struct TouchSet {
     /// Increases with every model build that starts ([`Touches::mark`]).
     mark: u64,
     now: HashSet<i64>,
+    /// Customers who moved in a segment other rules name: judged again, for no new data.
+    again: HashSet<i64>,
     /// Customers whose orders changed, with the mark current then: they are judged once
     /// models built from a later mark hold the change.
     orders: HashMap<i64, u64>,
@@ -53,6 +56,7 @@ struct TouchSet {
 /// What a round takes: customers to judge, and whether to judge everyone.
 struct Taken {
     customers: HashSet<i64>,
+    again: HashSet<i64>,
     everyone: bool,
 }
 
@@ -71,6 +75,11 @@ impl Touches {
         let mut t = self.lock();
         let mark = t.mark;
         t.orders.extend(ids.into_iter().map(|c| (c, mark)));
+    }
+
+    /// These customers moved in a segment other rules name.
+    fn again(&self, ids: impl IntoIterator<Item = i64>) {
+        self.lock().again.extend(ids);
     }
 
     /// Many customers changed at once (a customer import).
@@ -96,6 +105,7 @@ impl Touches {
     fn take(&self, models_mark: u64) -> Taken {
         let mut t = self.lock();
         let mut customers = std::mem::take(&mut t.now);
+        let again = std::mem::take(&mut t.again);
         t.orders.retain(|&c, &mut m| {
             let held = m <= models_mark;
             if held {
@@ -110,6 +120,7 @@ impl Touches {
         }
         Taken {
             customers,
+            again,
             everyone,
         }
     }
@@ -161,13 +172,14 @@ impl Due {
     }
 }
 
-/// Judges one live segment in full with `sources` and records the difference.
+/// Judges one live segment in full with `sources` and records the difference; who moved
+/// is added to `moved`.
 async fn in_full(
     app: &App,
     state: &mut State,
-    segment: &Segment,
-    rule: &Rule,
+    (segment, rule): (&Segment, &Rule),
     sources: &Sources,
+    moved: &mut Vec<i64>,
 ) -> Result<Evaluated> {
     let Matching { ids, due, .. } = segment_facts::matching_with(app, rule, sources).await?;
     let before = app.store.segment_member_ids(segment.id).await?;
@@ -180,11 +192,20 @@ async fn in_full(
         d.set(c, Some(at));
     }
     state.due.insert(segment.id, d);
+    moved.extend(entered.iter().chain(&left));
     Ok(Evaluated {
         entered: entered.len(),
         left: left.len(),
         members: ids.len(),
     })
+}
+
+/// Whether any of these rules names another segment: then whoever moves is judged again,
+/// so rules naming the segment they moved in follow.
+fn any_names_a_segment<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> bool {
+    rules
+        .into_iter()
+        .any(|r| reads(r, &|r| matches!(r, Rule::Segment { .. })))
 }
 
 /// Evaluates one live segment in full now and records who entered and who left. A rule
@@ -197,9 +218,21 @@ pub async fn evaluate(app: &App, id: i64) -> Result<Evaluated> {
         return Ok(Evaluated::default());
     }
     let rule = parse_rule(&segment.rule).map_err(|e| Error::invalid("invalid_rule", e))?;
-    crate::segments::checked(app, &rule).await?;
+    crate::segments::checked(app, &rule, Some(id)).await?;
     let sources = Sources::load(app, &[&rule]).await?;
-    in_full(app, &mut state, &segment, &rule, &sources).await
+    let mut moved = Vec::new();
+    let done = in_full(app, &mut state, (&segment, &rule), &sources, &mut moved).await?;
+    let rules: Vec<Rule> = app
+        .store
+        .segments()
+        .await?
+        .iter()
+        .filter_map(|s| parse_rule(&s.rule).ok())
+        .collect();
+    if any_names_a_segment(&rules) {
+        app.segment_upkeep.touches.again(moved);
+    }
+    Ok(done)
 }
 
 /// What one round did.
@@ -227,29 +260,37 @@ pub async fn catch_up(app: &App) -> Result<Round> {
         .filter(|s| s.kind == "live")
         .filter_map(|s| {
             let rule = parse_rule(&s.rule).ok()?;
+            let mut own = schema.clone();
+            own.segments.retain(|&x| x != s.id);
             // A rule that no longer checks keeps its members until it is fixed.
-            check::check(&rule, &schema).ok()?;
+            check::check(&rule, &own).ok()?;
             Some((s, rule))
         })
         .collect();
     state
         .due
         .retain(|id, _| live.iter().any(|(s, _)| s.id == *id));
-    let rules: Vec<&Rule> = live.iter().map(|(_, r)| r).collect();
-    let sources = Sources::load(app, &rules).await?;
-    let snapshot = sources.snapshot.clone();
+    let snapshot = crate::customer_models::snapshot(app).await?;
     // Taken before anything is read, so whatever touches arrive later are judged again.
     let taken = app.segment_upkeep.touches.take(snapshot.touch_mark);
     let refitted = state.models_built_at != Some(snapshot.built_at);
     state.models_built_at = Some(snapshot.built_at);
     let reads_models = |r: &Rule| reads(r, &|r| matches!(r, Rule::Rfm { .. } | Rule::Value { .. }));
+    let full: Vec<&(Segment, Rule)> = live
+        .iter()
+        .filter(|(segment, rule)| {
+            taken.everyone
+                || !state.due.contains_key(&segment.id)
+                || (refitted && reads_models(rule))
+        })
+        .collect();
     let mut round = Round::default();
-    for (segment, rule) in &live {
-        if taken.everyone
-            || !state.due.contains_key(&segment.id)
-            || (refitted && reads_models(rule))
-        {
-            let done = in_full(app, &mut state, segment, rule, &sources).await?;
+    let mut moved = Vec::new();
+    if !full.is_empty() {
+        let rules: Vec<&Rule> = full.iter().map(|(_, r)| r).collect();
+        let sources = Sources::with(app, snapshot.clone(), &rules, Whose::Everyone).await?;
+        for (segment, rule) in full {
+            let done = in_full(app, &mut state, (segment, rule), &sources, &mut moved).await?;
             round.full += 1;
             round.entered += done.entered;
             round.left += done.left;
@@ -265,56 +306,64 @@ pub async fn catch_up(app: &App) -> Result<Round> {
         .iter()
         .copied()
         .chain(timed.iter().copied())
+        .chain(taken.again.iter().copied())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    if ids.is_empty() || live.is_empty() {
-        return Ok(round);
-    }
-    round.customers = ids.len();
-    let customers = read_customers(app, &ids).await?;
-    let held: HashSet<(i64, i64)> = app
-        .store
-        .segment_memberships(&ids)
-        .await?
-        .into_iter()
-        .collect();
-    // (segment, entered, left) per reason, judged under the engine's lock.
-    let mut moves: Vec<(i64, &str, Vec<i64>, Vec<i64>)> = Vec::new();
-    {
-        let engine = app.events.engine.read().map_err(|_| poisoned())?;
-        let judge = Judge::new(&sources, &engine, now);
-        for (segment, rule) in &live {
-            let due = state.due.entry(segment.id).or_default();
-            let mut by_reason: [(&str, Vec<i64>, Vec<i64>); 2] =
-                [("data", vec![], vec![]), ("time", vec![], vec![])];
-            for &id in &ids {
-                let (yes, next) = match customers.get(&id) {
-                    Some(c) if is_live(c) => judge.judge(rule, c),
-                    _ => (false, None),
-                };
-                due.set(id, next);
-                let was = held.contains(&(segment.id, id));
-                let slot = &mut by_reason[usize::from(!taken.customers.contains(&id))];
-                if yes && !was {
-                    slot.1.push(id);
-                } else if !yes && was {
-                    slot.2.push(id);
+    if !ids.is_empty() && !live.is_empty() {
+        round.customers = ids.len();
+        let customers = read_customers(app, &ids).await?;
+        let held: HashSet<(i64, i64)> = app
+            .store
+            .segment_memberships(&ids)
+            .await?
+            .into_iter()
+            .collect();
+        let rules: Vec<&Rule> = live.iter().map(|(_, r)| r).collect();
+        let sources = Sources::with(app, snapshot, &rules, Whose::Customers(&ids)).await?;
+        // (segment, reason, entered, left), judged under the engine's lock.
+        let mut moves: Vec<(i64, &str, Vec<i64>, Vec<i64>)> = Vec::new();
+        {
+            let engine = app.events.engine.read().map_err(|_| poisoned())?;
+            let judge = Judge::new(&sources, &engine, now);
+            for (segment, rule) in &live {
+                let due = state.due.entry(segment.id).or_default();
+                let mut by_reason: [(&str, Vec<i64>, Vec<i64>); 2] =
+                    [("data", vec![], vec![]), ("time", vec![], vec![])];
+                for &id in &ids {
+                    let (yes, next) = match customers.get(&id) {
+                        Some(c) if is_live(c) => judge.judge(rule, c),
+                        _ => (false, None),
+                    };
+                    due.set(id, next);
+                    let was = held.contains(&(segment.id, id));
+                    // New data first; the clock when only it moved them.
+                    let by_time = !taken.customers.contains(&id) && timed.contains(&id);
+                    let slot = &mut by_reason[usize::from(by_time)];
+                    if yes && !was {
+                        slot.1.push(id);
+                    } else if !yes && was {
+                        slot.2.push(id);
+                    }
                 }
-            }
-            for (reason, entered, left) in by_reason {
-                if !entered.is_empty() || !left.is_empty() {
-                    moves.push((segment.id, reason, entered, left));
+                for (reason, entered, left) in by_reason {
+                    if !entered.is_empty() || !left.is_empty() {
+                        moves.push((segment.id, reason, entered, left));
+                    }
                 }
             }
         }
+        for (id, reason, entered, left) in moves {
+            round.entered += entered.len();
+            round.left += left.len();
+            moved.extend(entered.iter().chain(&left));
+            app.store
+                .apply_segment_changes(id, &entered, &left, now, reason)
+                .await?;
+        }
     }
-    for (id, reason, entered, left) in moves {
-        round.entered += entered.len();
-        round.left += left.len();
-        app.store
-            .apply_segment_changes(id, &entered, &left, now, reason)
-            .await?;
+    if any_names_a_segment(live.iter().map(|(_, r)| r)) {
+        app.segment_upkeep.touches.again(moved);
     }
     Ok(round)
 }

@@ -33,11 +33,27 @@ pub async fn schema(app: &App) -> Result<Schema> {
             .collect()
     };
     let program = crate::loyalty::program(app).await?;
+    // A rule may name a segment that names none itself: membership never goes in a circle.
+    let segments = app
+        .store
+        .segments()
+        .await?
+        .into_iter()
+        .filter(|s| {
+            parse_rule(&s.rule).map_or(true, |r| {
+                let mut named = Vec::new();
+                crate::segment_facts::named_segments(&r, &mut named);
+                named.is_empty()
+            })
+        })
+        .map(|s| s.id)
+        .collect();
     Ok(Schema {
         attributes,
         events,
         tiers: program.tiers.iter().map(|t| t.key.clone()).collect(),
         rfm_cells: rfm::Cell::ALL.iter().map(|c| c.key().to_string()).collect(),
+        segments,
     })
 }
 
@@ -67,7 +83,7 @@ pub async fn preview(app: &App, actor: &Actor, rule: &Rule) -> Result<Preview> {
     if !actor.can(Permission::CustomersRead) {
         return Err(Error::Forbidden);
     }
-    checked(app, rule).await?;
+    checked(app, rule, None).await?;
     let found = matching(app, rule).await?;
     Ok(Preview {
         customers: found.ids.len() as u64,
@@ -79,9 +95,30 @@ pub async fn preview(app: &App, actor: &Actor, rule: &Rule) -> Result<Preview> {
     })
 }
 
-pub(crate) async fn checked(app: &App, rule: &Rule) -> Result<()> {
-    check::check(rule, &schema(app).await?)
-        .map_err(|e| Error::invalid("invalid_rule", e.to_string()))
+/// Checks a rule for segment `this` (none: a new one), which its rule may not name.
+pub(crate) async fn checked(app: &App, rule: &Rule, this: Option<i64>) -> Result<()> {
+    let mut schema = schema(app).await?;
+    schema.segments.retain(|&s| Some(s) != this);
+    check::check(rule, &schema).map_err(|e| Error::invalid("invalid_rule", e.to_string()))?;
+    let mut names = Vec::new();
+    crate::segment_facts::named_segments(rule, &mut names);
+    if let (Some(id), false) = (this, names.is_empty()) {
+        // One level only: a segment others name may not name one itself.
+        let named_by_others = app.store.segments().await?.iter().any(|s| {
+            parse_rule(&s.rule).is_ok_and(|r| {
+                let mut n = Vec::new();
+                crate::segment_facts::named_segments(&r, &mut n);
+                n.contains(&id)
+            })
+        });
+        if named_by_others {
+            return Err(Error::invalid(
+                "invalid_rule",
+                "other segments name this one, so its rule may not name a segment (one level only)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A rule from JSON; the error is serde's message, naming an unknown field or condition.
@@ -172,7 +209,7 @@ pub async fn create(app: &App, actor: &Actor, input: &SegmentInput) -> Result<Se
         return Err(Error::Forbidden);
     }
     let (name, description) = checked_name(input)?;
-    checked(app, &input.rule).await?;
+    checked(app, &input.rule, None).await?;
     let rule = serde_json::to_string(&input.rule).map_err(|e| Error::Internal(e.into()))?;
     let id = insert(app, actor, name, description, "live", rule).await?;
     evaluate(app, id).await?;
@@ -196,7 +233,7 @@ pub async fn update(
             "a static segment's members are fixed: create a live segment to follow a rule",
         ));
     }
-    checked(app, &input.rule).await?;
+    checked(app, &input.rule, Some(id)).await?;
     let rule = serde_json::to_string(&input.rule).map_err(|e| Error::Internal(e.into()))?;
     app.store
         .update_segment(id, &name, &description, &rule)

@@ -227,7 +227,8 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// The rules the property holds for: windows, negation, orders by product and spend,
-/// days since the last order, tags, attributes, NPS, and the RFM model.
+/// days since the last order, tags, attributes, NPS, the RFM model, a rating in a window
+/// and days since the last visit.
 fn rules() -> Vec<Value> {
     vec![
         json!({"type": "all", "rules": [
@@ -242,6 +243,8 @@ fn rules() -> Vec<Value> {
             {"type": "event", "name": "visit", "within_days": 5}]}),
         json!({"type": "orders", "measure": "count", "cmp": "gte", "value": 1, "product": "크림", "within_days": 20}),
         json!({"type": "rfm", "cells": ["champions", "loyal", "potential_loyalists", "new_customers", "promising"]}),
+        json!({"type": "rating", "metric": "nps", "cmp": "lte", "value": 6, "within_days": 10}),
+        json!({"type": "event_days", "which": "last", "name": "visit", "cmp": "gt", "value": 5}),
     ]
 }
 
@@ -368,4 +371,97 @@ fn incremental_membership_equals_a_full_recomputation() {
             Ok(())
         })
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_desk_identity_and_segment_conditions_follow_their_data() {
+    let clock = Arc::new(nunchi_app::TestClock::at(START));
+    let app = TestApp::with_clock(clock.clone()).await;
+    let a = app
+        .customer(json!({"external_id": "U-0", "email": "hana@example.com"}))
+        .await;
+    let b = app.customer(json!({"external_id": "U-1"})).await;
+    event(&app, 0, "visit", START - HOUR, "v0").await;
+    event(&app, 1, "visit", START - 2 * HOUR, "v1").await;
+    let vip = save_segment(&app, "VIP", json!({"type": "tag", "tag": "vip"})).await;
+    let rules = [
+        json!({"type": "rating", "metric": "csat", "cmp": "lte", "value": 2, "within_days": 30}),
+        json!({"type": "open_conversation"}),
+        json!({"type": "all", "rules": [{"type": "segment", "segment": vip}, {"type": "identity", "kind": "email"}]}),
+        json!({"type": "event_days", "which": "last", "name": "visit", "cmp": "gt", "value": 10}),
+    ];
+    let mut ids = Vec::new();
+    for (k, rule) in rules.iter().enumerate() {
+        ids.push(save_segment(&app, &format!("c{k}"), rule.clone()).await);
+    }
+    let [unhappy, waiting, vip_email, lapsed] = ids[..] else {
+        unreachable!()
+    };
+    // One level only: a segment named by another may not be named in turn.
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": "nested", "rule": {"type": "segment", "segment": vip_email}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.text().contains("one level"), "{}", r.text());
+    let a_app = &app.state.app;
+    catch_up(a_app).await.unwrap();
+
+    // A poor CSAT answer.
+    support::add_feedback(
+        &app,
+        json!([{"source": "support", "external_id": "cs1", "metric": "csat", "rating": 1,
+                "scale_min": 1, "scale_max": 5, "customer_id": a, "created_at": iso(START)}]),
+    )
+    .await;
+    // An e-mail to the desk opens a conversation for the same customer.
+    let mail = app
+        .send(
+            axum::http::Request::builder()
+                .method("POST")
+                .uri("/api/v1/inbound/email")
+                .header(axum::http::header::AUTHORIZATION, app.bearer(Role::Agent))
+                .header(axum::http::header::CONTENT_TYPE, "message/rfc822")
+                .body(axum::body::Body::from(
+                    "From: hana@example.com\r\nSubject: 환불\r\n\r\n환불해 주세요",
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(mail.status, StatusCode::OK, "{}", mail.text());
+    // Made a VIP: she enters VIP, and the next round the segment that names VIP.
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "PATCH",
+            &format!("/api/v1/customers/{a}"),
+            Some(json!({"tags": ["vip"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    catch_up(a_app).await.unwrap();
+    assert_eq!(kept(&app, unhappy).await, BTreeSet::from([a]));
+    assert_eq!(kept(&app, waiting).await, BTreeSet::from([a]));
+    assert_eq!(kept(&app, vip).await, BTreeSet::from([a]));
+    catch_up(a_app).await.unwrap();
+    assert_eq!(kept(&app, vip_email).await, BTreeSet::from([a]));
+    assert!(kept(&app, lapsed).await.is_empty());
+
+    // Eleven days without a visit; a month on, the CSAT answer is out of its window.
+    clock.advance(11 * DAY);
+    catch_up(a_app).await.unwrap();
+    assert_eq!(kept(&app, lapsed).await, BTreeSet::from([a, b]));
+    assert_eq!(kept(&app, unhappy).await, BTreeSet::from([a]));
+    clock.advance(20 * DAY);
+    catch_up(a_app).await.unwrap();
+    assert!(kept(&app, unhappy).await.is_empty());
+    let newest = &app.state.store.segment_changes(unhappy, 1).await.unwrap()[0];
+    assert_eq!((newest.customer_id, newest.reason.as_str()), (a, "time"));
+    for (rule, seg) in rules.iter().zip(&ids) {
+        assert_eq!(kept(&app, *seg).await, full(&app, rule).await, "{rule}");
+    }
 }

@@ -413,6 +413,7 @@ async fn store_message(
         .await?
     {
         let conversation = app.store.conversation(id).await?;
+        app.touched([conversation.customer_id]);
         let added = crate::live::add_line(app, id, &line).await?;
         fetch_media(app, channel, m, added.id).await?;
         crate::conversations::customer_wrote(app, &conversation, &added).await?;

@@ -20,6 +20,9 @@ pub struct Schema {
     pub tiers: Vec<String>,
     /// RFM cell keys.
     pub rfm_cells: Vec<String>,
+    /// Segments a rule may name: those that exist and name no segment themselves, so
+    /// membership never goes round in a circle.
+    pub segments: Vec<i64>,
 }
 
 /// Which part of the rule is wrong, and why.
@@ -227,6 +230,68 @@ fn walk(
         }
         Rule::Tier { tier } => named(&format!("{path}.tier"), "tier", tier, &schema.tiers),
         Rule::Loyalty { value, .. } => finite(path, *value),
+        Rule::Rating {
+            metric,
+            value,
+            within_days,
+            ..
+        } => {
+            let known: Vec<String> = super::RATING_METRICS
+                .iter()
+                .map(|m| m.to_string())
+                .collect();
+            named(&format!("{path}.metric"), "metric", metric, &known)?;
+            finite(path, *value)?;
+            window(path, *within_days)
+        }
+        Rule::Sentiment {
+            value, within_days, ..
+        } => {
+            if !(-1.0..=1.0).contains(value) {
+                return fail(&format!("{path}.value"), "sentiment is between -1 and 1");
+            }
+            window(path, *within_days)
+        }
+        Rule::Topic {
+            topic, within_days, ..
+        } => {
+            if topic.trim().is_empty() {
+                return fail(&format!("{path}.topic"), "the topic is empty");
+            }
+            window(path, *within_days)
+        }
+        Rule::OpenConversation {} => Ok(()),
+        Rule::Identity { kind } => match crate::identity::IdentityKind::parse(kind) {
+            Ok(_) => Ok(()),
+            Err(_) => fail(
+                &format!("{path}.kind"),
+                format!(
+                    "unknown identity kind {kind:?} (email, phone, external_id, kakao, line, telegram, messenger, …)"
+                ),
+            ),
+        },
+        Rule::Segment { segment } => {
+            if schema.segments.contains(segment) {
+                Ok(())
+            } else {
+                fail(
+                    &format!("{path}.segment"),
+                    format!(
+                        "segment {segment} does not exist, is this one, or itself names a segment (one level only)"
+                    ),
+                )
+            }
+        }
+        Rule::EventDays { name, value, .. } => {
+            if let Some(n) = name {
+                named(&format!("{path}.name"), "event", n, &schema.events)?;
+            }
+            finite(path, *value)?;
+            if *value < 0.0 {
+                return fail(&format!("{path}.value"), "days are 0 or more");
+            }
+            Ok(())
+        }
     }
 }
 
@@ -244,6 +309,7 @@ mod tests {
             events: vec!["add_to_cart".into(), "purchase".into()],
             tiers: vec!["tree".into()],
             rfm_cells: vec!["champions".into(), "at_risk".into()],
+            segments: vec![3],
         }
     }
 
@@ -300,6 +366,32 @@ mod tests {
         assert!(e.message.contains("promoter"), "{e}");
         let e = err(r#"{"type": "tier", "tier": "forest"}"#);
         assert!(e.message.contains("tree"));
+        let e = err(r#"{"type": "rating", "metric": "stars", "cmp": "gt", "value": 3}"#);
+        assert_eq!(e.path, "rule.metric");
+        let e = err(r#"{"type": "sentiment", "cmp": "lt", "value": -3}"#);
+        assert!(e.message.contains("between -1 and 1"), "{e}");
+        let e = err(r#"{"type": "topic", "topic": " "}"#);
+        assert_eq!(e.path, "rule.topic");
+        let e = err(r#"{"type": "identity", "kind": "fax"}"#);
+        assert_eq!(e.path, "rule.kind");
+        let e = err(r#"{"type": "segment", "segment": 4}"#);
+        assert!(e.message.contains("one level"), "{e}");
+        let e = err(
+            r#"{"type": "event_days", "which": "first", "name": "login", "cmp": "gt", "value": 3}"#,
+        );
+        assert_eq!(e.path, "rule.name");
+        for good in [
+            r#"{"type": "segment", "segment": 3}"#,
+            r#"{"type": "identity", "kind": "kakao"}"#,
+            r#"{"type": "open_conversation"}"#,
+            r#"{"type": "rating", "metric": "csat", "cmp": "lte", "value": 2, "within_days": 30}"#,
+        ] {
+            assert_eq!(
+                check(&super::super::parse(good).unwrap(), &schema()),
+                Ok(()),
+                "{good}"
+            );
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! what the segment means without reading JSON. Nested groups are parenthesised; a `not`
 //! over an event reads "did not …".
 
-use super::{Cmp, LoyaltyMeasure, OrderMeasure, Rule, ValueMeasure};
+use super::{Cmp, FirstLast, LoyaltyMeasure, OrderMeasure, Rule, ValueMeasure};
 
 fn cmp(c: Cmp) -> &'static str {
     match c {
@@ -193,7 +193,118 @@ fn phrase(rule: &Rule, ko: bool, nested: bool) -> String {
             let what = if ko { "포인트" } else { "points" };
             format!("{what} {} {}", cmp(*c), num(*value))
         }
+        Rule::Rating {
+            metric,
+            cmp: c,
+            value,
+            within_days,
+        } => {
+            let m = metric.to_uppercase();
+            if ko {
+                format!(
+                    "{}마지막 {m} 응답 {} {}",
+                    window_ko(*within_days),
+                    cmp(*c),
+                    num(*value)
+                )
+            } else {
+                format!(
+                    "latest {m} answer{} {} {}",
+                    window_en(*within_days),
+                    cmp(*c),
+                    num(*value)
+                )
+            }
+        }
+        Rule::Sentiment {
+            cmp: c,
+            value,
+            within_days,
+        } => {
+            if ko {
+                format!(
+                    "{}피드백 감성 평균 {} {}",
+                    window_ko(*within_days),
+                    cmp(*c),
+                    num(*value)
+                )
+            } else {
+                format!(
+                    "mean feedback sentiment{} {} {}",
+                    window_en(*within_days),
+                    cmp(*c),
+                    num(*value)
+                )
+            }
+        }
+        Rule::Topic {
+            topic,
+            negative,
+            within_days,
+        } => match (ko, negative) {
+            (true, false) => format!("{}피드백에서 “{topic}” 언급", window_ko(*within_days)),
+            (true, true) => format!("{}부정 피드백에서 “{topic}” 언급", window_ko(*within_days)),
+            (false, false) => format!("feedback mentions “{topic}”{}", window_en(*within_days)),
+            (false, true) => {
+                format!(
+                    "negative feedback mentions “{topic}”{}",
+                    window_en(*within_days)
+                )
+            }
+        },
+        Rule::OpenConversation {} => (if ko {
+            "해결되지 않은 상담이 있음"
+        } else {
+            "has an unresolved conversation"
+        })
+        .into(),
+        Rule::Identity { kind } => {
+            if ko {
+                format!("{kind} 식별자가 있음")
+            } else {
+                format!("known by {kind}")
+            }
+        }
+        Rule::Segment { segment } => {
+            if ko {
+                format!("세그먼트 #{segment}에 속함")
+            } else {
+                format!("in segment #{segment}")
+            }
+        }
+        Rule::EventDays {
+            which,
+            name,
+            cmp: c,
+            value,
+        } => {
+            let what = name
+                .as_deref()
+                .unwrap_or(if ko { "이벤트" } else { "event" });
+            match (ko, which) {
+                (true, FirstLast::First) => {
+                    format!("첫 {what} 이후 경과일 {} {}", cmp(*c), num(*value))
+                }
+                (true, FirstLast::Last) => {
+                    format!("마지막 {what} 이후 경과일 {} {}", cmp(*c), num(*value))
+                }
+                (false, FirstLast::First) => {
+                    format!("days since the first {what} {} {}", cmp(*c), num(*value))
+                }
+                (false, FirstLast::Last) => {
+                    format!("days since the last {what} {} {}", cmp(*c), num(*value))
+                }
+            }
+        }
     }
+}
+
+fn window_ko(days: Option<u32>) -> String {
+    days.map_or(String::new(), |d| format!("최근 {d}일 "))
+}
+
+fn window_en(days: Option<u32>) -> String {
+    days.map_or(String::new(), |d| format!(" in the last {d} days"))
 }
 
 #[cfg(test)]
@@ -241,5 +352,26 @@ mod tests {
             "RFM 유형: champions, loyal 또는 (“vip” 태그가 있음 그리고 최근 90일 구매 금액 ≥ 100000) 또는 등급 sprout에 해당하지 않음"
         );
         assert_eq!(describe(&Rule::All { rules: vec![] }, true), "모든 고객");
+    }
+
+    #[test]
+    fn feedback_and_desk_conditions_read_in_both_languages() {
+        let rule = super::super::parse(
+            r#"{"type": "all", "rules": [
+              {"type": "rating", "metric": "csat", "cmp": "lte", "value": 2, "within_days": 30},
+              {"type": "topic", "topic": "배송", "negative": true},
+              {"type": "open_conversation"},
+              {"type": "event_days", "which": "last", "name": "visit", "cmp": "gt", "value": 30}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            describe(&rule, false),
+            "latest CSAT answer in the last 30 days ≤ 2 and negative feedback mentions “배송” and has an unresolved conversation and days since the last visit > 30"
+        );
+        assert_eq!(
+            describe(&rule, true),
+            "최근 30일 마지막 CSAT 응답 ≤ 2 그리고 부정 피드백에서 “배송” 언급 그리고 해결되지 않은 상담이 있음 그리고 마지막 visit 이후 경과일 > 30"
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::customer::AttributeType;
 
-use super::{Cmp, LoyaltyMeasure, OrderMeasure, Rule, ValueMeasure};
+use super::{Cmp, FirstLast, LoyaltyMeasure, OrderMeasure, Rule, ValueMeasure};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -42,6 +42,24 @@ pub trait Facts {
     fn value(&self, measure: ValueMeasure) -> Option<f64>;
     fn tier(&self) -> Option<&str>;
     fn loyalty(&self, measure: LoyaltyMeasure) -> Option<f64>;
+    /// Their latest answer on `metric` at or after `since`: (rating, when).
+    fn latest_rating(&self, metric: &str, since: Option<i64>) -> Option<(f64, i64)>;
+    /// The mean sentiment of their feedback at or after `since`, and when the earliest
+    /// of those was given.
+    fn sentiment(&self, since: Option<i64>) -> Option<(f64, i64)>;
+    /// How many of their feedback items at or after `since` mention `topic` (only negative
+    /// ones with `negative`), and when the earliest of those was given.
+    fn mentions(&self, topic: &str, negative: bool, since: Option<i64>) -> (u32, Option<i64>);
+    fn open_conversation(&self) -> bool;
+    fn has_identity(&self, kind: &str) -> bool;
+    fn in_segment(&self, segment: i64) -> bool;
+    /// When their first and last events (of `name` when given) happened.
+    fn event_span(&self, name: Option<&str>) -> Option<(i64, i64)>;
+}
+
+/// Whole days from `at` to `now`.
+fn days_since(at: i64, now: i64) -> f64 {
+    ((now - at).max(0) / DAY_MS) as f64
 }
 
 fn since(now: i64, within_days: Option<u32>) -> Option<i64> {
@@ -122,6 +140,54 @@ pub fn matches(rule: &Rule, facts: &impl Facts, now: i64) -> bool {
             cmp,
             value,
         } => compare(facts.loyalty(*measure), *cmp, *value),
+        Rule::Rating {
+            metric,
+            cmp,
+            value,
+            within_days,
+        } => compare(
+            facts
+                .latest_rating(metric, since(now, *within_days))
+                .map(|r| r.0),
+            *cmp,
+            *value,
+        ),
+        Rule::Sentiment {
+            cmp,
+            value,
+            within_days,
+        } => compare(
+            facts.sentiment(since(now, *within_days)).map(|s| s.0),
+            *cmp,
+            *value,
+        ),
+        Rule::Topic {
+            topic,
+            negative,
+            within_days,
+        } => facts.mentions(topic, *negative, since(now, *within_days)).0 > 0,
+        Rule::OpenConversation {} => facts.open_conversation(),
+        Rule::Identity { kind } => facts.has_identity(kind),
+        Rule::Segment { segment } => facts.in_segment(*segment),
+        Rule::EventDays {
+            which,
+            name,
+            cmp,
+            value,
+        } => compare(
+            facts.event_span(name.as_deref()).map(|(first, last)| {
+                days_since(
+                    if *which == FirstLast::First {
+                        first
+                    } else {
+                        last
+                    },
+                    now,
+                )
+            }),
+            *cmp,
+            *value,
+        ),
     }
 }
 
@@ -163,6 +229,42 @@ pub fn next_change(rule: &Rule, facts: &impl Facts, now: i64) -> Option<i64> {
                 .then(|| last + ((now - last).max(0) / DAY_MS + 1) * DAY_MS);
             leaves.into_iter().chain(next_day).min()
         }
+        Rule::Rating {
+            metric,
+            within_days: Some(days),
+            ..
+        } => {
+            let window = i64::from(*days) * DAY_MS;
+            // The latest answer leaving the window leaves none in it.
+            let (_, at) = facts.latest_rating(metric, Some(now - window))?;
+            Some(at + window + 1)
+        }
+        Rule::Sentiment {
+            within_days: Some(days),
+            ..
+        } => {
+            let window = i64::from(*days) * DAY_MS;
+            let (_, first) = facts.sentiment(Some(now - window))?;
+            Some(first + window + 1)
+        }
+        Rule::Topic {
+            topic,
+            negative,
+            within_days: Some(days),
+        } => {
+            let window = i64::from(*days) * DAY_MS;
+            let (_, first) = facts.mentions(topic, *negative, Some(now - window));
+            first.map(|f| f + window + 1)
+        }
+        Rule::EventDays { which, name, .. } => {
+            let (first, last) = facts.event_span(name.as_deref())?;
+            let at = if *which == FirstLast::First {
+                first
+            } else {
+                last
+            };
+            Some(at + ((now - at).max(0) / DAY_MS + 1) * DAY_MS)
+        }
         _ => None,
     }
 }
@@ -183,6 +285,11 @@ mod tests {
         alive: Option<f64>,
         tier: Option<&'static str>,
         points: Option<f64>,
+        /// (at, metric, rating, sentiment, topic)
+        feedback: Vec<(i64, &'static str, f64, f64, &'static str)>,
+        open: bool,
+        identities: Vec<&'static str>,
+        segments: Vec<i64>,
     }
 
     impl Facts for Customer {
@@ -259,6 +366,53 @@ mod tests {
         }
         fn loyalty(&self, _: LoyaltyMeasure) -> Option<f64> {
             self.points
+        }
+        fn latest_rating(&self, metric: &str, since: Option<i64>) -> Option<(f64, i64)> {
+            self.feedback
+                .iter()
+                .filter(|f| f.1 == metric && since.is_none_or(|s| f.0 >= s))
+                .max_by_key(|f| f.0)
+                .map(|f| (f.2, f.0))
+        }
+        fn sentiment(&self, since: Option<i64>) -> Option<(f64, i64)> {
+            let kept: Vec<_> = self
+                .feedback
+                .iter()
+                .filter(|f| since.is_none_or(|s| f.0 >= s))
+                .collect();
+            let first = kept.iter().map(|f| f.0).min()?;
+            Some((
+                kept.iter().map(|f| f.3).sum::<f64>() / kept.len() as f64,
+                first,
+            ))
+        }
+        fn mentions(&self, topic: &str, negative: bool, since: Option<i64>) -> (u32, Option<i64>) {
+            let kept: Vec<_> = self
+                .feedback
+                .iter()
+                .filter(|f| {
+                    f.4 == topic && (!negative || f.3 < 0.0) && since.is_none_or(|s| f.0 >= s)
+                })
+                .collect();
+            (kept.len() as u32, kept.iter().map(|f| f.0).min())
+        }
+        fn open_conversation(&self) -> bool {
+            self.open
+        }
+        fn has_identity(&self, kind: &str) -> bool {
+            self.identities.contains(&kind)
+        }
+        fn in_segment(&self, segment: i64) -> bool {
+            self.segments.contains(&segment)
+        }
+        fn event_span(&self, name: Option<&str>) -> Option<(i64, i64)> {
+            let times = || {
+                self.events
+                    .iter()
+                    .filter(move |e| name.is_none_or(|n| e.0 == n))
+                    .map(|e| e.1)
+            };
+            Some((times().min()?, times().max()?))
         }
     }
 
@@ -399,5 +553,59 @@ mod tests {
             }
             assert!(changes > 0, "{json} never changed");
         }
+    }
+
+    #[test]
+    fn feedback_conversations_identities_segments_and_event_days() {
+        let c = Customer {
+            events: vec![("visit", NOW - 40 * DAY_MS), ("purchase", NOW - 3 * DAY_MS)],
+            feedback: vec![
+                (NOW - 50 * DAY_MS, "nps", 10.0, 0.8, "배송"),
+                (NOW - 5 * DAY_MS, "nps", 4.0, -0.6, "배송"),
+                (NOW - 2 * DAY_MS, "csat", 2.0, -0.2, "환불"),
+            ],
+            open: true,
+            identities: vec!["email", "kakao"],
+            segments: vec![7],
+            ..Customer::default()
+        };
+        let yes = [
+            r#"{"type": "rating", "metric": "nps", "cmp": "lte", "value": 6}"#,
+            r#"{"type": "rating", "metric": "csat", "cmp": "lt", "value": 3, "within_days": 7}"#,
+            r#"{"type": "sentiment", "cmp": "lt", "value": 0, "within_days": 30}"#,
+            r#"{"type": "sentiment", "cmp": "gt", "value": -0.1}"#,
+            r#"{"type": "topic", "topic": "배송", "negative": true, "within_days": 30}"#,
+            r#"{"type": "open_conversation"}"#,
+            r#"{"type": "identity", "kind": "kakao"}"#,
+            r#"{"type": "segment", "segment": 7}"#,
+            r#"{"type": "event_days", "which": "first", "cmp": "gte", "value": 40}"#,
+            r#"{"type": "event_days", "which": "last", "name": "purchase", "cmp": "eq", "value": 3}"#,
+        ];
+        for json in yes {
+            assert!(matches(&rule(json), &c, NOW), "{json}");
+        }
+        let no = [
+            r#"{"type": "rating", "metric": "ces", "cmp": "gte", "value": 0}"#,
+            r#"{"type": "rating", "metric": "nps", "cmp": "gte", "value": 9, "within_days": 30}"#,
+            r#"{"type": "topic", "topic": "환불", "within_days": 1}"#,
+            r#"{"type": "topic", "topic": "배송", "negative": true, "within_days": 4}"#,
+            r#"{"type": "identity", "kind": "phone"}"#,
+            r#"{"type": "segment", "segment": 8}"#,
+            r#"{"type": "event_days", "which": "last", "name": "refund", "cmp": "gte", "value": 0}"#,
+        ];
+        for json in no {
+            assert!(!matches(&rule(json), &c, NOW), "{json}");
+        }
+        // Windows on feedback move with the clock: in three days the low NPS is 8 days old.
+        let recent = rule(
+            r#"{"type": "rating", "metric": "nps", "cmp": "lt", "value": 7, "within_days": 7}"#,
+        );
+        assert!(matches(&recent, &c, NOW));
+        let next = next_change(&recent, &c, NOW).unwrap();
+        assert_eq!(next, NOW + 2 * DAY_MS + 1);
+        assert!(!matches(&recent, &c, next));
+        let days = rule(r#"{"type": "event_days", "which": "last", "cmp": "gt", "value": 3}"#);
+        let next = next_change(&days, &c, NOW).unwrap();
+        assert!(!matches(&days, &c, next - 1) && matches(&days, &c, next));
     }
 }

@@ -3,9 +3,11 @@
 //! evaluated against one customer's facts. Conditions cover the profile (tags,
 //! attributes, consents), behaviour (did or did not do an event, at least N times, within
 //! a window), orders (count, spend, days since the last, optionally of one product or
-//! category), feedback (the latest NPS answer's group), the customer models (RFM cell,
-//! lifetime value, probability alive) and loyalty (tier, points), joined by all / any /
-//! not.
+//! category), feedback (the latest NPS answer's group, the latest rating on any metric,
+//! the mean sentiment, topics mentioned), the support desk (an open conversation),
+//! identities, other segments, the days since the first or last event, the customer
+//! models (RFM cell, lifetime value, probability alive) and loyalty (tier, points), joined
+//! by all / any / not.
 
 pub mod check;
 pub mod describe;
@@ -69,6 +71,17 @@ pub enum LoyaltyMeasure {
     /// Spendable points.
     Points,
 }
+
+/// The first or the last of something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstLast {
+    First,
+    Last,
+}
+
+/// The metrics a rating condition may name.
+pub const RATING_METRICS: [&str; 4] = ["nps", "csat", "ces", "rating"];
 
 /// One segment rule. Stored as JSON with a `type` field naming the condition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +159,49 @@ pub enum Rule {
         cmp: Cmp,
         value: f64,
     },
+    /// Their latest answer on `metric` (`nps`, `csat`, `ces`, `rating`), on its own scale,
+    /// compared with a number; within the last `within_days` when given.
+    Rating {
+        metric: String,
+        cmp: Cmp,
+        value: f64,
+        #[serde(default)]
+        within_days: Option<u32>,
+    },
+    /// The mean sentiment (−1..1) of their feedback's text compared with a number.
+    Sentiment {
+        cmp: Cmp,
+        value: f64,
+        #[serde(default)]
+        within_days: Option<u32>,
+    },
+    /// Their feedback mentions the topic (its key or its Korean or English label); with
+    /// `negative`, only feedback whose sentiment is below zero counts.
+    Topic {
+        topic: String,
+        #[serde(default)]
+        negative: bool,
+        #[serde(default)]
+        within_days: Option<u32>,
+    },
+    /// Has a support conversation not yet resolved (open, pending or snoozed).
+    OpenConversation {},
+    /// Is known by an identity of this kind (`email`, `phone`, `kakao`, …).
+    Identity {
+        kind: String,
+    },
+    /// Is a member of another segment now.
+    Segment {
+        segment: i64,
+    },
+    /// Days since their first or last event (of `name` when given) compared with a number.
+    EventDays {
+        which: FirstLast,
+        #[serde(default)]
+        name: Option<String>,
+        cmp: Cmp,
+        value: f64,
+    },
 }
 
 fn one() -> u32 {
@@ -186,7 +242,11 @@ impl Rule {
                 within_days,
                 ..
             } => within_days.is_some() || *measure == OrderMeasure::DaysSinceLast,
-            Rule::Rfm { .. } | Rule::Value { .. } => true,
+            Rule::Rfm { .. } | Rule::Value { .. } | Rule::EventDays { .. } => true,
+            Rule::Rating { within_days, .. }
+            | Rule::Sentiment { within_days, .. }
+            | Rule::Topic { within_days, .. } => within_days.is_some(),
+            Rule::OpenConversation {} | Rule::Identity { .. } | Rule::Segment { .. } => false,
             Rule::Tag { .. }
             | Rule::Attribute { .. }
             | Rule::Consent { .. }

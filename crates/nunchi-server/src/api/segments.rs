@@ -36,8 +36,9 @@ fn rule_of(value: serde_json::Value) -> Result<Rule, nunchi_app::Error> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PreviewInput {
     /// The rule: `{"type": "all" | "any", "rules": […]}`, `{"type": "not", "rule": …}`,
-    /// or a condition — `tag`, `attribute`, `consent`, `event`, `orders`, `nps`, `rfm`,
-    /// `value`, `tier`, `loyalty`.
+    /// or a condition — `tag`, `attribute`, `consent`, `identity`, `event`, `event_days`,
+    /// `orders`, `nps`, `rating`, `sentiment`, `topic`, `open_conversation`, `segment`,
+    /// `rfm`, `value`, `tier`, `loyalty`.
     #[schema(value_type = Object)]
     pub rule: serde_json::Value,
 }

@@ -80,6 +80,27 @@ impl Facts for LogFacts<'_> {
     fn loyalty(&self, _: LoyaltyMeasure) -> Option<f64> {
         None
     }
+    fn latest_rating(&self, _: &str, _: Option<i64>) -> Option<(f64, i64)> {
+        None
+    }
+    fn sentiment(&self, _: Option<i64>) -> Option<(f64, i64)> {
+        None
+    }
+    fn mentions(&self, _: &str, _: bool, _: Option<i64>) -> (u32, Option<i64>) {
+        (0, None)
+    }
+    fn open_conversation(&self) -> bool {
+        false
+    }
+    fn has_identity(&self, _: &str) -> bool {
+        false
+    }
+    fn in_segment(&self, _: i64) -> bool {
+        false
+    }
+    fn event_span(&self, _: Option<&str>) -> Option<(i64, i64)> {
+        None
+    }
 }
 
 /// Whether a rule reads nothing but events (all this benchmark's facts hold).

@@ -292,6 +292,7 @@ async fn load_surveys(
                 due_hours: rule.due_hours,
                 notify_email: None,
                 notify_webhook: false,
+                segment_id: None,
             })
             .await?;
     }

@@ -524,19 +524,27 @@ pub fn rule_matches(rule: &LoopRule, f: &Feedback, topics: &[TopicMention]) -> b
 pub async fn close_the_loop(store: &dyn Store, cx: &LoopContext) -> anyhow::Result<usize> {
     let rules = store.loop_rules().await?;
     let hooks = store.webhooks().await?;
-    // Each segment a rule names, read once per pass.
-    let mut segments: HashMap<String, HashSet<i64>> = HashMap::new();
+    // Each tag and saved segment a rule names, read once per pass.
+    let mut tagged: HashMap<String, HashSet<i64>> = HashMap::new();
     for tag in rules.iter().filter_map(|r| r.tag.as_deref()) {
-        if !segments.contains_key(tag) {
+        if !tagged.contains_key(tag) {
             let members = store.customers_tagged(tag).await?.into_iter().collect();
-            segments.insert(tag.to_string(), members);
+            tagged.insert(tag.to_string(), members);
+        }
+    }
+    let mut segments: HashMap<i64, HashSet<i64>> = HashMap::new();
+    for id in rules.iter().filter_map(|r| r.segment_id) {
+        if let std::collections::hash_map::Entry::Vacant(e) = segments.entry(id) {
+            e.insert(store.segment_member_ids(id).await?.into_iter().collect());
         }
     }
     let in_segment = |r: &LoopRule, f: &Feedback| {
-        r.tag.as_deref().is_none_or(|t| {
+        let member = |m: Option<&HashSet<i64>>| {
             f.customer_id
-                .is_some_and(|c| segments.get(t).is_some_and(|m| m.contains(&c)))
-        })
+                .is_some_and(|c| m.is_some_and(|m| m.contains(&c)))
+        };
+        r.tag.as_deref().is_none_or(|t| member(tagged.get(t)))
+            && r.segment_id.is_none_or(|s| member(segments.get(&s)))
     };
     let mut opened = 0;
     loop {

@@ -33,9 +33,12 @@ pub struct LoopRuleInput {
     pub topic: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
-    /// Only feedback from customers with this tag (a segment, e.g. vip).
+    /// Only feedback from customers with this tag (e.g. vip).
     #[serde(default)]
     pub tag: Option<String>,
+    /// Only feedback from the members of this saved segment (with a tag too: both).
+    #[serde(default)]
+    pub segment_id: Option<i64>,
     /// Who gets the follow-ups.
     #[serde(default)]
     pub owner_id: Option<i64>,
@@ -125,6 +128,11 @@ pub async fn create_loop_rule(
         ),
         None => None,
     };
+    if let Some(segment) = input.segment_id {
+        state.store.segment(segment).await.map_err(|_| {
+            Error::invalid("invalid_segment", format!("there is no segment {segment}"))
+        })?;
+    }
     if let Some(owner) = input.owner_id {
         state
             .store
@@ -151,6 +159,7 @@ pub async fn create_loop_rule(
             due_hours: input.due_hours,
             notify_email,
             notify_webhook: input.notify_webhook,
+            segment_id: input.segment_id,
         })
         .await?;
     state

@@ -66,6 +66,7 @@ pub const UI: &[RouteSpec] = &[
     r("GET", "/segments", Some(CustomersRead)),
     r("POST", "/segments", Some(CustomersWrite)),
     r("POST", "/segments/preview", Some(CustomersRead)),
+    r("POST", "/segments/import", Some(CustomersWrite)),
     r("GET", "/segments/{id}", Some(CustomersRead)),
     r("POST", "/segments/{id}/delete", Some(CustomersWrite)),
     r("POST", "/segments/{id}/freeze", Some(CustomersWrite)),

@@ -748,3 +748,56 @@ async fn scores_for_a_segment_count_only_its_customers() {
         "the page's cards are the segment's"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loop_rule_on_a_saved_segment_follows_up_only_its_members() {
+    let app = TestApp::new().await;
+    let vip = app
+        .customer(json!({"external_id": "L-1", "tags": ["vip"]}))
+        .await;
+    let other = app.customer(json!({"external_id": "L-2"})).await;
+    let segment = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": "VIP", "rule": {"type": "tag", "tag": "vip"}})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let rule = |segment_id: i64| {
+        app.api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/loop-rules",
+            Some(json!({"name": "VIP detractors", "max_score": 0.6, "segment_id": segment_id, "due_hours": 4})),
+        )
+    };
+    let r = rule(99_999).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let r = rule(segment).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["segment_id"], segment);
+    let added = add(
+        &app,
+        json!([
+            {"source": "survey", "external_id": "l1", "metric": "nps", "rating": 2, "customer_id": vip},
+            {"source": "survey", "external_id": "l2", "metric": "nps", "rating": 1, "customer_id": other},
+        ]),
+    )
+    .await;
+    let opened = follow_ups(&app, 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let opened_later = follow_ups(&app, 0).await;
+    assert_eq!(
+        opened_later.len(),
+        1,
+        "only the member's answer: {opened:?}"
+    );
+    assert_eq!(
+        opened_later[0]["feedback_id"], added["results"][0]["id"],
+        "{opened_later:?}"
+    );
+}

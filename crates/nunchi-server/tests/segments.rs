@@ -652,3 +652,50 @@ async fn a_persona_shows_its_customers_beside_the_story_and_where_they_disagree(
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_list_uploaded_on_the_segments_page_keeps_the_good_rows() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let app = TestApp::new().await;
+    let a = app.customer(json!({"external_id": "F-1"})).await;
+    let b = app.customer(json!({"external_id": "F-2"})).await;
+    let (cookie, csrf) = app.sessions[&Role::Manager].clone();
+    let upload = |csv: &str| {
+        let body = format!(
+            "--XB\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --XB\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n행사 초대 명단\r\n\
+             --XB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"list.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\n{csv}\r\n--XB--\r\n"
+        );
+        Request::builder()
+            .method("POST")
+            .uri("/segments/import")
+            .header(header::COOKIE, format!("nunchi_session={cookie}"))
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XB")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = app.send(upload("external_id\nF-1\nF-404\nF-2\n")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert!(to.ends_with("?rejected=1"), "{to}");
+    let id: i64 = to
+        .trim_start_matches("/segments/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        app.state.store.segment_member_ids(id).await.unwrap(),
+        vec![a, b]
+    );
+    let page = app.page(Role::Manager, "GET", &to, None).await.text();
+    assert!(page.contains("segment-rejected"), "{page}");
+    // A file naming no known column is refused on the page, and nothing is saved.
+    let r = app.send(upload("nickname\n민지\n")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("segment-upload-error"), "{}", r.text());
+    assert_eq!(app.state.store.segments().await.unwrap().len(), 1);
+}

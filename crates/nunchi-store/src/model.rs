@@ -598,7 +598,7 @@ pub struct LoopRule {
     #[sqlx(try_from = "crate::OptionalName")]
     #[schema(value_type = Option<String>)]
     pub source: Option<Source>,
-    /// Only feedback from customers with this tag (a segment).
+    /// Only feedback from customers with this tag.
     pub tag: Option<String>,
     pub owner_id: Option<i64>,
     pub due_hours: i64,
@@ -607,6 +607,8 @@ pub struct LoopRule {
     pub notify_email: Option<String>,
     /// Announce opened follow-ups to the webhooks subscribed to `follow_up.opened`.
     pub notify_webhook: bool,
+    /// Only feedback from the members of this saved segment (with `tag` too: both).
+    pub segment_id: Option<i64>,
 }
 
 /// A rule to create, validated by the caller.
@@ -623,6 +625,7 @@ pub struct NewLoopRule {
     pub due_hours: i64,
     pub notify_email: Option<String>,
     pub notify_webhook: bool,
+    pub segment_id: Option<i64>,
 }
 
 /// A follow-up opened for one piece of feedback by the rules it met, tracked to closure.

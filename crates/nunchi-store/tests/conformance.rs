@@ -1299,6 +1299,16 @@ each_backend!(
 each_backend!(
     closed_loop_rules_open_one_follow_up_per_feedback_and_track_it_to_closure,
     |s| {
+        let seg = s
+            .create_segment(&NewSegment {
+                name: "VIP".into(),
+                description: "".into(),
+                kind: "live".into(),
+                rule: r#"{"type": "tag", "tag": "vip"}"#.into(),
+                created_by: "tester".into(),
+            })
+            .await
+            .unwrap();
         let rule = s
             .create_loop_rule(&NewLoopRule {
                 name: "Detractors".into(),
@@ -1312,10 +1322,12 @@ each_backend!(
                 notify_email: Some("cx-lead@example.com".into()),
                 notify_webhook: true,
                 tag: Some("vip".into()),
+                segment_id: Some(seg),
             })
             .await
             .unwrap();
         assert_eq!(s.loop_rules().await.unwrap(), vec![rule.clone()]);
+        assert_eq!(rule.segment_id, Some(seg));
         let added = s
             .add_feedback(&[
                 review(None, "nps", 3.0, "", 1_000),
@@ -1363,6 +1375,7 @@ each_backend!(
                 notify_email: None,
                 notify_webhook: false,
                 tag: None,
+                segment_id: None,
             })
             .await
             .unwrap();

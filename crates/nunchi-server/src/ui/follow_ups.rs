@@ -95,6 +95,8 @@ struct Page {
     suggestions: Vec<(TopicSuggestion, String)>,
     rules: Vec<RuleRow>,
     users: Vec<(i64, String)>,
+    /// Saved segments a rule may name: (id, name).
+    segments: Vec<(i64, String)>,
     can_write: bool,
     can_manage: bool,
 }
@@ -175,6 +177,13 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
         })
         .collect();
     let report = loop_report(&state).await?;
+    let segments: Vec<(i64, String)> = state
+        .store
+        .segments()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
     Ok(render(Page {
         chrome: Chrome::new(&auth, "/follow-ups", t.follow_ups_title),
         rows,
@@ -219,6 +228,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
                 (s, label)
             })
             .collect(),
+        segments: segments.clone(),
         rules: state
             .store
             .loop_rules()
@@ -226,7 +236,7 @@ async fn page(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
             .into_iter()
             .map(|r| RuleRow {
                 id: r.id,
-                conditions: rule_conditions(t, &r),
+                conditions: rule_conditions(t, &r, &segments),
                 owner: r
                     .owner_id
                     .and_then(|o| users.get(&o).cloned())
@@ -263,7 +273,11 @@ struct RuleRow {
     notify: String,
 }
 
-fn rule_conditions(t: &'static crate::i18n::Strings, r: &nunchi_store::model::LoopRule) -> String {
+fn rule_conditions(
+    t: &'static crate::i18n::Strings,
+    r: &nunchi_store::model::LoopRule,
+    segments: &[(i64, String)],
+) -> String {
     let mut parts = Vec::new();
     match (r.min_score, r.max_score) {
         (Some(lo), Some(hi)) => parts.push(format!(
@@ -288,6 +302,13 @@ fn rule_conditions(t: &'static crate::i18n::Strings, r: &nunchi_store::model::Lo
     if let Some(tag) = &r.tag {
         parts.push(format!("{} {tag}", t.filter_tag));
     }
+    if let Some(id) = r.segment_id {
+        let name = segments
+            .iter()
+            .find(|(s, _)| *s == id)
+            .map_or_else(|| format!("#{id}"), |(_, n)| n.clone());
+        parts.push(format!("{} {name}", t.nav_segments));
+    }
     parts.join(" · ")
 }
 
@@ -310,6 +331,8 @@ struct RuleForm {
     source: String,
     #[serde(default)]
     tag: String,
+    #[serde(default)]
+    segment_id: String,
     #[serde(default)]
     owner_id: String,
     #[serde(default)]
@@ -335,6 +358,7 @@ async fn add_rule(
         topic: text(&f.topic),
         source: text(&f.source),
         tag: text(&f.tag),
+        segment_id: form_number("segment_id", &f.segment_id)?.map(|v| v as i64),
         owner_id: form_number("owner_id", &f.owner_id)?.map(|v| v as i64),
         due_hours: form_number("due_hours", &f.due_hours)?.map_or(24, |v| v as i64),
         notify_email: text(&f.notify_email),

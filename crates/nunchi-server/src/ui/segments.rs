@@ -5,7 +5,7 @@
 
 use axum::{
     Form, Router,
-    extract::State,
+    extract::{FromRequest, Multipart, Request, State},
     response::{IntoResponse, Redirect},
     routing::{get, post},
 };
@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/segments", get(list).post(create))
         .route("/segments/preview", post(preview))
+        .route("/segments/import", post(import_list))
         .route("/segments/{id}", get(detail))
         .route("/segments/{id}/delete", post(delete))
         .route("/segments/{id}/freeze", post(freeze))
@@ -92,6 +93,8 @@ struct ListPage {
     /// (count, of, sentence) after a preview.
     previewed: Option<(String, String, String)>,
     error: Option<String>,
+    /// Why a file could not make a list.
+    upload_error: Option<String>,
     can_write: bool,
 }
 
@@ -127,6 +130,16 @@ async fn page(
     previewed: Option<(String, String, String)>,
     error: Option<String>,
 ) -> UiResult {
+    Ok(render(page_of(state, auth, form, previewed, error).await?))
+}
+
+async fn page_of(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    form: SegmentForm,
+    previewed: Option<(String, String, String)>,
+    error: Option<String>,
+) -> Result<ListPage, crate::error::AppError> {
     let t = lang_of(auth).strings();
     let ko = lang_of(auth) == crate::i18n::Lang::Ko;
     let rows = segments::list(state, &auth.as_actor())
@@ -140,7 +153,7 @@ async fn page(
             evaluated: v.segment.evaluated_at.map(fmt_time).unwrap_or_default(),
         })
         .collect();
-    Ok(render(ListPage {
+    Ok(ListPage {
         chrome: Chrome::new(auth, "/segments", t.nav_segments),
         rows,
         templates: TEMPLATES
@@ -150,8 +163,9 @@ async fn page(
         form,
         previewed,
         error,
+        upload_error: None,
         can_write: auth.can(nunchi_core::access::Permission::CustomersWrite),
-    }))
+    })
 }
 
 async fn list(
@@ -271,13 +285,21 @@ struct DetailPage {
     members: String,
     chart: String,
     changes: Vec<ChangeRow>,
+    /// Rows of an uploaded list that named no customer, right after the upload.
+    rejected: Option<u64>,
     can_write: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DetailQuery {
+    rejected: Option<u64>,
 }
 
 async fn detail(
     State(state): State<AppState>,
     auth: UiNeed<perm::CustomersRead>,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<DetailQuery>,
 ) -> UiResult {
     let t = lang_of(&auth).strings();
     let actor = auth.as_actor();
@@ -315,6 +337,7 @@ async fn detail(
                 },
             })
             .collect(),
+        rejected: q.rejected,
         can_write: auth.can(nunchi_core::access::Permission::CustomersWrite),
         v,
     }))
@@ -346,4 +369,58 @@ async fn freeze(
     check_form_csrf(&auth, &f.csrf)?;
     let v = segments::freeze(&state, &auth.as_actor(), id, &f.name).await?;
     Ok(Redirect::to(&format!("/segments/{}", v.segment.id)).into_response())
+}
+
+/// A static segment from an uploaded customer list: the new segment's page, with the rows
+/// that named no customer counted; or the list page saying what was wrong.
+async fn import_list(
+    State(state): State<AppState>,
+    auth: UiNeed<perm::CustomersWrite>,
+    request: Request,
+) -> UiResult {
+    let t = lang_of(&auth).strings();
+    let mut parts = Multipart::from_request(request, &state)
+        .await
+        .map_err(|e| crate::error::AppError::bad_request("invalid_form", e.body_text()))?;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        crate::error::AppError::bad_request("invalid_form", e.body_text())
+    };
+    let (mut csrf, mut name, mut file) = (String::new(), String::new(), Vec::new());
+    while let Some(field) = parts.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or_default() {
+            "csrf" => csrf = field.text().await.map_err(bad)?,
+            "name" => name = field.text().await.map_err(bad)?,
+            "file" => file = field.bytes().await.map_err(bad)?.to_vec(),
+            _ => {}
+        }
+    }
+    check_form_csrf(&auth, &csrf)?;
+    let outcome = match nunchi_app::text_encoding::utf8_text(&file) {
+        _ if file.is_empty() => Err(t.seg_upload_missing.to_string()),
+        None => Err("the file is neither UTF-8 nor CP949 (EUC-KR)".to_string()),
+        Some((text, _)) => segments::import_static(&state, &auth.as_actor(), &name, "", &text)
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match outcome {
+        Ok(imported) => {
+            let id = imported.segment.segment.id;
+            let rejected = imported.rejected.len();
+            let to = if rejected == 0 {
+                format!("/segments/{id}")
+            } else {
+                format!("/segments/{id}?rejected={rejected}")
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(e) => {
+            let form = SegmentForm {
+                rule: TEMPLATES[0].2.to_string(),
+                ..SegmentForm::default()
+            };
+            let mut page = page_of(&state, &auth, form, None, None).await?;
+            page.upload_error = Some(e);
+            Ok(render(page))
+        }
+    }
 }

@@ -259,8 +259,8 @@ pub(crate) const WITH_RULES: &str = "
 
 pub(crate) const CREATE_LOOP_RULE: &str = "
     INSERT INTO loop_rules (name, max_score, max_sentiment, topic, source, owner_id, due_hours,
-    created_at, notify_email, notify_webhook, tag, min_score)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *";
+    created_at, notify_email, notify_webhook, tag, min_score, segment_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *";
 
 pub(crate) const LOOP_RULES: &str = "SELECT * FROM loop_rules ORDER BY id";
 
@@ -385,6 +385,7 @@ macro_rules! impl_loop_store {
                     .bind(r.notify_webhook)
                     .bind(&r.tag)
                     .bind(r.min_score)
+                    .bind(r.segment_id)
                     .fetch_one(&self.write)
                     .await?)
             }

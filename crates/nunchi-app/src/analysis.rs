@@ -165,7 +165,8 @@ pub struct FunnelParams {
     /// its own, later event, so `purchase,purchase` is the customers who bought twice) or
     /// `window_funnel` (ClickHouse's `windowFunnel`: one event may satisfy both).
     pub mode: Option<String>,
-    /// `channel`, `first_touch`, or `attr:KEY` for a custom attribute.
+    /// `channel`, `first_touch`, `attr:KEY` for a custom attribute, `segment` (every saved
+    /// segment) or `persona` (every persona's segment; a customer counts in each of theirs).
     pub breakdown: Option<String>,
 }
 
@@ -245,6 +246,14 @@ pub async fn funnel(state: &App, filter: &Filter, p: &FunnelParams) -> Result<Fu
         Some(b) if b.starts_with("attr:") => Some(state.store.attribute_values(&b[5..]).await?),
         _ => None,
     };
+    let groups = match p
+        .breakdown
+        .as_deref()
+        .and_then(crate::breakdowns::GroupKind::parse)
+    {
+        Some(kind) => Some(crate::breakdowns::groups(state, kind).await?),
+        None => None,
+    };
     let breakdown = p.breakdown.clone().unwrap_or_default();
     let (strict_order, strict_increase) = (p.strict_order, p.strict_increase);
     let separate = separate_events(p.mode.as_deref())?;
@@ -318,6 +327,31 @@ pub async fn funnel(state: &App, filter: &Filter, p: &FunnelParams) -> Result<Fu
                 customers: customers.clone(),
             })
             .collect();
+        // Segments overlap: one funnel per group, over its members within the filter.
+        for g in groups.iter().flatten() {
+            let ids: Vec<i64> = g
+                .members
+                .iter()
+                .copied()
+                .filter(|c| {
+                    resolved
+                        .members
+                        .as_ref()
+                        .is_none_or(|m| m.binary_search(c).is_ok())
+                })
+                .collect();
+            let set = engine.slots_of(&ids);
+            let part = funnel::funnel(
+                &engine.log,
+                resolved.scope(Some(&set)),
+                &spec,
+                Breakdown::None,
+            )?;
+            rows.push(BreakdownRow {
+                label: g.name.clone(),
+                customers: part.reached,
+            });
+        }
         rows.sort_by(|a, b| {
             b.customers[0]
                 .cmp(&a.customers[0])

@@ -7,6 +7,7 @@ pub mod actor;
 pub mod analysis;
 pub mod assignment;
 pub mod attachments;
+pub mod breakdowns;
 pub mod calls;
 pub mod chat;
 pub mod conversations;

@@ -22,7 +22,8 @@ pub struct ScoresQuery {
     pub metric: String,
     /// day or week (default week, Monday to Sunday in Korean time).
     pub period: Option<String>,
-    /// none (default), channel, touchpoint, stage or team.
+    /// none (default), channel, touchpoint, stage, team, segment (every saved segment) or
+    /// persona (every persona's segment); a customer in several segments counts in each.
     pub by: Option<String>,
     /// Start, inclusive: RFC 3339, a date, or Unix seconds; 90 days ago by default.
     pub from: Option<String>,
@@ -171,12 +172,17 @@ pub async fn scores(state: &App, q: &ScoresQuery) -> Result<ScoresReport> {
             ));
         }
     };
-    let by = By::parse(q.by.as_deref().unwrap_or("none")).ok_or_else(|| {
-        Error::invalid(
-            "invalid_by",
-            "by is none, channel, touchpoint, stage or team",
-        )
-    })?;
+    let by_text = q.by.as_deref().unwrap_or("none");
+    let groups = crate::breakdowns::GroupKind::parse(by_text);
+    let by = match groups {
+        Some(_) => By::None,
+        None => By::parse(by_text).ok_or_else(|| {
+            Error::invalid(
+                "invalid_by",
+                "by is none, channel, touchpoint, stage, team, segment or persona",
+            )
+        })?,
+    };
     let employees = match q.audience.as_deref().unwrap_or("customers") {
         "customers" => false,
         "employees" => true,
@@ -204,17 +210,23 @@ pub async fn scores(state: &App, q: &ScoresQuery) -> Result<ScoresReport> {
     };
     let members = segment(state, q.tag.as_deref(), q.segment).await?;
     keep_respondents(&mut ratings, members.as_ref(), known_only);
-    Ok(report(
-        &ratings,
-        &ScoreSpec {
-            metric,
-            period,
-            by,
-            employees,
-            from,
-            utc_offset_secs: state.utc_offset_secs(),
-        },
-    ))
+    let spec = ScoreSpec {
+        metric,
+        period,
+        by,
+        employees,
+        from,
+        utc_offset_secs: state.utc_offset_secs(),
+    };
+    Ok(match groups {
+        Some(kind) => {
+            let groups = crate::breakdowns::groups(state, kind).await?;
+            let mut split = crate::breakdowns::scores_by(&ratings, &spec, &groups);
+            split.by = by_text.into();
+            split
+        }
+        None => report(&ratings, &spec),
+    })
 }
 
 /// Scores from ratings already read from the store (one metric's, over the range), so that

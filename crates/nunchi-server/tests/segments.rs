@@ -699,3 +699,107 @@ async fn a_fixed_list_uploaded_on_the_segments_page_keeps_the_good_rows() {
     assert!(r.text().contains("segment-upload-error"), "{}", r.text());
     assert_eq!(app.state.store.segments().await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn funnels_and_scores_break_down_by_segment_and_persona() {
+    let app = TestApp::new().await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let tags = if n < 2 { json!(["fan"]) } else { json!([]) };
+        ids.push(
+            app.customer(json!({"external_id": format!("B-{n}"), "tags": tags}))
+                .await,
+        );
+    }
+    // Everyone visits; the first fan and the outsider buy.
+    let mut events = Vec::new();
+    for n in 0..3 {
+        events.push(
+            json!({"userId": format!("B-{n}"), "event": "visit", "messageId": format!("bv{n}"),
+                           "timestamp": "2026-03-01T10:00:00+09:00"}),
+        );
+        if n != 1 {
+            events.push(json!({"userId": format!("B-{n}"), "event": "purchase", "messageId": format!("bp{n}"),
+                               "timestamp": "2026-03-01T11:00:00+09:00"}));
+        }
+    }
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/events",
+            Some(json!({"events": events})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    support::add_feedback(
+        &app,
+        json!([{"source": "survey", "external_id": "bn0", "metric": "nps", "rating": 10, "customer_id": ids[0]},
+               {"source": "survey", "external_id": "bn2", "metric": "nps", "rating": 0, "customer_id": ids[2]}]),
+    )
+    .await;
+    let fans = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": "팬", "rule": {"type": "tag", "tag": "fan"}})),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/personas",
+            Some(json!({"segment_id": fans, "name_ko": "지현", "name_en": "Jihyun"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    for (by, label) in [("segment", "팬"), ("persona", "지현 · Jihyun")] {
+        let f = app
+            .api(
+                Some(Role::Viewer),
+                "GET",
+                &format!("/api/v1/analytics/funnel?steps=visit,purchase&window=1d&from=2026-02-01&breakdown={by}"),
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(f["steps"][1]["customers"], 2, "{f}");
+        let row = f["breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["label"] == label)
+            .unwrap_or_else(|| panic!("{by}: {f}"));
+        assert_eq!(row["customers"], json!([2, 1]), "{by}: {f}");
+        let s = app
+            .api(
+                Some(Role::Viewer),
+                "GET",
+                &format!("/api/v1/scores?metric=nps&by={by}"),
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(s["overall"]["responses"], 2, "{s}");
+        let group = &s["groups"][0];
+        assert_eq!(group["group"], label, "{s}");
+        assert_eq!(
+            (
+                group["score"]["value"].as_f64(),
+                group["score"]["responses"].as_u64()
+            ),
+            (Some(100.0), Some(1)),
+            "{s}"
+        );
+    }
+    let voc = app.page(Role::Viewer, "GET", "/voc", None).await.text();
+    assert!(
+        voc.contains("persona-scores") && voc.contains("지현 · Jihyun"),
+        "{voc}"
+    );
+}

@@ -174,6 +174,8 @@ struct VocPage {
     range: String,
     gaps: Vec<GapView>,
     teams: Vec<TeamView>,
+    /// (persona, NPS, CSAT)
+    personas: Vec<(String, String, String)>,
 }
 
 /// A team's employee NPS beside its customers' NPS and CSAT.
@@ -235,6 +237,51 @@ async fn team_rows(
             name: t.name,
         })
         .filter(|t| t.enps != "—" || t.nps != "—" || t.csat != "—")
+        .collect())
+}
+
+/// NPS and CSAT per persona: each persona's segment's answers among those on the page.
+async fn persona_rows(
+    state: &AppState,
+    nps: &[MetricRating],
+    csat: &[MetricRating],
+    spec: ScoreSpec,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    use nunchi_app::breakdowns::{self, GroupKind};
+    let groups = breakdowns::groups(state, GroupKind::Persona).await?;
+    let nps = breakdowns::scores_by(nps, &spec, &groups);
+    let csat = breakdowns::scores_by(
+        csat,
+        &ScoreSpec {
+            metric: Metric::Csat,
+            ..spec
+        },
+        &groups,
+    );
+    let show = |points: &[nunchi_app::scores::ScorePoint], name: &str| {
+        points
+            .iter()
+            .find(|g| g.group.as_deref() == Some(name))
+            .map_or_else(
+                || "—".to_string(),
+                |g| {
+                    format!(
+                        "{:.0} (n = {})",
+                        g.score.value,
+                        super::count(&g.score.responses)
+                    )
+                },
+            )
+    };
+    Ok(groups
+        .iter()
+        .map(|g| {
+            (
+                g.name.clone(),
+                show(&nps.groups, &g.name),
+                show(&csat.groups, &g.name),
+            )
+        })
         .collect())
 }
 
@@ -394,6 +441,7 @@ async fn page(
     let stages_svg = charts::bar_chart(t.csat_by_stage_title, &bars, t.chart_no_scores);
     let last_id = state.store.last_feedback_id().await?;
     let teams = team_rows(&state, &ratings[0], &ratings[1], spec).await?;
+    let personas = persona_rows(&state, &ratings[0], &ratings[1], spec).await?;
     let gaps = perception_gap(&state, from, to)
         .await?
         .into_iter()
@@ -432,6 +480,7 @@ async fn page(
         last_id,
         gaps,
         teams,
+        personas,
         range: format!(
             "{} – {}",
             Millis(from).to_rfc3339().get(..10).unwrap_or(""),

@@ -254,6 +254,12 @@ def main() -> int:
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".stats")))
         assert "400" in driver.find_element(By.CSS_SELECTOR, ".stats").text, "the dashboard counts the demo customers"
         assert driver.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar"), "the dashboard draws its charts"
+        # Every chart offers itself as a file; the SVG carries its colours with it.
+        charts = driver.find_elements(By.CSS_SELECTOR, "svg.chart")
+        links = driver.find_elements(By.CSS_SELECTOR, "p.chart-export a")
+        assert len(links) == 2 * len(charts) and links[0].text == "SVG로 저장", [l.text for l in links]
+        exported = driver.execute_script("return standalone(document.querySelector('svg.chart rect.bar').closest('svg'))")
+        assert exported.startswith("<svg") and "fill:rgb(" in exported, exported[:300]
         shot("dashboard")
 
         # Search a Korean name prefix from the customer list.

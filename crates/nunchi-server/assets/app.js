@@ -141,3 +141,61 @@ if (ruleBox && liveCount && window.fetch) {
     }, 400);
   });
 }
+// Every chart can be saved as a file: the SVG the server drew, with the stylesheet's
+// colours written into it so it stands alone, or a PNG of it at twice its size.
+const chartLabels = document.documentElement.lang === "ko"
+  ? { svg: "SVG로 저장", png: "PNG로 저장" }
+  : { svg: "Save SVG", png: "Save PNG" };
+const STYLED = ["fill", "stroke", "stroke-width", "stroke-dasharray", "opacity", "font-size", "font-weight", "font-family"];
+const standalone = (svg) => {
+  const copy = svg.cloneNode(true);
+  const live = [svg, ...svg.querySelectorAll("*")];
+  const copied = [copy, ...copy.querySelectorAll("*")];
+  live.forEach((el, i) => {
+    const style = getComputedStyle(el);
+    copied[i].setAttribute("style", STYLED.map((p) => `${p}:${style.getPropertyValue(p)}`).join(";"));
+  });
+  return new XMLSerializer().serializeToString(copy);
+};
+document.querySelectorAll("svg.chart").forEach((svg) => {
+  const name = (svg.getAttribute("aria-label") || "chart").replace(/[\\/:*?"<>|\s]+/g, "_");
+  const bar = document.createElement("p");
+  bar.className = "chart-export";
+  const asSvg = document.createElement("a");
+  asSvg.href = "#";
+  asSvg.textContent = chartLabels.svg;
+  const asPng = document.createElement("a");
+  asPng.href = "#";
+  asPng.textContent = chartLabels.png;
+  const save = (blob, ext) => {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `${name}.${ext}`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  };
+  asSvg.addEventListener("click", (e) => {
+    e.preventDefault();
+    save(new Blob([standalone(svg)], { type: "image/svg+xml" }), "svg");
+  });
+  asPng.addEventListener("click", (e) => {
+    e.preventDefault();
+    const box = svg.viewBox.baseVal;
+    const img = new Image();
+    const url = URL.createObjectURL(new Blob([standalone(svg)], { type: "image/svg+xml" }));
+    img.onload = () => {
+      const canvas = document.createElement("canvas");
+      canvas.width = box.width * 2;
+      canvas.height = box.height * 2;
+      const g = canvas.getContext("2d");
+      g.fillStyle = "#fff";
+      g.fillRect(0, 0, canvas.width, canvas.height);
+      g.drawImage(img, 0, 0, canvas.width, canvas.height);
+      URL.revokeObjectURL(url);
+      canvas.toBlob((blob) => save(blob, "png"), "image/png");
+    };
+    img.src = url;
+  });
+  bar.append(asSvg, " · ", asPng);
+  svg.after(bar);
+});

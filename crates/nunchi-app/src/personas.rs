@@ -110,7 +110,7 @@ pub fn name(p: &Persona, ko: bool) -> &str {
 }
 
 pub async fn create(app: &App, actor: &Actor, input: &PersonaInput) -> Result<Persona> {
-    if !actor.can(Permission::CustomersWrite) {
+    if !actor.can(Permission::SegmentsManage) {
         return Err(Error::Forbidden);
     }
     let story = story(app, input).await?;
@@ -127,7 +127,7 @@ pub async fn create(app: &App, actor: &Actor, input: &PersonaInput) -> Result<Pe
 }
 
 pub async fn update(app: &App, actor: &Actor, id: i64, input: &PersonaInput) -> Result<Persona> {
-    if !actor.can(Permission::CustomersWrite) {
+    if !actor.can(Permission::SegmentsManage) {
         return Err(Error::Forbidden);
     }
     let story = story(app, input).await?;
@@ -144,7 +144,7 @@ pub async fn update(app: &App, actor: &Actor, id: i64, input: &PersonaInput) -> 
 }
 
 pub async fn delete(app: &App, actor: &Actor, id: i64) -> Result<()> {
-    if !actor.can(Permission::CustomersWrite) {
+    if !actor.can(Permission::SegmentsManage) {
         return Err(Error::Forbidden);
     }
     let p = app.store.persona(id).await?;
@@ -168,7 +168,7 @@ pub async fn list(app: &App, actor: &Actor) -> Result<Vec<Persona>> {
 
 /// Stores a photo after checking it is an image by its bytes (PNG, JPEG, GIF or WebP).
 pub async fn set_photo(app: &App, actor: &Actor, id: i64, bytes: &[u8]) -> Result<()> {
-    if !actor.can(Permission::CustomersWrite) {
+    if !actor.can(Permission::SegmentsManage) {
         return Err(Error::Forbidden);
     }
     if bytes.len() > MAX_PHOTO_BYTES {

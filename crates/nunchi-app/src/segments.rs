@@ -205,7 +205,7 @@ async fn insert(
 
 /// Saves a live segment and evaluates it at once.
 pub async fn create(app: &App, actor: &Actor, input: &SegmentInput) -> Result<SegmentView> {
-    if !actor.can(Permission::CustomersWrite) {
+    if !actor.can(Permission::SegmentsManage) {
         return Err(Error::Forbidden);
     }
     let (name, description) = checked_name(input)?;
@@ -223,7 +223,7 @@ pub async fn update(
     id: i64,
     input: &SegmentInput,
 ) -> Result<SegmentView> {
-    if !actor.can(Permission::CustomersWrite) {
+    if !actor.can(Permission::SegmentsManage) {
         return Err(Error::Forbidden);
     }
     let (name, description) = checked_name(input)?;
@@ -245,7 +245,7 @@ pub async fn update(
 }
 
 pub async fn delete(app: &App, actor: &Actor, id: i64) -> Result<()> {
-    if !actor.can(Permission::CustomersWrite) {
+    if !actor.can(Permission::SegmentsManage) {
         return Err(Error::Forbidden);
     }
     let segment = app.store.segment(id).await?;
@@ -299,7 +299,7 @@ async fn create_static(
     mut members: Vec<i64>,
     reason: &str,
 ) -> Result<SegmentView> {
-    if !actor.can(Permission::CustomersWrite) {
+    if !actor.can(Permission::SegmentsManage) {
         return Err(Error::Forbidden);
     }
     let (name, description) = checked_name(&SegmentInput {
@@ -365,7 +365,7 @@ pub async fn import_static(
     description: &str,
     csv_text: &str,
 ) -> Result<Imported> {
-    if !actor.can(Permission::CustomersWrite) {
+    if !actor.can(Permission::SegmentsManage) {
         return Err(Error::Forbidden);
     }
     let mut reader = csv::ReaderBuilder::new()

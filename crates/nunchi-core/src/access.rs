@@ -81,6 +81,7 @@ impl Role {
                 InboxManage,
                 PointsWrite,
                 LoyaltyManage,
+                SegmentsManage,
             ],
             Self::Admin => &Permission::ALL,
         }
@@ -122,10 +123,13 @@ pub enum Permission {
     PointsWrite,
     /// The loyalty program's settings and rules, and adjusting a customer's points.
     LoyaltyManage,
+    /// Save, change and delete segments and personas (anyone who reads customers may
+    /// preview a rule).
+    SegmentsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 19] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::ViewPii,
@@ -144,6 +148,7 @@ impl Permission {
         Permission::InboxManage,
         Permission::PointsWrite,
         Permission::LoyaltyManage,
+        Permission::SegmentsManage,
     ];
 
     /// The name the API documents it by (a bearer scope in the OpenAPI document).
@@ -167,6 +172,7 @@ impl Permission {
             Permission::InboxManage => "inbox_manage",
             Permission::PointsWrite => "points_write",
             Permission::LoyaltyManage => "loyalty_manage",
+            Permission::SegmentsManage => "segments_manage",
         }
     }
 
@@ -248,7 +254,10 @@ impl Scope {
         use Permission::*;
         match self {
             Self::CustomersRead => matches!(p, CustomersRead | ViewPii | TeamsRead),
-            Self::CustomersWrite => matches!(p, CustomersWrite | CustomersMerge | CustomersErase),
+            Self::CustomersWrite => matches!(
+                p,
+                CustomersWrite | CustomersMerge | CustomersErase | SegmentsManage
+            ),
             Self::DataImport => p == DataImport,
             Self::DataExport => p == DataExport,
             Self::InboxRead => p == InboxRead,

@@ -112,7 +112,7 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
     // Saved, the segment holds its two members, each entry recorded.
     let r = app
         .api(
-            Some(Role::Agent),
+            Some(Role::Manager),
             "POST",
             "/api/v1/segments",
             Some(json!({"name": "장바구니 이탈", "description": "30일", "rule": abandoned})),
@@ -125,7 +125,7 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
     assert!(seg["sentence_ko"].as_str().unwrap().contains("add_to_cart"));
     let again = app
         .api(
-            Some(Role::Agent),
+            Some(Role::Manager),
             "POST",
             "/api/v1/segments",
             Some(json!({"name": "장바구니 이탈", "rule": {"type": "tag", "tag": "vip"}})),
@@ -141,11 +141,21 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
         )
         .await;
     assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+    // Agents read and preview segments; managing them is a manager's.
+    let agent = app
+        .api(
+            Some(Role::Agent),
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": "x", "rule": {"type": "tag", "tag": "vip"}})),
+        )
+        .await;
+    assert_eq!(agent.status, StatusCode::FORBIDDEN);
 
     // Frozen now, a static copy keeps these two whatever the rule does later.
     let r = app
         .api(
-            Some(Role::Agent),
+            Some(Role::Manager),
             "POST",
             &format!("/api/v1/segments/{id}/freeze"),
             Some(json!({"name": "2월 장바구니 이탈"})),
@@ -160,7 +170,7 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
     );
     let r = app
         .api(
-            Some(Role::Agent),
+            Some(Role::Manager),
             "PUT",
             &format!("/api/v1/segments/{frozen_id}"),
             Some(json!({"name": "x", "rule": {"type": "tag", "tag": "vip"}})),
@@ -209,7 +219,7 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
             axum::http::Request::builder()
                 .method("POST")
                 .uri("/api/v1/segments/import?name=%EC%9D%B4%EB%B2%A4%ED%8A%B8")
-                .header(axum::http::header::AUTHORIZATION, app.bearer(Role::Agent))
+                .header(axum::http::header::AUTHORIZATION, app.bearer(Role::Manager))
                 .header(axum::http::header::CONTENT_TYPE, "text/csv")
                 .body(axum::body::Body::from(
                     "name,external_id\n하나,S-0\n없음,S-99\n빈칸,\n둘,S-1\n",
@@ -330,19 +340,28 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
         )
         .await;
     assert_eq!(live.json()["customers"], 2, "{}", live.text());
+    // An agent may preview but not save.
+    let r = app
+        .page(Role::Agent, "POST", "/segments", Some(&form))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let csrf = app.csrf(Role::Manager).to_string();
+    let form = form.replace(app.csrf(Role::Agent), &csrf);
     let bad = format!(
         "csrf={csrf}&name=x&description=&rule={}",
         urlencode(r#"{"type": "tag"}"#)
     );
-    let r = app.page(Role::Agent, "POST", "/segments", Some(&bad)).await;
+    let r = app
+        .page(Role::Manager, "POST", "/segments", Some(&bad))
+        .await;
     assert!(r.text().contains("id=\"segment-error\""), "{}", r.text());
     let r = app
-        .page(Role::Agent, "POST", "/segments", Some(&form))
+        .page(Role::Manager, "POST", "/segments", Some(&form))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let r = app
         .api(
-            Some(Role::Agent),
+            Some(Role::Manager),
             "DELETE",
             &format!("/api/v1/segments/{id}"),
             None,

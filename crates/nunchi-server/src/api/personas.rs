@@ -33,7 +33,7 @@ pub async fn list(auth: Auth, State(state): State<AppState>) -> AppResult<Json<V
     Ok(Json(personas::list(&state, &auth.as_actor()).await?))
 }
 
-#[utoipa::path(post, operation_id = "create_persona", path = "/api/v1/personas", security(("bearer" = ["customers_write"])), tag = "customers",
+#[utoipa::path(post, operation_id = "create_persona", path = "/api/v1/personas", security(("bearer" = ["segments_manage"])), tag = "customers",
     request_body = PersonaInput, responses((status = 201, body = Persona), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn create(
     auth: Auth,
@@ -56,7 +56,7 @@ pub async fn get(
     Ok(Json(personas::get(&state, &auth.as_actor(), id).await?))
 }
 
-#[utoipa::path(put, operation_id = "update_persona", path = "/api/v1/personas/{id}", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)),
+#[utoipa::path(put, operation_id = "update_persona", path = "/api/v1/personas/{id}", security(("bearer" = ["segments_manage"])), tag = "customers", params(("id" = i64, Path)),
     request_body = PersonaInput, responses((status = 200, body = Persona), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn update(
     auth: Auth,
@@ -69,7 +69,7 @@ pub async fn update(
     ))
 }
 
-#[utoipa::path(delete, operation_id = "delete_persona", path = "/api/v1/personas/{id}", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "delete_persona", path = "/api/v1/personas/{id}", security(("bearer" = ["segments_manage"])), tag = "customers", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete(
     auth: Auth,
@@ -93,7 +93,7 @@ pub async fn photo(
     }
 }
 
-#[utoipa::path(put, operation_id = "set_persona_photo", path = "/api/v1/personas/{id}/photo", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)),
+#[utoipa::path(put, operation_id = "set_persona_photo", path = "/api/v1/personas/{id}/photo", security(("bearer" = ["segments_manage"])), tag = "customers", params(("id" = i64, Path)),
     request_body(content = Vec<u8>, content_type = "image/*", description = "A PNG, JPEG, GIF or WebP image of at most 1 MiB, recognised by its bytes"),
     responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn set_photo(

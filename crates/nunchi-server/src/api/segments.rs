@@ -81,7 +81,7 @@ pub async fn list(auth: Auth, State(state): State<AppState>) -> AppResult<Json<V
     Ok(Json(segments::list(&state, &auth.as_actor()).await?))
 }
 
-#[utoipa::path(post, operation_id = "create_segment", path = "/api/v1/segments", security(("bearer" = ["customers_write"])), tag = "customers",
+#[utoipa::path(post, operation_id = "create_segment", path = "/api/v1/segments", security(("bearer" = ["segments_manage"])), tag = "customers",
     request_body = SegmentBody, responses((status = 201, body = SegmentView, description = "Saved and evaluated"), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create(
     auth: Auth,
@@ -105,7 +105,7 @@ pub async fn get(
     Ok(Json(segments::get(&state, &auth.as_actor(), id).await?))
 }
 
-#[utoipa::path(put, operation_id = "update_segment", path = "/api/v1/segments/{id}", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)),
+#[utoipa::path(put, operation_id = "update_segment", path = "/api/v1/segments/{id}", security(("bearer" = ["segments_manage"])), tag = "customers", params(("id" = i64, Path)),
     request_body = SegmentBody, responses((status = 200, body = SegmentView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn update(
     auth: Auth,
@@ -119,7 +119,7 @@ pub async fn update(
     ))
 }
 
-#[utoipa::path(delete, operation_id = "delete_segment", path = "/api/v1/segments/{id}", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "delete_segment", path = "/api/v1/segments/{id}", security(("bearer" = ["segments_manage"])), tag = "customers", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete(
     auth: Auth,
@@ -155,7 +155,7 @@ pub struct FreezeBody {
     pub name: String,
 }
 
-#[utoipa::path(post, operation_id = "freeze_segment", path = "/api/v1/segments/{id}/freeze", security(("bearer" = ["customers_write"])), tag = "customers", params(("id" = i64, Path)),
+#[utoipa::path(post, operation_id = "freeze_segment", path = "/api/v1/segments/{id}/freeze", security(("bearer" = ["segments_manage"])), tag = "customers", params(("id" = i64, Path)),
     request_body = FreezeBody, responses((status = 201, body = SegmentView, description = "A static segment holding the members as of now"), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn freeze(
     auth: Auth,
@@ -176,7 +176,7 @@ pub struct ListQuery {
     pub description: Option<String>,
 }
 
-#[utoipa::path(post, operation_id = "import_segment_list", path = "/api/v1/segments/import", security(("bearer" = ["customers_write"])), tag = "customers", params(ListQuery),
+#[utoipa::path(post, operation_id = "import_segment_list", path = "/api/v1/segments/import", security(("bearer" = ["segments_manage"])), tag = "customers", params(ListQuery),
     request_body(content = String, content_type = "text/csv", description = "CSV (UTF-8 or CP949) with a header naming customer_id, external_id, email or phone"),
     responses((status = 201, body = Imported, description = "A static segment of the customers found; rows naming no customer are listed by line"), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn import_list(

@@ -218,7 +218,8 @@ pub mod perm {
         InboxWrite,
         InboxManage,
         PointsWrite,
-        LoyaltyManage
+        LoyaltyManage,
+        SegmentsManage
     );
 }
 

@@ -186,7 +186,7 @@ async fn list_page(
         choices: choices(state, auth).await?,
         action: "/personas".into(),
         error,
-        can_write: auth.can(nunchi_core::access::Permission::CustomersWrite),
+        can_write: auth.can(nunchi_core::access::Permission::SegmentsManage),
     }))
 }
 
@@ -196,7 +196,7 @@ async fn list(State(state): State<AppState>, auth: UiNeed<perm::CustomersRead>) 
 
 async fn create(
     State(state): State<AppState>,
-    auth: UiNeed<perm::CustomersWrite>,
+    auth: UiNeed<perm::SegmentsManage>,
     Form(f): Form<PersonaForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
@@ -348,7 +348,7 @@ async fn detail_page(
         choices: choices(state, auth).await?,
         action: format!("/personas/{id}"),
         error,
-        can_write: auth.can(nunchi_core::access::Permission::CustomersWrite),
+        can_write: auth.can(nunchi_core::access::Permission::SegmentsManage),
         name,
     }))
 }
@@ -363,7 +363,7 @@ async fn detail(
 
 async fn update(
     State(state): State<AppState>,
-    auth: UiNeed<perm::CustomersWrite>,
+    auth: UiNeed<perm::SegmentsManage>,
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<PersonaForm>,
 ) -> UiResult {
@@ -394,7 +394,7 @@ async fn photo(
 /// The photo form: a multipart upload with the page's token first.
 async fn upload(
     State(state): State<AppState>,
-    auth: UiNeed<perm::CustomersWrite>,
+    auth: UiNeed<perm::SegmentsManage>,
     ApiPath(id): ApiPath<i64>,
     request: Request,
 ) -> UiResult {
@@ -430,7 +430,7 @@ async fn upload(
 
 async fn delete(
     State(state): State<AppState>,
-    auth: UiNeed<perm::CustomersWrite>,
+    auth: UiNeed<perm::SegmentsManage>,
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<CsrfForm>,
 ) -> UiResult {

@@ -164,7 +164,7 @@ async fn page_of(
         previewed,
         error,
         upload_error: None,
-        can_write: auth.can(nunchi_core::access::Permission::CustomersWrite),
+        can_write: auth.can(nunchi_core::access::Permission::SegmentsManage),
     })
 }
 
@@ -245,7 +245,7 @@ async fn preview(
 
 async fn create(
     State(state): State<AppState>,
-    auth: UiNeed<perm::CustomersWrite>,
+    auth: UiNeed<perm::SegmentsManage>,
     Form(f): Form<SegmentForm>,
 ) -> UiResult {
     check_form_csrf(&auth, &f.csrf)?;
@@ -338,14 +338,14 @@ async fn detail(
             })
             .collect(),
         rejected: q.rejected,
-        can_write: auth.can(nunchi_core::access::Permission::CustomersWrite),
+        can_write: auth.can(nunchi_core::access::Permission::SegmentsManage),
         v,
     }))
 }
 
 async fn delete(
     State(state): State<AppState>,
-    auth: UiNeed<perm::CustomersWrite>,
+    auth: UiNeed<perm::SegmentsManage>,
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<CsrfForm>,
 ) -> UiResult {
@@ -362,7 +362,7 @@ pub struct FreezeForm {
 
 async fn freeze(
     State(state): State<AppState>,
-    auth: UiNeed<perm::CustomersWrite>,
+    auth: UiNeed<perm::SegmentsManage>,
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<FreezeForm>,
 ) -> UiResult {
@@ -375,7 +375,7 @@ async fn freeze(
 /// that named no customer counted; or the list page saying what was wrong.
 async fn import_list(
     State(state): State<AppState>,
-    auth: UiNeed<perm::CustomersWrite>,
+    auth: UiNeed<perm::SegmentsManage>,
     request: Request,
 ) -> UiResult {
     let t = lang_of(&auth).strings();

@@ -24,6 +24,9 @@ python3 -m pip download --quiet --disable-pip-version-check --no-deps 'recbole==
 python3 -m zipfile -e "$work"/recbole-1.2.1-py3-none-any.whl "$work/recbole"
 python3 "$root/scripts/recommend_movielens.py" \
     "$work/recbole/recbole/dataset_example/ml-100k/ml-100k.inter" "$bin" 1 2 3
+echo "== the same with EASE"
+python3 "$root/scripts/recommend_movielens.py" \
+    "$work/recbole/recbole/dataset_example/ml-100k/ml-100k.inter" "$bin" 1 2 3 -- --model ease
 
 echo "== item-to-item, $((5000000 / scale)) purchases"
 python3 "$root/scripts/recommend_bench.py" generate "$work/purchases.csv" \

@@ -6,7 +6,8 @@ ml-100k.inter (RecBole's atomic file) → ratings ≥ 3 as implicit feedback →
 `_calcu_split_ids`) → fit on train; rank every item the user has in neither train nor
 valid (full ranking); Recall@10, HR@10 and NDCG@10 over users with test items.
 
-Usage: recommend_movielens.py ml-100k.inter NUNCHI_BINARY SEED [SEED …]
+Usage: recommend_movielens.py ml-100k.inter NUNCHI_BINARY SEED [SEED …] [-- ARGS…]
+(ARGS go to `nunchi recommend`, e.g. `-- --model ease`)
 Prints one JSON line per seed and a summary line.
 """
 import json
@@ -82,7 +83,7 @@ def metrics(ranked, test):
     return {"recall@10": recall / n, "hr@10": hr / n, "ndcg@10": ndcg / n, "users": n}
 
 
-def run(rows, binary, seed):
+def run(rows, binary, seed, extra=()):
     train, valid, test = split(rows, seed)
     seen = defaultdict(set)
     for u, i in train:
@@ -99,7 +100,7 @@ def run(rows, binary, seed):
         # Deep enough that removing the user's validation items still leaves 10.
         deep = str(K + max(len(v) for v in valid.values()))
         out = subprocess.run([binary, "recommend", "--interactions", path, "--top", deep,
-                              "--exclude-seen", "--json"], check=True, capture_output=True,
+                              "--exclude-seen", "--json", *extra], check=True, capture_output=True,
                              text=True).stdout
         seconds = time.perf_counter() - started
     ranked = {}
@@ -113,7 +114,9 @@ def run(rows, binary, seed):
 
 def main():
     rows = load(sys.argv[1])
-    results = [run(rows, sys.argv[2], int(s)) for s in sys.argv[3:]]
+    args = sys.argv[3:]
+    seeds, extra = (args[:args.index("--")], args[args.index("--") + 1:]) if "--" in args else (args, [])
+    results = [run(rows, sys.argv[2], int(s), extra) for s in seeds]
     for r in results:
         print(json.dumps(r))
     mean = lambda who, m: sum(r[who][m] for r in results) / len(results)

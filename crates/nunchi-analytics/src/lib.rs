@@ -11,6 +11,7 @@
 
 pub mod clv;
 pub mod duration;
+pub mod ease;
 pub mod funnel;
 pub mod journey;
 pub mod keys;

@@ -222,10 +222,7 @@ impl ItemKnn {
             })
             .collect();
         let (vote_start, votes) = compress(items, vote_pairs);
-        let mut popular: Vec<u32> = (0..items as u32)
-            .filter(|&i| !x.of_item(i).is_empty())
-            .collect();
-        popular.sort_by_key(|&i| (std::cmp::Reverse(x.of_item(i).len()), i));
+        let popular = popularity(x);
         ItemKnn {
             neighbour_start,
             neighbours,
@@ -261,20 +258,42 @@ impl ItemKnn {
                 *scores.entry(j).or_default() += w * sim;
             }
         }
-        let seen = |j: u32| exclude_seen && history.binary_search_by_key(&j, |&(i, _)| i).is_ok();
-        let mut ranked: Vec<(u32, f32)> = scores.into_iter().filter(|&(j, _)| !seen(j)).collect();
-        top_k(&mut ranked, n);
-        let mut out: Vec<u32> = ranked.into_iter().map(|(j, _)| j).collect();
-        for &j in &self.popular {
-            if out.len() >= n {
-                break;
-            }
-            if !seen(j) && !out.contains(&j) {
-                out.push(j);
-            }
-        }
-        out
+        ranked(scores.into_iter(), history, n, exclude_seen, &self.popular)
     }
+}
+
+/// Items that anyone has, by how many customers have them, most first (ties: lower index
+/// first): the fallback after a customer's own scores run out.
+pub(crate) fn popularity(x: &Interactions) -> Vec<u32> {
+    let mut popular: Vec<u32> = (0..x.items() as u32)
+        .filter(|&i| !x.of_item(i).is_empty())
+        .collect();
+    popular.sort_by_key(|&i| (std::cmp::Reverse(x.of_item(i).len()), i));
+    popular
+}
+
+/// The top `n` of `scores`, then the most `popular` items; with `exclude_seen`, nothing in
+/// the (ascending) `history`.
+pub(crate) fn ranked(
+    scores: impl Iterator<Item = (u32, f32)>,
+    history: &[(u32, f32)],
+    n: usize,
+    exclude_seen: bool,
+    popular: &[u32],
+) -> Vec<u32> {
+    let seen = |j: u32| exclude_seen && history.binary_search_by_key(&j, |&(i, _)| i).is_ok();
+    let mut best: Vec<(u32, f32)> = scores.filter(|&(j, _)| !seen(j)).collect();
+    top_k(&mut best, n);
+    let mut out: Vec<u32> = best.into_iter().map(|(j, _)| j).collect();
+    for &j in popular {
+        if out.len() >= n {
+            break;
+        }
+        if !seen(j) && !out.contains(&j) {
+            out.push(j);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

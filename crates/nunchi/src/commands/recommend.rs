@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use clap::Args;
 use nunchi_analytics::Keys;
+use nunchi_analytics::ease::Ease;
 use nunchi_analytics::recommend::{Interactions, ItemKnn, KnnConfig};
 use nunchi_core::time::Millis;
 use serde_json::json;
@@ -39,10 +40,38 @@ pub struct RecommendArgs {
     /// One JSON object per line (the default prints `id: item, item, …`).
     #[arg(long)]
     json: bool,
+    /// Who scores customers: item-kNN (any catalogue) or EASE (at most 3,000 items;
+    /// --similar always lists kNN neighbours).
+    #[arg(long, value_enum, default_value_t = Model::Knn)]
+    model: Model,
+    /// EASE's L2 weight.
+    #[arg(long, default_value_t = 500.0)]
+    lambda: f64,
     /// After fitting, time this many single recommendations for customers spread over
     /// the file and print their latency percentiles (standard error); print nothing else.
     #[arg(long)]
     time_queries: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Model {
+    Knn,
+    Ease,
+}
+
+/// The fitted model that scores customers.
+enum Scorer {
+    Knn(ItemKnn),
+    Ease(Ease),
+}
+
+impl Scorer {
+    fn recommend(&self, history: &[(u32, f32)], n: usize, exclude_seen: bool) -> Vec<u32> {
+        match self {
+            Scorer::Knn(m) => m.recommend(history, n, exclude_seen),
+            Scorer::Ease(m) => m.recommend(history, n, exclude_seen),
+        }
+    }
 }
 
 struct Loaded {
@@ -63,6 +92,10 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
     }
     let loaded = load(&args.interactions, args.json)?;
     let started = std::time::Instant::now();
+    if args.model == Model::Ease && !args.similar {
+        let ease = Ease::fit(&loaded.x, args.lambda)?;
+        return serve(&args, &loaded, &Scorer::Ease(ease), started);
+    }
     let knn = ItemKnn::fit(
         &loaded.x,
         KnnConfig {
@@ -76,6 +109,36 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
             ..KnnConfig::default()
         },
     );
+    if !args.similar {
+        return serve(&args, &loaded, &Scorer::Knn(knn), started);
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let name = |i: &u32| loaded.items.key(*i).as_ref();
+    for item in 0..loaded.items.len() as u32 {
+        let items: Vec<&str> = knn
+            .similar(item)
+            .iter()
+            .take(args.top)
+            .map(|(j, _)| name(j))
+            .collect();
+        line(
+            &mut out,
+            args.json,
+            "item_id",
+            loaded.items.key(item),
+            &items,
+        )?;
+    }
+    Ok(out.flush()?)
+}
+
+/// Each customer's top N from `scorer` (or, with --time-queries, its latency).
+fn serve(
+    args: &RecommendArgs,
+    loaded: &Loaded,
+    scorer: &Scorer,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
     if !args.json {
         eprintln!(
             "fitted {} items from {} customers in {:.3} s",
@@ -85,39 +148,21 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
         );
     }
     if let Some(n) = args.time_queries {
-        return time_queries(&loaded, &knn, n, args.top, args.exclude_seen);
+        return time_queries(loaded, scorer, n, args.top, args.exclude_seen);
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let name = |i: &u32| loaded.items.key(*i).as_ref();
-    if args.similar {
-        for item in 0..loaded.items.len() as u32 {
-            let items: Vec<&str> = knn
-                .similar(item)
-                .iter()
-                .take(args.top)
-                .map(|(j, _)| name(j))
-                .collect();
-            line(
-                &mut out,
-                args.json,
-                "item_id",
-                loaded.items.key(item),
-                &items,
-            )?;
-        }
-    } else {
-        for customer in 0..loaded.customers.len() as u32 {
-            let history = loaded.x.of_customer(customer);
-            let items = knn.recommend(history, args.top, args.exclude_seen);
-            let items: Vec<&str> = items.iter().map(name).collect();
-            line(
-                &mut out,
-                args.json,
-                "customer_id",
-                loaded.customers.key(customer),
-                &items,
-            )?;
-        }
+    for customer in 0..loaded.customers.len() as u32 {
+        let history = loaded.x.of_customer(customer);
+        let items = scorer.recommend(history, args.top, args.exclude_seen);
+        let items: Vec<&str> = items.iter().map(name).collect();
+        line(
+            &mut out,
+            args.json,
+            "customer_id",
+            loaded.customers.key(customer),
+            &items,
+        )?;
     }
     Ok(out.flush()?)
 }
@@ -125,7 +170,7 @@ pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
 /// Serving latency: one customer's top N at a time, as the API answers them.
 fn time_queries(
     loaded: &Loaded,
-    knn: &ItemKnn,
+    knn: &Scorer,
     n: usize,
     top: usize,
     exclude_seen: bool,

@@ -301,6 +301,15 @@ def main() -> int:
         live = driver.find_element(By.ID, "segment-live")
         wait.until(lambda d: "“vip”" in live.text)
         assert "/ " in live.text and "명이 지금 해당합니다" in live.text, live.text
+        # The form shows the typed rule as a row and adds a condition picked from lists.
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#segment-builder .builder-row")) == 1)
+        driver.find_element(By.XPATH, "//div[@id='segment-builder']//button[normalize-space()='조건 추가']").click()
+        rows = driver.find_elements(By.CSS_SELECTOR, "#segment-builder .builder-row")
+        assert len(rows) == 2, len(rows)
+        Select(rows[1].find_element(By.TAG_NAME, "select")).select_by_value("rfm")
+        wait.until(lambda d: '"rfm"' in d.find_element(By.ID, "segment-rule").get_attribute("value"))
+        wait.until(lambda d: "RFM" in live.text and "“vip”" in live.text)
+        assert not driver.find_element(By.XPATH, "//div[@id='segment-builder']/p[contains(., 'JSON')]").is_displayed()
         shot("segments")
 
         # Personas: the demo's three, each page with its segment's data beside the story.

@@ -199,3 +199,129 @@ document.querySelectorAll("svg.chart").forEach((svg) => {
   bar.append(asSvg, " · ", asPng);
   svg.after(bar);
 });
+// The segment builder's form: conditions picked from lists instead of typed as JSON. The
+// JSON box stays the rule that is saved; the form writes it (and the live count follows),
+// and reads it back when it is flat enough to show.
+const vocabulary = document.getElementById("segment-vocabulary");
+const builder = document.getElementById("segment-builder");
+if (vocabulary && builder && ruleBox) {
+  const vocab = JSON.parse(vocabulary.textContent);
+  const CMP = [["gte", "≥"], ["gt", ">"], ["eq", "="], ["ne", "≠"], ["lte", "≤"], ["lt", "<"]];
+  const pairs = (keys) => keys.map((k) => [k, k]);
+  // Each condition's fields: [name, kind, choices?]. A kind ending in "?" may stay empty.
+  const FIELDS = {
+    tag: [["tag", "text"]],
+    attribute: [["key", "list", pairs(vocab.choices.attribute)], ["cmp", "list", CMP], ["value", "text"]],
+    consent: [["channel", "list", pairs(vocab.choices.channel)], ["purpose", "list", pairs(vocab.choices.purpose)]],
+    identity: [["kind", "list", pairs(vocab.choices.identity)]],
+    event: [["name", "list", pairs(vocab.choices.event)], ["at_least", "int"], ["within_days", "int?"]],
+    event_days: [["which", "list", pairs(["last", "first"])], ["name", "list?", pairs(vocab.choices.event)], ["cmp", "list", CMP], ["value", "number"]],
+    orders: [["measure", "list", pairs(["count", "spend", "days_since_last"])], ["cmp", "list", CMP], ["value", "number"], ["within_days", "int?"], ["product", "text?"], ["category", "text?"]],
+    rating: [["metric", "list", pairs(vocab.choices.metric)], ["cmp", "list", CMP], ["value", "number"], ["within_days", "int?"]],
+    nps: [["groups", "one", pairs(vocab.choices.nps_groups)]],
+    sentiment: [["cmp", "list", CMP], ["value", "number"], ["within_days", "int?"]],
+    topic: [["topic", "text"], ["negative", "bool"], ["within_days", "int?"]],
+    open_conversation: [],
+    segment: [["segment", "int-list", vocab.choices.segment.map((s) => [String(s.id), s.name])]],
+    rfm: [["cells", "one", pairs(vocab.choices.rfm)]],
+    value: [["measure", "list", pairs(["clv", "probability_alive", "expected_purchases"])], ["cmp", "list", CMP], ["value", "number"]],
+    tier: [["tier", "list", pairs(vocab.choices.tier)]],
+    loyalty: [["measure", "list", pairs(["points"])], ["cmp", "list", CMP], ["value", "number"]],
+  };
+  const el = (tag, attrs = {}, ...children) => {
+    const e = document.createElement(tag);
+    Object.entries(attrs).forEach(([k, v]) => { e[k] = v; });
+    e.append(...children);
+    return e;
+  };
+  const select = (options, value) => {
+    const s = el("select");
+    options.forEach(([v, label]) => s.append(el("option", { value: v, textContent: label, selected: v === String(value ?? "") })));
+    return s;
+  };
+  const mode = select([["all", vocab.words.all], ["any", vocab.words.any]], "all");
+  const rows = el("div", { className: "builder-rows" });
+  const add = el("button", { type: "button", className: "secondary", textContent: vocab.words.add });
+  const note = el("p", { className: "muted", textContent: vocab.words.complex, hidden: true });
+  builder.append(el("p", { className: "builder-match" }, vocab.words.match, " ", mode), rows, add, note);
+  builder.hidden = false;
+  // One condition row: its type, its fields, "not" and remove.
+  const row = (cond = { type: "event" }, negated = false) => {
+    const r = el("div", { className: "builder-row" });
+    const type = select(Object.entries(vocab.types), cond.type);
+    const not = el("input", { type: "checkbox", checked: negated });
+    const fields = el("span", { className: "builder-fields" });
+    const draw = (c) => {
+      fields.replaceChildren();
+      (FIELDS[type.value] || []).forEach(([name, kind, choices]) => {
+        const raw = Array.isArray(c[name]) ? c[name][0] : c[name];
+        let input;
+        if (kind === "bool") {
+          input = el("input", { type: "checkbox", checked: Boolean(raw) });
+        } else if (choices) {
+          const opts = kind.endsWith("?") ? [["", "—"], ...choices] : choices;
+          input = select(opts, raw);
+        } else {
+          input = el("input", { value: raw ?? (kind === "int" ? "1" : ""), size: 8, inputMode: kind === "text" ? "text" : "decimal" });
+        }
+        input.dataset.field = name;
+        input.dataset.kind = kind;
+        fields.append(el("label", { className: "builder-field" }, vocab.fields[name] || name, " ", input));
+      });
+    };
+    draw(cond);
+    type.addEventListener("change", () => { draw({}); write(); });
+    const remove = el("button", { type: "button", className: "link", textContent: vocab.words.remove });
+    remove.addEventListener("click", () => { r.remove(); write(); });
+    r.append(el("label", {}, not, " ", vocab.words.not), " ", type, " ", fields, " ", remove);
+    r.addEventListener("change", write);
+    r.addEventListener("input", write);
+    rows.append(r);
+  };
+  // The form as a rule.
+  const read = (r) => {
+    const cond = { type: r.querySelector("select").value };
+    r.querySelectorAll("[data-field]").forEach((input) => {
+      const { field, kind } = input.dataset;
+      const v = input.type === "checkbox" ? input.checked : input.value.trim();
+      if (kind === "bool") { cond[field] = v; return; }
+      if (v === "") { return; }
+      if (kind === "one") { cond[field] = [v]; return; }
+      cond[field] = kind.startsWith("int") ? parseInt(v, 10) : kind === "number" ? Number(v) : v;
+    });
+    return r.querySelector("input[type=checkbox]").checked ? { type: "not", rule: cond } : cond;
+  };
+  let writing = false;
+  function write() {
+    const rules = Array.from(rows.children).map(read);
+    ruleBox.value = JSON.stringify({ type: mode.value, rules }, null, 2);
+    writing = true;
+    ruleBox.dispatchEvent(new Event("input"));
+    writing = false;
+  }
+  // The JSON box as a form, when it is one group of conditions (each maybe negated).
+  const load = () => {
+    let rule;
+    try { rule = JSON.parse(ruleBox.value); } catch { rule = null; }
+    const flat = rule && (rule.type === "all" || rule.type === "any") ? rule.rules : rule ? [rule] : [];
+    const leaf = (r) => r && FIELDS[r.type] !== undefined;
+    const shown = flat.every((r) => leaf(r) || (r.type === "not" && leaf(r.rule)));
+    note.hidden = shown;
+    rows.hidden = !shown;
+    add.hidden = !shown;
+    rows.replaceChildren();
+    if (!shown) { return; }
+    mode.value = rule && rule.type === "any" ? "any" : "all";
+    flat.forEach((r) => (r.type === "not" ? row(r.rule, true) : row(r)));
+  };
+  mode.addEventListener("change", write);
+  add.addEventListener("click", () => { row(); write(); });
+  // JSON typed by hand shows in the form once the typing pauses.
+  let typed = null;
+  ruleBox.addEventListener("input", () => {
+    if (writing) { return; }
+    clearTimeout(typed);
+    typed = setTimeout(load, 400);
+  });
+  load();
+}

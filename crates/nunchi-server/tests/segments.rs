@@ -306,6 +306,22 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
         html.contains("장바구니 이탈") && html.contains("id=\"segment-form\""),
         "{html}"
     );
+    // The form builder's vocabulary: JSON the page script reads, naming what nunchi holds.
+    let tag = "id=\"segment-vocabulary\">";
+    let start = html.find(tag).unwrap() + tag.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let vocabulary: Value = serde_json::from_str(&html[start..end]).unwrap();
+    assert!(
+        vocabulary["choices"]["event"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("add_to_cart")),
+        "{vocabulary}"
+    );
+    assert_eq!(
+        vocabulary["types"]["open_conversation"],
+        "Has an unresolved conversation"
+    );
     let html = app
         .page(Role::Agent, "GET", &format!("/segments/{id}"), None)
         .await

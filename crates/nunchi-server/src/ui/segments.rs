@@ -95,6 +95,8 @@ struct ListPage {
     error: Option<String>,
     /// Why a file could not make a list.
     upload_error: Option<String>,
+    /// What the form-based builder offers, as JSON for the page script.
+    vocabulary: String,
     can_write: bool,
 }
 
@@ -164,8 +166,65 @@ async fn page_of(
         previewed,
         error,
         upload_error: None,
+        vocabulary: vocabulary(state, t).await?,
         can_write: auth.can(nunchi_core::access::Permission::SegmentsManage),
     })
+}
+
+/// The builder's vocabulary: each condition's label, each field's label, and the choices
+/// nunchi holds now (events seen, attributes declared, tiers, cells, segments). Written
+/// into the page as JSON, with `<` escaped so it cannot close the script element.
+async fn vocabulary(
+    state: &AppState,
+    t: &'static crate::i18n::Strings,
+) -> Result<String, crate::error::AppError> {
+    use nunchi_core::consent::{ContactChannel, Purpose};
+    use nunchi_core::identity::IdentityKind;
+    let schema = segments::schema(state).await?;
+    let segments: Vec<serde_json::Value> = state
+        .store
+        .segments()
+        .await?
+        .into_iter()
+        .filter(|s| schema.segments.contains(&s.id))
+        .map(|s| serde_json::json!({"id": s.id, "name": s.name}))
+        .collect();
+    let v = serde_json::json!({
+        "types": {
+            "tag": t.seg_c_tag, "attribute": t.seg_c_attribute, "consent": t.seg_c_consent,
+            "identity": t.seg_c_identity, "event": t.seg_c_event, "event_days": t.seg_c_event_days,
+            "orders": t.seg_c_orders, "rating": t.seg_c_rating, "nps": t.seg_c_nps,
+            "sentiment": t.seg_c_sentiment, "topic": t.seg_c_topic,
+            "open_conversation": t.seg_c_open_conversation, "segment": t.seg_c_segment,
+            "rfm": t.seg_c_rfm, "value": t.seg_c_value, "tier": t.seg_c_tier, "loyalty": t.seg_c_loyalty,
+        },
+        "fields": {
+            "tag": t.seg_f_tag, "key": t.seg_f_key, "cmp": t.seg_f_cmp, "value": t.seg_f_value,
+            "channel": t.seg_f_channel, "purpose": t.seg_f_purpose, "kind": t.seg_f_kind,
+            "name": t.seg_f_name, "at_least": t.seg_f_at_least, "within_days": t.seg_f_within_days,
+            "which": t.seg_f_which, "measure": t.seg_f_measure, "product": t.seg_f_product,
+            "category": t.seg_f_category, "metric": t.seg_f_metric, "groups": t.seg_f_groups,
+            "topic": t.seg_f_topic, "negative": t.seg_f_negative, "segment": t.seg_f_segment,
+            "cells": t.seg_f_cells, "tier": t.seg_f_tier,
+        },
+        "words": {
+            "match": t.seg_b_match, "all": t.seg_b_all, "any": t.seg_b_any, "add": t.seg_b_add,
+            "not": t.seg_b_not, "remove": t.seg_b_remove, "complex": t.seg_b_complex,
+        },
+        "choices": {
+            "event": schema.events,
+            "attribute": schema.attributes.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            "tier": schema.tiers,
+            "rfm": schema.rfm_cells,
+            "segment": segments,
+            "channel": ContactChannel::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "purpose": [Purpose::Marketing.as_str(), Purpose::NightAds.as_str()],
+            "identity": IdentityKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            "metric": nunchi_core::segment::RATING_METRICS,
+            "nps_groups": nunchi_core::segment::NPS_GROUPS,
+        },
+    });
+    Ok(v.to_string().replace('<', "\\u003c"))
 }
 
 async fn list(

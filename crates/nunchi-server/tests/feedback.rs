@@ -756,17 +756,7 @@ async fn a_loop_rule_on_a_saved_segment_follows_up_only_its_members() {
         .customer(json!({"external_id": "L-1", "tags": ["vip"]}))
         .await;
     let other = app.customer(json!({"external_id": "L-2"})).await;
-    let segment = app
-        .api(
-            Some(Role::Manager),
-            "POST",
-            "/api/v1/segments",
-            Some(json!({"name": "VIP", "rule": {"type": "tag", "tag": "vip"}})),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let segment = support::save_segment(&app, "VIP", json!({"type": "tag", "tag": "vip"})).await;
     let rule = |segment_id: i64| {
         app.api(
             Some(Role::Manager),

@@ -16,7 +16,7 @@ use nunchi_app::segment_upkeep::catch_up;
 use nunchi_core::access::Role;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use support::TestApp;
+use support::{TestApp, save_segment};
 
 /// 2026-03-02 12:00 KST.
 const START: i64 = 1_772_420_400_000;
@@ -32,19 +32,6 @@ async fn post(app: &TestApp, path: &str, body: Value) -> Value {
     let r = app.api(Some(Role::Manager), "POST", path, Some(body)).await;
     assert!(r.status.is_success(), "{path}: {} {}", r.status, r.text());
     r.json()
-}
-
-async fn save_segment(app: &TestApp, name: &str, rule: Value) -> i64 {
-    let r = app
-        .api(
-            Some(Role::Manager),
-            "POST",
-            "/api/v1/segments",
-            Some(json!({"name": name, "rule": rule})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    r.json()["id"].as_i64().unwrap()
 }
 
 async fn event(app: &TestApp, who: usize, name: &str, at: i64, id: &str) {

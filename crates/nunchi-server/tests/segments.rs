@@ -535,17 +535,7 @@ async fn a_persona_shows_its_customers_beside_the_story_and_where_they_disagree(
         })
         .collect();
     support::add_feedback(&app, json!(items)).await;
-    let fans = app
-        .api(
-            Some(Role::Manager),
-            "POST",
-            "/api/v1/segments",
-            Some(json!({"name": "팬", "rule": {"type": "tag", "tag": "fan"}})),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let fans = support::save_segment(&app, "팬", json!({"type": "tag", "tag": "fan"})).await;
     let story = json!({"segment_id": fans, "name_ko": "지현", "name_en": "Jihyun",
                        "quote_ko": "앱으로 편하게 사요", "channels": ["app"]});
     let r = app
@@ -773,17 +763,7 @@ async fn funnels_and_scores_break_down_by_segment_and_persona() {
                {"source": "survey", "external_id": "bn2", "metric": "nps", "rating": 0, "customer_id": ids[2]}]),
     )
     .await;
-    let fans = app
-        .api(
-            Some(Role::Manager),
-            "POST",
-            "/api/v1/segments",
-            Some(json!({"name": "팬", "rule": {"type": "tag", "tag": "fan"}})),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let fans = support::save_segment(&app, "팬", json!({"type": "tag", "tag": "fan"})).await;
     let r = app
         .api(
             Some(Role::Manager),

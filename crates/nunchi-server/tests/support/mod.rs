@@ -323,6 +323,20 @@ pub async fn write_key(app: &TestApp, channel: Option<&str>) -> String {
     key
 }
 
+/// Saves a live segment as a manager and returns its id.
+pub async fn save_segment(app: &TestApp, name: &str, rule: Value) -> i64 {
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/segments",
+            Some(serde_json::json!({"name": name, "rule": rule})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["id"].as_i64().unwrap()
+}
+
 /// A Segment tracking call (`/v1/{call}`) with the write key as Basic auth.
 pub async fn segment(
     app: &TestApp,

@@ -196,6 +196,8 @@ pub(crate) fn named_segments(rule: &Rule, out: &mut Vec<i64>) {
 const FEEDBACK_PAGE: i64 = 5_000;
 /// Conversations read per page when finding everyone's open ones.
 const CONVERSATION_PAGE: i64 = 2_000;
+/// Up to this many customers, a round reads their ledgers one by one, not every ledger.
+const LEDGERS_ONE_BY_ONE: usize = 500;
 
 impl OnDemand {
     async fn load(app: &App, rules: &[&Rule], whose: Whose<'_>) -> Result<OnDemand> {
@@ -240,10 +242,21 @@ impl OnDemand {
             }
         }
         if any(&|r| matches!(r, Rule::Loyalty { .. })) {
-            // Every ledger in one read (a query per customer would be two per member).
             let now = app.now();
-            for (customer, ledger) in app.store.all_loyalty_ledgers().await? {
-                out.points.insert(customer, ledger.balance(now) as f64);
+            match whose {
+                // A round's few customers: their own ledgers.
+                Whose::Customers(ids) if ids.len() <= LEDGERS_ONE_BY_ONE => {
+                    for &c in ids {
+                        let ledger = app.store.loyalty_ledger(c).await?;
+                        out.points.insert(c, ledger.balance(now) as f64);
+                    }
+                }
+                // Every ledger in one read (a query per customer would be two per member).
+                _ => {
+                    for (customer, ledger) in app.store.all_loyalty_ledgers().await? {
+                        out.points.insert(customer, ledger.balance(now) as f64);
+                    }
+                }
             }
         }
         Ok(out)
@@ -485,7 +498,14 @@ impl Facts for CustomerFacts<'_> {
 
     fn loyalty(&self, measure: LoyaltyMeasure) -> Option<f64> {
         match measure {
-            LoyaltyMeasure::Points => self.judge.sources.on_demand.points.get(&self.id()).copied(),
+            // No ledger is no points, however the ledgers were read.
+            LoyaltyMeasure::Points => Some(
+                self.on_demand()
+                    .points
+                    .get(&self.id())
+                    .copied()
+                    .unwrap_or(0.0),
+            ),
         }
     }
 

@@ -232,6 +232,8 @@ fn rules() -> Vec<Value> {
         json!({"type": "rfm", "cells": ["champions", "loyal", "potential_loyalists", "new_customers", "promising"]}),
         json!({"type": "rating", "metric": "nps", "cmp": "lte", "value": 6, "within_days": 10}),
         json!({"type": "event_days", "which": "last", "name": "visit", "cmp": "gt", "value": 5}),
+        // No ledger is no points, whether a round reads one customer's or a full pass all.
+        json!({"type": "loyalty", "measure": "points", "cmp": "lt", "value": 1}),
     ]
 }
 

@@ -1,5 +1,5 @@
-//! Analyses over the live engine, shared by the API and the UI: funnels, paths, retention,
-//! the post-purchase template and the journey map's stage metrics. Parameters arrive as
+//! Analyses over the live engine, shared by the API and the UI: funnels, paths, retention
+//! (in `retention_report`), the post-purchase template and the journey map's stage metrics. Parameters arrive as
 //! text (query strings, forms) and are validated here; the scans run on a blocking thread
 //! under the engine's read lock.
 
@@ -8,12 +8,14 @@ use nunchi_analytics::funnel::{self, Breakdown, FunnelSpec, NO_VALUE};
 use nunchi_analytics::journey::{self, Pain, StageMap};
 use nunchi_analytics::log::{CustomerSet, Scope};
 use nunchi_analytics::paths::{self, Direction};
-use nunchi_analytics::retention::{self, Period, RetentionSpec};
 use nunchi_core::channel::Channel;
 use nunchi_core::time::Millis;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+pub use crate::retention_report::{
+    CohortRow, GroupRetention, RetentionParams, RetentionView, retention,
+};
 use crate::{
     App,
     error::{Error, Result},
@@ -70,14 +72,15 @@ fn secs(field: &str, text: Option<&str>) -> Result<Option<u32>> {
 }
 
 /// The filter resolved: times in seconds and the segment's members.
-struct Resolved {
-    from: Option<u32>,
-    to: Option<u32>,
-    members: Option<Vec<i64>>,
+pub(crate) struct Resolved {
+    pub(crate) from: Option<u32>,
+    pub(crate) to: Option<u32>,
+    /// The filter's customers, ascending; `None` for everyone.
+    pub(crate) members: Option<Vec<i64>>,
 }
 
 impl Resolved {
-    fn scope<'a>(&self, set: Option<&'a CustomerSet>) -> Scope<'a> {
+    pub(crate) fn scope<'a>(&self, set: Option<&'a CustomerSet>) -> Scope<'a> {
         Scope {
             from: self.from,
             to: self.to,
@@ -86,7 +89,7 @@ impl Resolved {
     }
 }
 
-async fn resolve(state: &App, f: &Filter) -> Result<Resolved> {
+pub(crate) async fn resolve(state: &App, f: &Filter) -> Result<Resolved> {
     let members = crate::segments::members_of(state, f.tag.as_deref(), f.segment).await?;
     Ok(Resolved {
         from: secs("from", f.from.as_deref())?,
@@ -138,7 +141,7 @@ pub async fn stage_emotions(
 }
 
 /// Runs `query` on a blocking thread with the engine read-locked.
-async fn with_engine<T: Send + 'static>(
+pub(crate) async fn with_engine<T: Send + 'static>(
     state: &App,
     query: impl FnOnce(&Engine) -> T + Send + 'static,
 ) -> Result<T> {
@@ -469,133 +472,6 @@ pub async fn paths(state: &App, filter: &Filter, p: &PathParams) -> Result<Paths
         }
     })
     .await
-}
-
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RetentionParams {
-    /// `day`, `week` (default) or `month` (calendar months).
-    pub period: Option<String>,
-    /// Periods after the cohort's own (default 8, at most 52).
-    pub periods: Option<usize>,
-    /// Cohort by the first event of this name (e.g. purchase) instead of any event.
-    pub cohort_event: Option<String>,
-    /// Only this event counts as coming back.
-    pub return_event: Option<String>,
-    /// Hours east of UTC for period boundaries (default 9, Korea).
-    pub utc_offset: Option<i32>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CohortRow {
-    /// The period's first day, local time.
-    pub start: String,
-    /// Customers in the cohort.
-    pub size: u64,
-    /// Per period after the cohort's own (index 0 is the cohort's period): members who
-    /// came back; `null` for a period that has not begun yet (as of now, or the range's
-    /// end), which is unknown rather than 0.
-    pub returned: Vec<Option<u64>>,
-    /// `returned` as shares of `size`, `null` likewise.
-    pub rates: Vec<Option<f64>>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RetentionView {
-    /// `day`, `week` or `month`: the unit of the cohorts and of the periods after them.
-    pub period: String,
-    pub cohorts: Vec<CohortRow>,
-}
-
-fn event_code(engine: &Engine, name: Option<&str>) -> Result<Option<u16>, String> {
-    match name.map(str::trim).filter(|n| !n.is_empty()) {
-        None => Ok(None),
-        Some(n) => engine
-            .log
-            .names
-            .code(n)
-            .map(Some)
-            .ok_or_else(|| format!("no events named {n:?} yet")),
-    }
-}
-
-pub async fn retention(state: &App, filter: &Filter, p: &RetentionParams) -> Result<RetentionView> {
-    let period = match p.period.as_deref().map(str::trim).unwrap_or("week") {
-        "day" => Period::Day,
-        "" | "week" => Period::Week,
-        "month" => Period::Month,
-        other => {
-            return Err(Error::invalid(
-                "invalid_period",
-                format!("period {other:?}: use day, week or month"),
-            ));
-        }
-    };
-    let periods = p.periods.unwrap_or(8);
-    if periods > 52 {
-        return Err(Error::invalid("invalid_periods", "at most 52 periods"));
-    }
-    let offset = p.utc_offset.unwrap_or(9);
-    if !(-12..=14).contains(&offset) {
-        return Err(Error::invalid(
-            "invalid_utc_offset",
-            "utc_offset is hours from -12 to 14",
-        ));
-    }
-    let resolved = resolve(state, filter).await?;
-    // Periods that begin after this have not happened: now, or the end of the range asked.
-    let now = (state.now() / 1000).clamp(0, u32::MAX as i64);
-    let as_of = resolved.to.map_or(now, |to| (to as i64).min(now));
-    let p = p.clone();
-    with_engine(state, move |engine| {
-        let spec = RetentionSpec {
-            period,
-            cohort_event: event_code(engine, p.cohort_event.as_deref())?,
-            return_event: event_code(engine, p.return_event.as_deref())?,
-            periods: periods + 1,
-            utc_offset_secs: offset * 3_600,
-        };
-        let set = resolved.members.as_deref().map(|m| engine.slots_of(m));
-        let cohorts = retention::retention(&engine.log, resolved.scope(set.as_ref()), &spec)
-            .map_err(|e| e.to_string())?;
-        let rows = cohorts
-            .into_iter()
-            .map(|c| {
-                let local =
-                    period.start(c.index, spec.utc_offset_secs) + spec.utc_offset_secs as i64;
-                CohortRow {
-                    start: jiff::Timestamp::from_second(local)
-                        .map(|t| t.strftime("%Y-%m-%d").to_string())
-                        .unwrap_or_default(),
-                    returned: c
-                        .returned
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &n)| {
-                            let begins = period.start(c.index + k as i64, spec.utc_offset_secs);
-                            (begins < as_of).then_some(n)
-                        })
-                        .collect(),
-                    rates: Vec::new(),
-                    size: c.size,
-                }
-            })
-            .map(|mut row: CohortRow| {
-                row.rates = row
-                    .returned
-                    .iter()
-                    .map(|n| n.map(|n| ratio(n, row.size)))
-                    .collect();
-                row
-            })
-            .collect();
-        Ok::<_, String>(RetentionView {
-            period: format!("{period:?}").to_lowercase(),
-            cohorts: rows,
-        })
-    })
-    .await?
-    .map_err(|e| Error::invalid("invalid_event", e))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -46,6 +46,7 @@ pub mod periodic;
 pub mod personas;
 pub mod privacy;
 pub mod reply_mail;
+pub mod retention_report;
 pub mod scores;
 pub mod secret;
 pub mod segment_facts;

@@ -812,6 +812,45 @@ async fn funnels_and_scores_break_down_by_segment_and_persona() {
             "{s}"
         );
     }
+    // Retention pools each persona's cohorts into one curve.
+    let r = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/analytics/retention?breakdown=persona&from=2026-02-01",
+            None,
+        )
+        .await
+        .json();
+    let group = &r["groups"][0];
+    assert_eq!(
+        (group["label"].as_str(), group["customers"].as_u64()),
+        (Some("지현 · Jihyun"), Some(2)),
+        "{r}"
+    );
+    assert_eq!(group["rates"][0], 1.0, "{r}");
+    let page = app
+        .page(
+            Role::Viewer,
+            "GET",
+            "/analytics/retention?breakdown=segment",
+            None,
+        )
+        .await
+        .text();
+    assert!(
+        page.contains("retention-groups") && page.contains("팬"),
+        "{page}"
+    );
+    let bad = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            "/api/v1/analytics/retention?breakdown=horoscope",
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let voc = app.page(Role::Viewer, "GET", "/voc", None).await.text();
     assert!(
         voc.contains("persona-scores") && voc.contains("지현 · Jihyun"),

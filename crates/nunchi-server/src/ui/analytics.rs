@@ -805,6 +805,9 @@ struct RetentionPage {
     cohort_event: String,
     return_event: String,
     heatmap_svg: String,
+    /// `segment`, `persona` or empty, with its pooled curves drawn when chosen.
+    breakdown: String,
+    groups_svg: String,
     events: Vec<String>,
     error: String,
 }
@@ -822,6 +825,7 @@ async fn retention(
             RetentionView {
                 period: "week".into(),
                 cohorts: vec![],
+                groups: vec![],
             },
             message,
         ),
@@ -832,6 +836,36 @@ async fn retention(
         .iter()
         .map(|c| (c.start.clone(), c.size, c.rates.clone()))
         .collect();
+    let breakdown = p.breakdown.clone().unwrap_or_default();
+    let group_rows: Vec<(String, u64, Vec<Option<f64>>)> = view
+        .groups
+        .iter()
+        .map(|g| (g.label.clone(), g.customers, g.rates.clone()))
+        .collect();
+    let unit = match view.period.as_str() {
+        "day" => t.retention_unit_day,
+        "month" => t.retention_unit_month,
+        _ => t.retention_unit_week,
+    };
+    let groups_svg = if breakdown.is_empty() {
+        String::new()
+    } else {
+        charts::heatmap(
+            &charts::HeatmapLabels {
+                title: t.retention_by_group,
+                empty: t.analytics_empty,
+                row_head: if breakdown == "persona" {
+                    t.nav_personas
+                } else {
+                    t.nav_segments
+                },
+                size_head: t.retention_size,
+                unit,
+                not_yet: t.retention_not_yet,
+            },
+            &group_rows,
+        )
+    };
     let page = RetentionPage {
         chrome: Chrome::new(&auth, "/analytics/funnel", t.retention_title),
         query: filter_query(&filter),
@@ -845,15 +879,13 @@ async fn retention(
                 empty: t.analytics_empty,
                 row_head: t.retention_cohort,
                 size_head: t.retention_size,
-                unit: match view.period.as_str() {
-                    "day" => t.retention_unit_day,
-                    "month" => t.retention_unit_month,
-                    _ => t.retention_unit_week,
-                },
+                unit,
                 not_yet: t.retention_not_yet,
             },
             &rows,
         ),
+        breakdown,
+        groups_svg,
         events: event_names(&state).await,
         error,
     };

@@ -141,19 +141,35 @@ pub struct SegmentView {
     pub segment: Segment,
     pub sentence_ko: String,
     pub sentence_en: String,
+    /// Customers who entered and who left in the last 7 days (UTC days, today included).
+    pub entered_7d: i64,
+    pub left_7d: i64,
 }
 
-fn view(segment: Segment) -> SegmentView {
+/// Days of movement a segment's view sums.
+const WEEK_DAYS: i64 = 7;
+
+async fn view(app: &App, segment: Segment) -> Result<SegmentView> {
     let rule = parse_rule(&segment.rule).ok();
     let say = |ko| {
         rule.as_ref()
             .map_or_else(String::new, |r| describe::describe(r, ko))
     };
-    SegmentView {
+    let today = app.now().div_euclid(86_400_000);
+    let (mut entered_7d, mut left_7d) = (0, 0);
+    for d in app.store.segment_days(segment.id).await? {
+        if d.day > today - WEEK_DAYS {
+            entered_7d += d.entered;
+            left_7d += d.left;
+        }
+    }
+    Ok(SegmentView {
         sentence_ko: say(true),
         sentence_en: say(false),
+        entered_7d,
+        left_7d,
         segment,
-    }
+    })
 }
 
 fn checked_name(input: &SegmentInput) -> Result<(String, String)> {
@@ -213,7 +229,7 @@ pub async fn create(app: &App, actor: &Actor, input: &SegmentInput) -> Result<Se
     let rule = serde_json::to_string(&input.rule).map_err(|e| Error::Internal(e.into()))?;
     let id = insert(app, actor, name, description, "live", rule).await?;
     evaluate(app, id).await?;
-    Ok(view(app.store.segment(id).await?))
+    view(app, app.store.segment(id).await?).await
 }
 
 /// Changes a segment's name, description and rule, and evaluates it again.
@@ -241,7 +257,7 @@ pub async fn update(
     app.audit_by(actor, "segment.update", &format!("segment {id}"), &name)
         .await;
     evaluate(app, id).await?;
-    Ok(view(app.store.segment(id).await?))
+    view(app, app.store.segment(id).await?).await
 }
 
 pub async fn delete(app: &App, actor: &Actor, id: i64) -> Result<()> {
@@ -264,14 +280,18 @@ pub async fn list(app: &App, actor: &Actor) -> Result<Vec<SegmentView>> {
     if !actor.can(Permission::CustomersRead) {
         return Err(Error::Forbidden);
     }
-    Ok(app.store.segments().await?.into_iter().map(view).collect())
+    let mut out = Vec::new();
+    for s in app.store.segments().await? {
+        out.push(view(app, s).await?);
+    }
+    Ok(out)
 }
 
 pub async fn get(app: &App, actor: &Actor, id: i64) -> Result<SegmentView> {
     if !actor.can(Permission::CustomersRead) {
         return Err(Error::Forbidden);
     }
-    Ok(view(app.store.segment(id).await?))
+    view(app, app.store.segment(id).await?).await
 }
 
 /// The newest entries and exits, and entries and exits per day.
@@ -313,7 +333,7 @@ async fn create_static(
     app.store
         .apply_segment_changes(id, &members, &[], app.now(), reason)
         .await?;
-    Ok(view(app.store.segment(id).await?))
+    view(app, app.store.segment(id).await?).await
 }
 
 /// Freezes a segment's members now into a new static segment.

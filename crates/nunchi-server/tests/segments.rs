@@ -122,6 +122,11 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
     let seg = r.json();
     let id = seg["id"].as_i64().unwrap();
     assert_eq!(seg["members"], 2, "{seg}");
+    assert_eq!(
+        (seg["entered_7d"].as_i64(), seg["left_7d"].as_i64()),
+        (Some(2), Some(0)),
+        "{seg}"
+    );
     assert!(seg["sentence_ko"].as_str().unwrap().contains("add_to_cart"));
     let again = app
         .api(
@@ -190,6 +195,21 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
         .await
         .unwrap();
     assert_eq!((done.entered, done.left, done.members), (0, 2, 0));
+    // A week's movement counts the exits now, not the month-old entries.
+    let moved = app
+        .api(
+            Some(Role::Viewer),
+            "GET",
+            &format!("/api/v1/segments/{id}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        (moved["entered_7d"].as_i64(), moved["left_7d"].as_i64()),
+        (Some(0), Some(2)),
+        "{moved}"
+    );
     let h = app
         .api(
             Some(Role::Viewer),

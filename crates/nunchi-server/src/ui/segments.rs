@@ -80,6 +80,8 @@ struct Row {
     name: String,
     sentence: String,
     members: String,
+    /// Entered and left in the last 7 days: "+12 / −3".
+    week: String,
     evaluated: String,
 }
 
@@ -152,6 +154,7 @@ async fn page_of(
             name: v.segment.name.clone(),
             sentence: sentence(&v, ko),
             members: count(&v.segment.members),
+            week: format!("+{} / −{}", count(&v.entered_7d), count(&v.left_7d)),
             evaluated: v.segment.evaluated_at.map(fmt_time).unwrap_or_default(),
         })
         .collect();

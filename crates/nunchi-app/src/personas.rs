@@ -101,12 +101,17 @@ async fn story(app: &App, input: &PersonaInput) -> Result<PersonaStory> {
     })
 }
 
+/// The text in the reader's language (`ko` or English), or the other one when it is empty.
+pub fn in_language<'a>(ko: bool, text_ko: &'a str, text_en: &'a str) -> &'a str {
+    match (ko, text_ko.is_empty(), text_en.is_empty()) {
+        (true, false, _) | (false, false, true) => text_ko,
+        _ => text_en,
+    }
+}
+
 /// A persona's name for the audit log and headings: the reader's language first.
 pub fn name(p: &Persona, ko: bool) -> &str {
-    match (ko, p.name_ko.is_empty(), p.name_en.is_empty()) {
-        (true, false, _) | (false, false, true) => &p.name_ko,
-        _ => &p.name_en,
-    }
+    in_language(ko, &p.name_ko, &p.name_en)
 }
 
 pub async fn create(app: &App, actor: &Actor, input: &PersonaInput) -> Result<Persona> {

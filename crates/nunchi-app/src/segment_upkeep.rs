@@ -139,6 +139,9 @@ struct State {
     due: HashMap<i64, Due>,
     /// When the models the last round read were built.
     models_built_at: Option<i64>,
+    /// Segments whose rule passed the check, as of their `updated_at`: checked again only
+    /// when changed, so a round costs no schema reads.
+    checked: HashMap<i64, i64>,
 }
 
 /// Customers of one segment by the moment their answer could next change.
@@ -251,22 +254,38 @@ pub struct Round {
 /// round and those whose moment has come.
 pub async fn catch_up(app: &App) -> Result<Round> {
     let mut state = app.segment_upkeep.state.lock().await;
-    let schema = crate::segments::schema(app).await?;
-    let live: Vec<(Segment, Rule)> = app
+    let segments: Vec<Segment> = app
         .store
         .segments()
         .await?
         .into_iter()
         .filter(|s| s.kind == "live")
-        .filter_map(|s| {
-            let rule = parse_rule(&s.rule).ok()?;
+        .collect();
+    let unchecked = |s: &Segment, state: &State| state.checked.get(&s.id) != Some(&s.updated_at);
+    let schema = if segments.iter().any(|s| unchecked(s, &state)) {
+        Some(crate::segments::schema(app).await?)
+    } else {
+        None
+    };
+    let mut live: Vec<(Segment, Rule)> = Vec::new();
+    for s in segments {
+        let Ok(rule) = parse_rule(&s.rule) else {
+            continue;
+        };
+        if let (true, Some(schema)) = (unchecked(&s, &state), &schema) {
             let mut own = schema.clone();
             own.segments.retain(|&x| x != s.id);
             // A rule that no longer checks keeps its members until it is fixed.
-            check::check(&rule, &own).ok()?;
-            Some((s, rule))
-        })
-        .collect();
+            if check::check(&rule, &own).is_err() {
+                continue;
+            }
+            state.checked.insert(s.id, s.updated_at);
+        }
+        live.push((s, rule));
+    }
+    state
+        .checked
+        .retain(|id, _| live.iter().any(|(s, _)| s.id == *id));
     state
         .due
         .retain(|id, _| live.iter().any(|(s, _)| s.id == *id));

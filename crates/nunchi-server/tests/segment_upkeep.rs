@@ -35,11 +35,10 @@ async fn post(app: &TestApp, path: &str, body: Value) -> Value {
 }
 
 async fn event(app: &TestApp, who: usize, name: &str, at: i64, id: &str) {
-    post(
+    support::post_events(
         app,
-        "/api/v1/events",
-        json!({"events": [{"userId": format!("U-{who}"), "event": name,
-                           "timestamp": iso(at), "messageId": id}]}),
+        vec![json!({"userId": format!("U-{who}"), "event": name,
+                    "timestamp": iso(at), "messageId": id})],
     )
     .await;
 }

@@ -55,15 +55,7 @@ async fn previews_count_who_matches_and_bad_rules_name_their_part() {
                                "timestamp": "2026-02-26T10:00:00+09:00", "messageId": format!("p{n}")}));
         }
     }
-    let r = app
-        .api(
-            Some(Role::Manager),
-            "POST",
-            "/api/v1/events",
-            Some(json!({"events": events})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    support::post_events(&app, events).await;
     // S-0 and S-1's purchases as orders too.
     for n in 0..2 {
         let line = json!({"order_id": format!("SO-{n}"), "customer_external_id": format!("S-{n}"),
@@ -519,14 +511,7 @@ async fn a_persona_shows_its_customers_beside_the_story_and_where_they_disagree(
     use axum::body::Body;
     use axum::http::{Request, header};
     let app = TestApp::new().await;
-    let mut ids = Vec::new();
-    for n in 0..4 {
-        let tags = if n < 3 { json!(["fan"]) } else { json!([]) };
-        ids.push(
-            app.customer(json!({"external_id": format!("P-{n}"), "tags": tags}))
-                .await,
-        );
-    }
+    let ids = support::tagged_customers(&app, "P", 4, 3, "fan").await;
     // The fans are on the web three times out of four; the outsider lives in the app.
     let mut events = Vec::new();
     for n in 0..4 {
@@ -538,15 +523,7 @@ async fn a_persona_shows_its_customers_beside_the_story_and_where_they_disagree(
             );
         }
     }
-    let r = app
-        .api(
-            Some(Role::Manager),
-            "POST",
-            "/api/v1/events",
-            Some(json!({"events": events})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    support::post_events(&app, events).await;
     let ratings = [10, 9, 3, 0];
     let items: Vec<Value> = (0..4)
         .map(|n| {
@@ -748,14 +725,7 @@ async fn a_fixed_list_uploaded_on_the_segments_page_keeps_the_good_rows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn funnels_and_scores_break_down_by_segment_and_persona() {
     let app = TestApp::new().await;
-    let mut ids = Vec::new();
-    for n in 0..3 {
-        let tags = if n < 2 { json!(["fan"]) } else { json!([]) };
-        ids.push(
-            app.customer(json!({"external_id": format!("B-{n}"), "tags": tags}))
-                .await,
-        );
-    }
+    let ids = support::tagged_customers(&app, "B", 3, 2, "fan").await;
     // Everyone visits; the first fan and the outsider buy.
     let mut events = Vec::new();
     for n in 0..3 {
@@ -768,15 +738,7 @@ async fn funnels_and_scores_break_down_by_segment_and_persona() {
                                "timestamp": "2026-03-01T11:00:00+09:00"}));
         }
     }
-    let r = app
-        .api(
-            Some(Role::Manager),
-            "POST",
-            "/api/v1/events",
-            Some(json!({"events": events})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    support::post_events(&app, events).await;
     support::add_feedback(
         &app,
         json!([{"source": "survey", "external_id": "bn0", "metric": "nps", "rating": 10, "customer_id": ids[0]},

@@ -10,7 +10,7 @@ use axum::{
     response::{IntoResponse, Redirect},
     routing::{get, post},
 };
-use nunchi_app::personas::{self, PersonaInput, PersonaView, Truth};
+use nunchi_app::personas::{self, PersonaInput, PersonaView, Truth, in_language};
 use nunchi_charts as charts;
 use nunchi_core::channel::Channel;
 use nunchi_store::model::Persona;
@@ -144,13 +144,6 @@ struct ListPage {
     can_write: bool,
 }
 
-fn pick<'a>(ko: bool, k: &'a str, e: &'a str) -> &'a str {
-    match (ko, k.is_empty(), e.is_empty()) {
-        (true, false, _) | (false, false, true) => k,
-        _ => e,
-    }
-}
-
 async fn list_page(
     state: &AppState,
     auth: &crate::auth::Auth,
@@ -171,7 +164,7 @@ async fn list_page(
             Card {
                 id: p.id,
                 initial: name.chars().next().map(String::from).unwrap_or_default(),
-                quote: pick(ko, &p.quote_ko, &p.quote_en).to_string(),
+                quote: in_language(ko, &p.quote_ko, &p.quote_en).to_string(),
                 has_photo: p.has_photo,
                 segment: linked.map(|s| s.name.clone()).unwrap_or_default(),
                 size: linked.map(|s| count(&s.members)).unwrap_or_default(),
@@ -268,7 +261,7 @@ fn shown(truth: &Truth, ko: bool, t: &crate::i18n::Strings) -> Shown {
             .iter()
             .map(|c| {
                 (
-                    pick(ko, &c.ko, &c.en).to_string(),
+                    in_language(ko, &c.ko, &c.en).to_string(),
                     count(&c.mentions),
                     count(&c.negative),
                 )
@@ -279,7 +272,7 @@ fn shown(truth: &Truth, ko: bool, t: &crate::i18n::Strings) -> Shown {
             .iter()
             .map(|s| {
                 (
-                    pick(ko, &s.name_ko, &s.name_en).to_string(),
+                    in_language(ko, &s.name_ko, &s.name_en).to_string(),
                     count(&s.reach),
                     pct(s.conversion),
                     pct(s.drop_off),
@@ -330,9 +323,9 @@ async fn detail_page(
         id,
         initial: name.chars().next().map(String::from).unwrap_or_default(),
         has_photo: p.has_photo,
-        goals: pick(ko, &p.goals_ko, &p.goals_en).to_string(),
-        pains: pick(ko, &p.pains_ko, &p.pains_en).to_string(),
-        quote: pick(ko, &p.quote_ko, &p.quote_en).to_string(),
+        goals: in_language(ko, &p.goals_ko, &p.goals_en).to_string(),
+        pains: in_language(ko, &p.pains_ko, &p.pains_en).to_string(),
+        quote: in_language(ko, &p.quote_ko, &p.quote_en).to_string(),
         channels: p
             .channels
             .split(',')

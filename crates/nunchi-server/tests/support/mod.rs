@@ -323,6 +323,39 @@ pub async fn write_key(app: &TestApp, channel: Option<&str>) -> String {
     key
 }
 
+/// Posts events through the API as a manager; they are stored when it answers.
+pub async fn post_events(app: &TestApp, events: Vec<Value>) {
+    let r = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/events",
+            Some(serde_json::json!({ "events": events })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
+/// Customers `{prefix}-0…{prefix}-{n-1}` created through the API, the first `tagged` of
+/// them carrying `tag`; their ids in that order.
+pub async fn tagged_customers(
+    app: &TestApp,
+    prefix: &str,
+    n: usize,
+    tagged: usize,
+    tag: &str,
+) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for k in 0..n {
+        let tags = if k < tagged { vec![tag] } else { vec![] };
+        ids.push(
+            app.customer(serde_json::json!({"external_id": format!("{prefix}-{k}"), "tags": tags}))
+                .await,
+        );
+    }
+    ids
+}
+
 /// Saves a live segment as a manager and returns its id.
 pub async fn save_segment(app: &TestApp, name: &str, rule: Value) -> i64 {
     let r = app

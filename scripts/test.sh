@@ -39,6 +39,8 @@ python3 -c 'import selenium, openapi_spec_validator' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check 'selenium>=4.20,<5' 'openapi-spec-validator>=0.7,<1'
 python3 -c 'import chdb, segment.analytics, aiosmtpd' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check 'chdb>=3' 'segment-analytics-python>=2.3,<3' 'aiosmtpd>=1.4,<2'
+python3 -c 'import holidays, korean_lunar_calendar' 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check 'holidays==0.109' 'korean-lunar-calendar==0.4.0'
 python3 -c 'import lifetimes' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check 'lifetimes==0.11.3'
 # MovieLens ml-100k ships inside the recbole wheel: the recommendation quality test reads it.

@@ -1,17 +1,14 @@
 //! Working hours for SLA clocks: a weekly schedule in a time zone (split shifts allowed),
-//! minus holidays (Korea's public holidays built in, plus any the team adds). It answers
-//! how far a number of working minutes reaches from a moment, and how many working minutes
-//! lie between two moments; SLA deadlines and paused clocks are computed with it.
+//! minus holidays (Korea's public holidays from `calendar::holidays`, plus any the team
+//! adds). It answers how far a number of working minutes reaches from a moment, and how
+//! many working minutes lie between two moments; SLA deadlines and paused clocks are
+//! computed with it.
 
 use std::collections::BTreeSet;
 
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
 
 use crate::{CoreError, CoreResult};
-
-/// Korea's public holidays, lunar ones and substitute days included (see
-/// `scripts/kr-holidays.py`, which writes the file from the `holidays` package).
-const KOREAN_HOLIDAYS: &str = include_str!("../data/kr_holidays.txt");
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const DAY_MS: i64 = 86_400_000;
@@ -25,17 +22,6 @@ pub struct BusinessHours {
     /// Per weekday, Monday first: working intervals in minutes from midnight, sorted.
     week: [Vec<(u16, u16)>; 7],
     holidays: BTreeSet<Date>,
-}
-
-/// Korea's public holidays in the built-in table.
-pub fn korean_holidays() -> impl Iterator<Item = (Date, &'static str)> {
-    KOREAN_HOLIDAYS
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let (day, name) = l.split_once(' ')?;
-            Some((day.parse().ok()?, name))
-        })
 }
 
 impl BusinessHours {
@@ -109,7 +95,11 @@ impl BusinessHours {
         }
         let mut set: BTreeSet<Date> = holidays.iter().copied().collect();
         if korean {
-            set.extend(korean_holidays().map(|(d, _)| d));
+            set.extend(
+                crate::calendar::holidays::all_korean()
+                    .iter()
+                    .map(|h| h.date),
+            );
         }
         Ok(BusinessHours {
             tz,
@@ -269,7 +259,6 @@ mod tests {
             kr.add_minutes(at("2025-10-02T17:00:00+09:00[Asia/Seoul]"), 120),
             at("2025-10-10T10:00:00+09:00[Asia/Seoul]")
         );
-        assert!(korean_holidays().count() > 200);
         let custom = BusinessHours::parse(
             "Asia/Seoul",
             "mon-fri 09:00-18:00",

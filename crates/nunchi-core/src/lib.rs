@@ -5,6 +5,7 @@
 pub mod access;
 pub mod attachment;
 pub mod business_hours;
+pub mod calendar;
 pub mod canned;
 pub mod channel;
 pub mod clock;

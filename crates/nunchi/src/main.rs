@@ -106,6 +106,9 @@ enum Command {
     /// scores and each customer's expected purchases and value.
     #[command(subcommand)]
     Clv(commands::clv::ClvCommand),
+    /// Korea's public holidays and lunar ↔ solar dates, from the calendar campaigns use.
+    #[command(subcommand)]
+    Calendar(commands::calendar::CalendarCommand),
     /// Recommendations from an interactions CSV: each customer's top items (item-to-item
     /// neighbours of what they have, then the most popular), or each item's most similar.
     Recommend(commands::recommend::RecommendArgs),

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod analyze;
 pub mod assignment_bench;
+pub mod calendar;
 pub mod chat_bench;
 pub mod clv;
 pub mod csv_input;
@@ -103,6 +104,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Text(command) => text::run(command),
         Command::Analyze(command) => analyze::run(command),
         Command::Clv(command) => clv::run(command),
+        Command::Calendar(command) => calendar::run(command),
         Command::Recommend(args) => recommend::run(args),
         Command::Bench {
             queries,

@@ -11,6 +11,7 @@ pub mod channel;
 pub mod clock;
 pub mod closed_loop;
 pub mod consent;
+pub mod contact;
 pub mod conversation;
 pub mod customer;
 pub mod email;

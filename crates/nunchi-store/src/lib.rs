@@ -2,6 +2,7 @@
 //! PostgreSQL backend (production), chosen by the database URL's scheme. Both run the same
 //! SQL from `sql/`, and one conformance suite (`tests/conformance.rs`) runs against both.
 
+mod campaign_store;
 mod error;
 mod json;
 pub mod lifecycle;

@@ -99,6 +99,14 @@ pub const CUSTOMER_TABLES: &[CustomerTable] = &[
     // merged-away customer's rows (the survivor is re-evaluated), an erasure deletes them.
     table("segment_members", Rebuild, Delete, None),
     table("segment_changes", Rebuild, Delete, None),
+    // What was sent to them: a merge moves it (one firing of a campaign stays one row), an
+    // erasure deletes it, so campaign reports lose the erased person's rows.
+    table(
+        "deliveries",
+        MoveUnlessSurvivorHas(&["campaign_id", "occurrence"]),
+        Delete,
+        Some("deliveries"),
+    ),
 ];
 
 /// The tables whose rows an erasure deletes.

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use crate::Json;
 
 mod attachments;
+mod campaigns;
 mod conversations;
 mod loyalty;
 mod messengers;
@@ -28,6 +29,7 @@ mod personas;
 mod segments;
 mod surveys;
 pub use attachments::*;
+pub use campaigns::*;
 pub use conversations::*;
 pub use loyalty::*;
 pub use messengers::*;
@@ -335,6 +337,8 @@ pub struct CustomerExport {
     pub calls: Vec<Call>,
     /// Their points ledger, every entry with the lots it drew from.
     pub loyalty_entries: Vec<LoyaltyEntry>,
+    /// Every message the brand sent or meant to send them, suppressed ones with why.
+    pub deliveries: Vec<Delivery>,
 }
 
 /// Filters of the customer list.

@@ -14,6 +14,7 @@ use crate::{
     StoreError, StoreResult,
     sql::{
         attachments::impl_attachment_store,
+        campaigns::impl_campaign_store,
         conversations::impl_conversation_store,
         customer_writes::impl_customer_writes,
         customers::impl_customer_store,
@@ -174,6 +175,7 @@ impl_loyalty_post!(PgStore, Postgres);
 impl_reward_store!(PgStore, Postgres);
 impl_segment_store!(PgStore, Postgres);
 impl_persona_store!(PgStore, Postgres);
+impl_campaign_store!(PgStore, Postgres);
 impl_erasure!(PgStore, Postgres);
 impl_order_store!(PgStore, Postgres);
 impl_event_store!(PgStore, Postgres);

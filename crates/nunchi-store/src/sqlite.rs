@@ -14,6 +14,7 @@ use crate::{
     StoreError, StoreResult,
     sql::{
         attachments::impl_attachment_store,
+        campaigns::impl_campaign_store,
         conversations::impl_conversation_store,
         customer_writes::impl_customer_writes,
         customers::impl_customer_store,
@@ -180,6 +181,7 @@ impl_loyalty_post!(SqliteStore, Sqlite);
 impl_reward_store!(SqliteStore, Sqlite);
 impl_segment_store!(SqliteStore, Sqlite);
 impl_persona_store!(SqliteStore, Sqlite);
+impl_campaign_store!(SqliteStore, Sqlite);
 impl_erasure!(SqliteStore, Sqlite);
 impl_order_store!(SqliteStore, Sqlite);
 impl_event_store!(SqliteStore, Sqlite);

@@ -14,6 +14,7 @@ use nunchi_core::{
 
 use crate::{StoreResult, model::*};
 
+pub use crate::campaign_store::CampaignStore;
 pub use crate::persona_store::PersonaStore;
 pub use crate::segment_store::SegmentStore;
 
@@ -764,6 +765,7 @@ pub trait Store:
     + RewardStore
     + SegmentStore
     + PersonaStore
+    + CampaignStore
     + AdminStore
 {
 }
@@ -787,6 +789,7 @@ impl<
         + RewardStore
         + SegmentStore
         + PersonaStore
+        + CampaignStore
         + AdminStore,
 > Store for T
 {

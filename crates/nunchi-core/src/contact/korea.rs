@@ -25,7 +25,12 @@ fn hold_or_skip(policy: &Policy, r: &Recipient<'_>, now: Millis, why: Suppressio
 }
 
 /// The Korean rules' answer for a message, or `None` when they leave it to the budget.
-pub fn decide(policy: &Policy, r: &Recipient<'_>, msg: &Candidate, now: Millis) -> Option<Decision> {
+pub fn decide(
+    policy: &Policy,
+    r: &Recipient<'_>,
+    msg: &Candidate,
+    now: Millis,
+) -> Option<Decision> {
     let hour = local(now, r.tz).hour();
     if msg.via == Via::KakaoBrand {
         let today = local(now, r.tz).date();

@@ -75,6 +75,9 @@ pub(crate) const EXPORT_CUSTOMER_SELECT_CONVERSATION_MESSAGES: &str = "
     SELECT m.* FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id
     WHERE c.customer_id = $1 ORDER BY m.id";
 
+pub(crate) const EXPORT_CUSTOMER_SELECT_DELIVERIES: &str = "
+    SELECT * FROM deliveries WHERE customer_id = $1 ORDER BY created_at, id";
+
 pub(crate) const EXPORT_CUSTOMER_SELECT_CALLS: &str = "
     SELECT k.* FROM calls k JOIN conversation_messages m ON m.id = k.message_id
     JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1

@@ -662,6 +662,12 @@ macro_rules! impl_customer_store {
                         use $crate::traits::LoyaltyStore;
                         self.loyalty_entries(id, i64::MAX).await?
                     },
+                    deliveries: sqlx::query_as(
+                        $crate::sql::customer_queries::EXPORT_CUSTOMER_SELECT_DELIVERIES,
+                    )
+                    .bind(id)
+                    .fetch_all(&self.read)
+                    .await?,
                 })
             }
 

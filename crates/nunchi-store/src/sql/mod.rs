@@ -2,6 +2,7 @@
 //! each backend type by the macros in these modules.
 
 pub(crate) mod attachments;
+pub(crate) mod campaigns;
 pub(crate) mod conversations;
 pub(crate) mod customer_queries;
 pub(crate) mod customer_writes;

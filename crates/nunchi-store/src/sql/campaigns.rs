@@ -1,0 +1,433 @@
+//! `CampaignStore` in SQL shared by both backends: campaigns, and deliveries decided by
+//! the contact budget inside one transaction that holds the customers' locks.
+
+use std::collections::HashMap;
+
+use nunchi_core::contact::{self, Candidate, Decision, MessageKind, Policy, Recipient, Sent, Via};
+use nunchi_core::time::Millis;
+
+use crate::model::{DeliveryRequest, RecipientFacts, Reserved};
+
+pub(crate) const COLUMNS: &str = "
+    id, name, kind, message_kind, status, trigger_spec, segment_id, channels, priority,
+    dedup_key, templates, holdout_pct, goal_event, goal_days, created_by, created_at,
+    updated_at, launched_at";
+
+pub(crate) const INSERT_CAMPAIGN: &str = "
+    INSERT INTO campaigns (name, kind, message_kind, status, trigger_spec, segment_id, channels,
+    priority, dedup_key, templates, holdout_pct, goal_event, goal_days, created_by, created_at,
+    updated_at)
+    VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+    RETURNING id";
+
+pub(crate) const UPDATE_CAMPAIGN: &str = "
+    UPDATE campaigns SET name = $1, kind = $2, message_kind = $3, trigger_spec = $4,
+    segment_id = $5, channels = $6, priority = $7, dedup_key = $8, templates = $9,
+    holdout_pct = $10, goal_event = $11, goal_days = $12, updated_at = $13
+    WHERE id = $14";
+
+pub(crate) const SET_STATUS: &str = "
+    UPDATE campaigns SET status = $1, updated_at = $2,
+    launched_at = CASE WHEN $3 AND launched_at IS NULL THEN $2 ELSE launched_at END
+    WHERE id = $4";
+
+pub(crate) const INSERT_DELIVERY: &str = "
+    INSERT INTO deliveries (campaign_id, customer_id, occurrence, kind, via, dedup, variant,
+    status, reason, due_at, attempts, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11)
+    ON CONFLICT (campaign_id, customer_id, occurrence) DO NOTHING
+    RETURNING id";
+
+/// Deliveries that reached or will reach a customer count against the budget; failed,
+/// suppressed and held-out ones do not.
+pub(crate) const HISTORY: &str = "
+    SELECT customer_id, COALESCE(sent_at, due_at), kind, via, dedup FROM deliveries
+    WHERE status IN ('queued', 'held', 'sent', 'delivered') AND via IS NOT NULL
+    AND customer_id IN (";
+
+/// Survey e-mails count as survey messages.
+pub(crate) const SURVEY_HISTORY: &str = "
+    SELECT customer_id, COALESCE(decided_at, due_at), 'survey', 'email', NULL FROM survey_contacts
+    WHERE status = 'sent' AND channel = 'email' AND customer_id IN (";
+
+pub(crate) const DUE: &str = "
+    SELECT * FROM deliveries WHERE status IN ('queued', 'held') AND due_at <= $1
+    ORDER BY due_at, id LIMIT $2";
+
+pub(crate) const SETTLE: &str = "
+    UPDATE deliveries SET status = $1, reason = COALESCE($2, reason), error = $3,
+    attempts = attempts + 1, sent_at = CASE WHEN $1 IN ('sent', 'delivered') THEN $4 ELSE sent_at END,
+    updated_at = $4
+    WHERE id = $5";
+
+pub(crate) const RETRY: &str = "
+    UPDATE deliveries SET status = 'queued', due_at = $1, error = $2, attempts = attempts + 1,
+    updated_at = $3
+    WHERE id = $4";
+
+pub(crate) const COUNTS: &str = "
+    SELECT variant, status, reason, COUNT(*) AS count FROM deliveries WHERE campaign_id = $1
+    GROUP BY variant, status, reason ORDER BY variant, status, reason";
+
+pub(crate) const OF_CUSTOMER: &str = "
+    SELECT * FROM deliveries WHERE customer_id = $1 ORDER BY due_at DESC, id DESC LIMIT $2";
+
+/// A history row as read: customer, moment, kind, channel, de-duplication key.
+pub(crate) type HistoryRow = (i64, i64, String, String, Option<String>);
+
+/// Folds history rows into each customer's sends (rows naming an unknown kind or channel
+/// are read as marketing e-mail, the strictest reading).
+pub(crate) fn histories(rows: Vec<HistoryRow>) -> HashMap<i64, Vec<Sent>> {
+    let mut out: HashMap<i64, Vec<Sent>> = HashMap::new();
+    for (customer, at, kind, via, dedup) in rows {
+        out.entry(customer).or_default().push(Sent {
+            at: Millis(at),
+            kind: MessageKind::parse(&kind).unwrap_or(MessageKind::Marketing),
+            via: Via::parse(&via).unwrap_or(Via::Email),
+            dedup,
+        });
+    }
+    out
+}
+
+/// One request's decision against the customer's history: the first channel the rules
+/// allow (sent or held), else the preferred channel's reason.
+pub(crate) fn decide(
+    policy: &Policy,
+    facts: Option<&RecipientFacts>,
+    history: &[Sent],
+    request: &DeliveryRequest,
+    now: i64,
+) -> (Reserved, i64) {
+    let due = request.due_at.max(now);
+    if request.variant == "control" {
+        return (reserved("held_out", None, None), due);
+    }
+    let Some(facts) = facts else {
+        return (reserved("suppressed", None, Some("no_consent")), due);
+    };
+    let recipient = Recipient {
+        tz: &facts.tz,
+        korean: facts.korean,
+        consents: &facts.consents,
+        history,
+    };
+    let mut first_refusal: Option<(Via, &'static str)> = None;
+    for &via in &request.channels {
+        let candidate = Candidate {
+            kind: request.kind,
+            via,
+            dedup: request.dedup.clone(),
+            priority: request.priority,
+        };
+        match contact::decide(policy, &recipient, &candidate, Millis(due)) {
+            Decision::Send => return (reserved("queued", Some(via), None), due),
+            Decision::Hold { until, why } => {
+                return (reserved("held", Some(via), Some(why.code())), until.0);
+            }
+            Decision::Suppress(why) => {
+                first_refusal.get_or_insert((via, why.code()));
+            }
+        }
+    }
+    let (via, code) = first_refusal.map_or((None, "no_channel"), |(v, c)| (Some(v), c));
+    (reserved("suppressed", via, Some(code)), due)
+}
+
+fn reserved(status: &str, via: Option<Via>, reason: Option<&str>) -> Reserved {
+    Reserved {
+        delivery_id: None,
+        status: status.to_string(),
+        via: via.map(|v| v.as_str().to_string()),
+        reason: reason.map(str::to_string),
+    }
+}
+
+/// Ids per history query.
+pub(crate) const CHUNK: usize = 500;
+
+macro_rules! impl_campaign_store {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            async fn history_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                customers: &[i64],
+            ) -> $crate::StoreResult<Vec<$crate::sql::campaigns::HistoryRow>> {
+                let mut rows = Vec::new();
+                for chunk in customers.chunks($crate::sql::campaigns::CHUNK) {
+                    for head in [
+                        $crate::sql::campaigns::HISTORY,
+                        $crate::sql::campaigns::SURVEY_HISTORY,
+                    ] {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(head);
+                        let mut sep = qb.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(*id);
+                        }
+                        qb.push(")");
+                        rows.extend(
+                            qb.build_query_as::<$crate::sql::campaigns::HistoryRow>()
+                                .fetch_all(&mut *conn)
+                                .await?,
+                        );
+                    }
+                }
+                Ok(rows)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::traits::CampaignStore for $store {
+            async fn create_campaign(
+                &self,
+                c: &$crate::model::NewCampaign,
+                created_by: &str,
+            ) -> $crate::StoreResult<i64> {
+                Ok(
+                    sqlx::query_scalar($crate::sql::campaigns::INSERT_CAMPAIGN)
+                        .bind(&c.name)
+                        .bind(&c.kind)
+                        .bind(&c.message_kind)
+                        .bind(&c.trigger_spec)
+                        .bind(c.segment_id)
+                        .bind(&c.channels)
+                        .bind(c.priority)
+                        .bind(&c.dedup_key)
+                        .bind(&c.templates)
+                        .bind(c.holdout_pct)
+                        .bind(&c.goal_event)
+                        .bind(c.goal_days)
+                        .bind(created_by)
+                        .bind(self.clock.now_ms())
+                        .fetch_one(&self.write)
+                        .await?,
+                )
+            }
+
+            async fn update_campaign(
+                &self,
+                id: i64,
+                c: &$crate::model::NewCampaign,
+            ) -> $crate::StoreResult<()> {
+                let done = sqlx::query($crate::sql::campaigns::UPDATE_CAMPAIGN)
+                    .bind(&c.name)
+                    .bind(&c.kind)
+                    .bind(&c.message_kind)
+                    .bind(&c.trigger_spec)
+                    .bind(c.segment_id)
+                    .bind(&c.channels)
+                    .bind(c.priority)
+                    .bind(&c.dedup_key)
+                    .bind(&c.templates)
+                    .bind(c.holdout_pct)
+                    .bind(&c.goal_event)
+                    .bind(c.goal_days)
+                    .bind(self.clock.now_ms())
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("campaign {id}")));
+                }
+                Ok(())
+            }
+
+            async fn set_campaign_status(
+                &self,
+                id: i64,
+                status: &str,
+                launched: bool,
+            ) -> $crate::StoreResult<()> {
+                let done = sqlx::query($crate::sql::campaigns::SET_STATUS)
+                    .bind(status)
+                    .bind(self.clock.now_ms())
+                    .bind(launched)
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound(format!("campaign {id}")));
+                }
+                Ok(())
+            }
+
+            async fn campaign(
+                &self,
+                id: i64,
+            ) -> $crate::StoreResult<$crate::model::Campaign> {
+                sqlx::query_as(&format!(
+                    "SELECT {} FROM campaigns WHERE id = $1",
+                    $crate::sql::campaigns::COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?
+                .ok_or_else(|| $crate::StoreError::NotFound(format!("campaign {id}")))
+            }
+
+            async fn campaigns(&self) -> $crate::StoreResult<Vec<$crate::model::Campaign>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM campaigns ORDER BY created_at DESC, id DESC",
+                    $crate::sql::campaigns::COLUMNS
+                ))
+                .fetch_all(&self.read)
+                .await?)
+            }
+
+            async fn reserve_deliveries(
+                &self,
+                policy: &nunchi_core::contact::Policy,
+                requests: &[$crate::model::DeliveryRequest],
+                recipients: &std::collections::HashMap<i64, $crate::model::RecipientFacts>,
+            ) -> $crate::StoreResult<Vec<$crate::model::Reserved>> {
+                let now = self.clock.now_ms();
+                let mut customers: Vec<i64> = requests.iter().map(|r| r.customer_id).collect();
+                customers.sort_unstable();
+                customers.dedup();
+                let mut tx = self.write.begin().await?;
+                Self::lock_customers(&mut tx, &customers).await?;
+                let mut histories = $crate::sql::campaigns::histories(
+                    Self::history_in(&mut tx, &customers).await?,
+                );
+                // The most important request of a customer decides first; equal ones go
+                // in the order given.
+                let mut order: Vec<usize> = (0..requests.len()).collect();
+                order.sort_by_key(|&i| (std::cmp::Reverse(requests[i].priority), i));
+                let mut out = vec![None; requests.len()];
+                for i in order {
+                    let r = &requests[i];
+                    let history = histories.entry(r.customer_id).or_default();
+                    let (mut reserved, due) = $crate::sql::campaigns::decide(
+                        policy,
+                        recipients.get(&r.customer_id),
+                        history,
+                        r,
+                        now,
+                    );
+                    reserved.delivery_id =
+                        sqlx::query_scalar($crate::sql::campaigns::INSERT_DELIVERY)
+                            .bind(r.campaign_id)
+                            .bind(r.customer_id)
+                            .bind(&r.occurrence)
+                            .bind(r.kind.as_str())
+                            .bind(&reserved.via)
+                            .bind(&r.dedup)
+                            .bind(&r.variant)
+                            .bind(&reserved.status)
+                            .bind(&reserved.reason)
+                            .bind(due)
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if reserved.delivery_id.is_some()
+                        && matches!(reserved.status.as_str(), "queued" | "held")
+                        && let Some(via) = reserved.via.as_deref()
+                    {
+                        history.push(nunchi_core::contact::Sent {
+                            at: nunchi_core::time::Millis(due),
+                            kind: r.kind,
+                            via: nunchi_core::contact::Via::parse(via)
+                                .unwrap_or(nunchi_core::contact::Via::Email),
+                            dedup: r.dedup.clone(),
+                        });
+                    }
+                    out[i] = Some(reserved);
+                }
+                tx.commit().await?;
+                Ok(out.into_iter().flatten().collect())
+            }
+
+            async fn contact_history(
+                &self,
+                customer_ids: &[i64],
+            ) -> $crate::StoreResult<
+                std::collections::HashMap<i64, Vec<nunchi_core::contact::Sent>>,
+            > {
+                let mut conn = self.read.acquire().await?;
+                Ok($crate::sql::campaigns::histories(
+                    Self::history_in(&mut conn, customer_ids).await?,
+                ))
+            }
+
+            async fn due_deliveries(
+                &self,
+                now: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::Delivery>> {
+                Ok(sqlx::query_as($crate::sql::campaigns::DUE)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn settle_delivery(
+                &self,
+                id: i64,
+                status: &str,
+                reason: Option<&str>,
+                error: Option<&str>,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($crate::sql::campaigns::SETTLE)
+                    .bind(status)
+                    .bind(reason)
+                    .bind(error)
+                    .bind(self.clock.now_ms())
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn retry_delivery(
+                &self,
+                id: i64,
+                due_at: i64,
+                error: &str,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($crate::sql::campaigns::RETRY)
+                    .bind(due_at)
+                    .bind(error)
+                    .bind(self.clock.now_ms())
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delivery_counts(
+                &self,
+                campaign_id: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::DeliveryCount>> {
+                Ok(sqlx::query_as($crate::sql::campaigns::COUNTS)
+                    .bind(campaign_id)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn customer_deliveries(
+                &self,
+                customer_id: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::Delivery>> {
+                Ok(sqlx::query_as($crate::sql::campaigns::OF_CUSTOMER)
+                    .bind(customer_id)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn delivery(
+                &self,
+                id: i64,
+            ) -> $crate::StoreResult<$crate::model::Delivery> {
+                sqlx::query_as("SELECT * FROM deliveries WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound(format!("delivery {id}")))
+            }
+        }
+    };
+}
+pub(crate) use impl_campaign_store;

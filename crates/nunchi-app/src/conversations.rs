@@ -556,6 +556,7 @@ impl crate::jobs::Job for ReplyJob {
                     message_id,
                     references,
                 }),
+                unsubscribe: None,
             })
             .await;
         match sent {

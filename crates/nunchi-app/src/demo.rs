@@ -115,6 +115,7 @@ pub async fn load(
     report.points_entries = crate::demo_loyalty::load(store, store.clock().now_ms()).await?;
     crate::demo_segments::load(store).await?;
     crate::demo_personas::load(store).await?;
+    crate::demo_campaigns::load(store).await?;
     progress.finish();
     Ok(report)
 }

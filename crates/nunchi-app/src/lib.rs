@@ -9,7 +9,11 @@ pub mod assignment;
 pub mod attachments;
 pub mod breakdowns;
 pub mod calls;
+pub mod campaign_run;
+pub mod campaign_spec;
+pub mod campaigns;
 pub mod chat;
+pub mod contact_policy;
 pub mod conversations;
 pub mod csat;
 pub use nunchi_core::clock;
@@ -18,6 +22,7 @@ pub mod customer_activity;
 pub mod customer_models;
 pub mod customers;
 pub mod demo;
+pub mod demo_campaigns;
 pub mod demo_loyalty;
 pub mod demo_personas;
 pub mod demo_segments;
@@ -128,6 +133,8 @@ pub struct App {
     pub customer_models: Arc<customer_models::Cache>,
     /// Who changed since live segments were last kept up, and when answers come due.
     pub segment_upkeep: Arc<segment_upkeep::Upkeep>,
+    /// Wakes the campaign rounds (a launch).
+    pub campaign_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -188,6 +195,7 @@ impl App {
             live: Arc::new(live::Live::default()),
             customer_models: Arc::default(),
             segment_upkeep,
+            campaign_wakeup: Arc::new(tokio::sync::Notify::new()),
             config,
             clock,
         }

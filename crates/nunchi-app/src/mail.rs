@@ -50,6 +50,7 @@ impl Mailer {
             html,
             thread: None,
             files: &[],
+            unsubscribe: None,
         })
         .await
     }
@@ -83,6 +84,18 @@ impl Mailer {
                         .join(" "),
                 );
             }
+        }
+        if let Some(url) = mail.unsubscribe {
+            use lettre::message::header::{HeaderName, HeaderValue};
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
         }
         // Without the charset, clients read Korean text as Latin-1.
         let body = match mail.html {
@@ -127,6 +140,9 @@ pub struct OutgoingMail<'a> {
     pub html: Option<&'a str>,
     pub thread: Option<MailThread>,
     pub files: &'a [MailAttachment],
+    /// A one-click unsubscribe URL (RFC 8058): sent as `List-Unsubscribe` with
+    /// `List-Unsubscribe-Post`, so mail clients offer their own button.
+    pub unsubscribe: Option<&'a str>,
 }
 
 /// A file sent with a message.

@@ -97,10 +97,23 @@ pub async fn deliver(
     body: String,
     now_ms: i64,
 ) -> anyhow::Result<()> {
+    post_signed(client, &hook.url, &hook.secret, msg_id, body, now_ms).await
+}
+
+/// Posts a body signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`,
+/// `webhook-signature`) to any receiver: subscribers and message providers alike.
+pub async fn post_signed(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    msg_id: &str,
+    body: String,
+    now_ms: i64,
+) -> anyhow::Result<()> {
     let timestamp = now_ms / 1000;
-    let signature = sign(&hook.secret, msg_id, timestamp, &body)?;
+    let signature = sign(secret, msg_id, timestamp, &body)?;
     let response = client
-        .post(&hook.url)
+        .post(url)
         .header("content-type", "application/json")
         .header("webhook-id", msg_id)
         .header("webhook-timestamp", timestamp.to_string())
@@ -109,7 +122,7 @@ pub async fn deliver(
         .send()
         .await?;
     if !response.status().is_success() {
-        anyhow::bail!("{} answered {}", hook.url, response.status());
+        anyhow::bail!("{url} answered {}", response.status());
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! The demo brand's segments and personas: saved with the demo, filled by the first evaluation from
+//! The demo brand's segments, personas and campaigns: saved with the demo, filled by the first evaluation from
 //! the demo's own data — VIPs exactly the customers tagged vip, prospects exactly those
 //! without a purchase (pending and cancelled orders are none) — with every entry recorded.
 
@@ -16,11 +16,12 @@ async fn the_demo_segments_fill_from_the_demo_data() {
         nunchi_app::AppConfig::for_tests(dir.path().to_path_buf()),
     );
     let segments = store.segments().await.unwrap();
-    assert_eq!(segments.len(), 4);
-    let (mut vip, mut buyers, mut everyone) = (0, 0, 0);
+    assert_eq!(segments.len(), 5);
+    let (mut vip, mut buyers, mut everyone, mut teachers) = (0, 0, 0, 0);
     for c in store.customers_page(0, 1_000).await.unwrap() {
         everyone += 1;
         vip += usize::from(c.tags.iter().any(|t| t == "vip"));
+        teachers += usize::from(c.tags.iter().any(|t| t == "교사"));
         // Pending and cancelled orders are not purchases.
         let orders = store.orders_of(c.row.id).await.unwrap();
         buyers += usize::from(
@@ -36,13 +37,14 @@ async fn the_demo_segments_fill_from_the_demo_data() {
         assert_eq!(history.len(), done.members, "{}", s.name);
         match s.name.as_str() {
             "VIP" => assert_eq!(done.members, vip),
+            "교사 · Teachers" => assert_eq!(done.members, teachers),
             "잠재 고객 · Prospects" => assert_eq!(done.members, everyone - buyers),
             _ => assert!(done.members < buyers, "{}: {done:?}", s.name),
         }
     }
     assert!(
-        vip > 0 && buyers > 0 && buyers < everyone,
-        "{vip} {buyers} {everyone}"
+        vip > 0 && buyers > 0 && buyers < everyone && teachers > 0,
+        "{vip} {buyers} {everyone} {teachers}"
     );
     // Loading again adds nothing.
     assert_eq!(nunchi_app::demo_segments::load(&store).await.unwrap(), 0);
@@ -55,4 +57,23 @@ async fn the_demo_segments_fill_from_the_demo_data() {
         assert!(!p.quote_ko.is_empty() && !p.quote_en.is_empty());
     }
     assert_eq!(nunchi_app::demo_personas::load(&store).await.unwrap(), 0);
+    // Four draft campaigns that pass the checks a person's would (the ads carry the
+    // Korean labelling); loading again adds none.
+    let campaigns = store.campaigns().await.unwrap();
+    assert_eq!(campaigns.len(), 4);
+    for c in campaigns {
+        let view = nunchi_app::campaigns::view_of(c.clone(), None).unwrap();
+        nunchi_app::campaign_spec::check(
+            &c.message_kind,
+            view.trigger,
+            c.segment_id,
+            &c.channels,
+            view.templates,
+            &Default::default(),
+            nunchi_app::contact_policy::DEFAULT_BRAND_NAME,
+            store.clock().now_ms(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+    }
+    assert_eq!(nunchi_app::demo_campaigns::load(&store).await.unwrap(), 0);
 }

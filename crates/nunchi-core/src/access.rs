@@ -82,6 +82,7 @@ impl Role {
                 PointsWrite,
                 LoyaltyManage,
                 SegmentsManage,
+                CampaignsManage,
             ],
             Self::Admin => &Permission::ALL,
         }
@@ -126,10 +127,12 @@ pub enum Permission {
     /// Save, change and delete segments and personas (anyone who reads customers may
     /// preview a rule).
     SegmentsManage,
+    /// Build, launch and pause campaigns, and set the contact policy.
+    CampaignsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::ViewPii,
@@ -149,6 +152,7 @@ impl Permission {
         Permission::PointsWrite,
         Permission::LoyaltyManage,
         Permission::SegmentsManage,
+        Permission::CampaignsManage,
     ];
 
     /// The name the API documents it by (a bearer scope in the OpenAPI document).
@@ -173,6 +177,7 @@ impl Permission {
             Permission::PointsWrite => "points_write",
             Permission::LoyaltyManage => "loyalty_manage",
             Permission::SegmentsManage => "segments_manage",
+            Permission::CampaignsManage => "campaigns_manage",
         }
     }
 
@@ -256,7 +261,7 @@ impl Scope {
             Self::CustomersRead => matches!(p, CustomersRead | ViewPii | TeamsRead),
             Self::CustomersWrite => matches!(
                 p,
-                CustomersWrite | CustomersMerge | CustomersErase | SegmentsManage
+                CustomersWrite | CustomersMerge | CustomersErase | SegmentsManage | CampaignsManage
             ),
             Self::DataImport => p == DataImport,
             Self::DataExport => p == DataExport,

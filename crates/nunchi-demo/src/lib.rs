@@ -127,6 +127,14 @@ pub fn customer(seed: u64, i: u64) -> DemoCustomer {
     } else if age_days < 60 {
         tags.extend(Tag::parse("신규"));
     }
+    // One in 25 is a teacher (Teachers' Day campaign), decided by the id rather than the
+    // random stream, so everything generated after stays as it was.
+    let fnv = external_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    if fnv % 25 == 0 {
+        tags.extend(Tag::parse("교사"));
+    }
     tags.sort();
     tags.dedup();
 

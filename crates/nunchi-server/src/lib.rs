@@ -188,6 +188,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     }
     let dispatcher = nunchi_app::surveys::spawn_dispatcher(state.app.clone(), stop_rx.clone());
     let segments = nunchi_app::segment_upkeep::spawn(state.app.clone(), stop_rx.clone());
+    let campaigns = nunchi_app::campaign_run::spawn(state.app.clone(), stop_rx.clone());
     let poller = state.app.config.imap.clone().map(|mailbox| {
         tracing::info!(mailbox = %mailbox.display(), "polling the support mailbox");
         nunchi_app::imap_poll::spawn_poller(
@@ -207,6 +208,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let _ = tokio::time::timeout(Duration::from_secs(30), runner).await;
     let _ = tokio::time::timeout(Duration::from_secs(30), dispatcher).await;
     let _ = tokio::time::timeout(Duration::from_secs(30), segments).await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), campaigns).await;
     if let Some(poller) = poller {
         let _ = tokio::time::timeout(Duration::from_secs(30), poller).await;
     }

@@ -36,6 +36,7 @@ pub const PUBLIC: &[&str] = &[
     "/chat/files",
     "/chat/files/{id}",
     "/hooks/messenger/{key}",
+    "/unsubscribe/{id}/{token}",
 ];
 
 /// Segment's tracking API, authenticated by a source's write key rather than a user:
@@ -70,6 +71,15 @@ pub const UI: &[RouteSpec] = &[
     r("GET", "/segments/{id}", Some(CustomersRead)),
     r("POST", "/segments/{id}/delete", Some(SegmentsManage)),
     r("POST", "/segments/{id}/freeze", Some(SegmentsManage)),
+    r("GET", "/campaigns", Some(CustomersRead)),
+    r("POST", "/campaigns", Some(CampaignsManage)),
+    r("GET", "/campaigns/new", Some(CampaignsManage)),
+    r("GET", "/campaigns/{id}", Some(CustomersRead)),
+    r("POST", "/campaigns/{id}", Some(CampaignsManage)),
+    r("POST", "/campaigns/{id}/launch", Some(CampaignsManage)),
+    r("POST", "/campaigns/{id}/pause", Some(CampaignsManage)),
+    r("GET", "/contact-policy", Some(CustomersRead)),
+    r("POST", "/contact-policy", Some(CampaignsManage)),
     r("GET", "/personas", Some(CustomersRead)),
     r("POST", "/personas", Some(SegmentsManage)),
     r("GET", "/personas/{id}", Some(CustomersRead)),

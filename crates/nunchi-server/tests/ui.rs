@@ -255,6 +255,18 @@ async fn every_page_renders_for_roles_that_may_see_it() {
         .await;
     assert_eq!(file.status, StatusCode::CREATED, "{}", file.text());
     let file = file.json()["id"].as_i64().unwrap();
+    let campaign = app
+        .api(
+            Some(Role::Manager),
+            "POST",
+            "/api/v1/campaigns",
+            Some(json!({"name": "환영", "message_kind": "service", "trigger": {"type": "segment_entered"},
+                        "segment_id": segment, "channels": "email",
+                        "templates": {"ko": {"subject": "환영합니다", "body": "{{name}}님, 반가워요."}}})),
+        )
+        .await;
+    assert_eq!(campaign.status, StatusCode::CREATED, "{}", campaign.text());
+    let campaign = campaign.json()["id"].as_i64().unwrap();
     let mut failures = vec![];
     for role in Role::ALL {
         for spec in routes::UI.iter().filter(|s| s.method == "GET") {
@@ -266,6 +278,8 @@ async fn every_page_renders_for_roles_that_may_see_it() {
                 segment
             } else if spec.path.starts_with("/personas/") {
                 persona
+            } else if spec.path.starts_with("/campaigns/") {
+                campaign
             } else {
                 id
             };
@@ -301,7 +315,7 @@ async fn every_page_renders_for_roles_that_may_see_it() {
                 ));
             }
         }
-        for path in ["/campaigns", "/insights"] {
+        for path in ["/insights"] {
             let r = app.page(role, "GET", path, None).await;
             if r.status != StatusCode::OK || !r.text().contains("not built yet") {
                 failures.push(format!("GET {path} as {}: {}", role.as_str(), r.status));

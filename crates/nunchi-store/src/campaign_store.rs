@@ -49,4 +49,18 @@ pub trait CampaignStore: Send + Sync {
     async fn customer_deliveries(&self, customer_id: i64, limit: i64)
     -> StoreResult<Vec<Delivery>>;
     async fn delivery(&self, id: i64) -> StoreResult<Delivery>;
+    /// A segment's entries and exits at or after `from` (Unix ms), oldest first.
+    async fn segment_changes_since(
+        &self,
+        segment_id: i64,
+        from: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<SegmentChange>>;
+    /// Every delivery of a campaign, oldest first.
+    async fn campaign_deliveries(&self, campaign_id: i64) -> StoreResult<Vec<Delivery>>;
+    /// Live (not merged, not erased) customers among these ids, with their first e-mail
+    /// address and phone number.
+    async fn recipients(&self, customer_ids: &[i64]) -> StoreResult<Vec<RecipientRow>>;
+    /// Every recorded consent answer of these customers, oldest first.
+    async fn consents_of(&self, customer_ids: &[i64]) -> StoreResult<Vec<(i64, ConsentRow)>>;
 }

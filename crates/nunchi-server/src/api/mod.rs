@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod analytics;
 pub mod attachments;
+pub mod campaigns;
 pub mod chat;
 pub mod conversations;
 pub mod customer_models;
@@ -48,6 +49,7 @@ pub fn documented(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(customer_models::routes())
         .merge(segments::routes())
         .merge(personas::routes())
+        .merge(campaigns::routes())
 }
 
 /// Routes outside the document and the role matrix: Segment's tracking API (write keys),

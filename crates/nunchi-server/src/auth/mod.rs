@@ -219,7 +219,8 @@ pub mod perm {
         InboxManage,
         PointsWrite,
         LoyaltyManage,
-        SegmentsManage
+        SegmentsManage,
+        CampaignsManage
     );
 }
 

@@ -4,6 +4,7 @@
 
 mod admin;
 mod analytics;
+mod campaigns;
 mod csat_page;
 mod customer_value;
 mod customers;
@@ -23,6 +24,7 @@ mod sla;
 mod support_reports;
 mod survey_page;
 pub mod surveys;
+mod unsubscribe_page;
 mod voc;
 
 pub use nunchi_charts as charts;
@@ -65,6 +67,8 @@ pub fn routes() -> Router<AppState> {
         .merge(surveys::routes())
         .merge(survey_page::routes())
         .merge(csat_page::routes())
+        .merge(unsubscribe_page::routes())
+        .merge(campaigns::routes())
         .merge(follow_ups::routes())
         .merge(inbox::routes())
         .merge(inbox_live::routes())
@@ -83,10 +87,7 @@ pub fn routes() -> Router<AppState> {
 /// Capabilities from PRODUCT.md that have a place in the navigation but no page yet.
 type LabelOf = fn(&Strings) -> &'static str;
 
-const NOT_BUILT: &[(&str, LabelOf)] = &[
-    ("/campaigns", |t| t.nav_campaigns),
-    ("/insights", |t| t.nav_insights),
-];
+const NOT_BUILT: &[(&str, LabelOf)] = &[("/insights", |t| t.nav_insights)];
 
 #[derive(Debug, Clone)]
 pub struct NavItem {
@@ -161,8 +162,9 @@ impl Chrome {
             understand.push(item("/segments", t.nav_segments));
             understand.push(item("/personas", t.nav_personas));
         }
-        act.extend(not_built("/campaigns"));
         if customers {
+            act.push(item("/campaigns", t.nav_campaigns));
+            act.push(item("/contact-policy", t.nav_contact_policy));
             act.push(item("/loyalty", t.nav_loyalty));
         }
         let mut measure = vec![item("/", t.nav_dashboard)];

@@ -118,3 +118,15 @@ pub struct DeliveryCount {
     pub reason: Option<String>,
     pub count: i64,
 }
+
+/// What sending needs of a customer, read in bulk.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RecipientRow {
+    pub id: i64,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+    pub preferred_channel: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}

@@ -56,8 +56,8 @@ pub(crate) const DUE: &str = "
 
 pub(crate) const SETTLE: &str = "
     UPDATE deliveries SET status = $1, reason = COALESCE($2, reason), error = $3,
-    attempts = attempts + 1, sent_at = CASE WHEN $1 IN ('sent', 'delivered') THEN $4 ELSE sent_at END,
-    updated_at = $4
+    attempts = attempts + 1,
+    sent_at = CASE WHEN $1 IN ('sent', 'delivered') THEN $4 ELSE sent_at END, updated_at = $4
     WHERE id = $5";
 
 pub(crate) const RETRY: &str = "
@@ -65,12 +65,33 @@ pub(crate) const RETRY: &str = "
     updated_at = $3
     WHERE id = $4";
 
+pub(crate) const OF_CAMPAIGN: &str = "
+    SELECT * FROM deliveries WHERE campaign_id = $1 ORDER BY id";
+
+pub(crate) const DELIVERY: &str = "SELECT * FROM deliveries WHERE id = $1";
+
 pub(crate) const COUNTS: &str = "
     SELECT variant, status, reason, COUNT(*) AS count FROM deliveries WHERE campaign_id = $1
     GROUP BY variant, status, reason ORDER BY variant, status, reason";
 
 pub(crate) const OF_CUSTOMER: &str = "
     SELECT * FROM deliveries WHERE customer_id = $1 ORDER BY due_at DESC, id DESC LIMIT $2";
+
+pub(crate) const CHANGES_SINCE: &str = "
+    SELECT customer_id, entered, at, reason FROM segment_changes
+    WHERE segment_id = $1 AND at >= $2 ORDER BY at, id LIMIT $3";
+
+pub(crate) const RECIPIENTS: &str = "
+    SELECT c.id, c.name, c.language, c.time_zone, c.preferred_channel,
+    (SELECT MIN(i.value) FROM customer_identities i WHERE i.customer_id = c.id
+    AND i.kind = 'email') AS email,
+    (SELECT MIN(i.value) FROM customer_identities i WHERE i.customer_id = c.id
+    AND i.kind = 'phone') AS phone
+    FROM customers c WHERE c.merged_into IS NULL AND c.erased_at IS NULL AND c.id IN (";
+
+pub(crate) const CONSENTS_OF: &str = "
+    SELECT customer_id, channel, purpose, granted, at, source FROM consents
+    WHERE customer_id IN (";
 
 /// A history row as read: customer, moment, kind, channel, de-duplication key.
 pub(crate) type HistoryRow = (i64, i64, String, String, Option<String>);
@@ -417,11 +438,87 @@ macro_rules! impl_campaign_store {
                     .await?)
             }
 
+            async fn recipients(
+                &self,
+                customer_ids: &[i64],
+            ) -> $crate::StoreResult<Vec<$crate::model::RecipientRow>> {
+                let mut out = Vec::with_capacity(customer_ids.len());
+                for chunk in customer_ids.chunks($crate::sql::campaigns::CHUNK) {
+                    let mut qb =
+                        sqlx::QueryBuilder::<$db>::new($crate::sql::campaigns::RECIPIENTS);
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(") ORDER BY c.id");
+                    out.extend(
+                        qb.build_query_as::<$crate::model::RecipientRow>()
+                            .fetch_all(&self.read)
+                            .await?,
+                    );
+                }
+                Ok(out)
+            }
+
+            async fn consents_of(
+                &self,
+                customer_ids: &[i64],
+            ) -> $crate::StoreResult<Vec<(i64, $crate::model::ConsentRow)>> {
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    customer_id: i64,
+                    #[sqlx(flatten)]
+                    consent: $crate::model::ConsentRow,
+                }
+                let mut out = Vec::new();
+                for chunk in customer_ids.chunks($crate::sql::campaigns::CHUNK) {
+                    let mut qb =
+                        sqlx::QueryBuilder::<$db>::new($crate::sql::campaigns::CONSENTS_OF);
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(") ORDER BY at, id");
+                    out.extend(
+                        qb.build_query_as::<Row>()
+                            .fetch_all(&self.read)
+                            .await?
+                            .into_iter()
+                            .map(|r| (r.customer_id, r.consent)),
+                    );
+                }
+                Ok(out)
+            }
+
+            async fn segment_changes_since(
+                &self,
+                segment_id: i64,
+                from: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::SegmentChange>> {
+                Ok(sqlx::query_as($crate::sql::campaigns::CHANGES_SINCE)
+                    .bind(segment_id)
+                    .bind(from)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn campaign_deliveries(
+                &self,
+                campaign_id: i64,
+            ) -> $crate::StoreResult<Vec<$crate::model::Delivery>> {
+                Ok(sqlx::query_as($crate::sql::campaigns::OF_CAMPAIGN)
+                    .bind(campaign_id)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
             async fn delivery(
                 &self,
                 id: i64,
             ) -> $crate::StoreResult<$crate::model::Delivery> {
-                sqlx::query_as("SELECT * FROM deliveries WHERE id = $1")
+                sqlx::query_as($crate::sql::campaigns::DELIVERY)
                     .bind(id)
                     .fetch_optional(&self.read)
                     .await?

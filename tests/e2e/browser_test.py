@@ -322,6 +322,21 @@ def main() -> int:
         assert driver.find_element(By.ID, "persona-size").text, "the persona shows its segment's size"
         shot("persona")
 
+        # Campaigns: the demo's drafts; the Teachers' Day one shows what launching would do
+        # (who receives it, who is suppressed and why) and previews a customer's message.
+        navigate(driver, wait, "실행", "캠페인")
+        listed = wait.until(EC.presence_of_element_located((By.ID, "campaign-list")))
+        assert "스승의 날" in listed.text and "장바구니" in listed.text, listed.text
+        driver.find_element(By.XPATH, "//table[@id='campaign-list']//a[contains(., '스승의 날')]").click()
+        impact = wait.until(EC.presence_of_element_located((By.ID, "campaign-impact")))
+        assert "명이 받고" in impact.text, impact.text
+        assert "매년 5월 15일" in driver.find_element(By.ID, "campaign-summary").text
+        shot("campaign")
+        driver.get(url + "/contact-policy")
+        caps = wait.until(EC.presence_of_element_located((By.ID, "policy-caps")))
+        assert driver.find_element(By.ID, "policy-korean").is_selected(), "Korean law is on by default"
+        shot("contact-policy")
+
         # Import a CSV with one bad row and read the report.
         csv_path = os.path.join(data, "upload.csv")
         with open(csv_path, "w", encoding="utf-8") as f:

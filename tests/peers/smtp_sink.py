@@ -32,7 +32,7 @@ class Sink:
             f.write("X-Envelope-To: " + ", ".join(envelope.rcpt_tos) + "\n")
             f.write("From: " + str(message["From"]) + "\n")
             f.write("Subject: " + str(message["Subject"]) + "\n")
-            for name in ("Message-ID", "In-Reply-To", "References"):
+            for name in ("Message-ID", "In-Reply-To", "References", "List-Unsubscribe", "List-Unsubscribe-Post"):
                 if message[name] is not None:
                     f.write(f"{name}: {message[name]}\n")
             html = message.get_body(preferencelist=("html",))

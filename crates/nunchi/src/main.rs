@@ -118,7 +118,8 @@ enum Command {
     /// time live chat delivery over N WebSockets to a server this starts, or with
     /// --assignment-agents N, time the desk's assignment among N agents, or with
     /// --loyalty-lines N, time importing N order lines with and without earning points
-    /// and recomputing the ledger.
+    /// and recomputing the ledger, or with --contact-customers N, time the contact
+    /// budget's eligibility for a campaign.
     Bench {
         #[arg(long, default_value_t = 2000)]
         queries: usize,
@@ -148,6 +149,12 @@ enum Command {
         /// With --loyalty-orders: one point per this many minor units.
         #[arg(long, default_value_t = 100)]
         loyalty_per_minor: i64,
+        /// Time the contact budget's eligibility for one campaign over this many
+        /// synthetic customers (and, with --contact-store, a whole launch on SQLite).
+        #[arg(long)]
+        contact_customers: Option<usize>,
+        #[arg(long)]
+        contact_store: Option<usize>,
     },
 }
 

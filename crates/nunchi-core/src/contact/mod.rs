@@ -364,6 +364,17 @@ pub fn in_hours(hour: i8, (from, to): (u8, u8)) -> bool {
     }
 }
 
+/// Whether the latest advertising answer for a channel is a yes.
+fn has_ad_consent(consents: &[Consent], via: Via) -> bool {
+    consents
+        .iter()
+        .filter(|c| {
+            c.channel == via.consent_channel() && c.purpose == crate::consent::Purpose::Marketing
+        })
+        .max_by_key(|c| c.at)
+        .is_some_and(|c| c.granted)
+}
+
 /// Decides one message for one customer now. The budget rules (caps, gap,
 /// de-duplication, quiet hours) apply to every counted kind; the law of the customer's
 /// country applies to advertising.
@@ -376,6 +387,11 @@ pub fn decide(policy: &Policy, r: &Recipient<'_>, msg: &Candidate, now: Millis) 
         && let Some(d) = korea::decide(policy, r, msg, now)
     {
         return d;
+    }
+    // Advertising needs the customer's prior consent on the channel wherever they live;
+    // Korean law adds re-confirmation and night-time rules above.
+    if msg.kind == MessageKind::Marketing && !has_ad_consent(r.consents, msg.via) {
+        return Decision::Suppress(Suppression::NoConsent);
     }
     if let Some(quiet) = policy.quiet_hours
         && in_hours(local(now, r.tz).hour(), quiet)

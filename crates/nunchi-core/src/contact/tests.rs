@@ -398,12 +398,19 @@ proptest! {
             times.sort_unstable();
             prop_assert!(times.windows(2).all(|w| w[1] - w[0] >= gap_minutes * 60_000));
         }
+        // Wherever they live, no ad without consent on its channel.
+        for s in counted.iter().filter(|s| s.kind == MessageKind::Marketing) {
+            let channel = match s.via.consent_channel() {
+                ContactChannel::Email => 0,
+                ContactChannel::Sms => 1,
+                _ => 2,
+            };
+            prop_assert!(consented[channel], "an ad without consent");
+        }
         if korean {
             for s in counted.iter().filter(|s| s.kind == MessageKind::Marketing) {
                 let hour = local_of(s).hour();
                 prop_assert!(s.via != Via::KakaoAlimtalk);
-                let channel_ok = consented[match s.via.consent_channel() { ContactChannel::Email => 0, ContactChannel::Sms => 1, _ => 2 }];
-                prop_assert!(channel_ok, "an ad without consent");
                 prop_assert!(night_consent || (8..21).contains(&hour), "a night-time ad at {hour}:00");
                 if s.via == Via::KakaoBrand {
                     prop_assert!((8..20).contains(&hour), "a Kakao brand ad at {hour}:00");

@@ -7,6 +7,7 @@ pub mod assignment_bench;
 pub mod calendar;
 pub mod chat_bench;
 pub mod clv;
+pub mod contact_bench;
 pub mod csv_input;
 pub mod data;
 pub mod demo;
@@ -119,6 +120,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             loyalty_orders,
             loyalty_currency,
             loyalty_per_minor,
+            contact_customers,
+            contact_store,
         } => {
             init_logging(&config, "warn");
             if let Some(n) = conversation_messages {
@@ -129,6 +132,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 chat_bench::run(n, chat_rate, chat_seconds).await
             } else if let Some(n) = assignment_agents {
                 assignment_bench::run(n, assignment_open).await
+            } else if let Some(n) = contact_customers {
+                contact_bench::run(n, contact_store).await
             } else if let Some(n) = loyalty_lines {
                 loyalty_bench::run(n).await
             } else if let Some(file) = loyalty_orders {

@@ -203,7 +203,10 @@ async fn an_ad_reaches_consenting_customers_and_one_click_unsubscribes() {
         .iter()
         .find(|m| m.contains("sky@example.com"))
         .expect("the Korean customer's mail");
-    assert!(korean.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{korean}");
+    assert!(
+        korean.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{korean}"
+    );
     let link = korean
         .lines()
         .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
@@ -257,6 +260,16 @@ async fn an_ad_reaches_consenting_customers_and_one_click_unsubscribes() {
         .json();
     assert_eq!(log[0]["status"], "suppressed", "{log}");
     assert_eq!(log[1]["status"], "sent");
+    // The profile shows the same log, the reason in the reader's language.
+    let profile = app
+        .page(Role::Agent, "GET", &format!("/customers/{a}"), None)
+        .await
+        .text();
+    assert!(
+        profile.contains("id=\"messages\""),
+        "the profile lists messages"
+    );
+    assert!(profile.contains("Autumn sale") && profile.contains("Summer sale"));
 }
 
 #[tokio::test]

@@ -400,7 +400,9 @@ struct Shown {
     variants: Vec<(String, String, String, String)>,
 }
 
-fn explain_reason(code: &str, lang: &str) -> String {
+/// A stored suppression code in the reader's language (the code itself when unknown:
+/// `exit_condition`, `no_customer`).
+pub(crate) fn explain_reason(code: &str, lang: &str) -> String {
     use nunchi_core::contact::Suppression as S;
     let known = [
         S::NoConsent,

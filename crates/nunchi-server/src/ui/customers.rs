@@ -212,6 +212,8 @@ struct ProfilePage {
     /// Spend per currency, first and last order, last seen.
     figures: Vec<(&'static str, String)>,
     feedback: Vec<FeedbackView>,
+    /// The latest messages sent or meant for them: (when, campaign, channel, status, why).
+    messages: Vec<(String, String, String, String, String)>,
     masked: bool,
     can_write: bool,
     can_merge: bool,
@@ -287,6 +289,43 @@ fn timeline_view(customer_id: i64, names: &PointsNames<'_>, e: TimelineEntry) ->
         when: fmt_time(e.at),
         detail,
     }
+}
+
+/// The profile's message log: the latest ten deliveries, suppressed ones with why.
+async fn messages_of(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    id: i64,
+) -> Result<Vec<(String, String, String, String, String)>, crate::error::AppError> {
+    let lang = lang_of(auth).code();
+    let deliveries = nunchi_app::campaigns::deliveries_of(state, &auth.as_actor(), id).await?;
+    if deliveries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: std::collections::HashMap<i64, String> = state
+        .store
+        .campaigns()
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    Ok(deliveries
+        .into_iter()
+        .take(10)
+        .map(|d| {
+            (
+                fmt_time(d.sent_at.unwrap_or(d.due_at)),
+                d.campaign_id
+                    .and_then(|c| names.get(&c).cloned())
+                    .unwrap_or_else(|| d.kind.clone()),
+                d.via.unwrap_or_default(),
+                d.status,
+                d.reason
+                    .map(|r| super::campaigns::explain_reason(&r, lang))
+                    .unwrap_or_default(),
+            )
+        })
+        .collect())
 }
 
 async fn points_card(
@@ -375,6 +414,7 @@ async fn profile(
     let orders = state.store.orders_of(id).await?;
     let points = points_card(&state, &auth, id).await?;
     let value = value_card(&state, &auth, id).await?;
+    let messages = messages_of(&state, &auth, id).await?;
     let program = nunchi_app::loyalty::program(&state).await?;
     let names = PointsNames {
         t,
@@ -479,6 +519,7 @@ async fn profile(
         value,
         figures,
         feedback,
+        messages,
         older_href: timeline
             .next_cursor
             .map(|cur| format!("/customers/{id}?cursor={}#timeline", enc(&cur))),

@@ -105,6 +105,7 @@ pub struct RecipientFacts {
 pub struct Reserved {
     /// The new row, or `None` when this (campaign, customer, occurrence) already had one.
     pub delivery_id: Option<i64>,
+    /// queued, held, suppressed or held_out; `exists` when the firing had a row already.
     pub status: String,
     pub via: Option<String>,
     pub reason: Option<String>,

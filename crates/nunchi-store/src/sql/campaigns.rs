@@ -31,12 +31,15 @@ pub(crate) const SET_STATUS: &str = "
     launched_at = CASE WHEN $3 AND launched_at IS NULL THEN $2 ELSE launched_at END
     WHERE id = $4";
 
-pub(crate) const INSERT_DELIVERY: &str = "
+/// Followed by the rows' values; the transaction holds the customers' locks and skipped
+/// the firings already written, so every row is new.
+pub(crate) const INSERT_DELIVERIES: &str = "
     INSERT INTO deliveries (campaign_id, customer_id, occurrence, kind, via, dedup, variant,
-    status, reason, due_at, attempts, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11)
-    ON CONFLICT (campaign_id, customer_id, occurrence) DO NOTHING
-    RETURNING id";
+    status, reason, due_at, attempts, created_at, updated_at) ";
+
+/// Firings already written for these customers: (campaign, customer, occurrence).
+pub(crate) const EXISTING: &str = "
+    SELECT campaign_id, customer_id, occurrence FROM deliveries WHERE customer_id IN (";
 
 /// Deliveries that reached or will reach a customer count against the budget; failed,
 /// suppressed and held-out ones do not.
@@ -310,38 +313,51 @@ macro_rules! impl_campaign_store {
                 let mut histories = $crate::sql::campaigns::histories(
                     Self::history_in(&mut tx, &customers).await?,
                 );
+                // Firings already written are skipped: their rows stay as they are.
+                let mut existing = std::collections::HashSet::new();
+                for chunk in customers.chunks($crate::sql::campaigns::CHUNK) {
+                    let mut qb =
+                        sqlx::QueryBuilder::<$db>::new($crate::sql::campaigns::EXISTING);
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                    existing.extend(
+                        qb.build_query_as::<(Option<i64>, i64, String)>()
+                            .fetch_all(&mut *tx)
+                            .await?,
+                    );
+                }
                 // The most important request of a customer decides first; equal ones go
-                // in the order given.
+                // in the order given. A request repeated within the batch counts once.
                 let mut order: Vec<usize> = (0..requests.len()).collect();
                 order.sort_by_key(|&i| (std::cmp::Reverse(requests[i].priority), i));
-                let mut out = vec![None; requests.len()];
+                let mut out: Vec<$crate::model::Reserved> = requests
+                    .iter()
+                    .map(|_| $crate::model::Reserved {
+                        delivery_id: None,
+                        status: String::new(),
+                        via: None,
+                        reason: None,
+                    })
+                    .collect();
+                let mut rows: Vec<(usize, i64)> = Vec::new();
                 for i in order {
                     let r = &requests[i];
+                    if !existing.insert((r.campaign_id, r.customer_id, r.occurrence.clone())) {
+                        out[i].status = "exists".into();
+                        continue;
+                    }
                     let history = histories.entry(r.customer_id).or_default();
-                    let (mut reserved, due) = $crate::sql::campaigns::decide(
+                    let (reserved, due) = $crate::sql::campaigns::decide(
                         policy,
                         recipients.get(&r.customer_id),
                         history,
                         r,
                         now,
                     );
-                    reserved.delivery_id =
-                        sqlx::query_scalar($crate::sql::campaigns::INSERT_DELIVERY)
-                            .bind(r.campaign_id)
-                            .bind(r.customer_id)
-                            .bind(&r.occurrence)
-                            .bind(r.kind.as_str())
-                            .bind(&reserved.via)
-                            .bind(&r.dedup)
-                            .bind(&r.variant)
-                            .bind(&reserved.status)
-                            .bind(&reserved.reason)
-                            .bind(due)
-                            .bind(now)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    if reserved.delivery_id.is_some()
-                        && matches!(reserved.status.as_str(), "queued" | "held")
+                    if matches!(reserved.status.as_str(), "queued" | "held")
                         && let Some(via) = reserved.via.as_deref()
                     {
                         history.push(nunchi_core::contact::Sent {
@@ -352,10 +368,47 @@ macro_rules! impl_campaign_store {
                             dedup: r.dedup.clone(),
                         });
                     }
-                    out[i] = Some(reserved);
+                    out[i] = reserved;
+                    rows.push((i, due));
+                }
+                // Written many rows a statement.
+                for chunk in rows.chunks($crate::sql::campaigns::CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        $crate::sql::campaigns::INSERT_DELIVERIES,
+                    );
+                    qb.push_values(chunk, |mut b, &(i, due)| {
+                        let (r, d) = (&requests[i], &out[i]);
+                        b.push_bind(r.campaign_id)
+                            .push_bind(r.customer_id)
+                            .push_bind(r.occurrence.clone())
+                            .push_bind(r.kind.as_str())
+                            .push_bind(d.via.clone())
+                            .push_bind(r.dedup.clone())
+                            .push_bind(r.variant.clone())
+                            .push_bind(d.status.clone())
+                            .push_bind(d.reason.clone())
+                            .push_bind(due)
+                            .push_bind(0_i64)
+                            .push_bind(now)
+                            .push_bind(now);
+                    });
+                    // Matched back by key: neither backend promises RETURNING's order.
+                    qb.push(" RETURNING id, campaign_id, customer_id, occurrence");
+                    let written: Vec<(i64, Option<i64>, i64, String)> =
+                        qb.build_query_as().fetch_all(&mut *tx).await?;
+                    let ids: std::collections::HashMap<(Option<i64>, i64, String), i64> = written
+                        .into_iter()
+                        .map(|(id, c, cu, o)| ((c, cu, o), id))
+                        .collect();
+                    for &(i, _) in chunk {
+                        let r = &requests[i];
+                        out[i].delivery_id = ids
+                            .get(&(r.campaign_id, r.customer_id, r.occurrence.clone()))
+                            .copied();
+                    }
                 }
                 tx.commit().await?;
-                Ok(out.into_iter().flatten().collect())
+                Ok(out)
             }
 
             async fn contact_history(

@@ -125,8 +125,10 @@ pub async fn run(customers: usize, store_customers: Option<usize>) -> anyhow::Re
         .iter()
         .map(|z| jiff::tz::TimeZone::get(z))
         .collect::<Result<_, _>>()?;
-    let mut policy = Policy::default();
-    policy.min_gap_ms = 4 * 3_600_000;
+    let policy = Policy {
+        min_gap_ms: 4 * 3_600_000,
+        ..Policy::default()
+    };
     let crowd = people(customers, now);
     let started = Instant::now();
     let (sent, held, suppressed) = decide_all(&crowd, &zones, &policy, now);

@@ -427,13 +427,7 @@ async fn still_wanted(
         let consents: Vec<consent::Consent> = customer
             .consents
             .iter()
-            .map(|c| consent::Consent {
-                channel: c.channel,
-                purpose: c.purpose,
-                granted: c.granted,
-                at: nunchi_core::time::Millis(c.at),
-                source: c.source.clone(),
-            })
+            .map(crate::campaigns::consent_of)
             .collect();
         // Night-time was settled when it was reserved; consent is read again now.
         match consent::ad_allowed(

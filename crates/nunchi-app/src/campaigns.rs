@@ -231,21 +231,23 @@ pub fn is_korean(language: Option<&str>, tz: Option<&str>, phone: Option<&str>) 
         || phone.is_some_and(|p| p.starts_with("+82"))
 }
 
+/// A stored consent answer as the rules read it.
+pub fn consent_of(c: &nunchi_store::model::ConsentRow) -> nunchi_core::consent::Consent {
+    nunchi_core::consent::Consent {
+        channel: c.channel,
+        purpose: c.purpose,
+        granted: c.granted,
+        at: Millis(c.at),
+        source: c.source.clone(),
+    }
+}
+
 /// Recipients' facts for the budget's rules, read in bulk.
 pub async fn facts_of(app: &App, ids: &[i64]) -> Result<HashMap<i64, RecipientFacts>> {
     let rows = app.store.recipients(ids).await?;
     let mut consents: HashMap<i64, Vec<nunchi_core::consent::Consent>> = HashMap::new();
     for (id, c) in app.store.consents_of(ids).await? {
-        consents
-            .entry(id)
-            .or_default()
-            .push(nunchi_core::consent::Consent {
-                channel: c.channel,
-                purpose: c.purpose,
-                granted: c.granted,
-                at: Millis(c.at),
-                source: c.source,
-            });
+        consents.entry(id).or_default().push(consent_of(&c));
     }
     Ok(rows
         .into_iter()

@@ -4,15 +4,10 @@
 
 mod support;
 
+use support::nunchi;
+
 use std::path::Path;
 use std::process::Command;
-
-fn nunchi(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_nunchi"))
-        .args(args)
-        .output()
-        .expect("nunchi runs")
-}
 
 fn json(out: std::process::Output) -> serde_json::Value {
     assert!(

@@ -6,27 +6,13 @@
 
 mod support;
 
+use support::{nunchi, stdout};
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-
-fn nunchi(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_nunchi"))
-        .args(args)
-        .output()
-        .expect("nunchi runs")
-}
-
-fn stdout(out: std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
-}
 
 fn lifetimes_available() -> bool {
     let ok = Command::new("python3")

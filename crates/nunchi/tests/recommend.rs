@@ -6,17 +6,12 @@
 
 mod support;
 
+use support::nunchi;
+
 use std::collections::HashMap;
 use std::process::Command;
 
 use serde_json::Value;
-
-fn nunchi(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_nunchi"))
-        .args(args)
-        .output()
-        .expect("nunchi runs")
-}
 
 fn lines(out: std::process::Output) -> Vec<Value> {
     assert!(

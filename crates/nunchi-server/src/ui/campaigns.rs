@@ -597,17 +597,34 @@ struct CsrfOnly {
     csrf: String,
 }
 
+/// Launch or pause from the campaign's page; a refusal shows on the page.
+async fn act(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    id: i64,
+    csrf: &str,
+    launching: bool,
+) -> UiResult {
+    check_form_csrf(auth, csrf)?;
+    let actor = auth.as_actor();
+    let done = if launching {
+        campaigns::launch(state, &actor, id).await
+    } else {
+        campaigns::pause(state, &actor, id).await
+    };
+    match done {
+        Ok(()) => Ok(Redirect::to(&format!("/campaigns/{id}")).into_response()),
+        Err(e) => detail_page(state, auth, id, None, None, Some(e.to_string())).await,
+    }
+}
+
 async fn launch(
     State(state): State<AppState>,
     auth: UiNeed<perm::CampaignsManage>,
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> UiResult {
-    check_form_csrf(&auth, &f.csrf)?;
-    match campaigns::launch(&state, &auth.as_actor(), id).await {
-        Ok(()) => Ok(Redirect::to(&format!("/campaigns/{id}")).into_response()),
-        Err(e) => detail_page(&state, &auth, id, None, None, Some(e.to_string())).await,
-    }
+    act(&state, &auth, id, &f.csrf, true).await
 }
 
 async fn pause(
@@ -616,11 +633,7 @@ async fn pause(
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> UiResult {
-    check_form_csrf(&auth, &f.csrf)?;
-    match campaigns::pause(&state, &auth.as_actor(), id).await {
-        Ok(()) => Ok(Redirect::to(&format!("/campaigns/{id}")).into_response()),
-        Err(e) => detail_page(&state, &auth, id, None, None, Some(e.to_string())).await,
-    }
+    act(&state, &auth, id, &f.csrf, false).await
 }
 
 /// The contact-policy form: caps as rows of repeated fields, then the rest.

@@ -23,3 +23,23 @@ pub fn script(name: &str) -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+/// Runs the built binary with these arguments.
+#[allow(dead_code)] // Not every test binary runs the command with arguments only.
+pub fn nunchi(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nunchi"))
+        .args(args)
+        .output()
+        .expect("nunchi runs")
+}
+
+/// What a successful run printed; a failed one fails the test with its error output.
+#[allow(dead_code)] // Not every test binary reads output this way.
+pub fn stdout(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}

@@ -265,6 +265,10 @@ pub async fn facts_of(app: &App, ids: &[i64]) -> Result<HashMap<i64, RecipientFa
                 ),
                 tz,
                 consents: consents.remove(&r.id).unwrap_or_default(),
+                preferred: r
+                    .preferred_channel
+                    .as_deref()
+                    .and_then(|c| nunchi_core::consent::ContactChannel::parse(c).ok()),
             };
             (r.id, facts)
         })
@@ -354,7 +358,7 @@ pub async fn impact(app: &App, actor: &Actor, id: i64, lang: &str) -> Result<Imp
             };
             let mut first: Option<contact::Suppression> = None;
             let mut decided = false;
-            for &via in &request.channels {
+            for via in f.channel_order(&request.channels) {
                 let candidate = Candidate {
                     kind: request.kind,
                     via,

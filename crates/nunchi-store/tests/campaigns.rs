@@ -54,6 +54,7 @@ fn facts_at(tz: &str, at: Option<i64>) -> RecipientFacts {
             at: Millis(at - 86_400_000),
             source: "test".into(),
         }],
+        preferred: None,
     }
 }
 
@@ -245,4 +246,47 @@ each_backend!(night_ads_wait_for_eight_in_the_customers_zone, |s| {
         .await
         .unwrap();
     assert_eq!(out[0].status, "suppressed");
+});
+
+each_backend!(the_preferred_channel_goes_first_when_consented, |s| {
+    let c = person(&*s, "선호").await;
+    let id = campaign(&*s, "prefer").await;
+    let now = nunchi_core::clock::SystemClock.now_ms();
+    let mut facts = facts("UTC");
+    facts.consents.push(Consent {
+        channel: ContactChannel::Sms,
+        purpose: Purpose::Marketing,
+        granted: true,
+        at: Millis(now - 86_400_000),
+        source: "test".into(),
+    });
+    facts.preferred = Some(ContactChannel::Sms);
+    let both = DeliveryRequest {
+        channels: vec![Via::Email, Via::Sms],
+        ..request(id, c, "once", now)
+    };
+    let out = s
+        .reserve_deliveries(
+            &policy(),
+            std::slice::from_ref(&both),
+            &[(c, facts.clone())].into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out[0].via.as_deref(),
+        Some("sms"),
+        "preferred and consented"
+    );
+    // Preferred but not consented: the campaign's order decides.
+    facts.consents.retain(|k| k.channel != ContactChannel::Sms);
+    let other = DeliveryRequest {
+        occurrence: "again".into(),
+        ..both
+    };
+    let out = s
+        .reserve_deliveries(&policy(), &[other], &[(c, facts)].into())
+        .await
+        .unwrap();
+    assert_eq!(out[0].via.as_deref(), Some("email"));
 });

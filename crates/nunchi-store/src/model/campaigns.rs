@@ -98,6 +98,18 @@ pub struct RecipientFacts {
     pub tz: jiff::tz::TimeZone,
     pub korean: bool,
     pub consents: Vec<Consent>,
+    /// The channel the customer prefers: tried first among the campaign's channels.
+    pub preferred: Option<nunchi_core::consent::ContactChannel>,
+}
+
+impl RecipientFacts {
+    /// The channels to try for this customer: their preferred one first, then the
+    /// campaign's order.
+    pub fn channel_order(&self, channels: &[Via]) -> Vec<Via> {
+        let mut out = channels.to_vec();
+        out.sort_by_key(|v| Some(v.consent_channel()) != self.preferred);
+        out
+    }
 }
 
 /// What a reservation did with one request.

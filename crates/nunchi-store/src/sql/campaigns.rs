@@ -137,7 +137,7 @@ pub(crate) fn decide(
         history,
     };
     let mut first_refusal: Option<(Via, &'static str)> = None;
-    for &via in &request.channels {
+    for via in facts.channel_order(&request.channels) {
         let candidate = Candidate {
             kind: request.kind,
             via,

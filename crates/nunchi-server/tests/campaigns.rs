@@ -429,4 +429,42 @@ async fn night_ads_wait_for_eight_in_the_customers_zone() {
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("campaign-report"));
+
+    // The contact-policy page saves caps posted as repeated rows (an empty one removed).
+    let form = format!(
+        "csrf={}&cap_kind=marketing&cap_channel=&cap_max=2&cap_period=week\
+         &cap_kind=&cap_channel=sms&cap_max=&cap_period=day\
+         &cap_kind=survey&cap_channel=email&cap_max=1&cap_period=month\
+         &min_gap_minutes=30&quiet_from=22&quiet_to=9&night=skip&korean_law=on\
+         &dedup_hours=24&brand_name=%ED%95%98%EB%8A%98%EA%B2%B0&brand_contact=02-123-4567",
+        app.csrf(Role::Manager)
+    );
+    let saved = app
+        .page(Role::Manager, "POST", "/contact-policy", Some(&form))
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let policy = app
+        .api(Some(Role::Manager), "GET", "/api/v1/contact-policy", None)
+        .await
+        .json();
+    assert_eq!(policy["caps"].as_array().unwrap().len(), 2, "{policy}");
+    assert_eq!(policy["caps"][1]["kind"], "survey");
+    assert_eq!(policy["caps"][1]["channel"], "email");
+    assert_eq!(policy["quiet_hours"], json!([22, 9]));
+    assert_eq!(policy["night"], "skip");
+    let refused = app
+        .page(
+            Role::Manager,
+            "POST",
+            "/contact-policy",
+            Some(&format!(
+                "csrf={}&cap_max=0&cap_period=day&night=hold&dedup_hours=1&brand_name=x",
+                app.csrf(Role::Manager)
+            )),
+        )
+        .await;
+    assert!(
+        refused.text().contains("policy-error"),
+        "a cap of 0 is refused"
+    );
 }

@@ -209,14 +209,15 @@ pub async fn audience(app: &App, c: &Campaign) -> Result<Vec<i64>> {
         Some(s) => Ok(app.store.segment_member_ids(s).await?),
         None => {
             let mut ids = Vec::new();
-            let mut after = 0;
             loop {
-                let page = app.store.customers_page(after, 1_000).await?;
-                let Some(last) = page.last().map(|c| c.row.id) else {
+                let page = app
+                    .store
+                    .live_customer_ids(ids.last().copied().unwrap_or(0), 10_000)
+                    .await?;
+                if page.is_empty() {
                     break;
-                };
-                ids.extend(page.iter().map(|c| c.row.id));
-                after = last;
+                }
+                ids.extend(page);
             }
             Ok(ids)
         }

@@ -58,6 +58,8 @@ pub trait CampaignStore: Send + Sync {
     ) -> StoreResult<Vec<SegmentChange>>;
     /// Every delivery of a campaign, oldest first.
     async fn campaign_deliveries(&self, campaign_id: i64) -> StoreResult<Vec<Delivery>>;
+    /// Live customers' ids after `after_id`, in id order, at most `limit`.
+    async fn live_customer_ids(&self, after_id: i64, limit: i64) -> StoreResult<Vec<i64>>;
     /// Live (not merged, not erased) customers among these ids, with their first e-mail
     /// address and phone number.
     async fn recipients(&self, customer_ids: &[i64]) -> StoreResult<Vec<RecipientRow>>;

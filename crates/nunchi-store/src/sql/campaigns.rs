@@ -43,15 +43,18 @@ pub(crate) const EXISTING: &str = "
 
 /// Deliveries that reached or will reach a customer count against the budget; failed,
 /// suppressed and held-out ones do not.
+///
+/// Read by customer only, the status judged in code (`histories`): a filter on the
+/// status lets SQLite pick the status index and scan every queued row for each chunk.
 pub(crate) const HISTORY: &str = "
-    SELECT customer_id, COALESCE(sent_at, due_at), kind, via, dedup FROM deliveries
-    WHERE status IN ('queued', 'held', 'sent', 'delivered') AND via IS NOT NULL
-    AND customer_id IN (";
+    SELECT customer_id, COALESCE(sent_at, due_at), kind, via, dedup, status FROM deliveries
+    WHERE customer_id IN (";
 
-/// Survey e-mails count as survey messages.
+/// Survey e-mails count as survey messages once sent (a widget's showing is no message).
 pub(crate) const SURVEY_HISTORY: &str = "
-    SELECT customer_id, COALESCE(decided_at, due_at), 'survey', 'email', NULL FROM survey_contacts
-    WHERE status = 'sent' AND channel = 'email' AND customer_id IN (";
+    SELECT customer_id, COALESCE(decided_at, due_at), 'survey', 'email', NULL,
+    CASE WHEN status = 'sent' AND channel = 'email' THEN 'sent' ELSE 'not_sent' END
+    FROM survey_contacts WHERE customer_id IN (";
 
 pub(crate) const DUE: &str = "
     SELECT * FROM deliveries WHERE status IN ('queued', 'held') AND due_at <= $1
@@ -84,6 +87,10 @@ pub(crate) const CHANGES_SINCE: &str = "
     SELECT customer_id, entered, at, reason FROM segment_changes
     WHERE segment_id = $1 AND at >= $2 ORDER BY at, id LIMIT $3";
 
+pub(crate) const LIVE_IDS: &str = "
+    SELECT id FROM customers WHERE merged_into IS NULL AND erased_at IS NULL AND id > $1
+    ORDER BY id LIMIT $2";
+
 pub(crate) const RECIPIENTS: &str = "
     SELECT c.id, c.name, c.language, c.time_zone, c.preferred_channel,
     (SELECT MIN(i.value) FROM customer_identities i WHERE i.customer_id = c.id
@@ -97,13 +104,20 @@ pub(crate) const CONSENTS_OF: &str = "
     WHERE customer_id IN (";
 
 /// A history row as read: customer, moment, kind, channel, de-duplication key.
-pub(crate) type HistoryRow = (i64, i64, String, String, Option<String>);
+pub(crate) type HistoryRow = (i64, i64, String, Option<String>, Option<String>, String);
+
+/// Statuses of a delivery that reached, or will reach, the customer (a survey e-mail
+/// reads `sent` once sent).
+const COUNTED: [&str; 4] = ["queued", "held", "sent", "delivered"];
 
 /// Folds history rows into each customer's sends (rows naming an unknown kind or channel
 /// are read as marketing e-mail, the strictest reading).
 pub(crate) fn histories(rows: Vec<HistoryRow>) -> HashMap<i64, Vec<Sent>> {
     let mut out: HashMap<i64, Vec<Sent>> = HashMap::new();
-    for (customer, at, kind, via, dedup) in rows {
+    for (customer, at, kind, via, dedup, status) in rows {
+        let Some(via) = via.filter(|_| COUNTED.contains(&status.as_str())) else {
+            continue;
+        };
         out.entry(customer).or_default().push(Sent {
             at: Millis(at),
             kind: MessageKind::parse(&kind).unwrap_or(MessageKind::Marketing),
@@ -393,7 +407,9 @@ macro_rules! impl_campaign_store {
                             .push_bind(now);
                     });
                     // Matched back by key: neither backend promises RETURNING's order.
-                    qb.push(" RETURNING id, campaign_id, customer_id, occurrence");
+                    qb.push(
+                        " RETURNING id, campaign_id, customer_id, occurrence",
+                    );
                     let written: Vec<(i64, Option<i64>, i64, String)> =
                         qb.build_query_as().fetch_all(&mut *tx).await?;
                     let ids: std::collections::HashMap<(Option<i64>, i64, String), i64> = written
@@ -486,6 +502,18 @@ macro_rules! impl_campaign_store {
             ) -> $crate::StoreResult<Vec<$crate::model::Delivery>> {
                 Ok(sqlx::query_as($crate::sql::campaigns::OF_CUSTOMER)
                     .bind(customer_id)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?)
+            }
+
+            async fn live_customer_ids(
+                &self,
+                after_id: i64,
+                limit: i64,
+            ) -> $crate::StoreResult<Vec<i64>> {
+                Ok(sqlx::query_scalar($crate::sql::campaigns::LIVE_IDS)
+                    .bind(after_id)
                     .bind(limit)
                     .fetch_all(&self.read)
                     .await?)

@@ -1,7 +1,8 @@
 """A real SMTP server on loopback for the e-mail tests (aiosmtpd from PyPI).
 
 Usage: smtp_sink.py DIR — stores every message it receives as DIR/NNNN.eml (the
-envelope's recipients, the decoded subject and the decoded text part, so tests can read
+envelope's recipients, the decoded subject, the threading and List-Unsubscribe headers
+and the decoded text part, so tests can read
 them whatever transfer encoding the sender chose, and one `X-Attachment: NAME; TYPE;
 SHA-256` line per attached file and an `X-Html:` line holding the HTML part on one line,
 decoded by Python's own MIME parser) and prints the port it listens on, then

@@ -11,7 +11,7 @@ use std::time::Duration;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use nunchi_core::calendar::lunar;
-use nunchi_core::consent::{self, AdBlock, Purpose};
+use nunchi_core::consent::{self, Purpose};
 use nunchi_core::contact::{MessageKind, Via};
 use nunchi_core::identity::IdentityKind;
 use nunchi_store::model::{Campaign, Customer, Delivery, DeliveryRequest};
@@ -117,13 +117,21 @@ fn link_token(secret: &str, delivery_id: i64) -> String {
     crate::secret::hash(&format!("{secret}:unsubscribe:{delivery_id}"))[..32].to_string()
 }
 
-/// The one-click unsubscribe URL of a delivery.
-pub async fn unsubscribe_url(app: &App, delivery_id: i64) -> Result<String> {
-    let token = link_token(&link_secret(app).await?, delivery_id);
-    Ok(format!(
-        "{}/unsubscribe/{delivery_id}/{token}",
-        app.config.public_url.trim_end_matches('/')
-    ))
+/// The one-click unsubscribe URL of a delivery, signed with the round's `secret`.
+fn unsubscribe_url(app: &App, secret: &str, delivery_id: i64) -> String {
+    format!(
+        "{}/unsubscribe/{delivery_id}/{}",
+        app.config.public_url.trim_end_matches('/'),
+        link_token(secret, delivery_id)
+    )
+}
+
+/// What a sending round reads once: the sender's identity, the link key, and each
+/// campaign met with its parsed parts.
+struct Sending {
+    brand: contact_policy::Loaded,
+    secret: String,
+    campaigns: HashMap<i64, crate::campaigns::CampaignView>,
 }
 
 /// The delivery an unsubscribe link names, when its token is right.
@@ -348,23 +356,19 @@ async fn fire_calendar(app: &App, c: &Campaign, trigger: &Trigger) -> Result<()>
     let mut requests = Vec::new();
     for chunk in ids.chunks(1_000) {
         let facts = facts_of(app, chunk).await?;
+        let mut life: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        if needs_life_events {
+            for (id, kind, date) in app.store.life_events_of(chunk).await? {
+                life.entry(id).or_default().push((kind, date));
+            }
+        }
         for &id in chunk {
             let Some(f) = facts.get(&id) else { continue };
             let here = jiff::Timestamp::from_millisecond(now)
                 .map_err(|e| Error::Internal(e.into()))?
                 .to_zoned(f.tz.clone());
-            let life: Vec<(String, String)> = if needs_life_events {
-                app.store
-                    .customer(id)
-                    .await?
-                    .life_events
-                    .iter()
-                    .map(|e| (e.kind.as_str().to_string(), e.date.clone()))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            if let Some((key, hour)) = fires_today(trigger, here.date(), &life) {
+            let theirs = life.get(&id).map_or(&[][..], Vec::as_slice);
+            if let Some((key, hour)) = fires_today(trigger, here.date(), theirs) {
                 let due = here
                     .date()
                     .at(hour as i8, 0, 0, 0)
@@ -413,10 +417,11 @@ pub async fn fire_triggers(app: &App) -> Result<()> {
 /// or did the exit event after the one that triggered it.
 async fn still_wanted(
     app: &App,
-    c: &Campaign,
+    view: &crate::campaigns::CampaignView,
     d: &Delivery,
     customer: &Customer,
 ) -> Result<Option<&'static str>> {
+    let c = &view.campaign;
     if customer.row.erased_at.is_some() || customer.row.merged_into.is_some() {
         return Ok(Some("no_customer"));
     }
@@ -429,19 +434,17 @@ async fn still_wanted(
             .iter()
             .map(crate::campaigns::consent_of)
             .collect();
+        let korean = crate::campaigns::is_korean(
+            customer.row.language.as_deref(),
+            customer.row.time_zone.as_deref(),
+            customer.identity(IdentityKind::Phone),
+        );
         // Night-time was settled when it was reserved; consent is read again now.
-        match consent::ad_allowed(
-            &consents,
-            via.consent_channel(),
-            nunchi_core::time::Millis(app.now()),
-            &jiff::tz::TimeZone::UTC,
-        ) {
-            Err(AdBlock::NoConsent) => return Ok(Some("no_consent")),
-            Err(AdBlock::ConsentExpired) => return Ok(Some("consent_expired")),
-            _ => {}
+        let now = nunchi_core::time::Millis(app.now());
+        if let Some(why) = nunchi_core::contact::ad_consent(&consents, via, now, korean) {
+            return Ok(Some(why.code()));
         }
     }
-    let view = view_of(c.clone(), None)?;
     if let Trigger::Event {
         unless: Some(unless),
         ..
@@ -464,24 +467,28 @@ async fn still_wanted(
 /// Sends one delivery through its channel.
 async fn send_one(
     app: &App,
-    c: &Campaign,
+    round: &Sending,
+    view: &crate::campaigns::CampaignView,
     d: &Delivery,
     customer: &Customer,
 ) -> anyhow::Result<()> {
-    let view = view_of(c.clone(), None)?;
+    let c = &view.campaign;
     let lang = customer.row.language.as_deref().unwrap_or("ko");
     let (_, t) = view
         .templates
         .pick(lang)
         .ok_or_else(|| anyhow::anyhow!("the campaign has no message"))?;
-    let brand = contact_policy::load(app).await?;
     let ad = c.message_kind == MessageKind::Marketing.as_str();
-    let link = if ad {
-        Some(unsubscribe_url(app, d.id).await?)
-    } else {
-        None
-    };
-    let values = Values::load(app, customer, &t.subject, &t.body, &brand, link.clone()).await?;
+    let link = ad.then(|| unsubscribe_url(app, &round.secret, d.id));
+    let values = Values::load(
+        app,
+        customer,
+        &t.subject,
+        &t.body,
+        &round.brand,
+        link.clone(),
+    )
+    .await?;
     let subject = campaign_spec::render(&t.subject, &|f| values.get(f));
     let body = campaign_spec::render(&t.body, &|f| values.get(f));
     let via = d
@@ -565,21 +572,28 @@ pub async fn send_due(app: &App) -> Result<bool> {
     let now = app.now();
     let due = app.store.due_deliveries(now, SEND_BATCH).await?;
     let full = due.len() as i64 == SEND_BATCH;
-    let mut campaigns: HashMap<i64, Campaign> = HashMap::new();
+    if due.is_empty() {
+        return Ok(false);
+    }
+    let mut round = Sending {
+        brand: contact_policy::load(app).await?,
+        secret: link_secret(app).await?,
+        campaigns: HashMap::new(),
+    };
     for d in due {
         let Some(cid) = d.campaign_id else { continue };
-        if let std::collections::hash_map::Entry::Vacant(v) = campaigns.entry(cid) {
-            v.insert(app.store.campaign(cid).await?);
+        if let std::collections::hash_map::Entry::Vacant(v) = round.campaigns.entry(cid) {
+            v.insert(view_of(app.store.campaign(cid).await?, None)?);
         }
-        let c = &campaigns[&cid];
+        let view = &round.campaigns[&cid];
         let customer = app.store.customer(d.customer_id).await?;
-        if let Some(reason) = still_wanted(app, c, &d, &customer).await? {
+        if let Some(reason) = still_wanted(app, view, &d, &customer).await? {
             app.store
                 .settle_delivery(d.id, "suppressed", Some(reason), None)
                 .await?;
             continue;
         }
-        match send_one(app, c, &d, &customer).await {
+        match send_one(app, &round, view, &d, &customer).await {
             Ok(()) => app.store.settle_delivery(d.id, "sent", None, None).await?,
             Err(e) if d.attempts + 1 < SEND_ATTEMPTS => {
                 let retry = now + crate::jobs::backoff_ms(d.attempts + 1);

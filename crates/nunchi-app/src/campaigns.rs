@@ -357,31 +357,22 @@ pub async fn impact(app: &App, actor: &Actor, id: i64, lang: &str) -> Result<Imp
                 consents: &f.consents,
                 history: history.get(&customer).map_or(&[][..], Vec::as_slice),
             };
-            let mut first: Option<contact::Suppression> = None;
-            let mut decided = false;
-            for via in f.channel_order(&request.channels) {
-                let candidate = Candidate {
-                    kind: request.kind,
-                    via,
-                    dedup: request.dedup.clone(),
-                    priority: request.priority,
-                };
-                match contact::decide(&policy, &r, &candidate, Millis(now)) {
-                    Decision::Send => out.would_send += 1,
-                    Decision::Hold { .. } => out.held += 1,
-                    Decision::Suppress(why) => {
-                        first.get_or_insert(why);
-                        continue;
-                    }
+            let candidate = Candidate {
+                kind: request.kind,
+                via: contact::Via::Email,
+                dedup: request.dedup.clone(),
+                priority: request.priority,
+            };
+            let channels = f.channel_order(&request.channels);
+            match contact::decide_channels(&policy, &r, &candidate, &channels, Millis(now)).1 {
+                Decision::Send => out.would_send += 1,
+                Decision::Hold { .. } => out.held += 1,
+                Decision::Suppress(why) => {
+                    let entry = reasons
+                        .entry(why.code().to_string())
+                        .or_insert((0, why.explain(lang)));
+                    entry.0 += 1;
                 }
-                decided = true;
-                break;
-            }
-            if !decided && let Some(why) = first {
-                let entry = reasons
-                    .entry(why.code().to_string())
-                    .or_insert((0, why.explain(lang)));
-                entry.0 += 1;
             }
         }
     }

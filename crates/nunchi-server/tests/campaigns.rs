@@ -468,3 +468,57 @@ async fn night_ads_wait_for_eight_in_the_customers_zone() {
         "a cap of 0 is refused"
     );
 }
+
+#[tokio::test]
+async fn an_anniversary_fires_thirty_days_ahead_for_those_who_have_one() {
+    // 21 May 2030 at noon in Seoul: 30 days before a 20 June anniversary.
+    let clock = Arc::new(nunchi_app::TestClock::at(
+        nunchi_core::time::Millis::parse("2030-05-21T12:00:00+09:00")
+            .unwrap()
+            .0,
+    ));
+    let app = TestApp::with_clock(clock).await;
+    let married = app
+        .customer(
+            json!({"name": "기념", "email": "m@example.com", "language": "ko",
+                         "life_events": [{"kind": "wedding_anniversary", "date": "2015-06-20"}]}),
+        )
+        .await;
+    app.customer(
+        json!({"name": "다른날", "email": "o@example.com", "language": "ko",
+                        "life_events": [{"kind": "wedding_anniversary", "date": "2015-06-21"}]}),
+    )
+    .await;
+    let id = campaign(
+        &app,
+        json!({
+            "name": "Anniversary",
+            "message_kind": "service",
+            "trigger": {"type": "life_event", "kind": "wedding_anniversary", "days_before": 30, "hour": 10},
+            "channels": "email",
+            "templates": {"ko": {"body": "{{name}}님, 곧 결혼기념일이에요."}}
+        }),
+    )
+    .await;
+    launch(&app, id).await;
+    nunchi_app::campaign_run::fire_triggers(&app.state)
+        .await
+        .unwrap();
+    let log = app
+        .api(
+            Some(Role::Manager),
+            "GET",
+            &format!("/api/v1/customers/{married}/deliveries"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log[0]["occurrence"], "2030-06-20");
+    assert_eq!(count(&report(&app, id).await, "queued", None), 1);
+    // Fired again the same day: nothing more.
+    nunchi_app::campaign_run::fire_triggers(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(count(&report(&app, id).await, "queued", None), 1);
+}

@@ -63,6 +63,9 @@ pub trait CampaignStore: Send + Sync {
     /// Live (not merged, not erased) customers among these ids, with their first e-mail
     /// address and phone number.
     async fn recipients(&self, customer_ids: &[i64]) -> StoreResult<Vec<RecipientRow>>;
+    /// These customers' life events: (customer, kind, `YYYY-MM-DD`).
+    async fn life_events_of(&self, customer_ids: &[i64])
+    -> StoreResult<Vec<(i64, String, String)>>;
     /// Every recorded consent answer of these customers, oldest first.
     async fn consents_of(&self, customer_ids: &[i64]) -> StoreResult<Vec<(i64, ConsentRow)>>;
 }

@@ -11,8 +11,6 @@ use crate::time::Millis;
 
 /// Kakao's no-ads window for brand messages, local hours `[20, 8)`.
 const KAKAO_NIGHT: (u8, u8) = (20, 8);
-/// The law's night, local hours `[21, 8)`.
-const NIGHT: (u8, u8) = (21, 8);
 
 fn hold_or_skip(policy: &Policy, r: &Recipient<'_>, now: Millis, why: Suppression) -> Decision {
     match policy.night {
@@ -55,7 +53,6 @@ pub fn decide(
             return Some(Decision::Suppress(Suppression::ConsentExpired));
         }
         Err(AdBlock::NightTimeWithoutConsent) => {
-            debug_assert!(in_hours(hour, NIGHT));
             return Some(hold_or_skip(
                 policy,
                 r,

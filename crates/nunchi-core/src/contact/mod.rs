@@ -53,39 +53,18 @@ impl Via {
     }
 }
 
-/// The calendar span a cap counts over, in the customer's time zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    Day,
-    /// Monday to Sunday.
-    Week,
-    Month,
-    Lifetime,
+crate::named_enum! {
+    /// The calendar span a cap counts over, in the customer's time zone (a week runs
+    /// Monday to Sunday).
+    pub enum Period("period") {
+        Day = "day",
+        Week = "week",
+        Month = "month",
+        Lifetime = "lifetime",
+    }
 }
 
 impl Period {
-    pub fn parse(s: &str) -> crate::CoreResult<Self> {
-        match s.trim() {
-            "day" => Ok(Self::Day),
-            "week" => Ok(Self::Week),
-            "month" => Ok(Self::Month),
-            "lifetime" => Ok(Self::Lifetime),
-            _ => Err(crate::CoreError::new(
-                "period",
-                format!("unknown period {s:?}; use day, week, month or lifetime"),
-            )),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Day => "day",
-            Self::Week => "week",
-            Self::Month => "month",
-            Self::Lifetime => "lifetime",
-        }
-    }
-
     /// The first local day of the period holding `day` (None for a lifetime).
     fn start(self, day: Date) -> Option<Date> {
         match self {
@@ -220,6 +199,8 @@ pub enum Suppression {
     KakaoBrandDaily,
     /// Kakao: no 친구톡/브랜드 메시지 ads from 20:00 to 08:00.
     KakaoNight,
+    /// The campaign names no channel to try.
+    NoChannel,
 }
 
 impl Suppression {
@@ -235,7 +216,29 @@ impl Suppression {
             Self::AdOverAlimtalk => "ad_over_alimtalk",
             Self::KakaoBrandDaily => "kakao_brand_daily",
             Self::KakaoNight => "kakao_night",
+            Self::NoChannel => "no_channel",
         }
+    }
+
+    /// A stored code explained without its numbers (a cap's reads "capped"); `None` for a
+    /// code this type does not make.
+    pub fn explain_code(code: &str, lang: &str) -> Option<String> {
+        const PLAIN: [Suppression; 10] = [
+            Suppression::NoConsent,
+            Suppression::ConsentExpired,
+            Suppression::NightWithoutConsent,
+            Suppression::QuietHours,
+            Suppression::TooSoon,
+            Suppression::Duplicate,
+            Suppression::AdOverAlimtalk,
+            Suppression::KakaoBrandDaily,
+            Suppression::KakaoNight,
+            Suppression::NoChannel,
+        ];
+        PLAIN
+            .iter()
+            .find(|s| s.code() == code)
+            .map(|s| s.explain(lang))
     }
 
     /// "not sent: 3 marketing messages this week", in Korean or English.
@@ -316,6 +319,7 @@ impl Suppression {
                 "not sent: Kakao ads may not go out 20:00–08:00",
                 "미발송: 카카오 광고는 20시~08시 발송 불가",
             ),
+            Self::NoChannel => s("not sent: no channel to try", "미발송: 시도할 채널 없음"),
         }
     }
 }
@@ -364,15 +368,29 @@ pub fn in_hours(hour: i8, (from, to): (u8, u8)) -> bool {
     }
 }
 
-/// Whether the latest advertising answer for a channel is a yes.
-fn has_ad_consent(consents: &[Consent], via: Via) -> bool {
-    consents
+/// Whether an ad may go on a channel as far as consent goes: the latest answer must be a
+/// yes, and for a Korean customer no older than two years (§50 ⑧). Checked again at send
+/// time, so an opt-out after a message was reserved still stops it.
+pub fn ad_consent(
+    consents: &[Consent],
+    via: Via,
+    now: Millis,
+    korean: bool,
+) -> Option<Suppression> {
+    let latest = consents
         .iter()
         .filter(|c| {
             c.channel == via.consent_channel() && c.purpose == crate::consent::Purpose::Marketing
         })
         .max_by_key(|c| c.at)
-        .is_some_and(|c| c.granted)
+        .filter(|c| c.granted);
+    match latest {
+        None => Some(Suppression::NoConsent),
+        Some(c) if korean && now.0 - c.at.0 > crate::consent::RECONFIRM_AFTER_MS => {
+            Some(Suppression::ConsentExpired)
+        }
+        Some(_) => None,
+    }
 }
 
 /// Decides one message for one customer now. The budget rules (caps, gap,
@@ -390,8 +408,10 @@ pub fn decide(policy: &Policy, r: &Recipient<'_>, msg: &Candidate, now: Millis) 
     }
     // Advertising needs the customer's prior consent on the channel wherever they live;
     // Korean law adds re-confirmation and night-time rules above.
-    if msg.kind == MessageKind::Marketing && !has_ad_consent(r.consents, msg.via) {
-        return Decision::Suppress(Suppression::NoConsent);
+    if msg.kind == MessageKind::Marketing
+        && let Some(why) = ad_consent(r.consents, msg.via, now, policy.korean_law && r.korean)
+    {
+        return Decision::Suppress(why);
     }
     if let Some(quiet) = policy.quiet_hours
         && in_hours(local(now, r.tz).hour(), quiet)
@@ -440,21 +460,28 @@ pub fn decide(policy: &Policy, r: &Recipient<'_>, msg: &Candidate, now: Millis) 
     Decision::Send
 }
 
-/// Decides several messages competing for one customer at the same moment: the highest
-/// priority first, then first come (their order here), each one sent counting against
-/// the next — so three overlapping campaigns sharing a key send one message, and the
-/// last slot of a cap goes to the most important.
+/// The order several requests competing for one customer are decided in: the highest
+/// priority first, then first come (their order here).
+pub fn priority_order(priorities: &[i32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..priorities.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(priorities[i]), i));
+    order
+}
+
+/// Decides several messages competing for one customer at the same moment in
+/// `priority_order`, each one sent counting against the next — so three overlapping
+/// campaigns sharing a key send one message, and the last slot of a cap goes to the most
+/// important.
 pub fn decide_all(
     policy: &Policy,
     r: &Recipient<'_>,
     msgs: &[Candidate],
     now: Millis,
 ) -> Vec<Decision> {
-    let mut order: Vec<usize> = (0..msgs.len()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(msgs[i].priority), i));
+    let priorities: Vec<i32> = msgs.iter().map(|m| m.priority).collect();
     let mut history = r.history.to_vec();
     let mut out = vec![Decision::Send; msgs.len()];
-    for i in order {
+    for i in priority_order(&priorities) {
         let here = Recipient {
             history: &history,
             ..*r
@@ -471,6 +498,30 @@ pub fn decide_all(
         out[i] = d;
     }
     out
+}
+
+/// One message tried on its channels in order (its own `via` is replaced by each): the first the rules let through (sent or
+/// held) with its channel, or, when every one refuses, the first channel's refusal.
+pub fn decide_channels(
+    policy: &Policy,
+    r: &Recipient<'_>,
+    msg: &Candidate,
+    channels: &[Via],
+    now: Millis,
+) -> (Option<Via>, Decision) {
+    let mut first_refusal = None;
+    for &via in channels {
+        let d = decide(policy, r, &Candidate { via, ..msg.clone() }, now);
+        if matches!(d, Decision::Suppress(_)) {
+            first_refusal.get_or_insert((via, d));
+        } else {
+            return (Some(via), d);
+        }
+    }
+    match first_refusal {
+        Some((via, d)) => (Some(via), d),
+        None => (None, Decision::Suppress(Suppression::NoChannel)),
+    }
 }
 
 #[cfg(test)]

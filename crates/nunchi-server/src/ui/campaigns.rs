@@ -403,22 +403,7 @@ struct Shown {
 /// A stored suppression code in the reader's language (the code itself when unknown:
 /// `exit_condition`, `no_customer`).
 pub(crate) fn explain_reason(code: &str, lang: &str) -> String {
-    use nunchi_core::contact::Suppression as S;
-    let known = [
-        S::NoConsent,
-        S::ConsentExpired,
-        S::NightWithoutConsent,
-        S::QuietHours,
-        S::TooSoon,
-        S::Duplicate,
-        S::AdOverAlimtalk,
-        S::KakaoBrandDaily,
-        S::KakaoNight,
-    ];
-    known
-        .iter()
-        .find(|s| s.code() == code)
-        .map(|s| s.explain(lang))
+    nunchi_core::contact::Suppression::explain_code(code, lang)
         .unwrap_or_else(|| code.replace('_', " "))
 }
 

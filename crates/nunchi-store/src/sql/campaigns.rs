@@ -99,6 +99,9 @@ pub(crate) const RECIPIENTS: &str = "
     AND i.kind = 'phone') AS phone
     FROM customers c WHERE c.merged_into IS NULL AND c.erased_at IS NULL AND c.id IN (";
 
+pub(crate) const LIFE_EVENTS_OF: &str = "
+    SELECT customer_id, kind, date FROM life_events WHERE customer_id IN (";
+
 pub(crate) const CONSENTS_OF: &str = "
     SELECT customer_id, channel, purpose, granted, at, source FROM consents
     WHERE customer_id IN (";
@@ -150,26 +153,18 @@ pub(crate) fn decide(
         consents: &facts.consents,
         history,
     };
-    let mut first_refusal: Option<(Via, &'static str)> = None;
-    for via in facts.channel_order(&request.channels) {
-        let candidate = Candidate {
-            kind: request.kind,
-            via,
-            dedup: request.dedup.clone(),
-            priority: request.priority,
-        };
-        match contact::decide(policy, &recipient, &candidate, Millis(due)) {
-            Decision::Send => return (reserved("queued", Some(via), None), due),
-            Decision::Hold { until, why } => {
-                return (reserved("held", Some(via), Some(why.code())), until.0);
-            }
-            Decision::Suppress(why) => {
-                first_refusal.get_or_insert((via, why.code()));
-            }
-        }
+    let candidate = Candidate {
+        kind: request.kind,
+        via: Via::Email,
+        dedup: request.dedup.clone(),
+        priority: request.priority,
+    };
+    let channels = facts.channel_order(&request.channels);
+    match contact::decide_channels(policy, &recipient, &candidate, &channels, Millis(due)) {
+        (via, Decision::Send) => (reserved("queued", via, None), due),
+        (via, Decision::Hold { until, why }) => (reserved("held", via, Some(why.code())), until.0),
+        (via, Decision::Suppress(why)) => (reserved("suppressed", via, Some(why.code())), due),
     }
-    let (via, code) = first_refusal.map_or((None, "no_channel"), |(v, c)| (Some(v), c));
-    (reserved("suppressed", via, Some(code)), due)
 }
 
 fn reserved(status: &str, via: Option<Via>, reason: Option<&str>) -> Reserved {
@@ -345,8 +340,7 @@ macro_rules! impl_campaign_store {
                 }
                 // The most important request of a customer decides first; equal ones go
                 // in the order given. A request repeated within the batch counts once.
-                let mut order: Vec<usize> = (0..requests.len()).collect();
-                order.sort_by_key(|&i| (std::cmp::Reverse(requests[i].priority), i));
+                let priorities: Vec<i32> = requests.iter().map(|r| r.priority).collect();
                 let mut out: Vec<$crate::model::Reserved> = requests
                     .iter()
                     .map(|_| $crate::model::Reserved {
@@ -357,7 +351,7 @@ macro_rules! impl_campaign_store {
                     })
                     .collect();
                 let mut rows: Vec<(usize, i64)> = Vec::new();
-                for i in order {
+                for i in nunchi_core::contact::priority_order(&priorities) {
                     let r = &requests[i];
                     if !existing.insert((r.campaign_id, r.customer_id, r.occurrence.clone())) {
                         out[i].status = "exists".into();
@@ -537,6 +531,25 @@ macro_rules! impl_campaign_store {
                             .fetch_all(&self.read)
                             .await?,
                     );
+                }
+                Ok(out)
+            }
+
+            async fn life_events_of(
+                &self,
+                customer_ids: &[i64],
+            ) -> $crate::StoreResult<Vec<(i64, String, String)>> {
+                let mut out = Vec::new();
+                for chunk in customer_ids.chunks($crate::sql::campaigns::CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        $crate::sql::campaigns::LIFE_EVENTS_OF,
+                    );
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                    out.extend(qb.build_query_as().fetch_all(&self.read).await?);
                 }
                 Ok(out)
             }
